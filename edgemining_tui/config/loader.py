@@ -1,0 +1,266 @@
+"""Turn YAML into typed, frozen dataclasses, with file and line in every error.
+
+Each concern declares its own config dataclasses (``energy/config.py``, ``miners/config.py``...);
+this module knows only how to read YAML with line numbers and fill any dataclass from it.
+A dataclass may define ``validate(self) -> None`` raising ``ValueError`` for cross-field checks,
+and ``__key_aliases__`` / ``__open_keys__`` (a set of keys passed through as-is, for policy files).
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any, Annotated, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from .errors import ConfigError
+from .types import PARSERS, Secret
+
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class Located:
+    """A loaded YAML document: plain Python values plus the line of every key path."""
+
+    def __init__(self, data: Any, lines: dict[tuple, int], file: str) -> None:
+        self.data = data
+        self.lines = lines
+        self.file = file
+
+    def line_of(self, path: tuple) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+
+def _node_to_py(node: yaml.Node, path: tuple, lines: dict[tuple, int], file: str) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for k_node, v_node in node.value:
+            if not isinstance(k_node, yaml.ScalarNode):
+                raise ConfigError("a key must be a plain name", file, k_node.start_mark.line + 1, _dotted(path))
+            key = _scalar(k_node)
+            if key in out:
+                raise ConfigError(f"duplicate key '{key}'", file, k_node.start_mark.line + 1,
+                                  _dotted(path + (key,)))
+            lines[path + (key,)] = k_node.start_mark.line + 1
+            out[key] = _node_to_py(v_node, path + (key,), lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_node_to_py(n, path + (i,), lines, file) for i, n in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + str(p))
+    return out
+
+
+def read_yaml(path: str | Path, text: str | None = None) -> Located:
+    file = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError("file not found", file) from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read file: {e}", file) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else None
+        raise ConfigError(f"YAML syntax error: {e.problem or e}", file, line) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"YAML error: {e}", file) from None
+    lines: dict[tuple, int] = {}
+    if node is None:
+        return Located({}, lines, file)
+    try:
+        data = _node_to_py(node, (), lines, file)
+    except yaml.constructor.ConstructorError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else None
+        raise ConfigError(f"YAML error: {e.problem}", file, line) from None
+    return Located(data, lines, file)
+
+
+def expand_env(value: str, env: typing.Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+
+    def sub(m: re.Match) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ValueError(f"environment variable {name} is not set")
+    return _ENV_RE.sub(sub, value)
+
+
+class Builder:
+    def __init__(self, doc: Located, env: typing.Mapping[str, str] | None = None,
+                 secrets: typing.Mapping[str, str] | None = None) -> None:
+        self.doc = doc
+        self.env = dict(os.environ if env is None else env)
+        if secrets:
+            for k, v in secrets.items():
+                self.env.setdefault(k, v)
+
+    def fail(self, path: tuple, message: str) -> typing.NoReturn:
+        raise ConfigError(message, self.doc.file, self.doc.line_of(path), _dotted(path) or None)
+
+    def build(self, cls: type, data: Any = dataclasses.MISSING, path: tuple = ()) -> Any:
+        if data is dataclasses.MISSING:
+            data = self.doc.data
+        return self._convert(cls, data, path)
+
+    def _convert(self, tp: Any, value: Any, path: tuple) -> Any:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            base, *meta = get_args(tp)
+            for m in meta:
+                if m in PARSERS:
+                    if value is None:
+                        self.fail(path, "a value is required")
+                    try:
+                        return PARSERS[m](value)
+                    except ValueError as e:
+                        self.fail(path, str(e))
+            return self._convert(base, value, path)
+        if tp is Any:
+            return value
+        if origin in (Union, types.UnionType):
+            args = get_args(tp)
+            if value is None and type(None) in args:
+                return None
+            non_none = [a for a in args if a is not type(None)]
+            errors = []
+            for a in non_none:
+                try:
+                    return self._convert(a, value, path)
+                except ConfigError as e:
+                    errors.append(e)
+            raise errors[0]
+        if origin is Literal:
+            allowed = get_args(tp)
+            if value not in allowed:
+                self.fail(path, f"expected one of {', '.join(map(str, allowed))}, got {value!r}")
+            return value
+        if origin in (list, tuple):
+            if not isinstance(value, list):
+                self.fail(path, f"expected a list, got {_kind(value)}")
+            args = get_args(tp)
+            item = args[0] if args else Any
+            items = [self._convert(item, v, path + (i,)) for i, v in enumerate(value)]
+            return tuple(items)
+        if origin is dict:
+            if not isinstance(value, dict):
+                self.fail(path, f"expected a mapping, got {_kind(value)}")
+            kt, vt = get_args(tp) or (str, Any)
+            return types.MappingProxyType({
+                self._convert(kt, k, path + (k,)): self._convert(vt, v, path + (k,)) for k, v in value.items()})
+        if dataclasses.is_dataclass(tp):
+            return self._dataclass(tp, value, path)
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            try:
+                return tp(value)
+            except ValueError:
+                self.fail(path, f"expected one of {', '.join(str(m.value) for m in tp)}, got {value!r}")
+        if tp is Secret:
+            if not isinstance(value, str):
+                self.fail(path, f"expected a string, got {_kind(value)}")
+            try:
+                return Secret(expand_env(value, self.env))
+            except ValueError as e:
+                self.fail(path, str(e))
+        if tp is str:
+            if not isinstance(value, str) or value is None:
+                self.fail(path, f"expected a string, got {_kind(value)}")
+            try:
+                return expand_env(value, self.env)
+            except ValueError as e:
+                self.fail(path, str(e))
+        if tp is bool:
+            if not isinstance(value, bool):
+                self.fail(path, f"expected true or false, got {_kind(value)}")
+            return value
+        if tp is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(path, f"expected a whole number, got {_kind(value)}")
+            return value
+        if tp is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.fail(path, f"expected a number, got {_kind(value)}")
+            return float(value)
+        raise TypeError(f"config loader cannot handle type {tp!r}")
+
+    def _dataclass(self, cls: type, value: Any, path: tuple) -> Any:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a mapping, got {_kind(value)}")
+        hints = get_type_hints(cls, include_extras=True)
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        aliases: dict[str, str] = getattr(cls, "__key_aliases__", {})
+        open_keys = getattr(cls, "__open_keys__", False)
+        kwargs: dict[str, Any] = {}
+        for key, v in value.items():
+            name = aliases.get(key, key)
+            if not isinstance(name, str) or name not in fields:
+                if open_keys:
+                    continue
+                known = ", ".join(sorted(k for k in fields if not k.startswith("_")))
+                self.fail(path + (key,), f"unknown key (expected one of: {known})")
+            kwargs[name] = self._convert(hints[name], v, path + (key,))
+        for name, f in fields.items():
+            if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                self.fail(path, f"missing required key '{name}'")
+        try:
+            obj = cls(**kwargs)
+        except (TypeError, ValueError) as e:
+            self.fail(path, str(e))
+        check = getattr(obj, "validate", None)
+        if callable(check):
+            try:
+                check()
+            except ValueError as e:
+                msg = str(e)
+                # validate() may name the key it objects to as "key: message"
+                if ": " in msg and msg.split(": ", 1)[0] in value:
+                    k, rest = msg.split(": ", 1)
+                    self.fail(path + (k,), rest)
+                self.fail(path, msg)
+        return obj
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, bool):
+        return f"boolean {v}"
+    if isinstance(v, (int, float)):
+        return f"number {v}"
+    if isinstance(v, str):
+        return f"string {v!r}"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__

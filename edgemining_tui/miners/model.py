@@ -1,0 +1,161 @@
+"""What the engine knows about a miner: capabilities, samples, commands. No I/O here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+
+class MinerState(str, Enum):
+    MINING = "mining"
+    RAMPING = "ramping"
+    PAUSED = "paused"
+    OFFLINE = "offline"          # refuses connections / answers nothing useful
+    UNRESPONSIVE = "unresponsive"  # accepted but timed out
+    FAULT = "fault"              # answers, but reports an error state
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    name: str
+    watts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """How a miner can be controlled. ``monitor_only`` miners are read, never commanded."""
+
+    on_off: bool = True
+    power_target: bool = False
+    min_w: float = 0.0
+    max_w: float = 0.0
+    step_w: float = 0.0
+    levels: tuple[Level, ...] = ()
+    idle_w: float = 15.0           # what it draws while paused
+    monitor_only: bool = False
+
+    @property
+    def controllable(self) -> bool:
+        return not self.monitor_only and (self.on_off or self.power_target or bool(self.levels))
+
+    @property
+    def lowest_w(self) -> float:
+        """The least power it can draw while mining."""
+        if self.power_target:
+            return self.min_w
+        if self.levels:
+            return min(lv.watts for lv in self.levels)
+        return self.max_w
+
+    @property
+    def highest_w(self) -> float:
+        if self.power_target:
+            return self.max_w
+        if self.levels:
+            return max(lv.watts for lv in self.levels)
+        return self.max_w
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    slot: int
+    hashrate_ths: float | None = None
+    temp_c: float | None = None
+    chip_temp_c: float | None = None
+    chips: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MinerSample:
+    """One poll of one miner. ``power_w`` is what it draws now; ``power_limit_w`` what it reports as target."""
+
+    name: str
+    ts: float
+    state: MinerState
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    level: str | None = None
+    hashrate_ths: float | None = None
+    temp_c: float | None = None        # hottest board
+    fan_rpm: int | None = None
+    uptime_s: float | None = None
+    model: str | None = None
+    firmware: str | None = None
+    error: str | None = None           # why it is offline / fault, in words
+    boards: tuple[Board, ...] = ()
+    pools: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+    poll_s: float | None = None        # how long the poll took
+
+    @property
+    def online(self) -> bool:
+        return self.state not in (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.UNKNOWN)
+
+    @property
+    def running(self) -> bool:
+        return self.state in (MinerState.MINING, MinerState.RAMPING)
+
+    @property
+    def efficiency_j_th(self) -> float | None:
+        if self.power_w and self.hashrate_ths and self.hashrate_ths > 0:
+            return self.power_w / self.hashrate_ths
+        return None
+
+
+class CommandKind(str, Enum):
+    START = "start"
+    STOP = "stop"
+    SET_POWER = "set_power"
+    SET_LEVEL = "set_level"
+
+
+@dataclass(frozen=True, slots=True)
+class MinerCommand:
+    kind: CommandKind
+    watts: float | None = None
+    level: str | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.kind is CommandKind.SET_POWER:
+            return f"set power {self.watts:.0f} W"
+        if self.kind is CommandKind.SET_LEVEL:
+            return f"set level {self.level}"
+        return self.kind.value
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    ok: bool
+    message: str = ""
+    ts: float = 0.0
+    duration_s: float = 0.0
+
+
+class MinerDriver(Protocol):
+    """One miner. Implementations never raise: failures come back as states and results."""
+
+    name: str
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def read(self) -> MinerSample: ...
+
+    async def apply(self, command: MinerCommand) -> CommandResult: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class Verification:
+    """Read-back of the last command: confirmed on the next poll, or 'not applied'."""
+
+    command: MinerCommand
+    sent_ts: float
+    result: CommandResult
+    confirmed: bool | None = None   # None: waiting for the next poll
+    detail: str = ""
+    attempts: int = 1
+    extra: dict = field(default_factory=dict)
