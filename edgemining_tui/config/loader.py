@@ -214,6 +214,9 @@ class Builder:
     def _dataclass(self, cls: type, value: Any, path: tuple) -> Any:
         if value is None:
             value = {}
+        from_scalar = getattr(cls, "from_scalar", None)
+        if isinstance(value, str) and from_scalar is not None:
+            return from_scalar(value)
         if not isinstance(value, dict):
             self.fail(path, f"expected a mapping, got {_kind(value)}")
         hints = get_type_hints(cls, include_extras=True)

@@ -1,0 +1,67 @@
+"""A home battery in self-consumption mode: it soaks up export and covers import within its limits."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..config.types import Duration, Energy, Percent, Power  # noqa: F401  (types used in hints)
+
+
+@dataclass(frozen=True)
+class BatteryConfig:
+    capacity: Energy = 10000.0          # Wh
+    max_charge: Power = 5000.0          # W
+    max_discharge: Power = 5000.0       # W
+    min_soc: Percent = 10.0
+    round_trip_efficiency: Percent = 90.0
+    initial_soc: Percent = 50.0
+
+    def validate(self) -> None:
+        if self.capacity < 0:
+            raise ValueError("capacity: must be zero (no battery) or more")
+        if self.initial_soc < self.min_soc:
+            raise ValueError("initial_soc: must not be below min_soc")
+        if self.round_trip_efficiency <= 0:
+            raise ValueError("round_trip_efficiency: must be above 0 %")
+
+
+class Battery:
+    __slots__ = ("cfg", "soc_wh", "_eff_in", "_eff_out", "_min_wh", "_cap")
+
+    def __init__(self, cfg: BatteryConfig) -> None:
+        self.cfg = cfg
+        self._cap = cfg.capacity
+        self.soc_wh = cfg.capacity * cfg.initial_soc / 100.0
+        # split the round-trip loss evenly between charging and discharging
+        eff = math.sqrt(cfg.round_trip_efficiency / 100.0)
+        self._eff_in = eff
+        self._eff_out = eff
+        self._min_wh = cfg.capacity * cfg.min_soc / 100.0
+
+    @property
+    def soc_pct(self) -> float:
+        return 100.0 * self.soc_wh / self._cap if self._cap > 0 else 0.0
+
+    def settle(self, net_w: float, dt_s: float) -> float:
+        """Given the site's surplus ``net_w`` (+ export before battery), return battery_charge_w.
+
+        Positive: the battery charges with that power; negative: it discharges.
+        """
+        if self._cap <= 0 or dt_s <= 0:
+            return 0.0
+        h = dt_s / 3600.0
+        if net_w > 0:
+            room_w = (self._cap - self.soc_wh) / (h * self._eff_in)
+            p = min(net_w, self.cfg.max_charge, room_w)
+            if p < 0:
+                p = 0.0
+            self.soc_wh += p * h * self._eff_in
+            return p
+        if net_w < 0:
+            avail_w = (self.soc_wh - self._min_wh) * self._eff_out / h
+            p = min(-net_w, self.cfg.max_discharge, avail_w)
+            if p < 0:
+                p = 0.0
+            self.soc_wh -= p * h / self._eff_out
+            return -p
+        return 0.0

@@ -1,0 +1,124 @@
+"""A tiny asyncio HTTP/1.1 server for the loopback stand-ins of vendor APIs (no extra dependency).
+
+It serves the simulated site to the real adapters in the demo and the tests. It understands
+just enough HTTP: one request per connection read, keep-alive honoured, JSON bodies.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def json(obj, status: int = 200) -> "Response":
+        return Response(status, json.dumps(obj).encode())
+
+    @staticmethod
+    def text(text: str, status: int = 200) -> "Response":
+        return Response(status, text.encode(), "text/plain")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+            404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
+            503: "Service Unavailable"}
+
+
+class HttpServer:
+    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self._server: asyncio.base_events.Server | None = None
+        self._conns: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> "HttpServer":
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for w in list(self._conns):
+                w.close()
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            except (asyncio.TimeoutError, Exception):
+                pass
+            self._server = None
+
+    async def __aenter__(self) -> "HttpServer":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._conns.add(writer)
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return
+                try:
+                    method, target, _ = line.decode("latin-1").split(" ", 2)
+                except ValueError:
+                    return
+                headers: dict[str, str] = {}
+                while True:
+                    h = await reader.readline()
+                    if h in (b"\r\n", b"\n", b""):
+                        break
+                    k, _, v = h.decode("latin-1").partition(":")
+                    headers[k.strip().lower()] = v.strip()
+                n = int(headers.get("content-length", "0") or 0)
+                body = await reader.readexactly(n) if n else b""
+                parts = urlsplit(target)
+                req = Request(method.upper(), parts.path, parse_qs(parts.query), headers, body)
+                try:
+                    resp = await self.handler(req)
+                except Exception as e:  # a stand-in server answers 500 like a real one would
+                    resp = Response.json({"message": f"internal error: {e}"}, 500)
+                if resp is None:  # the handler chose to hang up without answering
+                    return
+                head = (f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Status')}\r\n"
+                        f"Content-Type: {resp.content_type}\r\nContent-Length: {len(resp.body)}\r\n")
+                for k, v in resp.headers.items():
+                    head += f"{k}: {v}\r\n"
+                writer.write(head.encode() + b"\r\n" + resp.body)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        finally:
+            self._conns.discard(writer)
+            writer.close()
