@@ -1,0 +1,70 @@
+"""The seam between the engine and whatever decides: inputs, per-miner decisions, reasons."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+from ..energy.snapshot import EnergySnapshot
+from ..miners.model import Capabilities, MinerCommand, MinerSample
+
+
+@dataclass(frozen=True, slots=True)
+class MinerView:
+    """What the decider may know about one miner this cycle."""
+
+    name: str
+    priority: int
+    caps: Capabilities
+    sample: MinerSample | None
+    zone: str | None = None
+    # the last command the engine sent and whether the miner confirmed it (None: not yet known)
+    last_command: MinerCommand | None = None
+    confirmed: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionInput:
+    now: float
+    snapshot: EnergySnapshot
+    miners: tuple[MinerView, ...]
+    # canonical fields that are missing, invalid or too old this cycle (the fail-safe's input)
+    stale: tuple[str, ...] = ()
+    stale_for_s: float = 0.0
+    prices: Mapping[str, float | None] = field(default_factory=dict)
+    climate: Mapping[str, Any] = field(default_factory=dict)
+    tz: str = "UTC"
+
+
+# Terms that can bind a decision. The UI shows them; the history keeps them.
+TERMS = ("surplus", "enable_timer", "disable_timer", "min_on", "min_off", "max_starts", "min_interval",
+         "soc_guard", "import_cap", "heat", "price", "rule", "override", "observe", "paused", "stale",
+         "offline", "monitor_only", "manual", "idle")
+
+
+@dataclass(frozen=True, slots=True)
+class MinerDecision:
+    name: str
+    run: bool
+    target_w: float | None = None     # the power it should draw (continuous or level watts)
+    level: str | None = None
+    term: str = "surplus"
+    reason: str = ""
+    command: MinerCommand | None = None   # what to send now; None: nothing to change
+
+
+@dataclass(frozen=True, slots=True)
+class FleetDecision:
+    ts: float
+    available_w: float | None
+    miners: Mapping[str, MinerDecision]
+    terms: Mapping[str, Any] = field(default_factory=dict)   # allocator terms and timers, for the UI
+    summary: str = ""
+
+
+class Decider(Protocol):
+    def decide(self, inp: DecisionInput) -> FleetDecision: ...
+
+    def export_state(self) -> dict:
+        """State that protects hardware (timers, starts today), persisted across restarts."""
+
+    def restore_state(self, state: dict) -> None: ...
