@@ -1,10 +1,31 @@
-"""Config of the energy sources (which vendor, which entities, which signs and units)."""
+"""Config of the energy sources (which vendor, which entities or topics, which signs and units).
+
+Two forms:
+
+- simple: ``source: fronius`` plus a ``fronius:`` section (one source gives everything);
+- composed: ``sources: {name: {<kind>: {...}}}`` plus ``use: {pv: name, grid: name, ...}``, so PV
+  may come from the inverter, the grid from a Shelly meter and the forecast from Home Assistant.
+
+Every adapter converts its vendor's native signs into the canonical ones (see snapshot.py);
+``invert`` on a value flips it once more for installations that differ from the vendor default
+(a CT clamp mounted the other way round, an integration that reports + export).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from ..config.types import Duration, Secret
+
+KINDS = ("home_assistant", "fronius", "shelly", "mqtt", "victron", "sim")
+# canonical snapshot field -> the short name used in config
+FIELD_KEYS = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid",
+              "battery_charge_w": "battery", "battery_soc_pct": "soc"}
+
+
+def _check_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("url: expected an http:// or https:// address")
 
 
 @dataclass(frozen=True)
@@ -21,6 +42,19 @@ class EntityRef:
 
 
 @dataclass(frozen=True)
+class Invert:
+    """Per-value sign flips on top of the vendor's documented convention."""
+
+    pv: bool = False
+    house: bool = False
+    grid: bool = False
+    battery: bool = False
+
+    def __getitem__(self, key: str) -> bool:
+        return bool(getattr(self, key, False))
+
+
+@dataclass(frozen=True)
 class HomeAssistantConfig:
     url: str
     token: Secret
@@ -33,20 +67,208 @@ class HomeAssistantConfig:
     forecast_energy_next_hour: EntityRef | None = None
     forecast_energy_today_remaining: EntityRef | None = None
     timeout: Duration = 3.0
+    # push: subscribe to state_changed over /api/websocket; REST stays the fallback while it is down
+    websocket: bool = False
+    websocket_url: str | None = None         # default: derived from url (ws://host:port/api/websocket)
+    ping_interval: Duration = 5.0            # a subscription is trusted only while pings are answered
+    reconnect_max: Duration = 30.0           # backoff ceiling between reconnect attempts
 
     def validate(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url: expected an http:// or https:// address")
+        _check_url(self.url)
         if self.grid is None and (self.pv is None or self.house is None):
             raise ValueError("grid: a grid entity is required unless both pv and house are given")
+        if self.websocket_url is not None and not self.websocket_url.startswith(("ws://", "wss://")):
+            raise ValueError("websocket_url: expected a ws:// or wss:// address")
+        if self.ping_interval <= 0:
+            raise ValueError("ping_interval: must be above 0")
+
+    @property
+    def ws_url(self) -> str:
+        if self.websocket_url:
+            return self.websocket_url
+        base = self.url.rstrip("/")
+        scheme, rest = base.split("://", 1)
+        return ("wss://" if scheme == "https" else "ws://") + rest + "/api/websocket"
+
+
+@dataclass(frozen=True)
+class FroniusConfig:
+    """Fronius Solar API v1, GetPowerFlowRealtimeData (GEN24, Symo with Datamanager)."""
+
+    url: str
+    timeout: Duration = 3.0
+    inverter: str = "1"                      # key under Body.Data.Inverters that carries SOC
+    invert: Invert = field(default_factory=Invert)
+    # Fronius sends P_PV null while the inverter sleeps (night): that is its way of saying 0 W.
+    # Set false to keep such a null as "unknown" instead.
+    pv_null_is_zero_when_asleep: bool = True
+
+    def validate(self) -> None:
+        _check_url(self.url)
+
+
+@dataclass(frozen=True)
+class ShellyConfig:
+    """Shelly Pro 3EM (Gen2 RPC) as the grid meter: total_act_power, + import."""
+
+    url: str
+    id: int = 0
+    timeout: Duration = 3.0
+    invert: bool = False                     # CT clamps mounted the other way round
+
+    def validate(self) -> None:
+        _check_url(self.url)
+
+
+@dataclass(frozen=True)
+class MqttValue:
+    """One value from one topic: a plain number, or a JSON document and a dotted ``path`` into it."""
+
+    topic: str
+    path: str | None = None                  # e.g. "ENERGY.Power", "value", "phases.0.power"
+    invert: bool = False
+    unit: str | None = None                  # W or kW (power), Wh or kWh (energy), % (soc)
+
+    @classmethod
+    def from_scalar(cls, value: str) -> "MqttValue":
+        return cls(topic=value)
+
+    def validate(self) -> None:
+        if not self.topic or any(c in self.topic for c in "+#"):
+            raise ValueError("topic: expected a plain topic name (no wildcards)")
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: Secret | None = None
+    client_id: str | None = None
+    pv: MqttValue | None = None
+    house: MqttValue | None = None
+    grid: MqttValue | None = None            # canonical: + import, - export
+    battery: MqttValue | None = None         # canonical: + charging, - discharging
+    soc: MqttValue | None = None
+    forecast_power_now: MqttValue | None = None
+    forecast_energy_next_hour: MqttValue | None = None
+    forecast_energy_today_remaining: MqttValue | None = None
+    reconnect_max: Duration = 30.0
+
+    def validate(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError("port: expected 1..65535")
+        if all(getattr(self, k) is None for k in FIELD_KEYS.values()):
+            raise ValueError("grid: give at least one value (pv, house, grid, battery, soc)")
+
+
+@dataclass(frozen=True)
+class VictronConfig:
+    """Victron Venus OS (GX) MQTT: N/<portal_id>/system/0/..., kept alive with R/<portal_id>/keepalive."""
+
+    portal_id: str
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: Secret | None = None
+    client_id: str | None = None
+    keepalive: Duration = 30.0               # how often to ask the GX to (re)publish everything
+    invert: Invert = field(default_factory=Invert)
+    reconnect_max: Duration = 30.0
+
+    def validate(self) -> None:
+        if not self.portal_id or any(c in self.portal_id for c in "/+#"):
+            raise ValueError("portal_id: expected the GX's portal id (VRM id), e.g. c0619ab12345")
+        if not 0 < self.port < 65536:
+            raise ValueError("port: expected 1..65535")
+        if not 0 < self.keepalive <= 60:
+            raise ValueError("keepalive: must be above 0 and at most 60s (the GX stops after 60s)")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The simulated site itself (demo and backtest); the runner hands the site in."""
+
+    name: str = "sim"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One named source in ``sources:``: exactly one of the kind sections."""
+
+    home_assistant: HomeAssistantConfig | None = None
+    fronius: FroniusConfig | None = None
+    shelly: ShellyConfig | None = None
+    mqtt: MqttConfig | None = None
+    victron: VictronConfig | None = None
+    sim: SimConfig | None = None
+
+    def validate(self) -> None:
+        given = [k for k in KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of: {', '.join(KINDS)} (got {', '.join(given) or 'none'})")
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in KINDS if getattr(self, k) is not None)
+
+    @property
+    def section(self):
+        return getattr(self, self.kind)
+
+
+@dataclass(frozen=True)
+class UseConfig:
+    """Which named source gives which value. ``soc`` defaults to the battery's source."""
+
+    pv: str | None = None
+    house: str | None = None
+    grid: str | None = None
+    battery: str | None = None
+    soc: str | None = None
+    forecast: str | None = None
+
+    def for_field(self, field_name: str) -> str | None:
+        key = FIELD_KEYS[field_name]
+        name = getattr(self, key)
+        if name is None and key == "soc":
+            name = self.battery
+        return name
 
 
 @dataclass(frozen=True)
 class EnergyConfig:
-    source: Literal["home_assistant", "demo"] = "demo"
+    source: Literal["home_assistant", "fronius", "shelly", "mqtt", "victron", "sim", "demo",
+                    "composite"] = "demo"
     home_assistant: HomeAssistantConfig | None = None
+    fronius: FroniusConfig | None = None
+    shelly: ShellyConfig | None = None
+    mqtt: MqttConfig | None = None
+    victron: VictronConfig | None = None
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    use: UseConfig | None = None
     house_includes_miners: bool = False      # many house sensors measure everything behind the meter
 
+    @property
+    def composed(self) -> bool:
+        return bool(self.sources)
+
     def validate(self) -> None:
-        if self.source == "home_assistant" and self.home_assistant is None:
-            raise ValueError("home_assistant: required when source is home_assistant")
+        if self.sources:
+            if self.source not in ("demo", "composite"):
+                raise ValueError(f"source: leave it out (or say composite) when sources: is given, "
+                                 f"not {self.source!r}")
+            use = self.use or UseConfig()
+            for f in fields(UseConfig):
+                name = getattr(use, f.name)
+                if name is not None and name not in self.sources:
+                    raise ValueError(f"use: {f.name} names source {name!r}, which is not in sources "
+                                     f"({', '.join(self.sources)})")
+            if len(self.sources) > 1 and self.use is None:
+                raise ValueError("use: say which source gives which value (pv, house, grid, battery, soc, forecast)")
+            return
+        if self.use is not None:
+            raise ValueError("use: only meaningful together with sources:")
+        if self.source in ("home_assistant", "fronius", "shelly", "mqtt", "victron") \
+                and getattr(self, self.source) is None:
+            raise ValueError(f"{self.source}: required when source is {self.source}")

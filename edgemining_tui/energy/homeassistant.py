@@ -1,4 +1,8 @@
-"""Home Assistant REST adapter: GET /api/states/<entity_id> with a bearer token, over httpx."""
+"""Home Assistant REST adapter: GET /api/states/<entity_id> with a bearer token, over httpx.
+
+Home Assistant has no global sign convention: each entity's sign is whatever its integration
+chose, so each EntityRef carries its own ``invert`` and (optionally) ``unit``.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -8,43 +12,62 @@ import httpx
 
 from ..clock import Clock
 from .config import EntityRef, HomeAssistantConfig
-from .snapshot import EnergySnapshot, Reading, UnitError, energy_to_wh, missing, power_to_w
+from .convert import KIND, to_reading
+from .snapshot import EnergySnapshot, Reading, missing
 
 # canonical field -> config attribute
 FIELDS = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid",
           "battery_charge_w": "battery", "battery_soc_pct": "soc"}
 FORECASTS = {"power_now_w": "forecast_power_now", "energy_next_hour_wh": "forecast_energy_next_hour",
              "energy_today_remaining_wh": "forecast_energy_today_remaining"}
+_KIND_FIELD = {"power": "grid_import_w", "energy": "energy_next_hour_wh", "percent": "battery_soc_pct"}
 
 
-def parse_state(body: object, ref: EntityRef, kind: str, ts: float, source: str) -> Reading:
-    """Turn one entity's JSON into a canonical Reading; anything odd becomes a Reading with an error."""
+def parse_state(body: object, ref: EntityRef, kind: str, ts: float, source: str,
+                field: str | None = None) -> Reading:
+    """Turn one entity's JSON into a canonical Reading; anything odd becomes a Reading with an error.
+
+    ``kind`` is power, energy or percent; ``field`` (a canonical name) adds the plausibility check
+    of that field (PV and house cannot be negative).
+    """
     if not isinstance(body, dict) or "state" not in body:
         return missing(ts, source, f"{ref.entity}: malformed reply (no state)")
+    attrs = body.get("attributes") or {}
+    unit = ref.unit or (attrs.get("unit_of_measurement") if isinstance(attrs, dict) else None)
     state = body.get("state")
     if state in ("unavailable", "unknown", None, ""):
         return missing(ts, source, f"{ref.entity} is {state or 'empty'}")
-    try:
-        value = float(state)
-    except (TypeError, ValueError):
-        return missing(ts, source, f"{ref.entity}: state {str(state)[:20]!r} is not a number")
-    attrs = body.get("attributes") or {}
-    unit = ref.unit or (attrs.get("unit_of_measurement") if isinstance(attrs, dict) else None)
-    try:
-        if kind == "power":
-            value = power_to_w(value, unit)
-        elif kind == "energy":
-            value = energy_to_wh(value, unit)
-        elif kind == "percent":
-            if unit not in (None, "%"):
-                raise UnitError(f"unsupported unit {unit!r} for a state of charge (expected %)")
-            if not 0 <= value <= 100:
-                return missing(ts, source, f"{ref.entity}: {value} % is outside 0..100")
-    except UnitError as e:
-        return missing(ts, source, f"{ref.entity}: {e}")
-    if ref.invert:
-        value = -value
-    return Reading(value, ts, source)
+    if not isinstance(state, str):
+        # Home Assistant always sends the state as a string; anything else is not Home Assistant
+        return missing(ts, source, f"{ref.entity}: state {state!r} is not a string")
+    return to_reading(state, field or _KIND_FIELD.get(kind, "grid_import_w"), ts=ts, source=source,
+                      label=ref.entity, unit=unit, invert=ref.invert)
+
+
+def configured(cfg: HomeAssistantConfig) -> dict[str, EntityRef]:
+    """Canonical key (a snapshot field or ``forecast.<key>``) -> the entity configured for it."""
+    out: dict[str, EntityRef] = {}
+    for fld, attr in FIELDS.items():
+        if getattr(cfg, attr) is not None:
+            out[fld] = getattr(cfg, attr)
+    for key, attr in FORECASTS.items():
+        if getattr(cfg, attr) is not None:
+            out["forecast." + key] = getattr(cfg, attr)
+    return out
+
+
+def parse_for(key: str, body: object, ref: EntityRef, ts: float, source: str) -> Reading:
+    fld = key.split(".", 1)[1] if key.startswith("forecast.") else key
+    return parse_state(body, ref, KIND[fld], ts, source, fld)
+
+
+def assemble(results: dict[str, Reading], now: float, source: str) -> EnergySnapshot:
+    values: dict[str, Reading] = {}
+    for fld, attr in FIELDS.items():
+        values[fld] = results.get(fld) or missing(now, source, f"no {attr} entity configured")
+    forecast = {k.split(".", 1)[1]: (r.value if r.error is None else None)
+                for k, r in results.items() if k.startswith("forecast.")}
+    return EnergySnapshot(ts=now, forecast=forecast, **values)
 
 
 class HomeAssistantSource:
@@ -54,6 +77,7 @@ class HomeAssistantSource:
         self.cfg = cfg
         self.clock = clock
         self.name = name
+        self.entities = configured(cfg)
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
@@ -67,7 +91,7 @@ class HomeAssistantSource:
             await self._client.aclose()
             self._client = None
 
-    async def _get(self, ref: EntityRef, kind: str) -> Reading:
+    async def _get(self, key: str, ref: EntityRef) -> Reading:
         assert self._client is not None
         now = self.clock.now()
         try:
@@ -87,26 +111,14 @@ class HomeAssistantSource:
         except (json.JSONDecodeError, ValueError):
             return missing(now, self.name, f"{ref.entity}: malformed JSON from Home Assistant")
         # a successful read is current as of now: HA's last_updated only moves when the value changes
-        return parse_state(body, ref, kind, self.clock.now(), self.name)
+        return parse_for(key, body, ref, self.clock.now(), self.name)
+
+    async def read_all(self) -> dict[str, Reading]:
+        await self.start()
+        keys = list(self.entities)
+        got = await asyncio.gather(*(self._get(k, self.entities[k]) for k in keys))
+        return dict(zip(keys, got))
 
     async def read(self) -> EnergySnapshot:
-        await self.start()
         now = self.clock.now()
-        jobs: dict[str, asyncio.Future] = {}
-        for field, attr in FIELDS.items():
-            ref = getattr(self.cfg, attr)
-            if ref is not None:
-                kind = "percent" if field == "battery_soc_pct" else "power"
-                jobs[field] = asyncio.ensure_future(self._get(ref, kind))
-        for key, attr in FORECASTS.items():
-            ref = getattr(self.cfg, attr)
-            if ref is not None:
-                jobs["forecast." + key] = asyncio.ensure_future(
-                    self._get(ref, "power" if key.endswith("_w") else "energy"))
-        results = dict(zip(jobs, await asyncio.gather(*jobs.values()))) if jobs else {}
-        values: dict[str, Reading] = {}
-        for field, attr in FIELDS.items():
-            values[field] = results.get(field) or missing(now, self.name, f"no {attr} entity configured")
-        forecast = {k.split(".", 1)[1]: (r.value if r.error is None else None)
-                    for k, r in results.items() if k.startswith("forecast.")}
-        return EnergySnapshot(ts=now, forecast=forecast, **values)
+        return assemble(await self.read_all(), now, self.name)

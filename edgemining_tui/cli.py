@@ -1,0 +1,131 @@
+"""Command line: the console, the headless owner, and the tools (scan, backtest, history, check)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+SUBCOMMANDS = ("scan", "backtest", "history", "check", "setup")
+
+
+def demo_config_path() -> Path:
+    return Path(__file__).parent / "data" / "demo.yaml"
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="PATH", help="config file (default: ~/.config/edgemining-tui/config.yaml)")
+    p.add_argument("--demo", action="store_true", help="run the built-in demo site (no hardware needed)")
+    p.add_argument("--data-dir", metavar="DIR", help="where history and the owner lock live")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 already; keep its message short and clear
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="edgemining-tui", description="Turn surplus solar power into Bitcoin mining.")
+    _common(p)
+    p.add_argument("--headless", action="store_true", help="run the engine without a UI (for systemd)")
+    p.add_argument("--observe", action="store_true", help="never take ownership; only watch the owner")
+    p.add_argument("--cycles", type=int, help="stop after N cycles (headless)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return p
+
+
+def load(args: argparse.Namespace):
+    """The config to run: --config, else --demo's built-in one, else the XDG default."""
+    from .config import load_config
+    from .config.schema import default_config_path
+    if args.config:
+        path = Path(args.config)
+    elif args.demo:
+        path = demo_config_path()
+    else:
+        path = default_config_path()
+        if not path.exists():
+            return None, path
+    cfg = load_config(path)
+    if args.demo and cfg.demo is None:
+        # --demo with a user config: keep the user's policy, run it on the demo site
+        from dataclasses import replace
+        demo = load_config(demo_config_path())
+        cfg = replace(cfg, demo=demo.demo, energy=demo.energy, miners=(), site=replace(cfg.site))
+    return cfg, path
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return run_subcommand(argv[0], argv[1:])
+    args = build_parser().parse_args(argv)
+    from .config import ConfigError
+    try:
+        cfg, path = load(args)
+    except ConfigError as e:
+        print(f"edgemining-tui: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if cfg is None:
+        if args.headless:
+            print(f"edgemining-tui: no config at {path}. Create one (see config.example.yaml), "
+                  f"pass --config PATH, or try --demo.", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        from .ui.launch import run_setup
+        return run_setup(path, args)
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    if args.headless:
+        from .headless import run_headless
+        return run_headless(cfg, data_dir=data_dir, cycles=args.cycles, level=args.log_level,
+                            observe=args.observe)
+    from .ui.launch import run_app
+    return run_app(cfg, data_dir=data_dir, observe=args.observe, config_path=path)
+
+
+def run_subcommand(name: str, argv: list[str]) -> int:
+    if name == "scan":
+        p = _Parser(prog="edgemining-tui scan", description="List the miners that answer on a subnet.")
+        p.add_argument("subnet", help="e.g. 192.168.1.0/24")
+        a = p.parse_args(argv)
+        from .miners.scan import run_scan_cli
+        return run_scan_cli(a.subnet)
+    if name == "backtest":
+        from .backtest.cli import main as backtest_main
+        return backtest_main(argv)
+    if name == "history":
+        from .store.export_cli import main as history_main
+        return history_main(argv)
+    if name == "check":
+        p = _Parser(prog="edgemining-tui check", description="Validate a config file and exit.")
+        _common(p)
+        a = p.parse_args(argv)
+        from .config import ConfigError
+        try:
+            cfg, path = load(a)
+        except ConfigError as e:
+            print(f"edgemining-tui: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if cfg is None:
+            print(f"edgemining-tui: no config at {path}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"{path}: OK ({len(cfg.miners)} miners, energy source {cfg.energy.source}, "
+              f"policy {getattr(cfg.policy, 'mode', '?')})")
+        return 0
+    if name == "setup":
+        p = _Parser(prog="edgemining-tui setup", description="Guided first-run setup.")
+        _common(p)
+        a = p.parse_args(argv)
+        from .config.schema import default_config_path
+        from .ui.launch import run_setup
+        return run_setup(Path(a.config) if a.config else default_config_path(), a)
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The whole config file: site, energy, miners, policy, demo, ui. Each concern owns its section's types."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..energy.config import EnergyConfig
+from ..miners.config import MinerConfig
+from ..sim.site import SimSiteConfig
+from .types import Duration
+
+try:  # the allocator's config lands with the policy package
+    from ..policy.config import PolicyConfig
+except ImportError:  # pragma: no cover - only while the policy package is incomplete
+    @dataclass(frozen=True)
+    class PolicyConfig:  # type: ignore[no-redef]
+        mode: str = "surplus"
+        headroom_w: float = 100.0
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str = "My site"
+    timezone: str = "UTC"
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    cycle_interval: Duration = 5.0
+    stale_after: Duration = 30.0
+    data_dir: Optional[str] = None
+    observe_only: bool = False
+
+    def validate(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r} (expected e.g. Europe/Berlin)")
+        if self.latitude is not None and not -90 <= self.latitude <= 90:
+            raise ValueError("latitude: expected -90..90")
+        if self.longitude is not None and not -180 <= self.longitude <= 180:
+            raise ValueError("longitude: expected -180..180")
+        if not 0.2 <= self.cycle_interval <= 600:
+            raise ValueError("cycle_interval: expected between 0.2 s and 10 min")
+
+
+@dataclass(frozen=True)
+class DemoMiner:
+    """A demo miner: an emulator speaking a real protocol, driven through pyasic."""
+
+    name: str
+    family: str = "braiins"       # braiins | luxos | avalon | bitaxe
+    priority: int = 100
+    max_w: float = 3250.0
+    min_w: float = 1200.0
+    efficiency_j_th: float = 29.5
+    ramp: Duration = 60.0
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    site: SimSiteConfig = field(default_factory=SimSiteConfig)
+    miners: tuple[DemoMiner, ...] = ()
+    ha_token: str = "demo-token"
+    # start the simulated day at this local hour so the demo shows sun whenever it is run
+    start_hour: Optional[float] = 11.0
+    speed: float = 1.0            # >1 runs the simulated site faster than real time
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    theme: str = "edgemining-dark"
+    refresh_interval: Duration = 1.0
+    mouse: bool = True
+    animations: bool = True
+    keymap: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    site: SiteConfig = field(default_factory=SiteConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
+    miners: tuple[MinerConfig, ...] = ()
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    demo: Optional[DemoConfig] = None
+    ui: UiConfig = field(default_factory=UiConfig)
+
+    def validate(self) -> None:
+        names = [m.name for m in self.miners]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"miners: duplicate miner name {sorted(dup)[0]!r}")
+        if self.energy.source == "demo" and self.demo is None:
+            raise ValueError("demo: energy source 'demo' needs a demo: section")
+
+    def data_dir(self) -> Path:
+        if self.site.data_dir:
+            return Path(os.path.expanduser(self.site.data_dir))
+        return default_data_dir()
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "edgemining-tui" / "config.yaml"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "edgemining-tui"

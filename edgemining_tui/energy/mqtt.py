@@ -1,0 +1,284 @@
+"""MQTT sources over aiomqtt (optional extra ``mqtt``): generic topics, and a Victron Venus OS preset.
+
+Both subscribe in a background task and keep the latest value of each topic with the clock time
+it arrived; :meth:`read` just assembles the snapshot. A value's ``ts`` is when its message
+arrived, so a publisher that falls silent shows as a growing age. While the broker connection is
+down every value keeps its last number and time but carries the error, so nothing stale passes
+as good. Reconnects back off from 0.5 s up to ``reconnect_max``.
+
+Generic: each value names a topic and, for JSON payloads, a dotted ``path``; plain-number
+payloads need no path. ``unit`` scales kW/W (kWh/Wh for forecast energies), ``invert`` flips.
+
+Victron (research §5.5): the GX publishes ``N/<portal>/system/0/<path>`` as ``{"value": x}`` only
+while someone publishes ``R/<portal>/keepalive`` at least every 60 s; each keepalive makes it
+publish everything again. ``{"value": null}`` is an invalid value (None); an empty payload means
+the device is gone (e.g. a PV inverter asleep at night) and it drops out of the sums.
+Native signs: ``/Ac/Grid/Lx/Power`` + import, ``/Dc/Battery/Power`` + charging -- both already
+canonical. ``/Ac/Consumption`` includes the miners (set ``house_includes_miners``).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from typing import Any
+
+from ..clock import Clock
+from .config import MqttConfig, MqttValue, VictronConfig
+from .convert import FORECAST_KEYS, plausible, to_number, to_reading, with_error
+from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
+
+log = logging.getLogger("edgemining_tui.energy.mqtt")
+
+MISSING_AIOMQTT = ("MQTT sources need the 'aiomqtt' package, which is not installed: "
+                   "pip install 'edgemining-tui[mqtt]'")
+
+
+def require_aiomqtt():
+    try:
+        import aiomqtt
+    except ImportError as e:
+        raise RuntimeError(MISSING_AIOMQTT) from e
+    return aiomqtt
+
+
+def json_path(doc: Any, path: str) -> Any:
+    """Follow ``a.b.0.c`` through dicts and lists; KeyError when it leads nowhere."""
+    cur = doc
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            raise KeyError(part)
+    return cur
+
+
+class _MqttSource:
+    """Connection handling shared by the generic and the Victron source."""
+
+    def __init__(self, host: str, port: int, username: str | None, password: str | None,
+                 client_id: str | None, reconnect_max: float, clock: Clock, name: str) -> None:
+        self._aiomqtt = require_aiomqtt()
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = None if password is None else str(password)
+        self.client_id = client_id
+        self.reconnect_max = reconnect_max
+        self.clock = clock
+        self.name = name
+        self._task: asyncio.Task | None = None
+        self._connected = False
+        self._last_error: str | None = "not connected to the MQTT broker yet"
+        self.connects = 0
+        self.messages = 0
+
+    def topics(self) -> list[str]:
+        raise NotImplementedError
+
+    def on_message(self, topic: str, payload: bytes, ts: float) -> None:
+        raise NotImplementedError
+
+    async def on_connected(self, client) -> None:
+        pass
+
+    async def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"{self.name}-mqtt")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        self._connected = False
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def _run(self) -> None:
+        aiomqtt = self._aiomqtt
+        delay = 0.5
+        while True:
+            try:
+                async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
+                                          identifier=self.client_id, timeout=10, keepalive=30) as client:
+                    for t in self.topics():
+                        await client.subscribe(t)
+                    self._connected = True
+                    self._last_error = None
+                    self.connects += 1
+                    delay = 0.5
+                    helper = asyncio.create_task(self.on_connected(client))
+                    try:
+                        async for msg in client.messages:
+                            self.messages += 1
+                            payload = msg.payload if isinstance(msg.payload, (bytes, bytearray)) else \
+                                str(msg.payload if msg.payload is not None else "").encode()
+                            try:
+                                self.on_message(str(msg.topic), bytes(payload), self.clock.now())
+                            except Exception:
+                                log.exception("%s: cannot handle %s", self.name, msg.topic)
+                    finally:
+                        helper.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await helper
+                self._last_error = "the MQTT broker closed the connection"
+            except asyncio.CancelledError:
+                raise
+            except aiomqtt.MqttError as e:
+                self._last_error = f"MQTT broker {self.host}:{self.port}: {e}"
+            except Exception as e:
+                self._last_error = f"MQTT: {type(e).__name__}: {e}"
+            finally:
+                self._connected = False
+            log.info("%s: %s; reconnecting in %.1f s", self.name, self._last_error, delay)
+            await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
+            delay = min(self.reconnect_max, delay * 2)
+
+    def _finish(self, r: Reading) -> Reading:
+        if not self._connected and self._last_error:
+            return with_error(r, self._last_error)
+        return r
+
+
+class MqttSource(_MqttSource):
+    def __init__(self, cfg: MqttConfig, clock: Clock, name: str = "mqtt") -> None:
+        super().__init__(cfg.host, cfg.port, cfg.username, cfg.password, cfg.client_id,
+                         cfg.reconnect_max, clock, name)
+        self.cfg = cfg
+        keys = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery",
+                "battery_soc_pct": "soc", "power_now_w": "forecast_power_now",
+                "energy_next_hour_wh": "forecast_energy_next_hour",
+                "energy_today_remaining_wh": "forecast_energy_today_remaining"}
+        self.values: dict[str, MqttValue] = {f: getattr(cfg, a) for f, a in keys.items() if getattr(cfg, a)}
+        self._by_topic: dict[str, list[str]] = {}
+        for f, v in self.values.items():
+            self._by_topic.setdefault(v.topic, []).append(f)
+        self._latest: dict[str, Reading] = {}
+
+    def topics(self) -> list[str]:
+        return list(self._by_topic)
+
+    def on_message(self, topic: str, payload: bytes, ts: float) -> None:
+        for f in self._by_topic.get(topic, ()):
+            self._latest[f] = self._parse(self.values[f], f, payload, ts)
+
+    def _parse(self, v: MqttValue, f: str, payload: bytes, ts: float) -> Reading:
+        text = payload.decode("utf-8", "replace").strip()
+        if not text:
+            return missing(ts, self.name, f"{v.topic}: empty payload (value withdrawn)")
+        raw: Any = text
+        if v.path:
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                return missing(ts, self.name, f"{v.topic}: malformed JSON")
+            try:
+                raw = json_path(doc, v.path)
+            except KeyError:
+                return missing(ts, self.name, f"{v.topic}: no {v.path!r} in the payload")
+            if isinstance(raw, (dict, list)):
+                return missing(ts, self.name, f"{v.topic}: {v.path!r} is not a number")
+        return to_reading(raw, f, ts=ts, source=self.name, label=v.topic, unit=v.unit, invert=v.invert)
+
+    async def read(self) -> EnergySnapshot:
+        await self.start()
+        now = self.clock.now()
+        values: dict[str, Reading] = {}
+        for f in ALL_FIELDS:
+            if f not in self.values:
+                values[f] = missing(now, self.name, f"no topic configured for {f}")
+            elif f in self._latest:
+                values[f] = self._finish(self._latest[f])
+            else:
+                values[f] = missing(now, self.name, self._last_error if not self._connected and self._last_error
+                                    else f"{self.values[f].topic}: no message yet")
+        forecast = {k: (self._latest[k].value if k in self._latest and self._latest[k].error is None
+                        and self._connected else None) for k in FORECAST_KEYS if k in self.values}
+        return EnergySnapshot(ts=now, forecast=forecast, **values)
+
+
+# Victron: canonical field -> the system/0 paths whose sum it is
+VICTRON_PATHS: dict[str, tuple[str, ...]] = {
+    "grid_import_w": ("Ac/Grid/L1/Power", "Ac/Grid/L2/Power", "Ac/Grid/L3/Power"),
+    "house_w": ("Ac/Consumption/L1/Power", "Ac/Consumption/L2/Power", "Ac/Consumption/L3/Power"),
+    "pv_w": ("Dc/Pv/Power", "Ac/PvOnGrid/L1/Power", "Ac/PvOnGrid/L2/Power", "Ac/PvOnGrid/L3/Power",
+             "Ac/PvOnOutput/L1/Power", "Ac/PvOnOutput/L2/Power", "Ac/PvOnOutput/L3/Power"),
+    "battery_charge_w": ("Dc/Battery/Power",),
+    "battery_soc_pct": ("Dc/Battery/Soc",),
+}
+_INVERT_KEY = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery"}
+_ABSENT = object()
+
+
+class VictronSource(_MqttSource):
+    def __init__(self, cfg: VictronConfig, clock: Clock, name: str = "victron") -> None:
+        super().__init__(cfg.host, cfg.port, cfg.username, cfg.password, cfg.client_id,
+                         cfg.reconnect_max, clock, name)
+        self.cfg = cfg
+        self.prefix = f"N/{cfg.portal_id}/system/0/"
+        # path -> (number | None (invalid) | error string, ts); a path absent here was never seen or is gone
+        self._parts: dict[str, tuple[Any, float]] = {}
+        self.keepalives = 0
+
+    def topics(self) -> list[str]:
+        return [self.prefix + p for paths in VICTRON_PATHS.values() for p in paths]
+
+    async def on_connected(self, client) -> None:
+        topic = f"R/{self.cfg.portal_id}/keepalive"
+        while True:
+            await client.publish(topic, b"")   # an empty keepalive asks for a full republish
+            self.keepalives += 1
+            await asyncio.sleep(self.cfg.keepalive)
+
+    def on_message(self, topic: str, payload: bytes, ts: float) -> None:
+        if not topic.startswith(self.prefix):
+            return
+        path = topic[len(self.prefix):]
+        text = payload.decode("utf-8", "replace").strip()
+        if not text:
+            self._parts.pop(path, None)          # the device went away
+            return
+        try:
+            doc = json.loads(text)
+            raw = doc["value"]
+        except (ValueError, KeyError, TypeError):
+            self._parts[path] = (f"{path}: malformed payload (expected {{\"value\": ...}})", ts)
+            return
+        if raw is None:
+            self._parts[path] = (None, ts)
+            return
+        try:
+            self._parts[path] = (to_number(raw), ts)
+        except ValueError as e:
+            self._parts[path] = (f"{path}: {e}", ts)
+
+    def _field(self, f: str, now: float) -> Reading:
+        present = [(p, self._parts[p]) for p in VICTRON_PATHS[f] if p in self._parts]
+        if not present:
+            why = self._last_error if not self._connected and self._last_error else \
+                f"the GX publishes no {VICTRON_PATHS[f][0].rsplit('/', 1)[0]}"
+            return missing(now, self.name, why)
+        ts = min(t for _, (_, t) in present)
+        errors = [v for _, (v, _) in present if isinstance(v, str)]
+        if errors:
+            return missing(ts, self.name, errors[0])
+        nums = [v for _, (v, _) in present if v is not None]
+        if not nums:
+            return missing(ts, self.name, f"{present[0][0]}: the GX reports the value as invalid (null)")
+        label = present[0][0] if len(present) == 1 else f"{present[0][0].rsplit('/', 2)[0]}/*"
+        inv = self.cfg.invert[_INVERT_KEY[f]] if f in _INVERT_KEY else False
+        return self._finish(plausible(to_reading(sum(nums), f, ts=ts, source=self.name, label=label,
+                                                 unit="W" if f != "battery_soc_pct" else "%", invert=inv), f, label))
+
+    async def read(self) -> EnergySnapshot:
+        await self.start()
+        now = self.clock.now()
+        return EnergySnapshot(ts=now, **{f: self._field(f, now) for f in ALL_FIELDS})

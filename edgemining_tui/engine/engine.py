@@ -1,0 +1,310 @@
+"""The engine: read energy -> read miners -> decide -> act -> record -> publish, on an injected clock.
+
+It knows nothing of Textual. The app runs it as a worker, the headless runner under systemd, the
+backtest with a virtual clock and simulated ports. Decisions are made by a Decider (policy/).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from ..clock import Clock
+from ..energy.snapshot import EnergySnapshot
+from ..energy.source import EnergySource
+from ..miners.model import CommandResult, MinerCommand, MinerSample, MinerState
+from ..policy.decision import Decider, DecisionInput, FleetDecision, MinerView
+from .events import EngineState, Event
+from .recorder import Recorder
+
+log = logging.getLogger("edgemining_tui.engine")
+
+Listener = Callable[[EngineState | Event], None]
+
+
+@dataclass(frozen=True)
+class MinerMeta:
+    name: str
+    priority: int = 1
+    zone: str | None = None
+
+
+class Engine:
+    def __init__(self, *, clock: Clock, source: EnergySource, fleet: Any, decider: Decider,
+                 miners: Iterable[MinerMeta], store: Any = None, interval_s: float = 5.0,
+                 stale_after_s: float = 30.0, required: tuple[str, ...] = ("grid_import_w",),
+                 observe_only: bool = False, house_includes_miners: bool = False,
+                 tz: str = "UTC", extras: Iterable[Any] = ()) -> None:
+        self.clock = clock
+        self.source = source
+        self.fleet = fleet
+        self.decider = decider
+        self.meta = {m.name: m for m in miners}
+        self.store = store
+        self.recorder = Recorder(store) if store is not None else None
+        self.interval_s = interval_s
+        self.stale_after_s = stale_after_s
+        self.required = required
+        self.observe_only = observe_only
+        self.paused = False
+        self.house_includes_miners = house_includes_miners
+        self.tz = tz
+        # extras contribute to the decision input and the state (heat zones, prices...): each has
+        # async update(engine) -> None, and contribute(inp_kwargs: dict) / state_extra() -> dict
+        self.extras = list(extras)
+        self.state: EngineState | None = None
+        self.cycle_no = 0
+        self._listeners: list[Listener] = []
+        self._wake = asyncio.Event()
+        self._stale_since: float | None = None
+        self._faults: dict[str, str] = {}
+        self._last_commands: dict[str, MinerCommand] = {}
+        self._requests: list[tuple[str, dict, asyncio.Future | None]] = []
+
+    # --- subscriptions --------------------------------------------------------------------
+    def subscribe(self, fn: Listener) -> Callable[[], None]:
+        self._listeners.append(fn)
+        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
+
+    def _emit(self, item: EngineState | Event) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(item)
+            except Exception:  # a broken listener must never stop the control loop
+                log.exception("listener failed")
+        if isinstance(item, Event) and self.recorder is not None:
+            self.recorder.event(item)
+
+    def event(self, kind: str, message: str, miner: str | None = None, severity: str = "info",
+              **data: Any) -> None:
+        self._emit(Event(self.clock.now(), kind, message, miner, severity, data))
+
+    # --- requests from the UI or observers -----------------------------------------------
+    def request(self, action: str, args: dict | None = None) -> asyncio.Future:
+        """Queue a user action; it is applied at the start of the next cycle, which is woken now."""
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._requests.append((action, dict(args or {}), fut))
+        self._wake.set()
+        return fut
+
+    def force_cycle(self) -> None:
+        self._wake.set()
+
+    def _apply_request(self, action: str, args: dict) -> str:
+        now = self.clock.now()
+        if action == "pause":
+            self.paused = True
+            msg = "automation paused"
+        elif action == "resume":
+            self.paused = False
+            msg = "automation resumed"
+        elif action == "observe_only":
+            self.observe_only = bool(args.get("on", True))
+            msg = "observe only: decisions are shown, miners are not commanded" if self.observe_only \
+                else "observe only off: miners are commanded again"
+        elif action == "cycle":
+            msg = "cycle forced"
+        else:
+            handle = getattr(self.decider, "handle", None)
+            if handle is None:
+                raise ValueError(f"unknown action {action!r}")
+            msg = handle(action, args, now)
+        self.event("override" if action not in ("cycle",) else "notice", msg, args.get("miner"))
+        return msg
+
+    def _drain_requests(self) -> None:
+        reqs, self._requests = self._requests, []
+        if self.store is not None:
+            for row in self.store.pending_requests():
+                try:
+                    res = self._apply_request(row["action"], row["args"])
+                except Exception as e:
+                    res = f"refused: {e}"
+                self.store.mark_applied(row["id"], self.clock.now(), res)
+        for action, args, fut in reqs:
+            try:
+                res = self._apply_request(action, args)
+                if fut is not None and not fut.done():
+                    fut.set_result(res)
+            except Exception as e:
+                if fut is not None and not fut.done():
+                    fut.set_exception(e)
+
+    # --- the cycle ------------------------------------------------------------------------
+    async def _read_energy(self) -> EnergySnapshot:
+        try:
+            return await self.source.read()
+        except Exception as e:  # adapters should not raise; if one does, it is stale data, not a crash
+            log.exception("energy source failed")
+            return EnergySnapshot.empty(self.clock.now(), getattr(self.source, "name", "energy"),
+                                        f"energy source failed: {type(e).__name__}")
+
+    async def _read_miners(self) -> dict[str, MinerSample]:
+        try:
+            return await self.fleet.read_all()
+        except Exception as e:
+            log.exception("fleet read failed")
+            now = self.clock.now()
+            return {n: MinerSample(n, now, MinerState.UNKNOWN, error=f"read failed: {e}") for n in self.meta}
+
+    def _views(self, samples: dict[str, MinerSample]) -> tuple[MinerView, ...]:
+        views = []
+        for name, meta in self.meta.items():
+            ver = self.fleet.verification(name) if hasattr(self.fleet, "verification") else None
+            views.append(MinerView(name=name, priority=meta.priority, caps=self.fleet.capabilities(name),
+                                   sample=samples.get(name), zone=meta.zone,
+                                   last_command=ver.command if ver else None,
+                                   confirmed=ver.confirmed if ver else None))
+        return tuple(views)
+
+    def _track_faults(self, snapshot: EnergySnapshot, samples: dict[str, MinerSample], stale: list[str]) -> None:
+        """One event when a fault appears and one when it clears, never one per cycle."""
+        now_faults: dict[str, str] = {}
+        for f in stale:
+            r = getattr(snapshot, f)
+            now_faults[f"energy:{f}"] = r.error or f"{f} is {r.age(self.clock.now()):.0f} s old"
+        for name, s in samples.items():
+            if s.state in (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.FAULT):
+                now_faults[f"miner:{name}"] = f"{name} {s.state.value}" + (f": {s.error}" if s.error else "")
+        for key, msg in now_faults.items():
+            if key not in self._faults:
+                miner = key.split(":", 1)[1] if key.startswith("miner:") else None
+                self.event("fault", msg, miner, "warning", key=key)
+        for key, msg in self._faults.items():
+            if key not in now_faults:
+                miner = key.split(":", 1)[1] if key.startswith("miner:") else None
+                self.event("fault_cleared", f"cleared: {msg}", miner, "info", key=key)
+        self._faults = now_faults
+
+    async def cycle(self) -> EngineState:
+        t0 = time.perf_counter()
+        self._drain_requests()
+        snapshot, samples = await asyncio.gather(self._read_energy(), self._read_miners())
+        now = self.clock.now()
+        miners_w = sum(s.power_w or 0.0 for s in samples.values() if s.power_w is not None)
+        if self.house_includes_miners:
+            snapshot = _subtract_miners(snapshot, miners_w)
+        stale = snapshot.stale_fields(now, self.stale_after_s, self.required)
+        if stale:
+            self._stale_since = self._stale_since if self._stale_since is not None else now
+        else:
+            self._stale_since = None
+        self._track_faults(snapshot, samples, stale)
+        for ex in self.extras:
+            try:
+                await ex.update(self, snapshot, samples)
+            except Exception:
+                log.exception("extra %s failed", ex)
+        kw: dict[str, Any] = {}
+        for ex in self.extras:
+            ex.contribute(kw)
+        inp = DecisionInput(now=now, snapshot=snapshot, miners=self._views(samples), stale=tuple(stale),
+                            stale_for_s=(now - self._stale_since) if self._stale_since is not None else 0.0,
+                            tz=self.tz, **kw)
+        try:
+            decision: FleetDecision | None = self.decider.decide(inp)
+        except Exception as e:  # a decider bug must not crash the loop: nothing is commanded
+            log.exception("decider failed")
+            self.event("fault", f"decision failed: {type(e).__name__}: {e}", severity="error")
+            decision = None
+        results = await self._act(decision) if decision is not None else {}
+        verifications = {n: (self.fleet.verification(n) if hasattr(self.fleet, "verification") else None)
+                         for n in self.meta}
+        self.cycle_no += 1
+        extra: dict[str, Any] = {}
+        for ex in self.extras:
+            extra.update(ex.state_extra())
+        state = EngineState(ts=now, cycle=self.cycle_no, snapshot=snapshot, samples=samples, decision=decision,
+                            verifications=verifications, miners_w=miners_w, stale=tuple(stale),
+                            cycle_s=time.perf_counter() - t0, observe_only=self.observe_only,
+                            paused=self.paused, faults=dict(self._faults),
+                            overrides=_overrides_of(self.decider, now), extra=extra)
+        self.state = state
+        if self.recorder is not None:
+            await self.recorder.cycle(state, results, self._export_decider())
+        self._emit(state)
+        return state
+
+    def _export_decider(self) -> dict:
+        try:
+            return self.decider.export_state()
+        except Exception:
+            log.exception("export_state failed")
+            return {}
+
+    async def _act(self, decision: FleetDecision) -> dict[str, tuple[MinerCommand, CommandResult]]:
+        if self.paused or self.observe_only:
+            return {}
+        todo = {n: d.command for n, d in decision.miners.items() if d.command is not None and n in self.meta}
+        if not todo:
+            return {}
+        names = list(todo)
+        results = await asyncio.gather(*(self.fleet.apply(n, todo[n]) for n in names), return_exceptions=True)
+        out: dict[str, tuple[MinerCommand, CommandResult]] = {}
+        for n, r in zip(names, results):
+            if isinstance(r, BaseException):
+                r = CommandResult(False, f"{type(r).__name__}: {r}", self.clock.now())
+            out[n] = (todo[n], r)
+            reason = decision.miners[n].reason
+            if r.ok:
+                self.event("command", f"{n}: {todo[n].describe()} ({reason})", n)
+            else:
+                self.event("command", f"{n}: {todo[n].describe()} failed: {r.message}", n, "warning")
+        return out
+
+    # --- running ----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event | None = None, cycles: int | None = None) -> None:
+        """Cycle every ``interval_s`` until ``stop`` is set (or ``cycles`` have run)."""
+        stop = stop or asyncio.Event()
+        try:
+            await self.source.start()
+        except Exception:
+            log.exception("energy source start failed; will retry on read")
+        n = 0
+        while not stop.is_set():
+            started = self.clock.now()
+            await self.cycle()
+            n += 1
+            if cycles is not None and n >= cycles:
+                break
+            delay = max(0.0, self.interval_s - (self.clock.now() - started))
+            self._wake.clear()
+            if self._requests:
+                continue
+            sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+            waker = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({sleeper, waker, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for f in (sleeper, waker, stopper):
+                f.cancel()
+
+    async def close(self) -> None:
+        for closer in (getattr(self.source, "close", None), getattr(self.fleet, "close", None)):
+            if closer is not None:
+                try:
+                    await closer()
+                except Exception:
+                    log.exception("close failed")
+        if self.recorder is not None:
+            await self.recorder.flush()
+
+
+def _subtract_miners(snapshot: EnergySnapshot, miners_w: float) -> EnergySnapshot:
+    from dataclasses import replace
+    h = snapshot.house_w
+    if h.value is None:
+        return snapshot
+    return snapshot.with_values(house_w=replace(h, value=max(0.0, h.value - miners_w)))
+
+
+def _overrides_of(decider: Any, now: float) -> dict:
+    fn = getattr(decider, "overrides_view", None)
+    if fn is None:
+        return {}
+    try:
+        return fn(now)
+    except Exception:
+        log.exception("overrides_view failed")
+        return {}

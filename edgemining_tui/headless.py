@@ -1,0 +1,65 @@
+"""The engine without a UI: for systemd. One log line a cycle; SIGTERM or Ctrl-C exits 0."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .engine.events import EngineState, Event
+from .format import cycle_line
+
+log = logging.getLogger("edgemining_tui")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    # one line a cycle is the contract; per-request chatter from the HTTP client is noise
+    for noisy in ("httpx", "httpcore", "grpclib", "websockets"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def headless(cfg, data_dir: Path | None = None, cycles: int | None = None, observe: bool = False) -> int:
+    from .runtime import open_runtime
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    rt = await open_runtime(cfg, data_dir=data_dir, observe=observe)
+    try:
+        if rt.engine is None:
+            pid = rt.lock.owner_pid()
+            log.error("another process (pid %s) owns the fleet in %s; not starting a second controller",
+                      pid, rt.data_dir)
+            return 1
+        tz = ZoneInfo(cfg.site.timezone)
+
+        def on(item: EngineState | Event) -> None:
+            if isinstance(item, EngineState):
+                log.info(cycle_line(item, tz))
+            elif item.kind != "decision":
+                (log.warning if item.severity != "info" else log.info)("%s: %s", item.kind, item.message)
+
+        rt.engine.subscribe(on)
+        log.info("owner of %d miners; data in %s", len(rt.engine.meta), rt.data_dir)
+        await rt.engine.run(stop, cycles=cycles)
+        log.info("stopping")
+    finally:
+        await rt.close()
+    return 0
+
+
+def run_headless(cfg, data_dir: Path | None = None, cycles: int | None = None, level: str = "INFO",
+                 observe: bool = False) -> int:
+    setup_logging(level)
+    try:
+        return asyncio.run(headless(cfg, data_dir, cycles, observe))
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,144 @@
+"""Config for one miner (a ``miners:`` list entry). Filled by config/loader.py from YAML.
+
+Example::
+
+    miners:
+      - name: garage-s19
+        host: 192.168.1.50
+        family: braiins            # auto | braiins | luxos | avalon | bitaxe | antminer | whatsminer
+        password: ${BOS_PASSWORD}
+        priority: 1
+        capabilities: {min_w: 1200W, max_w: 3250W, step_w: 50W}
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+from ..config.types import Duration, Power, Secret
+
+Family = Literal["auto", "braiins", "luxos", "avalon", "bitaxe", "antminer", "whatsminer",
+                 "vnish", "epic", "auradine"]
+FAMILIES: tuple[str, ...] = ("auto", "braiins", "luxos", "avalon", "bitaxe", "antminer",
+                             "whatsminer", "vnish", "epic", "auradine")
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    name: str
+    watts: Power
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Only needed for non-standard ports (emulators, port forwards). Leave out for real miners."""
+
+    rpc: Optional[int] = None     # cgminer JSON-RPC, default 4028
+    grpc: Optional[int] = None    # Braiins OS gRPC, default 50051
+    web: Optional[int] = None     # HTTP API (Bitaxe and others), default 80
+
+    def validate(self) -> None:
+        for key in ("rpc", "grpc", "web"):
+            v = getattr(self, key)
+            if v is not None and not 0 < v < 65536:
+                raise ValueError(f"{key}: a port must be 1..65535, got {v}")
+
+
+@dataclass(frozen=True)
+class CapabilityOverrides:
+    """Whatever is set here wins over what the driver detects for the family."""
+
+    min_w: Optional[Power] = None
+    max_w: Optional[Power] = None
+    step_w: Optional[Power] = None
+    idle_w: Optional[Power] = None
+    levels: Optional[tuple[LevelSpec, ...]] = None
+    on_off: Optional[bool] = None
+    power_target: Optional[bool] = None
+    monitor_only: Optional[bool] = None
+
+    def validate(self) -> None:
+        if self.min_w is not None and self.min_w < 0:
+            raise ValueError("min_w: cannot be negative")
+        if self.min_w is not None and self.max_w is not None and self.min_w > self.max_w:
+            raise ValueError(f"min_w: {self.min_w:.0f} W is above max_w {self.max_w:.0f} W")
+        if self.step_w is not None and self.step_w < 0:
+            raise ValueError("step_w: cannot be negative")
+        if self.levels is not None:
+            names = [lv.name for lv in self.levels]
+            if len(set(names)) != len(names):
+                raise ValueError("levels: level names must be unique")
+            if any(lv.watts <= 0 for lv in self.levels):
+                raise ValueError("levels: level watts must be positive")
+
+
+@dataclass(frozen=True)
+class SimulatedSpec:
+    """Physics of a simulated miner (driver: simulated), see sim/miner_model.py."""
+
+    max_w: Power = 3250.0
+    min_w: Power = 1200.0
+    idle_w: Power = 15.0
+    efficiency_j_th: float = 29.5
+    ramp: Duration = 60.0
+    ambient_c: float = 20.0
+    control: Literal["power_target", "levels", "on_off"] = "power_target"
+    levels: tuple[LevelSpec, ...] = ()
+    step_w: Power = 50.0
+    start_paused: bool = False
+
+    def validate(self) -> None:
+        if self.min_w > self.max_w:
+            raise ValueError(f"min_w: {self.min_w:.0f} W is above max_w {self.max_w:.0f} W")
+        if not 0 <= self.idle_w < self.max_w:
+            raise ValueError("idle_w: must be at least 0 and below max_w")
+        if self.efficiency_j_th <= 0:
+            raise ValueError("efficiency_j_th: must be positive")
+        if self.control == "levels" and not self.levels:
+            raise ValueError("levels: control 'levels' needs at least one level")
+
+
+@dataclass(frozen=True)
+class MinerConfig:
+    name: str
+    host: str = ""
+    driver: Literal["pyasic", "simulated"] = "pyasic"
+    family: Family = "auto"
+    model: Optional[str] = None          # e.g. "Antminer S19 Pro", "Avalon Q", "BM1370"; direct mode
+    ports: Optional[Ports] = None
+    username: Optional[Secret] = None
+    password: Optional[Secret] = None
+    priority: int = 100                  # lower runs first
+    enabled: bool = True
+    capabilities: Optional[CapabilityOverrides] = None
+    poll_timeout: Duration = 5.0
+    command_timeout: Duration = 15.0
+    simulated: Optional[SimulatedSpec] = None
+
+    def validate(self) -> None:
+        if not self.name or not self.name.strip():
+            raise ValueError("name: a miner needs a name")
+        if self.driver == "pyasic":
+            if not self.host:
+                raise ValueError("host: a pyasic miner needs the IP address of the miner")
+            try:
+                ipaddress.ip_address(self.host)
+            except ValueError:
+                # pyasic's RPC client accepts bare IP addresses only
+                raise ValueError(f"host: expected an IP address like 192.168.1.50, got {self.host!r}") from None
+            if self.family == "auto" and self.ports and any(
+                    p is not None for p in (self.ports.rpc, self.ports.grpc, self.ports.web)):
+                raise ValueError("family: custom ports need an explicit family "
+                                 "(identification only probes the standard ports)")
+        if self.poll_timeout <= 0:
+            raise ValueError("poll_timeout: must be positive")
+        if self.command_timeout <= 0:
+            raise ValueError("command_timeout: must be positive")
+
+    def with_(self, **changes) -> "MinerConfig":
+        from dataclasses import replace
+        return replace(self, **changes)
+
+    def __repr__(self) -> str:  # never show secrets, even by accident
+        return f"MinerConfig(name={self.name!r}, driver={self.driver!r}, host={self.host!r}, family={self.family!r})"

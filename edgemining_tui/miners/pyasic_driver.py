@@ -1,0 +1,347 @@
+"""MinerDriver over pyasic 0.79.0. Never raises: every failure becomes a state or a CommandResult.
+
+Hazards handled here (research §5):
+- pyasic's RPC has a 100 s read timeout and no connect timeout, gRPC has no deadline:
+  every call runs under ``asyncio.timeout`` with the miner's own poll/command timeout;
+- a refused port is not an exception: ``get_data`` returns all-None data, so "hashrate and
+  wattage both None" means offline, and a cheap probe tells refused from an error status;
+- exception types are mixed (APIError, bare ConnectionRefusedError, IndexError): catch Exception;
+- poll and command must not interleave on one miner (LuxOS session, BOSer login): one lock each;
+- identify once and keep the object; identification of a stopped miner is weak, so a
+  failed read does not throw the object away until several in a row have failed.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from typing import Any
+
+from ..clock import Clock
+from .capabilities import apply_overrides, family_of_pyasic, for_family, nearest_level
+from .config import MinerConfig
+from .model import (
+    Board, Capabilities, CommandKind, CommandResult, Level, MinerCommand, MinerSample, MinerState,
+)
+from .quiet_pyasic import fast_include, load
+
+# Families whose pyasic backend implements is_mining; elsewhere it is always True (research §1.5).
+_TRUSTS_IS_MINING = {"braiins", "antminer", "whatsminer", "vnish", "epic", "auradine"}
+_REIDENTIFY_AFTER = 3
+
+# family -> (pyasic MinerTypes name, default model key in MINER_CLASSES)
+_DIRECT = {
+    "braiins": ("BRAIINS_OS", "ANTMINER S19 PRO"),
+    "luxos": ("LUX_OS", "ANTMINER S19 PRO"),
+    "avalon": ("AVALONMINER", "AVALON Q"),
+    "bitaxe": ("BITAXE", "BM1370"),
+    "antminer": ("ANTMINER", "ANTMINER S19 PRO"),
+    "whatsminer": ("WHATSMINER", None),
+    "vnish": ("VNISH", None),
+    "epic": ("EPIC", None),
+    "auradine": ("AURADINE", None),
+}
+
+
+def build_pyasic_miner(cfg: MinerConfig) -> Any:
+    """Construct the pyasic class for a known family/model directly (no network), with custom ports."""
+    load()
+    from pyasic.miners.factory import MINER_CLASSES, MinerTypes
+
+    type_name, default_model = _DIRECT[cfg.family]
+    classes = MINER_CLASSES[MinerTypes[type_name]]
+    key = (cfg.model or default_model or "").upper()
+    if key and not key.startswith(("ANTMINER", "AVALON", "BM", "WHATSMINER")) and cfg.family in (
+            "braiins", "luxos", "antminer", "vnish"):
+        key = "ANTMINER " + key  # let users write just "S19 Pro"
+    cls = classes.get(key) or classes.get(None)
+    miner = cls(cfg.host)
+    _apply_ports_and_credentials(miner, cfg)
+    return miner
+
+
+def _apply_ports_and_credentials(miner: Any, cfg: MinerConfig) -> None:
+    p = cfg.ports
+    if p is not None:
+        if p.rpc is not None and getattr(miner, "rpc", None) is not None:
+            miner.rpc.port = p.rpc
+        web = getattr(miner, "web", None)
+        if web is not None:
+            # BOSer's "web" client is its gRPC channel (research §2)
+            grpc_like = type(web).__name__.startswith("BOSer")
+            port = p.grpc if grpc_like else p.web
+            if port is not None:
+                web.port = port
+    # set per miner: pyasic's BOSer default reads a settings key that does not exist (research §1.4)
+    for client in (getattr(miner, "web", None), getattr(miner, "rpc", None)):
+        if client is None:
+            continue
+        if cfg.username and hasattr(client, "username"):
+            client.username = str(cfg.username)
+        if cfg.password and hasattr(client, "pwd"):
+            client.pwd = str(cfg.password)
+
+
+def _f(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+class PyasicDriver:
+    def __init__(self, cfg: MinerConfig, clock: Clock) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.clock = clock
+        self.family: str | None = None if cfg.family == "auto" else cfg.family
+        self.model: str | None = cfg.model
+        self.firmware: str | None = None
+        self._miner: Any = None
+        self._lock = asyncio.Lock()
+        self._failures = 0
+        self._last_cmd: MinerCommand | None = None
+        base = for_family(self.family) if self.family else Capabilities(on_off=False, monitor_only=True)
+        self._caps = apply_overrides(base, cfg.capabilities)
+
+    # ---- MinerDriver ----
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+    @property
+    def miner(self) -> Any:
+        """The pyasic object once identified (for scan output and diagnostics)."""
+        return self._miner
+
+    async def read(self) -> MinerSample:
+        t0 = time.monotonic()
+        ts = self.clock.now()
+        timeout = self.cfg.poll_timeout
+        async with self._lock:
+            try:
+                async with asyncio.timeout(timeout):
+                    miner = await self._ensure_miner()
+                    if miner is None:
+                        return self._fail(ts, t0, MinerState.OFFLINE, f"no miner answers at {self.cfg.host}")
+                    data = await miner.get_data(include=fast_include())
+                    if data.hashrate is None and data.wattage is None:
+                        state, why = await self._why_dead(miner)
+                        return self._fail(ts, t0, state, why)
+            except TimeoutError:
+                return self._fail(ts, t0, MinerState.UNRESPONSIVE, f"no answer within {timeout:g} s")
+            except Exception as e:  # noqa: BLE001  (pyasic raises many unrelated types)
+                return self._fail(ts, t0, MinerState.OFFLINE, _describe(e))
+            self._failures = 0
+            return self._sample(data, ts, time.monotonic() - t0)
+
+    async def apply(self, command: MinerCommand) -> CommandResult:
+        t0 = time.monotonic()
+        ts = self.clock.now()
+        timeout = self.cfg.command_timeout
+        async with self._lock:
+            try:
+                async with asyncio.timeout(timeout):
+                    miner = await self._ensure_miner()
+                    if miner is None:
+                        return CommandResult(False, f"{command.describe()}: no miner answers at {self.cfg.host}",
+                                             ts, time.monotonic() - t0)
+                    ok, msg = await self._command(miner, command)
+            except TimeoutError:
+                ok, msg = False, f"no answer within {timeout:g} s"
+            except Exception as e:  # noqa: BLE001
+                ok, msg = False, _describe(e)
+            if ok:
+                self._last_cmd = command
+            return CommandResult(ok, f"{command.describe()}: {msg}", ts, time.monotonic() - t0)
+
+    async def close(self) -> None:
+        self._miner = None  # pyasic keeps no connections open between calls
+
+    # ---- identification ----
+    async def _ensure_miner(self) -> Any:
+        if self._miner is not None:
+            return self._miner
+        pyasic = load()
+        if self.cfg.family == "auto":
+            miner = await pyasic.get_miner(self.cfg.host)
+            if miner is None:
+                return None
+            _apply_ports_and_credentials(miner, self.cfg)
+        else:
+            miner = build_pyasic_miner(self.cfg)
+        self._miner = miner
+        self.family = family_of_pyasic(miner) if self.cfg.family == "auto" else self.cfg.family
+        self.model = getattr(miner, "raw_model", None) or getattr(miner, "model", None) or self.model
+        caps = for_family(self.family, miner)
+        if self.family == "luxos":
+            caps = await self._luxos_levels(miner, caps)
+        self._caps = apply_overrides(caps, self.cfg.capabilities)
+        self.firmware = await self._firmware(miner)
+        return miner
+
+    async def _luxos_levels(self, miner: Any, caps: Capabilities) -> Capabilities:
+        """LuxOS power 'targets' are profiles: read the real list and offer them as levels."""
+        from dataclasses import replace
+        try:
+            res = await miner.rpc.send_command("profiles")
+            levels = tuple(sorted(
+                (Level(str(p["Profile Name"]), float(p["Watts"])) for p in res.get("PROFILES", [])),
+                key=lambda lv: lv.watts))
+        except Exception:  # noqa: BLE001
+            return caps
+        if not levels:
+            return caps
+        return replace(caps, levels=levels, max_w=levels[-1].watts)
+
+    async def _firmware(self, miner: Any) -> str | None:
+        try:
+            fw = await miner.get_fw_ver()
+            if fw:
+                return str(fw)
+        except Exception:  # noqa: BLE001
+            pass
+        if self.family == "braiins":
+            # pyasic 0.79 does bosVersion.current.split("-")[5] and raises IndexError on short
+            # strings; read the raw string ourselves and keep whatever is there
+            try:
+                det = await miner.web.get_miner_details()
+                return str(det.get("bosVersion", {}).get("current") or "") or None
+            except Exception:  # noqa: BLE001
+                return None
+        return None
+
+    async def _why_dead(self, miner: Any) -> tuple[MinerState, str]:
+        """All-None data: refused, or answering with an error? One cheap request tells them apart."""
+        from pyasic.errors import APIError
+        try:
+            if self.family == "bitaxe":
+                await miner.web.send_command("system/info")
+                return MinerState.OFFLINE, "no usable data"
+            rpc = getattr(miner, "rpc", None)
+            if rpc is None:
+                return MinerState.OFFLINE, "no usable data"
+            res = await rpc.send_command("summary")
+            if not res:
+                return MinerState.OFFLINE, f"connection refused at {self.cfg.host}"
+            return MinerState.OFFLINE, "no usable data"
+        except APIError as e:
+            msg = str(e)
+            if "HTTP error" in msg or "Failed to send command" in msg:
+                return MinerState.OFFLINE, _short(msg)
+            return MinerState.FAULT, f"miner reports an error: {_short(msg)}"
+        except Exception as e:  # noqa: BLE001
+            return MinerState.OFFLINE, _describe(e)
+
+    def _fail(self, ts: float, t0: float, state: MinerState, why: str) -> MinerSample:
+        self._failures += 1
+        if self._failures >= _REIDENTIFY_AFTER and self.cfg.family == "auto":
+            self._miner = None  # maybe a different firmware came up after a reflash or reboot
+        return MinerSample(self.name, ts, state, error=why, model=self.model, firmware=self.firmware,
+                           poll_s=time.monotonic() - t0)
+
+    # ---- data ----
+    def _sample(self, d: Any, ts: float, poll_s: float) -> MinerSample:
+        boards = tuple(
+            Board(b.slot, _f(b.hashrate), _f(b.temp), _f(b.chip_temp), b.chips) for b in (d.hashboards or ()))
+        hr = _f(d.hashrate)
+        if hr is None:
+            # LuxOS in 0.79: _get_hashrate returns before parsing; the boards carry it
+            rates = [b.hashrate_ths for b in boards if b.hashrate_ths is not None]
+            hr = sum(rates) if rates else None
+        temps = [b.temp_c for b in boards if b.temp_c is not None]
+        temp = max(temps) if temps else _f(getattr(d, "temperature_avg", None))
+        fans = [f.speed for f in (d.fans or ()) if f.speed]
+        power = _f(d.wattage)
+        limit = _f(d.wattage_limit)
+        errors = tuple(str(getattr(e, "error_message", e)) for e in (d.errors or ()))
+        paused = (hr is not None and hr <= 0.0) or (
+            self.family in _TRUSTS_IS_MINING and d.is_mining is False)
+        if paused:
+            stopped_on_purpose = self._last_cmd is not None and self._last_cmd.kind is CommandKind.STOP
+            state = MinerState.FAULT if errors and not stopped_on_purpose else MinerState.PAUSED
+        elif limit and power and power < 0.85 * limit:
+            state = MinerState.RAMPING
+        else:
+            state = MinerState.MINING
+        lv = nearest_level(self._caps.levels, limit if limit else power) if self._caps.levels else None
+        return MinerSample(
+            name=self.name, ts=ts, state=state, power_w=power, power_limit_w=limit,
+            level=lv.name if lv else None, hashrate_ths=hr, temp_c=temp,
+            fan_rpm=max(fans) if fans else None, uptime_s=_f(d.uptime), model=self.model,
+            firmware=self.firmware, error=errors[0] if state is MinerState.FAULT else None,
+            boards=boards, errors=errors, poll_s=poll_s)
+
+    # ---- control ----
+    async def _command(self, miner: Any, cmd: MinerCommand) -> tuple[bool, str]:
+        caps = self._caps
+        if caps.monitor_only:
+            return False, "not supported: this miner is monitor-only"
+        if cmd.kind in (CommandKind.START, CommandKind.STOP):
+            if not caps.on_off:
+                return False, f"not supported: {self.family} cannot be started or stopped through pyasic"
+            ok = await (miner.resume_mining() if cmd.kind is CommandKind.START else miner.stop_mining())
+            return bool(ok), "accepted" if ok else "refused by the miner"
+        if cmd.kind is CommandKind.SET_LEVEL:
+            lv = next((lv for lv in caps.levels if lv.name == cmd.level), None)
+            if lv is None:
+                names = ", ".join(lv.name for lv in caps.levels) or "none"
+                return False, f"unknown level {cmd.level!r} (levels: {names})"
+            return await self._set_level(miner, lv)
+        if cmd.kind is CommandKind.SET_POWER:
+            if cmd.watts is None:
+                return False, "no watts given"
+            if caps.power_target:
+                w = min(caps.max_w, max(caps.min_w, float(cmd.watts))) if caps.max_w else float(cmd.watts)
+                if caps.step_w:
+                    w = round(w / caps.step_w) * caps.step_w
+                ok = await miner.set_power_limit(int(w))
+                note = "" if int(w) == int(cmd.watts) else f" (clamped to {w:.0f} W)"
+                return bool(ok), ("accepted" if ok else "refused by the miner") + note
+            if caps.levels:
+                fitting = [lv for lv in caps.levels if lv.watts <= cmd.watts]
+                lv = max(fitting, key=lambda x: x.watts) if fitting else min(caps.levels, key=lambda x: x.watts)
+                ok, msg = await self._set_level(miner, lv)
+                return ok, f"{msg} (level {lv.name}, {lv.watts:.0f} W)"
+            return False, "not supported: no power target on this miner"
+        return False, f"unknown command {cmd.kind}"
+
+    async def _set_level(self, miner: Any, lv: Level) -> tuple[bool, str]:
+        if self.family == "avalon":
+            # pyasic maps watts to levels oddly (500 W -> max) and cannot send level 0 (it tests
+            # `if val:`); send the ascset ourselves with the index (research §3.4)
+            idx = list(self._caps.levels).index(lv)
+            res = await miner.rpc.send_command("ascset", parameters=f"0,worklevel,set,{idx}")
+            msg = str(res.get("STATUS", [{}])[0].get("Msg", ""))
+            ok = "set ok" in msg.lower()
+            return ok, "accepted" if ok else f"refused by the miner: {msg or 'no answer'}"
+        ok = await miner.set_power_limit(int(round(lv.watts)))
+        return bool(ok), "accepted" if ok else "refused by the miner"
+
+
+def _short(msg: str, n: int = 160) -> str:
+    msg = " ".join(msg.split())
+    return msg if len(msg) <= n else msg[: n - 1] + "…"
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e)
+    cause = e.__cause__ or e.__context__
+    if cause is not None and not text:
+        text = str(cause)
+    name = type(e).__name__
+    if isinstance(e, ConnectionRefusedError) or isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(e, OSError) and not text:
+        return f"network error ({name})"
+    return _short(f"{name}: {text}" if text else name)
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False

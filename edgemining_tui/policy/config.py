@@ -1,0 +1,186 @@
+"""The ``policy:`` section: which decider runs, and the surplus allocator's terms and timers.
+
+Example (every key is optional; the values shown are the defaults)::
+
+    policy:
+      mode: surplus              # surplus | rules | manual
+      groups: {}                 # per-miner mode, e.g. {shed-s9: rules, office-bitaxe: manual}
+      headroom: 100W             # kept unused so the site leans to export, not import
+      import_cap: null           # e.g. 500W: never plan grid import above this
+      enable:  {threshold: 0W, delay: 60s}
+      disable: {threshold: 0W, delay: 180s}
+      min_on: 10m
+      min_off: 5m
+      max_starts_per_day: 6
+      min_change_interval: 120s
+      ramp: 60s                  # how long a miner takes to settle on a new target
+      command_retry: 60s         # resend an unconfirmed command after this long
+      battery: {priority_soc: 50%, buffer_soc: 90%, buffer_start_soc: null}
+      stale: {grace: 60s, minimum_for: 120s}
+      miners:                    # per-miner timer overrides
+        garage-s19: {min_on: 20m, max_starts_per_day: 4}
+      rules_file: null           # an Edge Mining policy YAML (start_rules / stop_rules)
+
+See docs/allocator.md for why each default is what it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+from ..config.types import Duration, Percent, Power
+
+Mode = Literal["surplus", "rules", "manual"]
+MODES: tuple[str, ...] = ("surplus", "rules", "manual")
+
+
+@dataclass(frozen=True)
+class EnableConfig:
+    """Start a stopped miner once ``available >= its lowest power + threshold`` for ``delay``."""
+
+    threshold: Power = 0.0
+    delay: Duration = 60.0
+
+    def validate(self) -> None:
+        if self.threshold < 0:
+            raise ValueError("threshold: cannot be negative (it is extra surplus required to start)")
+
+
+@dataclass(frozen=True)
+class DisableConfig:
+    """Pause a running miner once it would import more than ``threshold`` at minimum for ``delay``."""
+
+    threshold: Power = 0.0
+    delay: Duration = 180.0
+
+    def validate(self) -> None:
+        if self.threshold < 0:
+            raise ValueError("threshold: cannot be negative (it is the import tolerated at minimum)")
+
+
+@dataclass(frozen=True)
+class BatteryPolicy:
+    """evcc's three SoC levels. ``None`` switches a level off."""
+
+    priority_soc: Optional[Percent] = 50.0      # below: the battery keeps its charge power
+    buffer_soc: Optional[Percent] = 90.0        # above: the battery may keep a running miner alive
+    buffer_start_soc: Optional[Percent] = None  # above: the battery may start a miner with no surplus
+
+    def validate(self) -> None:
+        p = self.priority_soc if self.priority_soc is not None else 0.0
+        b = self.buffer_soc
+        s = self.buffer_start_soc
+        if b is not None and b < p:
+            raise ValueError(f"buffer_soc: {b:g} % is below priority_soc {p:g} % "
+                             "(needed: priority <= buffer <= buffer_start)")
+        if s is not None:
+            if s < p:
+                raise ValueError(f"buffer_start_soc: {s:g} % is below priority_soc {p:g} % "
+                                 "(needed: priority <= buffer <= buffer_start)")
+            if b is not None and s < b:
+                raise ValueError(f"buffer_start_soc: {s:g} % is below buffer_soc {b:g} % "
+                                 "(needed: priority <= buffer <= buffer_start)")
+
+
+@dataclass(frozen=True)
+class StaleConfig:
+    """Fail-safe on stale energy data: hold for ``grace``, then minimum for ``minimum_for``, then pause."""
+
+    grace: Duration = 60.0
+    minimum_for: Duration = 120.0
+
+
+@dataclass(frozen=True)
+class MinerTimers:
+    """Per-miner overrides of the fleet's timers; unset keys use the fleet value."""
+
+    enable_delay: Optional[Duration] = None
+    disable_delay: Optional[Duration] = None
+    min_on: Optional[Duration] = None
+    min_off: Optional[Duration] = None
+    max_starts_per_day: Optional[int] = None
+    min_change_interval: Optional[Duration] = None
+    ramp: Optional[Duration] = None
+
+    def validate(self) -> None:
+        if self.max_starts_per_day is not None and self.max_starts_per_day < 1:
+            raise ValueError("max_starts_per_day: must be at least 1")
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    __key_aliases__ = {"headroom": "headroom_w", "import_cap": "import_cap_w"}
+
+    mode: Mode = "surplus"
+    groups: dict[str, Mode] = field(default_factory=dict)
+    headroom_w: Power = 100.0
+    import_cap_w: Optional[Power] = None
+    enable: EnableConfig = field(default_factory=EnableConfig)
+    disable: DisableConfig = field(default_factory=DisableConfig)
+    min_on: Duration = 600.0
+    min_off: Duration = 300.0
+    max_starts_per_day: int = 6
+    min_change_interval: Duration = 120.0
+    ramp: Duration = 60.0
+    command_retry: Duration = 60.0
+    battery: BatteryPolicy = field(default_factory=BatteryPolicy)
+    stale: StaleConfig = field(default_factory=StaleConfig)
+    miners: dict[str, MinerTimers] = field(default_factory=dict)
+    # Edge Mining rules, for the rule engine (policy/rules*.py): a policy file, or inline lists
+    rules_file: Optional[str] = None
+    start_rules: tuple[Any, ...] = ()
+    stop_rules: tuple[Any, ...] = ()
+
+    def validate(self) -> None:
+        if self.headroom_w < 0:
+            raise ValueError("headroom: cannot be negative")
+        if self.import_cap_w is not None and self.import_cap_w < 0:
+            raise ValueError("import_cap: cannot be negative (0 W means never import for mining)")
+        if self.max_starts_per_day < 1:
+            raise ValueError("max_starts_per_day: must be at least 1")
+        if self.command_retry <= 0:
+            raise ValueError("command_retry: must be positive")
+        for name, m in self.groups.items():
+            if m not in MODES:
+                raise ValueError(f"groups: miner {name!r} has unknown mode {m!r} (expected surplus, rules or manual)")
+        if self.min_change_interval <= self.ramp:
+            raise ValueError(f"min_change_interval: {self.min_change_interval:g} s must be longer than "
+                             f"ramp {self.ramp:g} s (a miner must settle before the next change)")
+        for name, t in self.miners.items():
+            mci = t.min_change_interval if t.min_change_interval is not None else self.min_change_interval
+            ramp = t.ramp if t.ramp is not None else self.ramp
+            if mci <= ramp:
+                raise ValueError(f"miners: {name}: min_change_interval {mci:g} s must be longer than "
+                                 f"its ramp {ramp:g} s")
+
+    def mode_of(self, miner: str) -> str:
+        return self.groups.get(miner, self.mode)
+
+    def timers_for(self, miner: str) -> "Timing":
+        t = self.miners.get(miner)
+
+        def pick(attr: str, default: Any) -> Any:
+            v = getattr(t, attr) if t is not None else None
+            return default if v is None else v
+        return Timing(
+            enable_delay=float(pick("enable_delay", self.enable.delay)),
+            disable_delay=float(pick("disable_delay", self.disable.delay)),
+            min_on=float(pick("min_on", self.min_on)),
+            min_off=float(pick("min_off", self.min_off)),
+            max_starts=int(pick("max_starts_per_day", self.max_starts_per_day)),
+            min_change=float(pick("min_change_interval", self.min_change_interval)),
+            ramp=float(pick("ramp", self.ramp)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The resolved timers for one miner (plain floats, read on the hot path)."""
+
+    enable_delay: float
+    disable_delay: float
+    min_on: float
+    min_off: float
+    max_starts: int
+    min_change: float
+    ramp: float

@@ -1,0 +1,450 @@
+"""Edge Mining policy YAML -> RuleSet, with file, line and rule name in every error.
+
+Accepted files:
+
+- a policy (Edge Mining's ``data/policies/<id>.yaml``): ``id``, ``name``, ``description``,
+  ``start_rules``, ``stop_rules``, ``metadata`` (free-form, kept as-is);
+- a rule snippet (Edge Mining's ``data/examples/rules/{start,stop}/*.yaml``): ``rules: [...]``,
+  loaded with ``load_rules_file(path, kind)``.
+
+A rule: ``name`` (required), ``conditions`` (required), ``id``, ``description``, ``priority``
+(int, default 0, higher first), ``enabled`` (default true). Conditions: exactly one of
+``all_of`` / ``any_of`` (non-empty lists) / ``not_`` (one condition), or a leaf
+``{field, operator, value}`` / ``{field, operator, value_ref}``.
+
+Errors are ``ConfigError`` (the CLI exits 2): bad YAML, missing or unknown keys, a field nobody
+defines, an unknown operator, a value of the wrong type for the field and operator, a bad regex.
+A field Edge Mining defines but this site cannot supply is a warning (``LoadWarning``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..config.errors import ConfigError
+from ..config.loader import Located, _dotted, read_yaml
+from .fields import (ANY, BOOL, DATETIME, DURATION, NUMBER, REGISTRY, SITE, STATUS, STRING,
+                     FieldSpec, SiteSupply, valid_path_syntax)
+from .rules import (LIST_OPS, OPERATORS, ORDERED_OPS, TEXT_OPS, AllOf, AnyOf, Leaf, Node, Not,
+                    Rule, RuleKind, RuleSet, TimeOfDay)
+
+POLICY_KEYS = ("id", "name", "description", "start_rules", "stop_rules", "metadata")
+RULE_KEYS = ("id", "name", "description", "conditions", "priority", "enabled")
+GROUP_KEYS = ("all_of", "any_of", "not_")
+LEAF_KEYS = ("field", "operator", "value", "value_ref")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+_COMPAT = {NUMBER: NUMBER, DURATION: NUMBER, STRING: STRING, STATUS: STRING, BOOL: BOOL,
+           DATETIME: DATETIME}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadWarning:
+    message: str
+    file: str | None = None
+    line: int | None = None
+    rule: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<policy>"
+        if self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: warning: {self.message}"
+
+
+class _Ctx:
+    """Carries the document, the site and the rule being read, to build precise errors."""
+
+    def __init__(self, doc: Located, site: SiteSupply | None) -> None:
+        self.doc = doc
+        self.site = site
+        self.rule: str | None = None
+        self.warnings: list[LoadWarning] = []
+
+    def fail(self, path: tuple, message: str) -> ConfigError:
+        if self.rule:
+            message = f"rule '{self.rule}': {message}"
+        return ConfigError(message, self.doc.file, self.doc.line_of(path), _dotted(path) or None)
+
+    def warn(self, path: tuple, message: str, field: str | None = None) -> None:
+        if self.rule:
+            message = f"rule '{self.rule}': {message}"
+        self.warnings.append(LoadWarning(message, self.doc.file, self.doc.line_of(path), self.rule, field))
+
+
+# ------------------------------------------------------------------------------------------
+# public API
+# ------------------------------------------------------------------------------------------
+def load_policy(path: str | Path, site: SiteSupply | None = None,
+                text: str | None = None) -> tuple[RuleSet, list[LoadWarning]]:
+    """Read one Edge Mining policy file. Raises ConfigError; returns the policy and warnings."""
+    doc = read_yaml(path, text)
+    return parse_policy(doc, site, default_id=Path(str(path)).stem)
+
+
+def parse_policy(doc: Located, site: SiteSupply | None = None,
+                 default_id: str = "") -> tuple[RuleSet, list[LoadWarning]]:
+    c = _Ctx(doc, site)
+    data = doc.data
+    if not isinstance(data, dict) or not data:
+        raise c.fail((), "a policy must be a mapping with name, start_rules and stop_rules")
+    for key in data:
+        if key not in POLICY_KEYS:
+            if key == "rules":
+                raise c.fail((key,), "this is a rule snippet file ('rules:'), not a policy; "
+                                     "a policy has start_rules and stop_rules")
+            c.warn((key,), f"unknown top-level key '{key}' ignored (expected: {', '.join(POLICY_KEYS)})")
+    name = _text(c, data, ("name",), required=True)
+    pid = _text(c, data, ("id",)) or default_id
+    if data.get("id") is not None and default_id and str(data["id"]) != default_id:
+        pass   # Edge Mining lets the file name win; we keep the id written in the file
+    description = _text(c, data, ("description",)) or ""
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise c.fail(("metadata",), "metadata must be a mapping")
+    start = _rule_list(c, data, ("start_rules",), RuleKind.START)
+    stop = _rule_list(c, data, ("stop_rules",), RuleKind.STOP)
+    _check_ids(c, [(("start_rules", i), r) for i, r in enumerate(start)] +
+               [(("stop_rules", i), r) for i, r in enumerate(stop)])
+    for kind, rules in (("start", start), ("stop", stop)):
+        if not rules:
+            c.warn((f"{kind}_rules",), f"the policy has no {kind} rules")
+    rs = RuleSet(name=name, start_rules=tuple(start), stop_rules=tuple(stop), id=str(pid),
+                 description=description.strip(), metadata=metadata, file=doc.file)
+    return rs, c.warnings
+
+
+def load_rules_file(path: str | Path, kind: RuleKind | str, site: SiteSupply | None = None,
+                    text: str | None = None) -> tuple[list[Rule], list[LoadWarning]]:
+    """Read an Edge Mining rule snippet (``rules: [...]``) as start or stop rules."""
+    kind = RuleKind(kind)
+    doc = read_yaml(path, text)
+    c = _Ctx(doc, site)
+    data = doc.data
+    if isinstance(data, list):
+        data = {"rules": data}
+    if not isinstance(data, dict) or "rules" not in data:
+        raise c.fail((), "a rule file must have a 'rules:' list")
+    rules = _rule_list(c, data, ("rules",), kind)
+    _check_ids(c, [(("rules", i), r) for i, r in enumerate(rules)])
+    return sorted(rules, key=lambda r: -r.priority), c.warnings
+
+
+def load_policies(directory: str | Path, site: SiteSupply | None = None
+                  ) -> tuple[dict[str, RuleSet], list[LoadWarning], list[ConfigError]]:
+    """Every ``*.yaml``/``*.yml`` policy in a directory; one bad file never hides the others."""
+    policies: dict[str, RuleSet] = {}
+    warnings: list[LoadWarning] = []
+    errors: list[ConfigError] = []
+    for p in sorted(Path(directory).glob("*.y*ml")):
+        try:
+            rs, w = load_policy(p, site)
+        except ConfigError as e:
+            errors.append(e)
+            continue
+        if rs.id in policies:
+            errors.append(ConfigError(f"duplicate policy id '{rs.id}' (also in {policies[rs.id].file})",
+                                      str(p), None, "id"))
+            continue
+        policies[rs.id] = rs
+        warnings.extend(w)
+    return policies, warnings, errors
+
+
+def parse_conditions(conditions: Any, site: SiteSupply | None = None, file: str = "<rule>") -> Node:
+    """Build a condition tree from plain data (API/UI use); errors as ConfigError without lines."""
+    c = _Ctx(Located({"conditions": conditions}, {}, file), site)
+    return _condition(c, conditions, ("conditions",), top=True)
+
+
+# ------------------------------------------------------------------------------------------
+# rules
+# ------------------------------------------------------------------------------------------
+def _text(c: _Ctx, data: dict, path: tuple, required: bool = False) -> str | None:
+    key = path[-1]
+    v = data.get(key)
+    if v is None:
+        if required:
+            raise c.fail(path[:-1], f"missing required key '{key}'")
+        return None
+    if isinstance(v, bool) or isinstance(v, (dict, list)):
+        raise c.fail(path, f"'{key}' must be text, got {_kind(v)}")
+    v = str(v)
+    if required and not v.strip():
+        raise c.fail(path, f"'{key}' must not be empty")
+    return v
+
+
+def _rule_list(c: _Ctx, data: dict, path: tuple, kind: RuleKind) -> list[Rule]:
+    items = data.get(path[-1])
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise c.fail(path, f"'{path[-1]}' must be a list of rules, got {_kind(items)}")
+    out = []
+    for i, item in enumerate(items):
+        out.append(_rule(c, item, path + (i,), kind))
+    return out
+
+
+def _rule(c: _Ctx, item: Any, path: tuple, kind: RuleKind) -> Rule:
+    c.rule = None
+    if not isinstance(item, dict):
+        raise c.fail(path, f"a rule must be a mapping, got {_kind(item)}")
+    name = item.get("name")
+    if isinstance(name, str) and name.strip():
+        c.rule = name.strip()
+    for key in item:
+        if key not in RULE_KEYS:
+            raise c.fail(path + (key,), f"unknown key '{key}' (expected one of: {', '.join(RULE_KEYS)})")
+    name = _text(c, item, path + ("name",), required=True)
+    c.rule = name.strip()
+    if "conditions" not in item or item["conditions"] is None:
+        raise c.fail(path, "missing required key 'conditions'")
+    priority = item.get("priority", 0)
+    if priority is None:
+        priority = 0
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise c.fail(path + ("priority",), f"priority must be a whole number, got {_kind(priority)}")
+    enabled = item.get("enabled", True)
+    if enabled is None:
+        enabled = True
+    if not isinstance(enabled, bool):
+        raise c.fail(path + ("enabled",), f"enabled must be true or false, got {_kind(enabled)}")
+    rid = _text(c, item, path + ("id",)) or ""
+    desc = _text(c, item, path + ("description",)) or ""
+    node = _condition(c, item["conditions"], path + ("conditions",), top=True)
+    rule = Rule(name=c.rule, conditions=node, kind=kind, priority=priority, enabled=enabled,
+                description=desc.strip(), id=rid.strip(), line=c.doc.line_of(path))
+    c.rule = None
+    return rule
+
+
+def _check_ids(c: _Ctx, rules: list[tuple[tuple, Rule]]) -> None:
+    seen_ids: dict[str, tuple] = {}
+    seen_names: dict[tuple[str, str], tuple] = {}
+    for path, r in rules:
+        if r.id:
+            if r.id in seen_ids:
+                c.rule = r.name
+                err = c.fail(path + ("id",), f"duplicate rule id '{r.id}' (also at line "
+                                             f"{c.doc.line_of(seen_ids[r.id])})")
+                c.rule = None
+                raise err
+            seen_ids[r.id] = path
+        key = (r.kind.value, r.name)
+        if key in seen_names:
+            c.rule = r.name
+            c.warn(path + ("name",), f"another {r.kind.value} rule has the same name; "
+                                     "reasons will not tell them apart")
+            c.rule = None
+        seen_names[key] = path
+
+
+# ------------------------------------------------------------------------------------------
+# conditions
+# ------------------------------------------------------------------------------------------
+def _condition(c: _Ctx, cond: Any, path: tuple, top: bool = False) -> Node:
+    if not isinstance(cond, dict):
+        raise c.fail(path, f"a condition must be a mapping (all_of, any_of, not_ or "
+                           f"field/operator/value), got {_kind(cond)}")
+    groups = [k for k in cond if k in GROUP_KEYS]
+    leaf_keys = [k for k in cond if k in LEAF_KEYS]
+    other = [k for k in cond if k not in GROUP_KEYS and k not in LEAF_KEYS]
+    if other:
+        k = other[0]
+        hint = " (did you mean not_?)" if k in ("not", "none_of") else ""
+        raise c.fail(path + (k,), f"unknown condition key '{k}'{hint} (expected all_of, any_of, not_, "
+                                  "or field/operator/value/value_ref)")
+    if groups and leaf_keys:
+        raise c.fail(path, f"a condition is either a group ({groups[0]}) or a leaf "
+                           f"(field/operator/value), not both")
+    if not groups and not leaf_keys:
+        raise c.fail(path, "empty condition: expected all_of, any_of, not_ or field/operator/value")
+    if len(groups) > 1:
+        raise c.fail(path, f"a group must have exactly one of all_of, any_of, not_ "
+                           f"(found {', '.join(groups)}); nest them instead")
+    if groups:
+        g = groups[0]
+        body = cond[g]
+        if g == "not_":
+            if isinstance(body, list):
+                if len(body) != 1:
+                    raise c.fail(path + (g,), "not_ takes one condition (wrap several in all_of/any_of)")
+                return Not(_condition(c, body[0], path + (g, 0)))
+            return Not(_condition(c, body, path + (g,)))
+        if not isinstance(body, list) or not body:
+            raise c.fail(path + (g,), f"{g} must be a non-empty list of conditions, got {_kind(body)}")
+        children = tuple(_condition(c, b, path + (g, i)) for i, b in enumerate(body))
+        return AllOf(children) if g == "all_of" else AnyOf(children)
+    return _leaf(c, cond, path)
+
+
+def _spec(c: _Ctx, fpath: Any, path: tuple, key: str) -> FieldSpec:
+    if fpath is None:
+        raise c.fail(path, f"missing required key '{key}'")
+    if not valid_path_syntax(fpath):
+        raise c.fail(path + (key,), f"{key} must be a dotted path of letters, digits and _ "
+                                    f"(got {fpath!r})")
+    spec = REGISTRY.lookup(fpath, c.site)
+    if spec is None:
+        hint = REGISTRY.suggest(fpath)
+        extra = f" (did you mean {' or '.join(hint)}?)" if hint else ""
+        ns = fpath.split(".", 1)[0]
+        if ns in ("forecast", "price") and not hint:
+            extra = f" (declare site-specific {ns} keys in the site config)"
+        raise c.fail(path + (key,), f"unknown field '{fpath}'{extra}")
+    if c.site is not None and not c.site.supplies(spec, fpath):
+        who = "Edge Mining" if spec.edge_mining else "edgemining-tui"
+        c.warn(path + (key,), f"field '{fpath}' is defined by {who} but this site has no data for it; "
+                              f"it will be unknown at run time", fpath)
+    return spec
+
+
+def _leaf(c: _Ctx, cond: dict, path: tuple) -> Leaf:
+    fpath = cond.get("field")
+    spec = _spec(c, fpath, path, "field")
+    op_raw = cond.get("operator")
+    if op_raw is None:
+        raise c.fail(path, "missing required key 'operator'")
+    op = str(op_raw).lower() if isinstance(op_raw, str) else op_raw
+    if op not in OPERATORS:
+        raise c.fail(path + ("operator",), f"unknown operator {op_raw!r} (expected one of: "
+                                           f"{', '.join(OPERATORS)})")
+    has_v = cond.get("value") is not None
+    has_ref = cond.get("value_ref") is not None
+    if has_v == has_ref:
+        raise c.fail(path, "exactly one of 'value' or 'value_ref' is required" if not has_v else
+                     "'value' and 'value_ref' are mutually exclusive")
+    kind = spec.kind
+    if has_ref:
+        rspec = _spec(c, cond["value_ref"], path, "value_ref")
+        _check_ref(c, fpath, kind, op, cond["value_ref"], rspec.kind, path)
+        pattern = None
+        return Leaf(fpath, op, None, cond["value_ref"], kind, rspec.kind, c.doc.line_of(path), pattern)
+    value, pattern = _value(c, fpath, spec, op, cond["value"], path + ("value",))
+    return Leaf(fpath, op, value, None, kind, None, c.doc.line_of(path), pattern)
+
+
+def _check_ref(c: _Ctx, field: str, kind: str, op: str, ref: str, rkind: str, path: tuple) -> None:
+    if op in LIST_OPS:
+        raise c.fail(path + ("value_ref",), f"operator {op} needs a list in 'value'; "
+                                            f"value_ref '{ref}' names a single value")
+    if ANY in (kind, rkind):
+        return
+    if _COMPAT[kind] != _COMPAT[rkind]:
+        raise c.fail(path + ("value_ref",), f"cannot compare {field} ({kind}) with {ref} ({rkind})")
+    if op in ORDERED_OPS and _COMPAT[kind] not in (NUMBER, DATETIME):
+        raise c.fail(path + ("operator",), f"operator {op} needs numbers or times; {field} is {kind}")
+    if op in TEXT_OPS and _COMPAT[kind] != STRING:
+        raise c.fail(path + ("operator",), f"operator {op} needs a text field; {field} is {kind}")
+
+
+def _value(c: _Ctx, field: str, spec: FieldSpec, op: str, v: Any, path: tuple) -> tuple[Any, Any]:
+    """Check ``v`` against the field kind and operator; return the normalised value (+ regex)."""
+    kind = spec.kind
+    if op in LIST_OPS:
+        if not isinstance(v, list):
+            raise c.fail(path, f"operator {op} needs a list, e.g. [1, 2, 3]; got {_kind(v)}")
+        if not v:
+            raise c.fail(path, f"operator {op} needs a non-empty list")
+        items = [_scalar(c, field, spec, op, x, path + (i,)) for i, x in enumerate(v)]
+        try:
+            return frozenset(items), None
+        except TypeError:
+            return tuple(items), None
+    if isinstance(v, (list, dict)):
+        raise c.fail(path, f"operator {op} needs a single value, got {_kind(v)}"
+                           + (" (use in / not_in for a list)" if isinstance(v, list) else ""))
+    if op in TEXT_OPS:
+        if kind not in (STRING, STATUS, ANY):
+            raise c.fail(path[:-1] + ("operator",), f"operator {op} needs a text field; {field} is a {kind}")
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise c.fail(path, f"operator {op} needs text, got {_kind(v)}")
+        if op == "regex":
+            try:
+                return str(v), re.compile(str(v))
+            except re.error as e:
+                raise c.fail(path, f"bad regular expression {str(v)!r}: {e}") from None
+        return (str(v).lower() if kind == STATUS else str(v)), None
+    if op in ORDERED_OPS:
+        if kind in (STRING, STATUS, BOOL):
+            raise c.fail(path[:-1] + ("operator",), f"operator {op} needs numbers or times; "
+                                                    f"{field} is a {kind}")
+    return _scalar(c, field, spec, op, v, path), None
+
+
+def _scalar(c: _Ctx, field: str, spec: FieldSpec, op: str, v: Any, path: tuple) -> Any:
+    kind = spec.kind
+    if kind in (NUMBER, DURATION):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise c.fail(path, f"{field} is a number{_unit(spec)}; operator {op} needs a number, got {_kind(v)}")
+        return v
+    if kind == BOOL:
+        if not isinstance(v, bool):
+            raise c.fail(path, f"{field} is true/false; got {_kind(v)}")
+        return v
+    if kind == STATUS:
+        if not isinstance(v, str):
+            raise c.fail(path, f"{field} is one of {', '.join(spec.choices)}; got {_kind(v)}")
+        s = v.strip().lower()
+        if s.startswith("minerstatus."):      # "MinerStatus.ON" written by hand
+            s = s.split(".", 1)[1]
+        if spec.choices and s not in spec.choices:
+            raise c.fail(path, f"{field} is one of {', '.join(spec.choices)}; got {v!r}")
+        return s
+    if kind == STRING:
+        if not isinstance(v, str):
+            raise c.fail(path, f"{field} is text; got {_kind(v)} (quote it)")
+        return v
+    if kind == DATETIME:
+        return _when(c, field, v, path)
+    return v   # ANY
+
+
+def _when(c: _Ctx, field: str, v: Any, path: tuple) -> Any:
+    if isinstance(v, datetime):
+        return v
+    if isinstance(v, date):
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        # YAML 1.1 reads an unquoted 18:30 as the sexagesimal number 1110 (minutes)
+        if 0 <= v < 24 * 60:
+            return TimeOfDay(v * 60, f"{v // 60:02d}:{v % 60:02d}")
+    if isinstance(v, str):
+        m = _HHMM.match(v.strip())
+        if m:
+            h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+            return TimeOfDay(h * 3600 + mi * 60 + s, v.strip())
+        try:
+            return datetime.fromisoformat(v.strip())
+        except ValueError:
+            pass
+    raise c.fail(path, f"{field} is a time; give \"HH:MM\", a date or an ISO datetime, got {_kind(v)}")
+
+
+def _unit(spec: FieldSpec) -> str:
+    return f" ({spec.unit})" if spec.unit else ""
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, bool):
+        return f"boolean {str(v).lower()}"
+    if isinstance(v, (int, float)):
+        return f"number {v}"
+    if isinstance(v, str):
+        return f"text {v!r}"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return type(v).__name__
+
+
+__all__ = ["load_policy", "load_rules_file", "load_policies", "parse_policy", "parse_conditions",
+           "LoadWarning", "SiteSupply"]

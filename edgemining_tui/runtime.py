@@ -1,0 +1,127 @@
+"""Assembles the ports into an engine from a config: used by the app, the headless runner and tests."""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .clock import Clock, RealClock
+from .config.schema import AppConfig
+from .engine.engine import Engine, MinerMeta
+from .store.db import Store
+from .store.lock import OwnerLock
+
+log = logging.getLogger("edgemining_tui.runtime")
+
+
+@dataclass
+class Runtime:
+    cfg: AppConfig
+    clock: Clock
+    data_dir: Path
+    store: Store
+    engine: Engine | None        # None when another process owns the fleet (we observe)
+    lock: OwnerLock
+    demo: Any = None
+    stack: AsyncExitStack | None = None
+
+    @property
+    def role(self) -> str:
+        return "owner" if self.engine is not None else "observer"
+
+    async def close(self) -> None:
+        if self.stack is not None:
+            await self.stack.aclose()
+            self.stack = None
+
+
+def demo_time_offset(cfg: AppConfig, clock: Clock) -> float:
+    """Shift the simulated day so the demo starts at ``demo.start_hour`` local time (sun in the sky)."""
+    if cfg.demo is None or cfg.demo.start_hour is None:
+        return 0.0
+    tz = ZoneInfo(cfg.site.timezone)
+    now = datetime.fromtimestamp(clock.now(), tz)
+    hour_now = now.hour + now.minute / 60 + now.second / 3600
+    return (cfg.demo.start_hour - hour_now) * 3600.0
+
+
+def tz_offset_s(cfg: AppConfig, ts: float) -> float:
+    off = datetime.fromtimestamp(ts, ZoneInfo(cfg.site.timezone)).utcoffset()
+    return off.total_seconds() if off else 0.0
+
+
+async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: Path | None = None,
+                       demo: bool | None = None, observe: bool = False) -> Runtime:
+    """Open the store, take the owner lock if free, and (as owner) build and start the engine's ports."""
+    clock = clock or RealClock()
+    data_dir = Path(data_dir or cfg.data_dir())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack = AsyncExitStack()
+    store = Store(data_dir / "history.db")
+    stack.callback(store.close)
+    lock = OwnerLock(data_dir)
+    owner = (not observe) and lock.acquire()
+    if owner:
+        stack.callback(lock.release)
+    rt = Runtime(cfg, clock, data_dir, store, None, lock, stack=stack)
+    if not owner:
+        return rt
+    try:
+        rt.engine = await _build_engine(cfg, clock, store, stack, rt, demo)
+    except BaseException:
+        await stack.aclose()
+        raise
+    return rt
+
+
+async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: AsyncExitStack, rt: Runtime,
+                        demo: bool | None) -> Engine:
+    from .energy.factory import build_source
+    from .miners.factory import build_driver
+    from .miners.fleet import Fleet
+
+    miners = [m for m in cfg.miners if m.enabled]
+    energy_cfg = cfg.energy
+    use_demo = cfg.demo is not None if demo is None else demo
+    if use_demo:
+        from .sim.demo_fleet import start_demo
+        demo_rt = await start_demo(cfg, clock, rt_offset=demo_time_offset(cfg, clock),
+                                   tz_offset=tz_offset_s(cfg, clock.now()))
+        stack.push_async_callback(demo_rt.close)
+        rt.demo = demo_rt
+        energy_cfg = demo_rt.energy_cfg
+        miners = list(demo_rt.miner_cfgs) + miners
+    source = build_source(energy_cfg, clock)
+    drivers = [build_driver(m, clock) for m in miners]
+    fleet = Fleet(drivers, clock)
+    if rt.demo is not None:
+        from .sim.demo_fleet import bind_fleet_power
+        bind_fleet_power(rt.demo, fleet)
+    decider = build_decider(cfg, miners)
+    saved = store.get("decider")
+    if saved:
+        try:
+            decider.restore_state(saved)
+        except Exception:
+            log.exception("could not restore decider state; starting fresh")
+    engine = Engine(clock=clock, source=source, fleet=fleet, decider=decider,
+                    miners=[MinerMeta(m.name, m.priority) for m in miners], store=store,
+                    interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
+                    observe_only=cfg.site.observe_only,
+                    house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone)
+    stack.push_async_callback(engine.close)
+    return engine
+
+
+def build_decider(cfg: AppConfig, miners: list) -> Any:
+    try:
+        from .policy.decider import build_decider as build
+    except ImportError:
+        from .policy.simple import SimpleDecider
+        return SimpleDecider()
+    return build(cfg.policy, miners, cfg.site.timezone)

@@ -1,0 +1,88 @@
+"""The built-in demo site: the simulated site served as Home Assistant on loopback, plus miners.
+
+The site steps once a second on the clock; the miners' real draw (whatever drives them) is fed
+back into the grid reading, so the console sees its own decisions in the energy flow.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from ..clock import Clock
+from ..energy.config import EnergyConfig, EntityRef, HomeAssistantConfig
+from ..config.types import Secret
+from .ha_server import HomeAssistantServer
+from .site import SimSite, SimSiteConfig
+from .state import SiteState
+
+log = logging.getLogger("edgemining_tui.demo")
+
+
+def demo_ha_config(url: str, token: str) -> EnergyConfig:
+    """How a user would configure these entities: the battery sensor is kW and + discharging."""
+    return EnergyConfig(source="home_assistant", home_assistant=HomeAssistantConfig(
+        url=url, token=Secret(token),
+        pv=EntityRef("sensor.pv_power"), house=EntityRef("sensor.house_power"),
+        grid=EntityRef("sensor.grid_power"), battery=EntityRef("sensor.battery_power", invert=True),
+        soc=EntityRef("sensor.battery_soc"),
+        forecast_power_now=EntityRef("sensor.solar_forecast_power_now"),
+        forecast_energy_next_hour=EntityRef("sensor.solar_forecast_energy_next_hour"),
+        forecast_energy_today_remaining=EntityRef("sensor.solar_forecast_energy_today_remaining")))
+
+
+class DemoSite:
+    def __init__(self, cfg: SimSiteConfig, clock: Clock, miners_w: Callable[[], float],
+                 token: str = "demo-token", time_offset_s: float = 0.0, tick_s: float = 1.0,
+                 tz_offset_s: float = 0.0) -> None:
+        self.site = SimSite(cfg, tz_offset_s=tz_offset_s)
+        self.clock = clock
+        self.miners_w = miners_w
+        self.time_offset_s = time_offset_s   # shifts the simulated day so the demo has sun
+        self.tick_s = tick_s
+        self.server = HomeAssistantServer(self.current, token=token)
+        self._task: asyncio.Task | None = None
+
+    def sim_time(self) -> float:
+        return self.clock.now() + self.time_offset_s
+
+    def current(self) -> SiteState:
+        st = self.site.state
+        if st is None:
+            st = self.step()
+        # report the time of the reading in the console's own clock, not the shifted sim day
+        return st
+
+    def step(self) -> SiteState:
+        try:
+            mw = float(self.miners_w())
+        except Exception:
+            mw = 0.0
+        return self.site.step(self.sim_time(), mw)
+
+    async def start(self) -> "DemoSite":
+        self.step()
+        await self.server.start()
+        self._task = asyncio.create_task(self._run(), name="demo-site")
+        return self
+
+    async def _run(self) -> None:
+        while True:
+            await self.clock.sleep(self.tick_s)
+            try:
+                self.step()
+            except Exception:
+                log.exception("demo site step failed")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.server.close()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
