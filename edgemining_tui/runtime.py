@@ -96,6 +96,10 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
         rt.demo = demo_rt
         energy_cfg = demo_rt.energy_cfg
         miners = list(demo_rt.miner_cfgs) + miners
+    if use_demo:
+        for z in cfg.heat.zones:
+            if z.sensor.kind == "simulated":
+                rt.demo.site.add_zone(z.name, z.miners, z.room)
     source = build_source(energy_cfg, clock)
     drivers = [build_driver(m, clock) for m in miners]
     fleet = Fleet(drivers, clock)
@@ -113,9 +117,37 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
                     miners=[MinerMeta(m.name, m.priority) for m in miners], store=store,
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
                     observe_only=cfg.site.observe_only,
-                    house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone)
+                    house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone,
+                    extras=_extras(cfg, energy_cfg, rt, store, stack))
     stack.push_async_callback(engine.close)
     return engine
+
+
+def _extras(cfg: AppConfig, energy_cfg: Any, rt: Runtime, store: Store, stack: AsyncExitStack) -> list:
+    extras: list = []
+    if cfg.heat.zones:
+        import httpx
+        from .heat.extra import HeatExtra
+        from .heat.sensors import ha_reader
+        ha = energy_cfg.home_assistant
+        client_box: list = []
+
+        def client() -> httpx.AsyncClient:
+            if not client_box:
+                client_box.append(httpx.AsyncClient(base_url=ha.url.rstrip("/"), timeout=ha.timeout,
+                                                    headers={"Authorization": f"Bearer {ha.token}"}))
+                stack.push_async_callback(client_box[0].aclose)
+            return client_box[0]
+
+        readers = {}
+        for z in cfg.heat.zones:
+            if z.sensor.kind == "simulated" and rt.demo is not None:
+                entity = f"sensor.{z.name.lower().replace(' ', '_')}_temperature"
+                readers[z.name] = ha_reader(client, entity)
+            elif z.sensor.kind == "home_assistant" and ha is not None:
+                readers[z.name] = ha_reader(client, z.sensor.entity)
+        extras.append(HeatExtra(cfg.heat, readers, cfg.site.timezone, store))
+    return extras
 
 
 def build_decider(cfg: AppConfig, miners: list) -> Any:
@@ -124,4 +156,4 @@ def build_decider(cfg: AppConfig, miners: list) -> Any:
     except ImportError:
         from .policy.simple import SimpleDecider
         return SimpleDecider()
-    return build(cfg.policy, miners, cfg.site.timezone)
+    return build(cfg.policy, cfg.site.timezone, miners=miners)

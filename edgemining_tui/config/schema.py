@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..energy.config import EnergyConfig
+from ..heat.config import HeatConfig
 from ..miners.config import MinerConfig
 from ..sim.site import SimSiteConfig
 from .types import Duration
@@ -83,6 +84,7 @@ class AppConfig:
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     miners: tuple[MinerConfig, ...] = ()
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    heat: HeatConfig = field(default_factory=HeatConfig)
     demo: Optional[DemoConfig] = None
     ui: UiConfig = field(default_factory=UiConfig)
 
@@ -91,6 +93,15 @@ class AppConfig:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"miners: duplicate miner name {sorted(dup)[0]!r}")
+        known = set(names) | {m.name for m in (self.demo.miners if self.demo else ())}
+        for z in self.heat.zones:
+            for m in z.miners:
+                if m not in known:
+                    raise ValueError(f"heat: zone {z.name!r} names miner {m!r}, which is not configured")
+            if z.sensor.kind == "home_assistant" and self.energy.home_assistant is None \
+                    and self.energy.source != "demo":
+                raise ValueError(f"heat: zone {z.name!r} reads Home Assistant, but energy.home_assistant "
+                                 "is not configured")
         if self.energy.source == "demo" and self.demo is None:
             raise ValueError("demo: energy source 'demo' needs a demo: section")
 

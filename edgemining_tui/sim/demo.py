@@ -32,7 +32,7 @@ def demo_ha_config(url: str, token: str) -> EnergyConfig:
 
 
 class DemoSite:
-    def __init__(self, cfg: SimSiteConfig, clock: Clock, miners_w: Callable[[], float],
+    def __init__(self, cfg: SimSiteConfig, clock: Clock, miners_w: Callable[[], dict[str, float]],
                  token: str = "demo-token", time_offset_s: float = 0.0, tick_s: float = 1.0,
                  tz_offset_s: float = 0.0) -> None:
         self.site = SimSite(cfg, tz_offset_s=tz_offset_s)
@@ -40,7 +40,17 @@ class DemoSite:
         self.miners_w = miners_w
         self.time_offset_s = time_offset_s   # shifts the simulated day so the demo has sun
         self.tick_s = tick_s
+        self.zones: dict[str, tuple[str, ...]] = {}
         self.server = HomeAssistantServer(self.current, token=token)
+
+    def add_zone(self, name: str, miners: tuple[str, ...], room) -> str:
+        """A simulated room heated by ``miners``; served as ``sensor.<name>_temperature``."""
+        self.site.add_room(name, room)
+        self.zones[name] = tuple(miners)
+        entity = f"sensor.{name.lower().replace(' ', '_')}_temperature"
+        self.server.entities[entity] = (f"{name} temperature", "°C", "temperature",
+                                        lambda s, n=name: s.rooms_c.get(n, float("nan")))
+        return entity
         self._task: asyncio.Task | None = None
 
     def sim_time(self) -> float:
@@ -55,10 +65,11 @@ class DemoSite:
 
     def step(self) -> SiteState:
         try:
-            mw = float(self.miners_w())
+            per_miner = dict(self.miners_w())
         except Exception:
-            mw = 0.0
-        return self.site.step(self.sim_time(), mw)
+            per_miner = {}
+        zone_w = {z: sum(per_miner.get(m, 0.0) for m in ms) for z, ms in self.zones.items()}
+        return self.site.step(self.sim_time(), sum(per_miner.values()), zone_w)
 
     async def start(self) -> "DemoSite":
         self.step()

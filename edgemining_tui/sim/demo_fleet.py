@@ -32,7 +32,7 @@ class DemoRuntime:
 
 async def start_demo(cfg, clock: Clock, rt_offset: float = 0.0, tz_offset: float = 0.0) -> DemoRuntime:
     demo = cfg.demo
-    power_fn: list[Callable[[], float]] = [lambda: 0.0]
+    power_fn: list[Callable[[], dict[str, float]]] = [lambda: {}]
     site = DemoSite(demo.site, clock, lambda: power_fn[0](), token=demo.ha_token,
                     time_offset_s=rt_offset, tz_offset_s=tz_offset)
     miner_cfgs: tuple[MinerConfig, ...]
@@ -44,7 +44,7 @@ async def start_demo(cfg, clock: Clock, rt_offset: float = 0.0, tz_offset: float
     if start_demo_emulators is not None and demo.miners:
         emulators = await start_demo_emulators(demo.miners, clock)
         miner_cfgs = tuple(emulators.miner_configs)
-        power_fn[0] = emulators.total_power_w
+        power_fn[0] = emulators.power_by_miner
     else:
         miner_cfgs = tuple(
             MinerConfig(name=m.name, driver="simulated", priority=m.priority,
@@ -62,4 +62,4 @@ async def start_demo(cfg, clock: Clock, rt_offset: float = 0.0, tz_offset: float
 def bind_fleet_power(rt: DemoRuntime, fleet: Any) -> None:
     """Without emulators, the site learns the miners' draw from the fleet's latest samples."""
     if rt.emulators is None:
-        rt.site.miners_w = lambda: sum((s.power_w or 0.0) for s in fleet.samples.values())
+        rt.site.miners_w = lambda: {n: (s.power_w or 0.0) for n, s in fleet.samples.items()}

@@ -52,6 +52,11 @@ class SimSite:
         # extra load/offsets that tests and fault scenarios can inject
         self.grid_offset_w = 0.0
         self.pv_override_w: float | None = None
+        self.rooms: dict = {}
+
+    def add_room(self, name: str, model) -> None:
+        from .room import Room
+        self.rooms[name] = Room(model)
 
     # --- generators ------------------------------------------------------------------------
     def _day_params(self, local: float) -> tuple[float, float, float]:
@@ -130,7 +135,7 @@ class SimSite:
         return now_w, nxt, rest
 
     # --- stepping --------------------------------------------------------------------------
-    def step(self, ts: float, miners_w: float, extra: dict | None = None) -> SiteState:
+    def step(self, ts: float, miners_w: float, zone_heat_w: dict[str, float] | None = None) -> SiteState:
         dt = 0.0 if self._last_ts is None else max(0.0, ts - self._last_ts)
         self._last_ts = ts
         pv = self.pv_w(ts)
@@ -139,9 +144,13 @@ class SimSite:
             self.state.battery_charge_w if self.state else 0.0)
         grid = house + miners_w + charge - pv + self.grid_offset_w
         f_now, f_hour, f_rest = self.forecast(ts)
+        t_out = self.temp_out_c(ts)
+        rooms_c = {}
+        for name, room in self.rooms.items():
+            rooms_c[name] = room.step(dt, (zone_heat_w or {}).get(name, 0.0), t_out)
         self.state = SiteState(ts=ts, pv_w=pv, house_w=house, miners_w=miners_w, battery_charge_w=charge,
                                battery_soc_pct=self.battery.soc_pct, grid_import_w=grid,
-                               temp_out_c=self.temp_out_c(ts), pv_forecast_w=f_now,
+                               temp_out_c=t_out, pv_forecast_w=f_now,
                                pv_forecast_next_hour_wh=f_hour, pv_forecast_rest_of_day_wh=f_rest,
-                               rooms_c=dict(extra or {}))
+                               rooms_c=rooms_c)
         return self.state
