@@ -54,8 +54,8 @@ class ZoneSensor:
 class RoomModel:
     """First-order thermal model of the zone, for the simulated site and the backtest."""
 
-    heat_loss_w_per_k: float = 60.0        # UA: watts lost per kelvin above outdoors
-    thermal_mass_wh_per_k: float = 1500.0  # C: energy to warm the zone by one kelvin
+    heat_loss_w_per_k: float = 40.0        # UA: watts lost per kelvin above outdoors
+    thermal_mass_wh_per_k: float = 400.0   # C: energy to warm the zone by one kelvin
     other_heat_w: float = 0.0              # other heating that is always on
     initial_c: float = 19.0
 
