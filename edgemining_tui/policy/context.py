@@ -424,7 +424,7 @@ _MINER: dict[str, Callable[[DecisionContext], Any]] = {
 
 # -- dynamic namespaces -------------------------------------------------------------------
 _ZONE_KEYS = ("temperature_celsius", "humidity", "target_temperature", "hysteresis_celsius",
-              "timestamp", "heat_demand", "target_low")
+              "timestamp", "heat_demand", "target_low", "target_min", "target_max", "state")
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -483,12 +483,46 @@ def _flatten(obj: Any, prefix: str = "") -> Iterator[str]:
 
 
 def _zones(climate: Any) -> Mapping:
+    """Zones by name: ``climate["zones"]``, or a plain ``{name: {...}}`` mapping."""
     z = _get(climate, "zones")
-    return z if isinstance(z, Mapping) else {}
+    if isinstance(z, Mapping):
+        return z
+    if isinstance(climate, Mapping):
+        return {k: v for k, v in climate.items() if isinstance(v, Mapping) and k != "status"}
+    return {}
+
+
+def _zone_value(zone: Any, key: str) -> Any:
+    """One zone field, in Edge Mining's names, also from our heat module's names.
+
+    Our comfort band [target_min, target_max] maps onto Edge Mining's target/hysteresis as
+    target_temperature = target_max, hysteresis_celsius = target_max − target_min (so
+    target_low = target_min): "below target" means "not yet warm", "below target_low" asks for heat.
+    """
+    v = _get(zone, key)
+    if v is not None:
+        return _plain(v)
+    if key == "temperature_celsius":
+        return _num(_get(zone, "temperature"))
+    if key == "target_temperature":
+        return _num(_get(zone, "target_max"))
+    if key == "hysteresis_celsius":
+        hi, lo = _num(_get(zone, "target_max")), _num(_get(zone, "target_min"))
+        return None if hi is None or lo is None else hi - lo
+    if key in ("target_low", "target_min"):
+        t, h = _num(_zone_value(zone, "target_temperature")), _num(_zone_value(zone, "hysteresis_celsius"))
+        return None if t is None else t - (h or 0.0)
+    if key == "target_max":
+        return _num(_zone_value(zone, "target_temperature"))
+    if key == "heat_demand":
+        temp = _num(_zone_value(zone, "temperature_celsius"))
+        low = _zone_value(zone, "target_low")
+        return None if temp is None or low is None else temp < low
+    return None
 
 
 def _zone_stat(c: DecisionContext, agg: Callable) -> float | None:
-    temps = [t for t in (_num(_get(z, "temperature_celsius")) for z in _zones(c.climate).values())
+    temps = [t for t in (_num(_zone_value(z, "temperature_celsius")) for z in _zones(c.climate).values())
              if t is not None]
     return agg(temps) if temps else None
 
@@ -497,22 +531,15 @@ def _climate(c: DecisionContext, rest: str) -> Any:
     parts = rest.split(".")
     if len(parts) == 3 and parts[0] == "zones":
         zone = _zones(c.climate).get(parts[1])
-        key = parts[2]
         if zone is None:
             return None
-        if key == "target_low":
-            t, h = _num(_get(zone, "target_temperature")), _num(_get(zone, "hysteresis_celsius"))
-            return None if t is None else t - (h or 0.0)
-        if key == "heat_demand":
-            v = _get(zone, "heat_demand")
-            if v is not None:
-                return bool(v)
-            temp = _num(_get(zone, "temperature_celsius"))
-            low = _climate(c, f"zones.{parts[1]}.target_low")
-            return None if temp is None or low is None else temp < low
+        key = parts[2]
+        v = _zone_value(zone, key)
         if key == "timestamp":
-            return _aware(_get(zone, key), c.tz)
-        return _plain(_get(zone, key))
+            return _aware(v, c.tz)
+        if key == "heat_demand" and v is not None:
+            return bool(v)
+        return v
     return _walk(c.climate, rest)
 
 

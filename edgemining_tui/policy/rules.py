@@ -410,11 +410,9 @@ def _why(t: NodeTrace, values: dict[str, Any], nested: bool = False) -> str:
     if (t.kind == "all_of") == (want is True):
         parts = [_why(c, values, True) for c in decisive]       # all needed
         sep = " and " if t.kind == "all_of" else " or "
-    else:
-        parts = [_why(decisive[0], values, True)]               # one is enough
-        sep = ""
-    text = sep.join(parts)
-    return f"({text})" if nested and len(parts) > 1 else text
+        text = sep.join(parts)
+        return f"({text})" if nested and len(parts) > 1 else text
+    return _why(decisive[0], values, nested)                     # one is enough
 
 
 # ------------------------------------------------------------------------------------------

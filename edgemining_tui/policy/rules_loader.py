@@ -22,11 +22,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..config.errors import ConfigError
 from ..config.loader import Located, _dotted, read_yaml
-from .fields import (ANY, BOOL, DATETIME, DURATION, NUMBER, REGISTRY, SITE, STATUS, STRING,
+from .fields import (ANY, BOOL, DATETIME, DURATION, NUMBER, REGISTRY, STATUS, STRING,
                      FieldSpec, SiteSupply, valid_path_syntax)
 from .rules import (LIST_OPS, OPERATORS, ORDERED_OPS, TEXT_OPS, AllOf, AnyOf, Leaf, Node, Not,
                     Rule, RuleKind, RuleSet, TimeOfDay)
@@ -63,6 +63,7 @@ class _Ctx:
         self.site = site
         self.rule: str | None = None
         self.warnings: list[LoadWarning] = []
+        self._warned: set[tuple] = set()
 
     def fail(self, path: tuple, message: str) -> ConfigError:
         if self.rule:
@@ -70,6 +71,10 @@ class _Ctx:
         return ConfigError(message, self.doc.file, self.doc.line_of(path), _dotted(path) or None)
 
     def warn(self, path: tuple, message: str, field: str | None = None) -> None:
+        if field is not None:
+            if (self.rule, field) in self._warned:
+                return
+            self._warned.add((self.rule, field))
         if self.rule:
             message = f"rule '{self.rule}': {message}"
         self.warnings.append(LoadWarning(message, self.doc.file, self.doc.line_of(path), self.rule, field))
@@ -99,8 +104,6 @@ def parse_policy(doc: Located, site: SiteSupply | None = None,
             c.warn((key,), f"unknown top-level key '{key}' ignored (expected: {', '.join(POLICY_KEYS)})")
     name = _text(c, data, ("name",), required=True)
     pid = _text(c, data, ("id",)) or default_id
-    if data.get("id") is not None and default_id and str(data["id"]) != default_id:
-        pass   # Edge Mining lets the file name win; we keep the id written in the file
     description = _text(c, data, ("description",)) or ""
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict):
@@ -294,8 +297,8 @@ def _spec(c: _Ctx, fpath: Any, path: tuple, key: str) -> FieldSpec:
         hint = REGISTRY.suggest(fpath)
         extra = f" (did you mean {' or '.join(hint)}?)" if hint else ""
         ns = fpath.split(".", 1)[0]
-        if ns in ("forecast", "price") and not hint:
-            extra = f" (declare site-specific {ns} keys in the site config)"
+        if ns in ("forecast", "price"):
+            extra += f" (site-specific {ns} keys must be declared in the site config)"
         raise c.fail(path + (key,), f"unknown field '{fpath}'{extra}")
     if c.site is not None and not c.site.supplies(spec, fpath):
         who = "Edge Mining" if spec.edge_mining else "edgemining-tui"
@@ -351,6 +354,9 @@ def _value(c: _Ctx, field: str, spec: FieldSpec, op: str, v: Any, path: tuple) -
             raise c.fail(path, f"operator {op} needs a list, e.g. [1, 2, 3]; got {_kind(v)}")
         if not v:
             raise c.fail(path, f"operator {op} needs a non-empty list")
+        if kind == DATETIME:
+            raise c.fail(path[:-1] + ("operator",), f"operator {op} does not apply to times; "
+                                                    f"use the .hour/.weekday fields with a list")
         items = [_scalar(c, field, spec, op, x, path + (i,)) for i, x in enumerate(v)]
         try:
             return frozenset(items), None
