@@ -63,6 +63,8 @@ def load(args: argparse.Namespace):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .secrets import install_redaction   # issue 9: every log record redacted (app, headless, tools)
+    install_redaction()
     if argv and argv[0] in SUBCOMMANDS:
         return run_subcommand(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.headless:
         from .headless import run_headless
         return run_headless(cfg, data_dir=data_dir, cycles=args.cycles, level=args.log_level,
-                            observe=args.observe)
+                            observe=args.observe, config_path=path)
     from .ui.launch import run_app
     return run_app(cfg, data_dir=data_dir, observe=args.observe, config_path=path)
 

@@ -21,9 +21,12 @@ def setup_logging(level: str) -> None:
     # one line a cycle is the contract; per-request chatter from the HTTP client is noise
     for noisy in ("httpx", "httpcore", "grpclib", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from .secrets import install_redaction   # issue 9: no secret in any log line
+    install_redaction()
 
 
-async def headless(cfg, data_dir: Path | None = None, cycles: int | None = None, observe: bool = False) -> int:
+async def headless(cfg, data_dir: Path | None = None, cycles: int | None = None, observe: bool = False,
+                   config_path: Path | None = None) -> int:
     from .runtime import open_runtime
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -32,7 +35,7 @@ async def headless(cfg, data_dir: Path | None = None, cycles: int | None = None,
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    rt = await open_runtime(cfg, data_dir=data_dir, observe=observe)
+    rt = await open_runtime(cfg, data_dir=data_dir, observe=observe, config_path=config_path)
     try:
         if rt.engine is None:
             pid = rt.lock.owner_pid()
@@ -57,9 +60,9 @@ async def headless(cfg, data_dir: Path | None = None, cycles: int | None = None,
 
 
 def run_headless(cfg, data_dir: Path | None = None, cycles: int | None = None, level: str = "INFO",
-                 observe: bool = False) -> int:
+                 observe: bool = False, config_path: Path | None = None) -> int:
     setup_logging(level)
     try:
-        return asyncio.run(headless(cfg, data_dir, cycles, observe))
+        return asyncio.run(headless(cfg, data_dir, cycles, observe, config_path))
     except KeyboardInterrupt:
         return 0

@@ -5,7 +5,7 @@ import logging
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,13 +56,14 @@ def tz_offset_s(cfg: AppConfig, ts: float) -> float:
 
 
 async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: Path | None = None,
-                       demo: bool | None = None, observe: bool = False) -> Runtime:
+                       demo: bool | None = None, observe: bool = False,
+                       config_path: Path | None = None) -> Runtime:
     """Open the store, take the owner lock if free, and (as owner) build and start the engine's ports."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or cfg.data_dir())
     data_dir.mkdir(parents=True, exist_ok=True)
     stack = AsyncExitStack()
-    store = Store(data_dir / "history.db")
+    store = Store(data_dir / "history.db", history=getattr(cfg, "history", None))
     stack.callback(store.close)
     lock = OwnerLock(data_dir)
     owner = (not observe) and lock.acquire()
@@ -72,7 +73,7 @@ async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: 
     if not owner:
         return rt
     try:
-        rt.engine = await _build_engine(cfg, clock, store, stack, rt, demo)
+        rt.engine = await _build_engine(cfg, clock, store, stack, rt, demo, config_path)
     except BaseException:
         await stack.aclose()
         raise
@@ -80,7 +81,7 @@ async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: 
 
 
 async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: AsyncExitStack, rt: Runtime,
-                        demo: bool | None) -> Engine:
+                        demo: bool | None, config_path: Path | None = None) -> Engine:
     from .energy.factory import build_source
     from .miners.factory import build_driver
     from .miners.fleet import Fleet
@@ -106,21 +107,62 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
     if rt.demo is not None:
         from .sim.demo_fleet import bind_fleet_power
         bind_fleet_power(rt.demo, fleet)
-    decider = build_decider(cfg, miners)
+    decider = build_decider(cfg, miners, config_path)
     saved = store.get("decider")
     if saved:
         try:
             decider.restore_state(saved)
         except Exception:
             log.exception("could not restore decider state; starting fresh")
+    _observe_from_config(decider, cfg.site.observe_only, clock.now())
+    required = ("grid_import_w",) + (("battery_charge_w",) if _has_battery(energy_cfg) else ())
     engine = Engine(clock=clock, source=source, fleet=fleet, decider=decider,
                     miners=[MinerMeta(m.name, m.priority) for m in miners], store=store,
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
-                    observe_only=cfg.site.observe_only,
+                    required=required, observe_only=False if hasattr(decider, "handle") else cfg.site.observe_only,
                     house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone,
                     extras=_extras(cfg, energy_cfg, rt, store, stack))
     stack.push_async_callback(engine.close)
+    _attach_notifications(cfg, clock, store, stack, engine)   # issue 9
     return engine
+
+
+def _attach_notifications(cfg: AppConfig, clock: Clock, store: Store, stack: AsyncExitStack,
+                          engine: Engine) -> None:
+    """Issue 9: the notification hub listens to the engine (deduplicated; never blocks a cycle)."""
+    ncfg = getattr(cfg, "notify", None)
+    if ncfg is None or not (ncfg.urls or ncfg.log):
+        return
+    from .notify.hub import build_hub
+    hub = build_hub(ncfg, clock, store=store, tz=cfg.site.timezone)
+    if hub is None:
+        return
+    hub.start()
+    engine.subscribe(hub)
+    engine.notify_hub = hub
+    stack.push_async_callback(hub.close)
+
+
+def _observe_from_config(decider: Any, on: bool, now: float) -> None:
+    """site.observe_only is a standing observe override owned by the config, so the decider
+    knows nothing is sent (no starts counted). Turning it off in the config releases it."""
+    ov = getattr(decider, "overrides", None)
+    if ov is None or not hasattr(decider, "set_override"):
+        return
+    current = ov.global_("observe")
+    if on and current is None:
+        decider.set_override("observe", now=now, expiry="until released", by="config")
+    elif not on and current is not None and getattr(current, "by", "") == "config":
+        decider.release_override(now=now, kind="observe")
+
+
+def _has_battery(energy_cfg: Any) -> bool:
+    """Whether a battery reading is configured: then a missing one is stale data, never 0 W."""
+    ha = getattr(energy_cfg, "home_assistant", None)
+    if ha is not None and getattr(ha, "battery", None) is not None:
+        return True
+    uses = getattr(energy_cfg, "use", None)
+    return bool(uses and (getattr(uses, "battery", None) if not isinstance(uses, dict) else uses.get("battery")))
 
 
 def _extras(cfg: AppConfig, energy_cfg: Any, rt: Runtime, store: Store, stack: AsyncExitStack) -> list:
@@ -150,10 +192,28 @@ def _extras(cfg: AppConfig, energy_cfg: Any, rt: Runtime, store: Store, stack: A
     return extras
 
 
-def build_decider(cfg: AppConfig, miners: list) -> Any:
-    try:
-        from .policy.decider import build_decider as build
-    except ImportError:
-        from .policy.simple import SimpleDecider
-        return SimpleDecider()
-    return build(cfg.policy, cfg.site.timezone, miners=miners)
+def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None) -> Any:
+    from .config.rules import load_rules_for
+    from .policy.decider import build_decider as build
+    rules, warnings = load_rules_for(cfg, config_path)
+    for w in warnings:
+        log.warning("policy: %s", w)
+    sun = sunset = sunrise = None
+    if cfg.site.latitude is not None and cfg.site.longitude is not None:
+        from .policy.sun import SunCalculator
+        tz = ZoneInfo(cfg.site.timezone)
+        sun = SunCalculator(cfg.site.latitude, cfg.site.longitude, tz)
+
+        def _next(event: str):
+            def fn(now: float) -> float | None:
+                """The next sunset/sunrise after now: tomorrow's once today's has passed."""
+                local = datetime.fromtimestamp(now, tz)
+                for days in (0, 1, 2):
+                    t = getattr(sun.day(local.date() + timedelta(days=days)), event)
+                    if t is not None and t.timestamp() > now:
+                        return t.timestamp()
+                return None
+            return fn
+        sunset, sunrise = _next("sunset"), _next("sunrise")
+    return build(cfg.policy, cfg.site.timezone, rules=rules, sun=sun, sunset=sunset, sunrise=sunrise,
+                 miners=miners)

@@ -14,7 +14,18 @@ def load_config(path: str | Path, text: str | None = None, env: Mapping[str, str
     if not isinstance(doc.data, dict):
         raise ConfigError("expected a mapping of sections (site, energy, miners, policy...) at the top",
                           doc.file, 1)
-    return Builder(doc, env=env).build(AppConfig)
+    # --- secrets hook (issue 9, edgemining_tui/secrets.py): secrets file, redaction, permissions
+    from .. import secrets as _secrets
+    try:
+        values, secrets_path = _secrets.secrets_for_config(doc.data, path, env)
+    except _secrets.SecretsError as e:
+        raise ConfigError(str(e), doc.file, doc.line_of(("secrets_file",))) from None
+    cfg = Builder(doc, env=env, secrets=values).build(AppConfig)
+    _secrets.register_config_secrets(cfg)
+    for w in _secrets.permission_warnings(path if text is None else None, doc.data, secrets_path):
+        _secrets.log.warning("%s", w)
+    return cfg
+    # --- end secrets hook
 
 
 __all__ = ["ConfigError", "load_config"]

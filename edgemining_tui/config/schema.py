@@ -11,6 +11,8 @@ from ..heat.config import HeatConfig
 from ..miners.config import MinerConfig
 from ..sim.site import SimSiteConfig
 from .types import Duration
+from ..store.config import HistoryConfig      # issue 9: history retention
+from ..notify.config import NotifyConfig      # issue 9: notifications
 
 try:  # the allocator's config lands with the policy package
     from ..policy.config import PolicyConfig
@@ -87,6 +89,10 @@ class AppConfig:
     heat: HeatConfig = field(default_factory=HeatConfig)
     demo: Optional[DemoConfig] = None
     ui: UiConfig = field(default_factory=UiConfig)
+    # issue 9: reliability and security
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    secrets_file: Optional[str] = None   # KEY=VALUE file for ${NAME}; read by config/__init__.py
 
     def validate(self) -> None:
         names = [m.name for m in self.miners]

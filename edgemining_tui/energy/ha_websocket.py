@@ -111,10 +111,15 @@ class HomeAssistantWsSource:
             await ws.send(json.dumps({"id": 1, "type": "subscribe_events", "event_type": "state_changed"}))
             await ws.send(json.dumps({"id": 2, "type": "get_states"}))
             pinger = asyncio.create_task(self._pinger(ws))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + max(2 * self.cfg.ping_interval, self.cfg.timeout)
             try:
                 while True:
                     msg = await self._recv(ws)
                     self._handle(msg)
+                    if not self._ready and loop.time() > deadline:
+                        # pongs alone do not make a subscription: the states never came
+                        raise ConnectionError("Home Assistant did not answer get_states")
             finally:
                 pinger.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

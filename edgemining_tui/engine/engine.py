@@ -79,7 +79,7 @@ class Engine:
 
     def event(self, kind: str, message: str, miner: str | None = None, severity: str = "info",
               **data: Any) -> None:
-        self._emit(Event(self.clock.now(), kind, message, miner, severity, data))
+        self._emit(Event(self.clock.now(), kind, _redact(message), miner, severity, data))
 
     # --- requests from the UI or observers -----------------------------------------------
     def request(self, action: str, args: dict | None = None) -> asyncio.Future:
@@ -93,26 +93,74 @@ class Engine:
         self._wake.set()
 
     def _apply_request(self, action: str, args: dict) -> str:
+        """Turn a user action (engine/actions.py) into a decider override or an engine setting.
+
+        Pause and observe-only are overrides of the decider, so it knows nothing was sent and no
+        start is counted; deciders without overrides fall back to the engine's own flags.
+        """
+        from . import actions as A
         now = self.clock.now()
-        if action == "pause":
-            self.paused = True
-            msg = "automation paused"
-        elif action == "resume":
-            self.paused = False
-            msg = "automation resumed"
-        elif action == "observe_only":
-            self.observe_only = bool(args.get("on", True))
-            msg = "observe only: decisions are shown, miners are not commanded" if self.observe_only \
-                else "observe only off: miners are commanded again"
-        elif action == "cycle":
+        handle = getattr(self.decider, "handle", None)
+        until = args.get("until") or (f"for {float(args['for_s']):g}s" if args.get("for_s") else None)
+        if action == A.CYCLE:
             msg = "cycle forced"
-        else:
-            handle = getattr(self.decider, "handle", None)
-            if handle is None:
+        elif action == A.RELOAD:
+            msg = self._reload()
+        elif action == A.SET_POLICY:
+            msg = self._set_policy(str(args.get("mode", "")))
+        elif handle is None:
+            if action in (A.PAUSE, A.RESUME):
+                self.paused = action == A.PAUSE
+                msg = "automation paused" if self.paused else "automation resumed"
+            elif action == A.OBSERVE_ONLY:
+                self.observe_only = bool(args.get("on", True))
+                msg = "observe only on" if self.observe_only else "observe only off"
+            else:
                 raise ValueError(f"unknown action {action!r}")
-            msg = handle(action, args, now)
-        self.event("override" if action not in ("cycle",) else "notice", msg, args.get("miner"))
+        elif action == A.PAUSE:
+            msg = handle("pause", {"expiry": until or "until released"}, now)
+        elif action == A.RESUME:
+            msg = handle("release", {"kind": "pause"}, now)
+        elif action == A.OBSERVE_ONLY:
+            if args.get("on", True):
+                msg = handle("observe", {"expiry": until or "until released"}, now)
+            else:
+                msg = handle("release", {"kind": "observe"}, now)
+        elif action == A.OVERRIDE:
+            miner = args.get("miner")
+            if miner not in self.meta:
+                raise ValueError(f"no miner called {miner!r}")
+            kind = {"on": "force_on", "off": "force_off", "power": "power"}.get(str(args.get("mode")))
+            if kind is None:
+                raise ValueError("override mode must be on, off or power")
+            if kind == "power":
+                w = args.get("watts")
+                if not isinstance(w, (int, float)) or w <= 0:
+                    raise ValueError("a power override needs watts > 0")
+            msg = handle(kind, {"miner": miner, "watts": args.get("watts"), "expiry": until or "for 1 h"}, now)
+        elif action == A.RELEASE:
+            miner = args.get("miner")
+            msg = handle("release", {} if miner in (None, "*") else {"miner": miner}, now)
+        else:
+            msg = handle(action, args, now)   # the decider's own vocabulary (force_on, power, ...)
+        self.event("override" if action != A.CYCLE else "notice", msg, args.get("miner"))
         return msg
+
+    def _set_policy(self, mode: str) -> str:
+        cfg = getattr(self.decider, "cfg", None)
+        if cfg is None or mode not in ("surplus", "rules", "manual"):
+            raise ValueError(f"cannot switch to policy {mode!r} (expected surplus, rules or manual)")
+        from dataclasses import replace
+        self.decider.cfg = replace(cfg, mode=mode, groups={})
+        for name, slot in getattr(self.decider, "_slots", {}).items():
+            slot.mode = mode
+        return f"policy mode: {mode}"
+
+    def _reload(self) -> str:
+        fn = getattr(self, "reloader", None)
+        if fn is None:
+            return "reload not available here"
+        return fn()
 
     def _drain_requests(self) -> None:
         reqs, self._requests = self._requests, []
@@ -209,6 +257,12 @@ class Engine:
             log.exception("decider failed")
             self.event("fault", f"decision failed: {type(e).__name__}: {e}", severity="error")
             decision = None
+        pop = getattr(self.decider, "pop_events", None)
+        if pop is not None:
+            for oe in pop():
+                # set/released were already announced when the request was applied
+                if getattr(oe, "kind", "") == "expired":
+                    self.event("override", oe.message, getattr(oe.override, "miner", None), change="expired")
         results = await self._act(decision) if decision is not None else {}
         verifications = {n: (self.fleet.verification(n) if hasattr(self.fleet, "verification") else None)
                          for n in self.meta}
@@ -218,8 +272,10 @@ class Engine:
             extra.update(ex.state_extra())
         state = EngineState(ts=now, cycle=self.cycle_no, snapshot=snapshot, samples=samples, decision=decision,
                             verifications=verifications, miners_w=miners_w, stale=tuple(stale),
-                            cycle_s=time.perf_counter() - t0, observe_only=self.observe_only,
-                            paused=self.paused, faults=dict(self._faults),
+                            cycle_s=time.perf_counter() - t0,
+                            observe_only=self.observe_only or bool(decision and decision.terms.get("observe")),
+                            paused=self.paused or bool(decision and decision.terms.get("paused")),
+                            faults=dict(self._faults),
                             overrides=_overrides_of(self.decider, now), extra=extra)
         self.state = state
         if self.recorder is not None:
@@ -289,6 +345,15 @@ class Engine:
                     log.exception("close failed")
         if self.recorder is not None:
             await self.recorder.flush()
+
+
+def _redact(text: str) -> str:
+    """Issue 9: no secret reaches a screen, a log or the history through an event message."""
+    try:
+        from ..secrets import redact
+    except Exception:  # pragma: no cover
+        return text
+    return redact(text)
 
 
 def _subtract_miners(snapshot: EnergySnapshot, miners_w: float) -> EnergySnapshot:

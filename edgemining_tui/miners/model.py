@@ -122,6 +122,10 @@ class MinerCommand:
             return f"set power {self.watts:.0f} W"
         if self.kind is CommandKind.SET_LEVEL:
             return f"set level {self.level}"
+        if self.kind is CommandKind.START and self.watts is not None:
+            return f"start at {self.watts:.0f} W"
+        if self.kind is CommandKind.START and self.level is not None:
+            return f"start at level {self.level}"
         return self.kind.value
 
 

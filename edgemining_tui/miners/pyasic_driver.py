@@ -51,13 +51,24 @@ def build_pyasic_miner(cfg: MinerConfig) -> Any:
     type_name, default_model = _DIRECT[cfg.family]
     classes = MINER_CLASSES[MinerTypes[type_name]]
     key = (cfg.model or default_model or "").upper()
-    if key and not key.startswith(("ANTMINER", "AVALON", "BM", "WHATSMINER")) and cfg.family in (
-            "braiins", "luxos", "antminer", "vnish"):
-        key = "ANTMINER " + key  # let users write just "S19 Pro"
-    cls = classes.get(key) or classes.get(None)
+    cls = classes.get(key)
+    if cls is None and cfg.family in ("braiins", "luxos", "antminer", "vnish"):
+        cls = classes.get("ANTMINER " + key)  # let users write just "S19 Pro"
+    cls = cls or classes.get(None)
     miner = cls(cfg.host)
     _apply_ports_and_credentials(miner, cfg)
     return miner
+
+
+def model_key(miner: Any) -> str | None:
+    """The MINER_CLASSES key of an identified miner ("ANTMINER S19 PRO", "AVALON Q"), for config."""
+    load()
+    from pyasic.miners.factory import MINER_CLASSES
+    for classes in MINER_CLASSES.values():
+        for key, cls in classes.items():
+            if key is not None and type(miner) is cls:
+                return key
+    return None
 
 
 def _apply_ports_and_credentials(miner: Any, cfg: MinerConfig) -> None:
@@ -126,7 +137,11 @@ class PyasicDriver:
                     miner = await self._ensure_miner()
                     if miner is None:
                         return self._fail(ts, t0, MinerState.OFFLINE, f"no miner answers at {self.cfg.host}")
-                    data = await miner.get_data(include=fast_include())
+                    try:
+                        data = await miner.get_data(include=fast_include())
+                    except Exception as e:  # noqa: BLE001  (e.g. BOSer: APIError when gRPC fails)
+                        state, why = await self._why_dead(miner, e)
+                        return self._fail(ts, t0, state, why)
                     if data.hashrate is None and data.wattage is None:
                         state, why = await self._why_dead(miner)
                         return self._fail(ts, t0, state, why)
@@ -148,7 +163,16 @@ class PyasicDriver:
                     if miner is None:
                         return CommandResult(False, f"{command.describe()}: no miner answers at {self.cfg.host}",
                                              ts, time.monotonic() - t0)
-                    ok, msg = await self._command(miner, command)
+                    try:
+                        ok, msg = await self._command(miner, command)
+                    except Exception as e:  # noqa: BLE001
+                        ok, msg = False, _describe(e)
+                    if not ok and not msg.startswith(("not supported", "unknown")):
+                        # pyasic's failures are often internal (KeyError on an empty reply):
+                        # ask the miner what is wrong, so the user reads a reason
+                        why = await self._probe(miner)
+                        if why:
+                            msg = why
             except TimeoutError:
                 ok, msg = False, f"no answer within {timeout:g} s"
             except Exception as e:  # noqa: BLE001
@@ -172,6 +196,11 @@ class PyasicDriver:
             _apply_ports_and_credentials(miner, self.cfg)
         else:
             miner = build_pyasic_miner(self.cfg)
+        await self.adopt(miner)
+        return miner
+
+    async def adopt(self, miner: Any) -> None:
+        """Take an identified pyasic object (from get_miner or a network scan) and learn about it."""
         self._miner = miner
         self.family = family_of_pyasic(miner) if self.cfg.family == "auto" else self.cfg.family
         self.model = getattr(miner, "raw_model", None) or getattr(miner, "model", None) or self.model
@@ -180,7 +209,6 @@ class PyasicDriver:
             caps = await self._luxos_levels(miner, caps)
         self._caps = apply_overrides(caps, self.cfg.capabilities)
         self.firmware = await self._firmware(miner)
-        return miner
 
     async def _luxos_levels(self, miner: Any, caps: Capabilities) -> Capabilities:
         """LuxOS power 'targets' are profiles: read the real list and offer them as levels."""
@@ -213,27 +241,35 @@ class PyasicDriver:
                 return None
         return None
 
-    async def _why_dead(self, miner: Any) -> tuple[MinerState, str]:
-        """All-None data: refused, or answering with an error? One cheap request tells them apart."""
+    async def _why_dead(self, miner: Any, exc: BaseException | None = None) -> tuple[MinerState, str]:
+        """No usable data: refused, or answering with an error? One cheap request tells them apart."""
+        why = await self._probe(miner)
+        if why is None:
+            return MinerState.OFFLINE, _describe(exc) if exc is not None else "no usable data"
+        return (MinerState.FAULT if why.startswith("miner reports") else MinerState.OFFLINE), why
+
+    async def _probe(self, miner: Any) -> str | None:
+        """Why is this miner not cooperating, in words? None if it answers normally."""
         from pyasic.errors import APIError
         try:
             if self.family == "bitaxe":
                 await miner.web.send_command("system/info")
-                return MinerState.OFFLINE, "no usable data"
+                return None
             rpc = getattr(miner, "rpc", None)
             if rpc is None:
-                return MinerState.OFFLINE, "no usable data"
+                return None
             res = await rpc.send_command("summary")
-            if not res:
-                return MinerState.OFFLINE, f"connection refused at {self.cfg.host}"
-            return MinerState.OFFLINE, "no usable data"
+            # pyasic turns a refused connection into an empty reply, not an exception
+            return None if res else f"connection refused at {self.cfg.host}"
         except APIError as e:
             msg = str(e)
-            if "HTTP error" in msg or "Failed to send command" in msg:
-                return MinerState.OFFLINE, _short(msg)
-            return MinerState.FAULT, f"miner reports an error: {_short(msg)}"
+            if "HTTP error" in msg:
+                return f"connection failed at {self.cfg.host}"
+            if "Failed to send command" in msg:
+                return "miner reports an error (HTTP error status)"
+            return f"miner reports an error: {_short(msg)}"
         except Exception as e:  # noqa: BLE001
-            return MinerState.OFFLINE, _describe(e)
+            return _describe(e)
 
     def _fail(self, ts: float, t0: float, state: MinerState, why: str) -> MinerSample:
         self._failures += 1
@@ -262,8 +298,8 @@ class PyasicDriver:
         if paused:
             stopped_on_purpose = self._last_cmd is not None and self._last_cmd.kind is CommandKind.STOP
             state = MinerState.FAULT if errors and not stopped_on_purpose else MinerState.PAUSED
-        elif limit and power and power < 0.85 * limit:
-            state = MinerState.RAMPING
+        elif limit and power and abs(power - limit) > 0.15 * limit:
+            state = MinerState.RAMPING  # still moving towards its target (real miners take minutes)
         else:
             state = MinerState.MINING
         lv = nearest_level(self._caps.levels, limit if limit else power) if self._caps.levels else None
@@ -282,6 +318,14 @@ class PyasicDriver:
         if cmd.kind in (CommandKind.START, CommandKind.STOP):
             if not caps.on_off:
                 return False, f"not supported: {self.family} cannot be started or stopped through pyasic"
+            if cmd.kind is CommandKind.START and (cmd.watts is not None or cmd.level is not None) \
+                    and (caps.power_target or caps.levels):
+                # set the target before waking it, so it ramps to the decided power, not its last one
+                set_cmd = MinerCommand(CommandKind.SET_LEVEL, level=cmd.level) if cmd.level is not None \
+                    else MinerCommand(CommandKind.SET_POWER, watts=cmd.watts)
+                ok_set, msg_set = await self._command(miner, set_cmd)
+                if not ok_set:
+                    return False, f"start: {msg_set}"
             ok = await (miner.resume_mining() if cmd.kind is CommandKind.START else miner.stop_mining())
             return bool(ok), "accepted" if ok else "refused by the miner"
         if cmd.kind is CommandKind.SET_LEVEL:

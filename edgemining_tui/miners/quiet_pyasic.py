@@ -12,6 +12,15 @@ import warnings
 _pyasic = None
 
 
+class _DropPyasicChatter(logging.Filter):
+    """pyasic logs through the *root* logger (``logging.warning(...)``), e.g. "Read timeout expired"
+    on every wedged miner. With no handler configured Python's last-resort handler would print that
+    over the TUI. The driver already reports those failures as states, so drop them below ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or "pyasic" not in record.pathname
+
+
 def load():
     """Return the ``pyasic`` module, importing it once and undoing its logging side effects."""
     global _pyasic
@@ -28,6 +37,8 @@ def load():
         if h not in before_handlers:
             root.removeHandler(h)
     root.setLevel(before_level)
+    if not any(isinstance(f, _DropPyasicChatter) for f in root.filters):
+        root.addFilter(_DropPyasicChatter())
     logging.getLogger("pyasic").setLevel(logging.ERROR)
     # pyasic warns about "incorrect commands" it removes from multicommands; not the user's concern
     warnings.filterwarnings("ignore", module=r"pyasic(\..*)?")

@@ -95,7 +95,17 @@ class SimulatedDriver:
         kind = command.kind
         if kind in (CommandKind.START, CommandKind.STOP):
             if apply:
-                m.resume() if kind is CommandKind.START else m.pause()
+                if kind is CommandKind.START:
+                    # the decided power comes with the start, so it ramps straight to it
+                    if command.level is not None and caps.levels:
+                        names = [lv.name for lv in caps.levels]
+                        if command.level in names:
+                            self._set_level(names.index(command.level))
+                    elif command.watts is not None and caps.power_target:
+                        m.set_target(command.watts)
+                    m.resume()
+                else:
+                    m.pause()
             return CommandResult(True, f"{desc}: accepted", now)
         if kind is CommandKind.SET_LEVEL:
             names = [lv.name for lv in caps.levels]

@@ -65,6 +65,8 @@ class BatteryPolicy:
     priority_soc: Optional[Percent] = 50.0      # below: the battery keeps its charge power
     buffer_soc: Optional[Percent] = 90.0        # above: the battery may keep a running miner alive
     buffer_start_soc: Optional[Percent] = None  # above: the battery may start a miner with no surplus
+    # is there a home battery? None: yes once it has reported a value (then a missing reading is stale data)
+    present: Optional[bool] = None
 
     def validate(self) -> None:
         p = self.priority_soc if self.priority_soc is not None else 0.0

@@ -16,7 +16,7 @@ _PERSIST = ("on", "setpoint_w", "level", "last_start", "last_stop", "last_change
 class MinerState:
     __slots__ = ("on", "setpoint_w", "level", "last_start", "last_stop", "last_change", "starts_day",
                  "starts_today", "enable_since", "disable_since", "awaiting", "sent_kind", "sent_w",
-                 "sent_level", "sent_ts", "known", "stopped_by")
+                 "sent_level", "sent_ts", "attempts", "known", "restored", "stopped_by")
 
     def __init__(self) -> None:
         self.on = False                     # what we believe / intend: mining or not
@@ -34,6 +34,8 @@ class MinerState:
         self.sent_w: float | None = None
         self.sent_level: str | None = None
         self.sent_ts: float | None = None
+        self.attempts = 0                   # sends of the unconfirmed on/off command
+        self.restored = False               # came from export_state() (a restart)
         self.known = False                  # reconciled with at least one sample since (re)start
         self.stopped_by = ""                # "failsafe" when the fail-safe paused it
 
@@ -47,6 +49,7 @@ class MinerState:
             if k in d:
                 setattr(st, k, d[k])
         st.on = bool(st.on)
+        st.restored = True
         st.starts_today = int(st.starts_today or 0)
         st.starts_day = str(st.starts_day or "")
         return st

@@ -4,6 +4,9 @@ It answers like Home Assistant does (``GET /api/states/<entity_id>``, bearer tok
 string, unit in the attributes), so the demo and the tests use the same adapter a user points at
 their real Home Assistant. Entities carry vendor-style signs on purpose (battery + discharging, in
 kW) so the adapter's conversion is exercised.
+
+With ``websocket=True`` it also serves Home Assistant's WebSocket API on a second loopback port
+(:mod:`.ha_websocket`), from the same entities and fault switches; ``ws_url`` says where.
 """
 from __future__ import annotations
 
@@ -45,7 +48,8 @@ class HomeAssistantServer:
 
     def __init__(self, get_state: Callable[[], SiteState | None], token: str = "demo-token",
                  host: str = "127.0.0.1", port: int = 0,
-                 extra: dict[str, tuple[str, str, str, Callable[[SiteState], float]]] | None = None) -> None:
+                 extra: dict[str, tuple[str, str, str, Callable[[SiteState], float]]] | None = None,
+                 websocket: bool = False, ws_port: int = 0) -> None:
         self.get_state = get_state
         self.token = token
         self.entities = dict(DEMO_ENTITIES)
@@ -58,17 +62,46 @@ class HomeAssistantServer:
         self.units: dict[str, str] = {}
         self.requests = 0
         self.http = HttpServer(self._handle, host, port)
+        self.ws = None
+        if websocket:
+            from .ha_websocket import HomeAssistantWsServer
+            self.ws = HomeAssistantWsServer(self, host, ws_port)
 
     @property
     def url(self) -> str:
         return self.http.url
 
+    @property
+    def ws_url(self) -> str | None:
+        return self.ws.url if self.ws is not None else None
+
     async def start(self) -> "HomeAssistantServer":
         await self.http.start()
+        if self.ws is not None:
+            await self.ws.start()
         return self
 
     async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
         await self.http.close()
+
+    def source_config(self, websocket: bool | None = None, **kw):
+        """A HomeAssistantConfig pointing at this server's demo entities, signs as a user would set them."""
+        from ..config.types import Secret
+        from ..energy.config import EntityRef, HomeAssistantConfig
+        use_ws = (self.ws is not None) if websocket is None else websocket
+        args = dict(
+            url=self.url, token=Secret(self.token),
+            pv=EntityRef("sensor.pv_power"), house=EntityRef("sensor.house_power"),
+            grid=EntityRef("sensor.grid_power"), battery=EntityRef("sensor.battery_power", invert=True),
+            soc=EntityRef("sensor.battery_soc"),
+            forecast_power_now=EntityRef("sensor.solar_forecast_power_now"),
+            forecast_energy_next_hour=EntityRef("sensor.solar_forecast_energy_next_hour"),
+            forecast_energy_today_remaining=EntityRef("sensor.solar_forecast_energy_today_remaining"),
+            websocket=use_ws, websocket_url=self.ws_url if use_ws else None)
+        args.update(kw)
+        return HomeAssistantConfig(**args)
 
     def entity_state(self, entity_id: str) -> dict | None:
         spec = self.entities.get(entity_id)

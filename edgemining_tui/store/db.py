@@ -1,6 +1,10 @@
 """History in SQLite (WAL) through sqlite-utils: energy, miner samples, decisions, commands, events.
 
-One connection, used from a worker thread one call at a time, so the event loop never waits on disk.
+Two connections: the writer (used from a worker thread one call at a time) and a reader, so a
+read on the event loop (the owner polling the observer inbox, an observer's screen) never waits
+behind a slow or blocked write. In WAL mode readers and the writer do not block each other.
+Crash safety: WAL + synchronous=NORMAL survives a killed process with every committed cycle and a
+power cut without corruption (the last commits may be lost). Rollups and pruning: store/retention.py.
 """
 from __future__ import annotations
 
@@ -26,22 +30,46 @@ SCHEMA: dict[str, tuple[dict[str, type], list[str] | None]] = {
 }
 INDEXES = {"energy": ["ts"], "miner_samples": ["name", "ts"], "decisions": ["name", "ts"],
            "commands": ["name", "ts"], "events": ["ts"]}
+# rollups (store/retention.py): averages per minute and per hour, n = raw rows behind each average
+_ENERGY_ROLLUP = {"ts": float, "n": int, "pv_w": float, "house_w": float, "grid_import_w": float,
+                  "battery_charge_w": float, "battery_soc_pct": float, "miners_w": float,
+                  "available_w": float, "stale_n": int}
+_MINER_ROLLUP = {"ts": float, "name": str, "n": int, "running_n": int, "offline_n": int, "power_w": float,
+                 "power_max_w": float, "power_limit_w": float, "hashrate_ths": float, "temp_c": float,
+                 "temp_max_c": float}
+ROLLUPS: dict[str, tuple[dict[str, type], str | tuple[str, ...]]] = {
+    "energy_minute": (_ENERGY_ROLLUP, "ts"), "energy_hour": (_ENERGY_ROLLUP, "ts"),
+    "miner_minute": (_MINER_ROLLUP, ("name", "ts")), "miner_hour": (_MINER_ROLLUP, ("name", "ts")),
+}
+TABLES = tuple(SCHEMA) + tuple(ROLLUPS)
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, history: Any = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.history = history          # store.config.HistoryConfig: what retention keeps (None: defaults)
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=5.0,
                                isolation_level=None)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.Lock()
+        self._rlock = threading.Lock()
+        self._marks: dict[int, tuple[float, str]] = {}   # inbox rows applied, not yet written
         with self._lock:
+            if fresh:  # only possible before the first table: lets retention hand space back
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a power cut may lose the last commits, never corrupts the file
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=5000")
+            # the WAL file is truncated back to this after a checkpoint (SD cards, small disks)
+            conn.execute("PRAGMA journal_size_limit=8388608")
             self._migrate()
+        self._rconn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=5.0,
+                                      isolation_level=None)
+        self._rconn.row_factory = sqlite3.Row
+        self._rconn.execute("PRAGMA busy_timeout=2000")
 
     def _migrate(self) -> None:
         for name, (cols, pk) in SCHEMA.items():
@@ -55,6 +83,9 @@ class Store:
             # observers write requests here; the owner applies and marks them
             self.db["inbox"].create({"id": int, "ts": float, "action": str, "args": str,
                                      "applied_ts": float, "result": str}, pk="id")
+        for name, (cols, pk) in ROLLUPS.items():
+            if not self.db[name].exists():
+                self.db[name].create(cols, pk=pk)
 
     # --- writes --------------------------------------------------------------------------
     def insert_many(self, table: str, rows: Iterable[dict]) -> None:
@@ -66,14 +97,34 @@ class Store:
                 self.db[table].insert_all(rows)
 
     def write_cycle(self, batches: dict[str, list[dict]], kv: dict[str, Any] | None = None) -> None:
-        """All of one cycle's rows in one transaction: either all land or none."""
+        """All of one cycle's rows in one transaction: either all land or none.
+
+        Inbox rows marked applied since the last write are marked in the same transaction."""
         with self._lock:
+            marks = dict(self._marks)
             with self.db.conn:
                 for table, rows in batches.items():
                     if rows:
                         self.db[table].insert_all(rows)
                 for k, v in (kv or {}).items():
                     self.db["kv"].upsert({"key": k, "value": json.dumps(v), "ts": 0.0}, pk="key")
+                for rid, (ts, result) in marks.items():
+                    self.db.conn.execute("update inbox set applied_ts = ?, result = ? where id = ?",
+                                         [ts, result, rid])
+            for rid in marks:
+                self._marks.pop(rid, None)
+
+    def flush_marks(self) -> None:
+        with self._lock:
+            marks = dict(self._marks)
+            if not marks:
+                return
+            with self.db.conn:
+                for rid, (ts, result) in marks.items():
+                    self.db.conn.execute("update inbox set applied_ts = ?, result = ? where id = ?",
+                                         [ts, result, rid])
+            for rid in marks:
+                self._marks.pop(rid, None)
 
     def put(self, key: str, value: Any, ts: float = 0.0) -> None:
         with self._lock:
@@ -81,8 +132,7 @@ class Store:
                 self.db["kv"].upsert({"key": key, "value": json.dumps(value), "ts": ts}, pk="key")
 
     def get(self, key: str, default: Any = None) -> Any:
-        with self._lock:
-            rows = list(self.db.query("select value from kv where key = ?", [key]))
+        rows = self.query("select value from kv where key = ?", [key])
         return json.loads(rows[0]["value"]) if rows else default
 
     # --- observer inbox ------------------------------------------------------------------
@@ -93,30 +143,58 @@ class Store:
                                                 "applied_ts": None, "result": None}).last_pk
 
     def pending_requests(self) -> list[dict]:
-        with self._lock:
-            rows = list(self.db.query("select * from inbox where applied_ts is null order by id"))
+        """Observer requests not applied yet. Reads only (never waits behind a write)."""
+        try:
+            rows = self.query("select * from inbox where applied_ts is null order by id")
+        except sqlite3.Error:
+            return []   # a locked or failing disk must not stop the cycle; the rows wait for us
+        marked = set(self._marks)
+        out = []
         for r in rows:
-            r["args"] = json.loads(r["args"] or "{}")
-        return rows
+            if r["id"] in marked:
+                continue
+            try:
+                r["args"] = json.loads(r["args"] or "{}")
+                if not isinstance(r["args"], dict):
+                    raise ValueError("args is not a mapping")
+            except ValueError as e:
+                # a malformed request from an observer: refuse it, do not crash the owner
+                self._marks[r["id"]] = (r["ts"] or 0.0, f"refused: unreadable arguments ({e})")
+                continue
+            out.append(r)
+        return out
 
     def mark_applied(self, rid: int, ts: float, result: str) -> None:
-        with self._lock:
-            with self.db.conn:
-                self.db["inbox"].update(rid, {"applied_ts": ts, "result": result})
+        """Remembered now, written with the next cycle's rows (never blocks the event loop)."""
+        self._marks[rid] = (ts, result)
 
     def request_result(self, rid: int) -> str | None:
-        with self._lock:
-            rows = list(self.db.query("select result from inbox where id = ?", [rid]))
+        if rid in self._marks:
+            return self._marks[rid][1]
+        rows = self.query("select result from inbox where id = ?", [rid])
         return rows[0]["result"] if rows else None
 
     # --- reads ---------------------------------------------------------------------------
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
-        with self._lock:
-            return list(self.db.query(sql, list(params)))
+        """Reads on the reader connection: never blocked by the writer (WAL)."""
+        with self._rlock:
+            cur = self._rconn.execute(sql, list(params))
+            return [dict(r) for r in cur.fetchall()]
 
     def count(self, table: str) -> int:
-        with self._lock:
-            return self.db[table].count
+        if table not in TABLES and table not in ("kv", "inbox"):
+            raise ValueError(f"unknown table {table!r}")
+        return self.query(f"select count(*) as n from [{table}]")[0]["n"]
+
+    def integrity_check(self) -> str:
+        """'ok', or what SQLite found wrong."""
+        rows = self.query("PRAGMA integrity_check")
+        return "; ".join(str(next(iter(r.values()))) for r in rows)
+
+    def maintain(self, now: float, history: Any = None) -> dict:
+        """Roll up and prune (store/retention.py). Call every few minutes, not every cycle."""
+        from .retention import maintain
+        return maintain(self, now, history if history is not None else self.history)
 
     def why(self, miner: str, ts: float) -> dict | None:
         """The decision in force for ``miner`` at ``ts``: answers "why was it off at 14:05?"."""
@@ -125,6 +203,15 @@ class Store:
         return rows[0] if rows else None
 
     def close(self) -> None:
+        try:
+            self.flush_marks()
+        except sqlite3.Error:
+            pass
+        with self._rlock:
+            try:
+                self._rconn.close()
+            except sqlite3.Error:
+                pass
         with self._lock:
             try:
                 self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")

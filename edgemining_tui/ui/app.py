@@ -1,125 +1,662 @@
-"""The console. It renders engine state and sends requests; it never decides anything itself."""
+"""The console. It renders engine state and sends requests; it never decides anything itself.
+
+Owner: this process holds the data directory's lock and runs the engine as a worker; requests go to
+``engine.request``. Observer: another process owns the fleet; we poll its state from the store and
+write requests to the store's inbox. The header says which one we are.
+"""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import logging
+import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, RichLog, Static
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from ..engine import actions
 from ..engine.events import EngineState, Event
-from ..format import duration, kw
+from ..format import duration
+from .commands import ConsoleCommands
+from .fmt import describe_expiry, parse_duration_text, watts
+from .panels import Panel
+from .panels.energy import EnergyPanel
+from .panels.events import EventsPanel
+from .panels.fleet import FleetPanel
+from .panels.heat import HeatPanel
+from .panels.history import HistoryPanel
+from .panels.rules import RulesPanel
+
+log = logging.getLogger("edgemining_tui.ui")
+
+DEFAULT_OVERRIDE_S = 3600.0     # a manual override lasts an hour unless the user says otherwise
+DEFAULT_STEP_W = 100.0
+HISTORY_RELOAD_S = 60.0
+DECISION_LOG_RELOAD_S = 10.0
+
+# Colour variables the stylesheets use, declared once; themes/*.yaml override them.
+THEME_VARIABLE_DEFAULTS = {
+    "solar": "#F5B700", "house": "#9BA8B8", "grid-import": "#E5484D", "grid-export": "#46A758",
+    "battery": "#3FB7C9", "miners": "#B689F0", "miner-mining": "#46A758", "miner-ramping": "#F5B700",
+    "miner-idle": "#8B96A5", "miner-fault": "#E5484D", "heat-demand": "#F2784B", "stale": "#F5A524",
+    "override": "#D68CF0",
+}
 
 
-class EnergyPanel(Static):
-    def show(self, st: EngineState) -> None:
-        snap = st.snapshot
-        now = st.ts
-        soc = snap.value("battery_soc_pct")
-        grid = snap.value("grid_import_w")
-        bat = snap.value("battery_charge_w")
-        grid_txt = "—" if grid is None else (f"importing {kw(grid)}" if grid > 0 else f"exporting {kw(-grid)}")
-        bat_txt = "—" if bat is None else (f"charging {kw(bat)}" if bat > 0 else f"discharging {kw(-bat)}")
-        avail = st.decision.available_w if st.decision else None
-        ages = " ".join(f"{n.split('_')[0]} {r.age(now):.0f}s" for n, r in snap.readings().items())
-        lines = [
-            f"PV      {kw(snap.value('pv_w'))}",
-            f"House   {kw(snap.value('house_w'))}",
-            f"Miners  {kw(st.miners_w)}",
-            f"Grid    {grid_txt}",
-            f"Battery {bat_txt}{'' if soc is None else f'  SoC {soc:.0f} %'}",
-            f"For miners {kw(avail)}",
-            f"age: {ages}",
-        ]
-        if st.stale:
-            lines.append(f"STALE: {', '.join(st.stale)}")
-        self.update("\n".join(lines))
+class StateArrived(Message, bubble=False):
+    def __init__(self, state: EngineState) -> None:
+        super().__init__()
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:   # a newer state supersedes a queued one
+        return isinstance(message, StateArrived)
 
 
-class EdgeMiningApp(App):
+class EventArrived(Message, bubble=False):
+    def __init__(self, ts: float, kind: str, message: str, severity: str = "info", miner: str | None = None) -> None:
+        super().__init__()
+        self.ts, self.kind, self.text, self.severity, self.miner = ts, kind, message, severity, miner
+
+
+class EdgeMiningApp(App[int]):
     TITLE = "edgemining-tui"
-    CSS = """
-    #top { height: 10; }
-    EnergyPanel { width: 44; border: round $primary; padding: 0 1; }
-    #fleet { border: round $primary; }
-    RichLog { border: round $primary; height: 1fr; }
-    """
-    BINDINGS = [Binding("q", "quit", "Quit", id="quit"),
-                Binding("c", "force_cycle", "Cycle now", id="force_cycle")]
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    PANELS = (("energy", "Energy"), ("fleet", "Fleet"), ("rules", "Rules"), ("heat", "Heat"),
+              ("history", "History"), ("events", "Events"))
+    BINDINGS = [
+        Binding("1", "show_panel('energy')", "Energy", id="nav.energy", tooltip="Energy flow panel"),
+        Binding("2", "show_panel('fleet')", "Fleet", id="nav.fleet", tooltip="Fleet table"),
+        Binding("3", "show_panel('rules')", "Rules", id="nav.rules", tooltip="Policy, terms, timers, decision log"),
+        Binding("4", "show_panel('heat')", "Heat", id="nav.heat", tooltip="Heat zones"),
+        Binding("5", "show_panel('history')", "History", id="nav.history", tooltip="24 h / 7 d charts and totals"),
+        Binding("6", "show_panel('events')", "Events", id="nav.events", tooltip="Commands, faults, overrides"),
+        Binding("o", "miner_on", "Run", id="miner.on", tooltip="Force the selected miner on (asks first)"),
+        Binding("x", "miner_off", "Stop", id="miner.off", tooltip="Force the selected miner off (asks first)"),
+        Binding("plus", "miner_step(1)", "+W", id="miner.power_up", tooltip="One power step up (asks first)"),
+        Binding("minus", "miner_step(-1)", "-W", id="miner.power_down", tooltip="One power step down (asks first)"),
+        Binding("w", "miner_set_power", "Watts", id="miner.set_power", tooltip="Type a power target (asks first)"),
+        Binding("d", "miner_override_for", "For…", id="miner.override_for",
+                tooltip="Override on/off/watts for a duration: 2h, until 18:00, until sunset"),
+        Binding("a", "miner_release", "Auto", id="miner.release", tooltip="Release the override (asks first)"),
+        Binding("i", "miner_detail", "Info", id="miner.detail", tooltip="Boards, pools, errors, commands"),
+        Binding("slash", "fleet_filter", "Filter", id="fleet.filter", tooltip="Filter the fleet table"),
+        Binding("s", "fleet_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
+        Binding("r", "history_range", "24h/7d", id="history.range", tooltip="Switch the history range"),
+        Binding("p", "toggle_pause", "Pause", id="site.pause", tooltip="Pause / resume automation (asks first)"),
+        Binding("O", "toggle_observe", "Observe", id="site.observe", show=False,
+                tooltip="Observe only on/off: decide but never command (asks first)"),
+        Binding("c", "force_cycle", "Cycle", id="site.cycle", tooltip="Run a cycle now"),
+        Binding("R", "reload_config", "Reload", id="site.reload", show=False, tooltip="Re-read the config (asks first)"),
+        Binding("P", "switch_policy", "Policy", id="site.policy", show=False, tooltip="Switch policy (asks first)"),
+        Binding("t", "switch_theme", "Theme", id="app.theme", show=False, tooltip="Pick a theme"),
+        Binding("colon", "command_palette", "Palette", id="app.palette", show=False, tooltip="Command palette"),
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="All keys"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (the owner stops controlling)"),
+    ]
+    MINER_ACTIONS = {"miner_on", "miner_off", "miner_step", "miner_set_power", "miner_override_for",
+                     "miner_release", "miner_detail"}
 
     def __init__(self, cfg, data_dir: Path | None = None, observe: bool = False,
-                 config_path: Path | None = None) -> None:
+                 config_path: Path | None = None, *, runtime: Any = None, clock: Any = None,
+                 run_engine: bool = True, fleet_throttle_s: float | None = None) -> None:
         super().__init__()
         self.cfg = cfg
         self.data_dir = data_dir
         self.observe = observe
         self.config_path = config_path
         self.tz = ZoneInfo(cfg.site.timezone)
-        self.rt = None
+        self.rt = runtime
+        self._own_runtime = runtime is None
+        self.clock = clock or (runtime.clock if runtime is not None else None)
+        self.run_engine = run_engine
+        self.link: Any = None
+        self.state: EngineState | None = None
+        self.store: Any = runtime.store if runtime is not None else None
+        self.refresh_s = max(0.1, float(cfg.ui.refresh_interval))
+        self.fleet_throttle_s = max(1.0, self.refresh_s) if fleet_throttle_s is None else fleet_throttle_s
+        self._fleet_last = -1e18
+        self._fleet_timer = None
+        self._energy_last = -1e18
         self._stop = asyncio.Event()
+        self._unsubscribe = None
+        self._log_loaded_at = -1e18
+        self.active_panel_id = "energy"
+        self.animation_level = "full" if cfg.ui.animations else "none"
+
+    # --- look ---------------------------------------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(THEME_VARIABLE_DEFAULTS)
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(id="top"):
-            yield EnergyPanel("starting…", id="energy")
-            yield DataTable(id="fleet", cursor_type="row")
-        yield RichLog(id="events", max_lines=500, wrap=False)
+        yield Header(icon="⚡")
+        yield Static("starting…", id="status")
+        with TabbedContent(initial="energy", id="panels"):
+            for pid, title in self.PANELS:
+                n = [p for p, _ in self.PANELS].index(pid) + 1
+                with TabPane(f"{n} {title}", id=pid):
+                    yield {"energy": EnergyPanel, "fleet": FleetPanel, "rules": RulesPanel, "heat": HeatPanel,
+                           "history": HistoryPanel, "events": EventsPanel}[pid](id=f"panel-{pid}")
         yield Footer()
 
     def on_mount(self) -> None:
-        t = self.query_one("#fleet", DataTable)
-        for key in ("miner", "state", "power", "target", "reason"):
-            t.add_column(key, key=key)
-        self.run_worker(self._start(), exclusive=True, group="engine")
+        from .theming import load_themes
+        themes, problems = load_themes()
+        for t in themes.values():
+            self.register_theme(t)
+        want = self.cfg.ui.theme or "edgemining-dark"
+        try:
+            self.theme = want
+        except Exception:
+            self.theme = "edgemining-dark" if "edgemining-dark" in themes else "textual-dark"
+            problems.append(f"ui.theme: unknown theme {want!r}; using {self.theme}")
+        for p in problems:
+            self.notify(p, severity="error", timeout=15)
+        if self.cfg.ui.keymap:
+            self.set_keymap(dict(self.cfg.ui.keymap))
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.sub_title = f"{self.cfg.site.name} · starting"
+        self.run_worker(self._start(), name="engine", group="engine", exit_on_error=False)
 
+    def _theme_changed(self, _theme) -> None:
+        for p in (self.fleet_panel, self.events_panel):
+            p.refresh_styles()
+        if self.state is not None:
+            self._render(force=True)
+
+    # --- panels -------------------------------------------------------------------------------
+    @property
+    def fleet_panel(self) -> FleetPanel:
+        return self.query_one("#panel-fleet", FleetPanel)
+
+    @property
+    def events_panel(self) -> EventsPanel:
+        return self.query_one("#panel-events", EventsPanel)
+
+    @property
+    def energy_panel(self) -> EnergyPanel:
+        return self.query_one("#panel-energy", EnergyPanel)
+
+    def panel(self, pid: str) -> Panel:
+        return self.query_one(f"#panel-{pid}", Panel)
+
+    def action_show_panel(self, pid: str) -> None:
+        self.query_one("#panels", TabbedContent).active = pid
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pid = event.pane.id or "energy"
+        self.active_panel_id = pid
+        self.refresh_bindings()
+        if self.state is not None:
+            self._render(force=True)
+        if pid == "fleet":
+            self.call_after_refresh(self.fleet_panel.table.focus)
+
+    # --- engine / observer --------------------------------------------------------------------
     async def _start(self) -> None:
-        from ..runtime import open_runtime
-        self.rt = await open_runtime(self.cfg, data_dir=self.data_dir, observe=self.observe)
-        self.sub_title = f"{self.cfg.site.name} · {self.rt.role}"
-        if self.rt.engine is not None:
-            self.rt.engine.subscribe(self._on_engine)
-            await self.rt.engine.run(self._stop)
+        if self.rt is None:
+            from ..runtime import open_runtime
+            self.rt = await open_runtime(self.cfg, data_dir=self.data_dir, observe=self.observe)
+        rt = self.rt
+        self.store = rt.store
+        self.clock = self.clock or rt.clock
+        from .link import make_link
+        self.link = make_link(rt, poll_s=self.refresh_s)
+        role = rt.role
+        if role == "owner":
+            self.sub_title = f"{self.cfg.site.name} · OWNER (controls the fleet)"
         else:
-            from ..engine.serialize import state_from_dict
-            while not self._stop.is_set():
-                d = await asyncio.to_thread(self.rt.store.get, "state")
-                if d:
-                    self.render_state(state_from_dict(d))
-                await asyncio.sleep(self.cfg.ui.refresh_interval)
+            pid = rt.lock.owner_pid() if hasattr(rt.lock, "owner_pid") else None
+            self.sub_title = f"{self.cfg.site.name} · OBSERVER (owner pid {pid or '?'})"
+        self.set_class(role == "observer", "-observer")
+        await self._backfill()
+        if rt.engine is not None:
+            self._unsubscribe = rt.engine.subscribe(self._on_engine)
+            if rt.engine.state is not None:
+                self.post_message(StateArrived(rt.engine.state))
+            if self.run_engine:
+                await rt.engine.run(self._stop)
+        else:
+            await self._observe_loop()
+
+    async def _backfill(self) -> None:
+        """Seed the sparklines (last hour) and the event log from the store, off the UI thread."""
+        now = self.clock.now()
+        try:
+            rows = await asyncio.to_thread(
+                self.store.query, "select * from energy where ts >= ? order by ts", [now - 3600.0])
+            self.energy_panel.backfill(rows[-4000:])
+            if self.rt.engine is not None:
+                evs = await asyncio.to_thread(
+                    self.store.query, "select * from events order by rowid desc limit 200")
+                for r in reversed(evs):
+                    self.events_panel.add(r["ts"], r["kind"], r["message"] or "", r["severity"] or "info", self.tz)
+        except Exception as e:  # history is nice to have; never a reason not to start
+            log.warning("could not read history: %s", e)
+
+    async def _observe_loop(self) -> None:
+        first = True
+        while not self._stop.is_set():
+            try:
+                st = await self.link.poll_state()
+                if st is not None:
+                    self.post_message(StateArrived(st))
+                for r in await self.link.poll_events(first=first):
+                    self.post_message(EventArrived(r["ts"], r["kind"], r["message"] or "", r["severity"] or "info",
+                                                   r.get("miner")))
+                first = False
+            except Exception as e:  # a locked or busy database: try again next tick
+                log.warning("observer poll failed: %s", e)
+            if self.state is not None:
+                self._update_status(self.state)
+            await asyncio.sleep(self.refresh_s)
 
     def _on_engine(self, item: EngineState | Event) -> None:
         if isinstance(item, EngineState):
-            self.render_state(item)
+            self.post_message(StateArrived(item))
         else:
-            t = datetime.fromtimestamp(item.ts, self.tz).strftime("%H:%M:%S")
-            self.query_one(RichLog).write(f"{t} {item.kind}: {item.message}")
+            self.post_message(EventArrived(item.ts, item.kind, item.message, item.severity, item.miner))
 
-    def render_state(self, st: EngineState) -> None:
-        self.query_one(EnergyPanel).show(st)
-        t = self.query_one("#fleet", DataTable)
-        for name, s in st.samples.items():
-            d = st.decision.miners.get(name) if st.decision else None
-            row = (name, s.state.value, "—" if s.power_w is None else f"{s.power_w:.0f} W",
-                   "—" if d is None or d.target_w is None else f"{d.target_w:.0f} W",
-                   "" if d is None else d.reason)
-            if name in t.rows:
-                for key, val in zip(("miner", "state", "power", "target", "reason"), row):
-                    t.update_cell(name, key, val)
-            else:
-                t.add_row(*row, key=name)
+    @on(StateArrived)
+    def _state_arrived(self, message: StateArrived) -> None:
+        self.state = message.state
+        self.energy_panel.record(message.state)
+        self._render()
+
+    @on(EventArrived)
+    def _event_arrived(self, m: EventArrived) -> None:
+        self.events_panel.add(m.ts, m.kind, m.text, m.severity, self.tz)
+        if m.severity in ("warning", "error") and m.kind in ("fault", "failsafe"):
+            self.notify(m.text, severity="warning" if m.severity == "warning" else "error", timeout=8)
+
+    def _render(self, force: bool = False) -> None:
+        st = self.state
+        if st is None:
+            return
+        try:
+            self._update_status(st)
+            pid = self.active_panel_id
+            if pid == "fleet":
+                self._render_fleet(force)
+            elif pid in ("energy", "rules", "heat"):
+                self.panel(pid).show(st)
+            if pid == "rules":
+                self._maybe_load_decision_log(force)
+            elif pid == "history":
+                self._maybe_load_history(force)
+            if isinstance(self.screen, _detail_cls()):
+                self.screen.show(st)
+        except Exception:  # rendering must never take the console down
+            log.exception("render failed")
+
+    def _render_fleet(self, force: bool) -> None:
+        now = time.monotonic()
+        wait = self.fleet_throttle_s - (now - self._fleet_last)
+        if force or wait <= 0:
+            self._fleet_last = now
+            if self._fleet_timer is not None:
+                self._fleet_timer.stop()
+                self._fleet_timer = None
+            self.fleet_panel.show(self.state)
+            self.refresh_bindings()
+        elif self._fleet_timer is None:
+            self._fleet_timer = self.set_timer(wait, self._fleet_flush)
+
+    def _fleet_flush(self) -> None:
+        self._fleet_timer = None
+        if self.active_panel_id == "fleet" and self.state is not None:
+            self._render_fleet(force=True)
+
+    def _update_status(self, st: EngineState) -> None:
+        parts = [f"#{st.cycle} {_clock(st.ts, self.tz)}"]
+        if self.link is not None and self.link.role == "observer" and self.clock is not None:
+            lag = self.clock.now() - st.ts
+            parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
+        parts.append("[$warning]PAUSED[/]" if st.paused else "automation on")
+        if st.observe_only:
+            parts.append("[$warning]OBSERVE ONLY[/]")
+        mode = st.decision.terms.get("mode") if st.decision is not None else None
+        parts.append(f"policy {mode or getattr(self.cfg.policy, 'mode', '?')}")
+        running = sum(1 for s in st.samples.values() if s.running)
+        parts.append(f"{running}/{len(st.samples)} mining {watts(st.miners_w)}")
+        if st.stale:
+            parts.append(f"[$stale]STALE {','.join(st.stale)}[/]")
+        if st.faults:
+            parts.append(f"[$error]{len(st.faults)} fault{'s' if len(st.faults) > 1 else ''}[/]")
+        n_ov = sum(1 for v in (st.overrides or {}).values() if isinstance(v, dict))
+        if n_ov:
+            parts.append(f"[$override]{n_ov} override{'s' if n_ov > 1 else ''}[/]")
+        self.query_one("#status", Static).update(" · ".join(parts))
+
+    def _maybe_load_history(self, force: bool) -> None:
+        hp = self.query_one("#panel-history", HistoryPanel)
+        now = self.clock.now()
+        if force or now - hp.loaded_at >= HISTORY_RELOAD_S:
+            hp.loaded_at = now   # no second query while this one runs
+            gap = max(60.0, 3 * float(self.cfg.site.cycle_interval))
+            self.run_worker(hp.load(self.store, now, self.tz, gap), group="history", exclusive=True,
+                            exit_on_error=False)
+
+    def _maybe_load_decision_log(self, force: bool) -> None:
+        now = self.clock.now()
+        if not force and now - self._log_loaded_at < DECISION_LOG_RELOAD_S:
+            return
+        self._log_loaded_at = now
+
+        async def load() -> None:
+            rows = await asyncio.to_thread(self.store.query,
+                                           "select * from decisions order by ts desc limit 40")
+            self.query_one("#panel-rules", RulesPanel).show_log(rows, self.tz)
+        self.run_worker(load(), group="decision-log", exclusive=True, exit_on_error=False)
+
+    # --- which actions apply now ----------------------------------------------------------------
+    def selected_miner(self) -> str | None:
+        scr = self.screen
+        if isinstance(scr, _detail_cls()):
+            return scr.miner
+        if self.active_panel_id != "fleet":
+            return None
+        try:
+            return self.fleet_panel.selected()
+        except Exception:
+            return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MINER_ACTIONS:
+            if self.active_panel_id != "fleet" and not isinstance(self.screen, _detail_cls()):
+                return False
+            return True if self.selected_miner() is not None else None
+        if action in ("fleet_filter", "fleet_sort"):
+            return self.active_panel_id == "fleet" and not isinstance(self.screen, _detail_cls())
+        if action == "history_range":
+            return self.active_panel_id == "history"
+        if action == "show_panel" and parameters and parameters[0] == self.active_panel_id:
+            return None
+        return True
+
+    # --- sending --------------------------------------------------------------------------------
+    @work(group="requests", exit_on_error=False)
+    async def confirm_and_send(self, title: str, body: str, action: str, args: dict,
+                               confirm: bool = True) -> str | None:
+        """Ask (a ModalScreen naming what will change), then send; the UI never waits on the engine."""
+        from .screens import ConfirmScreen
+        if confirm and not await self.push_screen_wait(ConfirmScreen(title, body)):
+            self.notify(f"{title}: cancelled", timeout=3)
+            return None
+        if self.link is None:
+            self.notify("not connected to the engine yet", severity="warning")
+            return None
+        via = "owner" if self.link.role == "owner" else "owner's inbox"
+        self.notify(f"{title}: sent to the {via}", timeout=3)
+        try:
+            result = await self.link.send(action, args)
+        except Exception as e:
+            self.notify(f"{title}: refused: {e}", severity="error", timeout=10)
+            return None
+        severity = "error" if str(result).startswith("refused") else "information"
+        self.notify(str(result), title=title, severity=severity, timeout=6)
+        return result
+
+    def _caps(self, name: str):
+        eng = getattr(self.rt, "engine", None)
+        if eng is None:
+            return None
+        try:
+            return eng.fleet.capabilities(name)
+        except Exception:
+            return None
+
+    def miner_override(self, name: str, mode: str, expiry: dict | None = None, watts_: float | None = None) -> None:
+        expiry = {"for_s": DEFAULT_OVERRIDE_S} if expiry is None else expiry
+        args = {"miner": name, "mode": mode, **expiry}
+        if mode == "power":
+            args["watts"] = float(watts_ or 0)
+        what = {"on": "force ON (mining, automation will not stop it)",
+                "off": "force OFF (paused, automation will not start it)",
+                "power": f"fix power at {watts(watts_)}"}[mode]
+        self.confirm_and_send(f"Override {name}", f"{name}: {what} {describe_expiry(args)}.\n"
+                              f"Release it any time with [b]a[/] (back to automatic).", actions.OVERRIDE, args)
+
+    def miner_release(self, name: str) -> None:
+        who = "every miner" if name == "*" else name
+        self.confirm_and_send(f"Release {who}", f"{who}: drop the manual override and return to automatic "
+                              "control.", actions.RELEASE, {"miner": name})
+
+    def _current_target(self, name: str) -> float | None:
+        st = self.state
+        if st is None:
+            return None
+        ov = (st.overrides or {}).get(name)
+        if isinstance(ov, dict) and ov.get("watts"):
+            return float(ov["watts"])
+        d = st.decision.miners.get(name) if st.decision else None
+        if d is not None and d.target_w:
+            return float(d.target_w)
+        s = st.samples.get(name)
+        if s is not None:
+            return s.power_limit_w or s.power_w
+        return None
+
+    def miner_step(self, name: str, direction: int) -> None:
+        caps = self._caps(name)
+        step = (caps.step_w if caps is not None and caps.step_w else 0.0) or DEFAULT_STEP_W
+        base = self._current_target(name)
+        if base is None:
+            self.notify(f"{name}: no current power to step from; type watts with w", severity="warning")
+            return
+        target = base + direction * step
+        if caps is not None and caps.power_target:
+            target = min(max(target, caps.min_w), caps.max_w)
+        if target <= 0:
+            self.notify(f"{name}: already at its lowest power", severity="warning")
+            return
+        self.miner_override(name, "power", watts_=target)
+
+    @work(group="prompts", exit_on_error=False)
+    async def miner_set_power(self, name: str) -> None:
+        from .screens import PromptScreen
+        caps = self._caps(name)
+        rng = f" ({watts(caps.min_w)}–{watts(caps.max_w)})" if caps is not None and caps.power_target else ""
+        cur = self._current_target(name)
+        text = await self.push_screen_wait(PromptScreen(
+            f"Power target for {name}", f"Watts{rng}, e.g. 1800 or 1.8kW. Held for "
+            f"{duration(DEFAULT_OVERRIDE_S)}.", "watts", "" if cur is None else f"{cur:.0f}"))
+        if text is None or not text.strip():
+            return
+        from ..config.types import parse_power
+        try:
+            w = parse_power(text.strip())
+            if w <= 0:
+                raise ValueError("power must be positive")
+        except ValueError as e:
+            self.notify(f"{name}: {e}", severity="error")
+            return
+        self.miner_override(name, "power", watts_=w)
+
+    @work(group="prompts", exit_on_error=False)
+    async def miner_override_for(self, name: str) -> None:
+        from .screens import ChoiceScreen, PromptScreen
+        mode = await self.push_screen_wait(ChoiceScreen(
+            f"Override {name}", [("on", "Force on"), ("off", "Force off"), ("power", "Fixed power…")]))
+        if mode is None:
+            return
+        w = None
+        if mode == "power":
+            text = await self.push_screen_wait(PromptScreen(f"Power for {name}", "Watts, e.g. 1800 or 1.8kW",
+                                                            "watts"))
+            if not text:
+                return
+            from ..config.types import parse_power
+            try:
+                w = parse_power(text.strip())
+            except ValueError as e:
+                self.notify(str(e), severity="error")
+                return
+        text = await self.push_screen_wait(PromptScreen(
+            f"How long for {name}?", "2h, 30m, 1h30m, until 18:00, until sunset, or until released", "2h"))
+        if text is None:
+            return
+        try:
+            expiry = parse_duration_text(text)
+        except ValueError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.miner_override(name, mode, expiry, w)
+
+    def open_detail(self, name: str) -> None:
+        from .screens import MinerDetailScreen
+        self.push_screen(MinerDetailScreen(name))
+
+    def site_pause(self, pause: bool) -> None:
+        if pause:
+            self.confirm_and_send("Pause automation", "The whole site: nothing will be commanded until you "
+                                  "resume. Miners keep their current state.", actions.PAUSE, {})
+        else:
+            self.confirm_and_send("Resume automation", "The whole site: the engine commands the miners "
+                                  "again from the next cycle.", actions.RESUME, {})
+
+    def site_observe(self, on_: bool) -> None:
+        body = ("The whole site: decisions are still made and shown, but no miner is commanded."
+                if on_ else "The whole site: miners are commanded again from the next cycle.")
+        self.confirm_and_send(f"Observe only {'on' if on_ else 'off'}", body, actions.OBSERVE_ONLY, {"on": on_})
+
+    def site_policy(self, mode: str) -> None:
+        self.confirm_and_send(f"Switch policy to {mode}", f"The whole site: decisions follow the "
+                              f"[b]{mode}[/] policy from the next cycle.", actions.SET_POLICY, {"mode": mode})
+
+    # --- key actions ----------------------------------------------------------------------------
+    def _need_miner(self) -> str | None:
+        name = self.selected_miner()
+        if name is None:
+            self.notify("select a miner in the Fleet panel first", severity="warning", timeout=3)
+        return name
+
+    def action_miner_on(self) -> None:
+        if name := self._need_miner():
+            self.miner_override(name, "on")
+
+    def action_miner_off(self) -> None:
+        if name := self._need_miner():
+            self.miner_override(name, "off")
+
+    def action_miner_step(self, direction: int) -> None:
+        if name := self._need_miner():
+            self.miner_step(name, int(direction))
+
+    def action_miner_set_power(self) -> None:
+        if name := self._need_miner():
+            self.miner_set_power(name)
+
+    def action_miner_override_for(self) -> None:
+        if name := self._need_miner():
+            self.miner_override_for(name)
+
+    def action_miner_release(self) -> None:
+        if name := self._need_miner():
+            self.miner_release(name)
+
+    def action_miner_detail(self) -> None:
+        if name := self._need_miner():
+            self.open_detail(name)
+
+    def on_data_table_row_selected(self, event) -> None:
+        if event.data_table.id == "fleet-table" and event.row_key is not None:
+            self.open_detail(event.row_key.value)
+
+    def action_fleet_filter(self) -> None:
+        self.query_one("#fleet-filter").focus()
+
+    def action_fleet_sort(self) -> None:
+        self.fleet_panel.cycle_sort()
+
+    def action_history_range(self) -> None:
+        self.query_one("#panel-history", HistoryPanel).toggle_range()
+        self._maybe_load_history(force=True)
+
+    def action_toggle_pause(self) -> None:
+        self.site_pause(not (self.state.paused if self.state else False))
+
+    def action_toggle_observe(self) -> None:
+        self.site_observe(not (self.state.observe_only if self.state else False))
 
     def action_force_cycle(self) -> None:
-        if self.rt is not None and self.rt.engine is not None:
-            self.rt.engine.force_cycle()
-        elif self.rt is not None:
-            self.rt.store.send_request("cycle", {}, 0.0)
+        if self.link is None:
+            return
+        if self.link.role == "owner":
+            self.link.force_cycle()
+            self.notify("cycle requested", timeout=2)
+        else:
+            self.confirm_and_send("Cycle now", "", actions.CYCLE, {}, confirm=False)
+
+    def action_reload_config(self) -> None:
+        where = f" from {self.config_path}" if self.config_path else ""
+        self.confirm_and_send("Reload config", f"The whole site: the engine re-reads its config{where} and "
+                              "applies it from the next cycle.", actions.RELOAD, {})
+
+    @work(group="prompts", exit_on_error=False)
+    async def action_switch_policy(self) -> None:
+        from ..policy.config import MODES
+        from .screens import ChoiceScreen
+        labels = {"surplus": "surplus — share the solar surplus (allocator)",
+                  "rules": "rules — start/stop rules decide", "manual": "manual — only overrides"}
+        mode = await self.push_screen_wait(ChoiceScreen("Switch policy", [(m, labels.get(m, m)) for m in MODES],
+                                                        getattr(self.cfg.policy, "mode", None)))
+        if mode:
+            self.site_policy(mode)
+
+    def action_switch_theme(self) -> None:
+        self.search_themes()
+
+    def help_rows(self) -> list[tuple[str, str, str, str]]:
+        keymap = dict(self.cfg.ui.keymap or {})
+        rows = []
+        for b in self.BINDINGS:
+            if isinstance(b, Binding):
+                key = keymap.get(b.id or "", b.key)
+                rows.append((self.get_key_display(Binding(key.split(",")[0], b.action)) + (
+                    "" if "," not in key else " " + " ".join(self.get_key_display(Binding(k, b.action))
+                                                             for k in key.split(",")[1:])),
+                             b.description, b.id or "", b.tooltip or ""))
+        rows.append(("ctrl+p", "Palette", "(textual)", "Command palette: every action by name"))
+        rows.append(("enter", "Details", "(fleet table)", "Open the selected miner"))
+        return rows
+
+    def action_help(self) -> None:
+        from .screens import HelpScreen
+        self.push_screen(HelpScreen(self.help_rows()))
 
     async def action_quit(self) -> None:
         self._stop.set()
-        if self.rt is not None:
-            await self.rt.close()
         self.exit(0)
+
+    async def on_unmount(self) -> None:
+        self._stop.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._own_runtime and self.rt is not None:
+            try:
+                await self.rt.close()
+            except Exception:
+                log.exception("closing the runtime failed")
+
+
+def _detail_cls():
+    from .screens import MinerDetailScreen
+    return MinerDetailScreen
+
+
+def _clock(ts: float, tz) -> str:
+    from datetime import datetime
+    return datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S")
+
+
+__all__ = ["EdgeMiningApp", "StateArrived", "EventArrived", "ModalScreen"]

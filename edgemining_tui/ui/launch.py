@@ -7,7 +7,7 @@ from pathlib import Path
 def run_app(cfg, data_dir: Path | None = None, observe: bool = False, config_path: Path | None = None) -> int:
     from .app import EdgeMiningApp
     app = EdgeMiningApp(cfg, data_dir=data_dir, observe=observe, config_path=config_path)
-    app.run()
+    app.run(mouse=bool(cfg.ui.mouse))
     return app.return_code or 0
 
 

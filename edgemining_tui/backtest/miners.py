@@ -1,0 +1,170 @@
+"""Miners simulated in-process for a replay: the emulators' MinerModel, stepped directly.
+
+Commands map onto the model exactly as ``miners/simulated.py`` maps them (start/stop →
+resume/pause, set_power → clamp to the range or the highest level that fits, set_level), but
+synchronously and without building full samples: the replay calls this half a million times.
+"""
+from __future__ import annotations
+
+from ..miners.capabilities import FAMILY_CAPABILITIES, apply_overrides
+from ..miners.config import MinerConfig
+from ..miners.model import Capabilities, CommandKind, Level, MinerCommand, MinerSample, MinerState
+from ..policy.decision import MinerView
+from ..sim.miner_model import MinerModel
+from .fast import make_sample as _make_sample, make_view as _make_view
+
+_START = CommandKind.START
+_STOP = CommandKind.STOP
+_SET_POWER = CommandKind.SET_POWER
+_SET_LEVEL = CommandKind.SET_LEVEL
+_PAUSED = MinerState.PAUSED
+_RAMPING = MinerState.RAMPING
+_MINING = MinerState.MINING
+_NEG_INF = float("-inf")
+
+
+def capabilities_of(cfg: MinerConfig) -> Capabilities:
+    """What the live driver would report: a simulated miner's spec, else family defaults + overrides."""
+    spec = cfg.simulated
+    if spec is not None:
+        levels = tuple(Level(lv.name, float(lv.watts)) for lv in spec.levels)
+        caps = Capabilities(
+            on_off=True,
+            power_target=spec.control == "power_target",
+            min_w=spec.min_w if spec.control == "power_target" else 0.0,
+            max_w=spec.max_w,
+            step_w=spec.step_w if spec.control == "power_target" else 0.0,
+            levels=levels if spec.control == "levels" else (),
+            idle_w=spec.idle_w)
+        return apply_overrides(caps, cfg.capabilities)
+    base = FAMILY_CAPABILITIES.get(cfg.family, Capabilities(on_off=False, monitor_only=True))
+    return apply_overrides(base, cfg.capabilities)
+
+
+def model_of(cfg: MinerConfig, caps: Capabilities, now: float, efficiency_j_th: float) -> MinerModel:
+    """A MinerModel for the miner, paused at ``now`` (a replay starts with the fleet off)."""
+    spec = cfg.simulated
+    if spec is not None:
+        levels = tuple((lv.name, float(lv.watts)) for lv in spec.levels)
+        return MinerModel(max_w=spec.max_w, min_w=spec.min_w, idle_w=spec.idle_w,
+                          efficiency_j_th=spec.efficiency_j_th, ramp_s=spec.ramp, ambient_c=spec.ambient_c,
+                          levels=levels, now=now, paused=True)
+    levels = tuple((lv.name, lv.watts) for lv in caps.levels)
+    hi = caps.highest_w or 3250.0
+    lo = caps.min_w if caps.power_target else hi
+    idle = min(caps.idle_w, hi * 0.5)
+    return MinerModel(max_w=hi, min_w=lo, idle_w=idle, efficiency_j_th=efficiency_j_th, ramp_s=60.0,
+                      levels=levels, now=now, paused=not caps.monitor_only)
+
+
+class SimMiner:
+    """One replayed miner: its model, the last command and what it has done so far."""
+
+    __slots__ = ("name", "priority", "zone", "caps", "model", "level_names", "last_command", "confirmed",
+                 "starts", "starts_by_day", "energy_wh", "th_s_s", "commands", "sample", "view",
+                 "p_sum", "hr_sum")
+
+    def __init__(self, cfg: MinerConfig, now: float, efficiency_j_th: float = 29.5) -> None:
+        self.name = cfg.name
+        self.priority = cfg.priority
+        self.zone = None
+        self.caps = capabilities_of(cfg)
+        self.model = model_of(cfg, self.caps, now, efficiency_j_th)
+        self.level_names = [lv.name for lv in self.caps.levels]
+        self.last_command: MinerCommand | None = None
+        self.confirmed: bool | None = None
+        self.starts = 0
+        self.starts_by_day: dict[int, int] = {}
+        self.energy_wh = 0.0
+        self.th_s_s = 0.0            # ∫ hashrate dt, TH/s · s (= TH hashed)
+        self.commands = 0
+        self.sample: MinerSample | None = None
+        self.view: MinerView | None = None
+        self.p_sum = 0.0             # Σ power_w over observed steps
+        self.hr_sum = 0.0            # Σ hashrate_ths over observed steps
+
+    def observe(self, now: float) -> MinerView:
+        """Step the model to ``now`` and return what the decider sees (a fresh sample and view).
+
+        Also adds this step's draw and hashrate to the miner's running sums (the caller scales them).
+        Fast path: a model that sits at its goal only has its clock moved on (its temperatures are
+        not relaxed: nothing in a replay reads them)."""
+        m = self.model
+        if now > m.last_ts:
+            goal = m.idle_w if m.paused else m.target_w
+            if m.power_w == goal and m.offline_until == _NEG_INF:
+                m.last_ts = now
+            else:
+                m.step(now)
+        p = m.power_w
+        self.p_sum += p
+        if m.paused:
+            state = _PAUSED
+            hr = 0.0
+        else:
+            hr = (p - m.idle_w) / m.efficiency_j_th if p > m.idle_w else 0.0
+            self.hr_sum += hr
+            state = _RAMPING if abs(p - m.target_w) > max(5.0, 0.02 * m.max_w) else _MINING
+        li = m.level_index
+        s = _make_sample(self.name, now, state, p, m.target_w, m.levels[li][0] if li >= 0 and m.levels else None, hr)
+        self.sample = s
+        if self.confirmed is None and self.last_command is not None:
+            self.confirmed = True       # a simulated miner always does what it is told
+        v = _make_view(self.name, self.priority, self.caps, s, self.zone, self.last_command, self.confirmed)
+        self.view = v
+        return v
+
+    def apply(self, cmd: MinerCommand, day: int) -> bool:
+        """Apply a command now (the model was stepped to now by observe). False: not supported."""
+        caps = self.caps
+        if caps.monitor_only:
+            return False
+        m = self.model
+        kind = cmd.kind
+        self.commands += 1
+        ok = True
+        if kind is _START:
+            if m.paused:
+                m.resume()
+                self.starts += 1
+                self.starts_by_day[day] = self.starts_by_day.get(day, 0) + 1
+        elif kind is _STOP:
+            m.pause()
+        elif kind is _SET_LEVEL:
+            if cmd.level in self.level_names:
+                self._set_level(self.level_names.index(cmd.level))
+            else:
+                ok = False
+        elif kind is _SET_POWER and cmd.watts is not None:
+            if caps.power_target:
+                m.set_target(cmd.watts)
+            elif caps.levels:
+                best, best_w = 0, None
+                for i, lv in enumerate(caps.levels):
+                    if lv.watts <= cmd.watts and (best_w is None or lv.watts > best_w):
+                        best, best_w = i, lv.watts
+                self._set_level(best)
+            else:
+                ok = False
+        else:
+            ok = False
+        self.last_command = cmd
+        self.confirmed = None if ok else False
+        return ok
+
+    def _set_level(self, idx: int) -> None:
+        m = self.model
+        if m.levels:
+            m.set_level(idx)
+        else:
+            m.target_w = self.caps.levels[idx].watts
+
+    def stats(self, days: float) -> dict:
+        per_day = list(self.starts_by_day.values())
+        return {
+            "starts": self.starts,
+            "starts_per_day_max": max(per_day) if per_day else 0,
+            "starts_per_day_mean": self.starts / days if days > 0 else 0.0,
+            "commands": self.commands,
+            "energy_kwh": self.energy_wh / 1000.0,
+        }

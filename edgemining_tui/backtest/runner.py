@@ -1,0 +1,315 @@
+"""Replay a trace through the decider the console runs live, on a virtual clock.
+
+The live Engine's cycle is async with I/O ports (energy source, pyasic fleet, store). A replay has
+no I/O, so this loop calls the same ``Decider.decide()`` directly from a tight synchronous loop and
+steps the miners' physics itself: the decision code is the live one, only the ports differ
+(trace + simulated battery instead of a meter, MinerModel instead of pyasic, a virtual clock).
+
+Per decision tick ``t`` (the trace's step, or a finer ``backtest.decision_interval`` holding the
+trace's values):
+
+1. step every miner's model to ``t`` and read it (what a poll would return);
+2. settle the site for ``[t, t + dt)`` with those draws (battery, grid = balance), with and
+   without the miners;
+3. build the snapshot the meter would show at ``t`` and ask the decider;
+4. apply its commands to the models at ``t`` (they ramp from there).
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Callable
+from zoneinfo import ZoneInfo
+
+from ..clock import VirtualClock
+from ..config.errors import ConfigError
+from .config import BacktestConfig
+from .fast import make_input, make_reading, make_snapshot
+from .metrics import Result, Totals
+from .miners import SimMiner
+from .site import ReplaySite
+from .trace import Trace, TraceError
+
+log = logging.getLogger("edgemining_tui.backtest")
+
+STEP_COLUMNS = ("timestamp", "pv_w", "load_w", "miners_w", "battery_charge_w", "battery_soc_pct",
+                "grid_import_w")
+
+
+@dataclass
+class DeciderInfo:
+    decider: Any
+    name: str
+    clock: VirtualClock | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None = None) -> DeciderInfo:
+    """The decider the app would build from this config (policy/decider.py), with the config's
+    Edge Mining rules file (relative to the config file) and the site's sun, on a virtual clock."""
+    app = cfg.app
+    miners = [m for m in app.miners if m.enabled]
+    try:
+        from ..policy.decider import build_decider
+    except ImportError:
+        from ..policy.simple import SimpleDecider
+        return DeciderInfo(SimpleDecider(headroom_w=getattr(app.policy, "headroom_w", 100.0)), "simple",
+                           notes=["policy/decider.py is not available: replaying the placeholder SimpleDecider"])
+    pol = app.policy
+    notes: list[str] = []
+    tz = ZoneInfo(app.site.timezone)
+    sun = None
+    if app.site.latitude is not None and app.site.longitude is not None:
+        try:
+            from ..policy.sun import SunCalculator
+            sun = SunCalculator(app.site.latitude, app.site.longitude, tz)
+        except (ImportError, RuntimeError) as e:  # pragma: no cover - astral is a dependency
+            notes.append(f"no sun times: {e}")
+    rules = None
+    rules_file = getattr(pol, "rules_file", None)
+    if rules_file:
+        from ..policy.fields import SiteSupply
+        from ..policy.rules_loader import load_policy
+        path = Path(os.path.expanduser(rules_file))
+        if not path.is_absolute():
+            path = Path(cfg.path).resolve().parent / path
+        prices = frozenset()
+        if trace is not None:
+            prices = frozenset(k for k, col in (("import", trace.price_import), ("export", trace.price_export))
+                               if col is not None)
+        supply = SiteSupply(battery=cfg.battery.capacity > 0,
+                            battery_capacity=cfg.battery.capacity > 0,
+                            grid=True, location=sun is not None,
+                            outdoor_temperature=trace is not None and trace.temp_out_c is not None,
+                            price_keys=prices)
+        rules, warnings = load_policy(path, supply)
+        notes.extend(str(w) for w in warnings)
+    elif getattr(pol, "start_rules", ()) or getattr(pol, "stop_rules", ()):
+        notes.append("inline policy.start_rules/stop_rules are not replayed yet: use policy.rules_file")
+    kw: dict[str, Any] = {}
+    try:
+        params = inspect.signature(build_decider).parameters
+    except (TypeError, ValueError):
+        params = {}
+    used_clock = None
+    if "clock" in params:
+        kw["clock"] = clock
+        used_clock = clock
+    if "sun" in params:
+        kw["sun"] = sun
+    if "miners" in params:
+        kw["miners"] = miners
+    try:
+        dec = build_decider(pol, app.site.timezone, rules, **kw)
+    except ValueError as e:
+        raise ConfigError(str(e), cfg.path, None, "policy") from None
+    mode = getattr(pol, "mode", "policy")
+    name = f"{mode} + rules" if rules is not None and mode != "rules" else mode
+    return DeciderInfo(dec, name, used_clock, notes)
+
+
+class _Days:
+    """Local calendar day number of a timestamp, cheap to call every tick."""
+
+    __slots__ = ("tz", "next_ts", "day")
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.next_ts = -math.inf
+        self.day = 0
+
+    def of(self, ts: float) -> int:
+        if ts >= self.next_ts:
+            d = datetime.fromtimestamp(ts, self.tz)
+            self.day = d.toordinal()
+            midnight = datetime(d.year, d.month, d.day, tzinfo=self.tz) + timedelta(days=1)
+            self.next_ts = midnight.timestamp()
+        return self.day
+
+
+def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
+    """(dt, ticks per trace row) for the configured decision interval."""
+    step = trace.step_s
+    want = cfg.section.decision_interval
+    if want is None or abs(want - step) < 1e-9:
+        return step, 1
+    if want > step:
+        raise TraceError(f"backtest.decision_interval {want:g} s is longer than the trace's step {step:g} s",
+                         cfg.path, cfg.decision_line)
+    k = step / want
+    if abs(k - round(k)) > 1e-6:
+        raise TraceError(f"backtest.decision_interval {want:g} s does not divide the trace's step {step:g} s",
+                         cfg.path, cfg.decision_line)
+    return step / round(k), int(round(k))
+
+
+def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None = None,
+                 decider: Any = None, progress: Callable[[int, int], None] | None = None) -> Result:
+    """Replay ``trace`` under ``cfg`` and return the scores. ``steps_out``: a text stream for the
+    per-step CSV. ``decider``: use this one instead of building it from the config (tests)."""
+    app = cfg.app
+    tz = ZoneInfo(app.site.timezone)
+    tzname = app.site.timezone
+    dt, sub = decision_step(cfg, trace)
+    clock = VirtualClock(trace.ts0)
+    if decider is None:
+        info = make_decider(cfg, clock, trace)
+    else:
+        info = DeciderInfo(decider, type(decider).__name__)
+    decide = info.decider.decide
+    vclock = info.clock
+    fleet = [SimMiner(m, trace.ts0, cfg.section.efficiency_j_th) for m in app.miners if m.enabled]
+    by_name = {m.name: m for m in fleet}
+    models = [m.model for m in fleet]
+    site = ReplaySite(cfg.battery)
+    settle, settle0 = site.battery.settle, site.baseline.settle
+    bat = site.battery
+    has_battery = site.has_battery
+    days = _Days(tz)
+
+    pvs, loads = trace.pv_w, trace.load_w
+    temps, pimp, pexp = trace.temp_out_c, trace.price_import, trace.price_export
+    has_prices = pimp is not None or pexp is not None
+    empty: dict = {}
+    n = len(trace)
+    ts0 = trace.ts0
+
+    # running sums in W·tick; scaled to Wh at the end
+    s_pv = s_load = s_mined = s_imp = s_exp = s_ch = s_dis = 0.0
+    s_imp0 = s_exp0 = s_ch0 = s_dis0 = 0.0
+    c_imp = c_exp = c_imp0 = c_exp0 = 0.0      # money: W·tick·price
+    max_imp_extra = 0.0
+    errors = 0
+    first_error = ""
+    decide_s = 0.0
+    perf = time.perf_counter
+    src = "trace"
+    writer = steps_out.write if steps_out is not None else None
+    if writer is not None:
+        writer(",".join(STEP_COLUMNS + tuple(f"{m.name}_w" for m in fleet)) + "\n")
+    t_start = perf()
+    tick = 0
+    for i in range(n):
+        pv = pvs[i]
+        load = loads[i]
+        if temps is not None:
+            tv = temps[i]
+            climate = {"outdoor_temperature": tv} if tv == tv else empty
+        else:
+            climate = empty
+        if has_prices:
+            pi = pimp[i] if pimp is not None else math.nan
+            pe = pexp[i] if pexp is not None else math.nan
+            prices = {"import": pi if pi == pi else None, "export": pe if pe == pe else None}
+            pi = pi if pi == pi else 0.0
+            pe = pe if pe == pe else 0.0
+        else:
+            prices = empty
+            pi = pe = 0.0
+        for _ in range(sub):
+            t = ts0 + tick * dt
+            tick += 1
+            if vclock is not None:
+                vclock.set(t)
+            # 1. the fleet as a poll would see it now
+            views = tuple([m.observe(t) for m in fleet])
+            mw = 0.0
+            for mo in models:
+                mw += mo.power_w
+            # 2. the site over [t, t + dt)
+            net0 = pv - load
+            ch = settle(net0 - mw, dt)
+            ch0 = settle0(net0, dt)
+            grid = load + mw + ch - pv
+            grid0 = load + ch0 - pv
+            s_pv += pv
+            s_load += load
+            s_mined += mw
+            if grid > 0:
+                s_imp += grid
+                c_imp += grid * pi
+            else:
+                s_exp -= grid
+                c_exp -= grid * pe
+            if grid0 > 0:
+                s_imp0 += grid0
+                c_imp0 += grid0 * pi
+            else:
+                s_exp0 -= grid0
+                c_exp0 -= grid0 * pe
+            if ch > 0:
+                s_ch += ch
+            else:
+                s_dis -= ch
+            if ch0 > 0:
+                s_ch0 += ch0
+            else:
+                s_dis0 -= ch0
+            extra = (grid if grid > 0 else 0.0) - (grid0 if grid0 > 0 else 0.0)
+            if extra > max_imp_extra:
+                max_imp_extra = extra
+            # 3. what the meter shows now, and the decision
+            if has_battery:
+                soc = bat.soc_pct
+                r_ch = make_reading(ch, t, src)
+                r_soc = make_reading(soc, t, src)
+            else:
+                soc = None
+                r_ch = r_soc = make_reading(None, t, src)
+            snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
+                                 make_reading(grid, t, src), r_ch, r_soc, {})
+            inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
+            d0 = perf()
+            try:
+                dec = decide(inp)
+            except Exception as e:  # like the live engine: a decider bug commands nothing
+                errors += 1
+                if not first_error:
+                    first_error = f"{type(e).__name__}: {e}"
+                    log.exception("decider failed at %s", t)
+                dec = None
+            decide_s += perf() - d0
+            # 4. its commands, applied now
+            if dec is not None:
+                day = -1
+                for name, md in dec.miners.items():
+                    cmd = md.command
+                    if cmd is not None:
+                        sm = by_name.get(name)
+                        if sm is not None:
+                            if day < 0:
+                                day = days.of(t)
+                            sm.apply(cmd, day)
+            if writer is not None:
+                stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
+                soc_s = f"{soc:.2f}" if soc is not None else ""
+                per = ",".join(f"{mo.power_w:.1f}" for mo in models)
+                writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
+        if progress is not None and (i & 0x3FFF) == 0:
+            progress(i, n)
+    wall = perf() - t_start
+
+    h = dt / 3600.0
+    totals = Totals(pv_wh=s_pv * h, load_wh=s_load * h, mined_wh=s_mined * h, import_wh=s_imp * h,
+                    export_wh=s_exp * h, charged_wh=s_ch * h, discharged_wh=s_dis * h,
+                    import0_wh=s_imp0 * h, export0_wh=s_exp0 * h, charged0_wh=s_ch0 * h,
+                    discharged0_wh=s_dis0 * h, max_extra_import_w=max_imp_extra)
+    if has_prices:
+        k = h / 1000.0
+        totals.money = {"import_cost": c_imp * k, "export_revenue": c_exp * k,
+                        "import_cost_without_miners": c_imp0 * k, "export_revenue_without_miners": c_exp0 * k}
+    for sm in fleet:
+        sm.energy_wh = sm.p_sum * h
+        sm.th_s_s = sm.hr_sum * dt
+    return Result(label=cfg.label, config=cfg.path, trace=trace.source, decider=info.name, steps=tick,
+                  step_s=dt, trace_step_s=trace.step_s, start_ts=ts0, end_ts=ts0 + tick * dt, tz=tzname,
+                  battery=cfg.battery, totals=totals, miners=fleet, hashprice=cfg.section.hashprice,
+                  run_s=wall, decide_s=decide_s, decider_errors=errors, first_error=first_error,
+                  soc_end_pct=site.soc_pct, soc0_end_pct=(site.baseline.soc_pct if has_battery else None),
+                  notes=list(info.notes))

@@ -1,0 +1,286 @@
+"""The surplus allocator: evcc's control law, shared across miners in priority order.
+
+Each cycle::
+
+    available = miners_draw_now - grid_import + battery_charge - battery_kept - headroom
+
+``miners_draw_now`` is what the allocated miners *measure* (they ramp, so the command is not the draw);
+``battery_kept`` is the charge power the battery keeps while its SoC is below ``priority_soc``.
+The available power is then handed out in priority order (lower ``priority`` first), each miner taking
+the highest operating point it can (continuous target quantised down to its step, the highest level
+that fits, or on/off only if its full power fits), subject to enable/disable timers, the battery
+buffer levels, hardware protection (min on/off time, starts per day, min interval between changes)
+and the site import cap. See docs/allocator.md.
+"""
+from __future__ import annotations
+
+from .config import PolicyConfig, Timing
+from .protection import min_on_left, start_block
+from .quantize import ON_OFF, Ladder
+from .timers import MinerState, fmt_dur, fmt_kw
+
+INF = float("inf")
+
+
+class Site:
+    """This cycle's site terms. ``ok`` False: the energy data can't support a decision (fail-safe)."""
+
+    __slots__ = ("ok", "why", "available_w", "import_w", "charge_w", "kept_w", "soc", "below_priority",
+                 "buffered", "buffer_start", "cap_budget_w", "battery")
+
+    def __init__(self) -> None:
+        self.ok = False
+        self.why = ""
+        self.available_w: float | None = None
+        self.import_w: float | None = None
+        self.charge_w: float | None = None
+        self.kept_w = 0.0
+        self.soc: float | None = None
+        self.below_priority = False
+        self.buffered = False
+        self.buffer_start = False
+        self.cap_budget_w = INF
+        self.battery = ""
+
+
+def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
+               all_draw_w: float | None, has_battery: bool = False) -> Site:
+    """Compute the available power. ``alloc_draw_w``: what the allocated miners draw now (measured);
+    ``all_draw_w``: what every miner draws (for deriving the grid from pv/house), None if unknown;
+    ``has_battery``: the site has a battery (config, or it has reported before), so a missing battery
+    reading is missing data, not "no battery"."""
+    s = Site()
+    value = snapshot.value
+    grid = value("grid_import_w")
+    charge = value("battery_charge_w")
+    soc = value("battery_soc_pct")
+    has_battery = has_battery or charge is not None or soc is not None
+    if stale and ("grid_import_w" in stale or (has_battery and "battery_charge_w" in stale)):
+        s.why = "energy data stale (" + ", ".join(stale) + ")"
+        return s
+    if has_battery and charge is None:
+        s.why = "battery power missing"
+        return s
+    if charge is None:
+        charge = 0.0
+    if grid is None:
+        pv, house = value("pv_w"), value("house_w")
+        if pv is None or house is None or all_draw_w is None:
+            s.why = "grid power missing"
+            return s
+        grid = house + all_draw_w + charge - pv
+    s.ok = True
+    s.import_w = grid
+    s.charge_w = charge
+    s.soc = soc
+    b = cfg.battery
+    if has_battery:
+        # SoC unknown: assume the battery still needs its charge and may not carry a miner
+        s.below_priority = soc is None or (b.priority_soc is not None and soc < b.priority_soc)
+        if soc is not None:
+            s.buffered = b.buffer_soc is not None and soc > b.buffer_soc
+            s.buffer_start = b.buffer_start_soc is not None and soc >= b.buffer_start_soc
+        if s.below_priority and charge > 0:
+            s.kept_w = charge
+            s.battery = "priority"
+        elif s.buffer_start:
+            s.battery = "buffer_start"
+        elif s.buffered:
+            s.battery = "buffer"
+    s.available_w = alloc_draw_w - grid + charge - s.kept_w - cfg.headroom_w
+    if cfg.import_cap_w is not None:
+        # base import if the allocated miners drew nothing; they may add up to cap - base
+        s.cap_budget_w = cfg.import_cap_w - (grid - alloc_draw_w)
+    return s
+
+
+class Slot:
+    """One miner's working record for a cycle (reused across cycles: no allocation storms)."""
+
+    __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
+                 "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept")
+
+    def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
+        self.name = name
+        self.st = st
+        self.timing = timing
+        self.view = None
+        self.ladder: Ladder | None = None
+        self.caps = None
+        self.measured = 0.0
+        self.mode = "surplus"
+        self.run = False
+        self.want: float | None = None
+        self.level: str | None = None
+        self.term = "surplus"
+        self.reason = ""
+        self.timer = ""            # enable | disable | min_on | min_off | min_interval (for the UI)
+        self.timer_left = 0.0
+        self.forced = False        # a start rule holds it on
+        self.veto = ""             # a stop rule's reason
+        self.failsafe = False
+        self.kept = False          # its minimum is covered in the keep-alive pass
+        self.nocmd = False         # decided, but nothing may be sent (fail-safe hold, no rules)
+
+
+def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: str) -> tuple[float, float]:
+    """Share ``site.available_w`` across the slots (already in priority order). Fills each slot's
+    run / want / term / reason and advances its enable/disable timers. Returns (left, reserved)."""
+    R = site.available_w
+    C = site.cap_budget_w
+    cap = cfg.import_cap_w
+    en_thr = cfg.enable.threshold
+    dis_thr = cfg.disable.threshold
+    reserved = 0.0
+    # Keep-alive first: running miners keep their minimum, in priority order, before anyone gets
+    # more. A cloud then trims the continuous miners instead of stopping the small ones (a power
+    # change is cheap, a stop/start is wear); priority decides who gets the rest and who starts next.
+    pending = 0.0
+    keep = R if R < C else C
+    for sl in slots:
+        sl.kept = False
+        if sl.st.on and not sl.veto and sl.ladder.lo <= keep:
+            sl.kept = True
+            keep -= sl.ladder.lo
+            pending += sl.ladder.lo
+    for sl in slots:
+        st = sl.st
+        lad = sl.ladder
+        t = sl.timing
+        lo = lad.lo
+        sl.timer = ""
+        if sl.kept:
+            pending -= lo
+        R -= pending          # what lower-priority running miners need to stay alive is not on offer
+        C -= pending
+        if st.on:
+            st.enable_since = None
+            budget = R if R < C else C
+            fit = lad.fit(budget)
+            if sl.veto:
+                left = min_on_left(st, t, now)
+                if left > 0 and lo <= C:
+                    want, term = lo, "min_on"
+                    reason = f"stop rule waits for min on-time: {fmt_dur(left)} left ({sl.veto})"
+                    sl.timer, sl.timer_left = "min_on", left
+                else:
+                    want, term, reason = None, "rule", sl.veto
+            elif fit is not None:
+                st.disable_since = None
+                want = fit
+                if C < R and fit < lad.hi:
+                    term, reason = "import_cap", f"import cap {cap:.0f} W → {fit:.0f} W"
+                else:
+                    term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
+            elif lo > C:
+                # even the minimum would import above the cap: the cap is a hard limit
+                st.disable_since = None
+                want, term, reason = None, "import_cap", f"import cap {cap:.0f} W: pause"
+            elif sl.forced:
+                st.disable_since = None
+                want, term, reason = lo, "rule", f"start rule holds it at minimum {lo:.0f} W"
+            elif site.buffered:
+                st.disable_since = None
+                want, term = lo, "soc_guard"
+                reason = f"SoC {site.soc:.0f} % > buffer {cfg.battery.buffer_soc:.0f} %: battery keeps it running"
+            elif lo - R <= dis_thr:
+                st.disable_since = None
+                want, term = lo, "surplus"
+                reason = f"surplus {fmt_kw(R)}: at minimum {lo:.0f} W (import ≤ {dis_thr:.0f} W allowed)"
+            else:
+                if st.disable_since is None:
+                    st.disable_since = now
+                left = t.disable_delay - (now - st.disable_since)
+                if left > 0:
+                    want, term = lo, "disable_timer"
+                    reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw(R)} < {fmt_kw(lo)} min)"
+                    sl.timer, sl.timer_left = "disable", left
+                else:
+                    left = min_on_left(st, t, now)
+                    if left > 0:
+                        want, term, reason = lo, "min_on", f"min on-time: {fmt_dur(left)} left"
+                        sl.timer, sl.timer_left = "min_on", left
+                    else:
+                        want, term = None, "surplus"
+                        reason = f"surplus {fmt_kw(R)} < {fmt_kw(lo)} min: pause"
+            # minimum interval between power changes (miners ramp; toggling targets wears them)
+            if want is not None and lad.kind != ON_OFF and st.setpoint_w is not None \
+                    and not lad.same(want, st.setpoint_w) and st.last_change is not None:
+                since = now - st.last_change
+                if since < t.min_change and st.setpoint_w <= C:
+                    left = t.min_change - since
+                    reason = f"next change in {fmt_dur(left)} (wants {want:.0f} W)"
+                    want, term = st.setpoint_w, "min_interval"
+                    sl.timer, sl.timer_left = "min_interval", left
+            if want is None:
+                sl.run, sl.want = False, None
+                use = sl.measured if sl.measured < lad.idle else lad.idle
+            else:
+                sl.run, sl.want = True, want
+                use = want
+        else:
+            st.disable_since = None
+            want = None
+            need = lo + en_thr
+            if sl.veto:
+                st.enable_since = None
+                term, reason = "rule", sl.veto
+            elif lo > C and (R >= need or sl.forced or site.buffer_start):
+                st.enable_since = None
+                term, reason = "import_cap", f"import cap {cap:.0f} W: can't start ({lo:.0f} W min)"
+            elif R >= need or sl.forced or site.buffer_start:
+                if st.enable_since is None:
+                    st.enable_since = now
+                left = t.enable_delay - (now - st.enable_since) if not sl.forced else 0.0
+                budget = R if R < C else C
+                fit = lad.fit(budget)
+                if fit is None:
+                    fit = lo
+                if left > 0:
+                    term = "enable_timer"
+                    if R >= need:
+                        reason = f"enable in {fmt_dur(left)} (surplus {fmt_kw(R)} ≥ {fmt_kw(lo)} min)"
+                    else:
+                        reason = (f"enable in {fmt_dur(left)} (SoC {site.soc:.0f} % ≥ buffer-start "
+                                  f"{cfg.battery.buffer_start_soc:.0f} %)")
+                    sl.timer, sl.timer_left = "enable", left
+                    # evcc's reservedPVPower: lower-priority miners must not grab what this one will take
+                    R -= fit
+                    reserved += fit
+                else:
+                    block = start_block(st, t, now, day)
+                    if block is not None:
+                        term, reason, bl = block
+                        if bl > 0:
+                            sl.timer, sl.timer_left = term, bl
+                    else:
+                        want = fit
+                        if sl.forced:
+                            term, reason = "rule", f"start rule: start at {fit:.0f} W"
+                        elif R >= need:
+                            term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
+                        else:
+                            term = "soc_guard"
+                            reason = (f"SoC {site.soc:.0f} % ≥ buffer-start {cfg.battery.buffer_start_soc:.0f} %:"
+                                      f" battery starts it at {fit:.0f} W")
+            else:
+                st.enable_since = None
+                if site.kept_w > 0 and R + site.kept_w >= need:
+                    term = "soc_guard"
+                    reason = (f"SoC {site.soc:.0f} % < priority {cfg.battery.priority_soc:.0f} %: battery first"
+                              if site.soc is not None else "battery SoC unknown: battery first")
+                elif R <= 0:
+                    term, reason = "idle", f"no surplus ({fmt_kw(R)})"
+                else:
+                    term, reason = "surplus", f"surplus {fmt_kw(R)} < {fmt_kw(need)} min"
+            if want is None:
+                sl.run, sl.want = False, None
+                use = sl.measured
+            else:
+                sl.run, sl.want = True, want
+                use = want
+        sl.term, sl.reason = term, reason
+        sl.level = lad.level_name(sl.want) if sl.want is not None else None
+        R += pending - use
+        C += pending - use
+    return R, reserved

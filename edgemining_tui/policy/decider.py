@@ -1,0 +1,581 @@
+"""The Decider the engine builds: policy modes (surplus | rules | manual, per fleet or per miner),
+overrides on top, and the stale-data fail-safe underneath.
+
+    decider = build_decider(app_cfg.policy, tz=app_cfg.site.timezone, rules=ruleset_or_hook,
+                            sunset=lambda now: next_sunset_ts, miners=app_cfg.miners)
+    fleet = decider.decide(DecisionInput(...))
+
+Order of precedence for one miner each cycle:
+monitor-only / offline  >  per-miner override  >  global pause  >  manual mode  >  stale-data
+fail-safe  >  rules mode (start/stop rules + hardware protection) | surplus mode (allocator, with
+stop rules as vetoes and start rules forcing a miner on).  A global "observe" override lets all of
+that be decided and shown, but strips every command.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Protocol
+
+from ..miners.model import CommandKind, MinerCommand, MinerState
+from .allocator import INF, Site, Slot, allocate, site_terms
+from .config import PolicyConfig
+from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView
+from .overrides import Override, OverrideEvent, Overrides
+from .protection import min_on_left, start_block
+from .quantize import CONTINUOUS, LEVELS, ON_OFF, Ladder
+from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
+
+_START, _STOP, _SETP, _SETL = CommandKind.START, CommandKind.STOP, CommandKind.SET_POWER, CommandKind.SET_LEVEL
+_FAULT = MinerState.FAULT
+GIVE_UP_AFTER = 3          # unconfirmed start/stop sends before we accept what the miner reports
+
+
+class RuleHook(Protocol):
+    """The rule engine as the decider sees it. ``running``: which list to try (True: stop rules).
+    Returns ("start" | "stop" | None, reason)."""
+
+    def evaluate(self, inp: DecisionInput, miner: MinerView, running: bool, *,
+                 running_since: float | None = None, stopped_since: float | None = None
+                 ) -> tuple[str | None, str]: ...
+
+
+class RuleSetHook:
+    """Adapts policy/rules.py's RuleSet (+ policy/context.py) to RuleHook. The site context is
+    built once per cycle and shared by the miners."""
+
+    def __init__(self, ruleset: Any, sun: Any = None, tz: Any = None) -> None:
+        from zoneinfo import ZoneInfo
+        self.ruleset = ruleset
+        self.sun = sun
+        self.tz = tz if tz is None or not isinstance(tz, str) else ZoneInfo(tz)
+        self._inp: DecisionInput | None = None
+        self._ctx: Any = None
+
+    def _site(self, inp: DecisionInput) -> Any:
+        if self._inp is not inp:
+            from zoneinfo import ZoneInfo
+            from .context import build_context
+            tz = self.tz or ZoneInfo(inp.tz or "UTC")
+            miners_w = 0.0
+            for v in inp.miners:
+                if v.sample is not None and v.sample.power_w is not None:
+                    miners_w += v.sample.power_w
+            self._ctx = build_context(inp.now, tz=tz, snapshot=inp.snapshot, sun=self.sun,
+                                      climate=inp.climate or None, price=inp.prices or None, miners_w=miners_w)
+            self._inp = inp
+        return self._ctx
+
+    def evaluate(self, inp: DecisionInput, miner: MinerView, running: bool, *,
+                 running_since: float | None = None, stopped_since: float | None = None
+                 ) -> tuple[str | None, str]:
+        from .rules import RuleKind
+        ctx = self._site(inp).for_miner(miner.sample, capabilities=miner.caps, running_since=running_since,
+                                         stopped_since=stopped_since)
+        d = self.ruleset.match(RuleKind.STOP if running else RuleKind.START, ctx)
+        if d.fired:
+            return ("stop" if running else "start"), d.reason
+        return None, d.reason
+
+
+def _as_hook(rules: Any, sun: Any = None, tz: Any = None) -> RuleHook | None:
+    if rules is None:
+        return None
+    if hasattr(rules, "evaluate"):
+        return rules
+    if hasattr(rules, "match"):
+        return RuleSetHook(rules, sun, tz)
+    raise TypeError(f"rules: expected a RuleSet or an object with evaluate(), got {type(rules).__name__}")
+
+
+class PolicyDecider:
+    """Implements policy.decision.Decider. Not thread-safe: one engine owns it."""
+
+    def __init__(self, cfg: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None,
+                 sunset: Callable[[float], float | None] | None = None,
+                 sunrise: Callable[[float], float | None] | None = None, sun: Any = None) -> None:
+        self.cfg = cfg or PolicyConfig()
+        self.tz = tz
+        self.rules = _as_hook(rules, sun, tz)
+        self.overrides = Overrides(tz, sunset, sunrise)
+        self._day = DayKey(tz)
+        self._slots: dict[str, Slot] = {}
+        self._restored: dict[str, dict] = {}
+        self._events: list[OverrideEvent] = []
+        self._bad_since: float | None = None
+        self._order_key: tuple | None = None
+        self._order: list[MinerView] = []
+        self.last: FleetDecision | None = None
+        self._battery: bool | None = self.cfg.battery.present
+
+    # ------------------------------------------------------------------------------------------
+    def _slot(self, name: str) -> Slot:
+        sl = self._slots.get(name)
+        if sl is None:
+            d = self._restored.pop(name, None)
+            st = CtlState.restore(d) if d else CtlState()
+            sl = self._slots[name] = Slot(name, st, self.cfg.timers_for(name))
+            sl.mode = self.cfg.mode_of(name)
+        return sl
+
+    def _ordered(self, miners: tuple[MinerView, ...]) -> list[MinerView]:
+        key = tuple((v.name, v.priority) for v in miners)
+        if key != self._order_key:
+            self._order_key = key
+            idx = sorted(range(len(miners)), key=lambda i: (miners[i].priority, miners[i].name))
+            self._order_idx = idx
+        return [miners[i] for i in self._order_idx]
+
+    def _reconcile(self, st: CtlState, sample, now: float) -> None:
+        """Bring our belief in line with what the miner reports, without counting it as our start."""
+        running = sample.running
+        if not st.known:
+            st.known = True
+            if running and not st.on:
+                st.on = True
+                st.last_start = now            # unknown start: protect it from now (min on-time)
+            elif not running and st.on:
+                st.on = False
+                if st.restored:
+                    st.last_stop = now
+            if running and st.setpoint_w is None:
+                st.setpoint_w = sample.power_limit_w if sample.power_limit_w is not None else sample.power_w
+            return
+        if st.awaiting:
+            if running == st.on:
+                st.awaiting = False
+                st.attempts = 0
+            elif st.attempts >= GIVE_UP_AFTER and st.sent_ts is not None \
+                    and now - st.sent_ts >= self.cfg.command_retry:
+                # the miner never did it: accept what it reports and let the timers decide again
+                st.awaiting = False
+                st.attempts = 0
+                st.on = running
+                if running:
+                    st.last_start = now
+                else:
+                    st.last_stop = now
+            return
+        if running != st.on:
+            st.on = running
+            st.enable_since = st.disable_since = None
+            if running:
+                st.last_start = now
+                if sample.power_limit_w is not None:
+                    st.setpoint_w = sample.power_limit_w
+            else:
+                st.last_stop = now
+
+    # ------------------------------------------------------------------------------------------
+    def decide(self, inp: DecisionInput) -> FleetDecision:
+        now = inp.now
+        cfg = self.cfg
+        ov = self.overrides
+        if ov._next_expiry is not None and now >= ov._next_expiry:
+            self._events.extend(ov.expire(now))
+        day = self._day(now)
+        pause = observe = None
+        if ov:
+            pause = ov.global_("pause")
+            observe = ov.global_("observe")
+        out: dict[str, MinerDecision] = {}
+        surplus: list[Slot] = []
+        rules_slots: list[Slot] = []
+        acted: list[Slot] = []             # slots whose decision may carry a command
+        alloc_draw = 0.0
+        all_draw: float | None = 0.0
+        for v in self._ordered(inp.miners):
+            name = v.name
+            sample = v.sample
+            caps = v.caps
+            if sample is not None:
+                pw = sample.power_w
+                if pw is None:
+                    if sample.running:
+                        all_draw = None
+                elif all_draw is not None:
+                    all_draw += pw
+            else:
+                all_draw = None
+            if caps.monitor_only:
+                out[name] = MinerDecision(name, bool(sample and sample.running), None, None, "monitor_only",
+                                          "monitor only: never commanded")
+                continue
+            if sample is None or not sample.online or sample.state is _FAULT:
+                why = "no data yet" if sample is None else (sample.error or sample.state.value)
+                out[name] = MinerDecision(name, False, None, None, "offline", f"offline: {why}")
+                sl = self._slots.get(name)
+                if sl is not None:
+                    sl.st.enable_since = sl.st.disable_since = None
+                continue
+            sl = self._slot(name)
+            if sl.caps is not caps:
+                if sl.caps is None or sl.caps != caps:
+                    sl.ladder = Ladder(caps)
+                sl.caps = caps
+            sl.view = v
+            st = sl.st
+            self._reconcile(st, sample, now)
+            lad = sl.ladder
+            if sample.running:
+                m = pw if pw is not None else (sample.power_limit_w or st.setpoint_w or lad.lo)
+            else:
+                m = pw if pw is not None else lad.idle
+            sl.measured = m
+            sl.forced = False
+            sl.veto = ""
+            sl.failsafe = False
+            sl.nocmd = False
+            sl.timer = ""
+            o = ov.for_miner(name) if ov else None
+            if o is not None:
+                self._override(sl, o, now)
+                acted.append(sl)
+                continue
+            if pause is not None:
+                st.enable_since = st.disable_since = None
+                out[name] = MinerDecision(name, st.on, st.setpoint_w if st.on else None, st.level if st.on else None,
+                                          "paused", pause.describe(now))
+                continue
+            if sl.mode == "manual":
+                out[name] = MinerDecision(name, sample.running, None, None, "manual", "manual mode: not automated")
+                continue
+            if sl.mode == "rules":
+                rules_slots.append(sl)
+            else:
+                surplus.append(sl)
+                alloc_draw += m
+            acted.append(sl)
+
+        has_batt = self._battery
+        if has_batt is None:
+            snp = inp.snapshot
+            if snp.battery_charge_w.value is not None or snp.battery_soc_pct.value is not None:
+                has_batt = self._battery = True
+        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw, bool(has_batt))
+        stale_for = 0.0
+        left = reserved = 0.0
+        if site.ok:
+            self._bad_since = None
+        else:
+            if self._bad_since is None:
+                self._bad_since = now
+            stale_for = max(inp.stale_for_s, now - self._bad_since)
+            for sl in surplus:
+                self._failsafe(sl, stale_for, site.why)
+            for sl in rules_slots:
+                self._failsafe(sl, stale_for, site.why)
+        if site.ok:
+            hook = self.rules
+            if rules_slots:
+                for sl in rules_slots:
+                    self._rules_mode(sl, inp, now, day, hook)
+            if surplus:
+                if hook is not None:
+                    for sl in surplus:
+                        st = sl.st
+                        act, why = hook.evaluate(inp, sl.view, True, running_since=st.last_start,
+                                                 stopped_since=st.last_stop)
+                        if act == "stop":
+                            sl.veto = why
+                            continue
+                        act, why = hook.evaluate(inp, sl.view, False, running_since=st.last_start,
+                                                 stopped_since=st.last_stop)
+                        if act == "start":
+                            sl.forced = True
+                left, reserved = allocate(cfg, site, surplus, now, day)
+
+        # commands
+        retry = cfg.command_retry
+        timers: dict[str, dict] = {}
+        for sl in acted:
+            cmd, resend = self._command(sl, now, retry)
+            st = sl.st
+            term, reason = sl.term, sl.reason
+            if cmd is not None and observe is not None:
+                term = "observe"
+                reason = f"observe only: would {cmd.describe()} ({reason})"
+                cmd = None
+            elif cmd is not None:
+                self._commit(sl, cmd, resend, now, day)
+            elif observe is None and sl.run and sl.want is not None and st.on:
+                st.setpoint_w = sl.want
+                st.level = sl.level
+            if sl.timer:
+                timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
+                                   "starts_today": st.starts_on(day)}
+            out[sl.name] = MinerDecision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+
+        terms = {
+            "mode": cfg.mode,
+            "available_w": site.available_w,
+            "left_w": left if site.ok else None,
+            "reserved_w": reserved,
+            "headroom_w": cfg.headroom_w,
+            "import_w": site.import_w,
+            "battery_charge_w": site.charge_w,
+            "battery_kept_w": site.kept_w,
+            "battery_soc_pct": site.soc,
+            "battery": site.battery,
+            "import_cap_w": cfg.import_cap_w,
+            "stale_for_s": stale_for,
+            "failsafe": self._stage(stale_for) if not site.ok else "",
+            "paused": pause is not None,
+            "observe": observe is not None,
+            "timers": timers,
+        }
+        if site.ok:
+            summary = f"available {fmt_kw(site.available_w)}"
+        else:
+            summary = f"{site.why}: {terms['failsafe']} ({fmt_dur(stale_for)})"
+        fd = FleetDecision(now, site.available_w, out, terms, summary)
+        self.last = fd
+        return fd
+
+    # ------------------------------------------------------------------------------------------
+    def _stage(self, age: float) -> str:
+        s = self.cfg.stale
+        if age <= s.grace:
+            return "hold"
+        if age <= s.grace + s.minimum_for:
+            return "minimum"
+        return "pause"
+
+    def _failsafe(self, sl: Slot, age: float, why: str) -> None:
+        st = sl.st
+        lad = sl.ladder
+        g = self.cfg.stale.grace
+        end = g + self.cfg.stale.minimum_for
+        st.enable_since = st.disable_since = None
+        sl.failsafe = True
+        sl.term = "stale"
+        sl.level = None
+        if not st.on:
+            sl.run, sl.want = False, None
+            sl.reason = f"{why} for {fmt_dur(age)}: not starting"
+        elif age <= g:
+            sl.run, sl.want = True, st.setpoint_w
+            sl.level = st.level
+            sl.nocmd = True
+            sl.reason = f"{why} for {fmt_dur(age)}: holding, minimum in {fmt_dur(g - age)}"
+            sl.timer, sl.timer_left = "stale", g - age
+        elif age <= end:
+            sl.run = True
+            if lad.kind == ON_OFF:
+                sl.want = st.setpoint_w
+                sl.nocmd = True
+                sl.reason = f"{why} for {fmt_dur(age)}: pause in {fmt_dur(end - age)}"
+            else:
+                sl.want = lad.lo
+                sl.level = lad.level_name(lad.lo)
+                sl.reason = f"{why} for {fmt_dur(age)}: minimum {lad.lo:.0f} W, pause in {fmt_dur(end - age)}"
+            sl.timer, sl.timer_left = "stale", end - age
+        else:
+            sl.run, sl.want = False, None
+            sl.reason = f"{why} for {fmt_dur(age)}: paused until data returns"
+
+    def _rules_mode(self, sl: Slot, inp: DecisionInput, now: float, day: str, hook: RuleHook | None) -> None:
+        st = sl.st
+        t = sl.timing
+        sl.want = None
+        sl.level = None
+        st.enable_since = st.disable_since = None
+        if hook is None:
+            sl.run, sl.term, sl.reason = st.on, "rule", "no rules loaded: not automated"
+            sl.nocmd = True   # never command
+            return
+        act, why = hook.evaluate(inp, sl.view, st.on, running_since=st.last_start, stopped_since=st.last_stop)
+        sl.run = st.on
+        if st.on and act == "stop":
+            left = min_on_left(st, t, now)
+            if left > 0:
+                sl.term, sl.reason = "min_on", f"min on-time: {fmt_dur(left)} left ({why})"
+                sl.timer, sl.timer_left = "min_on", left
+            else:
+                sl.run, sl.term, sl.reason = False, "rule", why
+        elif not st.on and act == "start":
+            block = start_block(st, t, now, day)
+            if block is not None:
+                sl.term, sl.reason, bl = block
+                if bl > 0:
+                    sl.timer, sl.timer_left = sl.term, bl
+            else:
+                sl.run, sl.term, sl.reason = True, "rule", why
+        else:
+            sl.term, sl.reason = ("rule" if why else "idle"), (why or "no rule fired")
+
+    def _override(self, sl: Slot, o: Override, now: float) -> None:
+        lad = sl.ladder
+        sl.term = "override"
+        sl.reason = o.describe(now)
+        sl.st.enable_since = sl.st.disable_since = None
+        if o.kind == "force_off":
+            sl.run, sl.want, sl.level = False, None, None
+            return
+        sl.run = True
+        w = lad.hi if o.kind == "force_on" or o.watts is None else lad.snap(o.watts)
+        sl.want = w
+        sl.level = lad.level_name(w)
+
+    # ------------------------------------------------------------------------------------------
+    def _command(self, sl: Slot, now: float, retry: float) -> tuple[MinerCommand | None, bool]:
+        """What to send so the miner does what the slot says; None when nothing needs to change,
+        when the rules/fail-safe forbid commands, or when an identical command awaits confirmation."""
+        view = sl.view
+        sample = view.sample
+        st = sl.st
+        lad = sl.ladder
+        running = sample.running
+        kind = None
+        w = lvl = None
+        if sl.run:
+            if not running:
+                kind = _START
+                if lad.kind == CONTINUOUS:
+                    w = sl.want
+                elif lad.kind == LEVELS:
+                    lvl = sl.level
+            elif sl.want is not None:
+                if lad.kind == CONTINUOUS:
+                    cur = sample.power_limit_w if sample.power_limit_w is not None else st.setpoint_w
+                    if cur is None or not lad.same(sl.want, cur):
+                        kind, w = _SETP, sl.want
+                elif lad.kind == LEVELS and sl.level is not None:
+                    cur = sample.level if sample.level is not None else st.level
+                    if cur != sl.level:
+                        kind, lvl = _SETL, sl.level
+        elif running:
+            kind = _STOP
+        if kind is None:
+            # the engine read back our last power/level change and it did not take: resend it
+            if view.confirmed is False and st.sent_kind in (_SETP, _SETL) and st.sent_ts is not None \
+                    and now - st.sent_ts >= retry and sl.run and running and \
+                    (st.sent_w == sl.want if st.sent_kind is _SETP else st.sent_level == sl.level):
+                return MinerCommand(st.sent_kind, st.sent_w, st.sent_level, sl.reason), True
+            return None, False
+        if sl.nocmd or (sl.failsafe and kind is _START):
+            return None, False
+        same = st.sent_kind is kind and st.sent_w == w and st.sent_level == lvl and st.sent_ts is not None
+        resend = (st.awaiting and same) if kind is _START or kind is _STOP else same
+        if resend and now - st.sent_ts < retry:
+            return None, False
+        return MinerCommand(kind, w, lvl, sl.reason), resend
+
+    def _commit(self, sl: Slot, cmd: MinerCommand, resend: bool, now: float, day: str) -> None:
+        st = sl.st
+        kind = cmd.kind
+        if kind is _START:
+            st.on = True
+            st.awaiting = True
+            st.stopped_by = ""
+            st.enable_since = None
+            if resend:
+                st.attempts += 1
+            else:
+                st.attempts = 1
+                st.count_start(day)
+                st.last_start = now
+                st.last_change = now
+            st.setpoint_w = sl.want
+            st.level = sl.level
+        elif kind is _STOP:
+            st.on = False
+            st.awaiting = True
+            st.disable_since = None
+            if resend:
+                st.attempts += 1
+            else:
+                st.attempts = 1
+                st.last_stop = now
+                st.stopped_by = "failsafe" if sl.failsafe else ""
+        else:
+            if not resend:
+                st.last_change = now
+            st.setpoint_w = sl.want
+            st.level = sl.level
+        st.sent_kind, st.sent_w, st.sent_level, st.sent_ts = kind, cmd.watts, cmd.level, now
+
+    # --- Decider persistence ------------------------------------------------------------------
+    def export_state(self) -> dict:
+        miners = dict(self._restored)
+        for name, sl in self._slots.items():
+            miners[name] = sl.st.export()
+        return {"version": 1, "miners": miners, "overrides": self.overrides.export(),
+                "battery_seen": bool(self._battery)}
+
+    def restore_state(self, state: dict, now: float | None = None) -> None:
+        if not state:
+            return
+        miners = state.get("miners") or {}
+        self._slots.clear()
+        self._restored = {str(k): dict(v) for k, v in miners.items() if isinstance(v, dict)}
+        self._events.extend(self.overrides.load(state.get("overrides") or (), now))
+        if self.cfg.battery.present is None and state.get("battery_seen"):
+            self._battery = True
+
+    # --- overrides API (the engine's handle(), the UI) ------------------------------------------
+    def set_override(self, kind: str, *, now: float, miner: str | None = None, watts: float | None = None,
+                     expiry: str | float | None = "for 1 h", by: str = "user") -> Override:
+        o = self.overrides.set(kind, now=now, miner=miner, watts=watts, expiry=expiry, by=by)
+        self._events.append(OverrideEvent("set", o, (f"{miner}: " if miner else "") + o.describe(now)))
+        return o
+
+    def release_override(self, *, now: float, miner: str | None = None, kind: str | None = None) -> list[Override]:
+        gone = self.overrides.release(now=now, miner=miner, kind=kind)
+        for o in gone:
+            who = f"{o.miner}: " if o.miner else ""
+            self._events.append(OverrideEvent("released", o, f"{who}{o.kind.replace('_', ' ')} released by hand"))
+        return gone
+
+    def overrides_view(self, now: float) -> dict:
+        return self.overrides.view(now)
+
+    def pop_events(self) -> list[OverrideEvent]:
+        ev, self._events = self._events, []
+        return ev
+
+    def handle(self, action: str, args: dict, now: float) -> str:
+        """Engine requests: override {kind, miner?, watts?, expiry?}, force_on / force_off / power
+        {miner, watts?, expiry?}, pause_automation / observe {expiry?}, release {miner? kind?}."""
+        a = action.replace("-", "_")
+        expiry = args.get("expiry", args.get("for", args.get("until", "for 1 h")))
+        if a == "override":
+            a = str(args.get("kind", ""))
+        if a in ("fixed_power", "set_power"):
+            a = "power"
+        if a == "pause_automation":
+            a = "pause"
+        if a == "observe_only_for":
+            a = "observe"
+        if a in ("force_on", "force_off", "power"):
+            miner = args.get("miner")
+            if not miner:
+                raise ValueError(f"{a} needs a miner")
+            o = self.set_override(a, now=now, miner=miner, watts=args.get("watts"), expiry=expiry,
+                                  by=str(args.get("by", "user")))
+            return f"{miner}: {o.describe(now)}"
+        if a in ("pause", "observe"):
+            o = self.set_override(a, now=now, expiry=expiry, by=str(args.get("by", "user")))
+            return o.describe(now)
+        if a in ("release", "release_all"):
+            gone = self.release_override(now=now, miner=args.get("miner"), kind=args.get("kind"))
+            if not gone:
+                return "no override to release"
+            return "released: " + ", ".join((o.miner or o.kind) for o in gone)
+        raise ValueError(f"unknown action {action!r}")
+
+
+def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
+                  sunset: Callable[[float], float | None] | None = None,
+                  sunrise: Callable[[float], float | None] | None = None, sun: Any = None,
+                  miners: Iterable[Any] = ()) -> PolicyDecider:
+    """The decider for a config. ``rules``: a loaded RuleSet (policy/rules_loader.py) or any RuleHook;
+    ``miners``: the configured miners (MinerConfig), to check that ``groups`` names real miners."""
+    cfg = policy or PolicyConfig()
+    names = {getattr(m, "name", None) for m in miners}
+    if names:
+        for name in list(cfg.groups) + list(cfg.miners):
+            if name not in names:
+                raise ValueError(f"policy: miner {name!r} is not configured (known: {', '.join(sorted(names))})")
+    return PolicyDecider(cfg, tz=tz, rules=rules, sunset=sunset, sunrise=sunrise, sun=sun)
+
+
+__all__ = ["PolicyDecider", "build_decider", "RuleHook", "RuleSetHook", "INF", "Site"]

@@ -1,0 +1,207 @@
+"""Fleet: one row per miner, keyed, diffed cell by cell (update_cell only where the text changed)."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Static
+
+from ...engine.events import EngineState
+from ...format import duration
+from ..fmt import num, watts
+from . import Panel
+
+# key, label
+COLUMNS = (("name", "Miner"), ("model", "Model / fw"), ("state", "State"), ("power", "Power / target"),
+           ("hashrate", "TH/s"), ("jth", "J/TH"), ("temp", "°C"), ("fan", "Fan"), ("uptime", "Up"),
+           ("mode", "Mode"), ("reason", "Last reason"))
+SORTS = ("name", "state", "power", "hashrate", "temp", "mode")
+STATE_STYLE = {"mining": "miner-mining", "ramping": "miner-ramping", "paused": "miner-idle",
+               "offline": "miner-fault", "unresponsive": "miner-fault", "fault": "miner-fault",
+               "unknown": "miner-idle"}
+
+
+def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | None]], dict[str, Any]]:
+    """Display text (and a colour variable) per column, plus raw values to sort on."""
+    s = st.samples.get(name)
+    d = st.decision.miners.get(name) if st.decision else None
+    v = st.verifications.get(name)
+    ov = st.overrides.get(name) if isinstance(st.overrides, dict) else None
+    state = s.state.value if s else "unknown"
+    model = "—"
+    if s and (s.model or s.firmware):
+        model = " ".join(x for x in (s.model, s.firmware) if x)
+    power = s.power_w if s else None
+    target = d.target_w if d is not None and d.target_w is not None else (s.power_limit_w if s else None)
+    check = ""
+    if v is not None:
+        check = " ✓" if v.confirmed else (" …" if v.confirmed is None else " ✗")
+    if d is not None and not d.run:
+        ptxt = f"{watts(power)} / off{check}"
+    else:
+        ptxt = f"{watts(power)} / {watts(target)}{check}"
+    hr = s.hashrate_ths if s else None
+    jth = s.efficiency_j_th if s else None
+    if ov:
+        rem = ov.get("remaining_s")
+        what = {"force_on": "on", "force_off": "off", "power": watts(ov.get("watts"))}.get(ov.get("kind"), "manual")
+        mode = f"{what} {duration(rem)}" if rem is not None else f"{what} ∞"
+        mode_var = "override"
+    else:
+        mode, mode_var = "auto", None
+    reason = (d.reason if d else "") or (s.error if s and s.error else "")
+    if v is not None and v.confirmed is False and v.detail:
+        reason = f"not applied: {v.detail}"
+    cells = {
+        "name": (name, None),
+        "model": (model[:22], None),
+        "state": (state, STATE_STYLE.get(state)),
+        "power": (ptxt, "miner-fault" if v is not None and v.confirmed is False else None),
+        "hashrate": (num(hr, "{:.1f}"), None),
+        "jth": (num(jth, "{:.1f}"), None),
+        "temp": (num(s.temp_c if s else None, "{:.0f}"), None),
+        "fan": (num(s.fan_rpm if s else None, "{:.0f}"), None),
+        "uptime": (duration(s.uptime_s) if s and s.uptime_s is not None else "—", None),
+        "mode": (mode, mode_var),
+        "reason": (reason[:60], None),
+    }
+    raw = {"name": name, "state": state, "power": power or 0.0, "hashrate": hr or 0.0,
+           "temp": (s.temp_c if s and s.temp_c is not None else -1.0), "mode": mode}
+    return cells, raw
+
+
+class FleetPanel(Panel):
+    title = "Fleet"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.shown: dict[str, dict[str, tuple[str, str | None]]] = {}
+        self.raw: dict[str, dict[str, Any]] = {}
+        self.filter_text = ""
+        self.sort_key = "name"
+        self.styles_by_var: dict[str, Style] = {}
+        self.last_refresh_ms = 0.0
+        self.border_title = "Fleet"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="fleet-bar"):
+            yield Input(placeholder="filter: name, state, model  (/)", id="fleet-filter")
+            yield Static("sort: name (s)", id="fleet-sort")
+        yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        t = self.query_one(DataTable)
+        for key, text in COLUMNS:
+            t.add_column(text, key=key)
+        self.refresh_styles()
+
+    def refresh_styles(self) -> None:
+        """Theme colours for cells, resolved from the theme's variables (no colour is hard-coded)."""
+        from textual.color import Color
+        variables = self.app.get_css_variables()
+        out = {}
+        for var in set(STATE_STYLE.values()) | {"override"}:
+            value = variables.get(var)
+            if value:
+                try:
+                    out[var] = Style(color=Color.parse(value).rich_color)
+                except Exception:
+                    pass
+        self.styles_by_var = out
+        self.shown.clear()   # re-render every cell in the new colours on the next refresh
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#fleet-table", DataTable)
+
+    def selected(self) -> str | None:
+        t = self.table
+        if t.row_count == 0:
+            return None
+        try:
+            key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return None if key is None else key.value
+
+    def _cell(self, text: str, var: str | None) -> Any:
+        style = self.styles_by_var.get(var) if var else None
+        return Text(text, style=style) if style is not None else Text(text)
+
+    def _matches(self, name: str, cells: dict) -> bool:
+        if not self.filter_text:
+            return True
+        f = self.filter_text.lower()
+        return any(f in cells[k][0].lower() for k in ("name", "state", "model", "mode"))
+
+    def show(self, st: EngineState) -> None:
+        t0 = time.perf_counter()
+        t = self.table
+        names = list(st.samples) or (list(st.decision.miners) if st.decision else [])
+        wanted: dict[str, dict] = {}
+        for name in names:
+            cells, raw = miner_row(name, st)
+            self.raw[name] = raw
+            if self._matches(name, cells):
+                wanted[name] = cells
+        changed_sort = False
+        with self.app.batch_update():
+            for name in [n for n in self.shown if n not in wanted]:
+                if name in t.rows:
+                    t.remove_row(name)
+                del self.shown[name]
+                changed_sort = True
+            for name, cells in wanted.items():
+                old = self.shown.get(name)
+                if old is None:
+                    if name in t.rows:
+                        for key, _ in COLUMNS:
+                            t.update_cell(name, key, self._cell(*cells[key]), update_width=True)
+                    else:
+                        t.add_row(*(self._cell(*cells[k]) for k, _ in COLUMNS), key=name)
+                    changed_sort = True
+                else:
+                    for key, _ in COLUMNS:
+                        if old[key] != cells[key]:
+                            t.update_cell(name, key, self._cell(*cells[key]), update_width=True)
+                            if key == self.sort_key:
+                                changed_sort = True
+                self.shown[name] = cells
+            if changed_sort and t.row_count > 1:
+                self._sort()
+        self.last_refresh_ms = (time.perf_counter() - t0) * 1000
+
+    def _sort(self) -> None:
+        key = self.sort_key
+        reverse = key in ("power", "hashrate", "temp")
+        self.table.sort("name", key=lambda row_name: self.raw.get(_plain(row_name), {}).get(key, ""),
+                        reverse=reverse)
+
+    def cycle_sort(self) -> None:
+        i = SORTS.index(self.sort_key) if self.sort_key in SORTS else 0
+        self.sort_key = SORTS[(i + 1) % len(SORTS)]
+        self.query_one("#fleet-sort", Static).update(f"sort: {self.sort_key} (s)")
+        if self.table.row_count > 1:
+            self._sort()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "fleet-filter":
+            self.filter_text = event.value.strip()
+            self.shown_reset_filter()
+
+    def shown_reset_filter(self) -> None:
+        st = getattr(self.app, "state", None)
+        if st is not None:
+            self.show(st)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "fleet-filter":
+            self.table.focus()
+
+
+def _plain(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)

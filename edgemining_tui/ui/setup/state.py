@@ -1,0 +1,132 @@
+"""What the setup wizard has gathered so far. Plain data; the screens edit it, yaml_writer renders it."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# the five energy roles, in the order the wizard asks for them: role -> (label, what it means)
+ROLES: dict[str, tuple[str, str]] = {
+    "pv": ("PV", "solar production, ≥ 0"),
+    "house": ("House", "house load without the miners, ≥ 0"),
+    "grid": ("Grid", "+ import / − export"),
+    "battery": ("Battery", "+ charging / − discharging"),
+    "soc": ("Battery SoC", "state of charge, %"),
+}
+POWER_ROLES = ("pv", "house", "grid", "battery")
+
+ENERGY_KINDS: dict[str, str] = {
+    "home_assistant": "Home Assistant (REST API, long-lived token)",
+    "fronius": "Fronius inverter (Solar API v1)",
+    "shelly": "Shelly Pro 3EM grid meter",
+    "mqtt": "MQTT topics (Tasmota, openDTU, any broker)",
+    "victron": "Victron GX (Venus OS MQTT)",
+    "demo": "Demo site (simulated house and miners, nothing real)",
+}
+
+POLICY_CHOICES: dict[str, str] = {
+    "surplus": "Follow surplus: mine with what would go to the grid",
+    "battery": "Surplus, battery first until a state of charge",
+    "rules": "Edge Mining rules file (start_rules / stop_rules)",
+    "heat": "Heat first for a climate zone",
+}
+
+
+@dataclass
+class FoundMiner:
+    """One miner that answered a scan, and what the user decided about it."""
+
+    host: str
+    family: str = "auto"            # braiins | luxos | avalon | bitaxe | antminer | ... | auto
+    model: str = ""
+    firmware: str = ""
+    control: str = ""               # one line: "power target 1200–3300 W step 50", "levels ...", "on/off"
+    min_w: float | None = None
+    max_w: float | None = None
+    monitor_only: bool = False
+    # user choices
+    name: str = ""
+    manage: bool = True
+    priority: int = 100
+    limit_min_w: float | None = None   # set when the user overrides the detected range
+    limit_max_w: float | None = None
+
+    @property
+    def range_text(self) -> str:
+        lo = self.limit_min_w if self.limit_min_w is not None else self.min_w
+        hi = self.limit_max_w if self.limit_max_w is not None else self.max_w
+        if not hi:
+            return "—"
+        if lo and lo != hi:
+            return f"{lo:.0f}–{hi:.0f} W"
+        return f"≤ {hi:.0f} W"
+
+
+@dataclass
+class SetupState:
+    config_path: Path
+    # site
+    site_name: str = "Home"
+    timezone: str = "UTC"
+    latitude: float | None = None
+    longitude: float | None = None
+    # energy
+    energy_kind: str = "home_assistant"
+    fields: dict[str, str] = field(default_factory=dict)       # per-kind form values (url, host, ...)
+    entities: dict[str, str | None] = field(default_factory=lambda: {r: None for r in ROLES})
+    inverts: dict[str, bool] = field(default_factory=lambda: {r: False for r in POWER_ROLES})
+    flow_confirmed: bool = False
+    flow_text: str = ""                                          # the line the user confirmed
+    house_includes_miners: bool = False
+    secrets: dict[str, str] = field(default_factory=dict)       # NAME -> value; written to secrets.env only
+    # miners
+    subnet: str = ""
+    found: list[FoundMiner] = field(default_factory=list)
+    scanned: bool = False
+    # policy
+    policy: str = "surplus"
+    headroom_w: float = 100.0
+    priority_soc: float = 50.0
+    rules_file: str = ""
+    heat_zone: str = ""
+
+    @property
+    def secrets_path(self) -> Path:
+        return secrets_path_for(self.config_path)
+
+    @property
+    def managed(self) -> list[FoundMiner]:
+        return sorted((m for m in self.found if m.manage), key=lambda m: (m.priority, m.host))
+
+    def env(self) -> dict[str, str]:
+        """The environment a load of the new config sees: ours win over stale ones."""
+        return {**os.environ, **self.secrets}
+
+
+def secrets_path_for(config_path: Path) -> Path:
+    """secrets.env lives beside the config (for the default path: ~/.config/edgemining-tui/secrets.env)."""
+    return Path(config_path).parent / "secrets.env"
+
+
+def detect_timezone() -> str:
+    """The machine's IANA zone name, or UTC."""
+    from zoneinfo import ZoneInfo
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    except OSError:
+        pass
+    try:
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            candidates.append(link.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for c in candidates:
+        if c and "/" in c:
+            try:
+                ZoneInfo(c)
+                return c
+            except Exception:  # noqa: BLE001 - any bad name: try the next
+                continue
+    return "UTC"

@@ -1,0 +1,247 @@
+"""Render the wizard's answers as a commented config.yaml, validate it, and write it safely.
+
+Nothing here writes until ``write_config``: it validates the text with ``load_config`` first (with the
+new secrets in the environment), keeps a backup of an existing file (config.yaml.bak-<timestamp>),
+writes the secrets file (0600) and then the config atomically.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...config import ConfigError, load_config
+from .secrets_file import write_secrets
+from .state import ROLES, SetupState
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
+_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def scalar(value) -> str:
+    """A YAML scalar for ``value``: plain when unambiguous, else double-quoted (JSON is valid YAML)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    s = str(value)
+    if _PLAIN.match(s) and s.lower() not in _RESERVED:
+        return s
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _w(value: float) -> str:
+    return f"{value:.0f}W"
+
+
+def _comment(line: str, text: str, col: int = 34) -> str:
+    return f"{line.ljust(col)} # {text}" if text else line
+
+
+def render(state: SetupState) -> str:
+    out: list[str] = []
+    add = out.append
+    add("# edgemining-tui config, written by `edgemining-tui setup` on "
+        + time.strftime("%Y-%m-%d %H:%M") + ".")
+    add("# Every key is documented in config.example.yaml. Check it with: edgemining-tui check")
+    add(f"# Secrets are referenced as ${{NAME}}; their values live in {state.secrets_path} (mode 0600).")
+    add("")
+    add("site:")
+    add(_comment(f"  name: {scalar(state.site_name)}", "shown in the header"))
+    add(_comment(f"  timezone: {scalar(state.timezone)}", "days, schedules and starts-per-day use it"))
+    if state.latitude is not None and state.longitude is not None:
+        add(_comment(f"  latitude: {state.latitude:g}", "for sunrise/sunset"))
+        add(f"  longitude: {state.longitude:g}")
+    add(_comment("  cycle_interval: 5s", "how often the engine reads, decides and acts"))
+    add(_comment("  observe_only: true", "decide and show, never command a miner; set false when"))
+    add("                                   # the decisions look right to you")
+    add("")
+    _energy(state, add)
+    add("")
+    _miners(state, add)
+    add("")
+    _policy(state, add)
+    add("")
+    return "\n".join(out)
+
+
+def _energy(state: SetupState, add) -> None:
+    kind = state.energy_kind
+    f = state.fields
+    inv = state.inverts
+    add("energy:")
+    add(_comment(f"  source: {kind}", ENERGY_NOTES.get(kind, "")))
+    if kind == "demo":
+        add("  # the built-in simulated site; its house and miners are described under demo: below")
+        return
+    add(_comment(f"  house_includes_miners: {scalar(state.house_includes_miners)}",
+                 "true if your house sensor measures the miners too"))
+    if state.flow_text:
+        add(f"  # confirmed at setup: {state.flow_text}")
+    add("  # Signs inside the console: grid + import / - export, battery + charging / - discharging.")
+    add("  # invert: true flips a sensor whose integration reports the other way round.")
+    if kind == "home_assistant":
+        add(f"  {kind}:")
+        add(f"    url: {scalar(f.get('url', ''))}")
+        add(_comment('    token: "${HA_TOKEN}"', "long-lived access token, kept in secrets.env"))
+        add("    timeout: 3s")
+        for role, (label, meaning) in ROLES.items():
+            ent = state.entities.get(role)
+            if not ent:
+                add(f"    # {role}: (none)                # {label}: {meaning}")
+                continue
+            if inv.get(role):
+                add(_comment(f"    {role}: {{entity: {scalar(ent)}, invert: true}}", f"{label}: {meaning}; flipped at setup"))
+            else:
+                add(_comment(f"    {role}: {scalar(ent)}", f"{label}: {meaning}"))
+    elif kind == "fronius":
+        add("  fronius:")
+        add(_comment(f"    url: {scalar(f.get('url', ''))}", "the inverter's or Datamanager's address"))
+        _invert_block(inv, add)
+    elif kind == "shelly":
+        add("  shelly:")
+        add(_comment(f"    url: {scalar(f.get('url', ''))}", "the Pro 3EM's address"))
+        add(f"    id: {int(f.get('id', 0) or 0)}")
+        add(_comment(f"    invert: {scalar(bool(inv.get('grid')))}", "true: CT clamps mounted the other way round"))
+    elif kind == "mqtt":
+        add("  mqtt:")
+        add(f"    host: {scalar(f.get('host', '127.0.0.1'))}")
+        add(f"    port: {int(f.get('port', 1883) or 1883)}")
+        if f.get("username"):
+            add(f"    username: {scalar(f['username'])}")
+        if state.secrets.get("MQTT_PASSWORD"):
+            add(_comment('    password: "${MQTT_PASSWORD}"', "kept in secrets.env"))
+        for role, (label, meaning) in ROLES.items():
+            topic = f.get(role)
+            if not topic:
+                continue
+            if inv.get(role):
+                add(_comment(f"    {role}: {{topic: {scalar(topic)}, invert: true}}", f"{label}: {meaning}"))
+            else:
+                add(_comment(f"    {role}: {scalar(topic)}", f"{label}: {meaning}"))
+    elif kind == "victron":
+        add("  victron:")
+        add(_comment(f"    portal_id: {scalar(f.get('portal_id', ''))}", "the GX's VRM portal id"))
+        add(f"    host: {scalar(f.get('host', '127.0.0.1'))}")
+        add(f"    port: {int(f.get('port', 1883) or 1883)}")
+        _invert_block(inv, add)
+
+
+ENERGY_NOTES = {
+    "home_assistant": "read from Home Assistant's REST API",
+    "fronius": "Fronius Solar API v1",
+    "shelly": "Shelly Pro 3EM as the grid meter",
+    "mqtt": "values from MQTT topics",
+    "victron": "Victron GX over MQTT",
+    "demo": "the simulated demo site",
+}
+
+
+def _invert_block(inv: dict[str, bool], add) -> None:
+    flipped = {k: True for k, v in inv.items() if v}
+    if flipped:
+        add("    invert: {" + ", ".join(f"{k}: true" for k in flipped) + "}    # flipped at setup")
+    else:
+        add("    # invert: {grid: true}        # flip a value whose sign is the other way round")
+
+
+def _miners(state: SetupState, add) -> None:
+    managed = state.managed
+    if not managed:
+        add("miners: []                        # none yet: run `edgemining-tui setup` again or add entries")
+        add("                                  # (see config.example.yaml)")
+    else:
+        add("miners:                           # lower priority numbers get surplus first")
+        for m in managed:
+            add(f"  - name: {scalar(m.name)}")
+            add(_comment(f"    host: {scalar(m.host)}", f"{m.model or 'miner'}, {m.firmware or 'firmware ?'}"))
+            add(_comment(f"    family: {scalar(m.family)}", m.control))
+            add(f"    priority: {m.priority}")
+            caps = []
+            if m.limit_min_w is not None:
+                caps.append(f"min_w: {_w(m.limit_min_w)}")
+            if m.limit_max_w is not None:
+                caps.append(f"max_w: {_w(m.limit_max_w)}")
+            if caps:
+                add(_comment("    capabilities: {" + ", ".join(caps) + "}", "limits set at setup"))
+            elif m.max_w:
+                add(f"    # capabilities: {{min_w: {_w(m.min_w or 0)}, max_w: {_w(m.max_w)}}}   # detected range")
+    if state.energy_kind == "demo":
+        add("")
+        add(demo_section())
+
+
+def demo_section() -> str:
+    """The demo: block of the built-in demo config (its simulated site and emulated fleet)."""
+    from ...cli import demo_config_path
+    lines = demo_config_path().read_text(encoding="utf-8").splitlines()
+    out, inside = [], False
+    for line in lines:
+        if line.startswith("demo:"):
+            inside = True
+        elif inside and line and not line.startswith((" ", "#")):
+            break
+        if inside:
+            out.append(line)
+    return "\n".join(out).rstrip()
+
+
+def _policy(state: SetupState, add) -> None:
+    add("policy:")
+    p = state.policy
+    if p == "rules":
+        add(_comment("  mode: rules", "start_rules / stop_rules decide; the allocator shares power"))
+        add(_comment(f"  rules_file: {scalar(state.rules_file)}", "an Edge Mining policy YAML"))
+    else:
+        add(_comment("  mode: surplus", "mine with power that would otherwise be exported"))
+    add(_comment(f"  headroom: {_w(state.headroom_w)}", "kept unused so the site leans to export, not import"))
+    if p == "battery":
+        soc = state.priority_soc
+        buffer = max(90.0, soc)
+        add("  battery:")
+        add(_comment(f"    priority_soc: {soc:g}", "below this SoC the battery charges first"))
+        add(_comment(f"    buffer_soc: {buffer:g}", "above this the battery may keep a running miner alive"))
+    elif p == "heat":
+        add(f"  # heat first for zone {scalar(state.heat_zone)}: see docs/setup.md (needs the heat: section)")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: Path
+    backup: Path | None
+    secrets_path: Path | None
+
+
+def validate(state: SetupState, text: str):
+    """load_config on the text as if it were the file; raises ConfigError with line numbers."""
+    return load_config(state.config_path, text=text, env=state.env())
+
+
+def write_config(state: SetupState, text: str) -> WriteResult:
+    """Validate, back up, write secrets (0600) and the config. Raises ConfigError/OSError, writing nothing."""
+    validate(state, text)
+    path = Path(state.config_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backup = None
+    if path.exists():
+        backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+        n = 1
+        while backup.exists():
+            backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+            n += 1
+        backup.write_bytes(path.read_bytes())
+    secrets = None
+    if state.secrets:
+        secrets = write_secrets(state.secrets_path, state.secrets)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return WriteResult(path, backup, secrets)
+
+
+__all__ = ["ConfigError", "render", "scalar", "validate", "write_config", "WriteResult"]

@@ -1,0 +1,493 @@
+"""Pilot tests of the console: every panel, every manual action with its confirmation, the observer
+path, keymaps, themes and the command palette. Simulated miners, a scripted site, a virtual clock."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from edgemining_tui.ui.app import EdgeMiningApp
+from edgemining_tui.ui.fixtures import build_observer, build_owner, close, make_config, run_cycles
+from edgemining_tui.ui.panels.heat import zones_of, zone_cells
+from edgemining_tui.ui.panels.rules import rule_trace_lines
+from edgemining_tui.ui.screens import ChoiceScreen, ConfirmScreen, HelpScreen, MinerDetailScreen, PromptScreen
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+async def owner(tmp_path):
+    rt = build_owner(tmp_path / "data")
+    await run_cycles(rt, 4)
+    yield rt
+    await close(rt)
+
+
+def make_app(rt, **kw) -> EdgeMiningApp:
+    return EdgeMiningApp(rt.cfg, runtime=rt, run_engine=False, fleet_throttle_s=0, **kw)
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def cycle(pilot, rt, n: int = 1) -> None:
+    await run_cycles(rt, n) if n == 1 else [await run_cycles(rt, 1) for _ in range(n)]
+    rt.clock.advance(5)
+    await settle(pilot)
+
+
+async def to_fleet(pilot, miner: str = "garage-s19") -> None:
+    await pilot.press("2")
+    await settle(pilot)
+    t = pilot.app.query_one("#fleet-table", DataTable)
+    t.move_cursor(row=t.get_row_index(miner))
+    await pilot.pause()
+
+
+async def confirm(pilot, answer: str = "y") -> str:
+    await pilot.pause()
+    scr = pilot.app.screen
+    assert isinstance(scr, ConfirmScreen), f"expected a confirmation, got {scr!r}"
+    body = scr.body
+    await pilot.press(answer)
+    await pilot.pause()
+    return body
+
+
+# --- panels ---------------------------------------------------------------------------------------
+
+async def test_energy_panel_shows_flows_budget_and_ages(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "OWNER" in app.sub_title
+        pv = text_of(app, "#flow-pv .flow-text")
+        assert "6.20 kW" in pv and "━▶" in pv
+        grid = text_of(app, "#flow-grid .flow-text")
+        assert "2.60 kW" in grid and "export" in grid
+        bat = text_of(app, "#flow-battery .flow-text")
+        assert "charging" in bat and "72%" in bat
+        budget = text_of(app, "#budget")
+        assert "For miners" in budget and "Timers" in budget or "Held back" in budget
+        assert "Data age" in text_of(app, "#ages")
+        assert len(app.energy_panel.history) >= 4     # backfilled from the store, then live
+
+
+async def test_energy_panel_says_when_data_is_stale(owner):
+    owner.source.fail = True
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await cycle(pilot, owner)
+        assert "STALE" in text_of(app, "#ages")
+        assert "no data" in text_of(app, "#flow-pv .flow-text")
+        assert "STALE" in text_of(app, "#status")
+
+
+async def test_fleet_panel_rows_filter_sort_and_diffing(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot)
+        t = app.query_one("#fleet-table", DataTable)
+        assert t.row_count == 4
+        row = [str(c) for c in t.get_row("garage-s19")]
+        assert row[2] in ("mining", "ramping") and "kW" in row[3] and row[9] == "auto"
+        # a cycle with nothing visible changed does not touch the table
+        before = t._update_count
+        app.fleet_panel.show(app.state)
+        assert t._update_count == before
+        # filter
+        await pilot.press("slash")
+        await pilot.press(*"loft")
+        await settle(pilot)
+        assert [k.value for k in t.rows] == ["loft-s21"]
+        await pilot.press("enter")           # back to the table
+        app.query_one("#fleet-filter").value = ""
+        await settle(pilot)
+        assert t.row_count == 4
+        # sort: name -> state -> power (highest first)
+        t.focus()
+        await pilot.press("s", "s")
+        await settle(pilot)
+        assert app.fleet_panel.sort_key == "power"
+        first = t.coordinate_to_cell_key((0, 0)).row_key.value
+        assert first == "loft-s21"           # 3.5 kW, the biggest
+
+
+async def test_fleet_detail_screen_shows_boards_and_commands(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot, "loft-s21")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MinerDetailScreen) and app.screen.miner == "loft-s21"
+        assert app.screen.query_one("#detail-boards", DataTable).row_count == 3
+        assert "loft-s21" in text_of(app.screen, "#detail-head")
+        assert "Recent commands" in text_of(app.screen, "#detail-commands")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, MinerDetailScreen)
+        await pilot.press("i")
+        await settle(pilot)
+        assert isinstance(app.screen, MinerDetailScreen)
+
+
+async def test_rules_panel_terms_timers_and_decision_log(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        policy = text_of(app, "#rules-policy")
+        assert "Policy" in policy and "surplus" in policy
+        terms = text_of(app, "#rules-terms")
+        assert "headroom" in terms
+        assert "desk-bitaxe: enable in" in terms
+        assert app.query_one("#rules-miners", DataTable).row_count == 4
+        assert "Decision log" in text_of(app, "#rules-log") and "garage-s19" in text_of(app, "#rules-log")
+        assert "no rule traces" in text_of(app, "#rules-traces")
+
+
+def test_rule_traces_are_read_defensively():
+    assert rule_trace_lines({}) == []
+    assert rule_trace_lines(None) == []
+    lines = rule_trace_lines({"rules": [{"name": "battery full", "kind": "start", "fired": True,
+                                         "detail": ["soc 95 >= 90"]}, {"rule": "night", "fired": None}, "odd"]})
+    assert "start battery full: [$success]fired[/]  soc 95 >= 90" == lines[0]
+    assert "unknown" in lines[1] and lines[2] == "2: odd"
+    assert rule_trace_lines({"rule_traces": {"r1": {"fired": False}}}) == ["r1: no"]
+
+
+async def test_heat_panel_without_and_with_zones(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        assert "No zones configured" in text_of(app, "#heat-note")
+        heat = {"office": {"temperature": 19.2, "target_min": 20.0, "target_max": 22.5, "state": "wants heat",
+                           "heat_demand": True, "miners": ["office-avalon"], "today_kwh": 3.25}}
+        app.state = replace(app.state, extra={"heat": heat})
+        app._render(force=True)
+        await pilot.pause()
+        t = app.query_one("#heat-table", DataTable)
+        assert t.row_count == 1
+        assert [str(c) for c in t.get_row("office")][:6] == ["office", "19.2", "20.0–22.5", "wants heat",
+                                                           "office-avalon", "3.25"]
+
+
+def test_heat_zone_shapes():
+    assert zones_of(None) == [] and zones_of({}) == []
+    assert zones_of([{"temp_c": 20}])[0]["name"] == "zone 1"
+    assert zone_cells({"name": "x"})[1] == "—"
+
+
+async def test_history_panel_charts_and_totals(tmp_path):
+    rt = build_owner(tmp_path / "data")
+    await run_cycles(rt, 60, step_s=60.0)    # an hour of minute samples
+    app = make_app(rt)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("5")
+            await settle(pilot)
+            totals = text_of(app, "#history-totals")
+            mined = float(re.search(r"Mined (\d+\.\d+) kWh", totals).group(1))
+            assert 3.0 < mined < 9.0          # ~8 kW of miners for most of an hour
+            assert "Captured surplus" in totals and "Extra import" in totals
+            assert "max" in text_of(app, "#hist-pv .hist-label")
+            await pilot.press("r")
+            await settle(pilot)
+            assert "7 days" in app.query_one("#panel-history").border_title
+    finally:
+        await close(rt)
+
+
+async def test_events_panel_logs_commands_and_overrides(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await settle(pilot)
+        n0 = app.events_panel.count
+        owner.engine.event("fault", "garage-s19 offline: test", "garage-s19", "warning")
+        await settle(pilot)
+        assert app.events_panel.count == n0 + 1
+        assert any("offline" in str(n.message) for n in app._notifications)
+
+
+# --- manual actions, each with its confirmation ---------------------------------------------------
+
+async def test_override_on_asks_then_applies(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot, "desk-bitaxe")
+        await pilot.press("o")
+        body = await confirm(pilot, "y")
+        assert "desk-bitaxe" in body and "force ON" in body and "for 1:00:00" in body
+        await cycle(pilot, owner)
+        assert owner.engine.state.overrides["desk-bitaxe"]["kind"] == "force_on"
+        mode = str(app.query_one("#fleet-table", DataTable).get_cell("desk-bitaxe", "mode"))
+        assert mode.startswith("on ")
+
+
+async def test_cancelled_confirmation_sends_nothing(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot)
+        await pilot.press("x")
+        await confirm(pilot, "n")
+        await cycle(pilot, owner)
+        assert owner.engine.state.overrides == {}
+        assert owner.engine._requests == []
+
+
+async def test_override_off_and_release(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot, "garage-s19")
+        await pilot.press("x")
+        assert "force OFF" in await confirm(pilot)
+        await cycle(pilot, owner)
+        assert owner.engine.state.overrides["garage-s19"]["kind"] == "force_off"
+        await pilot.press("a")
+        assert "return to automatic" in await confirm(pilot)
+        await cycle(pilot, owner)
+        assert "garage-s19" not in owner.engine.state.overrides
+
+
+async def test_power_step_up_and_down(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot, "office-avalon")          # runs at 1600 W, its maximum
+        await pilot.press("minus")
+        assert "fix power at 1.55 kW" in await confirm(pilot)
+        await cycle(pilot, owner)
+        ov = owner.engine.state.overrides["office-avalon"]
+        assert ov["kind"] == "power" and ov["watts"] == 1550
+        await pilot.press("plus")
+        assert "fix power at 1.60 kW" in await confirm(pilot)
+        await cycle(pilot, owner)
+        assert owner.engine.state.overrides["office-avalon"]["watts"] == 1600
+
+
+async def test_set_power_by_typing_watts(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot, "loft-s21")
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        inp = app.screen.query_one("#prompt-input")
+        inp.value = ""
+        await pilot.press(*"2.2kW", "enter")
+        assert "fix power at 2.20 kW" in await confirm(pilot)
+        await cycle(pilot, owner)
+        assert owner.engine.state.overrides["loft-s21"]["watts"] == 2200
+
+
+async def test_override_for_a_duration(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot, "garage-s19")
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("down", "enter")             # "Force off"
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        app.screen.query_one("#prompt-input").value = ""
+        await pilot.press(*"90m", "enter")
+        body = await confirm(pilot)
+        assert "force OFF" in body and "for 1:30:00" in body
+        await cycle(pilot, owner)
+        ov = owner.engine.state.overrides["garage-s19"]
+        assert ov["kind"] == "force_off" and 5380 <= ov["remaining_s"] <= 5400
+
+
+async def test_pause_resume_and_observe_only(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        assert "nothing will be commanded" in await confirm(pilot)
+        await cycle(pilot, owner)
+        assert owner.engine.state.paused
+        assert "PAUSED" in text_of(app, "#status")
+        await pilot.press("p")
+        assert "commands the miners again" in await confirm(pilot)
+        await cycle(pilot, owner)
+        assert not owner.engine.state.paused
+        await pilot.press("O")
+        assert "no miner is commanded" in await confirm(pilot)
+        await cycle(pilot, owner)
+        assert owner.engine.state.observe_only
+        assert "OBSERVE ONLY" in text_of(app, "#status")
+
+
+async def test_force_cycle_reload_and_switch_policy(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")                      # no confirmation: a cycle changes nothing by itself
+        await pilot.pause()
+        assert owner.engine._wake.is_set()
+        await pilot.press("R")
+        assert "re-reads its config" in await confirm(pilot)
+        await cycle(pilot, owner)
+        await pilot.press("P")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("down", "down", "enter")  # manual
+        assert "manual" in await confirm(pilot)
+        await cycle(pilot, owner)
+        assert owner.engine.decider.cfg.mode == "manual"
+        events = owner.store.query("select message from events where kind = 'override'")
+        assert any("policy mode: manual" in e["message"] for e in events)
+
+
+async def test_miner_actions_need_the_fleet_panel(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.check_action("miner_on", ()) is False
+        await pilot.press("o")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        await to_fleet(pilot)
+        assert app.check_action("miner_on", ()) is True
+
+
+# --- observer ---------------------------------------------------------------------------------------
+
+async def test_observer_renders_owner_state_and_its_requests_reach_the_owner(tmp_path):
+    data = tmp_path / "data"
+    owner = build_owner(data)
+    await run_cycles(owner, 3)
+    obs = build_observer(data, clock=owner.clock)
+    assert not obs.lock.acquire()               # the owner holds the lock
+    app = make_app(obs)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if app.state is not None:
+                    break
+            assert app.state is not None and app.state.role == "observer"
+            assert "OBSERVER" in app.sub_title
+            await to_fleet(pilot, "garage-s19")
+            await pilot.press("x")
+            await confirm(pilot)
+            for _ in range(50):                     # the request lands in the owner's inbox
+                await pilot.pause(0.05)
+                if owner.store.pending_requests():
+                    break
+            assert owner.store.pending_requests()[0]["action"] == "override"
+            owner.clock.advance(5)
+            await owner.engine.cycle()              # the owner applies it on its next cycle
+            assert owner.engine.state.overrides["garage-s19"]["kind"] == "force_off"
+            for _ in range(60):                     # and the observer sees the result
+                await pilot.pause(0.05)
+                if "garage-s19" in (app.state.overrides or {}):
+                    break
+            assert app.state.overrides["garage-s19"]["kind"] == "force_off"
+            await app.workers.wait_for_complete(list(app.workers)[:0])
+            assert any("garage-s19" in str(n.message) for n in app._notifications)
+    finally:
+        await close(owner)
+        obs.store.close()
+
+
+# --- keys, help, palette, themes --------------------------------------------------------------------
+
+async def test_keymap_from_config_and_help_screen(tmp_path):
+    cfg = make_config(keymap={"miner.on": "g", "nav.fleet": "f"})
+    rt = build_owner(tmp_path / "data", cfg=cfg)
+    await run_cycles(rt, 2)
+    app = make_app(rt)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f")
+            await settle(pilot)
+            assert app.active_panel_id == "fleet"
+            await pilot.press("g")
+            await confirm(pilot, "n")
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            rows = {r[2]: r[0] for r in app.screen.rows}
+            assert rows["miner.on"] == "g" and rows["nav.fleet"] == "f" and rows["miner.off"] == "x"
+            assert all(bid for bid in rows)
+            await pilot.press("escape")
+    finally:
+        await close(rt)
+
+
+def test_every_binding_has_an_id():
+    ids = [b.id for b in EdgeMiningApp.BINDINGS]
+    assert all(ids) and len(ids) == len(set(ids))
+
+
+async def test_command_palette_lists_actions_and_runs_them(owner):
+    from edgemining_tui.ui.commands import ConsoleCommands
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        provider = ConsoleCommands(app.screen)
+        names = [text for text, _, _ in provider._commands()]
+        for want in ("Stop garage-s19 (override off)", "Set power of loft-s21…", "Pause automation",
+                     "Observe only: on", "Force a cycle now", "Reload config", "Switch policy: rules",
+                     "Theme: edgemining-light", "Release desk-bitaxe (back to automatic)"):
+            assert want in names
+        hits = [h async for h in provider.search("stop garage")]
+        assert hits
+        hits[0].command()
+        assert "garage-s19" in await confirm(pilot, "n")
+
+
+async def test_themes_load_and_switch(owner):
+    from edgemining_tui.ui.theming import load_themes
+    themes, problems = load_themes()
+    assert problems == []
+    assert {"edgemining-dark", "edgemining-light", "edgemining-16"} <= set(themes)
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "edgemining-dark"
+        for name in ("edgemining-light", "edgemining-16"):
+            app.theme = name
+            await pilot.pause()
+            assert app.get_css_variables()["solar"]
+        await pilot.press("2")
+        await settle(pilot)
+
+
+def test_stylesheets_use_theme_variables_not_hex():
+    ui = Path(__file__).parent.parent / "edgemining_tui" / "ui"
+    for css in ui.rglob("*.tcss"):
+        assert not re.search(r"#[0-9a-fA-F]{3,8}\b(?![-\w])", re.sub(r"^\s*#[\w-]+.*\{", "", css.read_text(),
+                                                                      flags=re.M)), css
+
+
+def test_bad_theme_file_is_reported(tmp_path):
+    from edgemining_tui.ui.theming import load_themes
+    (tmp_path / "bad.yaml").write_text("name: bad\nprimary: notacolour\n")
+    (tmp_path / "ok.yaml").write_text("name: ok\nprimary: '#123456'\nvariables: {solar: '#ffcc00'}\n")
+    themes, problems = load_themes([tmp_path])
+    assert list(themes) == ["ok"] and "bad.yaml" in problems[0] and "notacolour" in problems[0]
+
+
+def test_duration_text():
+    from edgemining_tui.ui.fmt import parse_duration_text
+    assert parse_duration_text("2h") == {"for_s": 7200}
+    assert parse_duration_text("for 30 min") == {"for_s": 1800}
+    assert parse_duration_text("until 18:00") == {"until": "18:00"}
+    assert parse_duration_text("until sunset") == {"until": "sunset"}
+    assert parse_duration_text("") == {}
+    with pytest.raises(ValueError):
+        parse_duration_text("soon")
