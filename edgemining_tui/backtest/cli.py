@@ -66,23 +66,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfgs = load_all(paths)
         trace = parse_trace(args.trace)
-        from .runner import decision_step
+        from ..clock import VirtualClock
+        from .runner import decision_step, make_decider
         for c in cfgs:
             decision_step(c, trace)
+        deciders = [make_decider(c, VirtualClock(trace.ts0), trace) for c in cfgs]
     except (ConfigError, TraceError) as e:
         print(f"edgemining-tui backtest: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     many = len(cfgs) > 1
     results = []
     try:
-        for c in cfgs:
+        for c, dec in zip(cfgs, deciders):
             if args.steps_out:
                 out = _steps_path(args.steps_out, c.label, many)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=".steps-", suffix=".csv", dir=out.parent)
                 try:
                     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                        r = run_backtest(c, trace, steps_out=fh)
+                        r = run_backtest(c, trace, steps_out=fh, decider=dec)
                     os.replace(tmp, out)
                 except BaseException:
                     try:
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                         pass
                     raise
             else:
-                r = run_backtest(c, trace)
+                r = run_backtest(c, trace, decider=dec)
             results.append(r)
     except (ConfigError, TraceError) as e:   # e.g. a rules file the decider refuses
         print(f"edgemining-tui backtest: {e}", file=sys.stderr)

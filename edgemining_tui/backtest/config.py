@@ -1,8 +1,9 @@
 """The backtest's config: the app's own config file plus an optional ``backtest:`` section.
 
 A backtest reads the same file the console runs on (``site``, ``miners``, ``policy``), so the
-policy under test is the one you deploy. The ``energy:`` section is ignored (the trace is the
-energy source) and so are ``demo.miners``. Extra keys, all optional::
+policy under test is the one you deploy. ``energy``, ``heat``, ``notify``, ``secrets_file`` and the
+miners' credentials are not read (the trace is the energy source; nothing is contacted), and
+``demo.miners`` are not replayed. Extra keys, all optional::
 
     backtest:
       label: allocator           # the column title in --compare (default: the file name)
@@ -61,6 +62,7 @@ class BacktestConfig:
     decision_line: int | None = None   # where decision_interval is written, for errors
 
 
+IGNORED_SECTIONS = ("energy", "heat", "notify", "secrets_file")
 NO_BATTERY = BatteryConfig(capacity=0.0, max_charge=0.0, max_discharge=0.0, min_soc=0.0, initial_soc=0.0)
 
 
@@ -74,8 +76,14 @@ def load_backtest_config(path: str | Path, text: str | None = None, env=None) ->
                           doc.file, 1)
     data = dict(doc.data)
     bt_data = data.pop("backtest", None)
-    # the trace is the energy source: whatever energy: says (tokens, hosts) is not needed here
+    # the trace is the energy source and nothing is contacted: energy sources, heat sensors,
+    # notifiers and miner credentials are not needed (nor their ${SECRETS})
+    for key in IGNORED_SECTIONS:
+        data.pop(key, None)
     data["energy"] = {"source": "sim"}
+    if isinstance(data.get("miners"), list):
+        data["miners"] = [{k: v for k, v in m.items() if k not in ("username", "password")}
+                          if isinstance(m, dict) else m for m in data["miners"]]
     builder = Builder(doc, env=env)
     app = builder.build(AppConfig, data)
     section = builder.build(BacktestSection, bt_data, ("backtest",))

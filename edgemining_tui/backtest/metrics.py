@@ -220,7 +220,7 @@ def rows_of(r: Result) -> list[tuple[str, str]]:
         rows.append((f"  {name}", f"{m['energy_kwh']:.1f} kWh, {m['starts']} starts "
                                   f"(max {m['starts_per_day_max']}/day), {m['sats']:.0f} sats"))
     rows += [
-        ("hashes", f"{d['hashes']:.3e} ({d['hash_th'] / 1e6:.2f} EH)"),
+        ("hashes", f"{d['hashes']:.3e} ({d['hash_th'] / 1e6:.2f} EH in all)"),
         ("sats", f"{d['sats']:.0f} at {r.hashprice:g} sats/TH/day"),
     ]
     if "money" in d:

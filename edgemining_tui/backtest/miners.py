@@ -62,7 +62,7 @@ class SimMiner:
 
     __slots__ = ("name", "priority", "zone", "caps", "model", "level_names", "last_command", "confirmed",
                  "starts", "starts_by_day", "energy_wh", "th_s_s", "commands", "sample", "view",
-                 "p_sum", "hr_sum")
+                 "p_sum", "hr_sum", "ramp_tol")
 
     def __init__(self, cfg: MinerConfig, now: float, efficiency_j_th: float = 29.5) -> None:
         self.name = cfg.name
@@ -80,6 +80,7 @@ class SimMiner:
         self.commands = 0
         self.sample: MinerSample | None = None
         self.view: MinerView | None = None
+        self.ramp_tol = max(5.0, 0.02 * self.model.max_w)   # as MinerModel.ramping
         self.p_sum = 0.0             # Σ power_w over observed steps
         self.hr_sum = 0.0            # Σ hashrate_ths over observed steps
 
@@ -104,7 +105,8 @@ class SimMiner:
         else:
             hr = (p - m.idle_w) / m.efficiency_j_th if p > m.idle_w else 0.0
             self.hr_sum += hr
-            state = _RAMPING if abs(p - m.target_w) > max(5.0, 0.02 * m.max_w) else _MINING
+            d = p - m.target_w
+            state = _RAMPING if (d > self.ramp_tol or -d > self.ramp_tol) else _MINING
         li = m.level_index
         s = _make_sample(self.name, now, state, p, m.target_w, m.levels[li][0] if li >= 0 and m.levels else None, hr)
         self.sample = s

@@ -64,13 +64,18 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     pol = app.policy
     notes: list[str] = []
     tz = ZoneInfo(app.site.timezone)
-    sun = None
+    sun = sunset = sunrise = None
     if app.site.latitude is not None and app.site.longitude is not None:
         try:
             from ..policy.sun import SunCalculator
             sun = SunCalculator(app.site.latitude, app.site.longitude, tz)
+            sunset, sunrise = _next_event(sun, tz, "sunset"), _next_event(sun, tz, "sunrise")
         except (ImportError, RuntimeError) as e:  # pragma: no cover - astral is a dependency
             notes.append(f"no sun times: {e}")
+    if getattr(pol, "start_rules", ()) or getattr(pol, "stop_rules", ()):
+        # as the console (config/rules.py): rules live in their own Edge Mining policy file
+        raise ConfigError("inline start_rules/stop_rules are not supported here: put the Edge Mining "
+                          "policy in its own file and name it in policy.rules_file", cfg.path, None, "policy")
     rules = None
     rules_file = getattr(pol, "rules_file", None)
     if rules_file:
@@ -83,6 +88,7 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
         if trace is not None:
             prices = frozenset(k for k, col in (("import", trace.price_import), ("export", trace.price_export))
                                if col is not None)
+        # what the replay feeds the rules: the trace's columns and the simulated battery
         supply = SiteSupply(battery=cfg.battery.capacity > 0,
                             battery_capacity=cfg.battery.capacity > 0,
                             grid=True, location=sun is not None,
@@ -90,8 +96,6 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
                             price_keys=prices)
         rules, warnings = load_policy(path, supply)
         notes.extend(str(w) for w in warnings)
-    elif getattr(pol, "start_rules", ()) or getattr(pol, "stop_rules", ()):
-        notes.append("inline policy.start_rules/stop_rules are not replayed yet: use policy.rules_file")
     kw: dict[str, Any] = {}
     try:
         params = inspect.signature(build_decider).parameters
@@ -101,8 +105,9 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     if "clock" in params:
         kw["clock"] = clock
         used_clock = clock
-    if "sun" in params:
-        kw["sun"] = sun
+    for key, val in (("sun", sun), ("sunset", sunset), ("sunrise", sunrise)):
+        if key in params:
+            kw[key] = val
     if "miners" in params:
         kw["miners"] = miners
     try:
@@ -112,6 +117,18 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     mode = getattr(pol, "mode", "policy")
     name = f"{mode} + rules" if rules is not None and mode != "rules" else mode
     return DeciderInfo(dec, name, used_clock, notes)
+
+
+def _next_event(sun: Any, tz: ZoneInfo, event: str) -> Callable[[float], float | None]:
+    """The next sunset/sunrise after ``now`` (for overrides "until sunset"), as the console builds it."""
+    def fn(now: float) -> float | None:
+        local = datetime.fromtimestamp(now, tz)
+        for days in (0, 1, 2):
+            t = getattr(sun.day(local.date() + timedelta(days=days)), event)
+            if t is not None and t.timestamp() > now:
+                return t.timestamp()
+        return None
+    return fn
 
 
 class _Days:
@@ -152,14 +169,16 @@ def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
 def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None = None,
                  decider: Any = None, progress: Callable[[int, int], None] | None = None) -> Result:
     """Replay ``trace`` under ``cfg`` and return the scores. ``steps_out``: a text stream for the
-    per-step CSV. ``decider``: use this one instead of building it from the config (tests)."""
+    per-step CSV. ``decider``: a DeciderInfo from make_decider (built ahead, so bad rules fail before
+    anything runs) or any Decider (tests); default: built from the config."""
     app = cfg.app
     tz = ZoneInfo(app.site.timezone)
     tzname = app.site.timezone
     dt, sub = decision_step(cfg, trace)
-    clock = VirtualClock(trace.ts0)
     if decider is None:
-        info = make_decider(cfg, clock, trace)
+        info = make_decider(cfg, VirtualClock(trace.ts0), trace)
+    elif isinstance(decider, DeciderInfo):
+        info = decider
     else:
         info = DeciderInfo(decider, type(decider).__name__)
     decide = info.decider.decide
@@ -167,10 +186,12 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     fleet = [SimMiner(m, trace.ts0, cfg.section.efficiency_j_th) for m in app.miners if m.enabled]
     by_name = {m.name: m for m in fleet}
     models = [m.model for m in fleet]
+    observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
     settle, settle0 = site.battery.settle, site.baseline.settle
     bat = site.battery
     has_battery = site.has_battery
+    soc_k = 100.0 / cfg.battery.capacity if has_battery else 0.0
     days = _Days(tz)
 
     pvs, loads = trace.pv_w, trace.load_w
@@ -181,7 +202,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     ts0 = trace.ts0
 
     # running sums in W·tick; scaled to Wh at the end
-    s_pv = s_load = s_mined = s_imp = s_exp = s_ch = s_dis = 0.0
+    s_mined = s_imp = s_exp = s_ch = s_dis = 0.0
     s_imp0 = s_exp0 = s_ch0 = s_dis0 = 0.0
     c_imp = c_exp = c_imp0 = c_exp0 = 0.0      # money: W·tick·price
     max_imp_extra = 0.0
@@ -218,7 +239,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if vclock is not None:
                 vclock.set(t)
             # 1. the fleet as a poll would see it now
-            views = tuple([m.observe(t) for m in fleet])
+            views = tuple([obs(t) for obs in observers])
             mw = 0.0
             for mo in models:
                 mw += mo.power_w
@@ -228,8 +249,6 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             ch0 = settle0(net0, dt)
             grid = load + mw + ch - pv
             grid0 = load + ch0 - pv
-            s_pv += pv
-            s_load += load
             s_mined += mw
             if grid > 0:
                 s_imp += grid
@@ -256,7 +275,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
             if has_battery:
-                soc = bat.soc_pct
+                soc = soc_k * bat.soc_wh
                 r_ch = make_reading(ch, t, src)
                 r_soc = make_reading(soc, t, src)
             else:
@@ -296,6 +315,8 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     wall = perf() - t_start
 
     h = dt / 3600.0
+    s_pv = math.fsum(pvs) * sub
+    s_load = math.fsum(loads) * sub
     totals = Totals(pv_wh=s_pv * h, load_wh=s_load * h, mined_wh=s_mined * h, import_wh=s_imp * h,
                     export_wh=s_exp * h, charged_wh=s_ch * h, discharged_wh=s_dis * h,
                     import0_wh=s_imp0 * h, export0_wh=s_exp0 * h, charged0_wh=s_ch0 * h,

@@ -89,7 +89,7 @@ def _num(text: str, col: str, file: str, line: int, required: bool) -> float:
         v = float(s)
     except ValueError:
         raise TraceError(f"column {col}: not a number: {text!r}", file, line) from None
-    if not math.isfinite(v) or (not required and math.isnan(v)):
+    if not math.isfinite(v):
         raise TraceError(f"column {col}: not a finite number: {text!r}", file, line)
     return v
 

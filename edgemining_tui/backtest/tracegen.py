@@ -6,10 +6,9 @@ year. Deterministic for a given seed.
 """
 from __future__ import annotations
 
-import math
 import sys
 from array import array
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..sim.site import SimSite, SimSiteConfig
