@@ -62,7 +62,7 @@ class BacktestConfig:
     decision_line: int | None = None   # where decision_interval is written, for errors
 
 
-IGNORED_SECTIONS = ("energy", "heat", "notify", "secrets_file")
+IGNORED_SECTIONS = ("energy", "notify", "secrets_file")
 NO_BATTERY = BatteryConfig(capacity=0.0, max_charge=0.0, max_discharge=0.0, min_soc=0.0, initial_soc=0.0)
 
 
@@ -81,6 +81,11 @@ def load_backtest_config(path: str | Path, text: str | None = None, env=None) ->
     for key in IGNORED_SECTIONS:
         data.pop(key, None)
     data["energy"] = {"source": "sim"}
+    # zones replay against simulated rooms (their room: model), whatever sensor they use live
+    heat = data.get("heat")
+    if isinstance(heat, dict) and isinstance(heat.get("zones"), list):
+        data["heat"] = {**heat, "zones": [{**z, "sensor": "simulated"} if isinstance(z, dict) else z
+                                          for z in heat["zones"]]}
     if isinstance(data.get("miners"), list):
         data["miners"] = [{k: v for k, v in m.items() if k not in ("username", "password")}
                           if isinstance(m, dict) else m for m in data["miners"]]

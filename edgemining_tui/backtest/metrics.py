@@ -81,6 +81,7 @@ class Result:
     soc_end_pct: float | None = None
     soc0_end_pct: float | None = None
     notes: list[str] = field(default_factory=list)
+    zones: dict | None = None       # per climate zone: share of time inside its band, heat kWh
 
     @property
     def days(self) -> float:
@@ -178,6 +179,8 @@ class Result:
             out["money"] = {k: round(v, 4) for k, v in m.items()}
             out["money"]["mining_cost"] = round((m["import_cost"] - m["import_cost_without_miners"])
                                                 + (m["export_revenue_without_miners"] - m["export_revenue"]), 4)
+        if self.zones:
+            out["zones"] = self.zones
         if self.first_error:
             out["first_decider_error"] = self.first_error
         if self.notes:
@@ -223,6 +226,10 @@ def rows_of(r: Result) -> list[tuple[str, str]]:
         ("hashes", f"{d['hashes']:.3e} ({d['hash_th'] / 1e6:.2f} EH in all)"),
         ("sats", f"{d['sats']:.0f} at {r.hashprice:g} sats/TH/day"),
     ]
+    for zname, z in (d.get("zones") or {}).items():
+        rows.append((f"zone {zname}", f"{_f(z['inside_band_pct'], '.1f', ' %')} of the time in band "
+                                      f"({_f(z['min_c'], '.1f')}–{_f(z['max_c'], '.1f')} °C), "
+                                      f"{z['heat_kwh']:.1f} kWh heat"))
     if "money" in d:
         rows.append(("mining cost", f"{d['money']['mining_cost']:.2f} (lost export + extra import)"))
     rows.append(("run time", f"{d['run_s']:.2f} s ({_f(d['rows_per_s'], ',.0f')} steps/s, "

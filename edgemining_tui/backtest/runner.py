@@ -31,6 +31,7 @@ from ..clock import VirtualClock
 from ..config.errors import ConfigError
 from .config import BacktestConfig
 from .fast import make_input, make_reading, make_snapshot
+from .heat import ReplayZones
 from .metrics import Result, Totals
 from .miners import SimMiner
 from .site import ReplaySite
@@ -193,6 +194,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     has_battery = site.has_battery
     soc_k = 100.0 / cfg.battery.capacity if has_battery else 0.0
     days = _Days(tz)
+    zones = ReplayZones(app.heat.zones, tz) if app.heat.zones else None
+    notes_extra: list[str] = []
+    if zones is not None and trace.temp_out_c is None:
+        notes_extra.append("the trace has no temp_out_c: rooms lose heat to a constant 10 °C outdoors")
 
     pvs, loads = trace.pv_w, trace.load_w
     temps, pimp, pexp = trace.temp_out_c, trace.price_import, trace.price_export
@@ -250,6 +255,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             grid = load + mw + ch - pv
             grid0 = load + ch0 - pv
             s_mined += mw
+            if zones is not None:
+                per = {fm.name: fm.model.power_w for fm in fleet}
+                climate = zones.step(t, dt, (climate.get("outdoor_temperature") if climate else None), per,
+                                     prices.get("import") if prices else None)
             if grid > 0:
                 s_imp += grid
                 c_imp += grid * pi
@@ -333,4 +342,5 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                   battery=cfg.battery, totals=totals, miners=fleet, hashprice=cfg.section.hashprice,
                   run_s=wall, decide_s=decide_s, decider_errors=errors, first_error=first_error,
                   soc_end_pct=site.soc_pct, soc0_end_pct=(site.baseline.soc_pct if has_battery else None),
-                  notes=list(info.notes))
+                  notes=list(info.notes) + notes_extra,
+                  zones=zones.to_dict() if zones is not None else None)

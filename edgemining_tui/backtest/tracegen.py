@@ -43,7 +43,7 @@ class _WeatherSite(SimSite):
 def generate(start: str | datetime = WEEK_START, days: float = 7, step_s: float = 60.0, *,
              tz: str = WEEK_TZ, weather: tuple[float, ...] | None = WEEK_WEATHER, seed: int = 7,
              pv_peak_w: float = 8000.0, house_base_w: float = 350.0, latitude: float = 48.1,
-             prices: bool = True) -> Trace:
+             prices: bool = True, temp_out_c: float = 8.0) -> Trace:
     """A trace of ``days`` from local ``start`` at ``step_s``; ``weather`` None: SimSite's own."""
     zone = ZoneInfo(tz)
     if isinstance(start, str):
@@ -53,7 +53,7 @@ def generate(start: str | datetime = WEEK_START, days: float = 7, step_s: float 
     ts0 = start.timestamp()
     off = start.utcoffset().total_seconds()
     cfg = SimSiteConfig(pv_peak=pv_peak_w, house_base=house_base_w, latitude=latitude,
-                        cloudiness=0.35, seed=seed)
+                        cloudiness=0.35, seed=seed, temp_out_c=temp_out_c)
     site = _WeatherSite(cfg, off, int((ts0 + off) // 86400), weather)
     n = int(round(days * 86400 / step_s))
     pv = array("d", bytes(8 * n))
@@ -80,10 +80,17 @@ def generate(start: str | datetime = WEEK_START, days: float = 7, step_s: float 
                  price_export=pexp, utc_offset_s=off, source="<generated>")
 
 
+# a winter week for heat zones: short grey days around freezing
+WINTER_START = "2024-01-15T00:00:00"
+WINTER_WEATHER = (0.60, 0.90, 0.40, 0.80, 0.30, 0.95, 0.70)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    path = argv[0] if argv else "examples/week.csv"
-    tr = generate()
+    winter = "--winter" in argv
+    argv = [a for a in argv if a != "--winter"]
+    path = argv[0] if argv else ("examples/winter-week.csv" if winter else "examples/week.csv")
+    tr = generate(WINTER_START, weather=WINTER_WEATHER, temp_out_c=1.0) if winter else generate()
     write_trace(path, tr, ZoneInfo(WEEK_TZ))
     print(f"wrote {len(tr)} rows to {path}")
     return 0
