@@ -300,32 +300,74 @@ async def _failed(src, text):
 
 
 # --- MQTT: broker loss, silence, garbage --------------------------------------------------------------
+class TcpCut:
+    """A loopback TCP forwarder in front of the broker: ``cut()`` drops every connection and stops
+    listening (the broker is gone, as far as the client can tell), ``heal()`` listens again."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server = None
+        self._writers: set = set()
+
+    async def heal(self) -> "TcpCut":
+        self._server = await asyncio.start_server(self._conn, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def cut(self) -> None:
+        self._server.close()
+        for w in list(self._writers):
+            w.close()
+        await self._server.wait_closed()
+
+    async def _conn(self, reader, writer) -> None:
+        try:
+            ur, uw = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, uw}
+
+        async def pipe(r, w):
+            try:
+                while data := await r.read(65536):
+                    w.write(data)
+                    await w.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                w.close()
+                self._writers.discard(w)
+        await asyncio.gather(pipe(reader, uw), pipe(ur, writer))
+
+
 @pytest.mark.parametrize("shape", ["generic", "victron"])
 async def test_mqtt_broker_loss_and_recovery(shape):
     clock = VirtualClock()
-    broker = await LocalBroker().start()
-    port = broker.port
-    pub = await MqttSitePublisher(lambda: STATE, port=port, shape=shape).start()
-    cfg = pub.source_config(reconnect_max=0.5)
-    src = MqttSource(cfg, clock) if shape == "generic" else VictronSource(cfg, clock)
-    await src.start()
-    try:
-        await eventually(lambda: _ok(src))
-        await broker.close()
-        await eventually(lambda: _const(not src.connected))
-        clock.advance(30)
-        snap = await src.read()
-        for f in FIELDS:
-            r = getattr(snap, f)
-            # the last value and its time are kept for the record, but flagged unusable
-            assert r.error and snap.value(f) is None and r.age(clock.now()) >= 30, r
-        broker = await LocalBroker(port=port).start()
-        await eventually(lambda: _ok(src))
-        assert src.connects >= 2
-    finally:
-        await src.close()
-        await pub.close()
-        await broker.close()
+    async with LocalBroker() as broker:
+        pub = await MqttSitePublisher(lambda: STATE, port=broker.port, shape=shape).start()
+        proxy = await TcpCut(broker.port).heal()
+        cfg = pub.source_config(port=proxy.port, reconnect_max=0.5)
+        src = MqttSource(cfg, clock) if shape == "generic" else VictronSource(cfg, clock)
+        await src.start()
+        try:
+            await eventually(lambda: _ok(src))
+            await proxy.cut()
+            await eventually(lambda: _const(not src.connected))
+            clock.advance(30)
+            snap = await src.read()
+            for f in FIELDS:
+                r = getattr(snap, f)
+                # the last value and its time are kept for the record, but flagged unusable
+                assert r.error and snap.value(f) is None and r.age(clock.now()) >= 30, r
+            await proxy.heal()
+            await eventually(lambda: _ok(src))
+            assert src.connects >= 2
+        finally:
+            await src.close()
+            await pub.close()
+            await proxy.cut()
 
 
 @pytest.mark.parametrize("shape", ["generic", "victron"])

@@ -89,11 +89,15 @@ class MqttSitePublisher:
         self._full_publish = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._client = None
+        self.ready = asyncio.Event()
 
     async def start(self) -> "MqttSitePublisher":
         from ..energy.mqtt import require_aiomqtt
         require_aiomqtt()
         self._task = asyncio.create_task(self._run(), name=f"mqtt-site-{self.shape}")
+        # be subscribed before anyone sends a keepalive (a missed one costs a keepalive period)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), 10)
         return self
 
     async def close(self) -> None:
@@ -181,6 +185,7 @@ class MqttSitePublisher:
                     if self.shape == "victron":
                         await client.subscribe(f"R/{self.portal_id}/#")
                         listener = asyncio.create_task(self._listen(client))
+                    self.ready.set()
                     try:
                         await self._publish_loop(client)
                     finally:
@@ -193,6 +198,7 @@ class MqttSitePublisher:
             except Exception as e:
                 log.info("mqtt site publisher: %s; retrying", e)
             self._client = None
+            self.ready.clear()
             await asyncio.sleep(0.5)
 
     async def _listen(self, client) -> None:
