@@ -69,8 +69,8 @@ def missing_policies() -> dict[str, str]:
     from ...config.schema import AppConfig
     names = {f.name for f in dataclasses.fields(AppConfig)}
     out: dict[str, str] = {}
-    if not names & {"heat", "climate", "zones"}:
-        out["heat"] = "no heat/climate config in this build"
+    if "heat" not in names:
+        out["heat"] = "no heat: config in this build"
     try:
         from ...policy.config import PolicyConfig
         pnames = {f.name for f in dataclasses.fields(PolicyConfig)}
@@ -100,6 +100,7 @@ class SetupApp(App[str]):
         if self.state.energy_kind in self.kinds_missing:
             self.state.energy_kind = "demo"
         self.written: WriteResult | None = None
+        self.written_problem = ""
         self.animation_level = "none"
 
     def on_mount(self) -> None:

@@ -29,10 +29,8 @@ def read_secrets(path: str | Path) -> dict[str, str]:
         name, value = line.split("=", 1)
         name = name.strip()
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == "'":
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        elif len(value) >= 2 and value[0] == value[-1] == '"':
-            value = re.sub(r'\\(.)', r'\1', value[1:-1])
         if _NAME.match(name):
             out[name] = value
     return out
@@ -66,6 +64,9 @@ def write_secrets(path: str | Path, updates: dict[str, str]) -> Path:
 def _quote(value: str) -> str:
     if value and re.fullmatch(r"[A-Za-z0-9_.\-+/=:@]+", value):
         return value
+    # the console's reader (edgemining_tui/secrets.py) strips one pair of quotes and unescapes nothing
     if "'" not in value:
         return "'" + value + "'"
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if '"' not in value:
+        return '"' + value + '"'
+    raise ValueError("a secret cannot contain both ' and \"")

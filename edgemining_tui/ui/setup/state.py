@@ -88,7 +88,7 @@ class SetupState:
     headroom_w: float = 100.0
     priority_soc: float = 50.0
     rules_file: str = ""
-    heat_zone: str = ""
+    heat: dict[str, str] = field(default_factory=dict)          # zone, sensor, min_c, max_c
 
     @property
     def secrets_path(self) -> Path:

@@ -39,27 +39,60 @@ def _w(value: float) -> str:
     return f"{value:.0f}W"
 
 
+WIDTH = 74     # the review screen shows the file at 80 columns (76 usable, less a margin)
+
+
 def _comment(line: str, text: str, col: int = 34) -> str:
-    return f"{line.ljust(col)} # {text}" if text else line
+    """``line  # text`` aligned at ``col``; a comment that would not fit goes on the line above."""
+    if not text:
+        return line
+    joined = f"{line.ljust(col)} # {text}"
+    if len(joined) <= WIDTH:
+        return joined
+    indent = len(line) - len(line.lstrip())
+    return f"{' ' * indent}# {text}\n{line}"
+
+
+def _block(add, text: str, indent: int) -> None:
+    """A free-standing comment, wrapped to WIDTH."""
+    import textwrap
+    pad = " " * indent + "# "
+    for line in textwrap.wrap(text, WIDTH - len(pad)):
+        add(pad + line)
+
+
+def default_secrets_path() -> Path:
+    try:
+        from ...secrets import default_secrets_path as dsp
+        return dsp()
+    except ImportError:
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+        return Path(base) / "edgemining-tui" / "secrets.env"
 
 
 def render(state: SetupState) -> str:
     out: list[str] = []
     add = out.append
-    add("# edgemining-tui config, written by `edgemining-tui setup` on "
+    add("# edgemining-tui config from `edgemining-tui setup`, "
         + time.strftime("%Y-%m-%d %H:%M") + ".")
-    add("# Every key is documented in config.example.yaml. Check it with: edgemining-tui check")
-    add(f"# Secrets are referenced as ${{NAME}}; their values live in {state.secrets_path} (mode 0600).")
+    add("# Every key is documented in config.example.yaml.")
+    add("# Check it with: edgemining-tui check")
+    add("# Secrets are written ${NAME}; their values live in (mode 0600):")
+    add(f"#   {state.secrets_path}")
     add("")
+    if state.secrets and Path(state.secrets_path) != default_secrets_path():
+        add(_comment(f"secrets_file: {scalar(str(state.secrets_path))}", "not the default location"))
+        add("")
     add("site:")
     add(_comment(f"  name: {scalar(state.site_name)}", "shown in the header"))
-    add(_comment(f"  timezone: {scalar(state.timezone)}", "days, schedules and starts-per-day use it"))
+    add(_comment(f"  timezone: {scalar(state.timezone)}", "for local days and schedules"))
     if state.latitude is not None and state.longitude is not None:
         add(_comment(f"  latitude: {state.latitude:g}", "for sunrise/sunset"))
         add(f"  longitude: {state.longitude:g}")
-    add(_comment("  cycle_interval: 5s", "how often the engine reads, decides and acts"))
-    add(_comment("  observe_only: true", "decide and show, never command a miner; set false when"))
-    add("                                   # the decisions look right to you")
+    add(_comment("  cycle_interval: 5s", "read, decide and act this often"))
+    add("  # true: decide and show, never command a miner. Set it to false once the")
+    add("  # console's decisions look right to you.")
+    add("  observe_only: true")
     add("")
     _energy(state, add)
     add("")
@@ -80,15 +113,15 @@ def _energy(state: SetupState, add) -> None:
         add("  # the built-in simulated site; its house and miners are described under demo: below")
         return
     add(_comment(f"  house_includes_miners: {scalar(state.house_includes_miners)}",
-                 "true if your house sensor measures the miners too"))
+                 "true: the house sensor counts miners"))
     if state.flow_text:
-        add(f"  # confirmed at setup: {state.flow_text}")
-    add("  # Signs inside the console: grid + import / - export, battery + charging / - discharging.")
-    add("  # invert: true flips a sensor whose integration reports the other way round.")
+        _block(add, f"confirmed at setup: {state.flow_text}", 2)
+    _block(add, "Signs inside the console: grid + import / - export, battery + charging / "
+           "- discharging. invert: true flips a sensor that reports the other way round.", 2)
     if kind == "home_assistant":
         add(f"  {kind}:")
         add(f"    url: {scalar(f.get('url', ''))}")
-        add(_comment('    token: "${HA_TOKEN}"', "long-lived access token, kept in secrets.env"))
+        add(_comment('    token: "${HA_TOKEN}"', "kept in secrets.env, not here"))
         add("    timeout: 3s")
         for role, (label, meaning) in ROLES.items():
             ent = state.entities.get(role)
@@ -96,7 +129,7 @@ def _energy(state: SetupState, add) -> None:
                 add(f"    # {role}: (none)                # {label}: {meaning}")
                 continue
             if inv.get(role):
-                add(_comment(f"    {role}: {{entity: {scalar(ent)}, invert: true}}", f"{label}: {meaning}; flipped at setup"))
+                add(_comment(f"    {role}: {{entity: {scalar(ent)}, invert: true}}", f"{label}, sign flipped at setup"))
             else:
                 add(_comment(f"    {role}: {scalar(ent)}", f"{label}: {meaning}"))
     elif kind == "fronius":
@@ -153,10 +186,11 @@ def _invert_block(inv: dict[str, bool], add) -> None:
 def _miners(state: SetupState, add) -> None:
     managed = state.managed
     if not managed:
-        add("miners: []                        # none yet: run `edgemining-tui setup` again or add entries")
-        add("                                  # (see config.example.yaml)")
+        add("# none yet: run `edgemining-tui setup` again, or add entries as in")
+        add("# config.example.yaml")
+        add("miners: []")
     else:
-        add("miners:                           # lower priority numbers get surplus first")
+        add(_comment("miners:", "lower priority numbers get surplus first"))
         for m in managed:
             add(f"  - name: {scalar(m.name)}")
             add(_comment(f"    host: {scalar(m.host)}", f"{m.model or 'miner'}, {m.firmware or 'firmware ?'}"))
@@ -170,7 +204,7 @@ def _miners(state: SetupState, add) -> None:
             if caps:
                 add(_comment("    capabilities: {" + ", ".join(caps) + "}", "limits set at setup"))
             elif m.max_w:
-                add(f"    # capabilities: {{min_w: {_w(m.min_w or 0)}, max_w: {_w(m.max_w)}}}   # detected range")
+                add(f"    # detected: capabilities: {{min_w: {_w(m.min_w or 0)}, max_w: {_w(m.max_w)}}}")
     if state.energy_kind == "demo":
         add("")
         add(demo_section())
@@ -195,19 +229,38 @@ def _policy(state: SetupState, add) -> None:
     add("policy:")
     p = state.policy
     if p == "rules":
-        add(_comment("  mode: rules", "start_rules / stop_rules decide; the allocator shares power"))
+        add(_comment("  mode: rules", "start/stop rules decide"))
         add(_comment(f"  rules_file: {scalar(state.rules_file)}", "an Edge Mining policy YAML"))
     else:
-        add(_comment("  mode: surplus", "mine with power that would otherwise be exported"))
-    add(_comment(f"  headroom: {_w(state.headroom_w)}", "kept unused so the site leans to export, not import"))
+        add(_comment("  mode: surplus", "mine with what would be exported"))
+    add(_comment(f"  headroom: {_w(state.headroom_w)}", "kept unused: lean to export"))
     if p == "battery":
         soc = state.priority_soc
         buffer = max(90.0, soc)
         add("  battery:")
-        add(_comment(f"    priority_soc: {soc:g}", "below this SoC the battery charges first"))
-        add(_comment(f"    buffer_soc: {buffer:g}", "above this the battery may keep a running miner alive"))
-    elif p == "heat":
-        add(f"  # heat first for zone {scalar(state.heat_zone)}: see docs/setup.md (needs the heat: section)")
+        add(_comment(f"    priority_soc: {soc:g}", "below it the battery charges first"))
+        add(_comment(f"    buffer_soc: {buffer:g}", "above it the battery may feed miners"))
+    if p == "heat":
+        _heat(state, add)
+
+
+def _heat(state: SetupState, add) -> None:
+    z = state.heat
+    add("")
+    add("heat:")
+    add("  zones:")
+    add(_comment(f"    - name: {scalar(z.get('zone', 'zone'))}", "heat first: this zone's demand comes first"))
+    add("      miners: [" + ", ".join(scalar(m.name) for m in state.managed) + "]")
+    add(_comment(f"      min_c: {float(z.get('min_c', 19.0)):g}", "below this the zone asks for heat"))
+    add(_comment(f"      max_c: {float(z.get('max_c', 22.0)):g}", "above this its miners are capped"))
+    sensor = z.get("sensor", "")
+    if sensor and state.energy_kind == "home_assistant":
+        add(_comment(f"      sensor: {scalar(sensor)}", "temperature, read from Home Assistant"))
+    elif sensor and state.energy_kind == "mqtt":
+        add(f"      sensor: {{kind: mqtt, topic: {scalar(sensor)}}}")
+    else:
+        add(_comment("      sensor: simulated", "no real sensor yet: set one here"))
+    add(_comment("      grid_heat: true", "below the band, mine on grid power to heat"))
 
 
 @dataclass(frozen=True)
@@ -218,8 +271,22 @@ class WriteResult:
 
 
 def validate(state: SetupState, text: str):
-    """load_config on the text as if it were the file; raises ConfigError with line numbers."""
+    """load_config on the text as if it were the file; raises ConfigError with line numbers.
+
+    The secrets are not on disk yet, so they come from the wizard's memory (``env``), and a
+    ``secrets_file:`` line pointing at the file about to be written is left out of this check."""
+    if not Path(state.secrets_path).exists():
+        text = re.sub(r"(?m)^secrets_file:.*$", "", text)
     return load_config(state.config_path, text=text, env=state.env())
+
+
+def check_written(path: Path) -> str:
+    """Load the written file the way the console will (environment + secrets file): '' or the problem."""
+    try:
+        load_config(path)
+    except ConfigError as e:
+        return str(e)
+    return ""
 
 
 def write_config(state: SetupState, text: str) -> WriteResult:

@@ -1,0 +1,264 @@
+"""The setup wizard's plain parts: the Home Assistant probe, the secrets file, the YAML it writes
+(every energy kind and policy starting point must load), writing with backup, the sign check."""
+from __future__ import annotations
+
+import socket
+import stat
+
+import pytest
+
+from edgemining_tui.config import ConfigError, load_config
+from edgemining_tui.sim.ha_server import HomeAssistantServer
+from edgemining_tui.sim.http import HttpServer, Response
+from edgemining_tui.sim.state import SiteState
+from edgemining_tui.ui.setup import ha_probe
+from edgemining_tui.ui.setup.flow import FlowReading, balance_hint, describe
+from edgemining_tui.ui.setup.scan import _from_any, name_found, parse_subnet
+from edgemining_tui.ui.setup.secrets_file import read_secrets, write_secrets
+from edgemining_tui.ui.setup.state import FoundMiner, SetupState
+from edgemining_tui.ui.setup.yaml_writer import render, scalar, validate, write_config
+
+SITE = SiteState(ts=0.0, pv_w=3200.0, house_w=900.0, miners_w=0.0, battery_charge_w=1200.0,
+                 battery_soc_pct=56.0, grid_import_w=-1100.0)
+
+
+# --- Home Assistant probe ----------------------------------------------------------------------
+@pytest.fixture
+async def ha():
+    srv = await HomeAssistantServer(lambda: SITE, token="good-token").start()
+    yield srv
+    await srv.close()
+
+
+async def test_probe_verdicts(ha):
+    assert (await ha_probe.probe(ha.url, "good-token")).verdict == "ok"
+    assert (await ha_probe.probe(ha.url + "/", "good-token")).ok
+    bad = await ha_probe.probe(ha.url, "nope")
+    assert bad.verdict == "wrong_token" and "Wrong token" in bad.text
+    assert (await ha_probe.probe("homeassistant.local:8123", "t")).verdict == "bad_url"
+    ha.status = 500
+    assert (await ha_probe.probe(ha.url, "good-token")).verdict == "not_home_assistant"
+
+
+async def test_probe_unreachable_and_not_home_assistant():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()                                   # nothing listens there now
+    r = await ha_probe.probe(f"http://127.0.0.1:{port}", "t")
+    assert r.verdict == "unreachable" and "Unreachable" in r.text
+
+    async def web_page(req):
+        return Response(200, b"<html>router login</html>", "text/html")
+    srv = await HttpServer(web_page).start()
+    try:
+        r = await ha_probe.probe(srv.url, "t")
+    finally:
+        await srv.close()
+    assert r.verdict == "not_home_assistant"
+
+
+async def test_probe_timeout_is_unreachable(ha):
+    ha.hang = True
+    r = await ha_probe.probe(ha.url, "good-token", timeout=0.3)
+    assert r.verdict == "unreachable" and "0.3 s" in r.detail
+
+
+async def test_entities_filtered_and_guessed(ha):
+    ents = await ha_probe.list_entities(ha.url, "good-token")
+    ids = {e.entity_id for e in ents}
+    assert "sensor.outdoor_temperature" in ids
+    power = {e.entity_id for e in ha_probe.candidates(ents, "grid")}
+    assert "sensor.outdoor_temperature" not in power and "sensor.battery_soc" not in power
+    assert {e.entity_id for e in ha_probe.candidates(ents, "soc")} == {"sensor.battery_soc"}
+    assert ha_probe.guess(ents, "pv") == "sensor.pv_power"           # not the forecast
+    assert ha_probe.guess(ents, "battery") == "sensor.battery_power"
+    assert ha_probe.guess(ents, "soc") == "sensor.battery_soc"
+    bat = next(e for e in ents if e.entity_id == "sensor.battery_power")
+    assert bat.value_text == "-1.200 kW" and bat.matches("battery pow") and not bat.matches("grid")
+
+
+# --- secrets -------------------------------------------------------------------------------------
+def test_secrets_file_is_private_and_merges(tmp_path):
+    p = tmp_path / "cfg" / "secrets.env"
+    write_secrets(p, {"OTHER": "keep me"})
+    write_secrets(p, {"HA_TOKEN": "abc.def-ghi", "ODD": "it's"})
+    assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    assert read_secrets(p) == {"OTHER": "keep me", "HA_TOKEN": "abc.def-ghi", "ODD": "it's"}
+    with pytest.raises(ValueError):
+        write_secrets(p, {"BAD NAME": "x"})
+    try:  # the console's own reader agrees on the format
+        from edgemining_tui.secrets import parse_secrets
+    except ImportError:
+        return
+    assert parse_secrets(p.read_text()) == read_secrets(p)
+
+
+# --- YAML -------------------------------------------------------------------------------------------
+def ha_state(tmp_path, **kw) -> SetupState:
+    s = SetupState(tmp_path / "edgemining-tui" / "config.yaml", site_name="Barn: east", timezone="Europe/Berlin")
+    s.energy_kind = "home_assistant"
+    s.fields = {"url": "http://192.168.1.10:8123"}
+    s.secrets = {"HA_TOKEN": "s3cret-token"}
+    s.entities.update(pv="sensor.pv_power", house="sensor.house_power", grid="sensor.grid_power",
+                      battery="sensor.battery_power", soc="sensor.battery_soc")
+    s.inverts["battery"] = True
+    s.found = [FoundMiner("192.168.1.50", "braiins", "S19 Pro (BOS+)", "24.06", "power target", 1200, 3300),
+               FoundMiner("192.168.1.51", "luxos", "S19 Pro (LuxOS)", "2024.5.1", "levels", 1500, 3250),
+               FoundMiner("192.168.1.60", "bitaxe", "Gamma (Stock)", "v2.4", "monitor only", None, 25,
+                          monitor_only=True)]
+    name_found(s.found)
+    for k, v in kw.items():
+        setattr(s, k, v)
+    return s
+
+
+def test_scalar_quotes_what_yaml_would_misread():
+    assert scalar("sensor.pv_power") == "sensor.pv_power"
+    assert scalar("yes") == '"yes"' and scalar("on") == '"on"'
+    assert scalar("192.168.1.5") == '"192.168.1.5"' and scalar("a: b") == '"a: b"'
+    assert scalar("${HA_TOKEN}") == '"${HA_TOKEN}"'
+    assert scalar(True) == "true" and scalar(2.5) == "2.5"
+
+
+def test_home_assistant_yaml_loads_with_token_as_reference(tmp_path):
+    s = ha_state(tmp_path)
+    text = render(s)
+    assert "s3cret-token" not in text and "${HA_TOKEN}" in text
+    assert "observe_only: true" in text
+    cfg = validate(s, text)
+    assert cfg.site.name == "Barn: east" and cfg.site.observe_only
+    ha_cfg = cfg.energy.home_assistant
+    assert ha_cfg.token == "s3cret-token" and ha_cfg.battery.invert and not ha_cfg.grid.invert
+    assert [m.name for m in cfg.miners] == ["s19-pro-50", "s19-pro-51"]   # the Bitaxe is not managed
+    assert [m.priority for m in cfg.miners] == [1, 2]
+    # fits the review screen at 80 columns (a long path cannot be wrapped)
+    assert max(len(line) for line in text.splitlines() if not line.startswith(("#", "secrets_file"))) <= 76
+
+
+@pytest.mark.parametrize("policy,check", [
+    ("surplus", lambda c: c.policy.mode == "surplus" and c.policy.headroom_w == 150),
+    ("battery", lambda c: c.policy.battery.priority_soc == 95 and c.policy.battery.buffer_soc == 95),
+    ("rules", lambda c: c.policy.mode == "rules" and c.policy.rules_file.endswith("policy.yaml")),
+    ("heat", lambda c: c.heat.zones[0].name == "living-room" and c.heat.zones[0].grid_heat
+     and c.heat.zones[0].miners == ("s19-pro-50", "s19-pro-51")
+     and c.heat.zones[0].sensor.entity == "sensor.living_temp"),
+])
+def test_every_policy_starting_point_loads(tmp_path, policy, check):
+    rules = tmp_path / "policy.yaml"
+    rules.write_text("start_rules: []\nstop_rules: []\n")
+    s = ha_state(tmp_path, policy=policy, headroom_w=150.0, priority_soc=95.0, rules_file=str(rules),
+                 heat={"zone": "living-room", "min_c": "19", "max_c": "22", "sensor": "sensor.living_temp"})
+    cfg = validate(s, render(s))
+    assert check(cfg)
+
+
+@pytest.mark.parametrize("kind,fields,inverts,check", [
+    ("fronius", {"url": "http://192.168.1.20"}, {"grid": True},
+     lambda c: c.energy.fronius.url == "http://192.168.1.20" and c.energy.fronius.invert.grid),
+    ("shelly", {"url": "http://192.168.1.30", "id": "0"}, {"grid": True},
+     lambda c: c.energy.shelly.invert is True),
+    ("mqtt", {"host": "broker", "port": "1884", "username": "me", "grid": "meter/power", "pv": "pv/power"},
+     {"pv": True}, lambda c: c.energy.mqtt.pv.invert and c.energy.mqtt.grid.topic == "meter/power"
+     and c.energy.mqtt.password == "mqtt-pw" and c.energy.mqtt.port == 1884),
+    ("victron", {"host": "192.168.1.40", "port": "1883", "portal_id": "c0619ab12345"}, {"battery": True},
+     lambda c: c.energy.victron.portal_id == "c0619ab12345" and c.energy.victron.invert.battery),
+    ("demo", {}, {}, lambda c: c.energy.source == "demo" and c.demo is not None and c.demo.miners),
+])
+def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inverts, check):
+    s = ha_state(tmp_path, energy_kind=kind, fields=fields,
+                 secrets={"MQTT_PASSWORD": "mqtt-pw"} if kind == "mqtt" else {})
+    s.inverts.update({r: False for r in s.inverts})
+    s.inverts.update(inverts)
+    cfg = validate(s, render(s))
+    assert check(cfg)
+
+
+def test_write_keeps_a_backup_and_writes_nothing_when_invalid(tmp_path):
+    s = ha_state(tmp_path)
+    path = s.config_path
+    path.parent.mkdir(parents=True)
+    path.write_text("# my old config\n")
+    # invalid: a grid entity is required unless pv and house are both there
+    s.entities.update(grid=None, house=None)
+    with pytest.raises(ConfigError) as e:
+        write_config(s, render(s))
+    assert "grid" in str(e.value)
+    assert path.read_text() == "# my old config\n" and not s.secrets_path.exists()
+    assert list(path.parent.glob("config.yaml.bak-*")) == []
+    s.entities.update(grid="sensor.grid_power")
+    res = write_config(s, render(s))
+    assert res.backup is not None and res.backup.name.startswith("config.yaml.bak-")
+    assert res.backup.read_text() == "# my old config\n"
+    assert stat.S_IMODE(res.secrets_path.stat().st_mode) == 0o600
+    assert load_config(path, env={"HA_TOKEN": "s3cret-token"}).site.observe_only
+
+
+def test_config_outside_the_default_dir_names_its_secrets_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("HA_TOKEN", raising=False)
+    s = ha_state(tmp_path)
+    s.config_path = tmp_path / "elsewhere" / "site.yaml"
+    text = render(s)
+    assert "secrets_file:" in text
+    res = write_config(s, text)
+    assert res.secrets_path == tmp_path / "elsewhere" / "secrets.env"
+    try:
+        import edgemining_tui.secrets  # noqa: F401  (the loader that reads secrets files)
+    except ImportError:
+        pytest.skip("load_config does not read secrets files in this build")
+    cfg = load_config(res.path)                   # from the file, not from the environment
+    assert cfg.energy.home_assistant.token == "s3cret-token"
+
+
+def test_default_location_is_found_by_the_console(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("HA_TOKEN", raising=False)
+    from edgemining_tui.config.schema import default_config_path
+    s = ha_state(tmp_path)
+    s.config_path = default_config_path()
+    assert s.secrets_path == tmp_path / "xdg" / "edgemining-tui" / "secrets.env"
+    text = render(s)
+    assert "secrets_file:" not in text
+    write_config(s, text)
+    try:
+        import edgemining_tui.secrets  # noqa: F401
+    except ImportError:
+        pytest.skip("load_config does not read secrets files in this build")
+    assert load_config(s.config_path).energy.home_assistant.token == "s3cret-token"
+
+
+# --- the sign check ---------------------------------------------------------------------------
+def test_describe_and_balance_hint():
+    r = FlowReading(values={"pv": 3200.0, "house": 900.0, "grid": -1100.0, "battery": -1200.0, "soc": 56.0})
+    assert describe(r) == ("PV 3.20 kW, house 0.90 kW, exporting 1.10 kW, battery discharging 1.20 kW, "
+                           "SoC 56 %")
+    assert "press b" in balance_hint(r)
+    r.values["battery"] = 1200.0
+    assert balance_hint(r).startswith("Adds up")
+    r.values["grid"] = 1100.0                      # a meter that reports + export
+    assert "press g" in balance_hint(r)
+    assert describe(FlowReading(failure="boom")).startswith("Could not read")
+    assert "unavailable" in describe(FlowReading(values={"grid": None}, errors={"grid": "x is unavailable"}))
+
+
+# --- scanning helpers ---------------------------------------------------------------------------
+def test_subnet_parsing_and_naming():
+    assert str(parse_subnet("192.168.1.7/24")) == "192.168.1.0/24"
+    assert parse_subnet("10.0.0.5").num_addresses == 1
+    for bad in ("", "banana", "10.0.0.0/8", "fe80::/64"):
+        with pytest.raises(ValueError):
+            parse_subnet(bad)
+    found = [FoundMiner("10.0.0.9", model="S19 Pro (BOS+)"), FoundMiner("10.0.0.3", model="S19 Pro (BOS+)"),
+             FoundMiner("10.0.1.3", model="S19 Pro (BOS+)")]
+    name_found(found)
+    assert [(m.name, m.priority) for m in found] == [("s19-pro-9", 2), ("s19-pro-3", 1), ("s19-pro-3-2", 3)]
+
+
+def test_adapts_the_miners_scan_result():
+    from edgemining_tui.miners.model import Capabilities, Level
+    item = {"host": "10.0.0.2", "family": "avalon", "model": "Avalon Q", "firmware": "4.11",
+            "capabilities": Capabilities(on_off=True, levels=(Level("eco", 800.0), Level("super", 1674.0)),
+                                         max_w=1674.0)}
+    m = _from_any(item)
+    assert (m.host, m.family, m.control, m.min_w, m.max_w) == ("10.0.0.2", "avalon", "levels eco/super", 800.0, 1674.0)

@@ -1,0 +1,190 @@
+"""Setup wizard screens at 80×24: going back keeps answers, quitting writes nothing, the demo path
+with an injected scan (the scanner seam), a Fronius source with a sign flip, kinds not available."""
+from __future__ import annotations
+
+import pytest
+
+from edgemining_tui.clock import VirtualClock
+from edgemining_tui.config import load_config
+from edgemining_tui.sim.state import SiteState
+from edgemining_tui.ui.setup import app as setup_app
+from edgemining_tui.ui.setup.app import SetupApp
+from edgemining_tui.ui.setup.screens import (DoneScreen, EnergyKindScreen, FlowScreen, MinersScreen,
+                                             PolicyScreen, ReviewScreen, SiteScreen, SourceFormScreen)
+from edgemining_tui.ui.setup.state import FoundMiner
+
+SIZE = (80, 24)
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    inp = pilot.app.screen.query_one(selector)
+    inp.focus()
+    await pilot.press("ctrl+u")
+    inp.value = text[:-2]
+    inp.cursor_position = len(inp.value)
+    await pilot.press(*text[-2:])
+    assert inp.value == text
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def fake_scanner(results):
+    """The seam: any ``async (subnet) -> list[FoundMiner]``."""
+    calls = []
+
+    async def scan(subnet: str):
+        calls.append(subnet)
+        return [FoundMiner(**r) for r in results]
+    scan.calls = calls
+    return scan
+
+
+async def test_back_keeps_answers_and_quitting_writes_nothing(tmp_path):
+    path = tmp_path / "c" / "config.yaml"
+    app = SetupApp(path, default_subnet="10.1.2.0/24", scanner=fake_scanner([]))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("escape")                      # nothing before the first step
+        assert isinstance(app.screen, SiteScreen)
+        await type_into(pilot, "#site-name", "Cabin")
+        await type_into(pilot, "#site-lat", "47.4")
+        await pilot.press("ctrl+n")
+        assert "both latitude and longitude" in str(app.screen.query_one("#status").render())
+        await type_into(pilot, "#site-lon", "8.5")
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, EnergyKindScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, SiteScreen)
+        assert app.screen.query_one("#site-name").value == "Cabin"
+        assert app.screen.query_one("#site-lon").value == "8.5"
+        await pilot.press("ctrl+n", "down", "down", "down", "down", "down", "enter")   # demo
+        assert isinstance(app.screen, MinersScreen)
+        assert app.screen.query_one("#subnet").value == "10.1.2.0/24"      # the machine's own /24
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, SiteScreen)
+        await pilot.press("ctrl+q")
+    assert app.written is None and not path.exists() and not path.parent.exists()
+
+
+async def test_demo_path_with_injected_scan_writes_a_config_that_runs(tmp_path):
+    path = tmp_path / "config.yaml"
+    scanner = fake_scanner([
+        dict(host="127.0.0.1", family="braiins", model="S19 Pro (BOS+)", firmware="24.06",
+             control="power target step 50 W", min_w=1200, max_w=3300),
+        dict(host="127.0.0.9", family="bitaxe", model="Gamma (Stock)", firmware="v2.4",
+             control="monitor only", max_w=25, monitor_only=True),
+    ])
+    app = SetupApp(path, default_subnet="127.0.0.0/28", scanner=scanner)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+n")
+        await pilot.press("end", "enter")                 # the demo site: no connection details
+        assert app.state.energy_kind == "demo"
+        assert isinstance(app.screen, MinersScreen)
+        await pilot.press("enter")                       # scan the default subnet
+        await settle(pilot)
+        assert scanner.calls == ["127.0.0.0/28"]
+        table = app.screen.query_one("#miners")
+        assert table.row_count == 2
+        assert "not managed" not in str(app.screen.query_one("#miner-detail").render())
+        await pilot.press("down", "space")               # the Bitaxe after all
+        assert all(m.manage for m in app.state.found)
+        await pilot.press("space")                       # ...no
+        await pilot.press("up", "space")                 # and not the S19 either: none managed
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, MinersScreen)      # warned once
+        assert "No miner is marked" in str(app.screen.query_one("#status").render())
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, PolicyScreen)
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, ReviewScreen)
+        assert "miners: []" in app.screen.text and "source: demo" in app.screen.text
+        await pilot.press("w")
+        assert isinstance(app.screen, DoneScreen)
+        await pilot.press("y")
+    assert app.return_value == "start" and app.written.backup is None and app.written.secrets_path is None
+    cfg = load_config(path)
+    assert cfg.energy.source == "demo" and cfg.miners == () and cfg.site.observe_only
+    from edgemining_tui.runtime import open_runtime
+    rt = await open_runtime(cfg, clock=VirtualClock(1_750_000_000), data_dir=tmp_path / "data")
+    try:
+        st = await rt.engine.cycle()
+    finally:
+        await rt.close()
+    assert st.snapshot.value("pv_w") is not None and st.samples
+
+
+async def test_fronius_source_with_sign_flip(tmp_path):
+    pytest.importorskip("edgemining_tui.sim.fronius_server")
+    from edgemining_tui.sim.fronius_server import FroniusServer
+    site = SiteState(ts=0.0, pv_w=4000.0, house_w=1000.0, miners_w=0.0, battery_charge_w=0.0,
+                     battery_soc_pct=70.0, grid_import_w=-3000.0)
+    srv = await FroniusServer(lambda: site).start()
+    path = tmp_path / "config.yaml"
+    app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+n", "down", "enter")
+            assert isinstance(app.screen, SourceFormScreen)
+            await type_into(pilot, "#f-url", "192.168.1.20")
+            await pilot.press("enter")
+            assert "http://" in str(app.screen.query_one("#status").render())
+            await type_into(pilot, "#f-url", srv.url)
+            await pilot.press("enter")
+            assert isinstance(app.screen, FlowScreen)
+            await settle(pilot)
+            line = str(app.screen.query_one("#flow-line").render())
+            assert "PV 4.00 kW" in line and "exporting 3.00 kW" in line, line
+            await pilot.press("g")                       # a wrong flip shows at once...
+            await settle(pilot)
+            assert "importing 3.00 kW" in str(app.screen.query_one("#flow-line").render())
+            assert "press g" in str(app.screen.query_one("#balance").render())
+            await pilot.press("g")                       # ...and is undone with the same key
+            await settle(pilot)
+            assert "exporting 3.00 kW" in str(app.screen.query_one("#flow-line").render())
+            await pilot.press("y", "ctrl+n", "ctrl+n")
+            assert isinstance(app.screen, ReviewScreen)
+            await pilot.press("w", "n")
+    finally:
+        await srv.close()
+    cfg = load_config(path)
+    assert cfg.energy.source == "fronius" and cfg.energy.fronius.url == srv.url
+    assert not cfg.energy.fronius.invert.grid
+    assert "confirmed at setup: PV 4.00 kW" in path.read_text()
+
+
+async def test_unavailable_kinds_are_shown_but_not_offered(tmp_path, monkeypatch):
+    monkeypatch.setattr(setup_app, "missing_energy_kinds", lambda: {"mqtt": "pip install aiomqtt"})
+    app = SetupApp(tmp_path / "c.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+n")
+        ol = app.screen.query_one("#kinds")
+        mqtt = ol.get_option("mqtt")
+        assert mqtt.disabled and "pip install aiomqtt" in str(mqtt.prompt)
+        ol.highlighted = ol.get_option_index("mqtt")
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, EnergyKindScreen)
+
+
+async def test_wrong_rules_file_is_refused_on_the_policy_step(tmp_path):
+    bad = tmp_path / "bad-policy.yaml"
+    bad.write_text("start_rules:\n  - name: x\n    conditions: {field: nope.nothing, operator: eq, value: 1}\n")
+    app = SetupApp(tmp_path / "c.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+n", "end", "enter", "ctrl+n")
+        assert isinstance(app.screen, PolicyScreen)
+        await pilot.press("down", "down", "enter")
+        assert app.screen.choice == "rules"
+        await type_into(pilot, "#p-rules", str(tmp_path / "missing.yaml"))
+        await pilot.press("ctrl+n")
+        assert "No such file" in str(app.screen.query_one("#status").render())
+        await type_into(pilot, "#p-rules", str(bad))
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, PolicyScreen)
+        assert "does not load" in str(app.screen.query_one("#status").render())
+        await pilot.press("shift+tab", "shift+tab")           # from the path field back to the choices
+        assert app.screen.query_one("#policy").has_focus
+        await pilot.press("up", "up", "enter", "ctrl+n")     # back to "follow surplus"
+        assert isinstance(app.screen, ReviewScreen)
