@@ -129,6 +129,7 @@ class EdgeMiningApp(App[int]):
         self._stop = asyncio.Event()
         self._unsubscribe = None
         self._log_loaded_at = -1e18
+        self._status_text = ""
         self.active_panel_id = "energy"
         self.animation_level = "full" if cfg.ui.animations else "none"
 
@@ -287,7 +288,9 @@ class EdgeMiningApp(App[int]):
             pid = self.active_panel_id
             if pid == "fleet":
                 self._render_fleet(force)
-            elif pid in ("energy", "rules", "heat"):
+            elif pid == "energy":
+                self.energy_panel.show(st, force=force)
+            elif pid in ("rules", "heat"):
                 self.panel(pid).show(st)
             if pid == "rules":
                 self._maybe_load_decision_log(force)
@@ -335,7 +338,10 @@ class EdgeMiningApp(App[int]):
         n_ov = sum(1 for v in (st.overrides or {}).values() if isinstance(v, dict))
         if n_ov:
             parts.append(f"[$override]{n_ov} override{'s' if n_ov > 1 else ''}[/]")
-        self.query_one("#status", Static).update(" · ".join(parts))
+        text = " · ".join(parts)
+        if text != self._status_text:
+            self._status_text = text
+            self.query_one("#status", Static).update(text)
 
     def _maybe_load_history(self, force: bool) -> None:
         hp = self.query_one("#panel-history", HistoryPanel)

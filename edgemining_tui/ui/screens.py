@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.markup import escape
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
@@ -161,7 +162,7 @@ class MinerDetailScreen(Screen[None]):
             what = r["command"] + (f" {watts(r['watts'])}" if r.get("watts") else "") + \
                 (f" {r['level']}" if r.get("level") else "")
             ok = "ok" if r.get("ok") else f"[$error]failed[/] {r.get('message') or ''}"
-            lines.append(f"{t}  {what}  {ok}  ({r.get('reason') or ''})")
+            lines.append(f"{t}  {escape(what)}  {ok}  ({escape(r.get('reason') or '')})")
         if len(lines) == 1:
             lines.append("none recorded")
         self.query_one("#detail-commands", Static).update("\n".join(lines))
@@ -181,9 +182,9 @@ class MinerDetailScreen(Screen[None]):
                         f"up {duration(s.uptime_s) if s.uptime_s is not None else '—'}   "
                         f"poll {num(s.poll_s, '{:.2f}')} s")
             if s.error:
-                head.append(f"[$error]{s.error}[/]")
+                head.append(f"[$error]{escape(s.error)}[/]")
         if d is not None:
-            head.append(f"decision: {'run' if d.run else 'off'} {watts(d.target_w)}  [{d.term}] {d.reason}")
+            head.append(escape(f"decision: {'run' if d.run else 'off'} {watts(d.target_w)}  [{d.term}] {d.reason}"))
         if v is not None:
             conf = "confirmed" if v.confirmed else ("waiting for read-back" if v.confirmed is None else
                                                     "[$error]NOT applied[/]")

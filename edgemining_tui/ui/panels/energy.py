@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import deque
 
 from textual.app import ComposeResult
+from textual.markup import escape
 from textual.containers import Horizontal
 from textual.widgets import Sparkline, Static
 
@@ -33,7 +34,7 @@ class FlowRow(Horizontal):
         self.colour = colour
 
     def compose(self) -> ComposeResult:
-        yield Static(self.text, classes="flow-text")
+        yield Static(self.text, classes="flow-text", id=f"flow-text-{self.key}")
         yield Sparkline([], classes="flow-spark")
 
 
@@ -44,6 +45,9 @@ class EnergyPanel(Panel):
         super().__init__(**kw)
         self.history: deque[tuple[float, dict[str, float | None]]] = deque(maxlen=4000)
         self._last_ts = 0.0
+        self._texts: dict[str, str] = {}
+        self._spark_at = -1e18
+        self.spark_every_s = 5.0     # the sparklines cover an hour; a new point every 5 s is plenty
         self.border_title = "Energy flow   ▶ into the site  ◀ out of it   (last hour)"
 
     def compose(self) -> ComposeResult:
@@ -68,19 +72,31 @@ class EnergyPanel(Panel):
         while self.history and self.history[0][0] < st.ts - HOUR_S:
             self.history.popleft()
 
-    def show(self, st: EngineState) -> None:
+    def _set(self, widget: Static, text: str) -> None:
+        """Update only when the text changed: an unchanged update still repaints."""
+        key = widget.id or str(id(widget))
+        if self._texts.get(key) != text:
+            self._texts[key] = text
+            widget.update(text)
+
+    def show(self, st: EngineState, force: bool = False) -> None:
         vals = flow_values(st)
         soc = st.snapshot.value("battery_soc_pct")
+        sparks = force or st.ts - self._spark_at >= self.spark_every_s or st.ts < self._spark_at
+        if sparks:
+            self._spark_at = st.ts
         for key, text, colour in FLOWS:
             row = self.query_one(f"#flow-{key}", FlowRow)
-            row.query_one(".flow-text", Static).update(self._flow_text(key, text, vals[key], soc))
-            series = [v.get(key) or 0.0 for _, v in self.history]
-            if key in ("grid", "battery"):
-                series = [abs(x) for x in series]
-            row.query_one(Sparkline).data = series[-600:]
+            w = row.query_one(".flow-text", Static)
+            self._set(w, self._flow_text(key, text, vals[key], soc))
+            if sparks:
+                series = [v.get(key) or 0.0 for _, v in self.history]
+                if key in ("grid", "battery"):
+                    series = [abs(x) for x in series]
+                row.query_one(Sparkline).data = series[-720:]
             row.set_class(key == "grid" and (vals["grid"] or 0) < 0, "-export")
-        self.query_one("#budget", Static).update(self._budget(st))
-        self.query_one("#ages", Static).update(self._ages(st))
+        self._set(self.query_one("#budget", Static), self._budget(st))
+        self._set(self.query_one("#ages", Static), self._ages(st))
 
     @staticmethod
     def _flow_text(key: str, text: str, w: float | None, soc: float | None) -> str:
@@ -123,17 +139,17 @@ class EnergyPanel(Panel):
             if m.term not in ("surplus",) or not m.run:
                 held.setdefault(m.term, []).append(m.name)
         if d.summary:
-            lines.append(f"[b]Why[/]  {d.summary}")
+            lines.append(f"[b]Why[/]  {escape(d.summary)}")
         if held:
             lines.append("[b]Held back by[/]  " + " · ".join(
                 f"{t}: {', '.join(n)}" for t, n in sorted(held.items())))
         timers = timer_texts(d.terms.get("timers"))
         if timers:
-            lines.append("[b]Timers[/]  " + " · ".join(timers))
+            lines.append("[b]Timers[/]  " + escape(" · ".join(timers)))
         terms = [(k, v) for k, v in d.terms.items()
                  if k not in ("available_w", "timers", "mode") and v not in (None, "", False)]
         if terms:
-            lines.append("[b]Terms[/]  " + " · ".join(f"{label(k)} {term_value(k, v)}" for k, v in terms[:8]))
+            lines.append("[b]Terms[/]  " + escape(" · ".join(f"{label(k)} {term_value(k, v)}" for k, v in terms[:8])))
         if st.paused:
             lines.append("[$warning]automation paused: nothing is commanded[/]")
         if st.observe_only:

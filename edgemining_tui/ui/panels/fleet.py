@@ -16,13 +16,23 @@ from ..fmt import num, watts
 from . import Panel
 
 # key, label
-COLUMNS = (("name", "Miner"), ("model", "Model / fw"), ("state", "State"), ("power", "Power / target"),
+COLUMNS = (("name", "Miner"), ("state", "State"), ("mode", "Mode"), ("power", "Power / target"),
            ("hashrate", "TH/s"), ("jth", "J/TH"), ("temp", "°C"), ("fan", "Fan"), ("uptime", "Up"),
-           ("mode", "Mode"), ("reason", "Last reason"))
+           ("model", "Model / fw"), ("reason", "Last reason"))
 SORTS = ("name", "state", "power", "hashrate", "temp", "mode")
 STATE_STYLE = {"mining": "miner-mining", "ramping": "miner-ramping", "paused": "miner-idle",
                "offline": "miner-fault", "unresponsive": "miner-fault", "fault": "miner-fault",
                "unknown": "miner-idle"}
+
+
+def uptime(s: float | None) -> str:
+    """Minute resolution, so the column does not change every cycle (every change repaints the table)."""
+    if s is None:
+        return "—"
+    m = int(s // 60)
+    d, m = divmod(m, 1440)
+    h, m = divmod(m, 60)
+    return f"{d}d{h:02d}h" if d else f"{h}h{m:02d}m"
 
 
 def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | None]], dict[str, Any]]:
@@ -65,7 +75,7 @@ def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | No
         "jth": (num(jth, "{:.1f}"), None),
         "temp": (num(s.temp_c if s else None, "{:.0f}"), None),
         "fan": (num(s.fan_rpm if s else None, "{:.0f}"), None),
-        "uptime": (duration(s.uptime_s) if s and s.uptime_s is not None else "—", None),
+        "uptime": (uptime(s.uptime_s if s else None), None),
         "mode": (mode, mode_var),
         "reason": (reason[:60], None),
     }
@@ -167,7 +177,8 @@ class FleetPanel(Panel):
                 else:
                     for key, _ in COLUMNS:
                         if old[key] != cells[key]:
-                            t.update_cell(name, key, self._cell(*cells[key]), update_width=True)
+                            wider = len(cells[key][0]) > t.columns[key].content_width
+                            t.update_cell(name, key, self._cell(*cells[key]), update_width=wider)
                             if key == self.sort_key:
                                 changed_sort = True
                 self.shown[name] = cells

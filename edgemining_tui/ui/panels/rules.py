@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.markup import escape
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
@@ -40,9 +41,9 @@ def rule_trace_lines(extra: Any) -> list[str]:
             if isinstance(detail, (list, tuple)):
                 detail = "; ".join(str(x) for x in detail[:4])
             head = " ".join(x for x in (str(kind), str(name), f"({miner})" if miner else "") if x)
-            lines.append(f"{head}: {mark}{'  ' + str(detail) if detail else ''}")
+            lines.append(f"{escape(head)}: {mark}{'  ' + escape(str(detail)) if detail else ''}")
         else:
-            lines.append(f"{key}: {tr}")
+            lines.append(escape(f"{key}: {tr}"))
     return lines[:40]
 
 
@@ -79,16 +80,16 @@ class RulesPanel(Panel):
         if d is not None:
             lines.append(f"[b]For miners[/]  {watts(d.available_w)}")
             if d.summary:
-                lines.append(f"[b]Why[/]  {d.summary}")
+                lines.append(f"[b]Why[/]  {escape(d.summary)}")
         glob = [v for k, v in (st.overrides or {}).items() if isinstance(v, dict) and not v.get("miner")]
         for g in glob:
-            lines.append(f"[$override]{g.get('text') or g.get('kind')}[/]")
+            lines.append(f"[$override]{escape(str(g.get('text') or g.get('kind')))}[/]")
         self.query_one("#rules-policy", Static).update("\n".join(lines))
         terms = [] if d is None else [(k, v) for k, v in d.terms.items() if k not in ("timers", "mode")]
         timers = timer_texts(d.terms.get("timers")) if d is not None else []
         if terms or timers:
-            tl = ["[b]Terms and timers[/]"] + [f"[$accent]{t}[/]" for t in timers] + \
-                 [f"{label(k):<16} {term_value(k, v)}" for k, v in terms[:14]]
+            tl = ["[b]Terms and timers[/]"] + [f"[$accent]{escape(t)}[/]" for t in timers] + \
+                 [escape(f"{label(k):<16} {term_value(k, v)}") for k, v in terms[:14]]
         else:
             tl = ["[b]Terms and timers[/]", "none reported"]
         self.query_one("#rules-terms", Static).update("\n".join(tl))
@@ -116,7 +117,7 @@ class RulesPanel(Panel):
             t = datetime.fromtimestamp(r["ts"], tz).strftime("%m-%d %H:%M:%S")
             run = "run" if r.get("run") else "off"
             tw = "" if r.get("target_w") is None else f" {watts(r['target_w'])}"
-            lines.append(f"{t}  {r.get('name')}: {run}{tw}  [{r.get('term')}] {r.get('reason') or ''}")
+            lines.append(escape(f"{t}  {r.get('name')}: {run}{tw}  [{r.get('term')}] {r.get('reason') or ''}"))
         if len(lines) == 1:
             lines.append("no decisions recorded yet")
         self.query_one("#rules-log", Static).update("\n".join(lines))

@@ -1,0 +1,208 @@
+"""Console performance: time to first frame, idle CPU and RSS with the demo running (10 miners,
+1 s cycle), and the cost of a fleet-table refresh with 500 miners.
+
+    python benchmarks/ui_perf.py [--seconds 20] [--emulated]
+
+The app runs in a real pseudo-terminal (120x40, truecolor) so the Textual driver, rendering and
+output encoding are all counted. Goals: first frame <= 1.0 s, idle CPU <= 3 % of a core,
+RSS <= 150 MB, 500-row refresh <= 30 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pty
+import select
+import statistics
+import struct
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+GOALS = {"first_frame_s": 1.0, "idle_cpu_pct": 3.0, "rss_mb": 150.0, "refresh_500_ms": 30.0}
+
+
+def bench_config(tmp: Path, emulated: bool) -> Path:
+    """The demo site with 10 miners on a 1 s cycle: simulated in-process, or emulators via pyasic."""
+    lines = ["site: {name: Bench farm, timezone: Europe/Berlin, cycle_interval: 1s, stale_after: 30s}",
+             "energy: {source: demo}",
+             "demo:",
+             "  start_hour: 11",
+             "  site: {pv_peak: 40kW, house_base: 350W, latitude: 47.4, cloudiness: 0.35,",
+             "         battery: {capacity: 10kWh, max_charge: 4kW, max_discharge: 4kW, min_soc: 10, initial_soc: 55}}"]
+    if emulated:
+        lines.append("  miners:")
+        fams = ["braiins", "luxos", "avalon", "bitaxe"]
+        for i in range(10):
+            f = fams[i % 4]
+            mx, mn = {"braiins": (3250, 1200), "luxos": (3500, 1500), "avalon": (1600, 800), "bitaxe": (18, 18)}[f]
+            lines.append(f"    - {{name: m{i:02d}, family: {f}, priority: {i + 1}, max_w: {mx}, min_w: {mn}}}")
+    else:
+        lines += ["  miners: []", "miners:"]
+        for i in range(10):
+            lines.append(f"  - {{name: sim-{i:02d}, driver: simulated, priority: {i + 1}, "
+                         f"simulated: {{max_w: 3250, min_w: 1200, ramp: 30s}}}}")
+    lines.append("ui: {refresh_interval: 1s, animations: false}")
+    path = tmp / "bench.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _cpu_s(pid: int) -> float:
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    rss = hwm = 0.0
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    return rss, hwm
+
+
+def run_in_pty(config: Path, data_dir: Path, seconds: float) -> dict:
+    """Start the console in a pty; time the first frame, then measure CPU and RSS while it idles."""
+    import fcntl
+    import termios
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", TEXTUAL_ANIMATIONS="none")
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(sys.executable, [sys.executable, "-m", "edgemining_tui", "--config", str(config),
+                                    "--data-dir", str(data_dir)], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    buf = b""
+    first_frame = None
+    first_state = None
+    total = 0
+
+    def drain(timeout: float) -> bytes:
+        nonlocal total
+        r, _, _ = select.select([fd], [], [], timeout)
+        if not r:
+            return b""
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return b""
+        total += len(data)
+        return data
+
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline and (first_frame is None or first_state is None):
+        buf += drain(0.05)
+        if first_frame is None and b"edgemining-tui" in buf:
+            first_frame = time.perf_counter() - t0
+        if first_state is None and b"mining" in buf and b"#" in buf:
+            first_state = time.perf_counter() - t0
+        buf = buf[-20000:]
+    # warm up (emulators, first cycles), then measure
+    end = time.perf_counter() + 5
+    while time.perf_counter() < end:
+        drain(0.1)
+    cpu0, w0, b0 = _cpu_s(pid), time.perf_counter(), total
+    end = w0 + seconds
+    while time.perf_counter() < end:
+        drain(0.1)
+    cpu1, w1, b1 = _cpu_s(pid), time.perf_counter(), total
+    rss, hwm = _rss_mb(pid)
+    os.write(fd, b"q")
+    end = time.perf_counter() + 5
+    while time.perf_counter() < end:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if done:
+            break
+        drain(0.1)
+    else:
+        os.kill(pid, 9)
+    os.close(fd)
+    return {"first_frame_s": first_frame, "first_state_s": first_state,
+            "idle_cpu_pct": (cpu1 - cpu0) / (w1 - w0) * 100, "rss_mb": rss, "rss_peak_mb": hwm,
+            "bytes_per_s": (b1 - b0) / (w1 - w0)}
+
+
+async def fleet_refresh(n: int = 500, ticks: int = 12) -> dict:
+    """Median cost of one fleet-table refresh (diff + update_cell) and of the frame that follows."""
+    from edgemining_tui.ui.app import EdgeMiningApp
+    from edgemining_tui.ui.fixtures import build_owner, close, run_cycles
+    tmp = Path(tempfile.mkdtemp(prefix="ui-bench-"))
+    rt = build_owner(tmp / "data", n_miners=n)
+    await run_cycles(rt, 2)
+    app = EdgeMiningApp(rt.cfg, runtime=rt, run_engine=False, fleet_throttle_s=0)
+    show_ms: list[float] = []
+    frame_ms: list[float] = []
+    changed: list[int] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.fleet_panel.table
+        table.move_cursor(row=250)
+        await pilot.pause()
+        for i in range(ticks):
+            rt.clock.advance(7)
+            st = await rt.engine.cycle()
+            before = dict(app.fleet_panel.shown)
+            t0 = time.perf_counter()
+            app.fleet_panel.show(st)
+            t1 = time.perf_counter()
+            await pilot.pause()          # layout + render of the visible table
+            t2 = time.perf_counter()
+            show_ms.append((t1 - t0) * 1000)
+            frame_ms.append((t2 - t0) * 1000)
+            changed.append(sum(1 for k, v in app.fleet_panel.shown.items()
+                               for c in v if before.get(k, {}).get(c) != v[c]))
+        assert table.row_count == n and table.cursor_row == 250
+    await close(rt)
+    return {"refresh_500_ms": statistics.median(show_ms), "refresh_500_with_frame_ms": statistics.median(frame_ms),
+            "cells_changed": int(statistics.median(changed))}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20.0, help="idle measurement window")
+    ap.add_argument("--emulated", action="store_true", help="10 emulated miners through pyasic instead of simulated")
+    ap.add_argument("--skip-pty", action="store_true")
+    a = ap.parse_args()
+    out: dict = {}
+    if not a.skip_pty:
+        with tempfile.TemporaryDirectory(prefix="ui-bench-") as tmp:
+            tmpp = Path(tmp)
+            out.update(run_in_pty(bench_config(tmpp, a.emulated), tmpp / "data", a.seconds))
+    out.update(asyncio.run(fleet_refresh()))
+    kind = "emulated via pyasic" if a.emulated else "simulated"
+    print(f"ui_perf: demo site, 10 {kind} miners, 1 s cycle, 120x40 pty, Python {sys.version.split()[0]}")
+    fmt = {"first_frame_s": "{:.2f} s", "first_state_s": "{:.2f} s", "idle_cpu_pct": "{:.1f} %",
+           "rss_mb": "{:.0f} MB", "rss_peak_mb": "{:.0f} MB", "bytes_per_s": "{:.0f} B/s",
+           "refresh_500_ms": "{:.1f} ms", "refresh_500_with_frame_ms": "{:.1f} ms", "cells_changed": "{}"}
+    labels = {"first_frame_s": "time to first frame", "first_state_s": "time to first engine state on screen",
+              "idle_cpu_pct": "CPU while running (engine + UI)", "rss_mb": "RSS", "rss_peak_mb": "RSS peak",
+              "bytes_per_s": "terminal output", "refresh_500_ms": "fleet refresh, 500 miners (diff + update_cell)",
+              "refresh_500_with_frame_ms": "  ... including the repaint", "cells_changed": "  cells changed per tick"}
+    ok = True
+    for k, v in out.items():
+        if v is None:
+            print(f"  {labels.get(k, k):<48} —")
+            continue
+        goal = GOALS.get(k)
+        verdict = ""
+        if goal is not None:
+            passed = v <= goal
+            ok &= passed
+            verdict = f"  (goal ≤ {goal:g}: {'ok' if passed else 'MISSED'})"
+        print(f"  {labels.get(k, k):<48} {fmt.get(k, '{}').format(v)}{verdict}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
