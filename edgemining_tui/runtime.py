@@ -121,7 +121,8 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
                     required=required, observe_only=False if hasattr(decider, "handle") else cfg.site.observe_only,
                     house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone,
-                    extras=_extras(cfg, energy_cfg, rt, store, stack))
+                    extras=_extras(cfg, energy_cfg, rt, store, stack, miners))
+    engine.prices_now = engine.extras[0].prices_now
     stack.push_async_callback(engine.close)
     _attach_notifications(cfg, clock, store, stack, engine)   # issue 9
     return engine
@@ -165,8 +166,12 @@ def _has_battery(energy_cfg: Any) -> bool:
     return bool(uses and (getattr(uses, "battery", None) if not isinstance(uses, dict) else uses.get("battery")))
 
 
-def _extras(cfg: AppConfig, energy_cfg: Any, rt: Runtime, store: Store, stack: AsyncExitStack) -> list:
-    extras: list = []
+def _extras(cfg: AppConfig, energy_cfg: Any, rt: Runtime, store: Store, stack: AsyncExitStack,
+            miners: list) -> list:
+    from .econ.extra import build_economics_extra
+    # prices first: heat zones read them for their grid price cap
+    extras: list = [build_economics_extra(cfg.economics, cfg.site.timezone, energy_cfg, store, stack,
+                                          miners=[m.name for m in miners])]
     if cfg.heat.zones:
         import httpx
         from .heat.extra import HeatExtra

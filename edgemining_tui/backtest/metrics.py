@@ -82,6 +82,7 @@ class Result:
     soc0_end_pct: float | None = None
     notes: list[str] = field(default_factory=list)
     zones: dict | None = None       # per climate zone: share of time inside its band, heat kWh
+    economics: dict | None = None   # money: sats, kWh from surplus/battery/grid, feed-in forgone, grid cost, net
 
     @property
     def days(self) -> float:
@@ -181,6 +182,8 @@ class Result:
                                                 + (m["export_revenue_without_miners"] - m["export_revenue"]), 4)
         if self.zones:
             out["zones"] = self.zones
+        if self.economics:
+            out["economics"] = self.economics
         if self.first_error:
             out["first_decider_error"] = self.first_error
         if self.notes:
@@ -230,6 +233,13 @@ def rows_of(r: Result) -> list[tuple[str, str]]:
         rows.append((f"zone {zname}", f"{_f(z['inside_band_pct'], '.1f', ' %')} of the time in band "
                                       f"({_f(z['min_c'], '.1f')}–{_f(z['max_c'], '.1f')} °C), "
                                       f"{z['heat_kwh']:.1f} kWh heat"))
+    ec = d.get("economics")
+    if ec:
+        cur = ec.get("currency", "")
+        rows.append(("mined from", f"surplus {ec.get('surplus_kwh', 0):.1f} / battery {ec.get('battery_kwh', 0):.1f}"
+                                   f" / grid {ec.get('grid_kwh', 0):.1f} kWh"))
+        rows.append(("money", f"earned {ec.get('value', 0):.2f}, feed-in forgone {ec.get('feed_in_forgone', 0):.2f}, "
+                              f"grid cost {ec.get('grid_cost', 0):.2f}, net {ec.get('net', 0):+.2f} {cur}"))
     if "money" in d:
         rows.append(("mining cost", f"{d['money']['mining_cost']:.2f} (lost export + extra import)"))
     rows.append(("run time", f"{d['run_s']:.2f} s ({_f(d['rows_per_s'], ',.0f')} steps/s, "

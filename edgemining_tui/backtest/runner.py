@@ -202,6 +202,14 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     pvs, loads = trace.pv_w, trace.load_w
     temps, pimp, pexp = trace.temp_out_c, trace.price_import, trace.price_export
     has_prices = pimp is not None or pexp is not None
+    econ = app.economics
+    btc = econ.btc_price
+    hashprice = cfg.section.hashprice
+    ledger = None
+    if has_prices:
+        from ..econ.ledger import LedgerAccumulator
+        ledger = LedgerAccumulator()
+        sats_k = hashprice * dt / 86400.0
     empty: dict = {}
     n = len(trace)
     ts0 = trace.ts0
@@ -232,7 +240,8 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         if has_prices:
             pi = pimp[i] if pimp is not None else math.nan
             pe = pexp[i] if pexp is not None else math.nan
-            prices = {"import": pi if pi == pi else None, "export": pe if pe == pe else None}
+            prices = {"import": pi if pi == pi else None, "export": pe if pe == pe else None,
+                      "btc": btc, "hashprice": hashprice}
             pi = pi if pi == pi else 0.0
             pe = pe if pe == pe else 0.0
         else:
@@ -279,6 +288,11 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 s_ch0 += ch0
             else:
                 s_dis0 -= ch0
+            if ledger is not None:
+                hr = 0.0
+                for mo in models:
+                    hr += mo.hashrate_ths
+                ledger.add(dt, mw, grid, ch, hr * sats_k, prices, btc)
             extra = (grid if grid > 0 else 0.0) - (grid0 if grid0 > 0 else 0.0)
             if extra > max_imp_extra:
                 max_imp_extra = extra
@@ -343,4 +357,5 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                   run_s=wall, decide_s=decide_s, decider_errors=errors, first_error=first_error,
                   soc_end_pct=site.soc_pct, soc0_end_pct=(site.baseline.soc_pct if has_battery else None),
                   notes=list(info.notes) + notes_extra,
-                  zones=zones.to_dict() if zones is not None else None)
+                  zones=zones.to_dict() if zones is not None else None,
+                  economics=ledger.total.as_dict(btc, econ.currency) if ledger is not None else None)

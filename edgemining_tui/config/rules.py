@@ -16,7 +16,8 @@ def site_supply(cfg: Any):
         forecast = frozenset({"power_now", "energy_next_hour", "energy_rest_of_day"})
     return SiteSupply(battery=battery, location=cfg.site.latitude is not None and cfg.site.longitude is not None,
                       forecast_keys=forecast, climate_zones=frozenset(z.name for z in cfg.heat.zones),
-                      price_keys=frozenset({"import", "export", "btc", "hashprice"}))
+                      price_keys=frozenset({"import", "export", "btc", "hashprice"}),
+                      pool=bool(cfg.economics.pools))
 
 
 def load_rules_for(cfg: Any, config_path: str | Path | None) -> tuple[Any, list]:
