@@ -212,7 +212,7 @@ def test_prices_and_temperature_reach_the_decider(cfg, week):
     dec = Scripted({})
     run_backtest(cfg, week.slice(600, 610), decider=dec)
     inp = dec.calls[0]
-    assert inp.prices == {"import": 0.34, "export": 0.08}
+    assert inp.prices == {"import": 0.34, "export": 0.08, "btc": 90000.0, "hashprice": 50.0}
     assert "outdoor_temperature" in inp.climate
     assert inp.tz == "Europe/Berlin"
 
