@@ -208,6 +208,9 @@ async def test_history_panel_charts_and_totals(tmp_path):
             assert 3.0 < mined < 9.0          # ~8 kW of miners for most of an hour
             assert "Captured surplus" in totals and "Extra import" in totals
             assert "max" in text_of(app, "#hist-pv .hist-label")
+            money = text_of(app, "#history-money")
+            sats_today = float(re.search(r"Today ([\d,]+) sats", money).group(1).replace(",", ""))
+            assert sats_today > 0 and "This month" in money and "kWh from surplus" in money
             await pilot.press("r")
             await settle(pilot)
             assert "7 days" in app.query_one("#panel-history").border_title

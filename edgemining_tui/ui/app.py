@@ -349,8 +349,9 @@ class EdgeMiningApp(App[int]):
         if force or now - hp.loaded_at >= HISTORY_RELOAD_S:
             hp.loaded_at = now   # no second query while this one runs
             gap = max(60.0, 3 * float(self.cfg.site.cycle_interval))
-            self.run_worker(hp.load(self.store, now, self.tz, gap), group="history", exclusive=True,
-                            exit_on_error=False)
+            self.run_worker(hp.load(self.store, now, self.tz, gap, self.cfg.economics,
+                                    float(self.cfg.site.cycle_interval)),
+                            group="history", exclusive=True, exit_on_error=False)
 
     def _maybe_load_decision_log(self, force: bool) -> None:
         now = self.clock.now()

@@ -67,6 +67,7 @@ class HistoryPanel(Panel):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="history-totals")
+        yield Static("", id="history-money")
         for key, text, _ in SERIES:
             with Horizontal(classes="hist-row", id=f"hist-{key}"):
                 yield Static(text, classes="hist-label")
@@ -77,8 +78,16 @@ class HistoryPanel(Panel):
         self.range_key = "7d" if self.range_key == "24h" else "24h"
         self.loaded_at = -1e18
 
-    async def load(self, store: Any, now: float, tz, max_gap_s: float = 60.0) -> None:
+    async def load(self, store: Any, now: float, tz, max_gap_s: float = 60.0, economics: Any = None,
+                   cycle_s: float = 5.0) -> None:
         data = await asyncio.to_thread(history_query, store, now, self.range_key, max_gap_s)
+        if economics is not None:
+            from ...econ.ledger import periods
+            try:
+                data["money"] = await asyncio.to_thread(periods, store, now, economics, tz=str(tz),
+                                                        cycle_s=cycle_s)
+            except Exception as e:   # money is a nice-to-have; never break the panel over it
+                data["money_error"] = f"money: {type(e).__name__}"
         self.loaded_at = now
         self.render_data(data, tz)
 
@@ -100,6 +109,16 @@ class HistoryPanel(Panel):
         self.query_one("#history-totals", Static).update(
             f"[b]Mined[/] [$miners]{kwh(mined)}[/]   [b]Captured surplus[/] [$grid-export]{kwh(cap)}[/]{share}   "
             f"[b]Extra import[/] [$grid-import]{kwh(ext)}[/]   [b]PV[/] [$solar]{kwh(t.get('pv_wh'))}[/]")
+        money = data.get("money")
+        if money:
+            def one(label: str, m: dict) -> str:
+                cur = m.get("currency", "")
+                return (f"[b]{label}[/] {m.get('sats', 0):,.0f} sats, {m.get('surplus_kwh', 0):.2f} kWh from surplus, "
+                        f"net {m.get('net', 0):+.2f} {cur}")
+            self.query_one("#history-money", Static).update(
+                one("Today", money["today"]) + "   " + one("This month", money["month"]))
+        elif data.get("money_error"):
+            self.query_one("#history-money", Static).update(data["money_error"])
         start = datetime.fromtimestamp(data["start"], tz).strftime("%a %H:%M")
         end = datetime.fromtimestamp(data["now"], tz).strftime("%a %H:%M")
         self.query_one("#history-axis", Static).update(
