@@ -221,4 +221,4 @@ def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None)
             return fn
         sunset, sunrise = _next("sunset"), _next("sunrise")
     return build(cfg.policy, cfg.site.timezone, rules=rules, sun=sun, sunset=sunset, sunrise=sunrise,
-                 miners=miners)
+                 miners=miners, economics=cfg.economics)

@@ -111,6 +111,8 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
             kw[key] = val
     if "miners" in params:
         kw["miners"] = miners
+    if "economics" in params:
+        kw["economics"] = app.economics
     try:
         dec = build_decider(pol, app.site.timezone, rules, **kw)
     except ValueError as e:

@@ -19,13 +19,19 @@ def load_config(path: str | Path, text: str | None = None, env: Mapping[str, str
     try:
         values, secrets_path = _secrets.secrets_for_config(doc.data, path, env)
     except _secrets.SecretsError as e:
-        raise ConfigError(str(e), doc.file, doc.line_of(("secrets_file",))) from None
+        given = isinstance(doc.data, dict) and "secrets_file" in doc.data
+        raise ConfigError(str(e), doc.file, doc.line_of(("secrets_file",)) if given else None,
+                          "secrets_file" if given else None) from None
     cfg = Builder(doc, env=env, secrets=values).build(AppConfig)
     _secrets.register_config_secrets(cfg)
     for w in _secrets.permission_warnings(path if text is None else None, doc.data, secrets_path):
         _secrets.log.warning("%s", w)
-    return cfg
     # --- end secrets hook
+    if text is None:
+        # a bad rules file is bad config: fail now, before anything starts
+        from .rules import load_rules_for
+        load_rules_for(cfg, path)
+    return cfg
 
 
 __all__ = ["ConfigError", "load_config"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..econ.config import EconomicsConfig
 from ..energy.config import EnergyConfig
 from ..heat.config import HeatConfig
 from ..miners.config import MinerConfig
@@ -87,6 +88,7 @@ class AppConfig:
     miners: tuple[MinerConfig, ...] = ()
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     heat: HeatConfig = field(default_factory=HeatConfig)
+    economics: EconomicsConfig = field(default_factory=EconomicsConfig)
     demo: Optional[DemoConfig] = None
     ui: UiConfig = field(default_factory=UiConfig)
     # issue 9: reliability and security
@@ -109,7 +111,8 @@ class AppConfig:
                 raise ValueError(f"heat: zone {z.name!r} reads Home Assistant, but energy.home_assistant "
                                  "is not configured")
         if self.energy.source == "demo" and self.demo is None:
-            raise ValueError("demo: energy source 'demo' needs a demo: section")
+            raise ValueError("energy: no energy source configured (set energy.source, e.g. home_assistant, "
+                             "see config.example.yaml; or try --demo)")
 
     def data_dir(self) -> Path:
         if self.site.data_dir:

@@ -67,7 +67,7 @@ class PriceSource:
 
 
 # a price is a number (fixed), or a PriceSource mapping
-Price = Union[float, PriceSource]
+Price = Union[PriceSource, float]
 
 
 def as_source(p: Price | None) -> PriceSource | None:

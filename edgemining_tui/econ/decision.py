@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from .value import sats_per_kwh, value_per_kwh
 
+_EPS = 1e-9                       # prices equal to the value (to float noise) do not pay
 EFFICIENCY_KEY = "efficiency."    # prices["efficiency.<miner>"]: J/TH the economics extra settled on
 
 
@@ -45,13 +46,13 @@ def mining_pays(miner_efficiency_j_th: float | None, prices: Mapping[str, float 
     head = f"mining earns {_fmt(value)}{cur}/kWh ({sats_per_kwh(miner_efficiency_j_th, hp):.0f} sat)"
     if exp is None:
         surplus, s_why = True, "no feed-in price"
-    elif value > exp * k if exp > 0 else value > exp:
+    elif value > (exp * k if exp > 0 else exp) + _EPS:
         surplus, s_why = True, f"beats feed-in {_fmt(exp)}"
     else:
         surplus, s_why = False, f"feed-in {_fmt(exp)} pays more: surplus to the grid"
     if imp is None:
         grid, g_why = False, "no import price: no grid mining"
-    elif (imp < value / k) if imp > 0 else True:
+    elif imp < value / k - _EPS or imp < 0:
         grid, g_why = True, f"import {_fmt(imp)} below break-even"
     else:
         grid, g_why = False, f"import {_fmt(imp)} above break-even {_fmt(value)}"

@@ -11,6 +11,18 @@ the highest operating point it can (continuous target quantised down to its step
 that fits, or on/off only if its full power fits), subject to enable/disable timers, the battery
 buffer levels, hardware protection (min on/off time, starts per day, min interval between changes)
 and the site import cap. See docs/allocator.md.
+
+Two per-miner gates, set by the decider before ``allocate`` (policy/decider.py ``_gates``):
+
+- heat (``Slot.heat``): its zone is above the band (CAP: held at minimum or paused, never started),
+  below it with grid heat allowed (GRID: runs at least at minimum even if that imports, starts without
+  the enable delay), or below it without (DEMAND: surplus as usual, the reason says so);
+- price (``Slot.pblock`` / ``Slot.pgrid``): feed-in pays more than mining (does not take surplus), or
+  the import price is under the miner's break-even (runs on grid power, as high as the import cap allows).
+
+Power a miner takes *because of the grid* (heat or price) never makes the miners after it look like
+they import: it takes what surplus is left in priority order and the grid tops it up. It does count
+against the import cap.
 """
 from __future__ import annotations
 
@@ -20,6 +32,9 @@ from .quantize import ON_OFF, Ladder
 from .timers import MinerState, fmt_dur, fmt_kw
 
 INF = float("inf")
+
+# Slot.heat: what the miner's climate zone asks for this cycle
+HEAT_NONE, HEAT_DEMAND, HEAT_GRID, HEAT_CAP = 0, 1, 2, 3
 
 
 class Site:
@@ -98,7 +113,8 @@ class Slot:
     """One miner's working record for a cycle (reused across cycles: no allocation storms)."""
 
     __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
-                 "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept")
+                 "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept",
+                 "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid")
 
     def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
         self.name = name
@@ -121,25 +137,47 @@ class Slot:
         self.failsafe = False
         self.kept = False          # its minimum is covered in the keep-alive pass
         self.nocmd = False         # decided, but nothing may be sent (fail-safe hold, no rules)
+        # heat and price gates (set by the decider each cycle; all off when no zone / no economics)
+        self.heat = HEAT_NONE
+        self.zone_why = ""         # ZoneStatus.reason of its zone
+        self.pblock = ""           # why it must not take surplus (feed-in pays more), "" if it may
+        self.pgrid = ""            # why it may run on grid power (import under break-even), "" if not
+        self.note = ""             # appended to the reason (heat demand without grid heat, unknown value)
+        self.eff_key = "efficiency." + name
+        self.eff_seen: float | None = None   # last efficiency (J/TH) the miner reported while mining
+        self.value: float | None = None      # what a kWh mined earns (= break-even import price)
+        self.grid = False          # it runs on grid power this cycle because of heat or price
 
 
 def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: str) -> tuple[float, float]:
     """Share ``site.available_w`` across the slots (already in priority order). Fills each slot's
-    run / want / term / reason and advances its enable/disable timers. Returns (left, reserved)."""
+    run / want / term / reason and advances its enable/disable timers. Returns (left, reserved).
+
+    Precedence inside the allocator: stop rule > zone above its band > start rule > zone asking for
+    heat on grid > price gate (feed-in pays more) > surplus. The import cap is a hard limit for all."""
     R = site.available_w
     C = site.cap_budget_w
     cap = cfg.import_cap_w
     en_thr = cfg.enable.threshold
     dis_thr = cfg.disable.threshold
+    cap_pause = cfg.heat_cap == "pause"
     reserved = 0.0
     # Keep-alive first: running miners keep their minimum, in priority order, before anyone gets
     # more. A cloud then trims the continuous miners instead of stopping the small ones (a power
     # change is cheap, a stop/start is wear); priority decides who gets the rest and who starts next.
+    # Miners about to pause (stop rule, zone cap, price) reserve nothing.
     pending = 0.0
     keep = R if R < C else C
     for sl in slots:
         sl.kept = False
+        sl.grid = False
         if sl.st.on and not sl.veto and sl.ladder.lo <= keep:
+            if sl.heat or sl.pblock:
+                h = sl.heat
+                if h == HEAT_CAP and (cap_pause or sl.ladder.lo >= sl.ladder.hi):
+                    continue
+                if sl.pblock and h != HEAT_GRID and not sl.forced:
+                    continue
             sl.kept = True
             keep -= sl.ladder.lo
             pending += sl.ladder.lo
@@ -148,6 +186,8 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
         lad = sl.ladder
         t = sl.timing
         lo = lad.lo
+        heat = sl.heat
+        grid = False
         sl.timer = ""
         if sl.kept:
             pending -= lo
@@ -156,7 +196,6 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
         if st.on:
             st.enable_since = None
             budget = R if R < C else C
-            fit = lad.fit(budget)
             if sl.veto:
                 left = min_on_left(st, t, now)
                 if left > 0 and lo <= C:
@@ -165,44 +204,80 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     sl.timer, sl.timer_left = "min_on", left
                 else:
                     want, term, reason = None, "rule", sl.veto
-            elif fit is not None:
+            elif (heat == HEAT_CAP and (cap_pause or lo >= lad.hi)) or \
+                    (sl.pblock and heat != HEAT_GRID and not sl.forced):
+                # too warm (and it can't or may not go lower), or feed-in pays more: pause now
+                # (no disable delay: the zone latches with hysteresis, prices move by the hour)
                 st.disable_since = None
-                want = fit
-                if C < R and fit < lad.hi:
-                    term, reason = "import_cap", f"import cap {cap:.0f} W → {fit:.0f} W"
+                if heat == HEAT_CAP and (cap_pause or lo >= lad.hi):
+                    tm, why = "heat", sl.zone_why
                 else:
-                    term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
-            elif lo > C:
-                # even the minimum would import above the cap: the cap is a hard limit
-                st.disable_since = None
-                want, term, reason = None, "import_cap", f"import cap {cap:.0f} W: pause"
-            elif sl.forced:
-                st.disable_since = None
-                want, term, reason = lo, "rule", f"start rule holds it at minimum {lo:.0f} W"
-            elif site.buffered:
-                st.disable_since = None
-                want, term = lo, "soc_guard"
-                reason = f"SoC {site.soc:.0f} % > buffer {cfg.battery.buffer_soc:.0f} %: battery keeps it running"
-            elif lo - R <= dis_thr:
-                st.disable_since = None
-                want, term = lo, "surplus"
-                reason = f"surplus {fmt_kw(R)}: at minimum {lo:.0f} W (import ≤ {dis_thr:.0f} W allowed)"
+                    tm, why = "price", sl.pblock
+                left = min_on_left(st, t, now)
+                if left > 0 and lo <= C:
+                    want, term, reason = lo, "min_on", f"min on-time: {fmt_dur(left)} left ({why})"
+                    sl.timer, sl.timer_left = "min_on", left
+                else:
+                    want, term = None, tm
+                    reason = why + ": pause" if tm == "heat" else why
             else:
-                if st.disable_since is None:
-                    st.disable_since = now
-                left = t.disable_delay - (now - st.disable_since)
-                if left > 0:
-                    want, term = lo, "disable_timer"
-                    reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw(R)} < {fmt_kw(lo)} min)"
-                    sl.timer, sl.timer_left = "disable", left
-                else:
-                    left = min_on_left(st, t, now)
-                    if left > 0:
-                        want, term, reason = lo, "min_on", f"min on-time: {fmt_dur(left)} left"
-                        sl.timer, sl.timer_left = "min_on", left
+                hcut = False
+                if heat == HEAT_CAP and budget > lo:
+                    # too warm: at most its minimum, whatever the surplus (the rest goes to other zones)
+                    f = lad.fit(budget)
+                    hcut = f is not None and f > lo
+                    budget = lo
+                fit = lad.fit(budget)
+                if fit is not None:
+                    st.disable_since = None
+                    want = fit
+                    g = lad.fit(C) if sl.pgrid and heat != HEAT_CAP else None
+                    if g is not None and g > fit:
+                        want, term, reason, grid = g, "price", sl.pgrid, True
+                    elif hcut:
+                        term, reason = "heat", f"{sl.zone_why}: held at {lo:.0f} W"
+                    elif C < R and fit < lad.hi:
+                        term, reason = "import_cap", f"import cap {cap:.0f} W → {fit:.0f} W"
                     else:
-                        want, term = None, "surplus"
-                        reason = f"surplus {fmt_kw(R)} < {fmt_kw(lo)} min: pause"
+                        term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
+                elif lo > C:
+                    # even the minimum would import above the cap: the cap is a hard limit
+                    st.disable_since = None
+                    want, term, reason = None, "import_cap", f"import cap {cap:.0f} W: pause"
+                elif sl.pgrid:
+                    st.disable_since = None
+                    want = lo if heat == HEAT_CAP else lad.fit(C)
+                    term, reason, grid = "price", sl.pgrid, True
+                elif heat == HEAT_GRID:
+                    st.disable_since = None
+                    want, term, reason, grid = lo, "heat", sl.zone_why + ": heating on grid", True
+                elif sl.forced:
+                    st.disable_since = None
+                    want, term, reason = lo, "rule", f"start rule holds it at minimum {lo:.0f} W"
+                elif site.buffered:
+                    st.disable_since = None
+                    want, term = lo, "soc_guard"
+                    reason = f"SoC {site.soc:.0f} % > buffer {cfg.battery.buffer_soc:.0f} %: battery keeps it running"
+                elif lo - R <= dis_thr:
+                    st.disable_since = None
+                    want, term = lo, "surplus"
+                    reason = f"surplus {fmt_kw(R)}: at minimum {lo:.0f} W (import ≤ {dis_thr:.0f} W allowed)"
+                else:
+                    if st.disable_since is None:
+                        st.disable_since = now
+                    left = t.disable_delay - (now - st.disable_since)
+                    if left > 0:
+                        want, term = lo, "disable_timer"
+                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw(R)} < {fmt_kw(lo)} min)"
+                        sl.timer, sl.timer_left = "disable", left
+                    else:
+                        left = min_on_left(st, t, now)
+                        if left > 0:
+                            want, term, reason = lo, "min_on", f"min on-time: {fmt_dur(left)} left"
+                            sl.timer, sl.timer_left = "min_on", left
+                        else:
+                            want, term = None, "surplus"
+                            reason = f"surplus {fmt_kw(R)} < {fmt_kw(lo)} min: pause"
             # minimum interval between power changes (miners ramp; toggling targets wears them)
             if want is not None and lad.kind != ON_OFF and st.setpoint_w is not None \
                     and not lad.same(want, st.setpoint_w) and st.last_change is not None:
@@ -222,65 +297,90 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             st.disable_since = None
             want = None
             need = lo + en_thr
+            hgrid = heat == HEAT_GRID
             if sl.veto:
                 st.enable_since = None
                 term, reason = "rule", sl.veto
-            elif lo > C and (R >= need or sl.forced or site.buffer_start):
+            elif heat == HEAT_CAP:
                 st.enable_since = None
-                term, reason = "import_cap", f"import cap {cap:.0f} W: can't start ({lo:.0f} W min)"
-            elif R >= need or sl.forced or site.buffer_start:
-                if st.enable_since is None:
-                    st.enable_since = now
-                left = t.enable_delay - (now - st.enable_since) if not sl.forced else 0.0
-                budget = R if R < C else C
-                fit = lad.fit(budget)
-                if fit is None:
-                    fit = lo
-                if left > 0:
-                    term = "enable_timer"
-                    if R >= need:
-                        reason = f"enable in {fmt_dur(left)} (surplus {fmt_kw(R)} ≥ {fmt_kw(lo)} min)"
-                    else:
-                        reason = (f"enable in {fmt_dur(left)} (SoC {site.soc:.0f} % ≥ buffer-start "
-                                  f"{cfg.battery.buffer_start_soc:.0f} %)")
-                    sl.timer, sl.timer_left = "enable", left
-                    # evcc's reservedPVPower: lower-priority miners must not grab what this one will take
-                    R -= fit
-                    reserved += fit
-                else:
-                    block = start_block(st, t, now, day)
-                    if block is not None:
-                        term, reason, bl = block
-                        if bl > 0:
-                            sl.timer, sl.timer_left = term, bl
-                    else:
-                        want = fit
-                        if sl.forced:
-                            term, reason = "rule", f"start rule: start at {fit:.0f} W"
-                        elif R >= need:
-                            term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
-                        else:
-                            term = "soc_guard"
-                            reason = (f"SoC {site.soc:.0f} % ≥ buffer-start {cfg.battery.buffer_start_soc:.0f} %:"
-                                      f" battery starts it at {fit:.0f} W")
+                term, reason = "heat", sl.zone_why + ": not starting"
+            elif sl.pblock and not hgrid and not sl.forced:
+                st.enable_since = None
+                term, reason = "price", sl.pblock
             else:
-                st.enable_since = None
-                if site.kept_w > 0 and R + site.kept_w >= need:
-                    term = "soc_guard"
-                    reason = (f"SoC {site.soc:.0f} % < priority {cfg.battery.priority_soc:.0f} %: battery first"
-                              if site.soc is not None else "battery SoC unknown: battery first")
-                elif R <= 0:
-                    term, reason = "idle", f"no surplus ({fmt_kw(R)})"
+                # reasons to start without surplus, and without the enable delay: a start rule, a zone
+                # asking for heat on grid, an import price under break-even
+                go = sl.forced or hgrid or bool(sl.pgrid)
+                if lo > C and (R >= need or go or site.buffer_start):
+                    st.enable_since = None
+                    term, reason = "import_cap", f"import cap {cap:.0f} W: can't start ({lo:.0f} W min)"
+                elif R >= need or go or site.buffer_start:
+                    if st.enable_since is None:
+                        st.enable_since = now
+                    left = t.enable_delay - (now - st.enable_since) if not go else 0.0
+                    budget = R if R < C else C
+                    fit = lad.fit(C) if sl.pgrid else lad.fit(budget)
+                    if fit is None:
+                        fit = lo
+                    if left > 0:
+                        term = "enable_timer"
+                        if R >= need:
+                            reason = f"enable in {fmt_dur(left)} (surplus {fmt_kw(R)} ≥ {fmt_kw(lo)} min)"
+                        else:
+                            reason = (f"enable in {fmt_dur(left)} (SoC {site.soc:.0f} % ≥ buffer-start "
+                                      f"{cfg.battery.buffer_start_soc:.0f} %)")
+                        sl.timer, sl.timer_left = "enable", left
+                        # evcc's reservedPVPower: lower-priority miners must not grab what this one will take
+                        R -= fit
+                        reserved += fit
+                    else:
+                        block = start_block(st, t, now, day)
+                        if block is not None:
+                            term, reason, bl = block
+                            if bl > 0:
+                                sl.timer, sl.timer_left = term, bl
+                            if hgrid:
+                                reason = f"{reason} ({sl.zone_why})"
+                        else:
+                            want = fit
+                            if sl.forced:
+                                term, reason = "rule", f"start rule: start at {fit:.0f} W"
+                            elif sl.pgrid and fit > R:
+                                term, reason, grid = "price", sl.pgrid, True
+                            elif R >= need:
+                                term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
+                            elif hgrid:
+                                term, reason, grid = "heat", sl.zone_why + ": heating on grid", True
+                            else:
+                                term = "soc_guard"
+                                reason = (f"SoC {site.soc:.0f} % ≥ buffer-start {cfg.battery.buffer_start_soc:.0f} %:"
+                                          f" battery starts it at {fit:.0f} W")
                 else:
-                    term, reason = "surplus", f"surplus {fmt_kw(R)} < {fmt_kw(need)} min"
+                    st.enable_since = None
+                    if site.kept_w > 0 and R + site.kept_w >= need:
+                        term = "soc_guard"
+                        reason = (f"SoC {site.soc:.0f} % < priority {cfg.battery.priority_soc:.0f} %: battery first"
+                                  if site.soc is not None else "battery SoC unknown: battery first")
+                    elif R <= 0:
+                        term, reason = "idle", f"no surplus ({fmt_kw(R)})"
+                    else:
+                        term, reason = "surplus", f"surplus {fmt_kw(R)} < {fmt_kw(need)} min"
             if want is None:
                 sl.run, sl.want = False, None
                 use = sl.measured
             else:
                 sl.run, sl.want = True, want
                 use = want
+        if sl.note:
+            reason = f"{reason}; {sl.note}"
         sl.term, sl.reason = term, reason
         sl.level = lad.level_name(sl.want) if sl.want is not None else None
-        R += pending - use
+        if grid and use > R:
+            # grid-justified power takes the surplus that is left; the grid covers the rest, and the
+            # miners after it are not made to look like they import
+            sl.grid = True
+            R += pending - (R if R > 0 else 0.0)
+        else:
+            R += pending - use
         C += pending - use
     return R, reserved

@@ -20,6 +20,7 @@ Example (every key is optional; the values shown are the defaults)::
       miners:                    # per-miner timer overrides
         garage-s19: {min_on: 20m, max_starts_per_day: 4}
       rules_file: null           # an Edge Mining policy YAML (start_rules / stop_rules)
+      heat_cap: minimum          # a zone above its band holds its miners at minimum | pauses them
 
 See docs/allocator.md for why each default is what it is.
 """
@@ -32,6 +33,8 @@ from ..config.types import Duration, Percent, Power
 
 Mode = Literal["surplus", "rules", "manual"]
 MODES: tuple[str, ...] = ("surplus", "rules", "manual")
+HeatCap = Literal["minimum", "pause"]
+HEAT_CAPS: tuple[str, ...] = ("minimum", "pause")
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,9 @@ class PolicyConfig:
     rules_file: Optional[str] = None
     start_rules: tuple[Any, ...] = ()
     stop_rules: tuple[Any, ...] = ()
+    # what a miner in a zone above its comfort band does: hold at its minimum power (on/off miners and
+    # miners that can't go lower pause), or pause (heat/ zones; see docs/allocator.md "Heat")
+    heat_cap: HeatCap = "minimum"
 
     def validate(self) -> None:
         if self.headroom_w < 0:
@@ -140,6 +146,8 @@ class PolicyConfig:
             raise ValueError("import_cap: cannot be negative (0 W means never import for mining)")
         if self.max_starts_per_day < 1:
             raise ValueError("max_starts_per_day: must be at least 1")
+        if self.heat_cap not in HEAT_CAPS:
+            raise ValueError(f"heat_cap: expected minimum or pause, got {self.heat_cap!r}")
         if self.command_retry <= 0:
             raise ValueError("command_retry: must be positive")
         for name, m in self.groups.items():
