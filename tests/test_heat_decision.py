@@ -135,17 +135,15 @@ def test_room_warms_then_the_miner_stops_when_demand_ends():
     stop = m.stops[0]
     at_stop = [x for x in site.decisions if x.ts == stop][0].miners["office"]
     assert at_stop.command.kind is CommandKind.STOP
-    # demand ended at min + hysteresis (20.3 °C): back to plain surplus rules, so no surplus → pause
-    # after the disable delay
-    assert site.rooms["Office"].temp_c < 21.0
+    # demand ended at the middle of the band (21 °C): back to plain surplus rules, so no surplus →
+    # pause after the disable delay
     ended = next(x.ts for x in site.decisions if x.ts > T0 and x.miners["office"].term == "disable_timer")
     assert stop - ended == pytest.approx(180.0, abs=60.0)
-    # it keeps the zone near its band by cycling, but never beyond the starts-per-day cap (a 0.3 K
-    # hysteresis on a light room cycles a lot: size hysteresis_c / min_on for the room)
+    # heating to mid-band keeps the zone near its band with long runs: over a site day it starts
+    # fewer times than the starts-per-day cap and never runs out of starts
     site.run(5 * 3600)                # until 23:06 UTC: one site day
-    assert len(m.starts) == 6 and not m.running
-    md = last(site, "office")
-    assert md.term == "max_starts" and md.reason.startswith("6 starts today = max (zone Office")
+    assert 2 <= len(m.starts) < 6
+    assert all(x.miners["office"].term != "max_starts" for x in site.decisions)
 
 
 def test_grid_heat_counts_against_the_import_cap():

@@ -24,13 +24,15 @@ def test_schedule_moves_the_band():
     assert t2.update(19.0, 23 * 60, 0.1).state == "above"   # warm for the night band
 
 
-def test_demand_latches_until_inside_by_hysteresis_and_says_why():
+def test_demand_latches_until_the_middle_of_the_band_and_says_why():
     t = ZoneTracker(OFFICE)
     s = t.update(19.5, 600, 0.1)
     assert s.heat_demand and s.grid_heat_allowed
     assert s.reason == "zone Office 19.5 °C below 20.0 min"
-    assert t.update(20.1, 600, 0.1).heat_demand          # not yet min + hysteresis
-    assert not t.update(20.4, 600, 0.1).heat_demand
+    assert t.update(20.4, 600, 0.1).heat_demand          # heats on to the middle of the band
+    assert t.update(20.9, 600, 0.1).heat_demand
+    assert not t.update(21.0, 600, 0.1).heat_demand
+    assert not t.update(20.5, 600, 0.1).heat_demand      # and only asks again below the minimum
 
 
 def test_cap_above_band_and_release_below_max_minus_hysteresis():

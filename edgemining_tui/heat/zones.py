@@ -48,7 +48,9 @@ class ZoneTracker:
                               f"zone {cfg.name}: no temperature reading")
         if temperature < lo:
             self.demand = True
-        elif temperature >= lo + h:
+        elif temperature >= max(lo + h, (lo + hi) / 2):
+            # heat on up to the middle of the band, like a thermostat: one long run instead of
+            # a start every time the room creeps over its minimum (miners wear with each start)
             self.demand = False
         if temperature > hi:
             self.capped = True
