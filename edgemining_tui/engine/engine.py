@@ -270,6 +270,13 @@ class Engine:
         extra: dict[str, Any] = {}
         for ex in self.extras:
             extra.update(ex.state_extra())
+        hook = getattr(self.decider, "rules", None)
+        if hook is not None:
+            from ..policy.traces import rule_traces
+            try:
+                extra["rules"] = rule_traces(hook, inp)
+            except Exception:  # the panel shows no traces; the decision stands
+                log.exception("rule traces failed")
         state = EngineState(ts=now, cycle=self.cycle_no, snapshot=snapshot, samples=samples, decision=decision,
                             verifications=verifications, miners_w=miners_w, stale=tuple(stale),
                             cycle_s=time.perf_counter() - t0,
