@@ -3,6 +3,7 @@ and the console get, and one real engine cycle carrying it."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import json
 from datetime import datetime, timezone
 
@@ -193,9 +194,13 @@ async def test_prices_are_recorded_hourly_for_the_history(tmp_path):
     ex.compute(h0 + 10, {})
     ex.compute(h0 + 1800, {})
     ex.compute(h0 + 3600 + 5, {})          # the hour is over: its row is written (in a thread)
-    for _ in range(50):
+    rows = []
+    for _ in range(500):           # the write runs in a thread: wait for it (bounded), not for a time
         await asyncio.sleep(0.01)
-        rows = store.query("select * from econ_prices")
+        try:
+            rows = store.query("select * from econ_prices")
+        except sqlite3.OperationalError:   # the table appears with the first write
+            continue
         if rows:
             break
     assert rows == [{"ts": h0, "import": 0.30, "export": 0.08, "btc": 90_000.0, "hashprice": 50.0}]
