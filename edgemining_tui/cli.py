@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import os
-import signal
 import sys
 from pathlib import Path
 

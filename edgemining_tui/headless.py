@@ -5,7 +5,6 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 

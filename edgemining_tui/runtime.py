@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -205,20 +204,10 @@ def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None)
         log.warning("policy: %s", w)
     sun = sunset = sunrise = None
     if cfg.site.latitude is not None and cfg.site.longitude is not None:
-        from .policy.sun import SunCalculator
+        from .policy.sun import SunCalculator, next_event
         tz = ZoneInfo(cfg.site.timezone)
         sun = SunCalculator(cfg.site.latitude, cfg.site.longitude, tz)
 
-        def _next(event: str):
-            def fn(now: float) -> float | None:
-                """The next sunset/sunrise after now: tomorrow's once today's has passed."""
-                local = datetime.fromtimestamp(now, tz)
-                for days in (0, 1, 2):
-                    t = getattr(sun.day(local.date() + timedelta(days=days)), event)
-                    if t is not None and t.timestamp() > now:
-                        return t.timestamp()
-                return None
-            return fn
-        sunset, sunrise = _next("sunset"), _next("sunrise")
+        sunset, sunrise = next_event(sun, tz, "sunset"), next_event(sun, tz, "sunrise")
     return build(cfg.policy, cfg.site.timezone, rules=rules, sun=sun, sunset=sunset, sunrise=sunrise,
                  miners=miners, economics=cfg.economics)

@@ -68,9 +68,9 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     sun = sunset = sunrise = None
     if app.site.latitude is not None and app.site.longitude is not None:
         try:
-            from ..policy.sun import SunCalculator
+            from ..policy.sun import SunCalculator, next_event
             sun = SunCalculator(app.site.latitude, app.site.longitude, tz)
-            sunset, sunrise = _next_event(sun, tz, "sunset"), _next_event(sun, tz, "sunrise")
+            sunset, sunrise = next_event(sun, tz, "sunset"), next_event(sun, tz, "sunrise")
         except (ImportError, RuntimeError) as e:  # pragma: no cover - astral is a dependency
             notes.append(f"no sun times: {e}")
     if getattr(pol, "start_rules", ()) or getattr(pol, "stop_rules", ()):
@@ -120,18 +120,6 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     mode = getattr(pol, "mode", "policy")
     name = f"{mode} + rules" if rules is not None and mode != "rules" else mode
     return DeciderInfo(dec, name, used_clock, notes)
-
-
-def _next_event(sun: Any, tz: ZoneInfo, event: str) -> Callable[[float], float | None]:
-    """The next sunset/sunrise after ``now`` (for overrides "until sunset"), as the console builds it."""
-    def fn(now: float) -> float | None:
-        local = datetime.fromtimestamp(now, tz)
-        for days in (0, 1, 2):
-            t = getattr(sun.day(local.date() + timedelta(days=days)), event)
-            if t is not None and t.timestamp() > now:
-                return t.timestamp()
-        return None
-    return fn
 
 
 class _Days:

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from ..heat.config import parse_hhmm
+from ..energy.ha_state import fetch_state, parse_number_state
 from .config import EconomicsConfig, Price, PriceSource, as_source
 
 
@@ -44,42 +45,15 @@ def prices_at(cfg: EconomicsConfig, ts: float, tz: ZoneInfo | str,
 
 def parse_price_state(body: Any) -> tuple[float | None, str | None]:
     """(value, None) or (None, why) from a Home Assistant state object."""
-    if not isinstance(body, dict):
-        return None, "malformed reply"
-    state = body.get("state")
-    if state in (None, "", "unavailable", "unknown"):
-        return None, f"entity is {state or 'empty'}"
-    try:
-        v = float(state)
-    except (TypeError, ValueError):
-        return None, f"state {str(state)[:20]!r} is not a number"
-    if v != v or v in (float("inf"), float("-inf")):
-        return None, "state is not a finite number"
-    return v, None
+    return parse_number_state(body)
 
 
 async def read_ha_price(client: Any, entity: str) -> tuple[float | None, str | None]:
-    """Read one price entity through an ``httpx.AsyncClient`` (base_url, auth and timeout set).
-
-    Never raises: a failure is ``(None, why)``."""
-    import httpx
-    try:
-        r = await client.get(f"/api/states/{entity}")
-    except httpx.TimeoutException:
-        return None, f"{entity}: Home Assistant did not answer in time"
-    except httpx.HTTPError as e:
-        return None, f"{entity}: cannot reach Home Assistant ({type(e).__name__})"
-    if r.status_code == 401:
-        return None, f"{entity}: Home Assistant refused the token (HTTP 401)"
-    if r.status_code == 404:
-        return None, f"{entity}: no such entity in Home Assistant"
-    if r.status_code != 200:
-        return None, f"{entity}: Home Assistant answered HTTP {r.status_code}"
-    try:
-        body = r.json()
-    except ValueError:
-        return None, f"{entity}: malformed JSON"
-    v, err = parse_price_state(body)
+    """Read one price entity through an ``httpx.AsyncClient``. Never raises: a failure is ``(None, why)``."""
+    body, err = await fetch_state(client, entity)
+    if err:
+        return None, err
+    v, err = parse_number_state(body)
     return v, (f"{entity}: {err}" if err else None)
 
 

@@ -111,3 +111,16 @@ class SunCalculator:
 
 def span(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
+
+
+def next_event(sun: SunCalculator, tz: tzinfo, event: str):
+    """A function now -> the next ``event`` ("sunset", "sunrise", ...) after now, as a timestamp:
+    tomorrow's once today's has passed (overrides "until sunset")."""
+    def fn(now: float) -> float | None:
+        local = datetime.fromtimestamp(now, tz)
+        for days in (0, 1, 2):
+            t = getattr(sun.day(local.date() + timedelta(days=days)), event)
+            if t is not None and t.timestamp() > now:
+                return t.timestamp()
+        return None
+    return fn

@@ -6,7 +6,6 @@ Miners' real draw is fed back in by the caller on every step.
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 

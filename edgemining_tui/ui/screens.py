@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.markup import escape
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, DataTable, Footer, Input, OptionList, Static
 
 from ..format import duration
 from .fmt import num, watts
