@@ -136,7 +136,8 @@ class EnergyPanel(Panel):
         lines = [f"[b]For miners[/]  [$miners]{watts(d.available_w)}[/]   drawing {watts(st.miners_w)}"]
         held = {}
         for m in d.miners.values():
-            if m.term not in ("surplus",) or not m.run:
+            # monitor-only and offline miners are not held back by anything the site does
+            if (m.term not in ("surplus",) or not m.run) and m.term not in ("monitor_only", "offline"):
                 held.setdefault(m.term, []).append(m.name)
         if d.summary:
             lines.append(f"[b]Why[/]  {escape(d.summary)}")
@@ -147,7 +148,8 @@ class EnergyPanel(Panel):
         if timers:
             lines.append("[b]Timers[/]  " + escape(" · ".join(timers)))
         terms = [(k, v) for k, v in d.terms.items()
-                 if k not in ("available_w", "timers", "mode") and v not in (None, "", False)]
+                 if k not in ("available_w", "timers", "mode") and v not in (None, "", False)
+                 and not (isinstance(v, (dict, list, tuple)) and not v)]
         if terms:
             lines.append("[b]Terms[/]  " + escape(" · ".join(f"{label(k)} {term_value(k, v)}" for k, v in terms[:8])))
         if st.paused:
