@@ -267,7 +267,7 @@ def secrets_for_config(doc_data: Any, config_path: str | Path | None,
     given = doc_data.get("secrets_file") if isinstance(doc_data, dict) else None
     if given is not None:
         if not isinstance(given, str) or not given.strip():
-            raise SecretsError("secrets_file: expected a path to a KEY=VALUE file")
+            raise SecretsError("expected a path to a KEY=VALUE file")
         p = Path(os.path.expanduser(given))
         if not p.is_absolute() and config_path is not None:
             p = Path(config_path).parent / p

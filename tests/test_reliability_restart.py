@@ -27,8 +27,8 @@ from edgemining_tui.sim.ha_server import HomeAssistantServer
 from edgemining_tui.sim.state import SiteState
 
 ROOT = Path(__file__).resolve().parents[1]
-SITES = 5               # sites run side by side to keep the wall time short
-KILLS_PER_SITE = 10     # 5 x 10 = 50 kills (SIGTERM and SIGKILL mixed)
+SITES = 10              # sites run side by side to keep the wall time short
+KILLS_PER_SITE = 5      # 10 x 5 = 50 kills (SIGTERM and SIGKILL mixed)
 TOKEN = "ha-secret-token-8f3a9c21"
 
 

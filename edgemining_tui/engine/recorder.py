@@ -34,6 +34,14 @@ def _redactor():
         return lambda s: s
 
 
+def _w(v: float | None) -> float | None:
+    return None if v is None else float(round(v))
+
+
+def _d(v: float | None, digits: int) -> float | None:
+    return None if v is None else round(v, digits)
+
+
 class Recorder:
     def __init__(self, store: Any, wait_s: float = 1.0, max_pending: int = 120,
                  history: Any = None) -> None:
@@ -62,15 +70,17 @@ class Recorder:
     def _rows(self, state: EngineState, results: dict[str, tuple[MinerCommand, CommandResult]]) -> dict:
         red = self._redact
         snap = state.snapshot
-        energy = [{"ts": state.ts, "pv_w": snap.value("pv_w"), "house_w": snap.value("house_w"),
-                   "grid_import_w": snap.value("grid_import_w"),
-                   "battery_charge_w": snap.value("battery_charge_w"),
-                   "battery_soc_pct": snap.value("battery_soc_pct"), "miners_w": state.miners_w,
-                   "available_w": state.decision.available_w if state.decision else None,
+        # history precision: whole watts, 0.1 % and °C, 1 GH/s. A whole number is stored in 1-3 bytes
+        # instead of 8, which is most of the file (see benchmarks/db_size.py); the live state is exact.
+        energy = [{"ts": state.ts, "pv_w": _w(snap.value("pv_w")), "house_w": _w(snap.value("house_w")),
+                   "grid_import_w": _w(snap.value("grid_import_w")),
+                   "battery_charge_w": _w(snap.value("battery_charge_w")),
+                   "battery_soc_pct": _d(snap.value("battery_soc_pct"), 1), "miners_w": _w(state.miners_w),
+                   "available_w": _w(state.decision.available_w) if state.decision else None,
                    "stale": ",".join(state.stale) or None}]
-        samples = [{"ts": s.ts, "name": s.name, "state": s.state.value, "power_w": s.power_w,
-                    "power_limit_w": s.power_limit_w, "hashrate_ths": s.hashrate_ths, "temp_c": s.temp_c,
-                    "fan_rpm": s.fan_rpm} for s in state.samples.values()]
+        samples = [{"ts": s.ts, "name": s.name, "state": s.state.value, "power_w": _w(s.power_w),
+                    "power_limit_w": _w(s.power_limit_w), "hashrate_ths": _d(s.hashrate_ths, 3),
+                    "temp_c": _d(s.temp_c, 1), "fan_rpm": s.fan_rpm} for s in state.samples.values()]
         decisions = []
         if state.decision is not None:
             for name, d in state.decision.miners.items():

@@ -6,7 +6,7 @@ Example::
       urls:                       # any Apprise URL; tokens belong in the environment or secrets file
         - ${NTFY_URL}             # e.g. ntfys://ntfy.sh/my-topic
         - tgram://${TG_BOT_TOKEN}/${TG_CHAT_ID}
-      on: [offline, command, failsafe, override, summary]   # the default: all of them
+      events: [offline, command, failsafe, override, summary]   # the default; 'energy' is also known
       daily_summary: "20:00"      # local time (site.timezone); null: no summary
       min_severity: info          # info | warning | error
       max_per_hour: 30            # a storm of faults never becomes a storm of messages
@@ -31,7 +31,7 @@ _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 @dataclass(frozen=True)
 class NotifyConfig:
     urls: tuple[Secret, ...] = ()
-    on: tuple[Kind, ...] = DEFAULT_ON
+    events: tuple[Kind, ...] = DEFAULT_ON   # (not 'on:': YAML reads a bare on as true)
     daily_summary: Optional[str] = "20:00"
     min_severity: Literal["info", "warning", "error"] = "info"
     max_per_hour: int = 30

@@ -1,6 +1,6 @@
 """Turns the engine's states and events into the few notifications a user must get, each once.
 
-What is notified (``notify.on``):
+What is notified (``notify.events``):
 
 - ``offline``: a miner is offline / unresponsive / faulted, and when it is back;
 - ``command``: a command was not applied (refused, timed out, or read-back refuted it), and when the
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, Iterable
@@ -116,7 +115,7 @@ class NotificationHub:
     on_item = __call__
 
     def _wants(self, kind: str) -> bool:
-        return kind in self.cfg.on
+        return kind in self.cfg.events
 
     def _on_state(self, st: EngineState) -> None:
         now_conditions: dict[str, tuple[str, str, str, str]] = {}   # key -> (kind, title, body, severity)
@@ -129,12 +128,14 @@ class NotificationHub:
                 body = msg if cur is None else f"{cur[2]}; {msg}"
                 now_conditions["energy"] = ("energy", "Energy data missing", body, "warning")
         if st.decision is not None:
+            # engaged once the grace period is over (the allocator steps down); a short blip that is
+            # only held through notifies nobody. Deciders without stages: any miner held for stale data.
+            terms = st.decision.terms or {}
             held = [n for n, d in st.decision.miners.items() if d.term == "stale"]
-            if held:
-                reason = st.decision.miners[held[0]].reason
-                now_conditions["failsafe"] = ("failsafe", "Fail-safe: energy data is stale",
-                                              f"{reason} ({len(held)} miner{'s' if len(held) != 1 else ''} held)",
-                                              "warning")
+            engaged = terms.get("failsafe") in ("minimum", "pause") if "failsafe" in terms else bool(held)
+            if engaged:
+                body = st.decision.summary or (st.decision.miners[held[0]].reason if held else "")
+                now_conditions["failsafe"] = ("failsafe", "Fail-safe: energy data is stale", body, "warning")
         for name, v in st.verifications.items():
             if v is not None and v.confirmed is False:
                 now_conditions[f"command:{name}"] = ("command", f"{name}: command not applied",
@@ -201,7 +202,7 @@ class NotificationHub:
         if SEVERITIES.index(n.severity if n.severity in SEVERITIES else "info") < \
                 SEVERITIES.index(self.cfg.min_severity) and not n.cleared:
             return
-        now = time.monotonic()
+        now = self.clock.now()     # the engine's clock: the cap holds in virtual time too
         while self._sent_times and now - self._sent_times[0] > 3600:
             self._sent_times.popleft()
         if len(self._sent_times) >= self.cfg.max_per_hour:

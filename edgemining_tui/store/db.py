@@ -30,16 +30,20 @@ SCHEMA: dict[str, tuple[dict[str, type], list[str] | None]] = {
 }
 INDEXES = {"energy": ["ts"], "miner_samples": ["name", "ts"], "decisions": ["name", "ts"],
            "commands": ["name", "ts"], "events": ["ts"]}
-# rollups (store/retention.py): averages per minute and per hour, n = raw rows behind each average
-_ENERGY_ROLLUP = {"ts": float, "n": int, "pv_w": float, "house_w": float, "grid_import_w": float,
-                  "battery_charge_w": float, "battery_soc_pct": float, "miners_w": float,
-                  "available_w": float, "stale_n": int}
-_MINER_ROLLUP = {"ts": float, "name": str, "n": int, "running_n": int, "offline_n": int, "power_w": float,
-                 "power_max_w": float, "power_limit_w": float, "hashrate_ths": float, "temp_c": float,
-                 "temp_max_c": float}
-ROLLUPS: dict[str, tuple[dict[str, type], str | tuple[str, ...]]] = {
-    "energy_minute": (_ENERGY_ROLLUP, "ts"), "energy_hour": (_ENERGY_ROLLUP, "ts"),
-    "miner_minute": (_MINER_ROLLUP, ("name", "ts")), "miner_hour": (_MINER_ROLLUP, ("name", "ts")),
+# rollups (store/retention.py): averages per minute and per hour, n = raw rows behind each average.
+# Compact on purpose (they are most of a year's file): ts is the rowid (energy) or the first key of
+# a WITHOUT ROWID table (miners), so there is no second index; watts and degrees are whole numbers.
+_E_ROLLUP_COLS = ("n INTEGER, pv_w REAL, house_w REAL, grid_import_w REAL, battery_charge_w REAL, "
+                  "battery_soc_pct REAL, miners_w REAL, available_w REAL, stale_n INTEGER")
+_M_ROLLUP_COLS = ("n INTEGER, running_n INTEGER, offline_n INTEGER, power_w REAL, power_max_w REAL, "
+                  "power_limit_w REAL, hashrate_ths REAL, temp_c REAL, temp_max_c REAL")
+ROLLUPS: dict[str, str] = {
+    "energy_minute": f"create table energy_minute (ts INTEGER PRIMARY KEY, {_E_ROLLUP_COLS})",
+    "energy_hour": f"create table energy_hour (ts INTEGER PRIMARY KEY, {_E_ROLLUP_COLS})",
+    "miner_minute": f"create table miner_minute (ts INTEGER NOT NULL, name TEXT NOT NULL, {_M_ROLLUP_COLS}, "
+                    "PRIMARY KEY (ts, name)) WITHOUT ROWID",
+    "miner_hour": f"create table miner_hour (ts INTEGER NOT NULL, name TEXT NOT NULL, {_M_ROLLUP_COLS}, "
+                  "PRIMARY KEY (ts, name)) WITHOUT ROWID",
 }
 TABLES = tuple(SCHEMA) + tuple(ROLLUPS)
 
@@ -83,9 +87,9 @@ class Store:
             # observers write requests here; the owner applies and marks them
             self.db["inbox"].create({"id": int, "ts": float, "action": str, "args": str,
                                      "applied_ts": float, "result": str}, pk="id")
-        for name, (cols, pk) in ROLLUPS.items():
+        for name, ddl in ROLLUPS.items():
             if not self.db[name].exists():
-                self.db[name].create(cols, pk=pk)
+                self.db.conn.execute(ddl)
 
     # --- writes --------------------------------------------------------------------------
     def insert_many(self, table: str, rows: Iterable[dict]) -> None:

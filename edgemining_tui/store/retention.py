@@ -39,8 +39,17 @@ def _wm_set(conn: sqlite3.Connection, key: str, value: float) -> None:
                  [f"rollup:{key}", json.dumps(value), time.time()])
 
 
+def _r(expr: str, col: str) -> str:
+    """Whole watts and degrees (stored in 1-3 bytes instead of 8); SoC and hashrate keep decimals."""
+    if col == "battery_soc_pct":
+        return f"round({expr}, 1)"
+    if col == "hashrate_ths":
+        return f"round({expr}, 2)"
+    return f"round({expr})"
+
+
 def _rollup_raw_energy(conn, start: float, end: float, size: int) -> None:
-    avgs = ", ".join(f"avg({c})" for c in _E_COLS)
+    avgs = ", ".join(_r(f"avg({c})", c) for c in _E_COLS)
     conn.execute(
         f"insert or replace into energy_minute (ts, n, {', '.join(_E_COLS)}, stale_n) "
         f"select cast(ts / {size} as integer) * {size} as b, count(*), {avgs}, "
@@ -48,18 +57,25 @@ def _rollup_raw_energy(conn, start: float, end: float, size: int) -> None:
 
 
 def _rollup_raw_miners(conn, start: float, end: float, size: int) -> None:
+    # miner_samples has no ts index (only name, ts): bound the scan by rowid (rows are appended in time
+    # order, a little slack either side), and by ts as well so no row is counted in the wrong bucket
+    r0 = _first_rowid_at(conn, "miner_samples", start - 60.0) or 0
+    r1 = _first_rowid_at(conn, "miner_samples", end + 60.0)
+    r1 = (r1 if r1 is not None else 0) + 1000
     conn.execute(
         "insert or replace into miner_minute (ts, name, n, running_n, offline_n, power_w, power_max_w, "
         "power_limit_w, hashrate_ths, temp_c, temp_max_c) "
         f"select cast(ts / {size} as integer) * {size} as b, name, count(*), "
-        "sum(state in ('mining', 'ramping')), sum(state in ('offline', 'unresponsive')), avg(power_w), "
-        "max(power_w), avg(power_limit_w), avg(hashrate_ths), avg(temp_c), max(temp_c) "
-        "from miner_samples where ts >= ? and ts < ? group by b, name", [start, end])
+        "sum(state in ('mining', 'ramping')), sum(state in ('offline', 'unresponsive')), round(avg(power_w)), "
+        "round(max(power_w)), round(avg(power_limit_w)), round(avg(hashrate_ths), 2), round(avg(temp_c)), "
+        "round(max(temp_c)) "
+        "from miner_samples where rowid >= ? and rowid < ? and ts >= ? and ts < ? group by b, name",
+        [r0, r1, start, end])
 
 
 def _w(col: str) -> str:
     """Average of averages, weighted by how many raw rows each stands for (NULLs left out)."""
-    return f"sum({col} * n) / nullif(sum(case when {col} is not null then n end), 0)"
+    return _r(f"sum({col} * n) / nullif(sum(case when {col} is not null then n end), 0)", col)
 
 
 def _rollup_energy_hour(conn, start: float, end: float, size: int) -> None:
@@ -88,7 +104,10 @@ _ROLLUPS = (
 
 
 def _min_ts(conn, table: str) -> float | None:
-    # rows are appended in time order: the first rowid is (nearly) the oldest; ts index if any
+    if table in _TS_KEYED:      # keyed by ts: the minimum is one index probe
+        row = conn.execute(f"select min(ts) from [{table}]").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+    # rows are appended in time order: the first rowids are (nearly) the oldest
     row = conn.execute(f"select min(ts) from (select ts from [{table}] order by rowid limit 1000)").fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
@@ -149,8 +168,27 @@ def _first_rowid_at(conn, table: str, cutoff: float) -> int | None:
     return lo
 
 
+_TS_KEYED = {"energy_minute": 6 * 3600.0, "energy_hour": 30 * 86400.0,
+             "miner_minute": 3600.0, "miner_hour": 7 * 86400.0}   # table -> seconds per delete batch
+
+
+def _prune_by_ts(store: Any, table: str, cutoff: float, span: float) -> int:
+    """Rollup tables are keyed by ts first: delete time slices off the front, one per transaction."""
+    total = 0
+    while True:
+        with store._lock:
+            conn = store.db.conn
+            lo = conn.execute(f"select min(ts) from [{table}]").fetchone()[0]
+            if lo is None or lo >= cutoff:
+                return total
+            with conn:
+                total += conn.execute(f"delete from [{table}] where ts < ?", [min(cutoff, lo + span)]).rowcount
+
+
 def prune(store: Any, table: str, cutoff: float) -> int:
     """Delete rows older than cutoff, a batch per transaction. Returns rows deleted."""
+    if table in _TS_KEYED:
+        return _prune_by_ts(store, table, cutoff, _TS_KEYED[table])
     total = 0
     with store._lock:
         limit = _first_rowid_at(store.db.conn, table, cutoff)
