@@ -99,3 +99,13 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert f"{bad}:2: key 'site.cycle_interval'" in r.stderr
+
+
+def test_a_mistyped_secret_is_not_echoed_and_yaml_on_is_explained():
+    with pytest.raises(ConfigError) as ei:
+        load_config("s.yaml", text="energy:\n  source: home_assistant\n  home_assistant:\n    url: http://x\n"
+                                   "    token: 12345678\n    grid: s.g\n", env={})
+    assert "12345678" not in str(ei.value) and "s.yaml:5" in str(ei.value)
+    with pytest.raises(ConfigError) as ei:
+        load_config("s.yaml", text="notify:\n  on: [offline]\n", env={})
+    assert "quote it" in str(ei.value) and "s.yaml:2" in str(ei.value)

@@ -114,3 +114,18 @@ async def test_run_loop_stops_on_event(tmp_path):
     assert len(states) == 3
     assert states[-1].ts - states[0].ts == 10   # one cycle every 5 virtual seconds
     store.close()
+
+
+async def test_a_request_for_an_unknown_miner_is_refused_and_changes_nothing(tmp_path):
+    import pytest
+    from edgemining_tui.policy.decider import build_decider
+    clock = VirtualClock(1_750_000_000)
+    eng, store = make_engine(tmp_path, clock, ScriptedSource(clock))
+    eng.decider = build_decider()
+    for action, args in (("force_on", {"miner": "ghost"}), ("override", {"miner": "ghost", "mode": "on"})):
+        fut = eng.request(action, args)
+        await eng.cycle()
+        with pytest.raises(ValueError, match="no miner called 'ghost'"):
+            fut.result()
+    assert "ghost" not in str(eng.decider.overrides_view(clock.now()))
+    store.close()

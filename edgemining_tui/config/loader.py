@@ -70,6 +70,8 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 def _dotted(path: tuple) -> str:
     out = ""
     for p in path:
+        if isinstance(p, bool):   # an unquoted on/yes key: show it as YAML read it
+            p = str(p).lower()
         out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + str(p))
     return out
 
@@ -185,7 +187,9 @@ class Builder:
                 self.fail(path, f"expected one of {', '.join(str(m.value) for m in tp)}, got {value!r}")
         if tp is Secret:
             if not isinstance(value, str):
-                self.fail(path, f"expected a string, got {_kind(value)}")
+                # never echo a secret back, even a mistyped one
+                self.fail(path, f"expected a string (put the value in quotes, or better ${{ENV_VAR}}), "
+                                f"got {'a number' if isinstance(value, (int, float)) else 'something else'}")
             try:
                 return Secret(expand_env(value, self.env))
             except ValueError as e:
@@ -229,6 +233,9 @@ class Builder:
             if not isinstance(name, str) or name not in fields:
                 if open_keys:
                     continue
+                if isinstance(key, bool):
+                    self.fail(path + (key,), "YAML reads an unquoted on/off/yes/no key as true/false: "
+                                             "quote it (\"on\":)")
                 known = ", ".join(sorted(k for k in fields if not k.startswith("_")))
                 self.fail(path + (key,), f"unknown key (expected one of: {known})")
             kwargs[name] = self._convert(hints[name], v, path + (key,))

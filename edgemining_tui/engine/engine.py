@@ -142,6 +142,9 @@ class Engine:
             miner = args.get("miner")
             msg = handle("release", {} if miner in (None, "*") else {"miner": miner}, now)
         else:
+            miner = args.get("miner")
+            if miner is not None and miner != "*" and miner not in self.meta:
+                raise ValueError(f"no miner called {miner!r}")
             msg = handle(action, args, now)   # the decider's own vocabulary (force_on, power, ...)
         self.event("override" if action != A.CYCLE else "notice", msg, args.get("miner"))
         return msg
