@@ -87,7 +87,8 @@ def test_units_are_parsed_into_canonical_units():
 
 
 def test_example_and_demo_configs_load():
-    load_config(ROOT / "config.example.yaml", env={"HA_TOKEN": "x", "BOS_PASSWORD": "y", "BRAIINS_TOKEN": "z"})
+    load_config(ROOT / "config.example.yaml", env={"HA_TOKEN": "x", "BOS_PASSWORD": "y", "BRAIINS_TOKEN": "z",
+                                                        "NTFY_URL": "ntfys://ntfy.sh/topic"})
     load_config(ROOT / "edgemining_tui" / "data" / "demo.yaml", env={})
 
 
