@@ -1,0 +1,204 @@
+"""The console's manual controls: which miner is selected, overrides, power steps, site switches.
+
+Every change goes through ``confirm_and_send``: a confirmation naming what will change, then the
+request to the owner's engine (or, from an observer, to the store's inbox). Nothing here decides.
+"""
+from __future__ import annotations
+
+import logging
+
+from textual import work
+
+from ..engine import actions
+from ..format import duration
+from .fmt import describe_expiry, parse_duration_text, watts
+
+log = logging.getLogger("edgemining_tui.ui")
+
+DEFAULT_OVERRIDE_S = 3600.0     # a manual override lasts an hour unless the user says otherwise
+DEFAULT_STEP_W = 100.0
+
+
+def _detail_cls():
+    from .screens import MinerDetailScreen
+    return MinerDetailScreen
+
+
+class MinerControls:
+    """Mixed into the App: it relies on the App's screens, workers, notify() and link."""
+
+    def selected_miner(self) -> str | None:
+        scr = self.screen
+        if isinstance(scr, _detail_cls()):
+            return scr.miner
+        if self.active_panel_id != "fleet":
+            return None
+        try:
+            return self.fleet_panel.selected()
+        except Exception:
+            return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MINER_ACTIONS:
+            if self.active_panel_id != "fleet" and not isinstance(self.screen, _detail_cls()):
+                return False
+            return True if self.selected_miner() is not None else None
+        if action in ("fleet_filter", "fleet_sort"):
+            return self.active_panel_id == "fleet" and not isinstance(self.screen, _detail_cls())
+        if action == "history_range":
+            return self.active_panel_id == "history"
+        if action == "show_panel" and parameters and parameters[0] == self.active_panel_id:
+            return None
+        return True
+
+    # --- sending --------------------------------------------------------------------------------
+    @work(group="requests", exit_on_error=False)
+    async def confirm_and_send(self, title: str, body: str, action: str, args: dict,
+                               confirm: bool = True) -> str | None:
+        """Ask (a ModalScreen naming what will change), then send; the UI never waits on the engine."""
+        from .screens import ConfirmScreen
+        if confirm and not await self.push_screen_wait(ConfirmScreen(title, body)):
+            self.notify(f"{title}: cancelled", timeout=3)
+            return None
+        if self.link is None:
+            self.notify("not connected to the engine yet", severity="warning")
+            return None
+        via = "owner" if self.link.role == "owner" else "owner's inbox"
+        self.notify(f"{title}: sent to the {via}", timeout=3)
+        try:
+            result = await self.link.send(action, args)
+        except Exception as e:
+            self.notify(f"{title}: refused: {e}", severity="error", timeout=10)
+            return None
+        severity = "error" if str(result).startswith("refused") else "information"
+        self.notify(str(result), title=title, severity=severity, timeout=6)
+        return result
+
+    def _caps(self, name: str):
+        eng = getattr(self.rt, "engine", None)
+        if eng is None:
+            return None
+        try:
+            return eng.fleet.capabilities(name)
+        except Exception:
+            return None
+
+    def miner_override(self, name: str, mode: str, expiry: dict | None = None, watts_: float | None = None) -> None:
+        expiry = {"for_s": DEFAULT_OVERRIDE_S} if expiry is None else expiry
+        args = {"miner": name, "mode": mode, **expiry}
+        if mode == "power":
+            args["watts"] = float(watts_ or 0)
+        what = {"on": "force ON (mining, automation will not stop it)",
+                "off": "force OFF (paused, automation will not start it)",
+                "power": f"fix power at {watts(watts_)}"}[mode]
+        self.confirm_and_send(f"Override {name}", f"{name}: {what} {describe_expiry(args)}.\n"
+                              f"Release it any time with [b]a[/] (back to automatic).", actions.OVERRIDE, args)
+
+    def miner_release(self, name: str) -> None:
+        who = "every miner" if name == "*" else name
+        self.confirm_and_send(f"Release {who}", f"{who}: drop the manual override and return to automatic "
+                              "control.", actions.RELEASE, {"miner": name})
+
+    def _current_target(self, name: str) -> float | None:
+        st = self.state
+        if st is None:
+            return None
+        ov = (st.overrides or {}).get(name)
+        if isinstance(ov, dict) and ov.get("watts"):
+            return float(ov["watts"])
+        d = st.decision.miners.get(name) if st.decision else None
+        if d is not None and d.target_w:
+            return float(d.target_w)
+        s = st.samples.get(name)
+        if s is not None:
+            return s.power_limit_w or s.power_w
+        return None
+
+    def miner_step(self, name: str, direction: int) -> None:
+        caps = self._caps(name)
+        step = (caps.step_w if caps is not None and caps.step_w else 0.0) or DEFAULT_STEP_W
+        base = self._current_target(name)
+        if base is None:
+            self.notify(f"{name}: no current power to step from; type watts with w", severity="warning")
+            return
+        target = base + direction * step
+        if caps is not None and caps.power_target:
+            target = min(max(target, caps.min_w), caps.max_w)
+        if target <= 0:
+            self.notify(f"{name}: already at its lowest power", severity="warning")
+            return
+        self.miner_override(name, "power", watts_=target)
+
+    @work(group="prompts", exit_on_error=False)
+    async def miner_set_power(self, name: str) -> None:
+        from .screens import PromptScreen
+        caps = self._caps(name)
+        rng = f" ({watts(caps.min_w)}–{watts(caps.max_w)})" if caps is not None and caps.power_target else ""
+        cur = self._current_target(name)
+        text = await self.push_screen_wait(PromptScreen(
+            f"Power target for {name}", f"Watts{rng}, e.g. 1800 or 1.8kW. Held for "
+            f"{duration(DEFAULT_OVERRIDE_S)}.", "watts", "" if cur is None else f"{cur:.0f}"))
+        if text is None or not text.strip():
+            return
+        from ..config.types import parse_power
+        try:
+            w = parse_power(text.strip())
+            if w <= 0:
+                raise ValueError("power must be positive")
+        except ValueError as e:
+            self.notify(f"{name}: {e}", severity="error")
+            return
+        self.miner_override(name, "power", watts_=w)
+
+    @work(group="prompts", exit_on_error=False)
+    async def miner_override_for(self, name: str) -> None:
+        from .screens import ChoiceScreen, PromptScreen
+        mode = await self.push_screen_wait(ChoiceScreen(
+            f"Override {name}", [("on", "Force on"), ("off", "Force off"), ("power", "Fixed power…")]))
+        if mode is None:
+            return
+        w = None
+        if mode == "power":
+            text = await self.push_screen_wait(PromptScreen(f"Power for {name}", "Watts, e.g. 1800 or 1.8kW",
+                                                            "watts"))
+            if not text:
+                return
+            from ..config.types import parse_power
+            try:
+                w = parse_power(text.strip())
+            except ValueError as e:
+                self.notify(str(e), severity="error")
+                return
+        text = await self.push_screen_wait(PromptScreen(
+            f"How long for {name}?", "2h, 30m, 1h30m, until 18:00, until sunset, or until released", "2h"))
+        if text is None:
+            return
+        try:
+            expiry = parse_duration_text(text)
+        except ValueError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.miner_override(name, mode, expiry, w)
+
+    def open_detail(self, name: str) -> None:
+        from .screens import MinerDetailScreen
+        self.push_screen(MinerDetailScreen(name))
+
+    def site_pause(self, pause: bool) -> None:
+        if pause:
+            self.confirm_and_send("Pause automation", "The whole site: nothing will be commanded until you "
+                                  "resume. Miners keep their current state.", actions.PAUSE, {})
+        else:
+            self.confirm_and_send("Resume automation", "The whole site: the engine commands the miners "
+                                  "again from the next cycle.", actions.RESUME, {})
+
+    def site_observe(self, on_: bool) -> None:
+        body = ("The whole site: decisions are still made and shown, but no miner is commanded."
+                if on_ else "The whole site: miners are commanded again from the next cycle.")
+        self.confirm_and_send(f"Observe only {'on' if on_ else 'off'}", body, actions.OBSERVE_ONLY, {"on": on_})
+
+    def site_policy(self, mode: str) -> None:
+        self.confirm_and_send(f"Switch policy to {mode}", f"The whole site: decisions follow the "
+                              f"[b]{mode}[/] policy from the next cycle.", actions.SET_POLICY, {"mode": mode})
+
+    # --- key actions ----------------------------------------------------------------------------
