@@ -20,13 +20,15 @@ else to ``MinerView.zone``), and price, from ``DecisionInput.prices`` with the `
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable
 
 from ..miners.model import CommandKind, MinerCommand, MinerState
 from .allocator import HEAT_CAP, HEAT_DEMAND, HEAT_GRID, HEAT_NONE, INF, Site, Slot, allocate, site_terms
 from .config import PolicyConfig
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView
 from .overrides import Override, OverrideEvent, Overrides
+from .requests import OverrideRequests
+from .rule_hook import RuleHook, RuleSetHook, _as_hook
 from .protection import min_on_left, start_block
 from .quantize import CONTINUOUS, LEVELS, ON_OFF, Ladder
 from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
@@ -38,64 +40,7 @@ _HEAT_NAMES = {HEAT_DEMAND: "demand", HEAT_GRID: "grid_heat", HEAT_CAP: "capped"
 GIVE_UP_AFTER = 3          # unconfirmed start/stop sends before we accept what the miner reports
 
 
-class RuleHook(Protocol):
-    """The rule engine as the decider sees it. ``running``: which list to try (True: stop rules).
-    Returns ("start" | "stop" | None, reason)."""
-
-    def evaluate(self, inp: DecisionInput, miner: MinerView, running: bool, *,
-                 running_since: float | None = None, stopped_since: float | None = None
-                 ) -> tuple[str | None, str]: ...
-
-
-class RuleSetHook:
-    """Adapts policy/rules.py's RuleSet (+ policy/context.py) to RuleHook. The site context is
-    built once per cycle and shared by the miners."""
-
-    def __init__(self, ruleset: Any, sun: Any = None, tz: Any = None) -> None:
-        from zoneinfo import ZoneInfo
-        self.ruleset = ruleset
-        self.sun = sun
-        self.tz = tz if tz is None or not isinstance(tz, str) else ZoneInfo(tz)
-        self._inp: DecisionInput | None = None
-        self._ctx: Any = None
-
-    def _site(self, inp: DecisionInput) -> Any:
-        if self._inp is not inp:
-            from zoneinfo import ZoneInfo
-            from .context import build_context
-            tz = self.tz or ZoneInfo(inp.tz or "UTC")
-            miners_w = 0.0
-            for v in inp.miners:
-                if v.sample is not None and v.sample.power_w is not None:
-                    miners_w += v.sample.power_w
-            self._ctx = build_context(inp.now, tz=tz, snapshot=inp.snapshot, sun=self.sun,
-                                      climate=inp.climate or None, price=inp.prices or None, miners_w=miners_w)
-            self._inp = inp
-        return self._ctx
-
-    def evaluate(self, inp: DecisionInput, miner: MinerView, running: bool, *,
-                 running_since: float | None = None, stopped_since: float | None = None
-                 ) -> tuple[str | None, str]:
-        from .rules import RuleKind
-        ctx = self._site(inp).for_miner(miner.sample, capabilities=miner.caps, running_since=running_since,
-                                         stopped_since=stopped_since)
-        d = self.ruleset.match(RuleKind.STOP if running else RuleKind.START, ctx)
-        if d.fired:
-            return ("stop" if running else "start"), d.reason
-        return None, d.reason
-
-
-def _as_hook(rules: Any, sun: Any = None, tz: Any = None) -> RuleHook | None:
-    if rules is None:
-        return None
-    if hasattr(rules, "evaluate"):
-        return rules
-    if hasattr(rules, "match"):
-        return RuleSetHook(rules, sun, tz)
-    raise TypeError(f"rules: expected a RuleSet or an object with evaluate(), got {type(rules).__name__}")
-
-
-class PolicyDecider:
+class PolicyDecider(OverrideRequests):
     """Implements policy.decision.Decider. Not thread-safe: one engine owns it."""
 
     def __init__(self, cfg: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None,
@@ -622,58 +567,6 @@ class PolicyDecider:
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
-
-    # --- overrides API (the engine's handle(), the UI) ------------------------------------------
-    def set_override(self, kind: str, *, now: float, miner: str | None = None, watts: float | None = None,
-                     expiry: str | float | None = "for 1 h", by: str = "user") -> Override:
-        o = self.overrides.set(kind, now=now, miner=miner, watts=watts, expiry=expiry, by=by)
-        self._events.append(OverrideEvent("set", o, (f"{miner}: " if miner else "") + o.describe(now)))
-        return o
-
-    def release_override(self, *, now: float, miner: str | None = None, kind: str | None = None) -> list[Override]:
-        gone = self.overrides.release(now=now, miner=miner, kind=kind)
-        for o in gone:
-            who = f"{o.miner}: " if o.miner else ""
-            self._events.append(OverrideEvent("released", o, f"{who}{o.kind.replace('_', ' ')} released by hand"))
-        return gone
-
-    def overrides_view(self, now: float) -> dict:
-        return self.overrides.view(now)
-
-    def pop_events(self) -> list[OverrideEvent]:
-        ev, self._events = self._events, []
-        return ev
-
-    def handle(self, action: str, args: dict, now: float) -> str:
-        """Engine requests: override {kind, miner?, watts?, expiry?}, force_on / force_off / power
-        {miner, watts?, expiry?}, pause_automation / observe {expiry?}, release {miner? kind?}."""
-        a = action.replace("-", "_")
-        expiry = args.get("expiry", args.get("for", args.get("until", "for 1 h")))
-        if a == "override":
-            a = str(args.get("kind", ""))
-        if a in ("fixed_power", "set_power"):
-            a = "power"
-        if a == "pause_automation":
-            a = "pause"
-        if a == "observe_only_for":
-            a = "observe"
-        if a in ("force_on", "force_off", "power"):
-            miner = args.get("miner")
-            if not miner:
-                raise ValueError(f"{a} needs a miner")
-            o = self.set_override(a, now=now, miner=miner, watts=args.get("watts"), expiry=expiry,
-                                  by=str(args.get("by", "user")))
-            return f"{miner}: {o.describe(now)}"
-        if a in ("pause", "observe"):
-            o = self.set_override(a, now=now, expiry=expiry, by=str(args.get("by", "user")))
-            return o.describe(now)
-        if a in ("release", "release_all"):
-            gone = self.release_override(now=now, miner=args.get("miner"), kind=args.get("kind"))
-            if not gone:
-                return "no override to release"
-            return "released: " + ", ".join((o.miner or o.kind) for o in gone)
-        raise ValueError(f"unknown action {action!r}")
-
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,
