@@ -215,10 +215,10 @@ class Engine:
         now_faults: dict[str, str] = {}
         for f in stale:
             r = getattr(snapshot, f)
-            now_faults[f"energy:{f}"] = r.error or f"{f} is {r.age(self.clock.now()):.0f} s old"
+            now_faults[f"energy:{f}"] = _redact(r.error or f"{f} is {r.age(self.clock.now()):.0f} s old")
         for name, s in samples.items():
             if s.state in (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.FAULT):
-                now_faults[f"miner:{name}"] = f"{name} {s.state.value}" + (f": {s.error}" if s.error else "")
+                now_faults[f"miner:{name}"] = _redact(f"{name} {s.state.value}" + (f": {s.error}" if s.error else ""))
         for key, msg in now_faults.items():
             if key not in self._faults:
                 miner = key.split(":", 1)[1] if key.startswith("miner:") else None
