@@ -85,17 +85,13 @@ class NotificationHub:
             except (asyncio.CancelledError, Exception):
                 pass
             self._task = None
-        if self._save_task is not None:
-            try:
-                await asyncio.wait_for(self._save_task, timeout)
-            except (asyncio.TimeoutError, Exception):
-                pass
+        if self._save_task is not None and not self._save_task.done():
+            # asyncio.wait, not wait_for: a save task cancelled elsewhere must not cancel our close
+            await asyncio.wait({self._save_task}, timeout=timeout)
         self._save()
-        if self._save_task is not None:
-            try:
-                await asyncio.wait_for(self._save_task, timeout)
-            except (asyncio.TimeoutError, Exception):
-                pass
+        if self._save_task is not None and not self._save_task.done():
+            # asyncio.wait, not wait_for: a save task cancelled elsewhere must not cancel our close
+            await asyncio.wait({self._save_task}, timeout=timeout)
         for n in self.notifiers:
             try:
                 await n.close()
