@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config.types import Duration, Energy, Percent, Power  # noqa: F401  (types used in hints)
+from ..config.types import Energy, Percent, Power
 
 
 @dataclass(frozen=True)

@@ -11,39 +11,25 @@ Fault switches: ``status`` (HTTP status for every request), ``hang`` (never answ
 """
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from .http import HttpServer, Request, Response
+from .http import Request, Response, StandInServer
 from .state import SiteState
 
 PATH = "/solar_api/v1/GetPowerFlowRealtimeData.fcgi"
 
 
-class FroniusServer:
+class FroniusServer(StandInServer):
+    GARBAGE = b'{"Body": {"Data": {"Site": {"P_Grid": 12'
     def __init__(self, get_state: Callable[[], SiteState | None], host: str = "127.0.0.1", port: int = 0,
                  battery: bool = True) -> None:
+        super().__init__(host, port)
         self.get_state = get_state
         self.battery = battery
-        self.status: int | None = None
-        self.hang = False
-        self.garbage = False
         self.head_code = 0
         self.overrides: dict[str, Any] = {}
         self.requests = 0
-        self.http = HttpServer(self._handle, host, port)
-
-    @property
-    def url(self) -> str:
-        return self.http.url
-
-    async def start(self) -> "FroniusServer":
-        await self.http.start()
-        return self
-
-    async def close(self) -> None:
-        await self.http.close()
 
     def source_config(self, **kw):
         from ..energy.config import FroniusConfig
@@ -79,12 +65,11 @@ class FroniusServer:
 
     async def _handle(self, req: Request) -> Response:
         self.requests += 1
-        if self.hang:
-            await asyncio.sleep(3600)
-        if self.status is not None:
-            return Response.text("simulated failure", self.status)
+        fault = await self.injected_fault()
+        if fault is not None:
+            return fault
         if self.garbage:
-            return Response(200, b'{"Body": {"Data": {"Site": {"P_Grid": 12')
+            return self.garbage_reply()
         if req.path == PATH:
             return Response.json(self.payload())
         if req.path == "/solar_api/GetAPIVersion.cgi":

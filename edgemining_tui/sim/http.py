@@ -122,3 +122,51 @@ class HttpServer:
         finally:
             self._conns.discard(writer)
             writer.close()
+
+
+class StandInServer:
+    """Base of the vendor stand-ins (Fronius, Shelly, pools): address, start/stop, and the fault
+    switches they all have. ``status`` forces an HTTP status for every request, ``hang`` accepts
+    and never answers, ``garbage`` answers with the subclass's malformed ``GARBAGE`` body."""
+
+    GARBAGE = b'{"truncated": '
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.http = HttpServer(self._handle, host, port)
+        self.status: int | None = None
+        self.hang = False
+        self.garbage = False
+
+    @property
+    def url(self) -> str:
+        return self.http.url
+
+    async def start(self):
+        await self.http.start()
+        return self
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def __aenter__(self):
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    def failure(self, status: int) -> Response:
+        return Response.text("simulated failure", status)
+
+    async def injected_fault(self) -> Response | None:
+        """Hang or the forced status, if switched on; None otherwise."""
+        if self.hang:
+            await asyncio.sleep(3600)
+        if self.status is not None:
+            return self.failure(self.status)
+        return None
+
+    def garbage_reply(self) -> Response:
+        return Response(200, self.GARBAGE, "application/json")
+
+    async def _handle(self, req: Request) -> Response:  # pragma: no cover - per server
+        raise NotImplementedError

@@ -11,57 +11,40 @@ request, ``hang`` accepts and never answers, ``garbage`` answers with malformed 
 """
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 
-from .http import HttpServer, Request, Response
+from .http import Request, Response, StandInServer
 
 
 def _btc(sats: float) -> str:
     return f"{sats / 1e8:.8f}"
 
 
-class _FaultyServer:
+class _FaultyServer(StandInServer):
+    GARBAGE = b'{"btc": {"hash_rate_5m": '
+
     def __init__(self, host: str, port: int) -> None:
-        self.http = HttpServer(self._handle, host, port)
-        self.status: int | None = None
+        super().__init__(host, port)
         self.status_for: dict[str, int] = {}
-        self.hang = False
-        self.garbage = False
         self.requests: list[str] = []
 
-    @property
-    def url(self) -> str:
-        return self.http.url
-
-    async def start(self):
-        await self.http.start()
-        return self
-
-    async def close(self) -> None:
-        await self.http.close()
-
-    async def __aenter__(self):
-        return await self.start()
-
-    async def __aexit__(self, *exc) -> None:
-        await self.close()
+    def failure(self, status: int) -> Response:
+        return Response.json({"message": "simulated failure"}, status)
 
     async def _handle(self, req: Request) -> Response:
         self.requests.append(req.path)
-        if self.hang:
-            await asyncio.sleep(3600)
-        if self.status is not None:
-            return Response.json({"message": "simulated failure"}, self.status)
+        fault = await self.injected_fault()
+        if fault is not None:
+            return fault
         for prefix, st in self.status_for.items():
             if req.path.startswith(prefix):
-                return Response.json({"message": "simulated failure"}, st)
+                return self.failure(st)
         denied = self._auth(req)
         if denied is not None:
             return denied
         if self.garbage:
-            return Response(200, b'{"btc": {"hash_rate_5m": ', "application/json")
+            return self.garbage_reply()
         return self._route(req)
 
     def _auth(self, req: Request) -> Response | None:

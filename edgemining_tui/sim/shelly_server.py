@@ -9,34 +9,21 @@ Fault switches: ``status``, ``hang``, ``garbage``, ``overrides`` (field -> value
 """
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Callable
 
-from .http import HttpServer, Request, Response
+from .http import Request, Response, StandInServer
 from .state import SiteState
 
 
-class ShellyServer:
+class ShellyServer(StandInServer):
+    GARBAGE = b'{"id":0,"total_act_power":'
+
     def __init__(self, get_state: Callable[[], SiteState | None], host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
         self.get_state = get_state
-        self.status: int | None = None
-        self.hang = False
-        self.garbage = False
         self.reversed_ct = False
         self.overrides: dict[str, Any] = {}
         self.requests = 0
-        self.http = HttpServer(self._handle, host, port)
-
-    @property
-    def url(self) -> str:
-        return self.http.url
-
-    async def start(self) -> "ShellyServer":
-        await self.http.start()
-        return self
-
-    async def close(self) -> None:
-        await self.http.close()
 
     def source_config(self, **kw):
         from ..energy.config import ShellyConfig
@@ -61,12 +48,11 @@ class ShellyServer:
 
     async def _handle(self, req: Request) -> Response:
         self.requests += 1
-        if self.hang:
-            await asyncio.sleep(3600)
-        if self.status is not None:
-            return Response.text("simulated failure", self.status)
+        fault = await self.injected_fault()
+        if fault is not None:
+            return fault
         if self.garbage:
-            return Response(200, b'{"id":0,"total_act_power":')
+            return self.garbage_reply()
         if req.path == "/shelly":
             return Response.json({"name": None, "id": "shellypro3em-sim", "model": "SPEM-003CEBEU", "gen": 2,
                                   "fw_id": "sim", "ver": "1.4.4", "app": "Pro3EM", "auth_en": False})
