@@ -1,11 +1,10 @@
-"""Find miners on a subnet for the wizard: ``miners.scan.scan`` when it exists, else pyasic directly.
+"""Find miners on a subnet for the wizard, through ``miners.scan.scan`` (pyasic's identification).
 
 A scanner is ``async (subnet: str) -> list[FoundMiner]``; the app takes one as a parameter, so tests
 and other front ends can inject their own (the seam).
 """
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import re
@@ -51,10 +50,6 @@ def parse_subnet(text: str) -> ipaddress.IPv4Network:
     return net
 
 
-def hosts_of(net: ipaddress.IPv4Network) -> list[str]:
-    return [str(h) for h in (net.hosts() if net.num_addresses > 2 else net)]
-
-
 def slug(text: str) -> str:
     s = re.sub(r"\(.*?\)", "", text or "").strip().lower()
     s = re.sub(r"[^a-z0-9]+", "-", s).strip("-")
@@ -91,56 +86,18 @@ def _from_any(item: Any) -> FoundMiner:
         else (str(caps or ""), None, None, False)
     lo = get("min_w", lo)
     hi = get("max_w", hi)
-    return FoundMiner(host=host, family=str(get("family") or "auto"), model=str(get("model") or ""),
+    family = str(get("family") or "auto")
+    # a miner pyasic could not place is configured with family auto (identified again at start)
+    return FoundMiner(host=host, family="auto" if family == "unknown" else family, model=str(get("model") or ""),
                       firmware=str(get("firmware") or ""), control=control or "unknown",
                       min_w=lo, max_w=hi, monitor_only=bool(get("monitor_only", monitor)))
 
 
-async def pyasic_scan(subnet: str, timeout: float = 5.0, concurrency: int = 64) -> list[FoundMiner]:
-    """Identify every host of ``subnet`` with pyasic's ``get_miner`` (its real identification)."""
-    import pyasic  # heavy: imported only when someone scans
-
-    from ...miners.capabilities import family_of_pyasic, for_family
-    net = parse_subnet(subnet)
-    sem = asyncio.Semaphore(concurrency)
-
-    async def one(ip: str) -> FoundMiner | None:
-        async with sem:
-            try:
-                miner = await asyncio.wait_for(pyasic.get_miner(ip), timeout)
-            except Exception:  # noqa: BLE001 - nothing (usable) answered: not a miner
-                return None
-        if miner is None:
-            return None
-        family = family_of_pyasic(miner)
-        caps = for_family(family, miner)
-        control, lo, hi, monitor = control_text(caps)
-        return FoundMiner(host=ip, family=family if family != "unknown" else "auto",
-                          model=str(getattr(miner, "model", "") or type(miner).__name__),
-                          firmware=str(getattr(miner, "firmware", "") or ""), control=control,
-                          min_w=lo, max_w=hi, monitor_only=monitor)
-
-    found = await asyncio.gather(*(one(ip) for ip in hosts_of(net)))
-    return [f for f in found if f is not None]
-
-
 async def default_scan(subnet: str) -> list[FoundMiner]:
-    """``edgemining_tui.miners.scan.scan`` when that module exists, else pyasic_scan."""
+    """The console's own scan (miners/scan.py), within the wizard's /22 limit."""
     parse_subnet(subnet)
-    try:
-        from ...miners import scan as miners_scan
-    except ImportError:
-        miners_scan = None
-    fn = getattr(miners_scan, "scan", None) if miners_scan is not None else None
-    if fn is None:
-        return await pyasic_scan(subnet)
-    try:
-        items = await fn(subnet)
-    except TypeError:  # a different signature than expected: fall back rather than fail the wizard
-        log.warning("miners.scan.scan(subnet) failed with TypeError; using the built-in pyasic scan",
-                    exc_info=True)
-        return await pyasic_scan(subnet)
-    return [_from_any(i) for i in items]
+    from ...miners.scan import scan
+    return [_from_any(i) for i in await scan(subnet)]
 
 
 def name_found(found: list[FoundMiner]) -> None:
