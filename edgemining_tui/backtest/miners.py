@@ -6,9 +6,9 @@ synchronously and without building full samples: the replay calls this half a mi
 """
 from __future__ import annotations
 
-from ..miners.capabilities import FAMILY_CAPABILITIES, apply_overrides
+from ..miners.capabilities import FAMILY_CAPABILITIES, apply_overrides, simulated_capabilities
 from ..miners.config import MinerConfig
-from ..miners.model import Capabilities, CommandKind, Level, MinerCommand, MinerSample, MinerState
+from ..miners.model import Capabilities, CommandKind, MinerCommand, MinerSample, MinerState
 from ..policy.decision import MinerView
 from ..sim.miner_model import MinerModel
 from .fast import make_sample as _make_sample, make_view as _make_view
@@ -27,16 +27,7 @@ def capabilities_of(cfg: MinerConfig) -> Capabilities:
     """What the live driver would report: a simulated miner's spec, else family defaults + overrides."""
     spec = cfg.simulated
     if spec is not None:
-        levels = tuple(Level(lv.name, float(lv.watts)) for lv in spec.levels)
-        caps = Capabilities(
-            on_off=True,
-            power_target=spec.control == "power_target",
-            min_w=spec.min_w if spec.control == "power_target" else 0.0,
-            max_w=spec.max_w,
-            step_w=spec.step_w if spec.control == "power_target" else 0.0,
-            levels=levels if spec.control == "levels" else (),
-            idle_w=spec.idle_w)
-        return apply_overrides(caps, cfg.capabilities)
+        return apply_overrides(simulated_capabilities(spec), cfg.capabilities)
     base = FAMILY_CAPABILITIES.get(cfg.family, Capabilities(on_off=False, monitor_only=True))
     return apply_overrides(base, cfg.capabilities)
 

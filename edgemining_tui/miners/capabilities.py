@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .config import CapabilityOverrides
+from .config import CapabilityOverrides, SimulatedSpec
 from .model import Capabilities, Level
 
 # Typical S19-class envelope; real ranges vary per model, so docs/miners.md tells users to set
@@ -95,3 +95,16 @@ def nearest_level(levels: tuple[Level, ...], watts: float | None) -> Level | Non
     if not levels or watts is None:
         return None
     return min(levels, key=lambda lv: abs(lv.watts - watts))
+
+
+def simulated_capabilities(spec: SimulatedSpec) -> Capabilities:
+    """What a simulated miner can do, from its physics spec (before config overrides)."""
+    cont = spec.control == "power_target"
+    return Capabilities(
+        on_off=True,
+        power_target=cont,
+        min_w=spec.min_w if cont else 0.0,
+        max_w=spec.max_w,
+        step_w=spec.step_w if cont else 0.0,
+        levels=tuple(Level(lv.name, float(lv.watts)) for lv in spec.levels) if spec.control == "levels" else (),
+        idle_w=spec.idle_w)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from ..clock import Clock
 from ..sim.miner_model import MinerModel
-from .capabilities import apply_overrides
+from .capabilities import apply_overrides, simulated_capabilities
 from .config import MinerConfig, SimulatedSpec
 from .model import (
-    Board, Capabilities, CommandKind, CommandResult, Level, MinerCommand, MinerSample, MinerState,
+    Board, Capabilities, CommandKind, CommandResult, MinerCommand, MinerSample, MinerState,
 )
 
 
@@ -37,16 +37,7 @@ class SimulatedDriver:
             ramp_s=spec.ramp, ambient_c=spec.ambient_c, levels=levels, now=clock.now(),
             paused=spec.start_paused)
         self.faults = SimFaults()
-        caps = Capabilities(
-            on_off=True,
-            power_target=spec.control == "power_target",
-            min_w=spec.min_w if spec.control == "power_target" else 0.0,
-            max_w=spec.max_w,
-            step_w=spec.step_w if spec.control == "power_target" else 0.0,
-            levels=tuple(Level(n, w) for n, w in levels) if spec.control == "levels" else (),
-            idle_w=spec.idle_w,
-        )
-        self._caps = apply_overrides(caps, cfg.capabilities)
+        self._caps = apply_overrides(simulated_capabilities(spec), cfg.capabilities)
 
     @property
     def capabilities(self) -> Capabilities:
