@@ -12,7 +12,7 @@ fail-safe  >  rules mode (start/stop rules + hardware protection) | surplus mode
 stop rules as vetoes and start rules forcing a miner on).  A global "observe" override lets all of
 that be decided and shown, but strips every command.
 
-Surplus-mode miners also pass two gates each cycle (``_gates``): heat, from ``DecisionInput.climate
+Surplus-mode miners also pass two gates each cycle (policy/gates.py): heat, from ``DecisionInput.climate
 ["status"]`` (heat/zones.py ZoneStatus per zone; a miner belongs to the zone whose ``miners`` names it,
 else to ``MinerView.zone``), and price, from ``DecisionInput.prices`` with the ``economics:`` switches
 ``mine_only_above_feed_in`` / ``grid_mining_below_break_even`` (same comparison as econ/decision.py
@@ -23,7 +23,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from ..miners.model import CommandKind, MinerCommand, MinerState
-from .allocator import HEAT_CAP, HEAT_DEMAND, HEAT_GRID, HEAT_NONE, INF, Site, Slot, allocate, site_terms
+from .allocator import INF, Site, Slot, allocate, site_terms
+from .gates import Gates
 from .config import PolicyConfig
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView
 from .overrides import Override, OverrideEvent, Overrides
@@ -32,11 +33,9 @@ from .rule_hook import RuleHook, RuleSetHook, _as_hook
 from .protection import min_on_left, start_block
 from .quantize import CONTINUOUS, LEVELS, ON_OFF, Ladder
 from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
-from ..econ.value import value_per_kwh
 
 _START, _STOP, _SETP, _SETL = CommandKind.START, CommandKind.STOP, CommandKind.SET_POWER, CommandKind.SET_LEVEL
 _FAULT = MinerState.FAULT
-_HEAT_NAMES = {HEAT_DEMAND: "demand", HEAT_GRID: "grid_heat", HEAT_CAP: "capped"}
 GIVE_UP_AFTER = 3          # unconfirmed start/stop sends before we accept what the miner reports
 
 
@@ -49,20 +48,7 @@ class PolicyDecider(OverrideRequests):
                  economics: Any = None) -> None:
         """``economics``: the ``economics:`` section (econ/config.py EconomicsConfig) or None (no price terms)."""
         self.cfg = cfg or PolicyConfig()
-        self.econ = economics
-        self._econ_on = economics is not None and bool(
-            getattr(economics, "mine_only_above_feed_in", False)
-            or getattr(economics, "grid_mining_below_break_even", False))
-        self._exp_fixed = self._imp_fixed = None
-        if self._econ_on:
-            # fixed prices need no extra; time-of-use and entity prices come in DecisionInput.prices
-            for attr, src in (("_exp_fixed", "export_source"), ("_imp_fixed", "import_source")):
-                ps = getattr(economics, src, None)
-                if ps is not None and ps.fixed is not None:
-                    setattr(self, attr, float(ps.fixed))
-        self._gated = False
-        self._zsrc: Any = None
-        self._zmap: dict[str, Any] = {}
+        self.gates = Gates(economics)
         self.tz = tz
         self.rules = _as_hook(rules, sun, tz)
         self.overrides = Overrides(tz, sunset, sunrise)
@@ -234,8 +220,8 @@ class PolicyDecider(OverrideRequests):
             for sl in rules_slots:
                 self._failsafe(sl, stale_for, site.why)
         gates = None
-        if self._econ_on or inp.climate or self._gated:
-            gates = self._gates(surplus, inp)
+        if self.gates.on or inp.climate or self.gates.gated:
+            gates = self.gates.apply(surplus, inp)
         if site.ok:
             hook = self.rules
             if rules_slots:
@@ -306,88 +292,6 @@ class PolicyDecider(OverrideRequests):
         return fd
 
     # ------------------------------------------------------------------------------------------
-    def _gates(self, slots: list[Slot], inp: DecisionInput) -> tuple[dict, dict]:
-        """Set each surplus slot's heat and price gates for this cycle. Returns ({miner: zone state},
-        {miner: value per kWh}) for the fleet terms."""
-        climate = inp.climate
-        status = climate.get("status") if climate else None
-        zmap = None
-        if status:
-            if status is not self._zsrc:
-                zm: dict[str, Any] = {}
-                for z in status.values():
-                    for m in getattr(z, "miners", ()) or ():
-                        zm[m] = z
-                self._zsrc, self._zmap = status, zm
-            zmap = self._zmap
-        econ = self.econ if self._econ_on else None
-        self._gated = zmap is not None or econ is not None
-        heat_terms: dict[str, str] = {}
-        values: dict[str, float | None] = {}
-        if econ is not None:
-            prices = inp.prices or {}
-            exp = prices.get("export")
-            if exp is None:
-                exp = self._exp_fixed
-            imp = prices.get("import")
-            if imp is None:
-                imp = self._imp_fixed
-            hp = prices.get("hashprice")
-            if hp is None:
-                hp = econ.hashprice_sats_per_th_day
-            btc = prices.get("btc")
-            if btc is None:
-                btc = econ.btc_price
-            margin = econ.margin_pct
-            k = 1.0 + margin / 100.0
-            feed = econ.mine_only_above_feed_in and exp is not None
-            gridm = econ.grid_mining_below_break_even and imp is not None
-            cur = econ.currency
-            conf = econ.miner_efficiency
-        for sl in slots:
-            h = HEAT_NONE
-            zw = note = ""
-            if zmap is not None:
-                z = zmap.get(sl.name)
-                if z is None and sl.view.zone is not None:
-                    z = status.get(sl.view.zone)
-                if z is not None:
-                    if z.capped:
-                        h = HEAT_CAP
-                    elif z.heat_demand:
-                        h = HEAT_GRID if z.grid_heat_allowed else HEAT_DEMAND
-                    if h:
-                        zw = z.reason
-                        heat_terms[sl.name] = _HEAT_NAMES[h]
-                        if h == HEAT_DEMAND:
-                            note = zw
-            sl.heat = h
-            sl.zone_why = zw
-            pb = pg = ""
-            if econ is not None:
-                # efficiency: the economics extra's figure, the configured one, what the miner reports
-                # while mining, the last it reported, the configured default
-                smp = sl.view.sample
-                live = smp.efficiency_j_th if smp.running else None
-                if live:
-                    sl.eff_seen = live
-                e = prices.get(sl.eff_key) or conf.get(sl.name) or live or sl.eff_seen \
-                    or econ.default_efficiency_j_th
-                value = value_per_kwh(e, hp, btc) if e and e > 0 and btc and btc > 0 else None
-                sl.value = values[sl.name] = value
-                if value is None:
-                    note = (note + "; " if note else "") + "no price check (mining value unknown)"
-                else:
-                    if feed and not value > (exp * k if exp > 0 else exp) + 1e-9:
-                        pb = (f"feed-in {_p(exp)}{f' +{margin:g} %' if margin else ''} "
-                              f"{'>' if exp > value else '≥'} mining {_p(value)} {cur}/kWh: exporting")
-                    if gridm and (imp < value / k - 1e-9 or imp < 0):
-                        pg = f"import {_p(imp)} < break-even {_p(value)}: mining on grid"
-            sl.pblock = pb
-            sl.pgrid = pg
-            sl.note = note
-        return heat_terms, values
-
     def _stage(self, age: float) -> str:
         s = self.cfg.stale
         if age <= s.grace:
@@ -582,12 +486,6 @@ def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: An
             if name not in names:
                 raise ValueError(f"policy: miner {name!r} is not configured (known: {', '.join(sorted(names))})")
     return PolicyDecider(cfg, tz=tz, rules=rules, sunset=sunset, sunrise=sunrise, sun=sun, economics=economics)
-
-
-def _p(x: float) -> str:
-    """A price for a reason: 0.09, 0.064, 0.3 (three decimals at most)."""
-    t = f"{x:.3f}".rstrip("0")
-    return t + "0" if t.endswith(".") else t
 
 
 __all__ = ["PolicyDecider", "build_decider", "RuleHook", "RuleSetHook", "INF", "Site"]
