@@ -16,6 +16,10 @@ miners' credentials are not read (the trace is the energy source; nothing is con
         initial_soc: 50%
       decision_interval: null    # default: the trace's step; e.g. 10s (must divide the step)
       hashprice: 50              # sats per TH/s per day, for the sats estimate
+      forecast:                  # the PV forecast replayed for policy.battery.reserve: forecast
+        error: 20%               #   (ignored when the trace has a pv_forecast_w column)
+        smoothing: 1h
+        seed: 1
       efficiency_j_th: 29.5      # for miners without a simulated: section
 
 Miners are simulated in-process from their ``simulated:`` section (the emulators' physics);
@@ -31,6 +35,7 @@ from typing import Any, Optional
 from ..config.errors import ConfigError
 from ..config.types import Duration
 from ..sim.battery import BatteryConfig
+from .forecast import ForecastSpec
 
 
 @dataclass(frozen=True)
@@ -40,10 +45,12 @@ class BacktestSection:
     decision_interval: Optional[Duration] = None
     hashprice: float = 50.0
     efficiency_j_th: float = 29.5
+    forecast: ForecastSpec = ForecastSpec()
 
     def validate(self) -> None:
         if self.battery is not None:
             self.battery.validate()
+        self.forecast.validate()
         if self.decision_interval is not None and self.decision_interval <= 0:
             raise ValueError("decision_interval: must be positive")
         if self.hashprice < 0:

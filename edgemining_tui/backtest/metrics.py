@@ -7,6 +7,11 @@ Definitions (docs/backtest.md has the long form):
 - ``fed`` = mined − captured: mining energy that came from the grid or the battery instead of
   surplus. ``fed_pct`` = fed / mined.
 - ``extra_import`` = import with miners − import without miners.
+- The same two scores against the site with the miners installed but asleep all the time
+  (``vs_asleep``): a miner's standby draw (10-15 W, day and night) is paid whatever the policy
+  does, and in a winter week it can outweigh the surplus. ``captured`` = export asleep − export;
+  ``fed`` = (mined − standby) − captured, as a share of (mined − standby): what the decisions
+  took from the grid or the battery.
 - starts per miner per day: ``max`` = the most any miner had on one local calendar day;
   ``mean`` = all starts / (miners × days).
 - ``battery.end_deficit_kwh``: how much less the battery holds at the end of the trace with the
@@ -36,6 +41,27 @@ class Totals:
     discharged0_wh: float
     max_extra_import_w: float = 0.0
     money: dict[str, float] | None = None
+    import_asleep_wh: float = 0.0      # the site with the miners asleep all the time
+    export_asleep_wh: float = 0.0
+    standby_wh: float = 0.0            # what they draw asleep over the whole trace
+
+    @property
+    def asleep_captured_wh(self) -> float:
+        return self.export_asleep_wh - self.export_wh
+
+    @property
+    def asleep_fed_wh(self) -> float:
+        return self.mined_wh - self.standby_wh - self.asleep_captured_wh
+
+    @property
+    def asleep_captured_pct(self) -> float | None:
+        e = self.export_asleep_wh
+        return 100.0 * self.asleep_captured_wh / e if e > 0 else None
+
+    @property
+    def asleep_fed_pct(self) -> float | None:
+        m = self.mined_wh - self.standby_wh
+        return 100.0 * self.asleep_fed_wh / m if m > 0 else None
 
     @property
     def captured_wh(self) -> float:
@@ -158,6 +184,12 @@ class Result:
             "captured_pct": pct(t.captured_pct),
             "fed_kwh": kwh(t.fed_wh),
             "fed_pct": pct(t.fed_pct),
+            "vs_asleep": {
+                "standby_kwh": kwh(t.standby_wh),
+                "import_kwh": kwh(t.import_asleep_wh), "export_kwh": kwh(t.export_asleep_wh),
+                "captured_kwh": kwh(t.asleep_captured_wh), "captured_pct": pct(t.asleep_captured_pct),
+                "fed_kwh": kwh(t.asleep_fed_wh), "fed_pct": pct(t.asleep_fed_pct),
+            },
             "starts_per_miner_per_day": {"max": self.starts_per_day_max,
                                          "mean": round(self.starts_per_day_mean, 3)},
             "miners": {m.name: {**{k: (round(v, 3) if isinstance(v, float) else v)
@@ -214,6 +246,9 @@ def rows_of(r: Result) -> list[tuple[str, str]]:
         ("extra import", f"{d['extra_import_kwh']:.1f} kWh (peak {d['max_extra_import_w']:.0f} W)"),
         ("captured", f"{d['captured_kwh']:.1f} kWh = {_f(d['captured_pct'], '.1f', ' %')} of export"),
         ("fed", f"{d['fed_kwh']:.1f} kWh = {_f(d['fed_pct'], '.1f', ' %')} of mined"),
+        ("standby draw", f"{d['vs_asleep']['standby_kwh']:.1f} kWh if asleep all the time"),
+        ("vs asleep: captured", f"{_f(d['vs_asleep']['captured_pct'], '.1f', ' %')} of export"),
+        ("vs asleep: fed", f"{_f(d['vs_asleep']['fed_pct'], '.1f', ' %')} of mined above standby"),
     ]
     if d["battery"] is not None:
         b = d["battery"]

@@ -99,10 +99,18 @@ class SimMiner:
             d = p - m.target_w
             state = _RAMPING if (d > self.ramp_tol or -d > self.ramp_tol) else _MINING
         li = m.level_index
-        s = _make_sample(self.name, now, state, p, m.target_w, m.levels[li][0] if li >= 0 and m.levels else None, hr)
-        self.sample = s
+        level = m.levels[li][0] if li >= 0 and m.levels else None
         if self.confirmed is None and self.last_command is not None:
             self.confirmed = True       # a simulated miner always does what it is told
+        s = self.sample
+        v = self.view
+        if s is not None and s.power_w == p and s.state is state and s.power_limit_w == m.target_w \
+                and s.level == level and v.last_command is self.last_command and v.confirmed is self.confirmed:
+            # nothing the decider reads has changed: hand it the same view (its sample keeps the
+            # time it last changed; no decision reads a sample's time). Most steps take this path.
+            return v
+        s = _make_sample(self.name, now, state, p, m.target_w, level, hr)
+        self.sample = s
         v = _make_view(self.name, self.priority, self.caps, s, self.zone, self.last_command, self.confirmed)
         self.view = v
         return v

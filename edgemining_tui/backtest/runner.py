@@ -179,7 +179,8 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
-    settle, settle0 = site.battery.settle, site.baseline.settle
+    settle, settle0, settle_s = site.battery.settle, site.baseline.settle, site.asleep.settle
+    idle_w = sum(m.model.idle_w for m in fleet)      # the fleet's standby draw, all asleep
     bat = site.battery
     has_battery = site.has_battery
     soc_k = 100.0 / cfg.battery.capacity if has_battery else 0.0
@@ -201,12 +202,21 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         ledger = LedgerAccumulator()
         sats_k = hashprice * dt / 86400.0
     empty: dict = {}
+    t_start = time.perf_counter()     # the run time counts the forecast's making too
+    # the PV forecast ("energy still to come today"), when the policy reads it
+    fc_rem = None
+    fc: dict = empty
+    if getattr(app.policy.battery, "reserve", "levels") == "forecast":
+        from .forecast import remaining_today
+        fc_rem = remaining_today(trace, tz, cfg.section.forecast)
+        fc = {"energy_today_remaining_wh": 0.0}
     n = len(trace)
     ts0 = trace.ts0
 
     # running sums in W·tick; scaled to Wh at the end
     s_mined = s_imp = s_exp = s_ch = s_dis = 0.0
     s_imp0 = s_exp0 = s_ch0 = s_dis0 = 0.0
+    s_imp_s = s_exp_s = 0.0
     c_imp = c_exp = c_imp0 = c_exp0 = 0.0      # money: W·tick·price
     max_imp_extra = 0.0
     errors = 0
@@ -217,11 +227,12 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     writer = steps_out.write if steps_out is not None else None
     if writer is not None:
         writer(",".join(STEP_COLUMNS + tuple(f"{m.name}_w" for m in fleet)) + "\n")
-    t_start = perf()
     tick = 0
     for i in range(n):
         pv = pvs[i]
         load = loads[i]
+        if fc_rem is not None:
+            fc["energy_today_remaining_wh"] = fc_rem[i]
         if temps is not None:
             tv = temps[i]
             climate = {"outdoor_temperature": tv} if tv == tv else empty
@@ -253,6 +264,11 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             ch0 = settle0(net0, dt)
             grid = load + mw + ch - pv
             grid0 = load + ch0 - pv
+            grid_s = load + idle_w + settle_s(net0 - idle_w, dt) - pv
+            if grid_s > 0:
+                s_imp_s += grid_s
+            else:
+                s_exp_s -= grid_s
             s_mined += mw
             if zones is not None:
                 per = {fm.name: fm.model.power_w for fm in fleet}
@@ -295,7 +311,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 soc = None
                 r_ch = r_soc = make_reading(None, t, src)
             snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
-                                 make_reading(grid, t, src), r_ch, r_soc, {})
+                                 make_reading(grid, t, src), r_ch, r_soc, fc)
             inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
             d0 = perf()
             try:
@@ -333,7 +349,9 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     totals = Totals(pv_wh=s_pv * h, load_wh=s_load * h, mined_wh=s_mined * h, import_wh=s_imp * h,
                     export_wh=s_exp * h, charged_wh=s_ch * h, discharged_wh=s_dis * h,
                     import0_wh=s_imp0 * h, export0_wh=s_exp0 * h, charged0_wh=s_ch0 * h,
-                    discharged0_wh=s_dis0 * h, max_extra_import_w=max_imp_extra)
+                    discharged0_wh=s_dis0 * h, max_extra_import_w=max_imp_extra,
+                    import_asleep_wh=s_imp_s * h, export_asleep_wh=s_exp_s * h,
+                    standby_wh=idle_w * tick * h)
     if has_prices:
         k = h / 1000.0
         totals.money = {"import_cost": c_imp * k, "export_revenue": c_exp * k,

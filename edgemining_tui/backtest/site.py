@@ -1,6 +1,7 @@
 """The replay site: the trace's PV and house, a home battery in self-consumption mode, the grid as
-the balance. Two copies run side by side in one replay: the site with the miners and the same
-site without them (its own battery), so "what did mining change?" is answered in one pass.
+the balance. Three copies run side by side in one replay, each with its own battery: the site with
+the miners, the same site without them (the issue's "what did mining change?"), and the site with
+the miners installed but asleep all the time (standby draw only: "what did the decisions change?").
 
 Per step (flows held for the step, canonical signs)::
 
@@ -16,13 +17,14 @@ from ..sim.battery import Battery, BatteryConfig
 
 
 class ReplaySite:
-    __slots__ = ("battery", "baseline", "has_battery", "capacity_wh")
+    __slots__ = ("battery", "baseline", "asleep", "has_battery", "capacity_wh")
 
     def __init__(self, battery: BatteryConfig) -> None:
         self.has_battery = battery.capacity > 0
         self.capacity_wh = battery.capacity if self.has_battery else None
         self.battery = Battery(battery)
         self.baseline = Battery(battery)
+        self.asleep = Battery(battery)
 
     def step(self, pv_w: float, load_w: float, miners_w: float, dt_s: float) -> tuple[float, float, float, float]:
         """Settle one step: (charge_w, grid_w) with the miners, then (charge_w, grid_w) without them."""

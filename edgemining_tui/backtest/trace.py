@@ -2,13 +2,15 @@
 
 Format (see docs/backtest.md)::
 
-    timestamp,pv_w,load_w[,temp_out_c][,price_import][,price_export]
+    timestamp,pv_w,load_w[,temp_out_c][,price_import][,price_export][,pv_forecast_w]
     2024-05-13T00:00:00+02:00,0,412.5,9.1,0.31,0.08
 
 - ``timestamp``: ISO 8601 with a UTC offset (``+02:00`` or ``Z``); a naive time is refused,
   because "which hour was that?" is the whole point of a replay.
 - ``pv_w`` (≥ 0) and ``load_w`` (≥ 0, the house *without* the miners), watts; required in every row.
 - ``temp_out_c``, ``price_import``, ``price_export``: optional columns; an empty cell is "unknown".
+- ``pv_forecast_w``: optional, what a PV forecast predicted for that step (W), e.g. recorded from
+  Forecast.Solar or Solcast; the forecast battery reserve replays it (backtest/forecast.py).
 - Rows in time order at one fixed step between 10 s and 15 min; a gap, a changed step or a
   step back in time is an error naming the line. Other columns are ignored.
 
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 REQUIRED = ("timestamp", "pv_w", "load_w")
-OPTIONAL = ("temp_out_c", "price_import", "price_export")
+OPTIONAL = ("temp_out_c", "price_import", "price_export", "pv_forecast_w")
 MIN_STEP_S = 10.0
 MAX_STEP_S = 900.0
 _STEP_TOL_S = 0.001
@@ -56,6 +58,7 @@ class Trace:
     temp_out_c: Sequence[float] | None = None
     price_import: Sequence[float] | None = None
     price_export: Sequence[float] | None = None
+    pv_forecast_w: Sequence[float] | None = None
     utc_offset_s: float = 0.0       # the first row's offset, for display
     source: str = "<memory>"
     ignored_columns: tuple[str, ...] = field(default=())
@@ -76,7 +79,8 @@ class Trace:
             return None if col is None else col[start:stop]
         return Trace(self.ts0 + start * self.step_s, self.step_s, self.pv_w[start:stop],
                      self.load_w[start:stop], cut(self.temp_out_c), cut(self.price_import),
-                     cut(self.price_export), self.utc_offset_s, self.source, self.ignored_columns)
+                     cut(self.price_export), cut(self.pv_forecast_w), self.utc_offset_s, self.source,
+                     self.ignored_columns)
 
 
 def _num(text: str, col: str, file: str, line: int, required: bool) -> float:
@@ -199,7 +203,7 @@ def _parse(fh: Iterable[str], file: str) -> Trace:
         raise TraceError(f"a trace needs at least two rows to know its step (found {len(pv)})", file, line)
     return Trace(ts0=ts0, step_s=step, pv_w=pv, load_w=load, temp_out_c=cols.get("temp_out_c"),
                  price_import=cols.get("price_import"), price_export=cols.get("price_export"),
-                 utc_offset_s=offset0, source=file, ignored_columns=ignored)
+                 pv_forecast_w=cols.get("pv_forecast_w"), utc_offset_s=offset0, source=file, ignored_columns=ignored)
 
 
 def write_trace(path: str | Path, trace: Trace, tz=None) -> None:

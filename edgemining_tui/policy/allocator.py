@@ -32,6 +32,7 @@ from .quantize import ON_OFF, Ladder
 from .timers import MinerState, fmt_dur, fmt_kw
 
 INF = float("inf")
+EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 
 # Slot.heat: what the miner's climate zone asks for this cycle
 HEAT_NONE, HEAT_DEMAND, HEAT_GRID, HEAT_CAP = 0, 1, 2, 3
@@ -41,7 +42,7 @@ class Site:
     """This cycle's site terms. ``ok`` False: the energy data can't support a decision (fail-safe)."""
 
     __slots__ = ("ok", "why", "available_w", "import_w", "charge_w", "kept_w", "soc", "below_priority",
-                 "buffered", "buffer_start", "cap_budget_w", "battery")
+                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short")
 
     def __init__(self) -> None:
         self.ok = False
@@ -56,14 +57,17 @@ class Site:
         self.buffer_start = False
         self.cap_budget_w = INF
         self.battery = ""
+        self.reserve = None        # policy/reserve.py Reserve when the forecast reserve decides
+        self.short = False         # the battery or the grid covers the miners without leave (reserve)
 
 
 def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
-               all_draw_w: float | None, has_battery: bool = False) -> Site:
+               all_draw_w: float | None, has_battery: bool = False, reserve=None) -> Site:
     """Compute the available power. ``alloc_draw_w``: what the allocated miners draw now (measured);
     ``all_draw_w``: what every miner draws (for deriving the grid from pv/house), None if unknown;
     ``has_battery``: the site has a battery (config, or it has reported before), so a missing battery
-    reading is missing data, not "no battery"."""
+    reading is missing data, not "no battery"; ``reserve``: this cycle's forecast reserve
+    (policy/reserve.py), None to use the fixed SoC levels."""
     s = Site()
     value = snapshot.value
     grid = value("grid_import_w")
@@ -89,7 +93,21 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
     s.charge_w = charge
     s.soc = soc
     b = cfg.battery
-    if has_battery:
+    if has_battery and reserve is not None and soc is not None:
+        # the battery keeps its share of the whole surplus (also what running miners draw now), but
+        # never more than it takes: if the site exports, the battery is full or at its charge limit
+        share = reserve.share
+        total = alloc_draw_w - grid + charge
+        kept = share * total if total > 0 else 0.0
+        if grid < -EXPORTING_W and kept > charge:
+            kept = charge if charge > 0 else 0.0
+        s.kept_w = kept
+        s.reserve = reserve
+        s.below_priority = share >= 1.0
+        s.buffered = share < 1.0
+        s.short = not s.buffered and (grid > EXPORTING_W or charge < -EXPORTING_W)
+        s.battery = "reserve"
+    elif has_battery:
         # SoC unknown: assume the battery still needs its charge and may not carry a miner
         s.below_priority = soc is None or (b.priority_soc is not None and soc < b.priority_soc)
         if soc is not None:
@@ -257,7 +275,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 elif site.buffered:
                     st.disable_since = None
                     want, term = lo, "soc_guard"
-                    reason = f"SoC {site.soc:.0f} % > buffer {cfg.battery.buffer_soc:.0f} %: battery keeps it running"
+                    reason = _buffer_why(cfg, site)
                 elif lo - R <= dis_thr:
                     st.disable_since = None
                     want, term = lo, "surplus"
@@ -280,7 +298,10 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                             reason = f"surplus {fmt_kw(R)} < {fmt_kw(lo)} min: pause"
             # minimum interval between power changes (miners ramp; toggling targets wears them)
             if want is not None and lad.kind != ON_OFF and st.setpoint_w is not None \
-                    and not lad.same(want, st.setpoint_w) and st.last_change is not None:
+                    and not lad.same(want, st.setpoint_w) and st.last_change is not None \
+                    and not (site.short and want < st.setpoint_w):
+                # (with the forecast reserve, a step down that stops a battery drain it can't afford
+                # goes at once: that drain is what the grid pays back at night)
                 since = now - st.last_change
                 if since < t.min_change and st.setpoint_w <= C:
                     left = t.min_change - since
@@ -359,8 +380,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     st.enable_since = None
                     if site.kept_w > 0 and R + site.kept_w >= need:
                         term = "soc_guard"
-                        reason = (f"SoC {site.soc:.0f} % < priority {cfg.battery.priority_soc:.0f} %: battery first"
-                                  if site.soc is not None else "battery SoC unknown: battery first")
+                        reason = _first_why(cfg, site)
                     elif R <= 0:
                         term, reason = "idle", f"no surplus ({fmt_kw(R)})"
                     else:
@@ -384,3 +404,30 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             R += pending - use
         C += pending - use
     return R, reserved
+
+
+def _kwh(wh: float) -> str:
+    return f"{wh / 1000.0:.1f} kWh"
+
+
+def _first_why(cfg: PolicyConfig, site: Site) -> str:
+    """Why the battery keeps charge power a stopped miner could start on."""
+    r = site.reserve
+    if r is not None:
+        if r.share >= 1.0:
+            return (f"battery first: it needs {_kwh(r.need_wh)}, the forecast leaves "
+                    f"{_kwh(max(r.coming_wh, 0.0))} of surplus today")
+        return (f"battery keeps {r.share * 100:.0f} % of the surplus ({site.kept_w:.0f} W) to be full "
+                f"by sunset")
+    if site.soc is None:
+        return "battery SoC unknown: battery first"
+    return f"SoC {site.soc:.0f} % < priority {cfg.battery.priority_soc:.0f} %: battery first"
+
+
+def _buffer_why(cfg: PolicyConfig, site: Site) -> str:
+    """Why the battery may carry a running miner at its minimum."""
+    r = site.reserve
+    if r is not None:
+        return (f"battery carries it: {_kwh(r.coming_wh)} of surplus still to come, "
+                f"it needs {_kwh(r.need_wh)}")
+    return f"SoC {site.soc:.0f} % > buffer {cfg.battery.buffer_soc:.0f} %: battery keeps it running"

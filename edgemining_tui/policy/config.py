@@ -16,6 +16,7 @@ Example (every key is optional; the values shown are the defaults)::
       ramp: 60s                  # how long a miner takes to settle on a new target
       command_retry: 60s         # resend an unconfirmed command after this long
       battery: {priority_soc: 50%, buffer_soc: 90%, buffer_start_soc: null}
+      # or: battery: {reserve: forecast, capacity: 10kWh, forecast_trust: 80%}  (policy/reserve.py)
       stale: {grace: 60s, minimum_for: 120s}
       miners:                    # per-miner timer overrides
         garage-s19: {min_on: 20m, max_starts_per_day: 4}
@@ -29,9 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
-from ..config.types import Duration, Percent, Power
+from ..config.types import Duration, Energy, Percent, Power
 
 Mode = Literal["surplus", "rules", "manual"]
+Reserve = Literal["levels", "forecast"]
+RESERVES: tuple[str, ...] = ("levels", "forecast")
 MODES: tuple[str, ...] = ("surplus", "rules", "manual")
 HeatCap = Literal["minimum", "pause"]
 HEAT_CAPS: tuple[str, ...] = ("minimum", "pause")
@@ -70,8 +73,20 @@ class BatteryPolicy:
     buffer_start_soc: Optional[Percent] = None  # above: the battery may start a miner with no surplus
     # is there a home battery? None: yes once it has reported a value (then a missing reading is stale data)
     present: Optional[bool] = None
+    # levels: the three SoC levels above. forecast: the battery keeps the share of the surplus it
+    # needs to be full by sunset, from the PV forecast for the rest of today (policy/reserve.py);
+    # the levels apply only while the forecast is missing.
+    reserve: Reserve = "levels"
+    capacity: Optional[Energy] = None           # usable Wh; needed by reserve: forecast
+    forecast_trust: Percent = 80.0              # the share of the forecast counted on
 
     def validate(self) -> None:
+        if self.reserve not in RESERVES:
+            raise ValueError(f"reserve: expected levels or forecast, got {self.reserve!r}")
+        if self.reserve == "forecast" and not self.capacity:
+            raise ValueError("capacity: reserve: forecast needs the battery's usable capacity (e.g. 10kWh)")
+        if not 0 < self.forecast_trust <= 100:
+            raise ValueError("forecast_trust: expected more than 0 % and at most 100 %")
         p = self.priority_soc if self.priority_soc is not None else 0.0
         b = self.buffer_soc
         s = self.buffer_start_soc

@@ -26,7 +26,7 @@ from ..miners.model import CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
-from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView
+from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision
 from .overrides import Override, OverrideEvent, Overrides
 from .requests import OverrideRequests
 from .rule_hook import RuleHook, RuleSetHook, _as_hook
@@ -61,6 +61,11 @@ class PolicyDecider(OverrideRequests):
         self._order: list[MinerView] = []
         self.last: FleetDecision | None = None
         self._battery: bool | None = self.cfg.battery.present
+        b = self.cfg.battery
+        self.reserve = None
+        if b.reserve == "forecast" and b.capacity:
+            from .reserve import ForecastReserve
+            self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise)
 
     # ------------------------------------------------------------------------------------------
     def _slot(self, name: str) -> Slot:
@@ -206,7 +211,11 @@ class PolicyDecider(OverrideRequests):
             snp = inp.snapshot
             if snp.battery_charge_w.value is not None or snp.battery_soc_pct.value is not None:
                 has_batt = self._battery = True
-        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw, bool(has_batt))
+        res = None
+        if self.reserve is not None:
+            snp = inp.snapshot
+            res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
+        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw, bool(has_batt), res)
         stale_for = 0.0
         left = reserved = 0.0
         if site.ok:
@@ -261,7 +270,7 @@ class PolicyDecider(OverrideRequests):
             if sl.timer:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": st.starts_on(day)}
-            out[sl.name] = MinerDecision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            out[sl.name] = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
 
         terms = {
             "mode": cfg.mode,
@@ -281,6 +290,10 @@ class PolicyDecider(OverrideRequests):
             "observe": observe is not None,
             "timers": timers,
         }
+        r = site.reserve
+        if r is not None:
+            # numbers, not text: formatting costs more than the reserve itself; the UI words them
+            terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh}
         if gates is not None:
             terms["heat"], terms["mining_value"] = gates
         if site.ok:

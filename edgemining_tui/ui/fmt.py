@@ -53,9 +53,11 @@ def term_value(key: str, value: Any) -> str:
             return f"in {duration(float(value))}" if value > 0 else "now"
         if k.endswith("_pct") or k.endswith("soc"):
             return f"{value:.0f} %"
+        if k.endswith("_wh"):
+            return f"{value / 1000:.1f} kWh"
         return f"{value:g}" if isinstance(value, float) else str(value)
     if isinstance(value, dict):
-        return ", ".join(f"{k} {term_value(k, v)}" for k, v in list(value.items())[:6])
+        return ", ".join(f"{label(k)} {term_value(k, v)}" for k, v in list(value.items())[:6])
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value[:6])
     return str(value)
@@ -63,7 +65,7 @@ def term_value(key: str, value: Any) -> str:
 
 def label(key: str) -> str:
     k = key
-    for suffix in ("_w", "_s", "_pct"):
+    for suffix in ("_w", "_s", "_pct", "_wh"):
         if k.endswith(suffix):
             k = k[: -len(suffix)]
     return k.replace("_", " ")

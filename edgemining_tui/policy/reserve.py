@@ -1,0 +1,133 @@
+"""The forecast battery reserve: how much of today's surplus the battery still needs.
+
+evcc's fixed ``priority_soc`` answers "may the miners take charge power?" with a SoC level. On a
+short winter day that is wrong both ways: at 80 % with one hour of weak sun left the battery will
+not fill, so every watt the miners take is bought back from the grid at night; at 30 % on a bright
+spring morning the battery will fill by noon anyway, so holding the miners back only moves the
+export to the afternoon. The forecast reserve answers it with energy instead::
+
+    need   = (full - SoC) x capacity / charge efficiency       Wh the battery still takes
+    coming = surplus still to come today                       Wh
+    share  = need / coming      (1 when nothing is coming)
+
+``coming`` spreads ``trust`` x the forecast for the rest of today over a sine from sunrise to
+sunset (the clear-sky shape; a forecast service gives the total, not the shape) and takes away
+the house load (its 1 h average) only where that curve is above it: in the morning and evening,
+when PV does not cover the house, there is no surplus to lose.
+
+The battery keeps ``share`` of the present surplus; the miners get the rest. If the forecast is
+right, the battery is full when the surplus ends, and what the miners took would have been exported.
+``trust`` below 100 % errs towards the battery. With ``share`` under 1 the battery may also carry a
+running miner through a cloud (the energy comes back before sunset); at 1 it may not.
+
+Without a forecast reading, a battery capacity or the sun's times the reserve is off for that
+cycle and the allocator falls back to the fixed levels (the UI says which one binds).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+SunFn = Callable[[float], "float | None"]
+
+_PI, _cos, _asin = math.pi, math.cos, math.asin
+LOAD_TAU_S = 3600.0      # the house-load average's time constant
+FORECAST_KEY = "energy_today_remaining_wh"
+
+
+class Reserve:
+    """One cycle's answer. ``share``: the part of the surplus the battery keeps (0..1)."""
+
+    __slots__ = ("share", "need_wh", "coming_wh")
+
+    def __init__(self) -> None:
+        self.share = 1.0
+        self.need_wh = 0.0
+        self.coming_wh = 0.0
+
+
+class ForecastReserve:
+    """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
+
+    __slots__ = ("capacity", "trust", "full", "eff", "_wh_per_pct", "sunset", "sunrise", "_load",
+                 "_load_ts", "_set", "_rise", "out")
+
+    def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
+                 charge_efficiency: float = 0.95, sunset: SunFn | None = None,
+                 sunrise: SunFn | None = None) -> None:
+        self.capacity = capacity_wh
+        self.trust = trust_pct / 100.0
+        self.full = full_soc_pct
+        self.eff = charge_efficiency
+        self._wh_per_pct = capacity_wh / 100.0 / charge_efficiency
+        self.sunset = sunset
+        self.sunrise = sunrise
+        self._load: float | None = None
+        self._load_ts = 0.0
+        self._set = self._rise = -math.inf
+        self.out = Reserve()
+
+    def update(self, now: float, soc: float | None, house_w: float | None,
+               forecast: dict | None) -> Reserve | None:
+        """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
+        load = self._load
+        if house_w is not None:
+            if load is None:
+                load = house_w
+            else:
+                a = (now - self._load_ts) / LOAD_TAU_S
+                if a > 0.0:
+                    load += (house_w - load) * (a if a < 1.0 else 1.0)
+            self._load = load
+            self._load_ts = now
+        f = forecast.get(FORECAST_KEY) if forecast else None
+        if f is None or soc is None or load is None or f != f:
+            return None
+        if now >= self._set or now >= self._rise:
+            st = self.sunset(now) if self.sunset is not None else None
+            rs = self.sunrise(now) if self.sunrise is not None else None
+            if st is None or rs is None:
+                return None
+            self._set, self._rise = st, rs
+        # in daylight the next sunrise is tomorrow's; today's was about a day earlier
+        rise = self._rise if self._rise < self._set else self._rise - 86400.0
+        r = self.out
+        need = (self.full - soc) * self._wh_per_pct
+        if need < 0.0:
+            need = 0.0
+        r.need_wh = need
+        r.coming_wh = coming = surplus_left(self.trust * f, load, now, rise, self._set)
+        if need <= 0.0:
+            r.share = 0.0
+        elif coming <= need:
+            r.share = 1.0
+        else:
+            r.share = need / coming
+        return r
+
+
+def surplus_left(pv_wh: float, load_w: float, now: float, rise: float, sset: float) -> float:
+    """Wh of PV above ``load_w`` from ``now`` to sunset, if the ``pv_wh`` still to come follows
+    p(u) = P sin(pi u), u = (t - sunrise) / daylength."""
+    length = sset - rise
+    if pv_wh <= 0.0 or length <= 0.0 or now >= sset:
+        return 0.0
+    x = (now - rise) / length
+    if x < 0.0:
+        x = 0.0
+    # energy left in the curve from u = x: P * length / pi * (1 + cos(pi x))
+    tail = 1.0 + _cos(_PI * x)
+    if tail <= 1e-9:
+        return 0.0
+    if load_w <= 0.0:
+        return pv_wh
+    peak = pv_wh * 3600.0 * _PI / (length * tail)        # P, in W
+    if load_w >= peak:
+        return 0.0
+    u1 = _asin(load_w / peak) / _PI
+    u2 = 1.0 - u1
+    a = x if x > u1 else u1
+    if a >= u2:
+        return 0.0
+    wh = (peak / _PI * (_cos(_PI * a) - _cos(_PI * u2)) - load_w * (u2 - a)) * length / 3600.0
+    return wh if wh > 0.0 else 0.0
