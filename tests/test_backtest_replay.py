@@ -257,3 +257,48 @@ def test_energy_section_is_not_needed(tmp_path):
     r = run_backtest(c, flat(2, 4000, 400))
     assert [m.name for m in r.miners] == ["s19"]
     assert r.miners[0].caps.power_target   # Braiins: simulated from the family's capabilities
+
+
+# --- issue 6's goal: captured >= 95 %, fed <= 3 %, <= 4 starts per miner per day --------------------
+@pytest.fixture(scope="module")
+def winter() -> Trace:
+    return parse_trace(EX / "winter-week.csv")
+
+
+def test_sample_week_meets_the_goal(cfg, week):
+    d = run_backtest(cfg, week).to_dict()
+    assert d["captured_pct"] >= 95 and d["fed_pct"] <= 3
+    assert d["starts_per_miner_per_day"]["max"] <= 4
+
+
+def test_winter_week_decisions_meet_the_goal_and_what_is_fed_is_standby(cfg, winter):
+    d = run_backtest(cfg, winter).to_dict()
+    a = d["vs_asleep"]
+    assert d["captured_pct"] >= 95 and d["starts_per_miner_per_day"]["max"] <= 4
+    assert a["captured_pct"] >= 95 and a["fed_pct"] <= 3
+    # the issue's fed is not met in this week (little surplus): all of it is the standby draw of
+    # three miners, 33 W day and night, which no decision can avoid
+    assert d["fed_pct"] > 3 and d["fed_kwh"] <= a["standby_kwh"]
+
+
+def test_forecast_reserve_beats_fixed_battery_levels_in_winter(cfg, winter):
+    from edgemining_tui.backtest.config import with_policy
+    from edgemining_tui.policy.config import BatteryPolicy
+    levels = with_policy(cfg, battery=BatteryPolicy(priority_soc=80.0, buffer_soc=95.0))
+    dr, dl = run_backtest(cfg, winter).to_dict(), run_backtest(levels, winter).to_dict()
+    # the fixed levels let the miners take charge power the battery lacks at night
+    assert dl["vs_asleep"]["fed_pct"] > 10
+    assert dr["vs_asleep"]["fed_pct"] < dl["vs_asleep"]["fed_pct"] - 10
+    assert dr["battery"]["end_deficit_kwh"] < dl["battery"]["end_deficit_kwh"]
+
+
+def test_a_fleet_that_never_starts_is_all_standby(cfg, week):
+    r = run_backtest(cfg, week.slice(0, 1440), decider=Scripted({}))
+    t = r.totals
+    assert t.mined_wh == pytest.approx(t.standby_wh, rel=1e-6)
+    assert t.export_wh == pytest.approx(t.export_asleep_wh, abs=1.0)
+    d = r.to_dict()
+    assert d["vs_asleep"]["captured_pct"] == pytest.approx(0.0, abs=0.01)
+    assert d["vs_asleep"]["fed_pct"] is None          # nothing mined above standby
+    # the issue's measure counts the standby as mining: by night it is fed from battery and grid
+    assert d["fed_pct"] > 30

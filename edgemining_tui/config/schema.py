@@ -110,6 +110,14 @@ class AppConfig:
                     and self.energy.source != "demo":
                 raise ValueError(f"heat: zone {z.name!r} reads Home Assistant, but energy.home_assistant "
                                  "is not configured")
+        if self.policy.battery.reserve == "forecast":
+            if self.site.latitude is None or self.site.longitude is None:
+                raise ValueError("policy: battery.reserve: forecast needs site.latitude and site.longitude "
+                                 "(it spreads the forecast between sunrise and sunset)")
+            if not self.energy.gives_forecast_today():
+                raise ValueError("policy: battery.reserve: forecast needs the PV forecast for the rest of "
+                                 "today: set forecast_energy_today_remaining in energy.home_assistant (or "
+                                 "mqtt), e.g. sensor.energy_production_today_remaining from Forecast.Solar")
         if self.energy.source == "demo" and self.demo is None:
             raise ValueError("energy: no energy source configured (set energy.source, e.g. home_assistant, "
                              "see config.example.yaml; or try --demo)")

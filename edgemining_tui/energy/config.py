@@ -253,6 +253,24 @@ class EnergyConfig:
     def composed(self) -> bool:
         return bool(self.sources)
 
+    def gives_forecast_today(self) -> bool:
+        """Does the configured source report the PV forecast for the rest of today?"""
+        def of(sec) -> bool:
+            if getattr(sec, "sim", None) is not None:
+                return True
+            for kind in ("home_assistant", "mqtt"):
+                c = getattr(sec, kind, None)
+                if c is not None:
+                    return getattr(c, "forecast_energy_today_remaining", None) is not None
+            return False
+        if self.sources:
+            use = self.use or UseConfig()
+            name = use.forecast or (next(iter(self.sources)) if len(self.sources) == 1 else None)
+            return name is not None and of(self.sources[name])
+        if self.source in ("demo", "sim"):
+            return True
+        return of(self)
+
     def validate(self) -> None:
         if self.sources:
             if self.source not in ("demo", "composite"):

@@ -294,6 +294,8 @@ class PolicyDecider(OverrideRequests):
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
             terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh}
+        elif self.reserve is not None:
+            terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:
             terms["heat"], terms["mining_value"] = gates
         if site.ok:

@@ -1,0 +1,192 @@
+"""The forecast battery reserve: the battery keeps what it needs to be full by sunset, the miners get the rest."""
+from __future__ import annotations
+
+import math
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from _allocator_kit import CONT, T0, sample, view
+from edgemining_tui.backtest.forecast import ForecastSpec, remaining_today
+from edgemining_tui.backtest.trace import Trace
+from edgemining_tui.config import ConfigError, load_config
+from edgemining_tui.energy.snapshot import EnergySnapshot, Reading
+from edgemining_tui.miners.model import CommandKind
+from edgemining_tui.policy.config import BatteryPolicy, PolicyConfig
+from edgemining_tui.policy.decider import build_decider
+from edgemining_tui.policy.decision import DecisionInput
+from edgemining_tui.policy.reserve import surplus_left
+
+H = 3600.0
+RESERVE = BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=90.0)
+
+
+def decider(battery: BatteryPolicy, *, rise_ago_h: float, set_in_h: float, **kw):
+    # the next sunrise is tomorrow's (in daylight); the next sunset today's
+    return build_decider(PolicyConfig(battery=battery, **kw),
+                         sunset=lambda now: T0 + set_in_h * H,
+                         sunrise=lambda now: T0 - rise_ago_h * H + 86400.0)
+
+
+def site(now, *, pv, house, charge, soc, forecast_wh, miners_w=0.0):
+    grid = house + miners_w + charge - pv
+    r = lambda v: Reading(v, now, "test")  # noqa: E731
+    fc = {} if forecast_wh is None else {"energy_today_remaining_wh": forecast_wh}
+    return EnergySnapshot(now, r(pv), r(house), r(grid), r(charge), r(soc), fc)
+
+
+def decide(d, now, snapshot, *views):
+    return d.decide(DecisionInput(now=now, snapshot=snapshot, miners=tuple(views)))
+
+
+def stopped(now):
+    return view("a", CONT, sample("a", now, False))
+
+
+# --- morning: the battery will fill anyway --------------------------------------------------------
+def test_bright_morning_miner_starts_while_the_battery_is_still_low():
+    """40 % at 9:00 with 40 kWh of sun to come: the fixed levels hold the miner back (below 50 %), the
+    reserve lets it take what the battery will not need."""
+    snap = site(T0, pv=5000, house=400, charge=4600, soc=40, forecast_wh=40000)
+    levels = decider(BatteryPolicy(), rise_ago_h=3, set_in_h=11)
+    fc = decider(RESERVE, rise_ago_h=3, set_in_h=11)
+    md_l = decide(levels, T0, snap, stopped(T0)).miners["a"]
+    d = decide(fc, T0, snap, stopped(T0))
+    md_f = d.miners["a"]
+    assert md_l.term == "soc_guard" and "priority 50 %" in md_l.reason
+    assert md_f.term == "enable_timer"
+    r = d.terms["reserve"]
+    assert 0 < r["keeps_pct"] < 50           # the battery keeps a share, not all of it
+    assert r["needs_wh"] == pytest.approx(60 / 100 * 10000 / 0.95)
+    # after the enable delay it starts, at a power that leaves the battery its share
+    d = decide(fc, T0 + 60, site(T0 + 60, pv=5000, house=400, charge=4600, soc=40, forecast_wh=39900),
+               stopped(T0 + 60))
+    md = d.miners["a"]
+    assert md.command is not None and md.command.kind is CommandKind.START
+    kept = d.terms["battery_kept_w"]
+    assert kept > 0 and md.command.watts <= 4600 - kept
+
+
+# --- afternoon: not enough sun left to fill the battery --------------------------------------------
+def test_weak_afternoon_battery_first_even_above_the_fixed_levels():
+    """70 % at 15:00 with 2 kWh of sun to come: the fixed levels (priority 50 %) let a miner take the
+    charge power; the reserve keeps it for the battery and says why."""
+    snap = site(T0, pv=1800, house=400, charge=1400, soc=70, forecast_wh=2000)
+    levels = decider(BatteryPolicy(), rise_ago_h=7, set_in_h=1.5)
+    fc = decider(RESERVE, rise_ago_h=7, set_in_h=1.5)
+    assert decide(levels, T0, snap, stopped(T0)).miners["a"].term == "enable_timer"
+    md = decide(fc, T0, snap, stopped(T0)).miners["a"]
+    assert md.term == "soc_guard" and md.command is None
+    assert md.reason.startswith("battery first: it needs 3.2 kWh")
+
+
+def test_running_miner_is_not_carried_by_the_battery_when_the_sun_is_ending():
+    """A cloud at 15:30: the miner draws 1.2 kW, PV covers the house only. With the fixed levels (SoC 95 %
+    above buffer 90 %) the battery carries the miner; with the reserve the disable timer runs."""
+    running = view("a", CONT, sample("a", T0, True, power=1200, limit=1200))
+    snap = site(T0, pv=600, house=400, charge=-1000, soc=95, forecast_wh=300, miners_w=1200)
+    levels = decider(BatteryPolicy(), rise_ago_h=7.5, set_in_h=1)
+    fc = decider(RESERVE, rise_ago_h=7.5, set_in_h=1)
+    assert decide(levels, T0, snap, running).miners["a"].term == "soc_guard"
+    assert decide(fc, T0, snap, running).miners["a"].term == "disable_timer"
+
+
+def test_battery_carries_a_running_miner_through_a_midday_cloud():
+    running = view("a", CONT, sample("a", T0, True, power=1200, limit=1200))
+    snap = site(T0, pv=600, house=400, charge=-1000, soc=60, forecast_wh=30000, miners_w=1200)
+    md = decide(decider(RESERVE, rise_ago_h=5, set_in_h=7), T0, snap, running).miners["a"]
+    assert md.term == "soc_guard" and md.run and md.target_w == 1200
+    assert md.reason.startswith("battery carries it:")
+
+
+def test_step_down_is_not_held_back_when_the_battery_pays_for_it():
+    """Within min_change_interval a running miner normally keeps its target; with the reserve, a drop
+    that stops a drain the battery can't afford goes out at once."""
+    def run(battery):
+        d = decider(battery, rise_ago_h=8, set_in_h=0.7)
+        v = view("a", CONT, sample("a", T0, True, power=2000, limit=2000))
+        big = site(T0, pv=4000, house=400, charge=0, soc=100, forecast_wh=500, miners_w=2000)
+        first = decide(d, T0, big, v).miners["a"]
+        assert first.command is not None and first.command.kind is CommandKind.SET_POWER   # up to 3000
+        t = T0 + 30
+        v = view("a", CONT, sample("a", t, True, power=3000, limit=3000))
+        cloud = site(t, pv=2400, house=400, charge=-1000, soc=95, forecast_wh=300, miners_w=3000)
+        return decide(d, t, cloud, v).miners["a"]
+    held = run(BatteryPolicy())
+    assert held.term == "min_interval" and held.command is None
+    fast = run(RESERVE)
+    assert fast.command is not None and fast.command.kind is CommandKind.SET_POWER
+    assert fast.command.watts <= 2000
+
+
+def test_no_forecast_falls_back_to_the_fixed_levels_and_says_so():
+    d = decider(BatteryPolicy(reserve="forecast", capacity=10000.0, priority_soc=50.0),
+                rise_ago_h=3, set_in_h=11)
+    out = decide(d, T0, site(T0, pv=5000, house=400, charge=4600, soc=40, forecast_wh=None), stopped(T0))
+    assert out.miners["a"].term == "soc_guard" and "priority 50 %" in out.miners["a"].reason
+    assert "no forecast" in out.terms["reserve"]
+
+
+# --- the surplus estimate -------------------------------------------------------------------------
+@pytest.mark.parametrize("x", [0.0, 0.2, 0.5, 0.8])
+def test_surplus_left_counts_only_pv_above_the_house(x):
+    peak, load, length = 3000.0, 600.0, 8 * H
+    now = x * length
+    pv_left = peak * length / math.pi * (1 + math.cos(math.pi * x)) / H
+    n = 20000
+    du = (1 - x) / n
+    numeric = sum(max(0.0, peak * math.sin(math.pi * (x + (i + 0.5) * du)) - load)
+                  for i in range(n)) * du * length / H
+    assert surplus_left(pv_left, load, now, 0.0, length) == pytest.approx(numeric, rel=1e-3)
+    assert surplus_left(pv_left, load, now, 0.0, length) < pv_left - 0.0   # the house takes its part
+    assert surplus_left(pv_left, 5000.0, now, 0.0, length) == 0.0          # a house above the peak
+
+
+# --- the replay's forecast ------------------------------------------------------------------------
+def _day_trace(forecast=None):
+    step = 600.0
+    n = 2 * 144
+    pv = [max(0.0, 4000 * math.sin(math.pi * ((i % 144) - 42) / 60)) for i in range(n)]
+    return Trace(ts0=19889 * 86400.0, step_s=step, pv_w=pv, load_w=[300.0] * n, pv_forecast_w=forecast)
+
+
+def test_replay_forecast_perfect_and_recorded():
+    tz = ZoneInfo("UTC")
+    tr = _day_trace()
+    perfect = remaining_today(tr, tz, ForecastSpec(error=0.0, smoothing=0.0))
+    day0 = sum(tr.pv_w[:144]) * 600 / 3600
+    assert perfect[0] == pytest.approx(day0) and perfect[143] == pytest.approx(tr.pv_w[143] / 6)
+    assert perfect[144] == pytest.approx(sum(tr.pv_w[144:]) / 6)       # a new day starts full
+    off = remaining_today(tr, tz, ForecastSpec(error=30.0, smoothing=3600.0, seed=3))
+    assert off[0] != pytest.approx(perfect[0], rel=1e-3)
+    assert 0.69 * perfect[0] <= off[0] <= 1.31 * perfect[0]
+    recorded = remaining_today(_day_trace(forecast=[100.0] * 288), tz, ForecastSpec(error=30.0))
+    assert recorded[0] == pytest.approx(144 * 100 / 6)                  # the column wins, as recorded
+
+
+# --- config ----------------------------------------------------------------------------------------
+BASE = """site: {timezone: Europe/Berlin%s}
+energy:
+  source: home_assistant
+  home_assistant: {url: "http://127.0.0.1:8123", token: x, grid: sensor.grid%s}
+miners:
+  - {name: a, driver: simulated}
+policy:
+  battery: {reserve: forecast%s}
+"""
+
+
+@pytest.mark.parametrize("site_kw, ha_kw, bat_kw, line, words", [
+    (", latitude: 48, longitude: 11", ", forecast_energy_today_remaining: sensor.rest", "", 8, "usable capacity"),
+    ("", ", forecast_energy_today_remaining: sensor.rest", ", capacity: 10kWh", 7, "site.latitude"),
+    (", latitude: 48, longitude: 11", "", ", capacity: 10kWh", 7, "forecast_energy_today_remaining"),
+])
+def test_reserve_config_errors_name_what_is_missing(tmp_path, site_kw, ha_kw, bat_kw, line, words):
+    p = tmp_path / "c.yaml"
+    p.write_text(BASE % (site_kw, ha_kw, bat_kw))
+    with pytest.raises(ConfigError) as ei:
+        load_config(p)
+    assert ei.value.line == line and words in str(ei.value)
+    p.write_text(BASE % (", latitude: 48, longitude: 11", ", forecast_energy_today_remaining: sensor.rest",
+                         ", capacity: 10kWh"))
+    assert load_config(p).policy.battery.reserve == "forecast"
