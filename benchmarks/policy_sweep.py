@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import itertools
 import sys
+from array import array
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from edgemining_tui.backtest.config import load_backtest_config, with_policy  # noqa: E402
+from edgemining_tui.backtest.forecast import smoothed  # noqa: E402
 from edgemining_tui.backtest.runner import run_backtest  # noqa: E402
 from edgemining_tui.backtest.trace import parse_trace  # noqa: E402
 from edgemining_tui.policy.config import BatteryPolicy, DisableConfig  # noqa: E402
@@ -46,6 +49,17 @@ def main() -> int:
         a = run_backtest(base, tr).to_dict()["vs_asleep"]
         cells.append(f"cap {a['captured_pct']:5.1f} fed {a['fed_pct']:5.1f} (vs asleep)")
     print(f"{'':>24}   " + "   ".join(f"{c:<28}" for c in cells))
+    # how wrong may the forecast be? the same reserve with a forecast that is off by the same
+    # factor every day (the shape smoothed over an hour), scored against the miners asleep
+    print("\nforecast off by a fixed factor every day (vs asleep: captured / fed / starts)")
+    for k in (0.7, 0.85, 1.0, 1.15, 1.3):
+        cells = []
+        for tr in traces.values():
+            sm = smoothed(tr.pv_w, tr.step_s, 3600.0)
+            d = run_backtest(base, replace(tr, pv_forecast_w=array("d", (v * k for v in sm)))).to_dict()
+            a = d["vs_asleep"]
+            cells.append(f"cap {a['captured_pct']:5.1f} fed {a['fed_pct']:5.1f} st {d['starts_per_miner_per_day']['max']}")
+        print(f"{'x ' + format(k, '.2f'):>24}   " + "   ".join(f"{c:<28}" for c in cells), flush=True)
     return 0
 
 

@@ -129,3 +129,36 @@ def test_engine_event_messages_are_redacted(tmp_path):
     assert isinstance(seen[0], Event) and seen[0].message == "miner said ***"
     asyncio.run(asyncio.sleep(0))
 
+
+
+def test_miner_and_sensor_error_text_is_redacted_before_the_ui_sees_it():
+    """A driver's error quotes what the miner or a library said; the fleet masks secrets in it before
+    it reaches the fleet panel, the decision reasons and the history."""
+    import asyncio
+    from edgemining_tui.clock import VirtualClock
+    from edgemining_tui.energy.snapshot import missing
+    from edgemining_tui.miners.fleet import Fleet
+    from edgemining_tui.miners.model import Capabilities, MinerSample, MinerState
+
+    secrets.register("miner-pass-77")
+
+    class Talkative:
+        name = "m"
+        capabilities = Capabilities(on_off=True, max_w=1000)
+
+        def __init__(self, boom: bool) -> None:
+            self.boom = boom
+
+        async def read(self):
+            if self.boom:
+                raise RuntimeError("POST http://root:miner-pass-77@10.0.0.5/api failed")
+            return MinerSample("m", 0.0, MinerState.FAULT, error="login miner-pass-77 refused")
+
+        async def close(self):
+            pass
+
+    for boom, shown in ((False, "login *** refused"), (True, "driver error")):
+        fleet = Fleet([Talkative(boom)], VirtualClock())
+        s = asyncio.run(fleet.read("m"))
+        assert "miner-pass-77" not in s.error and shown in s.error
+    assert "miner-pass-77" not in missing(0.0, "ha", "401 for token miner-pass-77").error

@@ -129,9 +129,12 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
         await pilot.press("up", "enter", *"house", "enter")   # changed my mind: back to the house sensor
         assert st.entities["house"] == "sensor.house_power"
         # SoC list is filtered to battery sensors: the fridge is not offered there
-        await pilot.press("down", "down", "down")
+        await pilot.press("down", "down")                 # picking moved the cursor on to grid
+        assert app.screen.role == "soc"
         assert {o.id for o in app.screen.query_one("#entity-list")._options} == {
             "sensor.battery_soc", "sensor.phone_battery"}
+        # the optional PV forecast (the last row) is guessed from the server's states
+        assert st.forecast_entity == "sensor.solar_forecast_energy_today_remaining"
         await pilot.press("ctrl+n")
         # live flow: battery sign is the vendor's, the user flips it with one key
         assert isinstance(app.screen, FlowScreen)
@@ -210,7 +213,9 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
     names = [m.name for m in cfg.miners]
     assert names[0] == "garage-s19" and names[1].startswith("avalon-q-home-") and len(names) == 2
     assert cfg.miners[0].capabilities.max_w == 3000 and cfg.miners[0].family == "braiins"
-    assert cfg.policy.battery.priority_soc == 80
+    assert cfg.policy.battery.priority_soc == 80 and cfg.policy.battery.reserve == "levels"
+    assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == \
+        "sensor.solar_forecast_energy_today_remaining"          # the guessed optional pick
 
     # and it runs: one engine cycle on the new config (observe only: nothing is commanded)
     from edgemining_tui.runtime import open_runtime
@@ -224,3 +229,106 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
     assert snap.value("battery_charge_w") == 1200 and snap.value("battery_soc_pct") == 56
     assert set(state.samples) == {"garage-s19", cfg.miners[1].name}
     assert state.samples["garage-s19"].power_w is not None
+
+
+# the PV forecast: 7.8 kWh still to come today (the server reports it in kWh)
+FORECAST_SITE = SiteState(ts=0.0, pv_w=3200.0, house_w=900.0, miners_w=0.0, battery_charge_w=1200.0,
+                          battery_soc_pct=56.0, grid_import_w=-1100.0, pv_forecast_rest_of_day_wh=7800.0)
+FORECAST = "sensor.solar_forecast_energy_today_remaining"
+
+
+@pytest.fixture
+async def ha_forecast():
+    srv = await HomeAssistantServer(lambda: FORECAST_SITE, token=TOKEN, extra=EXTRA).start()
+    yield srv
+    await srv.close()
+
+
+async def test_setup_forecast_reserve_needs_the_forecast_entity(tmp_path, ha_forecast):
+    """The optional forecast pick on the entity step, and the "battery filled by sunset" policy it
+    unlocks: not offered without the entity, offered with it, its capacity checked, and the
+    config it writes loads with reserve: forecast and runs one engine cycle."""
+    srv = ha_forecast
+    cfg_path = tmp_path / "config.yaml"
+    app = SetupApp(cfg_path, default_subnet="192.168.1.0/24")
+    async with app.run_test(size=SIZE) as pilot:
+        await type_into(pilot, "#site-tz", "Europe/Berlin")
+        await type_into(pilot, "#site-lat", "48.1")
+        await type_into(pilot, "#site-lon", "11.6")
+        await pilot.press("ctrl+n", "enter")
+        assert isinstance(app.screen, HaConnectScreen)
+        await type_into(pilot, "#ha-url", srv.url)
+        await type_into(pilot, "#ha-token", TOKEN)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, HaEntitiesScreen)
+        entities = app.screen
+        await settle(pilot)
+        st = app.state
+        assert st.forecast_entity == FORECAST                    # guessed from the server's states
+        assert "optional" in status(app)
+        await pilot.press(*["down"] * 5)                          # the PV forecast row
+        assert entities.role == "forecast"
+        # only energy-remaining entities are offered (not the next hour's, not power)
+        assert {o.id for o in app.screen.query_one("#entity-list")._options} == {FORECAST}
+        await pilot.press("x")                                    # optional: leave it empty
+        assert st.forecast_entity == ""
+        assert "(none)" in str(app.screen.query_one("#roles").get_cell("forecast", "entity"))
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, FlowScreen)
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        await pilot.press("y", "ctrl+n")                          # no miners: skip the scan
+        # 4 policy: the forecast reserve is shown, but not offered without the entity
+        assert isinstance(app.screen, PolicyScreen)
+        button = app.screen.query_one("#pol-forecast")
+        assert button.disabled
+        assert "no PV forecast entity" in str(app.screen.query_one("#p-why").render())
+        await pilot.press("down", "down", "down", "down", "enter")   # the keys pass it by
+        assert app.screen.choice == "surplus"
+        # back to the entity step (answers kept; an emptied pick is not guessed again)
+        await pilot.press("escape", "escape", "escape")
+        assert app.screen is entities and st.forecast_entity == ""
+        assert entities.role == "forecast"
+        await pilot.press("enter", *"remaining")                  # search, then pick it
+        await pilot.press("enter")
+        assert st.forecast_entity == FORECAST
+        assert "7.800 kWh" in str(app.screen.query_one("#roles").get_cell("forecast", "now"))
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("y", "ctrl+n")
+        assert isinstance(app.screen, PolicyScreen)
+        assert not app.screen.query_one("#pol-forecast").disabled
+        assert not app.screen.query("#p-why")
+        await pilot.press("up", "enter")                          # wraps to the last choice
+        assert app.screen.choice == "forecast"
+        assert app.screen.query_one("#p-capacity").display
+        assert not app.screen.query_one("#p-soc").display
+        await type_into(pilot, "#p-capacity", "0 kWh")
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, PolicyScreen) and "Battery capacity" in status(app)
+        await type_into(pilot, "#p-capacity", "13.5")
+        await pilot.press("enter")
+        assert isinstance(app.screen, ReviewScreen)
+        assert "Valid" in status(app), status(app)
+        assert "reserve: forecast" in app.screen.text and "capacity: 13.5kWh" in app.screen.text
+        await pilot.press("w")
+        assert isinstance(app.screen, DoneScreen)
+        await pilot.press("n")
+    cfg = load_config(cfg_path, env={"HA_TOKEN": TOKEN})
+    b = cfg.policy.battery
+    assert (b.reserve, b.capacity, b.forecast_trust) == ("forecast", 13500.0, 90.0)
+    assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == FORECAST
+    assert (cfg.site.latitude, cfg.site.longitude) == (48.1, 11.6)
+
+    # and it runs: one engine cycle reads the forecast through the same adapter
+    from edgemining_tui.runtime import open_runtime
+    rt = await open_runtime(cfg, clock=VirtualClock(1_750_000_000), data_dir=tmp_path / "data")
+    try:
+        state = await rt.engine.cycle()
+    finally:
+        await rt.close()
+    assert state.snapshot.forecast.get("energy_today_remaining_wh") == 7800
+    assert state.snapshot.value("battery_charge_w") == 1200

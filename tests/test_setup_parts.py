@@ -76,6 +76,42 @@ async def test_entities_filtered_and_guessed(ha):
     assert ha_probe.guess(ents, "soc") == "sensor.battery_soc"
     bat = next(e for e in ents if e.entity_id == "sensor.battery_power")
     assert bat.value_text == "-1.200 kW" and bat.matches("battery pow") and not bat.matches("grid")
+    # the optional PV forecast: energy remaining today (kWh), not the next hour's nor the power now
+    fc = {e.entity_id for e in ha_probe.candidates(ents, "forecast")}
+    assert fc == {"sensor.solar_forecast_energy_today_remaining"}
+    assert ha_probe.guess(ents, "forecast") == "sensor.solar_forecast_energy_today_remaining"
+    assert ha_probe.guess(ents, "pv") == "sensor.pv_power"
+
+
+def _ent(entity_id, name="", unit="kWh", device_class="energy", state="5.2"):
+    return ha_probe.Entity(entity_id, name, state, unit, device_class)
+
+
+def test_forecast_candidates_and_guess_by_name_and_unit():
+    ents = [
+        # Forecast.Solar
+        _ent("sensor.energy_production_today", "Estimated energy production - today"),
+        _ent("sensor.energy_production_today_remaining", "Estimated energy production - remaining today"),
+        _ent("sensor.energy_production_tomorrow", "Estimated energy production - tomorrow"),
+        _ent("sensor.energy_next_hour", "Estimated energy production - next hour"),
+        _ent("sensor.power_production_now", "Estimated power production - now", unit="W", device_class="power"),
+        # Solcast, in Wh
+        _ent("sensor.solcast_pv_forecast_forecast_today", "Solcast forecast today", unit="Wh"),
+        _ent("sensor.solcast_pv_forecast_forecast_remaining_today", "Solcast forecast remaining today",
+             unit="Wh"),
+        # not forecasts
+        _ent("sensor.battery_remaining_energy", "Battery remaining energy"),
+        _ent("sensor.pv_energy_today", "PV energy today"),
+        _ent("sensor.forecast_temperature", "Forecast temperature", unit="°C", device_class="temperature"),
+    ]
+    cands = {e.entity_id for e in ha_probe.candidates(ents, "forecast")}
+    assert cands == {"sensor.energy_production_today_remaining", "sensor.solcast_pv_forecast_forecast_today",
+                     "sensor.solcast_pv_forecast_forecast_remaining_today"}
+    # only "what remains today" is guessed; the best named of those wins
+    assert ha_probe.guess(ents, "forecast") == "sensor.solcast_pv_forecast_forecast_remaining_today"
+    assert ha_probe.guess(ents[:5], "forecast") == "sensor.energy_production_today_remaining"
+    assert ha_probe.guess([ents[0], ents[5], ents[8]], "forecast") is None     # whole-day totals only
+    assert ha_probe.guess([], "forecast") is None
 
 
 # --- secrets -------------------------------------------------------------------------------------
@@ -151,6 +187,57 @@ def test_every_policy_starting_point_loads(tmp_path, policy, check):
                  heat={"zone": "living-room", "min_c": "19", "max_c": "22", "sensor": "sensor.living_temp"})
     cfg = validate(s, render(s))
     assert check(cfg)
+    assert cfg.policy.battery.reserve == "levels"
+
+
+def test_forecast_policy_writes_the_reserve_and_loads(tmp_path):
+    s = ha_state(tmp_path, policy="forecast", latitude=48.1, longitude=11.6, battery_capacity_kwh=13.5,
+                 forecast_entity="sensor.solar_forecast_energy_today_remaining")
+    assert s.forecast_policy_missing() == ""
+    text = render(s)
+    assert "reserve: forecast" in text and "capacity: 13.5kWh" in text and "forecast_trust: 90%" in text
+    cfg = validate(s, text)
+    b = cfg.policy.battery
+    assert cfg.policy.mode == "surplus"
+    assert (b.reserve, b.capacity, b.forecast_trust) == ("forecast", 13500.0, 90.0)
+    assert (b.priority_soc, b.buffer_soc) == (50, 90)          # the levels while no forecast reads
+    assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == \
+        "sensor.solar_forecast_energy_today_remaining"
+    assert cfg.energy.gives_forecast_today()
+    # the long key and entity id are split so the review screen shows them at 80 columns
+    assert max(len(line) for line in text.splitlines() if not line.startswith(("#", "secrets_file"))) <= 76
+    # a short id stays on one line
+    s.forecast_entity = "sensor.fc_rest"
+    assert "    forecast_energy_today_remaining: sensor.fc_rest" in render(s)
+    s.battery_capacity_kwh = 10.0
+    assert "capacity: 10kWh" in render(s)
+    assert validate(s, render(s)).policy.battery.capacity == 10000.0
+
+
+def test_forecast_entity_is_optional_and_only_for_home_assistant(tmp_path):
+    s = ha_state(tmp_path, latitude=48.1, longitude=11.6)
+    text = render(s)
+    assert "# forecast_energy_today_remaining: (none)" in text
+    assert validate(s, text).energy.home_assistant.forecast_energy_today_remaining is None
+    assert "no PV forecast entity" in s.forecast_policy_missing()
+    s.forecast_entity = ""                                  # left empty on purpose
+    assert "no PV forecast entity" in s.forecast_policy_missing() and s.forecast_ref is None
+    s.forecast_entity = "sensor.solar_forecast_energy_today_remaining"
+    assert s.forecast_policy_missing() == ""
+    s.latitude = s.longitude = None
+    assert "latitude/longitude" in s.forecast_policy_missing()
+    s.latitude, s.longitude, s.energy_kind = 48.1, 11.6, "fronius"
+    assert "not Home Assistant" in s.forecast_policy_missing() and s.forecast_ref is None
+    s.fields = {"url": "http://192.168.1.20"}
+    assert "forecast_energy_today_remaining" not in render(s)
+
+
+def test_capacity_parsing():
+    from edgemining_tui.ui.setup.screens.policy import parse_kwh
+    assert parse_kwh("10") == 10.0 and parse_kwh("13.5 kWh") == 13.5 and parse_kwh("10000Wh") == 10.0
+    assert parse_kwh("9.6KWH") == 9.6
+    for bad in ("", "0", "-5", "ten", "13,5", "nan", "inf", "0.0001"):
+        assert parse_kwh(bad) is None, bad
 
 
 @pytest.mark.parametrize("kind,fields,inverts,check", [

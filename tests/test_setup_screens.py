@@ -11,7 +11,7 @@ from edgemining_tui.ui.setup import app as setup_app
 from edgemining_tui.ui.setup.app import SetupApp
 from edgemining_tui.ui.setup.screens import (DoneScreen, EnergyKindScreen, FlowScreen, MinersScreen,
                                              PolicyScreen, ReviewScreen, SiteScreen, SourceFormScreen)
-from edgemining_tui.ui.setup.state import FoundMiner
+from edgemining_tui.ui.setup.state import FoundMiner, SetupState
 
 SIZE = (80, 24)
 
@@ -188,3 +188,58 @@ async def test_wrong_rules_file_is_refused_on_the_policy_step(tmp_path):
         assert app.screen.query_one("#policy").has_focus
         await pilot.press("up", "up", "enter", "ctrl+n")     # back to "follow surplus"
         assert isinstance(app.screen, ReviewScreen)
+
+
+async def test_forecast_policy_is_not_offered_without_home_assistant(tmp_path):
+    app = SetupApp(tmp_path / "c.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_into(pilot, "#site-lat", "48.1")
+        await type_into(pilot, "#site-lon", "11.6")
+        await pilot.press("ctrl+n", "end", "enter", "ctrl+n")          # the demo site
+        assert isinstance(app.screen, PolicyScreen)
+        assert app.screen.query_one("#pol-forecast").disabled
+        assert "not Home Assistant" in str(app.screen.query_one("#p-why").render())
+        await pilot.press("up", "enter")                               # wraps past it to heat
+        assert app.screen.choice == "heat"
+
+
+def forecast_ready_state(tmp_path, **kw) -> SetupState:
+    """Answers as after a Home Assistant energy step with a forecast entity picked (the state seam)."""
+    s = SetupState(tmp_path / "c" / "config.yaml", timezone="Europe/Berlin", energy_kind="home_assistant",
+                   fields={"url": "http://192.168.1.10:8123"}, secrets={"HA_TOKEN": "tok"},
+                   forecast_entity="sensor.energy_production_today_remaining")
+    s.entities.update(pv="sensor.pv_power", grid="sensor.grid_power", soc="sensor.battery_soc")
+    for k, v in kw.items():
+        setattr(s, k, v)
+    return s
+
+
+async def test_forecast_policy_needs_coordinates_and_a_capacity(tmp_path):
+    state = forecast_ready_state(tmp_path)                            # no latitude/longitude
+    app = SetupApp(state.config_path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]), state=state)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(PolicyScreen())
+        await pilot.pause()
+        assert app.screen.query_one("#pol-forecast").disabled
+        assert "latitude/longitude" in str(app.screen.query_one("#p-why").render())
+        assert not app.screen.query_one("#p-capacity").display
+        await pilot.press("escape")
+        state.latitude, state.longitude = 48.1, 11.6
+        app.push_screen(PolicyScreen())
+        await pilot.pause()
+        assert not app.screen.query_one("#pol-forecast").disabled and not app.screen.query("#p-why")
+        await pilot.press("up", "enter")
+        assert app.screen.choice == "forecast" and app.screen.query_one("#p-capacity").display
+        await type_into(pilot, "#p-capacity", "ten")
+        await pilot.press("ctrl+n")
+        assert "Battery capacity is the usable energy in kWh" in str(app.screen.query_one("#status").render())
+        await type_into(pilot, "#p-capacity", "9600 Wh")
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, ReviewScreen)
+        assert "capacity: 9.6kWh" in app.screen.text
+        await pilot.press("w", "n")
+    cfg = load_config(state.config_path, env={"HA_TOKEN": "tok"})
+    b = cfg.policy.battery
+    assert (b.reserve, b.capacity) == ("forecast", 9600.0)
+    assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == \
+        "sensor.energy_production_today_remaining"

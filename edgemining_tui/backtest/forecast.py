@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from array import array
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..config.types import Duration, Percent
@@ -31,7 +31,7 @@ class ForecastSpec:
             raise ValueError("smoothing: cannot be negative")
 
 
-def _smoothed(pv, step_s: float, window_s: float) -> array:
+def smoothed(pv, step_s: float, window_s: float) -> array:
     n = len(pv)
     half = int(window_s / step_s / 2)
     if half <= 0:
@@ -58,7 +58,7 @@ def remaining_today(trace, tz: ZoneInfo, spec: ForecastSpec | None) -> array:
         spec = None
     else:
         spec = spec or ForecastSpec()
-        f = _smoothed(trace.pv_w, step, spec.smoothing)
+        f = smoothed(trace.pv_w, step, spec.smoothing)
     rng = random.Random(spec.seed) if spec is not None else None
     # local day index of each row
     day_of = array("l", [0]) * n
@@ -71,7 +71,6 @@ def remaining_today(trace, tz: ZoneInfo, spec: ForecastSpec | None) -> array:
             d = datetime.fromtimestamp(t, tz)
             day = d.toordinal()
             mid = datetime(d.year, d.month, d.day, tzinfo=tz)
-            from datetime import timedelta
             next_mid = (mid + timedelta(days=1)).timestamp()
         day_of[i] = day
     factor: dict[int, float] = {}

@@ -65,7 +65,9 @@ class Reading:
 
 
 def missing(ts: float, source: str, error: str) -> Reading:
-    return Reading(None, ts, source, error)
+    # the error text comes from exceptions (URLs, headers) and reaches the UI and the history
+    from ..secrets import redact
+    return Reading(None, ts, source, redact(error))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Iterable, Mapping
 
 from ..clock import Clock
+from ..secrets import redact
 from .model import (
     Capabilities, CommandKind, CommandResult, MinerCommand, MinerDriver, MinerSample, MinerState,
     Verification,
@@ -91,12 +93,17 @@ class Fleet:
         d = self._drivers[name]
         try:
             async with asyncio.timeout(self._guard[name]):
-                return await d.read()
+                s = await d.read()
+            if s.error:
+                # driver errors quote what the miner or the library said (URLs, tokens): the UI,
+                # the decisions' reasons and the history show this text
+                s = replace(s, error=redact(s.error))
+            return s
         except TimeoutError:
             return MinerSample(name, self.clock.now(), MinerState.UNRESPONSIVE,
                                error=f"no answer within {self._guard[name]:g} s")
         except Exception as e:  # noqa: BLE001  (drivers should not raise; if one does, it is data)
-            return MinerSample(name, self.clock.now(), MinerState.UNKNOWN, error=f"driver error: {e!r}")
+            return MinerSample(name, self.clock.now(), MinerState.UNKNOWN, error=redact(f"driver error: {e!r}"))
 
     # ---- commanding ----
     async def apply(self, name: str, command: MinerCommand) -> CommandResult:

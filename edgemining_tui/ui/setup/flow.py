@@ -26,6 +26,8 @@ def energy_config(state: SetupState):
     if kind == "home_assistant":
         refs = {role: (ec.EntityRef(ent, invert=inv.get(role, False)) if ent else None)
                 for role, ent in state.entities.items()}
+        if state.forecast_ref:
+            refs["forecast_energy_today_remaining"] = ec.EntityRef(state.forecast_ref)
         section = ec.HomeAssistantConfig(url=f.get("url", ""), token=Secret(state.secrets.get("HA_TOKEN", "")),
                                          timeout=float(f.get("timeout", 3.0) or 3.0), **refs)
     elif kind == "fronius":

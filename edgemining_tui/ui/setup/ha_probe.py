@@ -110,10 +110,24 @@ async def list_entities(url: str, token: str, timeout: float = 10.0) -> list[Ent
 
 
 POWER_UNITS = {"W", "kW"}
+ENERGY_UNITS = {"Wh", "kWh"}
+# the PV forecast pick: the entity names a forecast or "what remains", and is not another horizon
+_FORECAST_WORDS = ("forecast", "remaining", "solcast", "rest of", "rest_of")
+_FORECAST_VETO = ("tomorrow", "next_hour", "next hour", "this_hour", "this hour", "peak", "battery")
 
 
 def candidates(entities: list[Entity], role: str) -> list[Entity]:
-    """Entities that fit a role: power (W/kW, device_class power) or SoC (%, device_class battery)."""
+    """Entities that fit a role: power (W/kW, device_class power), SoC (%, device_class battery) or
+    the PV forecast of energy remaining today (Wh/kWh, named like a forecast, e.g. Forecast.Solar's
+    sensor.energy_production_today_remaining or Solcast's ..._forecast_remaining_today)."""
+    if role == "forecast":
+        out = []
+        for e in entities:
+            text = f"{e.entity_id} {e.name}".lower()
+            if e.unit in ENERGY_UNITS and any(w in text for w in _FORECAST_WORDS) \
+                    and not any(v in text for v in _FORECAST_VETO):
+                out.append(e)
+        return out
     if role == "soc":
         return [e for e in entities if e.device_class == "battery" or (not e.device_class and e.unit == "%")]
     return [e for e in entities if e.device_class == "power" or (not e.device_class and e.unit in POWER_UNITS)]
@@ -126,6 +140,9 @@ _HINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "grid": (("grid", "meter", "net"), ("forecast",)),
     "battery": (("battery", "batt", "storage"), ("soc", "forecast")),
     "soc": (("soc", "state_of_charge", "battery"), ()),
+    # only guessed when it says what remains today (a whole-day total is not that)
+    "forecast": (("remaining", "rest of", "rest_of", "forecast", "solcast", "today", "production"),
+                 ("grid", "house", "consumption")),
 }
 
 
@@ -136,6 +153,8 @@ def guess(entities: list[Entity], role: str) -> str | None:
     for e in candidates(entities, role):
         text = f"{e.entity_id} {e.name}".lower()
         if any(v in text for v in veto):
+            continue
+        if role == "forecast" and not any(w in text for w in ("remaining", "rest of", "rest_of")):
             continue
         s = sum(1 for w in words if w in text)
         if s > score:

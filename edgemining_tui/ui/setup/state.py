@@ -14,6 +14,10 @@ ROLES: dict[str, tuple[str, str]] = {
     "soc": ("Battery SoC", "state of charge, %"),
 }
 POWER_ROLES = ("pv", "house", "grid", "battery")
+# the optional pick after the five roles (Home Assistant only): the PV forecast for the rest of today,
+# written as energy.home_assistant.forecast_energy_today_remaining; the "forecast" policy needs it
+FORECAST_PICK = "forecast"
+FORECAST_LABEL = ("PV forecast", "energy remaining today, kWh")
 
 ENERGY_KINDS: dict[str, str] = {
     "home_assistant": "Home Assistant (REST API, long-lived token)",
@@ -29,7 +33,9 @@ POLICY_CHOICES: dict[str, str] = {
     "battery": "Surplus, battery first until a state of charge",
     "rules": "Edge Mining rules file (start_rules / stop_rules)",
     "heat": "Heat first for a climate zone",
+    "forecast": "Surplus, battery filled by sunset from the PV forecast",
 }
+FORECAST_TRUST_PCT = 90.0       # the share of the forecast the "forecast" policy counts on
 
 
 @dataclass
@@ -78,6 +84,9 @@ class SetupState:
     flow_confirmed: bool = False
     flow_text: str = ""                                          # the line the user confirmed
     house_includes_miners: bool = False
+    # the PV forecast entity (energy remaining today): None = not decided yet (a guess may fill it
+    # in), "" = left empty on purpose
+    forecast_entity: str | None = None
     secrets: dict[str, str] = field(default_factory=dict)       # NAME -> value; written to secrets.env only
     # miners
     subnet: str = ""
@@ -89,6 +98,24 @@ class SetupState:
     priority_soc: float = 50.0
     rules_file: str = ""
     heat: dict[str, str] = field(default_factory=dict)          # zone, sensor, min_c, max_c
+    battery_capacity_kwh: float | None = None                    # usable; the "forecast" policy
+
+    @property
+    def forecast_ref(self) -> str | None:
+        """The forecast entity the config will name, or None (none picked, or not Home Assistant)."""
+        if self.energy_kind != "home_assistant":
+            return None
+        return self.forecast_entity or None
+
+    def forecast_policy_missing(self) -> str:
+        """Why the "forecast" policy cannot be chosen with these answers ('' when it can)."""
+        if self.energy_kind != "home_assistant":
+            return "the energy source is not Home Assistant"
+        if not self.forecast_entity:
+            return "no PV forecast entity picked in step 2"
+        if self.latitude is None or self.longitude is None:
+            return "no latitude/longitude given in step 1"
+        return ""
 
     @property
     def secrets_path(self) -> Path:

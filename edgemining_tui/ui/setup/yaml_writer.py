@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...config import ConfigError, load_config
 from .secrets_file import write_secrets
-from .state import ROLES, SetupState
+from .state import FORECAST_TRUST_PCT, ROLES, SetupState
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
@@ -37,6 +37,11 @@ def scalar(value) -> str:
 
 def _w(value: float) -> str:
     return f"{value:.0f}W"
+
+
+def _kwh(value: float) -> str:
+    """10 -> 10kWh, 13.5 -> 13.5kWh (to the Wh; never an exponent, which the loader would refuse)."""
+    return f"{value:.3f}".rstrip("0").rstrip(".") + "kWh"
 
 
 WIDTH = 74     # the review screen shows the file at 80 columns (76 usable, less a margin)
@@ -132,6 +137,7 @@ def _energy(state: SetupState, add) -> None:
                 add(_comment(f"    {role}: {{entity: {scalar(ent)}, invert: true}}", f"{label}, sign flipped at setup"))
             else:
                 add(_comment(f"    {role}: {scalar(ent)}", f"{label}: {meaning}"))
+        _forecast_entity(state, add)
     elif kind == "fronius":
         add("  fronius:")
         add(_comment(f"    url: {scalar(f.get('url', ''))}", "the inverter's or Datamanager's address"))
@@ -173,6 +179,25 @@ ENERGY_NOTES = {
     "victron": "Victron GX over MQTT",
     "demo": "the simulated demo site",
 }
+
+
+FORECAST_KEY = "forecast_energy_today_remaining"
+
+
+def _forecast_entity(state: SetupState, add) -> None:
+    """The optional PV forecast entity; a long entity id goes on its own line (80 columns)."""
+    ent = state.forecast_ref
+    note = "PV forecast: energy still to come today"
+    if not ent:
+        add(_comment(f"    # {FORECAST_KEY}: (none)", "optional PV forecast"))
+        return
+    line = f"    {FORECAST_KEY}: {scalar(ent)}"
+    if len(line) <= WIDTH:
+        add(_comment(line, note))
+    else:
+        add(f"    # {note}")
+        add(f"    {FORECAST_KEY}:")
+        add(f"      entity: {scalar(ent)}")
 
 
 def _invert_block(inv: dict[str, bool], add) -> None:
@@ -240,6 +265,15 @@ def _policy(state: SetupState, add) -> None:
         add("  battery:")
         add(_comment(f"    priority_soc: {soc:g}", "below it the battery charges first"))
         add(_comment(f"    buffer_soc: {buffer:g}", "above it the battery may feed miners"))
+    if p == "forecast":
+        _block(add, "The battery keeps the share of the surplus it needs to be full by sunset, "
+               "from the PV forecast for the rest of today (energy above).", 2)
+        add("  battery:")
+        add(_comment("    reserve: forecast", "fill the battery by sunset"))
+        add(_comment(f"    capacity: {_kwh(state.battery_capacity_kwh or 0)}", "usable battery capacity"))
+        add(_comment(f"    forecast_trust: {FORECAST_TRUST_PCT:g}%", "the share of the forecast counted on"))
+        add(_comment("    priority_soc: 50", "no forecast reading: these levels"))
+        add(_comment("    buffer_soc: 90", "apply (as for battery first)"))
     if p == "heat":
         _heat(state, add)
 

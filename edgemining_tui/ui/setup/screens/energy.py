@@ -11,7 +11,7 @@ from textual.widgets.option_list import Option
 
 from .. import ha_probe
 from ..flow import balance_hint, describe, read_flow
-from ..state import ENERGY_KINDS, POWER_ROLES, ROLES
+from ..state import ENERGY_KINDS, FORECAST_LABEL, FORECAST_PICK, POWER_ROLES, ROLES
 from .base import StepScreen, _cut
 from .miners import MinersScreen
 
@@ -152,6 +152,10 @@ class SearchInput(Input):
         self.screen.query_one("#roles", DataTable).focus()
 
 
+# the rows of the entity step: the five roles, then the optional PV forecast
+PICKS: tuple[str, ...] = (*ROLES, FORECAST_PICK)
+
+
 class HaEntitiesScreen(StepScreen):
     STEP = 2
     HEADING = "Energy · which entity is which?"
@@ -173,6 +177,8 @@ class HaEntitiesScreen(StepScreen):
         t.add_column("now", key="now", width=14)
         for role, (label, _) in ROLES.items():
             t.add_row(label, "…", "", key=role)
+        t.add_row(FORECAST_LABEL[0], "…", "", key=FORECAST_PICK)
+        t.styles.height = len(PICKS) + 1          # header and every row, no scrolling at 80×24
         t.focus()
         self.say("Loading the entity list…")
         self._load()
@@ -188,19 +194,26 @@ class HaEntitiesScreen(StepScreen):
         for role in ROLES:
             if s.entities.get(role) is None:
                 s.entities[role] = ha_probe.guess(self.entities, role)
+        if s.forecast_entity is None:           # "" is "left empty on purpose": no new guess
+            s.forecast_entity = ha_probe.guess(self.entities, FORECAST_PICK)
         self._refresh_roles()
         self._refresh_options()
         n = sum(len(ha_probe.candidates(self.entities, r)) for r in ("pv", "soc"))
         self.say(f"{len(self.entities)} entities, {n} power/battery sensors. Guesses are filled in; "
-                 "check each row.")
+                 f"check each row. {FORECAST_LABEL[0]} ({FORECAST_LABEL[1]}) is optional.")
 
     def _by_id(self, entity_id: str | None) -> ha_probe.Entity | None:
         return next((e for e in self.entities if e.entity_id == entity_id), None)
 
+    def _picked(self, role: str) -> str | None:
+        if role == FORECAST_PICK:
+            return self.state.forecast_entity or None
+        return self.state.entities.get(role)
+
     def _refresh_roles(self) -> None:
         t = self.query_one("#roles", DataTable)
-        for role in ROLES:
-            ent = self.state.entities.get(role)
+        for role in PICKS:
+            ent = self._picked(role)
             e = self._by_id(ent)
             t.update_cell(role, "entity", _cut(ent or "(none)", 34))
             t.update_cell(role, "now", e.value_text if e else "")
@@ -208,7 +221,7 @@ class HaEntitiesScreen(StepScreen):
     @property
     def role(self) -> str:
         t = self.query_one("#roles", DataTable)
-        return list(ROLES)[t.cursor_row if t.cursor_row is not None else 0]
+        return PICKS[t.cursor_row if t.cursor_row is not None else 0]
 
     def _refresh_options(self) -> None:
         query = self.query_one("#entity-search", Input).value
@@ -218,7 +231,7 @@ class HaEntitiesScreen(StepScreen):
         ol.add_options(Option(escape(f"{_cut(e.entity_id, 36):<36} {_cut(e.value_text, 11):>11}  "
                                      f"{_cut(e.name, 20)}"), id=e.entity_id) for e in cands)
         if cands:
-            current = self.state.entities.get(self.role)
+            current = self._picked(self.role)
             ids = [e.entity_id for e in cands]
             ol.highlighted = ids.index(current) if current in ids else 0
 
@@ -249,22 +262,28 @@ class HaEntitiesScreen(StepScreen):
 
     def _assign(self, entity_id: str | None) -> None:
         s = self.state
-        if s.entities.get(self.role) != entity_id:
+        if self.role == FORECAST_PICK:
+            s.forecast_entity = entity_id or ""     # not a flow value: the sign check stands
+        elif s.entities.get(self.role) != entity_id:
             if self.role in s.inverts:
                 s.inverts[self.role] = False      # a new entity has its own sign
             s.flow_confirmed = False
-        s.entities[self.role] = entity_id
+        if self.role != FORECAST_PICK:
+            s.entities[self.role] = entity_id
         self._refresh_roles()
         t = self.query_one("#roles", DataTable)
         search = self.query_one("#entity-search", Input)
         search.value = ""
         t.focus()
-        if t.cursor_row is not None and t.cursor_row < len(ROLES) - 1:
+        if t.cursor_row is not None and t.cursor_row < len(PICKS) - 1:
             t.move_cursor(row=t.cursor_row + 1)
 
     def action_clear_role(self) -> None:
-        self.state.entities[self.role] = None
-        self.state.flow_confirmed = False
+        if self.role == FORECAST_PICK:
+            self.state.forecast_entity = ""          # empty on purpose: not guessed again
+        else:
+            self.state.entities[self.role] = None
+            self.state.flow_confirmed = False
         self._refresh_roles()
 
     async def action_next(self) -> None:

@@ -19,11 +19,19 @@ class PolicyScreen(StepScreen):
         s = self.state
         yield Static("How should the console decide? You can refine every key in config.yaml later.",
                      classes="intro")
+        missing = self.missing
+        chosen = s.policy if s.policy not in missing else "surplus"
         with RadioSet(id="policy"):
             for key, label in POLICY_CHOICES.items():
-                missing = self.wizard.policy_missing.get(key)
-                yield RadioButton(label + (f" (not available: {missing})" if missing else ""),
-                                  value=(key == s.policy), id=f"pol-{key}", disabled=bool(missing))
+                why = missing.get(key)
+                # the forecast label is long: its reason goes on the line below, not off-screen
+                note = "" if not why else " (unavailable)" if key == "forecast" else f" (not available: {why})"
+                yield RadioButton(label + note, value=(key == chosen), id=f"pol-{key}", disabled=bool(why))
+        why = missing.get("forecast")
+        if why:
+            yield Static(f"Battery filled by sunset: not available, {why}. It reads a PV forecast "
+                         "entity from Home Assistant and needs the site's latitude/longitude.",
+                         id="p-why", classes="hint")
         with Vertical(id="p-params"):
             yield Label("Headroom in W: kept unused so the site leans to export, not import",
                         id="l-headroom")
@@ -31,6 +39,10 @@ class PolicyScreen(StepScreen):
             yield Label("Battery first until SoC %: below it the battery charges, miners get what is left",
                         id="l-soc")
             yield Input(f"{s.priority_soc:g}", id="p-soc")
+            yield Label("Usable battery capacity in kWh: what the battery stores from empty to full",
+                        id="l-capacity")
+            cap = s.battery_capacity_kwh
+            yield Input("" if cap is None else f"{cap:g}", id="p-capacity", placeholder="10")
             yield Label("Rules file: an Edge Mining policy YAML with start_rules / stop_rules",
                         id="l-rules")
             yield Input(s.rules_file, id="p-rules", placeholder="/path/to/policy.yaml")
@@ -50,6 +62,16 @@ class PolicyScreen(StepScreen):
             yield Input(h.get("sensor", ""), id="p-sensor", placeholder="sensor.living_room_temperature",
                         disabled=not sensor_hint)
 
+    @property
+    def missing(self) -> dict[str, str]:
+        """Choices not available, with why: this build's config, and (forecast) the earlier answers."""
+        out = dict(self.wizard.policy_missing)
+        if "forecast" not in out:
+            why = self.state.forecast_policy_missing()
+            if why:
+                out["forecast"] = why
+        return out
+
     def on_mount(self) -> None:
         self._sync()
         self.query_one("#policy", RadioSet).focus()
@@ -66,7 +88,8 @@ class PolicyScreen(StepScreen):
 
     def _sync(self) -> None:
         c = self.choice
-        show = {"headroom": True, "soc": c == "battery", "rules": c == "rules", "zone": c == "heat",
+        show = {"headroom": True, "soc": c == "battery", "capacity": c == "forecast",
+                "rules": c == "rules", "zone": c == "heat",
                 "band": c == "heat", "sensor": c == "heat"}
         for key, visible in show.items():
             self.query_one(f"#l-{key}").display = visible
@@ -94,6 +117,15 @@ class PolicyScreen(StepScreen):
             except ValueError:
                 return self.say("The state of charge is a percentage 0..100.", "error")
             s.priority_soc = soc
+        if c == "forecast":
+            why = self.missing.get("forecast")
+            if why:
+                return self.say(f"The forecast reserve is not available: {why}.", "error")
+            kwh = parse_kwh(self.value("#p-capacity"))
+            if kwh is None:
+                return self.say("Battery capacity is the usable energy in kWh, a number above 0 "
+                                "(e.g. 10 or 13.5).", "error")
+            s.battery_capacity_kwh = kwh
         if c == "rules":
             path = Path(self.value("#p-rules")).expanduser()
             if not self.value("#p-rules") or not path.is_file():
@@ -119,6 +151,23 @@ class PolicyScreen(StepScreen):
         s.policy = c
         s.headroom_w = headroom
         self.app.push_screen(ReviewScreen())
+
+
+def parse_kwh(text: str) -> float | None:
+    """'10', '13.5 kWh' or '10000Wh' -> kWh; None unless it is a number above 0 (at least 1 Wh)."""
+    t = text.strip().lower().replace(" ", "")
+    scale = 1.0
+    if t.endswith("kwh"):
+        t = t[:-3]
+    elif t.endswith("wh"):
+        t, scale = t[:-2], 0.001
+    try:
+        kwh = float(t) * scale
+    except ValueError:
+        return None
+    if not kwh * 1000 >= 1 or kwh == float("inf"):    # also refuses nan
+        return None
+    return kwh
 
 
 def check_rules_file(path) -> str:

@@ -23,7 +23,7 @@ class SiteScreen(StepScreen):
         yield Input(s.site_name, id="site-name")
         yield Label("Time zone (IANA name: days, schedules and starts per day use it)")
         yield Input(s.timezone, id="site-tz", placeholder="Europe/Berlin")
-        yield Label("Latitude, longitude (optional, for sunrise/sunset rules)")
+        yield Label("Latitude, longitude (optional: sunrise/sunset rules, the forecast reserve)")
         with Horizontal(classes="pair"):
             yield Input("" if s.latitude is None else f"{s.latitude:g}", id="site-lat", placeholder="47.4")
             yield Input("" if s.longitude is None else f"{s.longitude:g}", id="site-lon", placeholder="8.5")
