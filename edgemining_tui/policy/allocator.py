@@ -5,7 +5,9 @@ Each cycle::
     available = miners_draw_now - grid_import + battery_charge - battery_kept - headroom
 
 ``miners_draw_now`` is what the allocated miners *measure* (they ramp, so the command is not the draw);
-``battery_kept`` is the charge power the battery keeps while its SoC is below ``priority_soc``.
+``battery_kept`` is the charge power the battery keeps while its SoC is below ``priority_soc``, or
+with ``battery.reserve: forecast`` the share of the surplus it needs to be full by sunset
+(policy/reserve.py).
 The available power is then handed out in priority order (lower ``priority`` first), each miner taking
 the highest operating point it can (continuous target quantised down to its step, the highest level
 that fits, or on/off only if its full power fits), subject to enable/disable timers, the battery
