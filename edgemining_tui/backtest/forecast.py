@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 from array import array
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..config.types import Duration, Percent
+from .days import LocalDays
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ def remaining_today(trace, tz: ZoneInfo, spec: ForecastSpec | None) -> array:
     """Wh of forecast PV from each row to the end of its local day (the row's own step included)."""
     n = len(trace)
     step = trace.step_s
+    ts0 = trace.ts0
     if trace.pv_forecast_w is not None:
         f = array("d", (v if v == v else 0.0 for v in trace.pv_forecast_w))
         spec = None
@@ -60,19 +61,8 @@ def remaining_today(trace, tz: ZoneInfo, spec: ForecastSpec | None) -> array:
         spec = spec or ForecastSpec()
         f = smoothed(trace.pv_w, step, spec.smoothing)
     rng = random.Random(spec.seed) if spec is not None else None
-    # local day index of each row
-    day_of = array("l", [0]) * n
-    ts0 = trace.ts0
-    next_mid = -1.0
-    day = 0
-    for i in range(n):
-        t = ts0 + i * step
-        if t >= next_mid:
-            d = datetime.fromtimestamp(t, tz)
-            day = d.toordinal()
-            mid = datetime(d.year, d.month, d.day, tzinfo=tz)
-            next_mid = (mid + timedelta(days=1)).timestamp()
-        day_of[i] = day
+    days = LocalDays(tz)
+    day_of = array("l", (days.of(ts0 + i * step) for i in range(n)))
     factor: dict[int, float] = {}
     out = array("d", [0.0]) * n
     h = step / 3600.0

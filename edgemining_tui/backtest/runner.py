@@ -22,7 +22,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Callable
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from ..clock import VirtualClock
 from ..config.errors import ConfigError
 from .config import BacktestConfig
+from .days import LocalDays
 from .fast import make_input, make_reading, make_snapshot
 from .heat import ReplayZones
 from .metrics import Result, Totals
@@ -122,25 +123,6 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     return DeciderInfo(dec, name, used_clock, notes)
 
 
-class _Days:
-    """Local calendar day number of a timestamp, cheap to call every tick."""
-
-    __slots__ = ("tz", "next_ts", "day")
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-        self.next_ts = -math.inf
-        self.day = 0
-
-    def of(self, ts: float) -> int:
-        if ts >= self.next_ts:
-            d = datetime.fromtimestamp(ts, self.tz)
-            self.day = d.toordinal()
-            midnight = datetime(d.year, d.month, d.day, tzinfo=self.tz) + timedelta(days=1)
-            self.next_ts = midnight.timestamp()
-        return self.day
-
-
 def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
     """(dt, ticks per trace row) for the configured decision interval."""
     step = trace.step_s
@@ -184,7 +166,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     bat = site.battery
     has_battery = site.has_battery
     soc_k = 100.0 / cfg.battery.capacity if has_battery else 0.0
-    days = _Days(tz)
+    days = LocalDays(tz)
     zones = ReplayZones(app.heat.zones, tz) if app.heat.zones else None
     notes_extra: list[str] = []
     if zones is not None and trace.temp_out_c is None:
