@@ -26,13 +26,6 @@ class ReplaySite:
         self.baseline = Battery(battery)
         self.asleep = Battery(battery)
 
-    def step(self, pv_w: float, load_w: float, miners_w: float, dt_s: float) -> tuple[float, float, float, float]:
-        """Settle one step: (charge_w, grid_w) with the miners, then (charge_w, grid_w) without them."""
-        net0 = pv_w - load_w
-        ch = self.battery.settle(net0 - miners_w, dt_s)
-        ch0 = self.baseline.settle(net0, dt_s)
-        return ch, load_w + miners_w + ch - pv_w, ch0, load_w + ch0 - pv_w
-
     @property
     def soc_pct(self) -> float | None:
         return self.battery.soc_pct if self.has_battery else None

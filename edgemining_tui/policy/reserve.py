@@ -49,16 +49,14 @@ class Reserve:
 class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
-    __slots__ = ("capacity", "trust", "full", "eff", "_wh_per_pct", "sunset", "sunrise", "_load",
-                 "_load_ts", "_set", "_rise", "out")
+    __slots__ = ("trust", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
+                 "_rise", "out")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
                  sunrise: SunFn | None = None) -> None:
-        self.capacity = capacity_wh
         self.trust = trust_pct / 100.0
         self.full = full_soc_pct
-        self.eff = charge_efficiency
         self._wh_per_pct = capacity_wh / 100.0 / charge_efficiency
         self.sunset = sunset
         self.sunrise = sunrise
