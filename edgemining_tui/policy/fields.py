@@ -75,8 +75,11 @@ class SiteSupply:
     climate_zones: frozenset[str] = frozenset()   # zone names (climate.zones.<name>.*)
     outdoor_temperature: bool = False
     price_keys: frozenset[str] = frozenset()      # keys of the price dict (price.<key>)
-    home_load: bool = False                  # a home-load provider feeds home_load.*
+    home_load: bool = False                  # the house load model feeds home_load.total_*
+    home_load_devices: frozenset[str] = frozenset()   # per-device providers (home_load.devices.<name>.*)
     pool: bool = False                       # a pool tracker feeds mining_performance.*
+    # which mining_performance.* paths (without the prefix) the pools fill; None: all of them
+    pool_fields: frozenset[str] | None = None
     energy_source: frozenset[str] = frozenset()   # static energy_source.* paths known (without prefix)
     miner_limits: bool = True                # miner max power / max hashrate known (capabilities)
 
@@ -106,8 +109,10 @@ class SiteSupply:
             return path.split(".", 1)[1] in self.price_keys
         if src == "home_load":
             return self.home_load
+        if src == "home_load_device":
+            return path.split(".")[2] in self.home_load_devices
         if src == "pool":
-            return self.pool
+            return self.pool and (self.pool_fields is None or path.split(".", 1)[1] in self.pool_fields)
         if src == "energy_source":
             return path.split(".", 1)[1] in self.energy_source
         if src == "miner_limits":
@@ -243,11 +248,11 @@ _SPECS: list[FieldSpec] = [
       for t in ("total_history", "total_forecast") for s in LOAD_STATS],
     *[_f(f"home_load.{t}.{w}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load")
       for t in ("total_history", "total_forecast") for w in LOAD_WINDOWS for s in LOAD_STATS],
-    *[_f(f"home_load.devices.{NAME}.{t}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load")
+    *[_f(f"home_load.devices.{NAME}.{t}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load_device")
       for t in ("history", "forecast") for s in LOAD_STATS],
-    *[_f(f"home_load.devices.{NAME}.{t}.{w}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load")
-      for t in ("history", "forecast") for w in LOAD_WINDOWS for s in LOAD_STATS],
-    _f(f"home_load.devices.{NAME}.device_category", STATUS, "", EM, "home_load", "", DEVICE_CATEGORIES),
+    *[_f(f"home_load.devices.{NAME}.{t}.{w}.{s}", NUMBER, "W" if "power" in s else "Wh", EM,
+         "home_load_device") for t in ("history", "forecast") for w in LOAD_WINDOWS for s in LOAD_STATS],
+    _f(f"home_load.devices.{NAME}.device_category", STATUS, "", EM, "home_load_device", "", DEVICE_CATEGORIES),
     # mining_performance: Edge Mining's pool tracker snapshot
     _f("mining_performance.current_hashrate.value", NUMBER, "TH/s", EM, "pool"),
     _f("mining_performance.current_hashrate.unit", STRING, "", EM, "pool"),
