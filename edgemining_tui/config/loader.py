@@ -40,31 +40,86 @@ class Located:
         return self.lines.get(())
 
 
-def _node_to_py(node: yaml.Node, path: tuple, lines: dict[tuple, int], file: str) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict = {}
-        for k_node, v_node in node.value:
-            if not isinstance(k_node, yaml.ScalarNode):
-                raise ConfigError("a key must be a plain name", file, k_node.start_mark.line + 1, _dotted(path))
-            key = _scalar(k_node)
-            if key in out:
-                raise ConfigError(f"duplicate key '{key}'", file, k_node.start_mark.line + 1,
-                                  _dotted(path + (key,)))
-            lines[path + (key,)] = k_node.start_mark.line + 1
-            out[key] = _node_to_py(v_node, path + (key,), lines, file)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_node_to_py(n, path + (i,), lines, file) for i, n in enumerate(node.value)]
-    return _scalar(node)
+# Limits on what a YAML file may expand to: an alias bomb ("billion laughs") is a few hundred
+# bytes that expand to billions of nodes, a recursive alias never ends, and deep nesting exhausts
+# the stack. Real configs have a few hundred nodes and nest less than 10 deep.
+MAX_DEPTH = 64
+MAX_NODES = 50_000
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+class _Limited(yaml.SafeLoader):
+    """PyYAML's composer recurses once per nesting level: stop it at MAX_DEPTH instead of the stack."""
+
+    def __init__(self, stream, file: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._file = file
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", self._file, mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+class _Expand:
+    """Turns composed nodes into plain values, counting every node an alias expands to."""
+
+    def __init__(self, file: str, lines: dict[tuple, int]) -> None:
+        self.file = file
+        self.lines = lines
+        self.nodes = 0
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def node(self, node: yaml.Node, path: tuple) -> Any:
+        line = node.start_mark.line + 1
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            # an aliased node carries its anchor's line: name the top-level key it sits under
+            raise ConfigError(f"the document expands to more than {MAX_NODES} values "
+                              "(aliases repeating aliases?)", self.file, self.lines.get(path[:1], line),
+                              _dotted(path[:1]) or None)
+        if len(path) > MAX_DEPTH:
+            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep (an alias that contains itself?)",
+                              self.file, self.lines.get(path[:1], line), _dotted(path[:1]) or None)
+        self.lines.setdefault(path, line)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            raise ConfigError(f"YAML tag {node.tag!r} is not supported (plain mappings and lists only)",
+                              self.file, line, _dotted(path) or None)
+        if isinstance(node, yaml.MappingNode):
+            out: dict = {}
+            for k_node, v_node in node.value:
+                if not isinstance(k_node, yaml.ScalarNode):
+                    raise ConfigError("a key must be a plain name", self.file, k_node.start_mark.line + 1,
+                                      _dotted(path) or None)
+                key = self.scalar(k_node, path)
+                if key in out:
+                    raise ConfigError(f"duplicate key '{key}'", self.file, k_node.start_mark.line + 1,
+                                      _dotted(path + (key,)))
+                self.lines[path + (key,)] = k_node.start_mark.line + 1
+                out[key] = self.node(v_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.node(n, path + (i,)) for i, n in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: tuple) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as e:
+            mark = e.problem_mark or node.start_mark
+            raise ConfigError(f"YAML error: {e.problem}", self.file, mark.line + 1, _dotted(path) or None) from None
+        except (ValueError, TypeError, OverflowError) as e:
+            # e.g. the date 2024-13-45, or an integer of 5000 digits
+            raise ConfigError(f"cannot read {node.value[:40]!r}: {str(e).split(': ')[0]}", self.file, node.start_mark.line + 1,
+                              _dotted(path) or None) from None
 
 
 def _dotted(path: tuple) -> str:
@@ -77,29 +132,38 @@ def _dotted(path: tuple) -> str:
 
 
 def read_yaml(path: str | Path, text: str | None = None) -> Located:
+    """Parse a YAML file (or ``text`` shown as ``path``) with limits; ConfigError with file:line."""
+    from .safeio import MAX_YAML_BYTES, InputError, line_at, read_text
     file = str(path)
     if text is None:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError("file not found", file) from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"cannot read file: {e}", file) from None
+            text = read_text(path, MAX_YAML_BYTES, "YAML file")
+        except InputError as e:
+            raise ConfigError(e.message, file, e.line) from None
+    elif len(text) > MAX_YAML_BYTES:
+        raise ConfigError(f"larger than {MAX_YAML_BYTES // 1024} KB, the most a YAML file may be", file)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _Limited(text, file)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as e:
+        # a NUL or another control character: PyYAML gives only a character position
+        line, col = line_at(text, e.position)
+        code = ord(e.character) if isinstance(e.character, str) else int(e.character)
+        what = "a NUL byte" if code == 0 else f"the control character #x{code:04x}"
+        raise ConfigError(f"{what} at line {line}, column {col} is not allowed in YAML", file, line) from None
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise ConfigError(f"YAML syntax error: {e.problem or e}", file, line) from None
+        context = f" ({e.context})" if e.context else ""
+        raise ConfigError(f"YAML syntax error: {e.problem or e}{context}", file, line) from None
     except yaml.YAMLError as e:
         raise ConfigError(f"YAML error: {e}", file) from None
     lines: dict[tuple, int] = {}
     if node is None:
         return Located({}, lines, file)
-    try:
-        data = _node_to_py(node, (), lines, file)
-    except yaml.constructor.ConstructorError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise ConfigError(f"YAML error: {e.problem}", file, line) from None
+    data = _Expand(file, lines).node(node, ())
     return Located(data, lines, file)
 
 

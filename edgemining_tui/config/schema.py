@@ -8,6 +8,7 @@ from typing import Optional
 
 from ..econ.config import EconomicsConfig
 from ..energy.config import EnergyConfig
+from ..forecast.solar import PvArray
 from ..heat.config import HeatConfig
 from ..miners.config import MinerConfig
 from ..sim.site import SimSiteConfig
@@ -34,6 +35,9 @@ class SiteConfig:
     stale_after: Duration = 30.0
     data_dir: Optional[str] = None
     observe_only: bool = False
+    # the PV array, for the built-in forecast (forecast/builtin.py): peak (kWp), tilt, azimuth;
+    # unset keys are learnt from what the site produces
+    pv_array: Optional[PvArray] = None
 
     def validate(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -114,10 +118,7 @@ class AppConfig:
             if self.site.latitude is None or self.site.longitude is None:
                 raise ValueError("policy: battery.reserve: forecast needs site.latitude and site.longitude "
                                  "(it spreads the forecast between sunrise and sunset)")
-            if not self.energy.gives_forecast_today():
-                raise ValueError("policy: battery.reserve: forecast needs the PV forecast for the rest of "
-                                 "today: set forecast_energy_today_remaining in energy.home_assistant (or "
-                                 "mqtt), e.g. sensor.energy_production_today_remaining from Forecast.Solar")
+            # without a forecast sensor the built-in forecast (forecast/builtin.py) gives it
         if self.energy.source == "demo" and self.demo is None:
             raise ValueError("energy: no energy source configured (set energy.source, e.g. home_assistant, "
                              "see config.example.yaml; or try --demo)")
