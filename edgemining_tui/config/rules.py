@@ -30,7 +30,10 @@ def battery_capacity_wh(cfg: Any) -> float | None:
 def forecast_rule_keys(cfg: Any) -> frozenset[str]:
     """The ``forecast.<key>`` fields the configured source (through SnapshotForecast) fills."""
     from ..policy.forecast_fields import CURVE_KEYS, SNAPSHOT_KEYS
-    snap = cfg.energy.forecast_keys()
+    snap = set(cfg.energy.forecast_keys())
+    if _has_location(cfg) and cfg.energy.source != "demo" and not cfg.energy.gives_forecast_today():
+        # the built-in PV forecast (forecast/source.py wrap_source) fills the snapshot's keys
+        snap |= {"power_now_w", "energy_next_hour_wh", "energy_today_remaining_wh", "power_next_4h_avg_w"}
     keys = {SNAPSHOT_KEYS[k] for k in snap if k in SNAPSHOT_KEYS}
     # the shape-based fields need the rest-of-day total and the sun's times
     if "energy_today_remaining_wh" in snap and _has_location(cfg):

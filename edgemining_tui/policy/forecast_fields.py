@@ -13,7 +13,8 @@ snapshot key (ours)              rule field (Edge Mining's names)       how
 —                                ``forecast.next_hour_power``           curve: mean W of the clock hour
                                                                         holding now + 1 h (Edge Mining's
                                                                         hourly interval containing it)
-—                                ``forecast.avg_next_4_hours_power``    curve: Wh in [now, now + 4 h] / 4 h
+``power_next_4h_avg_w``          ``forecast.avg_next_4_hours_power``    as delivered (the built-in forecast),
+                                                                        else curve: Wh in [now, now + 4 h] / 4 h
 —                                ``forecast.next_hour_energy``          curve: Wh in [now + 1 h, now + 2 h]
 ===============================  =====================================  =================================
 
@@ -37,8 +38,10 @@ SNAPSHOT_KEYS: dict[str, str] = {
     "energy_next_hour_wh": "energy_next_hour",
     "energy_today_remaining_wh": "energy_rest_of_day",
     "energy_tomorrow_wh": "energy_tomorrow",
+    "power_next_4h_avg_w": "avg_next_4_hours_power",
 }
 CURVE_KEYS = ("next_hour_power", "avg_next_4_hours_power", "next_hour_energy")
+_RULE_KEYS = tuple(dict.fromkeys((*SNAPSHOT_KEYS.values(), *CURVE_KEYS)))
 HOUR = 3600.0
 
 EnergyCurve = Callable[[float, float], "float | None"]   # Wh of PV in [start, end) (epoch s)
@@ -54,6 +57,7 @@ class PVForecast:
     energy_rest_of_day_wh: float | None = None
     energy_tomorrow_wh: float | None = None
     curve: EnergyCurve | None = None
+    avg_next_4h_w: float | None = None
 
 
 class PVForecastProducer(Protocol):
@@ -89,11 +93,10 @@ class ForecastFields(Mapping):
             return default
 
     def __iter__(self) -> Iterator[str]:
-        yield from SNAPSHOT_KEYS.values()
-        yield from CURVE_KEYS
+        yield from _RULE_KEYS
 
     def __len__(self) -> int:
-        return len(SNAPSHOT_KEYS) + len(CURVE_KEYS)
+        return len(_RULE_KEYS)
 
     def _compute(self, key: str) -> float | None:
         fc = self.fc
@@ -108,11 +111,15 @@ class ForecastFields(Mapping):
         curve, now = fc.curve, fc.ts
         if key not in CURVE_KEYS:
             raise KeyError(key)
-        if curve is None:
-            return None
         if key == "avg_next_4_hours_power":
+            if fc.avg_next_4h_w is not None:
+                return fc.avg_next_4h_w
+            if curve is None:
+                return None
             e = curve(now, now + 4 * HOUR)
             return None if e is None else e / 4.0
+        if curve is None:
+            return None
         if key == "next_hour_energy":
             return curve(now + HOUR, now + 2 * HOUR)
         # next_hour_power: the clock hour (site time) that holds now + 1 h
@@ -168,7 +175,7 @@ class SnapshotForecast:
             if span is not None:
                 curve = sine_curve(rest, now, span[0], span[1])
         return PVForecast(now, _num(f.get("power_now_w")), _num(f.get("energy_next_hour_wh")), rest,
-                          _num(f.get("energy_tomorrow_wh")), curve)
+                          _num(f.get("energy_tomorrow_wh")), curve, _num(f.get("power_next_4h_avg_w")))
 
 
 def _num(v) -> float | None:
