@@ -178,8 +178,7 @@ policy:
 
 @pytest.mark.parametrize("site_kw, ha_kw, bat_kw, line, words", [
     (", latitude: 48, longitude: 11", ", forecast_energy_today_remaining: sensor.rest", "", 8, "usable capacity"),
-    ("", ", forecast_energy_today_remaining: sensor.rest", ", capacity: 10kWh", 7, "site.latitude"),
-    (", latitude: 48, longitude: 11", "", ", capacity: 10kWh", 7, "forecast_energy_today_remaining"),
+    ("", ", forecast_energy_today_remaining: sensor.rest", ", capacity: 10kWh", 8, "site.latitude"),
 ])
 def test_reserve_config_errors_name_what_is_missing(tmp_path, site_kw, ha_kw, bat_kw, line, words):
     p = tmp_path / "c.yaml"
@@ -190,3 +189,10 @@ def test_reserve_config_errors_name_what_is_missing(tmp_path, site_kw, ha_kw, ba
     p.write_text(BASE % (", latitude: 48, longitude: 11", ", forecast_energy_today_remaining: sensor.rest",
                          ", capacity: 10kWh"))
     assert load_config(p).policy.battery.reserve == "forecast"
+
+
+def test_reserve_without_a_forecast_sensor_loads_on_the_builtin_forecast(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(BASE % (", latitude: 48, longitude: 11", "", ", capacity: 10kWh"))
+    cfg = load_config(p)
+    assert cfg.policy.battery.reserve == "forecast" and not cfg.energy.gives_forecast_today()

@@ -123,6 +123,16 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     return DeciderInfo(dec, name, used_clock, notes)
 
 
+def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo):
+    """The built-in forecast's "energy still to come today" at every row, from the rows before."""
+    from ..forecast.builtin import remaining_series
+    site = cfg.app.site
+    if site.latitude is None or site.longitude is None:
+        raise ConfigError("the built-in PV forecast needs site.latitude and site.longitude", cfg.path, None, "site")
+    return remaining_series(trace.pv_w, trace.ts0, trace.step_s, site.latitude, site.longitude, tz,
+                            site.pv_array)
+
+
 def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
     """(dt, ticks per trace row) for the configured decision interval."""
     step = trace.step_s
@@ -189,8 +199,11 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     fc_rem = None
     fc: dict = empty
     if getattr(app.policy.battery, "reserve", "levels") == "forecast":
-        from .forecast import remaining_today
-        fc_rem = remaining_today(trace, tz, cfg.section.forecast)
+        if trace.pv_forecast_w is None and cfg.forecast_model == "builtin":
+            fc_rem = builtin_remaining(cfg, trace, tz)
+        else:
+            from .forecast import remaining_today
+            fc_rem = remaining_today(trace, tz, cfg.section.forecast)
         fc = {"energy_today_remaining_wh": 0.0}
     n = len(trace)
     ts0 = trace.ts0

@@ -30,7 +30,22 @@ def load_rules_for(cfg: Any, config_path: str | Path | None) -> tuple[Any, list]
     if not rules_file:
         return None, []
     from ..policy.rules_loader import load_policy
+    return load_policy(rules_path(rules_file, config_path), site_supply(cfg))
+
+
+def rules_path(rules_file: str, config_path: str | Path | None) -> Path:
     path = Path(rules_file).expanduser()
     if not path.is_absolute() and config_path is not None:
         path = Path(config_path).resolve().parent / path
-    return load_policy(path, site_supply(cfg))
+    return path
+
+
+def load_rules_raw(data: Any, config_path: str | Path | None) -> list:
+    """Check the rules file named in a config that did not load (so its problems show in the same
+    run); without the site, fields the site cannot supply are not warned about. Returns warnings."""
+    policy = data.get("policy") if isinstance(data, dict) else None
+    rules_file = policy.get("rules_file") if isinstance(policy, dict) else None
+    if not isinstance(rules_file, str) or not rules_file.strip():
+        return []
+    from ..policy.rules_loader import load_policy
+    return load_policy(rules_path(rules_file, config_path), None)[1]
