@@ -84,11 +84,30 @@ def site_feeds(cfg: Any, sun: Any = None, pool: Any = None):
                      home_load=HomeLoadForecaster(tz), pool=pool)
 
 
-def _resolve(p: str, config_path: str | Path | None) -> Path:
-    path = Path(p).expanduser()
+def rules_path(rules_file: str, config_path: str | Path | None) -> Path:
+    path = Path(rules_file).expanduser()
     if not path.is_absolute() and config_path is not None:
         path = Path(config_path).resolve().parent / path
     return path
+
+
+def load_rules_raw(data: Any, config_path: str | Path | None) -> list:
+    """Check the rules files named in a config that did not load (so their problems show in the
+    same run); without the site, fields the site cannot supply are not warned about. Returns warnings."""
+    policy = data.get("policy") if isinstance(data, dict) else None
+    if not isinstance(policy, dict):
+        return []
+    from ..policy.rules_loader import load_policy, load_rules_file
+    out: list = []
+    rules_file = policy.get("rules_file")
+    if isinstance(rules_file, str) and rules_file.strip():
+        out.extend(load_policy(rules_path(rules_file, config_path), None)[1])
+    for key, kind in (("start_rules_files", "start"), ("stop_rules_files", "stop")):
+        files = policy.get(key)
+        for f in files if isinstance(files, list) else ():
+            if isinstance(f, str) and f.strip():
+                out.extend(load_rules_file(rules_path(f, config_path), kind, None)[1])
+    return out
 
 
 def load_rules_for(cfg: Any, config_path: str | Path | None, supply: Any = "site") -> tuple[Any, list]:
@@ -110,14 +129,14 @@ def load_rules_for(cfg: Any, config_path: str | Path | None, supply: Any = "site
     site = site_supply(cfg) if supply == "site" else supply
     warnings: list = []
     if rules_file:
-        base, w = load_policy(_resolve(rules_file, config_path), site)
+        base, w = load_policy(rules_path(rules_file, config_path), site)
         warnings.extend(w)
     else:
         base = RuleSet(name="rule lists", id="rule-lists")
     start, stop = list(base.start_rules), list(base.stop_rules)
     for files, kind, out in ((start_files, "start", start), (stop_files, "stop", stop)):
         for f in files:
-            rules, w = load_rules_file(_resolve(f, config_path), kind, site)
+            rules, w = load_rules_file(rules_path(f, config_path), kind, site)
             warnings.extend(w)
             out.extend(rules)
     seen: dict[str, str] = {}
