@@ -119,7 +119,7 @@ def test_global_pause_and_observe():
     assert md.command is None and md.term == "observe" and md.reason.startswith("observe only: would start")
     assert r.terms["observe"] is True
     d.handle("release", {"kind": "observe"}, t + 61)
-    r = d.decide(inp(t + 62, snap(t + 62, -5000), view("a", CONT, sample("a", t, False, power=10))))
+    r = d.decide(inp(t + 62, snap(t + 62, -5000), view("a", CONT, sample("a", t + 62, False, power=10))))
     assert r.miners["a"].command.kind is CommandKind.START
     msg = d.handle("pause_automation", {"expiry": "for 10 min"}, t + 70)
     assert msg.startswith("automation paused by user")
