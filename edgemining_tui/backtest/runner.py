@@ -198,7 +198,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     # the PV forecast ("energy still to come today"), when the policy reads it
     fc_rem = None
     fc: dict = empty
-    if getattr(app.policy.battery, "reserve", "levels") == "forecast":
+    if getattr(info.decider, "reserve", None) is not None:
         if trace.pv_forecast_w is None and cfg.forecast_model == "builtin":
             fc_rem = builtin_remaining(cfg, trace, tz)
         else:
