@@ -60,8 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load(args: argparse.Namespace):
-    """The config to run: --config, else --demo's built-in one, else the XDG default."""
+def load(args: argparse.Namespace, warnings: list | None = None, check_data_dir: bool = False):
+    """The config to run: --config, else --demo's built-in one, else the XDG default.
+
+    ``check_data_dir``: the data dir a start would use (``--data-dir`` or the config's) is checked
+    too, so ``check`` and a start refuse exactly the same inputs."""
     from .config import load_config
     from .config.schema import default_config_path
     if args.config:
@@ -72,7 +75,8 @@ def load(args: argparse.Namespace):
         path = default_config_path()
         if not path.exists():
             return None, path
-    cfg = load_config(path)
+    cfg = load_config(path, warnings=warnings, data_dir=getattr(args, "data_dir", None),
+                      check_data_dir=check_data_dir)
     if args.demo and cfg.demo is None:
         # --demo with a user config: keep the user's policy, run it on the demo site
         from dataclasses import replace
@@ -120,6 +124,18 @@ def _prefill(data_dir: Path, cfg) -> None:
         print(f"edgemining-tui: demo history not pre-filled: {type(e).__name__}: {e}", file=sys.stderr)
 
 
+def report(err, warnings: list) -> None:
+    """Every problem and warning on stderr, one per line, each with its file:line."""
+    for w in warnings:
+        print(f"edgemining-tui: {w}", file=sys.stderr)
+    if err is not None:
+        for p in err.problems:
+            print(f"edgemining-tui: {p.render()}", file=sys.stderr)
+        n = len(err.problems)
+        if n > 1:
+            print(f"edgemining-tui: {n} problems; nothing was started", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line; a reader that closes the pipe early (``| head``) ends it quietly."""
     try:
@@ -149,11 +165,13 @@ def _main(argv: list[str] | None = None) -> int:
         return run_subcommand(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     from .config import ConfigError
+    warnings: list = []
     try:
-        cfg, path = load(args)
+        cfg, path = load(args, warnings, check_data_dir=True)
     except ConfigError as e:
-        print(f"edgemining-tui: {e}", file=sys.stderr)
+        report(e, warnings)
         return EXIT_BAD_INPUT
+    report(None, warnings)
     if cfg is None:
         if args.headless:
             print(f"edgemining-tui: no config at {path}. Create one (see config.example.yaml), "
@@ -188,20 +206,30 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         from .store.export_cli import main as history_main
         return history_main(argv)
     if name == "check":
-        p = _Parser(prog="edgemining-tui check", description="Validate a config file and exit.")
+        p = _Parser(prog="edgemining-tui check",
+                    description="Check a config (and its secrets, rules file and data dir) as a start would, "
+                                "report every problem and warning, and exit: 0 fine, 2 bad input.")
         _common(p)
+        p.add_argument("--strict", action="store_true", help="treat warnings as problems (exit 2)")
         a = p.parse_args(argv)
         from .config import ConfigError
+        warnings: list = []
         try:
-            cfg, path = load(a)
+            cfg, path = load(a, warnings, check_data_dir=True)
         except ConfigError as e:
-            print(f"edgemining-tui: {e}", file=sys.stderr)
+            report(e, warnings)
             return EXIT_BAD_INPUT
+        report(None, warnings)
         if cfg is None:
             print(f"edgemining-tui: no config at {path}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        if warnings and a.strict:
+            print(f"edgemining-tui: {len(warnings)} warning{'s' if len(warnings) > 1 else ''} "
+                  "and --strict: not OK", file=sys.stderr)
+            return EXIT_BAD_INPUT
         print(f"{path}: OK ({len(cfg.miners)} miners, energy source {cfg.energy.source}, "
-              f"policy {getattr(cfg.policy, 'mode', '?')})")
+              f"policy {getattr(cfg.policy, 'mode', '?')}"
+              + (f", {len(warnings)} warning{'s' if len(warnings) > 1 else ''}" if warnings else "") + ")")
         return 0
     if name == "setup":
         p = _Parser(prog="edgemining-tui setup", description="Guided first-run setup.")

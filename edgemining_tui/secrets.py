@@ -256,6 +256,17 @@ def permission_warnings(config_path: str | Path | None = None, config_data: Any 
     return out
 
 
+def given_secrets_path(doc_data: Any, config_path: str | Path | None) -> Path | None:
+    """Where ``secrets_file:`` points (relative to the config), or None when it names no path."""
+    given = doc_data.get("secrets_file") if isinstance(doc_data, dict) else None
+    if not isinstance(given, str) or not given.strip():
+        return None
+    p = Path(os.path.expanduser(given))
+    if not p.is_absolute() and config_path is not None:
+        p = Path(config_path).parent / p
+    return p
+
+
 def secrets_for_config(doc_data: Any, config_path: str | Path | None,
                        env: Mapping[str, str] | None = None) -> tuple[dict[str, str], Path | None]:
     """The secrets file's values for a config about to be built, and the file they came from.
@@ -264,11 +275,9 @@ def secrets_for_config(doc_data: Any, config_path: str | Path | None,
     when the process environment is in use, so tests passing ``env`` stay isolated)."""
     given = doc_data.get("secrets_file") if isinstance(doc_data, dict) else None
     if given is not None:
-        if not isinstance(given, str) or not given.strip():
+        p = given_secrets_path(doc_data, config_path)
+        if p is None:
             raise SecretsError("expected a path to a KEY=VALUE file")
-        p = Path(os.path.expanduser(given))
-        if not p.is_absolute() and config_path is not None:
-            p = Path(config_path).parent / p
         return load_secrets_file(p, required=True), p
     if env is not None:
         return {}, None

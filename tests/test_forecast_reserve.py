@@ -178,7 +178,7 @@ policy:
 
 @pytest.mark.parametrize("site_kw, ha_kw, bat_kw, line, words", [
     (", latitude: 48, longitude: 11", ", forecast_energy_today_remaining: sensor.rest", "", 8, "usable capacity"),
-    ("", ", forecast_energy_today_remaining: sensor.rest", ", capacity: 10kWh", 7, "site.latitude"),
+    ("", ", forecast_energy_today_remaining: sensor.rest", ", capacity: 10kWh", 8, "site.latitude"),
 ])
 def test_reserve_config_errors_name_what_is_missing(tmp_path, site_kw, ha_kw, bat_kw, line, words):
     p = tmp_path / "c.yaml"

@@ -100,28 +100,59 @@ class AppConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     secrets_file: Optional[str] = None   # KEY=VALUE file for ${NAME}; read by config/__init__.py
 
-    def validate(self) -> None:
+    def problems(self):
+        """Every problem between sections, as (path, message): names and hosts used twice, and
+        references to miners, sources and pools that are not configured."""
         names = [m.name for m in self.miners]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ValueError(f"miners: duplicate miner name {sorted(dup)[0]!r}")
-        known = set(names) | {m.name for m in (self.demo.miners if self.demo else ())}
-        for z in self.heat.zones:
-            for m in z.miners:
+        seen: dict[str, int] = {}
+        for i, n in enumerate(names):
+            if n in seen:
+                yield ("miners", i, "name"), f"duplicate miner name {n!r} (also miners[{seen[n]}])"
+            seen.setdefault(n, i)
+        hosts: dict[tuple, int] = {}
+        for i, m in enumerate(self.miners):
+            if m.driver != "pyasic" or not m.host:
+                continue
+            ports = m.ports
+            key = (m.host, ports.rpc if ports else None, ports.grpc if ports else None, ports.web if ports else None)
+            if key in hosts:
+                yield ("miners", i, "host"), (f"{m.host} is also miners[{hosts[key]}] "
+                                               f"({self.miners[hosts[key]].name!r}): two miners on one host "
+                                               "would both command the same machine")
+            hosts.setdefault(key, i)
+        demo_names = [m.name for m in (self.demo.miners if self.demo else ())]
+        for i, n in enumerate(demo_names):
+            if n in seen:
+                yield ("demo", "miners", i, "name"), f"miner name {n!r} is used by miners[{seen[n]}] too"
+            elif demo_names.index(n) != i:
+                yield ("demo", "miners", i, "name"), f"duplicate demo miner name {n!r}"
+        known = set(names) | set(demo_names)
+        known_txt = ", ".join(sorted(known)) or "no miners are configured"
+        for section in ("groups", "miners"):
+            for name in getattr(self.policy, section):
+                if name not in known:
+                    yield ("policy", section, name), f"names miner {name!r}, which is not configured ({known_txt})"
+        for name in self.economics.miner_efficiency:
+            if name not in known:
+                yield ("economics", "miner_efficiency", name), \
+                    f"names miner {name!r}, which is not configured ({known_txt})"
+        for i, z in enumerate(self.heat.zones):
+            for j, m in enumerate(z.miners):
                 if m not in known:
-                    raise ValueError(f"heat: zone {z.name!r} names miner {m!r}, which is not configured")
+                    yield ("heat", "zones", i, "miners", j), \
+                        f"zone {z.name!r} names miner {m!r}, which is not configured ({known_txt})"
             if z.sensor.kind == "home_assistant" and self.energy.home_assistant is None \
                     and self.energy.source != "demo":
-                raise ValueError(f"heat: zone {z.name!r} reads Home Assistant, but energy.home_assistant "
-                                 "is not configured")
+                yield ("heat", "zones", i, "sensor"), (f"zone {z.name!r} reads Home Assistant, but "
+                                                       "energy.home_assistant is not configured")
         if self.policy.battery.reserve == "forecast":
             if self.site.latitude is None or self.site.longitude is None:
-                raise ValueError("policy: battery.reserve: forecast needs site.latitude and site.longitude "
-                                 "(it spreads the forecast between sunrise and sunset)")
+                yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "
+                                                         "(it spreads the forecast between sunrise and sunset)")
             # without a forecast sensor the built-in forecast (forecast/builtin.py) gives it
         if self.energy.source == "demo" and self.demo is None:
-            raise ValueError("energy: no energy source configured (set energy.source, e.g. home_assistant, "
-                             "see config.example.yaml; or try --demo)")
+            yield ("energy",), ("no energy source configured (set energy.source, e.g. home_assistant, "
+                                "see config.example.yaml; or try --demo)")
 
     def data_dir(self) -> Path:
         if self.site.data_dir:
