@@ -161,7 +161,8 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
         families = {m.family for m in st.found}
         assert families == {"braiins", "luxos", "avalon", "bitaxe"}
         bitaxe = next(m for m in st.found if m.family == "bitaxe")
-        assert not bitaxe.manage and bitaxe.control == "monitor only"   # Bitaxe cannot be commanded
+        # AxeOS v2.14 pauses and resumes; its frequency options are offered as levels
+        assert bitaxe.manage and bitaxe.control.startswith("levels 400 MHz") and bitaxe.firmware == "v2.14.0"
         braiins = next(m for m in st.found if m.family == "braiins")
         assert braiins.control.startswith("power target") and braiins.max_w == 3300
         table = app.screen.query_one("#miners")
@@ -211,7 +212,8 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
     assert cfg.energy.home_assistant.battery.invert is True
     assert cfg.energy.home_assistant.token == TOKEN
     names = [m.name for m in cfg.miners]
-    assert names[0] == "garage-s19" and names[1].startswith("avalon-q-home-") and len(names) == 2
+    assert names[0] == "garage-s19" and names[1].startswith("avalon-q-home-") and names[2].startswith("gamma-")
+    assert len(names) == 3
     assert cfg.miners[0].capabilities.max_w == 3000 and cfg.miners[0].family == "braiins"
     assert cfg.policy.battery.priority_soc == 80 and cfg.policy.battery.reserve == "levels"
     assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == \
@@ -227,7 +229,7 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
     snap = state.snapshot
     assert snap.value("pv_w") == 3200 and snap.value("grid_import_w") == -1100
     assert snap.value("battery_charge_w") == 1200 and snap.value("battery_soc_pct") == 56
-    assert set(state.samples) == {"garage-s19", cfg.miners[1].name}
+    assert set(state.samples) == {m.name for m in cfg.miners}
     assert state.samples["garage-s19"].power_w is not None
 
 

@@ -105,6 +105,9 @@ class PoolConfig:
     user: Optional[str] = None           # OCEAN: the payout address / username
     poll_interval: bounded(Duration, 30, 86400) = 300.0      # Braiins asks for at most one request per ~5 s
     timeout: Duration = 10.0
+    # your payout threshold in sats (pools do not publish it): Edge Mining's
+    # mining_performance.payout_schedule.threshold for rules; None leaves that field unknown
+    payout_threshold: Optional[float] = None
 
     def validate(self) -> None:
         if not self.name.strip():
@@ -117,6 +120,8 @@ class PoolConfig:
             raise ValueError("poll_interval: at least 30s (pools rate-limit their APIs)")
         if not 0 < self.timeout <= 120:
             raise ValueError("timeout: expected between 0 and 2 min")
+        if self.payout_threshold is not None and self.payout_threshold < 0:
+            raise ValueError("payout_threshold: sats, cannot be negative")
 
     def base_url(self) -> str:
         if self.url:

@@ -282,6 +282,28 @@ class EnergyConfig:
             return True
         return of(self)
 
+    def forecast_keys(self) -> frozenset[str]:
+        """The snapshot forecast keys the configured source delivers (power_now_w, ...)."""
+        every = frozenset({"power_now_w", "energy_next_hour_wh", "energy_today_remaining_wh"})
+        names = {"power_now_w": "forecast_power_now", "energy_next_hour_wh": "forecast_energy_next_hour",
+                 "energy_today_remaining_wh": "forecast_energy_today_remaining"}
+
+        def of(sec) -> frozenset[str]:
+            if getattr(sec, "sim", None) is not None:
+                return every
+            for kind in ("home_assistant", "mqtt"):
+                c = getattr(sec, kind, None)
+                if c is not None:
+                    return frozenset(k for k, attr in names.items() if getattr(c, attr, None) is not None)
+            return frozenset()
+        if self.sources:
+            use = self.use or UseConfig()
+            name = use.forecast or (next(iter(self.sources)) if len(self.sources) == 1 else None)
+            return of(self.sources[name]) if name is not None else frozenset()
+        if self.source in ("demo", "sim"):
+            return every
+        return of(self)
+
     def validate(self) -> None:
         if self.sources:
             if self.source not in ("demo", "composite"):

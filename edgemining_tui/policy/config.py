@@ -21,6 +21,8 @@ Example (every key is optional; the values shown are the defaults)::
       miners:                    # per-miner timer overrides
         garage-s19: {min_on: 20m, max_starts_per_day: 4}
       rules_file: null           # an Edge Mining policy YAML (start_rules / stop_rules)
+      start_rules_files: []      # Edge Mining rule-list files (a 'rules:' list each), added as start rules
+      stop_rules_files: []       # ... and as stop rules
       heat_cap: minimum          # a zone above its band holds its miners at minimum | pauses them
 
 See docs/allocator.md for why each default is what it is.
@@ -151,6 +153,8 @@ class PolicyConfig:
     miners: dict[str, MinerTimers] = field(default_factory=dict)
     # Edge Mining rules, for the rule engine (policy/rules*.py): a policy file, or inline lists
     rules_file: Optional[str] = None
+    start_rules_files: tuple[str, ...] = ()
+    stop_rules_files: tuple[str, ...] = ()
     start_rules: tuple[Any, ...] = ()
     stop_rules: tuple[Any, ...] = ()
     # what a miner in a zone above its comfort band does: hold at its minimum power (on/off miners and

@@ -123,6 +123,8 @@ class SetupState:
 
     @property
     def managed(self) -> list[FoundMiner]:
+        if self.energy_kind == "demo":   # the demo drives its own emulated fleet: a real miner never
+            return []                    # follows a simulated house
         return sorted((m for m in self.found if m.manage), key=lambda m: (m.priority, m.host))
 
     def env(self) -> dict[str, str]:
