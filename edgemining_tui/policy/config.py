@@ -34,7 +34,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Union
 
-from ..config.types import Duration, Energy, Percent, Power
+from ..config.types import Duration, Energy, Percent, Power, bounded
+
+Day = bounded(Duration, 0, 86400)           # timers: up to a day
+Starts = bounded(int, 1, 1440)              # starts per day: at most one a minute
 
 Mode = Literal["surplus", "rules", "manual"]
 Reserve = Literal["auto", "levels", "forecast"]
@@ -48,8 +51,8 @@ HEAT_CAPS: tuple[str, ...] = ("minimum", "pause")
 class EnableConfig:
     """Start a stopped miner once ``available >= its lowest power + threshold`` for ``delay``."""
 
-    threshold: Power = 0.0
-    delay: Duration = 60.0
+    threshold: bounded(Power, 0, 100_000) = 0.0
+    delay: Day = 60.0
 
     def validate(self) -> None:
         if self.threshold < 0:
@@ -60,8 +63,8 @@ class EnableConfig:
 class DisableConfig:
     """Pause a running miner once it would import more than ``threshold`` at minimum for ``delay``."""
 
-    threshold: Power = 0.0
-    delay: Duration = 180.0
+    threshold: bounded(Power, 0, 100_000) = 0.0
+    delay: Day = 180.0
 
     def validate(self) -> None:
         if self.threshold < 0:
@@ -82,7 +85,7 @@ class BatteryPolicy:
     # the levels apply only while the forecast is missing. auto: forecast when the capacity is
     # known (and the site's coordinates, for the sun), else levels.
     reserve: Reserve = "auto"
-    capacity: Optional[Energy] = None           # usable Wh; needed by reserve: forecast
+    capacity: Optional[bounded(Energy, 0, 1_000_000, above=True)] = None           # usable Wh; needed by reserve: forecast
     forecast_trust: Percent = 80.0              # the share of the forecast counted on
 
     def validate(self) -> None:
@@ -111,21 +114,21 @@ class BatteryPolicy:
 class StaleConfig:
     """Fail-safe on stale energy data: hold for ``grace``, then minimum for ``minimum_for``, then pause."""
 
-    grace: Duration = 60.0
-    minimum_for: Duration = 120.0
+    grace: bounded(Duration, 0, 3600) = 60.0
+    minimum_for: Day = 120.0
 
 
 @dataclass(frozen=True)
 class MinerTimers:
     """Per-miner overrides of the fleet's timers; unset keys use the fleet value."""
 
-    enable_delay: Optional[Duration] = None
-    disable_delay: Optional[Duration] = None
-    min_on: Optional[Duration] = None
-    min_off: Optional[Duration] = None
-    max_starts_per_day: Optional[int] = None
-    min_change_interval: Optional[Duration] = None
-    ramp: Optional[Duration] = None
+    enable_delay: Optional[Day] = None
+    disable_delay: Optional[Day] = None
+    min_on: Optional[Day] = None
+    min_off: Optional[Day] = None
+    max_starts_per_day: Optional[Starts] = None
+    min_change_interval: Optional[Day] = None
+    ramp: Optional[bounded(Duration, 0, 3600)] = None
 
     def validate(self) -> None:
         if self.max_starts_per_day is not None and self.max_starts_per_day < 1:
@@ -139,16 +142,16 @@ class PolicyConfig:
     mode: Mode = "surplus"
     groups: dict[str, Mode] = field(default_factory=dict)
     # "auto": adapts to the grid reading's measured noise (policy/headroom.py)
-    headroom_w: Union[Literal["auto"], Power] = 100.0
-    import_cap_w: Optional[Power] = None
+    headroom_w: Union[Literal["auto"], bounded(Power, 0, 100_000)] = 100.0
+    import_cap_w: Optional[bounded(Power, 0, 100_000)] = None
     enable: EnableConfig = field(default_factory=EnableConfig)
     disable: DisableConfig = field(default_factory=DisableConfig)
-    min_on: Duration = 600.0
-    min_off: Duration = 300.0
-    max_starts_per_day: int = 6
-    min_change_interval: Duration = 120.0
-    ramp: Duration = 60.0
-    command_retry: Duration = 60.0
+    min_on: Day = 600.0
+    min_off: Day = 300.0
+    max_starts_per_day: Starts = 6
+    min_change_interval: Day = 120.0
+    ramp: bounded(Duration, 0, 3600) = 60.0
+    command_retry: bounded(Duration, 0, 86400, above=True) = 60.0
     battery: BatteryPolicy = field(default_factory=BatteryPolicy)
     stale: StaleConfig = field(default_factory=StaleConfig)
     miners: dict[str, MinerTimers] = field(default_factory=dict)
