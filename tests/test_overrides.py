@@ -123,7 +123,7 @@ def test_global_pause_and_observe():
     assert r.miners["a"].command.kind is CommandKind.START
     msg = d.handle("pause_automation", {"expiry": "for 10 min"}, t + 70)
     assert msg.startswith("automation paused by user")
-    r = d.decide(inp(t + 80, snap(t + 80, 3000), view("a", CONT, sample("a", t, True, power=3000, limit=3000))))
+    r = d.decide(inp(t + 80, snap(t + 80, 3000), view("a", CONT, sample("a", t + 80, True, power=3000, limit=3000))))
     assert r.miners["a"].term == "paused" and r.miners["a"].command is None
     assert r.miners["a"].reason == "automation paused by user, 9:50 left"
 
