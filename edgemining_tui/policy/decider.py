@@ -215,7 +215,8 @@ class PolicyDecider(OverrideRequests):
         if self.reserve is not None:
             snp = inp.snapshot
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
-        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw, bool(has_batt), res)
+        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
+                          None if has_batt is False else bool(has_batt), res)
         stale_for = 0.0
         left = reserved = 0.0
         if site.ok:
