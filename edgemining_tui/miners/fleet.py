@@ -221,10 +221,11 @@ def _level_for_watts(caps: Capabilities, watts: float | None) -> str | None:
 
 
 def _unsupported(caps: Capabilities, cmd: MinerCommand) -> str:
+    why = f" ({caps.why_limited})" if caps.why_limited else ""
     if caps.monitor_only:
-        return "not supported: this miner is monitor-only"
+        return "not supported: this miner is monitor-only" + why
     if cmd.kind in (CommandKind.START, CommandKind.STOP) and not caps.on_off:
-        return "not supported: this miner cannot be started or stopped"
+        return "not supported: this miner cannot be started or stopped" + why
     if cmd.kind is CommandKind.SET_POWER and not (caps.power_target or caps.levels):
         return "not supported: no power target on this miner"
     if cmd.kind is CommandKind.SET_LEVEL and not caps.levels:
