@@ -21,7 +21,7 @@ NONNEGATIVE = ("pv_w", "house_w", "power_now_w", "energy_next_hour_wh", "energy_
 # Beyond these a value is a unit or scaling fault (a kW value read as W, a register 100x off), not
 # a home: a 3 x 63 A connection carries ~44 kW. Such a value is refused, never used in a decision.
 PLAUSIBLE_MAX = {"power": 100_000.0, "energy": 1_000_000.0}
-_EMPTY = ("unavailable", "unknown", "none", "null", "nan", "")
+_EMPTY = ("unavailable", "unknown", "none", "null", "")
 
 
 def to_number(raw: object) -> float:
@@ -114,6 +114,26 @@ def decode_json(content: bytes, vendor: str, content_type: str = "") -> tuple[ob
     try:
         return json.loads(text), None
     except json.JSONDecodeError as e:
-        if e.pos >= len(text) - 1 or "Expecting" in e.msg and e.pos >= len(text) - 2:
+        if _unclosed(text):
             return None, f"malformed JSON from {vendor}: truncated (cut off after {len(text)} bytes)"
         return None, f"malformed JSON from {vendor}: {e.msg} at byte {e.pos}"
+
+
+def _unclosed(text: str) -> bool:
+    """Does the text stop inside a string, an object or a list (a reply cut off mid-way)?"""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0

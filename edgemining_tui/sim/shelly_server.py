@@ -64,7 +64,8 @@ class ShellyServer(StandInServer):
         if self.password is not None:
             kw.setdefault("password", Secret(self.password))
             kw.setdefault("username", "admin")
-        return ShellyConfig(url=self.url, profile=self.profile, **kw)
+        kw.setdefault("profile", self.profile)
+        return ShellyConfig(url=self.url, **kw)
 
     def _grid_w(self) -> float | None:
         st = self.get_state()
