@@ -5,7 +5,8 @@ Example (every key is optional; the values shown are the defaults)::
     policy:
       mode: surplus              # surplus | rules | manual
       groups: {}                 # per-miner mode, e.g. {shed-s9: rules, office-bitaxe: manual}
-      headroom: 100W             # kept unused so the site leans to export, not import
+      headroom: 100W             # kept unused so the site leans to export, not import; auto: adapts
+                                 # to the grid reading's noise (policy/headroom.py)
       import_cap: null           # e.g. 500W: never plan grid import above this
       enable:  {threshold: 0W, delay: 60s}
       disable: {threshold: 0W, delay: 180s}
@@ -16,7 +17,8 @@ Example (every key is optional; the values shown are the defaults)::
       ramp: 60s                  # how long a miner takes to settle on a new target
       command_retry: 60s         # resend an unconfirmed command after this long
       battery: {priority_soc: 50%, buffer_soc: 90%, buffer_start_soc: null}
-      # or: battery: {reserve: forecast, capacity: 10kWh, forecast_trust: 80%}  (policy/reserve.py)
+      # or: battery: {reserve: forecast, capacity: 10kWh, forecast_trust: 80%}  (policy/reserve.py);
+      # reserve: auto (the default) is forecast once capacity is given
       stale: {grace: 60s, minimum_for: 120s}
       miners:                    # per-miner timer overrides
         garage-s19: {min_on: 20m, max_starts_per_day: 4}
@@ -30,7 +32,7 @@ See docs/allocator.md for why each default is what it is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from ..config.types import Duration, Energy, Percent, Power, bounded
 
@@ -38,8 +40,8 @@ Day = bounded(Duration, 0, 86400)           # timers: up to a day
 Starts = bounded(int, 1, 1440)              # starts per day: at most one a minute
 
 Mode = Literal["surplus", "rules", "manual"]
-Reserve = Literal["levels", "forecast"]
-RESERVES: tuple[str, ...] = ("levels", "forecast")
+Reserve = Literal["auto", "levels", "forecast"]
+RESERVES: tuple[str, ...] = ("auto", "levels", "forecast")
 MODES: tuple[str, ...] = ("surplus", "rules", "manual")
 HeatCap = Literal["minimum", "pause"]
 HEAT_CAPS: tuple[str, ...] = ("minimum", "pause")
@@ -80,14 +82,15 @@ class BatteryPolicy:
     present: Optional[bool] = None
     # levels: the three SoC levels above. forecast: the battery keeps the share of the surplus it
     # needs to be full by sunset, from the PV forecast for the rest of today (policy/reserve.py);
-    # the levels apply only while the forecast is missing.
-    reserve: Reserve = "levels"
+    # the levels apply only while the forecast is missing. auto: forecast when the capacity is
+    # known (and the site's coordinates, for the sun), else levels.
+    reserve: Reserve = "auto"
     capacity: Optional[bounded(Energy, 0, 1_000_000, above=True)] = None           # usable Wh; needed by reserve: forecast
     forecast_trust: Percent = 80.0              # the share of the forecast counted on
 
     def validate(self) -> None:
         if self.reserve not in RESERVES:
-            raise ValueError(f"reserve: expected levels or forecast, got {self.reserve!r}")
+            raise ValueError(f"reserve: expected auto, levels or forecast, got {self.reserve!r}")
         if self.reserve == "forecast" and not self.capacity:
             raise ValueError("capacity: reserve: forecast needs the battery's usable capacity (e.g. 10kWh)")
         if not 0 < self.forecast_trust <= 100:
@@ -138,7 +141,8 @@ class PolicyConfig:
 
     mode: Mode = "surplus"
     groups: dict[str, Mode] = field(default_factory=dict)
-    headroom_w: bounded(Power, 0, 100_000) = 100.0
+    # "auto": adapts to the grid reading's measured noise (policy/headroom.py)
+    headroom_w: Union[Literal["auto"], bounded(Power, 0, 100_000)] = 100.0
     import_cap_w: Optional[bounded(Power, 0, 100_000)] = None
     enable: EnableConfig = field(default_factory=EnableConfig)
     disable: DisableConfig = field(default_factory=DisableConfig)
@@ -162,7 +166,7 @@ class PolicyConfig:
     heat_cap: HeatCap = "minimum"
 
     def validate(self) -> None:
-        if self.headroom_w < 0:
+        if self.headroom_w != "auto" and self.headroom_w < 0:
             raise ValueError("headroom: cannot be negative")
         if self.import_cap_w is not None and self.import_cap_w < 0:
             raise ValueError("import_cap: cannot be negative (0 W means never import for mining)")
