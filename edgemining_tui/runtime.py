@@ -109,7 +109,7 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
     if rt.demo is not None:
         from .sim.demo_fleet import bind_fleet_power
         bind_fleet_power(rt.demo, fleet)
-    decider = build_decider(cfg, miners, config_path)
+    decider = build_decider(cfg, miners, config_path, store=store, now=clock.now())
     saved = store.get("decider")
     if saved:
         try:
@@ -125,6 +125,9 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
                     house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone,
                     extras=_extras(cfg, energy_cfg, rt, store, stack, miners))
     engine.prices_now = engine.extras[0].prices_now
+    feeds = getattr(decider, "feeds", None)
+    if feeds is not None:
+        feeds.pool = engine.extras[0].performance_fields     # mining_performance.* for the rules
     stack.push_async_callback(engine.close)
     _attach_notifications(cfg, clock, store, stack, engine)   # issue 9
     _attach_mqtt_publish(cfg, clock, stack, engine)
@@ -211,8 +214,9 @@ def _extras(cfg: AppConfig, energy_cfg: Any, rt: Runtime, store: Store, stack: A
     return extras
 
 
-def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None) -> Any:
-    from .config.rules import load_rules_for
+def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None, *, store: Any = None,
+                  now: float | None = None) -> Any:
+    from .config.rules import load_rules_for, site_feeds
     from .policy.decider import build_decider as build
     rules, warnings = load_rules_for(cfg, config_path)
     for w in warnings:
@@ -224,5 +228,14 @@ def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None)
         sun = SunCalculator(cfg.site.latitude, cfg.site.longitude, tz)
 
         sunset, sunrise = next_event(sun, tz, "sunset"), next_event(sun, tz, "sunrise")
+    feeds = site_feeds(cfg, sun)
+    if store is not None and now is not None and feeds.home_load is not None:
+        # the house load model starts from the site's own history, not from nothing
+        try:
+            from .forecast.source import history_rows
+            feeds.home_load.observe_many(history_rows(store, now, 28, "house_w"))
+        except Exception:  # noqa: BLE001 - a history we cannot read: learn from now on
+            log.exception("home-load forecast: could not read the house load history")
     return build(cfg.policy, cfg.site.timezone, rules=rules, sun=sun, sunset=sunset, sunrise=sunrise,
-                 miners=miners, economics=cfg.economics)
+                 miners=miners, economics=cfg.economics, feeds=feeds)
+

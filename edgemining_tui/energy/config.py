@@ -15,7 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
-from ..config.types import Duration, Secret
+from ..config.types import Duration, Secret, bounded
+
+Timeout = bounded(Duration, 0.1, 60)
+Backoff = bounded(Duration, 0, 3600, above=True)
 
 KINDS = ("home_assistant", "fronius", "shelly", "mqtt", "victron", "sim")
 # canonical snapshot field -> the short name used in config
@@ -23,9 +26,17 @@ FIELD_KEYS = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid",
               "battery_charge_w": "battery", "battery_soc_pct": "soc"}
 
 
-def _check_url(url: str) -> None:
+def _check_url(url: str, key: str = "url") -> None:
     if not url.startswith(("http://", "https://")):
-        raise ValueError("url: expected an http:// or https:// address")
+        raise ValueError(f"{key}: expected an http:// or https:// address")
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(url)
+        parts.port
+    except ValueError as e:
+        raise ValueError(f"{key}: {e} in {url!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"{key}: no host in {url!r}")
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,12 @@ class HomeAssistantConfig:
     forecast_power_now: EntityRef | None = None
     forecast_energy_next_hour: EntityRef | None = None
     forecast_energy_today_remaining: EntityRef | None = None
-    timeout: Duration = 3.0
+    timeout: Timeout = 3.0
     # push: subscribe to state_changed over /api/websocket; REST stays the fallback while it is down
     websocket: bool = False
     websocket_url: str | None = None         # default: derived from url (ws://host:port/api/websocket)
-    ping_interval: Duration = 5.0            # a subscription is trusted only while pings are answered
-    reconnect_max: Duration = 30.0           # backoff ceiling between reconnect attempts
+    ping_interval: bounded(Duration, 0, 300, above=True) = 5.0            # a subscription is trusted only while pings are answered
+    reconnect_max: Backoff = 30.0           # backoff ceiling between reconnect attempts
 
     def validate(self) -> None:
         _check_url(self.url)
@@ -96,7 +107,7 @@ class FroniusConfig:
     """Fronius Solar API v1, GetPowerFlowRealtimeData (GEN24, Symo with Datamanager)."""
 
     url: str
-    timeout: Duration = 3.0
+    timeout: Timeout = 3.0
     inverter: str = "1"                      # key under Body.Data.Inverters that carries SOC
     invert: Invert = field(default_factory=Invert)
     # Fronius sends P_PV null while the inverter sleeps (night): that is its way of saying 0 W.
@@ -112,8 +123,8 @@ class ShellyConfig:
     """Shelly Pro 3EM (Gen2 RPC) as the grid meter: total_act_power, + import."""
 
     url: str
-    id: int = 0
-    timeout: Duration = 3.0
+    id: bounded(int, 0, 255) = 0
+    timeout: Timeout = 3.0
     invert: bool = False                     # CT clamps mounted the other way round
 
     def validate(self) -> None:
@@ -153,7 +164,7 @@ class MqttConfig:
     forecast_power_now: MqttValue | None = None
     forecast_energy_next_hour: MqttValue | None = None
     forecast_energy_today_remaining: MqttValue | None = None
-    reconnect_max: Duration = 30.0
+    reconnect_max: Backoff = 30.0
 
     def validate(self) -> None:
         if not 0 < self.port < 65536:
@@ -174,7 +185,7 @@ class VictronConfig:
     client_id: str | None = None
     keepalive: Duration = 30.0               # how often to ask the GX to (re)publish everything
     invert: Invert = field(default_factory=Invert)
-    reconnect_max: Duration = 30.0
+    reconnect_max: Backoff = 30.0
 
     def validate(self) -> None:
         if not self.portal_id or any(c in self.portal_id for c in "/+#"):
@@ -269,6 +280,28 @@ class EnergyConfig:
             return name is not None and of(self.sources[name])
         if self.source in ("demo", "sim"):
             return True
+        return of(self)
+
+    def forecast_keys(self) -> frozenset[str]:
+        """The snapshot forecast keys the configured source delivers (power_now_w, ...)."""
+        every = frozenset({"power_now_w", "energy_next_hour_wh", "energy_today_remaining_wh"})
+        names = {"power_now_w": "forecast_power_now", "energy_next_hour_wh": "forecast_energy_next_hour",
+                 "energy_today_remaining_wh": "forecast_energy_today_remaining"}
+
+        def of(sec) -> frozenset[str]:
+            if getattr(sec, "sim", None) is not None:
+                return every
+            for kind in ("home_assistant", "mqtt"):
+                c = getattr(sec, kind, None)
+                if c is not None:
+                    return frozenset(k for k, attr in names.items() if getattr(c, attr, None) is not None)
+            return frozenset()
+        if self.sources:
+            use = self.use or UseConfig()
+            name = use.forecast or (next(iter(self.sources)) if len(self.sources) == 1 else None)
+            return of(self.sources[name]) if name is not None else frozenset()
+        if self.source in ("demo", "sim"):
+            return every
         return of(self)
 
     def validate(self) -> None:

@@ -39,13 +39,17 @@ class WithBuiltinForecast:
         await self.inner.close()
 
 
-def history_rows(store: Any, now: float, days: int = HISTORY_DAYS) -> Iterable[tuple[float, float | None]]:
-    """The last ``days`` of PV from the database's minute rollups, then the raw rows not yet rolled up."""
+def history_rows(store: Any, now: float, days: int = HISTORY_DAYS,
+                 column: str = "pv_w") -> Iterable[tuple[float, float | None]]:
+    """The last ``days`` of one energy column (PV by default) from the database's minute rollups,
+    then the raw rows not yet rolled up."""
+    if column not in ("pv_w", "house_w"):
+        raise ValueError(f"history_rows: unexpected column {column!r}")
     since = now - days * 86400.0
-    rows = store.query("select ts, pv_w from energy_minute where ts >= ? order by ts", [since])
+    rows = store.query(f"select ts, {column} from energy_minute where ts >= ? order by ts", [since])
     last = rows[-1]["ts"] if rows else since
-    raw = store.query("select ts, pv_w from energy where ts > ? order by ts", [last + 59.0])
-    return [(r["ts"], r["pv_w"]) for r in rows] + [(r["ts"], r["pv_w"]) for r in raw]
+    raw = store.query(f"select ts, {column} from energy where ts > ? order by ts", [last + 59.0])
+    return [(r["ts"], r[column]) for r in rows] + [(r["ts"], r[column]) for r in raw]
 
 
 def wrap_source(cfg: Any, energy_cfg: Any, source: Any, store: Any, now: float) -> Any:

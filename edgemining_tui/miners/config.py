@@ -16,7 +16,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from ..config.types import Duration, Power, Secret
+from ..config.types import Duration, Power, Secret, bounded
+
+Watts = bounded(Power, 0, 100_000)      # one miner: 0 W .. 100 kW
 
 Family = Literal["auto", "braiins", "luxos", "avalon", "bitaxe", "antminer", "whatsminer",
                  "vnish", "epic", "auradine"]
@@ -27,7 +29,7 @@ FAMILIES: tuple[str, ...] = ("auto", "braiins", "luxos", "avalon", "bitaxe", "an
 @dataclass(frozen=True)
 class LevelSpec:
     name: str
-    watts: Power
+    watts: Watts
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,10 @@ class Ports:
 class CapabilityOverrides:
     """Whatever is set here wins over what the driver detects for the family."""
 
-    min_w: Optional[Power] = None
-    max_w: Optional[Power] = None
-    step_w: Optional[Power] = None
-    idle_w: Optional[Power] = None
+    min_w: Optional[Watts] = None
+    max_w: Optional[bounded(Power, 0, 100_000, above=True)] = None
+    step_w: Optional[Watts] = None
+    idle_w: Optional[Watts] = None
     levels: Optional[tuple[LevelSpec, ...]] = None
     on_off: Optional[bool] = None
     power_target: Optional[bool] = None
@@ -63,8 +65,12 @@ class CapabilityOverrides:
             raise ValueError("min_w: cannot be negative")
         if self.min_w is not None and self.max_w is not None and self.min_w > self.max_w:
             raise ValueError(f"min_w: {self.min_w:.0f} W is above max_w {self.max_w:.0f} W")
-        if self.step_w is not None and self.step_w < 0:
-            raise ValueError("step_w: cannot be negative")
+        if self.step_w is not None and self.max_w is not None and self.step_w > self.max_w:
+            raise ValueError(f"step_w: {self.step_w:.0f} W is above max_w {self.max_w:.0f} W")
+        if self.idle_w is not None and self.max_w is not None and self.idle_w >= self.max_w:
+            raise ValueError(f"idle_w: {self.idle_w:.0f} W must be below max_w {self.max_w:.0f} W")
+        if self.levels is not None and self.max_w is not None and any(lv.watts > self.max_w for lv in self.levels):
+            raise ValueError(f"levels: a level is above max_w {self.max_w:.0f} W")
         if self.levels is not None:
             names = [lv.name for lv in self.levels]
             if len(set(names)) != len(names):
@@ -77,15 +83,15 @@ class CapabilityOverrides:
 class SimulatedSpec:
     """Physics of a simulated miner (driver: simulated), see sim/miner_model.py."""
 
-    max_w: Power = 3250.0
-    min_w: Power = 1200.0
-    idle_w: Power = 15.0
-    efficiency_j_th: float = 29.5
-    ramp: Duration = 60.0
-    ambient_c: float = 20.0
+    max_w: bounded(Power, 0, 100_000, above=True) = 3250.0
+    min_w: Watts = 1200.0
+    idle_w: Watts = 15.0
+    efficiency_j_th: bounded(float, 1, 1000) = 29.5
+    ramp: bounded(Duration, 0, 3600) = 60.0
+    ambient_c: bounded(float, -50, 80, unit=" °C") = 20.0
     control: Literal["power_target", "levels", "on_off"] = "power_target"
     levels: tuple[LevelSpec, ...] = ()
-    step_w: Power = 50.0
+    step_w: bounded(Power, 0, 100_000, above=True) = 50.0
     start_paused: bool = False
 
     def validate(self) -> None:
@@ -109,11 +115,11 @@ class MinerConfig:
     ports: Optional[Ports] = None
     username: Optional[Secret] = None
     password: Optional[Secret] = None
-    priority: int = 100                  # lower runs first
+    priority: bounded(int, -1_000_000, 1_000_000) = 100   # lower runs first
     enabled: bool = True
     capabilities: Optional[CapabilityOverrides] = None
-    poll_timeout: Duration = 5.0
-    command_timeout: Duration = 15.0
+    poll_timeout: bounded(Duration, 0.1, 300) = 5.0
+    command_timeout: bounded(Duration, 0.1, 600) = 15.0
     simulated: Optional[SimulatedSpec] = None
 
     def validate(self) -> None:

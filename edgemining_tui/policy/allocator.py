@@ -64,7 +64,8 @@ class Site:
 
 
 def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
-               all_draw_w: float | None, has_battery: bool = False, reserve=None) -> Site:
+               all_draw_w: float | None, has_battery: bool = False, reserve=None,
+               headroom_w: float | None = None) -> Site:
     """Compute the available power. ``alloc_draw_w``: what the allocated miners draw now (measured);
     ``all_draw_w``: what every miner draws (for deriving the grid from pv/house), None if unknown;
     ``has_battery``: the site has a battery (config, or it has reported before), so a missing battery
@@ -122,7 +123,8 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
             s.battery = "buffer_start"
         elif s.buffered:
             s.battery = "buffer"
-    s.available_w = alloc_draw_w - grid + charge - s.kept_w - cfg.headroom_w
+    s.available_w = alloc_draw_w - grid + charge - s.kept_w - (
+        headroom_w if headroom_w is not None else cfg.headroom_w)
     if cfg.import_cap_w is not None:
         # base import if the allocated miners drew nothing; they may add up to cap - base
         s.cap_budget_w = cfg.import_cap_w - (grid - alloc_draw_w)

@@ -26,8 +26,8 @@ from typing import Any
 
 from ..config.errors import ConfigError
 from ..config.loader import Located, _dotted, read_yaml
-from .fields import (ANY, BOOL, DATETIME, DURATION, NUMBER, REGISTRY, STATUS, STRING,
-                     FieldSpec, SiteSupply, valid_path_syntax)
+from .fields import (ANY, BOOL, DATETIME, DURATION, EM_MINER_STATUSES, NUMBER, OUR_MINER_STATES, REGISTRY,
+                     STATUS, STRING, FieldSpec, SiteSupply, valid_path_syntax)
 from .rules import (LIST_OPS, OPERATORS, ORDERED_OPS, TEXT_OPS, AllOf, AnyOf, Leaf, Node, Not,
                     Rule, RuleKind, RuleSet, TimeOfDay)
 
@@ -36,6 +36,24 @@ RULE_KEYS = ("id", "name", "description", "conditions", "priority", "enabled")
 GROUP_KEYS = ("all_of", "any_of", "not_")
 LEAF_KEYS = ("field", "operator", "value", "value_ref")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+# Edge Mining's older field names (its earlier core repository, edge-mining/core, before the app
+# monorepo), read as the fields that replaced them there. docs/rules.md "Older Edge Mining files".
+LEGACY_FIELDS = {
+    # DecisionalContext.home_load_forecast (Watts, later a ConsumptionForecast) became
+    # home_load.*; Edge Mining rewrote its own "Peak Home Consumption Stop" (> 2800 W) on this field
+    "home_load_forecast": "home_load.total_forecast.next_2h.avg_power",
+    # ForecastData.predicted_power.* (renamed in edge-mining/core 27e0b85). It was a dict keyed by
+    # timestamps, so these never resolved there (always false); Edge Mining itself replaced
+    # next_2_hours by next_hour_power in the same rule (edge-mining/core 40b4e58)
+    "forecast.predicted_power.next_2_hours": "forecast.next_hour_power",
+    "forecast.predicted_power.next_hour": "forecast.next_hour_power",
+    "forecast.predicted_power.next_hour_power": "forecast.next_hour_power",
+    "forecast.predicted_power.avg_next_4_hours": "forecast.avg_next_4_hours_power",
+    "forecast.predicted_power.avg_next_4_hours_power": "forecast.avg_next_4_hours_power",
+    # DecisionalContext.tracker_current_hashrate (HashRate) became mining_performance.current_hashrate
+    "tracker_current_hashrate": "mining_performance.current_hashrate.value",
+    "tracker_current_hashrate.value": "mining_performance.current_hashrate.value",
+}
 _COMPAT = {NUMBER: NUMBER, DURATION: NUMBER, STRING: STRING, STATUS: STRING, BOOL: BOOL,
            DATETIME: DATETIME}
 
@@ -307,8 +325,27 @@ def _spec(c: _Ctx, fpath: Any, path: tuple, key: str) -> FieldSpec:
     return spec
 
 
+def _legacy(fpath: Any) -> Any:
+    return LEGACY_FIELDS.get(fpath, fpath) if isinstance(fpath, str) else fpath
+
+
+def _em_status_words(v: Any) -> bool:
+    """Is ``v`` (a word or a list) Edge Mining's miner status vocabulary rather than ours?"""
+    words = v if isinstance(v, list) else [v]
+    if not words or not all(isinstance(w, str) for w in words):
+        return False
+    norm = [w.strip().lower().removeprefix("minerstatus.") for w in words]
+    return all(w in EM_MINER_STATUSES for w in norm) and any(w not in OUR_MINER_STATES for w in norm)
+
+
 def _leaf(c: _Ctx, cond: dict, path: tuple) -> Leaf:
-    fpath = cond.get("field")
+    fpath = _legacy(cond.get("field"))
+    if fpath == "miner.status" and _em_status_words(cond.get("value")):
+        # Edge Mining's older files compare its Miner.status (ON, OFF, ERROR...) here: read them
+        # as miner_state.status, the same words on today's field (the table in docs/rules.md)
+        fpath = "miner_state.status"
+    if cond.get("value_ref") is not None:
+        cond = dict(cond, value_ref=_legacy(cond.get("value_ref")))
     spec = _spec(c, fpath, path, "field")
     op_raw = cond.get("operator")
     if op_raw is None:

@@ -89,7 +89,8 @@ class EdgeMiningApp(MinerControls, App[int]):
         Binding("i", "miner_detail", "Info", id="miner.detail", tooltip="Boards, pools, errors, commands"),
         Binding("slash", "fleet_filter", "Filter", id="fleet.filter", tooltip="Filter the fleet table"),
         Binding("s", "fleet_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
-        Binding("r", "history_range", "24h/7d", id="history.range", tooltip="Switch the history range"),
+        Binding("r", "history_range", "Range", id="history.range",
+                tooltip="Energy: chart 1 h / 24 h / 7 d; History: day / week / month"),
         Binding("p", "toggle_pause", "Pause", id="site.pause", tooltip="Pause / resume automation (asks first)"),
         Binding("O", "toggle_observe", "Observe", id="site.observe", show=False,
                 tooltip="Observe only on/off: decide but never command (asks first)"),
@@ -229,12 +230,9 @@ class EdgeMiningApp(MinerControls, App[int]):
             await self._observe_loop()
 
     async def _backfill(self) -> None:
-        """Seed the sparklines (last hour) and the event log from the store, off the UI thread."""
-        now = self.clock.now()
+        """Fill the energy chart's window and the event log from the store, off the UI thread."""
         try:
-            rows = await asyncio.to_thread(
-                self.store.query, "select * from energy where ts >= ? order by ts", [now - 3600.0])
-            self.energy_panel.backfill(rows[-4000:])
+            await self.energy_panel.load_chart(self.store, self.clock.now(), self.tz)
             if self.rt.engine is not None:
                 evs = await asyncio.to_thread(
                     self.store.query, "select * from events order by rowid desc limit 200")
@@ -269,7 +267,6 @@ class EdgeMiningApp(MinerControls, App[int]):
     @on(StateArrived)
     def _state_arrived(self, message: StateArrived) -> None:
         self.state = message.state
-        self.energy_panel.record(message.state)
         self._render()
 
     @on(EventArrived)
@@ -289,6 +286,7 @@ class EdgeMiningApp(MinerControls, App[int]):
                 self._render_fleet(force)
             elif pid == "energy":
                 self.energy_panel.show(st, force=force)
+                self._maybe_load_chart(force)
             elif pid in ("rules", "heat"):
                 self.panel(pid).show(st)
             if pid == "rules":
@@ -352,6 +350,16 @@ class EdgeMiningApp(MinerControls, App[int]):
                                     float(self.cfg.site.cycle_interval)),
                             group="history", exclusive=True, exit_on_error=False)
 
+    def _maybe_load_chart(self, force: bool) -> None:
+        ep = self.energy_panel
+        now = self.clock.now()
+        if force and ep.chart is not None and ep.chart.get("window") == ep.window and not ep.chart_due(now):
+            ep.draw_charts(self.tz)     # a theme or panel switch: redraw what we have
+        elif ep.chart_due(now):
+            ep.chart_loaded_at = now    # no second query while this one runs
+            self.run_worker(ep.load_chart(self.store, now, self.tz), group="chart", exclusive=True,
+                            exit_on_error=False)
+
     def _maybe_load_decision_log(self, force: bool) -> None:
         now = self.clock.now()
         if not force and now - self._log_loaded_at < DECISION_LOG_RELOAD_S:
@@ -410,6 +418,10 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.fleet_panel.cycle_sort()
 
     def action_history_range(self) -> None:
+        if self.active_panel_id == "energy":
+            self.energy_panel.next_window()
+            self._maybe_load_chart(force=False)
+            return
         self.query_one("#panel-history", HistoryPanel).toggle_range()
         self._maybe_load_history(force=True)
 
