@@ -282,3 +282,52 @@ async def test_one_console_watches_two_sites_and_commands_the_second(broker, tmp
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+async def test_the_console_switches_sites_and_stops_a_miner_at_the_second(broker, tmp_path):
+    """The real console (Textual, headless) with ui.sites: the header names the site, S switches,
+    and x on a miner of the second site stops it there, through the broker."""
+    from textual.widgets import DataTable
+
+    from edgemining_tui.ui.app import EdgeMiningApp
+    from edgemining_tui.ui.screens import ConfirmScreen
+    procs = [_spawn_owner(tmp_path, broker.port, "edgemining/house", "house"),
+             _spawn_owner(tmp_path, broker.port, "edgemining/barn", "barn")]
+    cfg = load_config(demo_config_path())
+    cfg = replace(cfg, demo=None, mqtt_publish=MqttPublishConfig(host="127.0.0.1", port=broker.port),
+                  ui=replace(cfg.ui, sites=("edgemining/house", "edgemining/barn"), refresh_interval=0.2))
+    app = EdgeMiningApp(cfg, data_dir=tmp_path / "console", observe=True, fleet_throttle_s=0)
+
+    async def until(pilot, cond, timeout_s=90.0):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            await pilot.pause(0.2)
+            if cond():
+                return True
+        return False
+
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert await until(pilot, lambda: app.state is not None and "site house (1/2)" in app.sub_title)
+            await pilot.press("S")
+            assert await until(pilot, lambda: "site barn (2/2)" in app.sub_title
+                               and app.state is not None and "office-avalon" in app.state.samples)
+            await pilot.press("2")
+            await pilot.pause(0.3)
+            t = app.query_one("#fleet-table", DataTable)
+            t.move_cursor(row=t.get_row_index("office-avalon"))
+            await pilot.press("x")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("y")
+            assert await until(pilot, lambda: "office-avalon" in (app.state.overrides or {})
+                               and "barn" in app.sub_title, 30)
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)

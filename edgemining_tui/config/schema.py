@@ -88,6 +88,9 @@ class UiConfig:
     mouse: bool = True
     animations: bool = True
     keymap: dict[str, str] = field(default_factory=dict)
+    # sites to watch through the broker named in mqtt_publish (their owners publish there);
+    # S switches between them
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
