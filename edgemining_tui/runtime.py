@@ -85,7 +85,7 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
     from .miners.factory import build_driver
     from .miners.fleet import Fleet
 
-    miners = [m for m in cfg.miners if m.enabled]
+    miners = [plug_defaults(m, cfg.energy) for m in cfg.miners if m.enabled]
     energy_cfg = cfg.energy
     use_demo = cfg.demo is not None if demo is None else demo
     if use_demo:
@@ -143,6 +143,20 @@ def _attach_mqtt_publish(cfg: AppConfig, clock: Clock, stack: AsyncExitStack, en
     pub = attach_publisher(mcfg, engine, site_name=mcfg.site_name or cfg.site.name, now=clock.now)
     engine.mqtt_publisher = pub
     stack.push_async_callback(pub.close)
+
+
+def plug_defaults(m: Any, energy_cfg: Any) -> Any:
+    """A Home Assistant plug without url/token borrows energy.home_assistant's."""
+    ha = getattr(energy_cfg, "home_assistant", None)
+    if ha is None:
+        return m
+    changes = {}
+    for key in ("plug", "power_switch"):
+        pc = getattr(m, key, None)
+        if pc is not None and pc.kind == "home_assistant" and not (pc.url and pc.token):
+            from dataclasses import replace
+            changes[key] = replace(pc, url=pc.url or ha.url, token=pc.token or ha.token)
+    return m.with_(**changes) if changes else m
 
 
 def _attach_notifications(cfg: AppConfig, clock: Clock, store: Store, stack: AsyncExitStack,
