@@ -149,6 +149,13 @@ class AppConfig:
                     and self.energy.source != "demo":
                 yield ("heat", "zones", i, "sensor"), (f"zone {z.name!r} reads Home Assistant, but "
                                                        "energy.home_assistant is not configured")
+        for i, m in enumerate(self.miners):
+            for key in ("plug", "power_switch"):
+                pc = getattr(m, key)
+                if pc is not None and pc.kind == "home_assistant" and not (pc.url and pc.token) \
+                        and self.energy.home_assistant is None:
+                    yield ("miners", i, key), (f"miner {m.name!r}: a Home Assistant plug needs url and token "
+                                               "(or energy.home_assistant to borrow them from)")
         if self.policy.battery.reserve == "forecast":
             if self.site.latitude is None or self.site.longitude is None:
                 yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "
