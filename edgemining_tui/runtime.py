@@ -117,7 +117,9 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
         except Exception:
             log.exception("could not restore decider state; starting fresh")
     _observe_from_config(decider, cfg.site.observe_only, clock.now())
-    required = ("grid_import_w",) + (("battery_charge_w",) if _has_battery(energy_cfg) else ())
+    # battery.present: false wins over a configured battery entity: its reading is then never required
+    battery_required = _has_battery(energy_cfg) and cfg.policy.battery.present is not False
+    required = ("grid_import_w",) + (("battery_charge_w",) if battery_required else ())
     engine = Engine(clock=clock, source=source, fleet=fleet, decider=decider,
                     miners=[MinerMeta(m.name, m.priority) for m in miners], store=store,
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
