@@ -15,6 +15,7 @@ from ..sim.site import SimSiteConfig
 from .types import Duration, bounded
 from ..store.config import HistoryConfig      # issue 9: history retention
 from ..notify.config import NotifyConfig      # issue 9: notifications
+from ..homebus.config import MqttPublishConfig   # the site and fleet on an MQTT broker
 
 try:  # the allocator's config lands with the policy package
     from ..policy.config import PolicyConfig
@@ -87,6 +88,9 @@ class UiConfig:
     mouse: bool = True
     animations: bool = True
     keymap: dict[str, str] = field(default_factory=dict)
+    # sites to watch through the broker named in mqtt_publish (their owners publish there);
+    # S switches between them
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class AppConfig:
     # issue 9: reliability and security
     history: HistoryConfig = field(default_factory=HistoryConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    mqtt_publish: MqttPublishConfig = field(default_factory=MqttPublishConfig)
     secrets_file: Optional[str] = None   # KEY=VALUE file for ${NAME}; read by config/__init__.py
 
     def problems(self):
