@@ -113,22 +113,42 @@ class FroniusConfig:
     # Fronius sends P_PV null while the inverter sleeps (night): that is its way of saying 0 W.
     # Set false to keep such a null as "unknown" instead.
     pv_null_is_zero_when_asleep: bool = True
+    # add Body.Data.SecondaryMeters that are generators (a second PV inverter, MLoc 3..255) to pv_w;
+    # sub-load meters (heat pump, MLoc >= 256) are already inside P_Load
+    include_secondary_meters: bool = False
 
     def validate(self) -> None:
         _check_url(self.url)
+
+
+SHELLY_PROFILES = ("em", "em1", "gen1")
 
 
 @dataclass(frozen=True)
 class ShellyConfig:
-    """Shelly Pro 3EM (Gen2 RPC) as the grid meter: total_act_power, + import."""
+    """A Shelly energy meter as the grid meter, + import.
+
+    ``profile``: ``em`` (Pro 3EM triphase, ``EM.GetStatus`` total_act_power), ``em1`` (Pro EM, Pro
+    3EM monophase: ``EM1.GetStatus`` act_power of channel ``id``), ``gen1`` (Shelly 3EM / EM Gen1:
+    ``/status`` sum of the emeters' power)."""
 
     url: str
     id: bounded(int, 0, 255) = 0
+    profile: str = "em"
     timeout: Timeout = 3.0
     invert: bool = False                     # CT clamps mounted the other way round
+    # device authentication: Gen2 uses digest auth with the fixed user "admin"; Gen1 basic auth
+    username: str | None = None
+    password: Secret | None = None
 
     def validate(self) -> None:
         _check_url(self.url)
+        if self.profile not in SHELLY_PROFILES:
+            raise ValueError(f"profile: expected one of {', '.join(SHELLY_PROFILES)}, got {self.profile!r}")
+        if self.id < 0:
+            raise ValueError("id: expected 0 or more (the EM/EM1 channel)")
+        if self.username is not None and self.password is None:
+            raise ValueError("password: needed when username is given")
 
 
 @dataclass(frozen=True)

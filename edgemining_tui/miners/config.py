@@ -106,10 +106,49 @@ class SimulatedSpec:
 
 
 @dataclass(frozen=True)
+class PlugConfig:
+    """A smart plug (miners/plug.py): ``driver: plug``'s ``plug:``, or a miner's ``power_switch:``.
+
+    Shelly Plus/Pro (Gen2 RPC): ``{kind: shelly, host: 192.168.1.60, switch_id: 0}``.
+    Home Assistant: ``{kind: home_assistant, entity: switch.miner_socket, power_entity:
+    sensor.miner_socket_power}``; ``url``/``token`` default to ``energy.home_assistant``'s.
+    """
+
+    kind: Literal["shelly", "home_assistant"]
+    host: str = ""                        # shelly: IP address or http://host:port
+    switch_id: int = 0                    # shelly: which relay (Switch id)
+    url: Optional[str] = None             # home_assistant: default energy.home_assistant.url
+    token: Optional[Secret] = None        # home_assistant: default energy.home_assistant.token
+    entity: Optional[str] = None          # home_assistant: switch.* (or light.*, fan.*)
+    power_entity: Optional[str] = None    # home_assistant: sensor.* with the plug's power (W or kW)
+    boot_time: Duration = 60.0            # from power on until the miner hashes
+    standby_cut_after: Optional[Duration] = 1800.0   # power_switch: cut the standby after this pause
+    timeout: Duration = 3.0
+
+    def validate(self) -> None:
+        if self.kind == "shelly" and not self.host:
+            raise ValueError("host: a Shelly plug needs its IP address")
+        if self.kind == "home_assistant":
+            if not self.entity or self.entity.split(".", 1)[0] not in ("switch", "light", "fan", "input_boolean"):
+                raise ValueError("entity: a Home Assistant plug needs a switch.* entity "
+                                 f"(got {self.entity!r})")
+            if self.power_entity is not None and not self.power_entity.startswith("sensor."):
+                raise ValueError(f"power_entity: expected a sensor.* entity, got {self.power_entity!r}")
+        if self.switch_id < 0:
+            raise ValueError("switch_id: cannot be negative")
+        if self.boot_time < 0:
+            raise ValueError("boot_time: cannot be negative")
+        if self.standby_cut_after is not None and self.standby_cut_after < 60:
+            raise ValueError("standby_cut_after: at least 1 min (a relay is not a fast switch)")
+        if not 0 < self.timeout <= 60:
+            raise ValueError("timeout: expected between 0 and 60 s")
+
+
+@dataclass(frozen=True)
 class MinerConfig:
     name: str
     host: str = ""
-    driver: Literal["pyasic", "simulated"] = "pyasic"
+    driver: Literal["pyasic", "simulated", "plug"] = "pyasic"
     family: Family = "auto"
     model: Optional[str] = None          # e.g. "Antminer S19 Pro", "Avalon Q", "BM1370"; direct mode
     ports: Optional[Ports] = None
@@ -121,10 +160,22 @@ class MinerConfig:
     poll_timeout: bounded(Duration, 0.1, 300) = 5.0
     command_timeout: bounded(Duration, 0.1, 600) = 15.0
     simulated: Optional[SimulatedSpec] = None
+    plug: Optional[PlugConfig] = None            # driver: plug (the plug is the miner's control)
+    power_switch: Optional[PlugConfig] = None    # a plug in front of a pyasic miner (standby cut)
 
     def validate(self) -> None:
         if not self.name or not self.name.strip():
             raise ValueError("name: a miner needs a name")
+        if self.driver == "plug":
+            if self.plug is None:
+                raise ValueError("plug: driver plug needs a plug: {kind: shelly, host: ...} or "
+                                 "{kind: home_assistant, entity: switch....}")
+            if self.capabilities is None or self.capabilities.max_w is None:
+                raise ValueError("capabilities: a plug miner needs max_w (what it draws while mining)")
+        elif self.plug is not None:
+            raise ValueError("plug: only for driver: plug (a plug in front of a pyasic miner is power_switch:)")
+        if self.power_switch is not None and self.driver != "pyasic":
+            raise ValueError("power_switch: only for pyasic miners (driver: plug already is a plug)")
         if self.driver == "pyasic":
             if not self.host:
                 raise ValueError("host: a pyasic miner needs the IP address of the miner")

@@ -240,8 +240,8 @@ class PolicyDecider(OverrideRequests):
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
         if self.headroom is not None:
             self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt))
-        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw, bool(has_batt), res,
-                          self.headroom_w)
+        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
+                          None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
         left = reserved = 0.0
         if site.ok:
