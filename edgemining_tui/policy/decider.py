@@ -63,13 +63,21 @@ class PolicyDecider(OverrideRequests):
         self._order_key: tuple | None = None
         self._order: list[MinerView] = []
         self.last: FleetDecision | None = None
+        # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
+        # None: no check, for the replay, whose samples carry the time they last changed)
+        self.miner_data_max_age_s: float | str | None = "grace"
         self._battery: bool | None = self.cfg.battery.present
         b = self.cfg.battery
         self.reserve = None
-        if b.reserve == "forecast" and b.capacity:
+        if b.capacity and (b.reserve == "forecast" or (b.reserve == "auto" and sunset and sunrise)):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
+        self.headroom = None
+        if cfg is not None and self.cfg.headroom_w == "auto":
+            from .headroom import AdaptiveHeadroom
+            self.headroom = AdaptiveHeadroom()
+        self.headroom_w = 100.0 if self.headroom is not None else float(self.cfg.headroom_w)
 
     # ------------------------------------------------------------------------------------------
     def _slot(self, name: str) -> Slot:
@@ -149,6 +157,7 @@ class PolicyDecider(OverrideRequests):
         surplus: list[Slot] = []
         rules_slots: list[Slot] = []
         acted: list[Slot] = []             # slots whose decision may carry a command
+        max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
         for v in self._ordered(inp.miners):
@@ -174,6 +183,13 @@ class PolicyDecider(OverrideRequests):
                 sl = self._slots.get(name)
                 if sl is not None:
                     sl.st.enable_since = sl.st.disable_since = None
+                continue
+            age = now - sample.ts
+            if max_age is not None and age > max_age:
+                # its data is older than the fail-safe's hold (a command in flight, a stuck poll):
+                # never command a miner on what it said that long ago
+                out[name] = MinerDecision(name, sample.running, None, None, "stale",
+                                          f"miner data {fmt_dur(age)} old: not commanded")
                 continue
             sl = self._slot(name)
             if sl.caps is not caps:
@@ -215,15 +231,17 @@ class PolicyDecider(OverrideRequests):
             acted.append(sl)
 
         has_batt = self._battery
+        snp = inp.snapshot
         if has_batt is None:
-            snp = inp.snapshot
             if snp.battery_charge_w.value is not None or snp.battery_soc_pct.value is not None:
                 has_batt = self._battery = True
         res = None
         if self.reserve is not None:
-            snp = inp.snapshot
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
-        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw, bool(has_batt), res)
+        if self.headroom is not None:
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt))
+        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
+                          None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
         left = reserved = 0.0
         if site.ok:
@@ -266,7 +284,11 @@ class PolicyDecider(OverrideRequests):
             cmd, resend = self._command(sl, now, retry)
             st = sl.st
             term, reason = sl.term, sl.reason
-            if cmd is not None and observe is not None:
+            if view_pending := sl.view.pending:
+                # its last command is still in flight (engine.py): send nothing new, believe nothing new
+                reason = f"{reason}; waiting for \"{view_pending.describe()}\" to finish"
+                cmd = None
+            elif cmd is not None and observe is not None:
                 term = "observe"
                 reason = f"observe only: would {cmd.describe()} ({reason})"
                 cmd = None
@@ -285,7 +307,7 @@ class PolicyDecider(OverrideRequests):
             "available_w": site.available_w,
             "left_w": left if site.ok else None,
             "reserved_w": reserved,
-            "headroom_w": cfg.headroom_w,
+            "headroom_w": self.headroom_w,
             "import_w": site.import_w,
             "battery_charge_w": site.charge_w,
             "battery_kept_w": site.kept_w,
