@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "scan": "list the miners that answer on a subnet",
     "history": "export, size and maintain the history database (export, stats, maintain)",
     "backtest": "replay a PV/house trace through the policy and score it (--plot, --html)",
+    "serve": "the console in a web browser, every tab an observer (needs the [serve] extra)",
 }
 
 
@@ -205,6 +206,9 @@ def run_subcommand(name: str, argv: list[str]) -> int:
     if name == "history":
         from .store.export_cli import main as history_main
         return history_main(argv)
+    if name == "serve":
+        from .ui.serve import main as serve_main
+        return serve_main(argv)
     if name == "check":
         p = _Parser(prog="edgemining-tui check",
                     description="Check a config (and its secrets, rules file and data dir) as a start would, "
