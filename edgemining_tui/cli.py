@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--headless", action="store_true", help="run the engine without a UI (for systemd)")
     p.add_argument("--observe", action="store_true", help="never take ownership; only watch the owner")
+    p.add_argument("--site", action="append", metavar="PREFIX", default=[],
+                   help="watch a site through the MQTT broker of mqtt_publish (its topic prefix; repeat for more)")
     p.add_argument("--cycles", type=int, help="stop after N cycles (headless)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
@@ -189,8 +191,11 @@ def _main(argv: list[str] | None = None) -> int:
             from .headless import run_headless
             return run_headless(cfg, data_dir=data_dir, cycles=args.cycles, level=args.log_level,
                                 observe=args.observe, config_path=path)
+        if args.site:
+            from dataclasses import replace
+            cfg = replace(cfg, ui=replace(cfg.ui, sites=tuple(args.site)))
         from .ui.launch import run_app
-        return run_app(cfg, data_dir=data_dir, observe=args.observe, config_path=path)
+        return run_app(cfg, data_dir=data_dir, observe=args.observe or bool(cfg.ui.sites), config_path=path)
 
 
 def run_subcommand(name: str, argv: list[str]) -> int:

@@ -85,7 +85,7 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
     from .miners.factory import build_driver
     from .miners.fleet import Fleet
 
-    miners = [m for m in cfg.miners if m.enabled]
+    miners = [plug_defaults(m, cfg.energy) for m in cfg.miners if m.enabled]
     energy_cfg = cfg.energy
     use_demo = cfg.demo is not None if demo is None else demo
     if use_demo:
@@ -117,7 +117,9 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
         except Exception:
             log.exception("could not restore decider state; starting fresh")
     _observe_from_config(decider, cfg.site.observe_only, clock.now())
-    required = ("grid_import_w",) + (("battery_charge_w",) if _has_battery(energy_cfg) else ())
+    # battery.present: false wins over a configured battery entity: its reading is then never required
+    battery_required = _has_battery(energy_cfg) and cfg.policy.battery.present is not False
+    required = ("grid_import_w",) + (("battery_charge_w",) if battery_required else ())
     engine = Engine(clock=clock, source=source, fleet=fleet, decider=decider,
                     miners=[MinerMeta(m.name, m.priority) for m in miners], store=store,
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
@@ -130,7 +132,33 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
         feeds.pool = engine.extras[0].performance_fields     # mining_performance.* for the rules
     stack.push_async_callback(engine.close)
     _attach_notifications(cfg, clock, store, stack, engine)   # issue 9
+    _attach_mqtt_publish(cfg, clock, stack, engine)
     return engine
+
+
+def _attach_mqtt_publish(cfg: AppConfig, clock: Clock, stack: AsyncExitStack, engine: Engine) -> None:
+    """The site and fleet on the user's broker (Home Assistant discovery, watching consoles)."""
+    mcfg = cfg.mqtt_publish
+    if not mcfg.enabled:
+        return
+    from .homebus.publisher import attach_publisher
+    pub = attach_publisher(mcfg, engine, site_name=mcfg.site_name or cfg.site.name, now=clock.now)
+    engine.mqtt_publisher = pub
+    stack.push_async_callback(pub.close)
+
+
+def plug_defaults(m: Any, energy_cfg: Any) -> Any:
+    """A Home Assistant plug without url/token borrows energy.home_assistant's."""
+    ha = getattr(energy_cfg, "home_assistant", None)
+    if ha is None:
+        return m
+    changes = {}
+    for key in ("plug", "power_switch"):
+        pc = getattr(m, key, None)
+        if pc is not None and pc.kind == "home_assistant" and not (pc.url and pc.token):
+            from dataclasses import replace
+            changes[key] = replace(pc, url=pc.url or ha.url, token=pc.token or ha.token)
+    return m.with_(**changes) if changes else m
 
 
 def _attach_notifications(cfg: AppConfig, clock: Clock, store: Store, stack: AsyncExitStack,

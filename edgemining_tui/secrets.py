@@ -154,7 +154,7 @@ def load_secrets_file(path: str | Path, required: bool = True) -> dict[str, str]
     """Read a KEY=VALUE file and register every value as secret. Missing + not required: {}."""
     from .config.safeio import MAX_SECRETS_BYTES, InputError, read_text
     p = Path(os.path.expanduser(str(path)))
-    if not required and not p.exists():
+    if not required and not _exists(p):
         return {}
     try:
         text = read_text(p, MAX_SECRETS_BYTES, "KEY=VALUE secrets file")
@@ -282,7 +282,15 @@ def secrets_for_config(doc_data: Any, config_path: str | Path | None,
     if env is not None:
         return {}, None
     p = default_secrets_path()
-    return load_secrets_file(p, required=False), (p if p.exists() else None)
+    return load_secrets_file(p, required=False), (p if _exists(p) else None)
+
+
+def _exists(p: Path) -> bool:
+    """Whether a file is there; one we may not even look at (HOME of another user) is not."""
+    try:
+        return p.exists()
+    except OSError:
+        return False
 
 
 # --- logging ------------------------------------------------------------------------------------

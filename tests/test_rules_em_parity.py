@@ -323,3 +323,17 @@ def test_rule_lists_from_a_config_with_the_policy(tmp_path):
     cfg = load_config(cfg_path, env={})
     rs, _ = load_rules_for(cfg, cfg_path)
     assert len(rs.start_rules) == n_start - 3 and rs.stop_rules
+
+
+def test_check_prints_rule_list_warnings_with_file_and_line(tmp_path, capsys):
+    """A rule-list file's "will be unknown" fields reach `check` (file:line), and --strict refuses."""
+    from edgemining_tui.cli import main
+    lst = DATA / "app/examples/rules/stop/home_load_stop_rules.yaml"
+    cfg_path = tmp_path / "site.yaml"
+    cfg_path.write_text(SITE.format(policy=CURRENT, lists=f"\n  stop_rules_files: [{lst}]"))
+    cfg_path.chmod(0o600)
+    assert main(["check", "--config", str(cfg_path)]) == 0
+    err = capsys.readouterr()
+    out = err.out + err.err
+    assert f"{lst}:" in out and "home_load.devices.boiler" in out and "will be unknown" in out
+    assert main(["check", "--strict", "--config", str(cfg_path)]) == 2

@@ -206,3 +206,19 @@ def test_home_load_mean_blends_the_last_hour():
     near = m.mean_w(now, now + 900)
     far = m.mean_w(now + 5 * 3600, now + 6 * 3600)
     assert 1000 < near < 1500 and far == pytest.approx(500, abs=50)
+
+
+def test_battery_reserve_reads_the_house_load_forecast():
+    """The reserve counts the surplus above the house load the model expects until sunset, not
+    the last hour's average: an evening peak ahead leaves less surplus for the miners."""
+    from edgemining_tui.policy.reserve import ForecastReserve
+    day = SUN.today(datetime(2026, 6, 17, 12, tzinfo=TZ))
+    rise, sset = day.sunrise.timestamp(), day.sunset.timestamp()
+    now = datetime(2026, 6, 17, 12, tzinfo=TZ).timestamp()
+    fc = {"energy_today_remaining_wh": 30_000.0}
+    plain = ForecastReserve(10_000, 100, sunset=lambda t: sset, sunrise=lambda t: rise + 86400)
+    heavy = ForecastReserve(10_000, 100, sunset=lambda t: sset, sunrise=lambda t: rise + 86400,
+                            load=lambda a, b: 2500.0)
+    a = plain.update(now, 50.0, 400.0, fc)
+    b = heavy.update(now, 50.0, 400.0, fc)
+    assert b.coming_wh < a.coming_wh and b.share > a.share

@@ -207,16 +207,14 @@ async def test_wrong_rules_file_is_refused_on_the_policy_step(tmp_path):
         assert isinstance(app.screen, ReviewScreen)
 
 
-async def test_forecast_policy_is_not_offered_without_home_assistant(tmp_path):
+async def test_forecast_policy_is_not_offered_without_the_sites_coordinates(tmp_path):
     app = SetupApp(tmp_path / "c.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
     async with app.run_test(size=SIZE) as pilot:
-        await type_into(pilot, "#site-lat", "48.1")
-        await type_into(pilot, "#site-lon", "11.6")
-        await pilot.press("ctrl+n", "end", "enter")                    # the demo site
+        await pilot.press("ctrl+n", "end", "enter")                    # the demo site, no lat/lon
         await settle(pilot)
         assert isinstance(app.screen, PolicyScreen)
         assert app.screen.query_one("#pol-forecast").disabled
-        assert "not Home Assistant" in str(app.screen.query_one("#p-why").render())
+        assert "latitude/longitude" in str(app.screen.query_one("#p-why").render())
         await pilot.press("up", "enter")                               # wraps past it to heat
         assert app.screen.choice == "heat"
 

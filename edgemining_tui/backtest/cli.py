@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.add_argument("--plot", action="store_true",
                    help="draw PV, house, mining, grid and battery SoC over the trace in the terminal")
+    p.add_argument("--oracle", action="store_true",
+                   help="also solve the perfect-foresight bound (HiGHS, the [oracle] extra) and score "
+                        "each policy against it")
     p.add_argument("--html", metavar="REPORT.html",
                    help="write a self-contained report: summary, per-day bars, policies side by side, the trace")
     return p
@@ -67,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_BAD_INPUT
     # everything is read and checked before anything runs or is written
+    if args.oracle:
+        from .oracle import OracleUnavailable, require
+        try:
+            require()
+        except OracleUnavailable as e:
+            print(f"edgemining-tui backtest: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         cfgs = load_all(paths)
         trace = parse_trace(args.trace)
@@ -119,11 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"edgemining-tui backtest: cannot write steps: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.oracle:
+        from .oracle import attach
+        oracle_lines = attach(cfgs, results, trace)
     if not args.json:
         tr = trace
         print(f"trace {tr.source}: {len(tr)} rows at {tr.step_s:g} s"
               + (f" (ignored columns: {', '.join(tr.ignored_columns)})" if tr.ignored_columns else ""))
     print(render(results, args.json) if (many or not args.json) else _one_json(results[0]))
+    if args.oracle and not args.json:
+        print("\n".join(oracle_lines))
     return _pictures(args, results, recs, trace)
 
 

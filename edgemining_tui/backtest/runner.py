@@ -215,7 +215,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     fc: dict = empty
     rules = getattr(getattr(info.decider, "rules", None), "ruleset", None)
     fc_rules = rules is not None and any(f.startswith("forecast.") for f in rules.fields())
-    if getattr(app.policy.battery, "reserve", "levels") == "forecast" or fc_rules:
+    if getattr(info.decider, "reserve", None) is not None or fc_rules:
         if trace.pv_forecast_w is None and cfg.forecast_model == "builtin":
             fc_rem = builtin_remaining(cfg, trace, tz)
         else:

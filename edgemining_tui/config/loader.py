@@ -20,7 +20,7 @@ from typing import Any, Annotated, Literal, Union, get_args, get_origin, get_typ
 import yaml
 
 from .errors import ConfigError
-from .types import PARSERS, Secret
+from .types import PARSERS, Range, Secret
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -197,6 +197,10 @@ def expand_env(value: str, env: typing.Mapping[str, str] | None = None) -> str:
     return out
 
 
+_SHAPE = ("expected a mapping, got", "expected a number, got", "expected a string, got", "expected a list, got",
+          "expected a whole number, got", "expected true or false, got")
+
+
 class _Abort(Exception):
     """A problem was recorded in Builder.errors; give up on this value (its siblings go on)."""
 
@@ -253,18 +257,24 @@ class Builder:
         origin = get_origin(tp)
         if origin is Annotated:
             base, *meta = get_args(tp)
+            parser = next((PARSERS[m] for m in meta if isinstance(m, str) and m in PARSERS), None)
+            if parser is None:
+                out = self._convert(base, value, path)
+            else:
+                if value is None:
+                    self.fail(path, "a value is required")
+                try:
+                    out = parser(value)
+                except (ValueError, TypeError, OverflowError) as e:
+                    self.fail(path, str(e))
+                if isinstance(out, float) and not math.isfinite(out):
+                    self.fail(path, f"expected a finite number, got {_kind(value)}")
             for m in meta:
-                if m in PARSERS:
-                    if value is None:
-                        self.fail(path, "a value is required")
-                    try:
-                        out = PARSERS[m](value)
-                    except (ValueError, TypeError, OverflowError) as e:
-                        self.fail(path, str(e))
-                    if isinstance(out, float) and not math.isfinite(out):
-                        self.fail(path, f"expected a finite number, got {_kind(value)}")
-                    return out
-            return self._convert(base, value, path)
+                if isinstance(m, Range) and isinstance(out, (int, float)):
+                    why = m.problem(out)
+                    if why:
+                        self.fail(path, why)
+            return out
         if tp is Any:
             return value
         if origin in (Union, types.UnionType):
@@ -273,15 +283,16 @@ class Builder:
                 return None
             non_none = [a for a in args if a is not type(None)]
             mark = len(self.errors)
-            first: list[ConfigError] | None = None
+            tried: list[list[ConfigError]] = []
             for a in non_none:
                 try:
                     return self._convert(a, value, path)
                 except _Abort:
-                    if first is None:
-                        first = self.errors[mark:]
+                    tried.append(self.errors[mark:])
                     del self.errors[mark:]
-            self.errors.extend(first or [])
+            # report the alternative the value was shaped for ("a mapping" says little about .nan)
+            fitting = [t for t in tried if not all(e.message.startswith(_SHAPE) for e in t)]
+            self.errors.extend((fitting or tried)[0])
             raise _Abort
         if origin is Literal:
             allowed = get_args(tp)
@@ -354,7 +365,7 @@ class Builder:
         if value is None:
             value = {}
         from_scalar = getattr(cls, "from_scalar", None)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and from_scalar is not None:
+        if isinstance(value, str) and from_scalar is not None:
             try:
                 obj = from_scalar(value)
             except (ValueError, TypeError, OverflowError) as e:

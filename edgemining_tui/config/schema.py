@@ -12,9 +12,10 @@ from ..forecast.solar import PvArray
 from ..heat.config import HeatConfig
 from ..miners.config import MinerConfig
 from ..sim.site import SimSiteConfig
-from .types import Duration
+from .types import Duration, bounded
 from ..store.config import HistoryConfig      # issue 9: history retention
 from ..notify.config import NotifyConfig      # issue 9: notifications
+from ..homebus.config import MqttPublishConfig   # the site and fleet on an MQTT broker
 
 try:  # the allocator's config lands with the policy package
     from ..policy.config import PolicyConfig
@@ -32,7 +33,7 @@ class SiteConfig:
     latitude: Optional[float] = None
     longitude: Optional[float] = None
     cycle_interval: Duration = 5.0
-    stale_after: Duration = 30.0
+    stale_after: bounded(Duration, 0, 3600, above=True) = 30.0
     data_dir: Optional[str] = None
     observe_only: bool = False
     # the PV array, for the built-in forecast (forecast/builtin.py): peak (kWp), tilt, azimuth;
@@ -59,11 +60,15 @@ class DemoMiner:
 
     name: str
     family: str = "braiins"       # braiins | luxos | avalon | bitaxe
-    priority: int = 100
-    max_w: float = 3250.0
-    min_w: float = 1200.0
-    efficiency_j_th: float = 29.5
-    ramp: Duration = 60.0
+    priority: bounded(int, -1_000_000, 1_000_000) = 100
+    max_w: bounded(float, 0, 100_000, above=True, unit=" W") = 3250.0
+    min_w: bounded(float, 0, 100_000, unit=" W") = 1200.0
+    efficiency_j_th: bounded(float, 1, 1000) = 29.5
+    ramp: bounded(Duration, 0, 3600) = 60.0
+
+    def validate(self) -> None:
+        if self.min_w > self.max_w:
+            raise ValueError(f"min_w: {self.min_w:g} W is above max_w {self.max_w:g} W")
 
 
 @dataclass(frozen=True)
@@ -72,17 +77,20 @@ class DemoConfig:
     miners: tuple[DemoMiner, ...] = ()
     ha_token: str = "demo-token"
     # start the simulated day at this local hour so the demo shows sun whenever it is run
-    start_hour: Optional[float] = 11.0
-    speed: float = 1.0            # >1 runs the simulated site faster than real time
+    start_hour: Optional[bounded(float, 0, 24)] = 11.0
+    speed: bounded(float, 0, 10_000, above=True) = 1.0            # >1 runs the simulated site faster than real time
 
 
 @dataclass(frozen=True)
 class UiConfig:
     theme: str = "edgemining-dark"
-    refresh_interval: Duration = 1.0
+    refresh_interval: bounded(Duration, 0.1, 60) = 1.0
     mouse: bool = True
     animations: bool = True
     keymap: dict[str, str] = field(default_factory=dict)
+    # sites to watch through the broker named in mqtt_publish (their owners publish there);
+    # S switches between them
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ class AppConfig:
     # issue 9: reliability and security
     history: HistoryConfig = field(default_factory=HistoryConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    mqtt_publish: MqttPublishConfig = field(default_factory=MqttPublishConfig)
     secrets_file: Optional[str] = None   # KEY=VALUE file for ${NAME}; read by config/__init__.py
 
     def problems(self):
@@ -145,6 +154,13 @@ class AppConfig:
                     and self.energy.source != "demo":
                 yield ("heat", "zones", i, "sensor"), (f"zone {z.name!r} reads Home Assistant, but "
                                                        "energy.home_assistant is not configured")
+        for i, m in enumerate(self.miners):
+            for key in ("plug", "power_switch"):
+                pc = getattr(m, key)
+                if pc is not None and pc.kind == "home_assistant" and not (pc.url and pc.token) \
+                        and self.energy.home_assistant is None:
+                    yield ("miners", i, key), (f"miner {m.name!r}: a Home Assistant plug needs url and token "
+                                               "(or energy.home_assistant to borrow them from)")
         if self.policy.battery.reserve == "forecast":
             if self.site.latitude is None or self.site.longitude is None:
                 yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "

@@ -271,6 +271,10 @@ class VictronSource(_MqttSource):
         if errors:
             return missing(ts, self.name, errors[0])
         nums = [v for _, (v, _) in present if v is not None]
+        if not nums and f == "pv_w":
+            # dbus-systemcalc publishes null on every PV path when no PV device is present (or all
+            # sleep): nothing produces, a known 0 W
+            nums = [0.0]
         if not nums:
             return missing(ts, self.name, f"{present[0][0]}: the GX reports the value as invalid (null)")
         label = present[0][0] if len(present) == 1 else f"{present[0][0].rsplit('/', 2)[0]}/*"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config.types import Percent, Power
+from ..config.types import Percent, Power, bounded
 
 _RAD = math.pi / 180.0
 J2000 = 946728000.0          # 2000-01-01 12:00 UTC
@@ -23,7 +23,7 @@ SOLAR_W_M2 = 1353.0
 class PvArray:
     """``site.pv_array``: the PV array for the built-in forecast. ``peak`` None: learnt from history."""
 
-    peak: Power | None = None     # kWp as watts, e.g. 8kW
+    peak: bounded(Power, 0, 1_000_000, above=True) | None = None     # kWp as watts, e.g. 8kW
     tilt: float = 30.0            # degrees from horizontal
     azimuth: float = 180.0        # degrees from north, clockwise: 180 = south, 90 = east
     losses: Percent = 14.0

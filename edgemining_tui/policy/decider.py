@@ -66,10 +66,15 @@ class PolicyDecider(OverrideRequests):
         self._battery: bool | None = self.cfg.battery.present
         b = self.cfg.battery
         self.reserve = None
-        if b.reserve == "forecast" and b.capacity:
+        if b.capacity and (b.reserve == "forecast" or (b.reserve == "auto" and sunset and sunrise)):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
+        self.headroom = None
+        if cfg is not None and self.cfg.headroom_w == "auto":
+            from .headroom import AdaptiveHeadroom
+            self.headroom = AdaptiveHeadroom()
+        self.headroom_w = 100.0 if self.headroom is not None else float(self.cfg.headroom_w)
 
     # ------------------------------------------------------------------------------------------
     def _slot(self, name: str) -> Slot:
@@ -215,15 +220,17 @@ class PolicyDecider(OverrideRequests):
             acted.append(sl)
 
         has_batt = self._battery
+        snp = inp.snapshot
         if has_batt is None:
-            snp = inp.snapshot
             if snp.battery_charge_w.value is not None or snp.battery_soc_pct.value is not None:
                 has_batt = self._battery = True
         res = None
         if self.reserve is not None:
-            snp = inp.snapshot
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
-        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw, bool(has_batt), res)
+        if self.headroom is not None:
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt))
+        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
+                          None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
         left = reserved = 0.0
         if site.ok:
@@ -285,7 +292,7 @@ class PolicyDecider(OverrideRequests):
             "available_w": site.available_w,
             "left_w": left if site.ok else None,
             "reserved_w": reserved,
-            "headroom_w": cfg.headroom_w,
+            "headroom_w": self.headroom_w,
             "import_w": site.import_w,
             "battery_charge_w": site.charge_w,
             "battery_kept_w": site.kept_w,

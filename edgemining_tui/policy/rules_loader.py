@@ -18,13 +18,14 @@ A field Edge Mining defines but this site cannot supply is a warning (``LoadWarn
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config.errors import ConfigError
+from ..config.errors import ConfigError, raise_all
 from ..config.loader import Located, _dotted, read_yaml
 from .fields import (ANY, BOOL, DATETIME, DURATION, EM_MINER_STATUSES, NUMBER, OUR_MINER_STATES, REGISTRY,
                      STATUS, STRING, FieldSpec, SiteSupply, valid_path_syntax)
@@ -81,6 +82,7 @@ class _Ctx:
         self.site = site
         self.rule: str | None = None
         self.warnings: list[LoadWarning] = []
+        self.errors: list[ConfigError] = []
         self._warned: set[tuple] = set()
 
     def fail(self, path: tuple, message: str) -> ConfigError:
@@ -128,6 +130,7 @@ def parse_policy(doc: Located, site: SiteSupply | None = None,
         raise c.fail(("metadata",), "metadata must be a mapping")
     start = _rule_list(c, data, ("start_rules",), RuleKind.START)
     stop = _rule_list(c, data, ("stop_rules",), RuleKind.STOP)
+    raise_all(c.errors)
     _check_ids(c, [(("start_rules", i), r) for i, r in enumerate(start)] +
                [(("stop_rules", i), r) for i, r in enumerate(stop)])
     for kind, rules in (("start", start), ("stop", stop)):
@@ -150,6 +153,7 @@ def load_rules_file(path: str | Path, kind: RuleKind | str, site: SiteSupply | N
     if not isinstance(data, dict) or "rules" not in data:
         raise c.fail((), "a rule file must have a 'rules:' list")
     rules = _rule_list(c, data, ("rules",), kind)
+    raise_all(c.errors)
     _check_ids(c, [(("rules", i), r) for i, r in enumerate(rules)])
     return sorted(rules, key=lambda r: -r.priority), c.warnings
 
@@ -207,7 +211,11 @@ def _rule_list(c: _Ctx, data: dict, path: tuple, kind: RuleKind) -> list[Rule]:
         raise c.fail(path, f"'{path[-1]}' must be a list of rules, got {_kind(items)}")
     out = []
     for i, item in enumerate(items):
-        out.append(_rule(c, item, path + (i,), kind))
+        try:
+            out.append(_rule(c, item, path + (i,), kind))
+        except ConfigError as e:      # one bad rule never hides the next one's problems
+            c.errors.append(e)
+            c.rule = None
     return out
 
 
@@ -425,6 +433,8 @@ def _scalar(c: _Ctx, field: str, spec: FieldSpec, op: str, v: Any, path: tuple) 
     if kind in (NUMBER, DURATION):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise c.fail(path, f"{field} is a number{_unit(spec)}; operator {op} needs a number, got {_kind(v)}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise c.fail(path, f"{field}: expected a finite number, got {v}")
         return v
     if kind == BOOL:
         if not isinstance(v, bool):
