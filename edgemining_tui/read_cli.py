@@ -115,6 +115,9 @@ async def read_energy(cfg, wait_s: float = DEFAULT_WAIT_S) -> tuple[dict[str, di
             source = build_source(energy_cfg, clock)
         except (RuntimeError, ValueError) as e:
             raise _BadConfig(f"energy: {e}") from None
+        if cfg.policy.battery.present is False:
+            from .energy.composite import WithoutBattery
+            source = WithoutBattery(source)      # what the console will believe
         stack.push_async_callback(source.close)
         await source.start()
         loop = asyncio.get_running_loop()
