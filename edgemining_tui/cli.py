@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "scan": "list the miners that answer on a subnet",
     "history": "export, size and maintain the history database (export, stats, maintain)",
     "backtest": "replay a PV/house trace through the policy and score it (--plot, --html)",
+    "read": "read every energy source (read energy) or miner (read miners) once and show what it saw",
 }
 
 
@@ -207,6 +208,9 @@ def run_subcommand(name: str, argv: list[str]) -> int:
     if name == "backtest":
         from .backtest.cli import main as backtest_main
         return backtest_main(argv)
+    if name == "read":
+        from .read_cli import main as read_main
+        return read_main(argv)
     if name == "history":
         from .store.export_cli import main as history_main
         return history_main(argv)

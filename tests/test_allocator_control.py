@@ -402,3 +402,10 @@ def test_fleet_terms_expose_timers():
     assert terms["headroom_w"] == 100
     assert terms["timers"]["a"]["action"] == "enable"
     assert terms["timers"]["a"]["remaining_s"] == pytest.approx(60)
+
+
+def test_reasons_never_print_a_false_comparison():
+    from edgemining_tui.policy.timers import fmt_kw_below
+    assert fmt_kw_below(1460.0, 1500.0) == "1.46 kW < 1.50 kW"
+    assert fmt_kw_below(1200.0, 1500.0) == "1.2 kW < 1.5 kW"
+    assert fmt_kw_below(1499.6, 1500.0) == "1499.6 W < 1500.0 W"
