@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "history": "export, size and maintain the history database (export, stats, maintain)",
     "backtest": "replay a PV/house trace through the policy and score it (--plot, --html)",
     "tune": "replay your history through a grid of policy settings and write the best into the config",
+    "read": "read every energy source (read energy) or miner (read miners) once and show what it saw",
 }
 
 
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--headless", action="store_true", help="run the engine without a UI (for systemd)")
     p.add_argument("--observe", action="store_true", help="never take ownership; only watch the owner")
+    p.add_argument("--site", action="append", metavar="PREFIX", default=[],
+                   help="watch a site through the MQTT broker of mqtt_publish (its topic prefix; repeat for more)")
     p.add_argument("--cycles", type=int, help="stop after N cycles (headless)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
@@ -189,8 +192,11 @@ def _main(argv: list[str] | None = None) -> int:
             from .headless import run_headless
             return run_headless(cfg, data_dir=data_dir, cycles=args.cycles, level=args.log_level,
                                 observe=args.observe, config_path=path)
+        if args.site:
+            from dataclasses import replace
+            cfg = replace(cfg, ui=replace(cfg.ui, sites=tuple(args.site)))
         from .ui.launch import run_app
-        return run_app(cfg, data_dir=data_dir, observe=args.observe, config_path=path)
+        return run_app(cfg, data_dir=data_dir, observe=args.observe or bool(cfg.ui.sites), config_path=path)
 
 
 def run_subcommand(name: str, argv: list[str]) -> int:
@@ -206,6 +212,9 @@ def run_subcommand(name: str, argv: list[str]) -> int:
     if name == "tune":
         from .backtest.tune import main as tune_main
         return tune_main(argv)
+    if name == "read":
+        from .read_cli import main as read_main
+        return read_main(argv)
     if name == "history":
         from .store.export_cli import main as history_main
         return history_main(argv)

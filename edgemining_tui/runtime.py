@@ -132,7 +132,19 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
         feeds.pool = engine.extras[0].performance_fields     # mining_performance.* for the rules
     stack.push_async_callback(engine.close)
     _attach_notifications(cfg, clock, store, stack, engine)   # issue 9
+    _attach_mqtt_publish(cfg, clock, stack, engine)
     return engine
+
+
+def _attach_mqtt_publish(cfg: AppConfig, clock: Clock, stack: AsyncExitStack, engine: Engine) -> None:
+    """The site and fleet on the user's broker (Home Assistant discovery, watching consoles)."""
+    mcfg = cfg.mqtt_publish
+    if not mcfg.enabled:
+        return
+    from .homebus.publisher import attach_publisher
+    pub = attach_publisher(mcfg, engine, site_name=mcfg.site_name or cfg.site.name, now=clock.now)
+    engine.mqtt_publisher = pub
+    stack.push_async_callback(pub.close)
 
 
 def plug_defaults(m: Any, energy_cfg: Any) -> Any:

@@ -47,6 +47,7 @@ async def test_one_live_demo_cycle_fills_every_declared_field(tmp_path):
         text = DEMO.replace("economics:\n", "economics:\n  pools:\n    - {name: braiins, kind: braiins, "
                             f"url: '{pool.url}', token: pool-token, payout_threshold: 100000}}\n", 1)
         text += f"policy:\n  mode: rules\n  rules_file: {EM_POLICY}\n"
+        text = text.replace("  stale_after: 30s\n", "  stale_after: 30s\n  contracted_power: 6kW\n", 1)
         cfg_path = tmp_path / "demo.yaml"
         cfg_path.write_text(text)
         cfg = load_config(cfg_path, env={})
@@ -76,6 +77,8 @@ async def test_one_live_demo_cycle_fills_every_declared_field(tmp_path):
         assert ctx["mining_performance.pool_stats.current_hashrate.value"] == pytest.approx(110.0)
         assert ctx["mining_performance.payout_schedule.frequency"] == "daily"
         assert ctx["home_load.total_history.last_1h.avg_power"] == pytest.approx(state.snapshot.value("house_w"))
+        assert ctx["energy_source.grid.contracted_power"] == 6000 and ctx["energy_source.name"] == "Demo farm"
+        assert ctx["energy_source.storage.nominal_capacity"] == 10_000
     finally:
         await pool.close()
 
@@ -104,6 +107,7 @@ def test_one_backtest_step_fills_every_declared_field(tmp_path):
     from edgemining_tui.policy.fields import SiteSupply
     from edgemining_tui.policy.forecast_fields import CURVE_KEYS
     site = SiteSupply(battery=True, battery_capacity=True, location=True, home_load=True, miner_details=False,
+                      energy_source=frozenset({"name", "type", "storage.nominal_capacity"}),
                       outdoor_temperature=True, price_keys=frozenset({"import", "export", "btc", "hashprice"}),
                       forecast_keys=frozenset({"power_now", "energy_next_hour", "energy_rest_of_day", *CURVE_KEYS}))
     missing = [p for p in declared(site) if ctx.get(p) is None and not _legitimately_empty(p, ctx)]
@@ -206,3 +210,19 @@ def test_home_load_mean_blends_the_last_hour():
     near = m.mean_w(now, now + 900)
     far = m.mean_w(now + 5 * 3600, now + 6 * 3600)
     assert 1000 < near < 1500 and far == pytest.approx(500, abs=50)
+
+
+def test_battery_reserve_reads_the_house_load_forecast():
+    """The reserve counts the surplus above the house load the model expects until sunset, not
+    the last hour's average: an evening peak ahead leaves less surplus for the miners."""
+    from edgemining_tui.policy.reserve import ForecastReserve
+    day = SUN.today(datetime(2026, 6, 17, 12, tzinfo=TZ))
+    rise, sset = day.sunrise.timestamp(), day.sunset.timestamp()
+    now = datetime(2026, 6, 17, 12, tzinfo=TZ).timestamp()
+    fc = {"energy_today_remaining_wh": 30_000.0}
+    plain = ForecastReserve(10_000, 100, sunset=lambda t: sset, sunrise=lambda t: rise + 86400)
+    heavy = ForecastReserve(10_000, 100, sunset=lambda t: sset, sunrise=lambda t: rise + 86400,
+                            load=lambda a, b: 2500.0)
+    a = plain.update(now, 50.0, 400.0, fc)
+    b = heavy.update(now, 50.0, 400.0, fc)
+    assert b.coming_wh < a.coming_wh and b.share > a.share

@@ -12,9 +12,10 @@ from ..forecast.solar import PvArray
 from ..heat.config import HeatConfig
 from ..miners.config import MinerConfig
 from ..sim.site import SimSiteConfig
-from .types import Duration, bounded
+from .types import Duration, Power, bounded
 from ..store.config import HistoryConfig      # issue 9: history retention
 from ..notify.config import NotifyConfig      # issue 9: notifications
+from ..homebus.config import MqttPublishConfig   # the site and fleet on an MQTT broker
 
 try:  # the allocator's config lands with the policy package
     from ..policy.config import PolicyConfig
@@ -38,6 +39,8 @@ class SiteConfig:
     # the PV array, for the built-in forecast (forecast/builtin.py): peak (kWp), tilt, azimuth;
     # unset keys are learnt from what the site produces
     pv_array: Optional[PvArray] = None
+    # the grid connection's contracted power, for Edge Mining's energy_source.grid.contracted_power
+    contracted_power: Optional[bounded(Power, 0, 10_000_000, above=True)] = None
 
     def validate(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -87,6 +90,9 @@ class UiConfig:
     mouse: bool = True
     animations: bool = True
     keymap: dict[str, str] = field(default_factory=dict)
+    # sites to watch through the broker named in mqtt_publish (their owners publish there);
+    # S switches between them
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ class AppConfig:
     # issue 9: reliability and security
     history: HistoryConfig = field(default_factory=HistoryConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    mqtt_publish: MqttPublishConfig = field(default_factory=MqttPublishConfig)
     secrets_file: Optional[str] = None   # KEY=VALUE file for ${NAME}; read by config/__init__.py
 
     def problems(self):
@@ -161,7 +168,7 @@ class AppConfig:
                 yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "
                                                          "(it spreads the forecast between sunrise and sunset)")
             # without a forecast sensor the built-in forecast (forecast/builtin.py) gives it
-        if self.energy.source == "demo" and self.demo is None:
+        if self.energy.source == "demo" and not self.energy.composed and self.demo is None:
             yield ("energy",), ("no energy source configured (set energy.source, e.g. home_assistant, "
                                 "see config.example.yaml; or try --demo)")
 

@@ -97,6 +97,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         Binding("c", "force_cycle", "Cycle", id="site.cycle", tooltip="Run a cycle now"),
         Binding("R", "reload_config", "Reload", id="site.reload", show=False, tooltip="Re-read the config (asks first)"),
         Binding("P", "switch_policy", "Policy", id="site.policy", show=False, tooltip="Switch policy (asks first)"),
+        Binding("S", "next_site", "Site", id="app.next_site", show=False, tooltip="Next site (ui.sites / --site)"),
         Binding("t", "switch_theme", "Theme", id="app.theme", show=False, tooltip="Pick a theme"),
         Binding("colon", "command_palette", "Palette", id="app.palette", show=False, tooltip="Command palette"),
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="All keys"),
@@ -213,6 +214,18 @@ class EdgeMiningApp(MinerControls, App[int]):
         from .link import make_link
         self.link = make_link(rt, poll_s=self.refresh_s)
         role = rt.role
+        if self.cfg.ui.sites and rt.engine is None:
+            # sites watched through the broker: their owners publish state and take requests there
+            from ..homebus.remote import MqttSitesLink
+            self.link = MqttSitesLink(self.cfg.mqtt_publish, list(self.cfg.ui.sites), now=self.clock.now)
+            self.link.start()
+            self.sub_title = self.link.describe()
+            self.set_class(True, "-observer")
+            try:
+                await self._observe_loop()
+            finally:
+                await self.link.close()
+            return
         if role == "owner":
             self.sub_title = f"{self.cfg.site.name} · OWNER (controls the fleet)"
         else:
@@ -316,7 +329,20 @@ class EdgeMiningApp(MinerControls, App[int]):
         if self.active_panel_id == "fleet" and self.state is not None:
             self._render_fleet(force=True)
 
+    def action_next_site(self) -> None:
+        """S: the next site watched through the broker (ui.sites / --site)."""
+        switch = getattr(self.link, "switch", None)
+        if switch is None:
+            self.notify("only one site here: list more under ui.sites or with --site", timeout=4)
+            return
+        switch()
+        self.sub_title = self.link.describe()
+        self.notify(self.link.describe(), timeout=3)
+
     def _update_status(self, st: EngineState) -> None:
+        describe = getattr(self.link, "describe", None)
+        if describe is not None:
+            self.sub_title = describe()
         parts = [f"#{st.cycle} {_clock(st.ts, self.tz)}"]
         if self.link is not None and self.link.role == "observer" and self.clock is not None:
             lag = self.clock.now() - st.ts

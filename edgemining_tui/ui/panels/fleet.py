@@ -66,11 +66,15 @@ def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | No
     reason = (d.reason if d else "") or (s.error if s and s.error else "")
     if v is not None and v.confirmed is False and v.detail:
         reason = f"not applied: {v.detail}"
+    cmd_status = st.commands.get(name) if st.commands else None
+    if cmd_status:
+        reason = cmd_status   # "command pending: ..." / "command failed: ..." (engine.py)
     cells = {
         "name": (name, None),
         "model": (model[:22], None),
         "state": (state, STATE_STYLE.get(state)),
-        "power": (ptxt, "miner-fault" if v is not None and v.confirmed is False else None),
+        "power": (ptxt, "miner-fault" if (v is not None and v.confirmed is False) or
+                  (cmd_status or "").startswith("command failed") else None),
         "hashrate": (num(hr, "{:.1f}"), None),
         "jth": (num(jth, "{:.1f}"), None),
         "temp": (num(s.temp_c if s else None, "{:.0f}"), None),
