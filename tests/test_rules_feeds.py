@@ -47,6 +47,7 @@ async def test_one_live_demo_cycle_fills_every_declared_field(tmp_path):
         text = DEMO.replace("economics:\n", "economics:\n  pools:\n    - {name: braiins, kind: braiins, "
                             f"url: '{pool.url}', token: pool-token, payout_threshold: 100000}}\n", 1)
         text += f"policy:\n  mode: rules\n  rules_file: {EM_POLICY}\n"
+        text = text.replace("  stale_after: 30s\n", "  stale_after: 30s\n  contracted_power: 6kW\n", 1)
         cfg_path = tmp_path / "demo.yaml"
         cfg_path.write_text(text)
         cfg = load_config(cfg_path, env={})
@@ -76,6 +77,8 @@ async def test_one_live_demo_cycle_fills_every_declared_field(tmp_path):
         assert ctx["mining_performance.pool_stats.current_hashrate.value"] == pytest.approx(110.0)
         assert ctx["mining_performance.payout_schedule.frequency"] == "daily"
         assert ctx["home_load.total_history.last_1h.avg_power"] == pytest.approx(state.snapshot.value("house_w"))
+        assert ctx["energy_source.grid.contracted_power"] == 6000 and ctx["energy_source.name"] == "Demo farm"
+        assert ctx["energy_source.storage.nominal_capacity"] == 10_000
     finally:
         await pool.close()
 
@@ -104,6 +107,7 @@ def test_one_backtest_step_fills_every_declared_field(tmp_path):
     from edgemining_tui.policy.fields import SiteSupply
     from edgemining_tui.policy.forecast_fields import CURVE_KEYS
     site = SiteSupply(battery=True, battery_capacity=True, location=True, home_load=True, miner_details=False,
+                      energy_source=frozenset({"name", "type", "storage.nominal_capacity"}),
                       outdoor_temperature=True, price_keys=frozenset({"import", "export", "btc", "hashprice"}),
                       forecast_keys=frozenset({"power_now", "energy_next_hour", "energy_rest_of_day", *CURVE_KEYS}))
     missing = [p for p in declared(site) if ctx.get(p) is None and not _legitimately_empty(p, ctx)]

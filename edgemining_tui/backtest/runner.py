@@ -74,7 +74,7 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
             sunset, sunrise = next_event(sun, tz, "sunset"), next_event(sun, tz, "sunrise")
         except (ImportError, RuntimeError) as e:  # pragma: no cover - astral is a dependency
             notes.append(f"no sun times: {e}")
-    from ..config.rules import load_rules_for
+    from ..config.rules import energy_source_fields, load_rules_for
     from ..policy.fields import SiteSupply
     from ..policy.forecast_fields import CURVE_KEYS
     from ..policy.home_load import HomeLoadForecaster
@@ -94,11 +94,13 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
                         forecast_keys=frozenset({"power_now", "energy_next_hour", "energy_rest_of_day"}
                                                 | (set(CURVE_KEYS) if sun is not None else set())),
                         climate_zones=frozenset(z.name for z in app.heat.zones),
-                        miner_details=False)
+                        miner_details=False,
+                        energy_source=frozenset(energy_source_fields(app, cfg.battery.capacity or None)))
     rules, warnings = load_rules_for(app, cfg.path, supply)
     notes.extend(str(w) for w in warnings)
     reserve = getattr(pol.battery, "reserve", "levels") == "forecast"
     feeds = SiteFeeds(battery_capacity_wh=cfg.battery.capacity if battery else None,
+                      energy_source=energy_source_fields(app, cfg.battery.capacity or None),
                       home_load=HomeLoadForecaster(tz) if rules is not None or reserve else None)
     kw: dict[str, Any] = {}
     try:
@@ -120,6 +122,9 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
         dec = build_decider(pol, app.site.timezone, rules, **kw)
     except ValueError as e:
         raise ConfigError(str(e), cfg.path, None, "policy") from None
+    # the replay observes every simulated miner at every step and reuses an unchanged sample with
+    # the time it last changed (backtest/miners.py): its age says nothing about freshness here
+    dec.miner_data_max_age_s = None
     mode = getattr(pol, "mode", "policy")
     name = f"{mode} + rules" if rules is not None and mode != "rules" else mode
     return DeciderInfo(dec, name, used_clock, notes)

@@ -38,7 +38,7 @@ class Located:
             if path in self.lines:
                 return self.lines[path]
             path = path[:-1]
-        return self.lines.get(())
+        return self.lines.get((), 1)    # an empty document: its first line
 
 
 # Limits on what a YAML file may expand to: an alias bomb ("billion laughs") is a few hundred

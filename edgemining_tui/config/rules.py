@@ -53,6 +53,22 @@ def _has_battery(cfg: Any) -> bool:
     return configured(cfg.energy)
 
 
+def energy_source_fields(cfg: Any, battery_wh: float | None = "config") -> dict:
+    """Edge Mining's static ``energy_source.*`` from the config (flat dotted keys)."""
+    out: dict = {"name": cfg.site.name, "type": "solar"}
+    peak = cfg.site.pv_array.peak if cfg.site.pv_array is not None else None
+    if peak is None and cfg.energy.source == "demo" and cfg.demo is not None:
+        peak = cfg.demo.site.pv_peak
+    if peak:
+        out["nominal_power_max"] = float(peak)
+    cap = battery_capacity_wh(cfg) if battery_wh == "config" else battery_wh
+    if cap:
+        out["storage.nominal_capacity"] = float(cap)
+    if cfg.site.contracted_power:
+        out["grid.contracted_power"] = float(cfg.site.contracted_power)
+    return out
+
+
 def site_supply(cfg: Any):
     from ..econ.pools import POOL_FIELDS
     from ..policy.fields import SiteSupply
@@ -69,7 +85,8 @@ def site_supply(cfg: Any):
                       price_keys=frozenset({"import", "export", "btc", "hashprice"}),
                       # the house load model learns from the house reading every source gives
                       home_load=True,
-                      pool=bool(pools), pool_fields=frozenset(pool_fields))
+                      pool=bool(pools), pool_fields=frozenset(pool_fields),
+                      energy_source=frozenset(energy_source_fields(cfg)))
 
 
 def site_feeds(cfg: Any, sun: Any = None, pool: Any = None):
@@ -81,7 +98,7 @@ def site_feeds(cfg: Any, sun: Any = None, pool: Any = None):
     from ..policy.rule_hook import SiteFeeds
     tz = ZoneInfo(cfg.site.timezone)
     return SiteFeeds(forecast=SnapshotForecast(sun, tz), battery_capacity_wh=battery_capacity_wh(cfg),
-                     home_load=HomeLoadForecaster(tz), pool=pool)
+                     home_load=HomeLoadForecaster(tz), pool=pool, energy_source=energy_source_fields(cfg))
 
 
 def rules_path(rules_file: str, config_path: str | Path | None) -> Path:

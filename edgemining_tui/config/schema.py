@@ -12,7 +12,7 @@ from ..forecast.solar import PvArray
 from ..heat.config import HeatConfig
 from ..miners.config import MinerConfig
 from ..sim.site import SimSiteConfig
-from .types import Duration, bounded
+from .types import Duration, Power, bounded
 from ..store.config import HistoryConfig      # issue 9: history retention
 from ..notify.config import NotifyConfig      # issue 9: notifications
 from ..homebus.config import MqttPublishConfig   # the site and fleet on an MQTT broker
@@ -39,6 +39,8 @@ class SiteConfig:
     # the PV array, for the built-in forecast (forecast/builtin.py): peak (kWp), tilt, azimuth;
     # unset keys are learnt from what the site produces
     pv_array: Optional[PvArray] = None
+    # the grid connection's contracted power, for Edge Mining's energy_source.grid.contracted_power
+    contracted_power: Optional[bounded(Power, 0, 10_000_000, above=True)] = None
 
     def validate(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -166,7 +168,7 @@ class AppConfig:
                 yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "
                                                          "(it spreads the forecast between sunrise and sunset)")
             # without a forecast sensor the built-in forecast (forecast/builtin.py) gives it
-        if self.energy.source == "demo" and self.demo is None:
+        if self.energy.source == "demo" and not self.energy.composed and self.demo is None:
             yield ("energy",), ("no energy source configured (set energy.source, e.g. home_assistant, "
                                 "see config.example.yaml; or try --demo)")
 
