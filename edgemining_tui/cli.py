@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "scan": "list the miners that answer on a subnet",
     "history": "export, size and maintain the history database (export, stats, maintain)",
     "backtest": "replay a PV/house trace through the policy and score it (--plot, --html)",
+    "tune": "replay your history through a grid of policy settings and write the best into the config",
+    "read": "read every energy source (read energy) or miner (read miners) once and show what it saw",
 }
 
 
@@ -207,6 +209,12 @@ def run_subcommand(name: str, argv: list[str]) -> int:
     if name == "backtest":
         from .backtest.cli import main as backtest_main
         return backtest_main(argv)
+    if name == "tune":
+        from .backtest.tune import main as tune_main
+        return tune_main(argv)
+    if name == "read":
+        from .read_cli import main as read_main
+        return read_main(argv)
     if name == "history":
         from .store.export_cli import main as history_main
         return history_main(argv)

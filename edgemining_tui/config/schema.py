@@ -168,7 +168,7 @@ class AppConfig:
                 yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "
                                                          "(it spreads the forecast between sunrise and sunset)")
             # without a forecast sensor the built-in forecast (forecast/builtin.py) gives it
-        if self.energy.source == "demo" and self.demo is None:
+        if self.energy.source == "demo" and not self.energy.composed and self.demo is None:
             yield ("energy",), ("no energy source configured (set energy.source, e.g. home_assistant, "
                                 "see config.example.yaml; or try --demo)")
 
