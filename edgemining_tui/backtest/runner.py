@@ -122,6 +122,9 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
         dec = build_decider(pol, app.site.timezone, rules, **kw)
     except ValueError as e:
         raise ConfigError(str(e), cfg.path, None, "policy") from None
+    # the replay observes every simulated miner at every step and reuses an unchanged sample with
+    # the time it last changed (backtest/miners.py): its age says nothing about freshness here
+    dec.miner_data_max_age_s = None
     mode = getattr(pol, "mode", "policy")
     name = f"{mode} + rules" if rules is not None and mode != "rules" else mode
     return DeciderInfo(dec, name, used_clock, notes)

@@ -45,6 +45,8 @@ def load_config(path: str | Path, text: str | None = None, env: Mapping[str, str
         problems.append(e)
     if cfg is not None:
         _secrets.register_config_secrets(cfg)
+        problems.extend(ConfigError(msg, doc.file, doc.line_of(rel), ".".join(map(str, rel)))
+                        for rel, msg in cfg.start_problems())
     for w in _secrets.permission_warnings(path if text is None else None, doc.data, secrets_path):
         found.append(ConfigWarning(w))
     if check_data_dir:

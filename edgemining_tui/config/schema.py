@@ -168,9 +168,28 @@ class AppConfig:
                 yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "
                                                          "(it spreads the forecast between sunrise and sunset)")
             # without a forecast sensor the built-in forecast (forecast/builtin.py) gives it
-        if self.energy.source == "demo" and self.demo is None:
+        if self.energy.source == "demo" and not self.energy.composed and self.demo is None:
             yield ("energy",), ("no energy source configured (set energy.source, e.g. home_assistant, "
                                 "see config.example.yaml; or try --demo)")
+
+    def start_problems(self):
+        """What a live start would refuse when it builds the energy source (energy/factory.py); not
+        asked of a backtest, whose energy is the simulated site."""
+        import importlib.util
+        e = self.energy
+        if e.source == "composite" and not e.sources:
+            yield ("energy", "source"), "composite needs sources: (named sources and use:)"
+        kinds = {n: sc.kind for n, sc in e.sources.items()} if e.sources else {e.source: e.source}
+        for name, kind in kinds.items():
+            where = ("energy", "sources", name) if e.sources else ("energy", "source")
+            if kind == "sim" and self.demo is None:
+                yield where, "the simulated site runs only in the demo and the backtest (add demo: or use --demo)"
+            if kind in ("mqtt", "victron") and importlib.util.find_spec("aiomqtt") is None:
+                yield where, f"{kind} needs the 'aiomqtt' package: pip install 'edgemining-tui[mqtt]'"
+        has = [e.home_assistant] if not e.sources else [sc.home_assistant for sc in e.sources.values()]
+        if any(h is not None and h.websocket for h in has) and importlib.util.find_spec("websockets") is None:
+            yield ("energy",), ("home_assistant.websocket needs the 'websockets' package: "
+                                "pip install 'edgemining-tui[websocket]' (or set websocket: false)")
 
     def data_dir(self) -> Path:
         if self.site.data_dir:

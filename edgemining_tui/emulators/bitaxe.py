@@ -139,7 +139,7 @@ class BitaxeEmulator(EmulatedMiner):
         return out
 
     async def handle(self, req: Request) -> Response | None:
-        if not await self.before_reply():
+        if not await self.before_reply(req.method in ("PATCH", "POST")):
             return None
         if self.faults.error:
             return Response.json({"error": self.faults.error_msg}, 500)

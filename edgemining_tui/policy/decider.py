@@ -63,6 +63,9 @@ class PolicyDecider(OverrideRequests):
         self._order_key: tuple | None = None
         self._order: list[MinerView] = []
         self.last: FleetDecision | None = None
+        # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
+        # None: no check, for the replay, whose samples carry the time they last changed)
+        self.miner_data_max_age_s: float | str | None = "grace"
         self._battery: bool | None = self.cfg.battery.present
         b = self.cfg.battery
         self.reserve = None
@@ -154,6 +157,7 @@ class PolicyDecider(OverrideRequests):
         surplus: list[Slot] = []
         rules_slots: list[Slot] = []
         acted: list[Slot] = []             # slots whose decision may carry a command
+        max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
         for v in self._ordered(inp.miners):
@@ -179,6 +183,13 @@ class PolicyDecider(OverrideRequests):
                 sl = self._slots.get(name)
                 if sl is not None:
                     sl.st.enable_since = sl.st.disable_since = None
+                continue
+            age = now - sample.ts
+            if max_age is not None and age > max_age:
+                # its data is older than the fail-safe's hold (a command in flight, a stuck poll):
+                # never command a miner on what it said that long ago
+                out[name] = MinerDecision(name, sample.running, None, None, "stale",
+                                          f"miner data {fmt_dur(age)} old: not commanded")
                 continue
             sl = self._slot(name)
             if sl.caps is not caps:
@@ -273,7 +284,11 @@ class PolicyDecider(OverrideRequests):
             cmd, resend = self._command(sl, now, retry)
             st = sl.st
             term, reason = sl.term, sl.reason
-            if cmd is not None and observe is not None:
+            if view_pending := sl.view.pending:
+                # its last command is still in flight (engine.py): send nothing new, believe nothing new
+                reason = f"{reason}; waiting for \"{view_pending.describe()}\" to finish"
+                cmd = None
+            elif cmd is not None and observe is not None:
                 term = "observe"
                 reason = f"observe only: would {cmd.describe()} ({reason})"
                 cmd = None
