@@ -665,3 +665,16 @@ def test_corpus_size():
     n = (len(YAML_BYTES_CASES) + len(_special_files.__code__.co_consts) * 0 + 6 * 5 + len(SECRETS_BYTES_CASES)
          + len(TRACE_BYTES_CASES) + len(CONFIG_CASES) + len(RULES_CASES) + len(TRACE_CASES) + len(SECRETS_CASES))
     assert n >= 150, n
+
+
+def test_config_warnings_have_file_line_and_key(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"site: {{data_dir: {tmp_path / 'd'}}}\nenergy:\n  source: home_assistant\n"
+                   "  home_assistant: {url: 'http://h', token: tok1, grid: s.g}\n"
+                   "miners:\n  - {name: a, host: 10.0.0.1}\n"
+                   "policy: {mode: rules}\nheat: {zones: [{name: z, miners: [a]}]}\n")
+    rc, err = _cli(["check", "--config", str(cfg)], capsys)
+    assert rc == 0, err
+    assert "c.yaml:7: warning: key 'policy.mode': miners in rules mode are left alone" in err, err
+    assert "c.yaml:8: warning: key 'heat.zones[0]': zone 'z' has no sensor" in err, err
+    assert _cli(["check", "--strict", "--config", str(cfg)], capsys)[0] == 2

@@ -172,6 +172,20 @@ class AppConfig:
             yield ("energy",), ("no energy source configured (set energy.source, e.g. home_assistant, "
                                 "see config.example.yaml; or try --demo)")
 
+    def warnings(self):
+        """What works but is probably not meant, as (path, message); ``check --strict`` refuses it."""
+        modes = {self.policy.mode, *self.policy.groups.values()}
+        if "rules" in modes and not self.policy.rules_file:
+            yield (("policy", "mode") if self.policy.mode == "rules" else ("policy", "groups"),
+                   "miners in rules mode are left alone (not automated): no policy.rules_file is given")
+        for i, z in enumerate(self.heat.zones):
+            if z.sensor.kind == "mqtt":
+                yield ("heat", "zones", i, "sensor"), (f"zone {z.name!r}: MQTT temperature sensors are not read "
+                                                       "yet, so its temperature stays unknown")
+            elif z.sensor.kind == "simulated" and self.demo is None:
+                yield ("heat", "zones", i), (f"zone {z.name!r} has no sensor (simulated runs only in the demo "
+                                             "and the backtest): its temperature stays unknown")
+
     def start_problems(self):
         """What a live start would refuse when it builds the energy source (energy/factory.py); not
         asked of a backtest, whose energy is the simulated site."""
