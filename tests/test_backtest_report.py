@@ -146,3 +146,14 @@ def test_buckets_keep_the_mean():
     assert len(b) == 10 and b[0] == pytest.approx(4.5) and b[-1] == pytest.approx(94.5)
     assert report.buckets(vals[:3], 10) == [0.0, 1.0, 2.0]       # fewer points than columns
     assert report.buckets([], 5) == []
+
+
+def test_html_with_the_oracle_shows_the_bound_side_by_side(day_trace, tmp_path, capsys):
+    pytest.importorskip("highspy", reason="--oracle needs the [oracle] extra (highspy)")
+    out = tmp_path / "r.html"
+    assert main(["--trace", day_trace, "--compare", CFG, RULES, "--oracle", "--html", str(out)]) == 0
+    page = out.read_text()
+    row = re.search(r"<tr><th>oracle bound</th>(.*?)</tr>", page)
+    assert row and row.group(1).count("kWh mined without extra import") == 2     # one cell per policy
+    assert re.search(r"<tr><th>captured of bound</th><td>[\d.]+ %</td><td>[\d.]+ %</td></tr>", page)
+    assert "of the perfect-foresight bound" in page

@@ -34,8 +34,7 @@ SunFn = Callable[[float], "float | None"]
 LoadFn = Callable[[float, float], "float | None"]     # mean house W predicted over [start, end)
 
 _PI, _cos, _asin = math.pi, math.cos, math.asin
-LOAD_TAU_S = 3600.0
-LOAD_SLOT_S = 900.0      # the house-load forecast's slot (policy/home_load.py)      # the house-load average's time constant
+LOAD_TAU_S = 3600.0      # the house-load average's time constant
 FORECAST_KEY = "energy_today_remaining_wh"
 
 
@@ -53,13 +52,14 @@ class Reserve:
 class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
-    __slots__ = ("trust", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set", "_lf_key", "_lf",
-                 "_rise", "out", "load_forecast")
+    __slots__ = ("trust", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
+                 "_rise", "out", "load_forecast", "_lf")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
                  sunrise: SunFn | None = None, load: LoadFn | None = None) -> None:
         self.load_forecast = load
+        self._lf: tuple = (None, None)          # (hour, mean W to sunset): refreshed hourly
         self.trust = trust_pct / 100.0
         self.full = full_soc_pct
         self._wh_per_pct = capacity_wh / 100.0 / charge_efficiency
@@ -68,8 +68,6 @@ class ForecastReserve:
         self._load: float | None = None
         self._load_ts = 0.0
         self._set = self._rise = -math.inf
-        self._lf_key: tuple | None = None
-        self._lf: float | None = None
         self.out = Reserve()
 
     def update(self, now: float, soc: float | None, house_w: float | None,
@@ -95,13 +93,12 @@ class ForecastReserve:
                 return None
             self._set, self._rise = st, rs
         if self.load_forecast is not None and now < self._set:
-            # the house-load forecast moves by the 15-minute slot: ask once per slot, not per cycle
-            key = (now // LOAD_SLOT_S, self._set)
-            if key != self._lf_key:
-                self._lf_key = key
-                self._lf = self.load_forecast(now, self._set)
-            if self._lf is not None:
-                load = self._lf
+            hour = (int(now // 3600.0), self._set)
+            if self._lf[0] != hour:
+                self._lf = (hour, self.load_forecast(now, self._set))
+            lf = self._lf[1]
+            if lf is not None:
+                load = lf
         # in daylight the next sunrise is tomorrow's; today's was about a day earlier
         rise = self._rise if self._rise < self._set else self._rise - 86400.0
         r = self.out
