@@ -304,6 +304,10 @@ CONFIG_CASES = [
     ("hashprice_unknown_pool", "economics:\n  hashprice_from: pool\n  hashprice_pool: nope\n"
      "  pools: [{name: p, kind: ocean, user: u}]\n", ["key 'economics.hashprice_pool'", "no pool named 'nope'"]),
     ("group_mode_bad", M + "policy: {groups: {a: turbo}}\n", ["c.yaml:4", "key 'policy.groups.a'", "expected one of"]),
+    # what a start would refuse when it builds the energy source
+    ("composite_without_sources", "energy: {source: composite}\n",
+     ["c.yaml:2", "key 'energy.source'", "composite needs sources"]),
+    ("sim_source_live", "energy: {source: sim}\n", ["c.yaml:2", "key 'energy.source'", "only in the demo"]),
     # data dir
     ("data_dir_is_file", "site: {data_dir: /etc/hostname}\n",
      ["c.yaml:2", "key 'site.data_dir'", "/etc/hostname is not a directory"]),
@@ -330,6 +334,9 @@ CONFIG_CASES = [
 ]
 
 
+NO_DEMO = ("sim_source_live",)
+
+
 def _cli(argv: list[str], capsys) -> tuple[int, str]:
     from edgemining_tui.cli import main
     try:
@@ -350,7 +357,9 @@ def test_hostile_config_check_and_start(tmp_path, capsys, monkeypatch, name, tex
     for var in ("TGX_TOKEN", "TGX_CHAT"):
         monkeypatch.delenv(var, raising=False)
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(("" if text.startswith("demo:") else "demo: {}\n") + text)
+    # line 1 is "demo: {}" (a site to start on), or a neutral line where the demo would hide the problem
+    first = "" if text.startswith("demo:") else "ui: {}\n" if name in NO_DEMO else "demo: {}\n"
+    cfg.write_text(first + text)
     data = tmp_path / "data"
     argvs = [["check", "--config", str(cfg)], ["--headless", "--cycles", "1", "--config", str(cfg)]]
     if "data_dir" not in name:      # (--data-dir would replace the bad one under test)
@@ -656,3 +665,16 @@ def test_corpus_size():
     n = (len(YAML_BYTES_CASES) + len(_special_files.__code__.co_consts) * 0 + 6 * 5 + len(SECRETS_BYTES_CASES)
          + len(TRACE_BYTES_CASES) + len(CONFIG_CASES) + len(RULES_CASES) + len(TRACE_CASES) + len(SECRETS_CASES))
     assert n >= 150, n
+
+
+def test_config_warnings_have_file_line_and_key(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"site: {{data_dir: {tmp_path / 'd'}}}\nenergy:\n  source: home_assistant\n"
+                   "  home_assistant: {url: 'http://h', token: tok1, grid: s.g}\n"
+                   "miners:\n  - {name: a, host: 10.0.0.1}\n"
+                   "policy: {mode: rules}\nheat: {zones: [{name: z, miners: [a]}]}\n")
+    rc, err = _cli(["check", "--config", str(cfg)], capsys)
+    assert rc == 0, err
+    assert "c.yaml:7: warning: key 'policy.mode': miners in rules mode are left alone" in err, err
+    assert "c.yaml:8: warning: key 'heat.zones[0]': zone 'z' has no sensor" in err, err
+    assert _cli(["check", "--strict", "--config", str(cfg)], capsys)[0] == 2
