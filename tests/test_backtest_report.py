@@ -148,10 +148,13 @@ def test_buckets_keep_the_mean():
     assert report.buckets([], 5) == []
 
 
-def test_html_with_the_oracle_shows_the_bound_side_by_side(day_trace, tmp_path, capsys):
+def test_html_with_the_oracle_shows_the_bound_side_by_side(tmp_path, capsys):
     pytest.importorskip("highspy", reason="--oracle needs the [oracle] extra (highspy)")
+    lines = (EX / "week.csv").read_text().splitlines(keepends=True)
+    trace = tmp_path / "noon.csv"                       # six hours around noon keep the solve short
+    trace.write_text(lines[0] + "".join(lines[1 + 9 * 60: 1 + 15 * 60]))
     out = tmp_path / "r.html"
-    assert main(["--trace", day_trace, "--compare", CFG, RULES, "--oracle", "--html", str(out)]) == 0
+    assert main(["--trace", str(trace), "--compare", CFG, RULES, "--oracle", "--html", str(out)]) == 0
     page = out.read_text()
     row = re.search(r"<tr><th>oracle bound</th>(.*?)</tr>", page)
     assert row and row.group(1).count("kWh mined without extra import") == 2     # one cell per policy
