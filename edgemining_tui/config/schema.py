@@ -110,6 +110,11 @@ class AppConfig:
                     and self.energy.source != "demo":
                 raise ValueError(f"heat: zone {z.name!r} reads Home Assistant, but energy.home_assistant "
                                  "is not configured")
+        for where, vic in self.energy.victron_sections():
+            if vic.keepalive > self.site.stale_after / 2:
+                raise ValueError(f"{where}.keepalive: {vic.keepalive:g}s is more than half of site.stale_after "
+                                 f"({self.site.stale_after:g}s): values would go stale between two full "
+                                 f"publishes; set keepalive: {self.site.stale_after / 2:g}s or less")
         if self.policy.battery.reserve == "forecast":
             if self.site.latitude is None or self.site.longitude is None:
                 raise ValueError("policy: battery.reserve: forecast needs site.latitude and site.longitude "
