@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,9 +15,23 @@ from .format import cycle_line
 log = logging.getLogger("edgemining_tui")
 
 
+class _PipeHandler(logging.StreamHandler):
+    """Log lines to standard output. When its reader goes away (``| head``), the run ends as on
+    SIGTERM (the owner shuts down cleanly) instead of printing a traceback for every line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            from .cli import quiet_stdout
+            quiet_stdout()
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        super().handleError(record)
+
+
 def setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), stream=sys.stdout,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
+    handler = _PipeHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=[handler])
     # one line a cycle is the contract; per-request chatter from the HTTP client is noise
     for noisy in ("httpx", "httpcore", "grpclib", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

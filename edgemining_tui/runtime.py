@@ -85,7 +85,7 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
     from .miners.factory import build_driver
     from .miners.fleet import Fleet
 
-    miners = [m for m in cfg.miners if m.enabled]
+    miners = [plug_defaults(m, cfg.energy) for m in cfg.miners if m.enabled]
     energy_cfg = cfg.energy
     use_demo = cfg.demo is not None if demo is None else demo
     if use_demo:
@@ -101,12 +101,18 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
             if z.sensor.kind == "simulated":
                 rt.demo.site.add_zone(z.name, z.miners, z.room)
     source = build_source(energy_cfg, clock)
+    if cfg.policy.battery.present is False:
+        from .energy.composite import WithoutBattery
+        source = WithoutBattery(source)
+    if not use_demo:
+        from .forecast.source import wrap_source
+        source = wrap_source(cfg, energy_cfg, source, store, clock.now())
     drivers = [build_driver(m, clock) for m in miners]
     fleet = Fleet(drivers, clock)
     if rt.demo is not None:
         from .sim.demo_fleet import bind_fleet_power
         bind_fleet_power(rt.demo, fleet)
-    decider = build_decider(cfg, miners, config_path)
+    decider = build_decider(cfg, miners, config_path, store=store, now=clock.now())
     saved = store.get("decider")
     if saved:
         try:
@@ -114,7 +120,9 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
         except Exception:
             log.exception("could not restore decider state; starting fresh")
     _observe_from_config(decider, cfg.site.observe_only, clock.now())
-    required = ("grid_import_w",) + (("battery_charge_w",) if _has_battery(energy_cfg) else ())
+    # battery.present: false wins over a configured battery entity: its reading is then never required
+    battery_required = _has_battery(energy_cfg) and cfg.policy.battery.present is not False
+    required = ("grid_import_w",) + (("battery_charge_w",) if battery_required else ())
     engine = Engine(clock=clock, source=source, fleet=fleet, decider=decider,
                     miners=[MinerMeta(m.name, m.priority) for m in miners], store=store,
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
@@ -122,9 +130,38 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
                     house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone,
                     extras=_extras(cfg, energy_cfg, rt, store, stack, miners))
     engine.prices_now = engine.extras[0].prices_now
+    feeds = getattr(decider, "feeds", None)
+    if feeds is not None:
+        feeds.pool = engine.extras[0].performance_fields     # mining_performance.* for the rules
     stack.push_async_callback(engine.close)
     _attach_notifications(cfg, clock, store, stack, engine)   # issue 9
+    _attach_mqtt_publish(cfg, clock, stack, engine)
     return engine
+
+
+def _attach_mqtt_publish(cfg: AppConfig, clock: Clock, stack: AsyncExitStack, engine: Engine) -> None:
+    """The site and fleet on the user's broker (Home Assistant discovery, watching consoles)."""
+    mcfg = cfg.mqtt_publish
+    if not mcfg.enabled:
+        return
+    from .homebus.publisher import attach_publisher
+    pub = attach_publisher(mcfg, engine, site_name=mcfg.site_name or cfg.site.name, now=clock.now)
+    engine.mqtt_publisher = pub
+    stack.push_async_callback(pub.close)
+
+
+def plug_defaults(m: Any, energy_cfg: Any) -> Any:
+    """A Home Assistant plug without url/token borrows energy.home_assistant's."""
+    ha = getattr(energy_cfg, "home_assistant", None)
+    if ha is None:
+        return m
+    changes = {}
+    for key in ("plug", "power_switch"):
+        pc = getattr(m, key, None)
+        if pc is not None and pc.kind == "home_assistant" and not (pc.url and pc.token):
+            from dataclasses import replace
+            changes[key] = replace(pc, url=pc.url or ha.url, token=pc.token or ha.token)
+    return m.with_(**changes) if changes else m
 
 
 def _attach_notifications(cfg: AppConfig, clock: Clock, store: Store, stack: AsyncExitStack,
@@ -196,8 +233,9 @@ def _extras(cfg: AppConfig, energy_cfg: Any, rt: Runtime, store: Store, stack: A
     return extras
 
 
-def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None) -> Any:
-    from .config.rules import load_rules_for
+def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None, *, store: Any = None,
+                  now: float | None = None) -> Any:
+    from .config.rules import load_rules_for, site_feeds
     from .policy.decider import build_decider as build
     rules, warnings = load_rules_for(cfg, config_path)
     for w in warnings:
@@ -209,5 +247,14 @@ def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None)
         sun = SunCalculator(cfg.site.latitude, cfg.site.longitude, tz)
 
         sunset, sunrise = next_event(sun, tz, "sunset"), next_event(sun, tz, "sunrise")
+    feeds = site_feeds(cfg, sun)
+    if store is not None and now is not None and feeds.home_load is not None:
+        # the house load model starts from the site's own history, not from nothing
+        try:
+            from .forecast.source import history_rows
+            feeds.home_load.observe_many(history_rows(store, now, 28, "house_w"))
+        except Exception:  # noqa: BLE001 - a history we cannot read: learn from now on
+            log.exception("home-load forecast: could not read the house load history")
     return build(cfg.policy, cfg.site.timezone, rules=rules, sun=sun, sunset=sunset, sunrise=sunrise,
-                 miners=miners, economics=cfg.economics)
+                 miners=miners, economics=cfg.economics, feeds=feeds)
+

@@ -140,7 +140,7 @@ def parse_secrets(text: str, file: str = "<secrets>") -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        elif value[:1] in "'\"":
+        elif value[:1] and value[:1] in "'\"":
             raise SecretsError(f"{file}:{i}: {key}: the quote opened here is not closed on the same line")
         else:
             value = value.split(" #", 1)[0].rstrip()
@@ -152,19 +152,17 @@ def parse_secrets(text: str, file: str = "<secrets>") -> dict[str, str]:
 
 def load_secrets_file(path: str | Path, required: bool = True) -> dict[str, str]:
     """Read a KEY=VALUE file and register every value as secret. Missing + not required: {}."""
+    from .config.safeio import MAX_SECRETS_BYTES, InputError, read_text
     p = Path(os.path.expanduser(str(path)))
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if required:
-            raise SecretsError(f"{p}: secrets file not found") from None
+    if not required and not _exists(p):
         return {}
-    except IsADirectoryError:
-        raise SecretsError(f"{p}: is a directory, expected a KEY=VALUE file") from None
-    except PermissionError:
-        raise SecretsError(f"{p}: cannot read the secrets file (permission denied)") from None
-    except UnicodeDecodeError:
-        raise SecretsError(f"{p}: not a text file (expected KEY=VALUE lines in UTF-8)") from None
+    try:
+        text = read_text(p, MAX_SECRETS_BYTES, "KEY=VALUE secrets file")
+    except InputError as e:
+        if e.message == "file not found":
+            raise SecretsError(f"{p}: secrets file not found") from None
+        # never show a byte of it: it may hold a secret
+        raise SecretsError(f"{p}{f':{e.line}' if e.line else ''}: {e.message}") from None
     values = parse_secrets(text, str(p))
     register(*values.values())
     return values
@@ -258,6 +256,17 @@ def permission_warnings(config_path: str | Path | None = None, config_data: Any 
     return out
 
 
+def given_secrets_path(doc_data: Any, config_path: str | Path | None) -> Path | None:
+    """Where ``secrets_file:`` points (relative to the config), or None when it names no path."""
+    given = doc_data.get("secrets_file") if isinstance(doc_data, dict) else None
+    if not isinstance(given, str) or not given.strip():
+        return None
+    p = Path(os.path.expanduser(given))
+    if not p.is_absolute() and config_path is not None:
+        p = Path(config_path).parent / p
+    return p
+
+
 def secrets_for_config(doc_data: Any, config_path: str | Path | None,
                        env: Mapping[str, str] | None = None) -> tuple[dict[str, str], Path | None]:
     """The secrets file's values for a config about to be built, and the file they came from.
@@ -266,16 +275,22 @@ def secrets_for_config(doc_data: Any, config_path: str | Path | None,
     when the process environment is in use, so tests passing ``env`` stay isolated)."""
     given = doc_data.get("secrets_file") if isinstance(doc_data, dict) else None
     if given is not None:
-        if not isinstance(given, str) or not given.strip():
+        p = given_secrets_path(doc_data, config_path)
+        if p is None:
             raise SecretsError("expected a path to a KEY=VALUE file")
-        p = Path(os.path.expanduser(given))
-        if not p.is_absolute() and config_path is not None:
-            p = Path(config_path).parent / p
         return load_secrets_file(p, required=True), p
     if env is not None:
         return {}, None
     p = default_secrets_path()
-    return load_secrets_file(p, required=False), (p if p.exists() else None)
+    return load_secrets_file(p, required=False), (p if _exists(p) else None)
+
+
+def _exists(p: Path) -> bool:
+    """Whether a file is there; one we may not even look at (HOME of another user) is not."""
+    try:
+        return p.exists()
+    except OSError:
+        return False
 
 
 # --- logging ------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ CONFIG_CASES = [
      ["key 'site.stale_after'", "expected a duration like 90s, 5m or 1h, got '5 minutes'"]),
     ("bool_maybe", "site: {observe_only: maybe}\n", ["key 'site.observe_only'", "expected true or false"]),
     ("duplicate_miner", "miners:\n  - {name: a, driver: simulated}\n  - {name: a, driver: simulated}\n",
-     ["key 'miners'", "duplicate miner name 'a'"]),
+     ["c.yaml:3", "key 'miners[1].name'", "duplicate miner name 'a'"]),
     ("miner_hostname", "miners:\n  - {name: a, host: miner.local}\n",
      ["c.yaml:2", "key 'miners[0].host'", "expected an IP address like 192.168.1.50, got 'miner.local'"]),
     ("miner_no_name", "miners:\n  - {host: 10.0.0.1}\n", ["key 'miners[0]'", "missing required key 'name'"]),

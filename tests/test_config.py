@@ -45,7 +45,7 @@ BAD = [
      "    grid: s.g\n", 5, "environment variable NOT_SET_ANYWHERE is not set"),
     ("miners:\n  - name: a\n    host: not-an-ip\n", 3, "expected an IP address"),
     ("miners:\n  - host: 192.168.1.5\n", 2, "missing required key 'name'"),
-    ("miners:\n  - {name: a, host: 192.168.1.5}\n  - {name: a, host: 192.168.1.6}\n", 1, "duplicate miner name 'a'"),
+    ("miners:\n  - {name: a, host: 192.168.1.5}\n  - {name: a, host: 192.168.1.6}\n", 3, "duplicate miner name 'a'"),
     ("miners: 3\n", 1, "expected a list"),
     ("site:\n  name: a\n  name: b\n", 3, "duplicate key 'name'"),
     ("demo:\n  site:\n    pv_peak: 3 MW\n", 3, "unit MW is not a plausible home power"),

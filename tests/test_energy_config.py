@@ -68,7 +68,8 @@ def test_example_values_are_what_they_say():
     assert ha.token == "t0ken" and "t0ken" not in repr(ha.token)
     assert ha.battery.invert and not ha.grid.invert and ha.websocket
     assert ha.ws_url == "ws://homeassistant.local:8123/api/websocket"
-    assert mqtt.mqtt.grid.path == "ENERGY.Power" and mqtt.mqtt.grid.invert
+    # a Tasmota SML reader (GS303 Power_cur) reports + import: no invert
+    assert mqtt.mqtt.grid.path == "SML.Power_cur" and not mqtt.mqtt.grid.invert
     assert mqtt.mqtt.pv.topic == "solar/ac/power" and mqtt.mqtt.pv.path is None
     assert mqtt.mqtt.battery.unit == "kW"
     assert victron.victron.keepalive == 10.0

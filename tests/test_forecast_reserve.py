@@ -178,8 +178,7 @@ policy:
 
 @pytest.mark.parametrize("site_kw, ha_kw, bat_kw, line, words", [
     (", latitude: 48, longitude: 11", ", forecast_energy_today_remaining: sensor.rest", "", 8, "usable capacity"),
-    ("", ", forecast_energy_today_remaining: sensor.rest", ", capacity: 10kWh", 7, "site.latitude"),
-    (", latitude: 48, longitude: 11", "", ", capacity: 10kWh", 7, "forecast_energy_today_remaining"),
+    ("", ", forecast_energy_today_remaining: sensor.rest", ", capacity: 10kWh", 8, "site.latitude"),
 ])
 def test_reserve_config_errors_name_what_is_missing(tmp_path, site_kw, ha_kw, bat_kw, line, words):
     p = tmp_path / "c.yaml"
@@ -190,3 +189,43 @@ def test_reserve_config_errors_name_what_is_missing(tmp_path, site_kw, ha_kw, ba
     p.write_text(BASE % (", latitude: 48, longitude: 11", ", forecast_energy_today_remaining: sensor.rest",
                          ", capacity: 10kWh"))
     assert load_config(p).policy.battery.reserve == "forecast"
+
+
+def test_reserve_without_a_forecast_sensor_loads_on_the_builtin_forecast(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(BASE % (", latitude: 48, longitude: 11", "", ", capacity: 10kWh"))
+    cfg = load_config(p)
+    assert cfg.policy.battery.reserve == "forecast" and not cfg.energy.gives_forecast_today()
+
+
+def test_auto_headroom_follows_the_meters_noise_and_stays_100w_without_a_battery():
+    import random
+    from edgemining_tui.policy.headroom import AdaptiveHeadroom
+    rnd = random.Random(1)
+    quiet, noisy, none = AdaptiveHeadroom(), AdaptiveHeadroom(), AdaptiveHeadroom()
+    for i in range(400):
+        spike = 2500.0 if i % 50 == 0 else 0.0                  # a kettle now and then is not noise
+        h_quiet = quiet.update(rnd.uniform(-5, 5) + spike, True)
+        h_noisy = noisy.update(rnd.uniform(-150, 150), True)
+        h_none = none.update(rnd.uniform(-5, 5), False)
+    assert h_quiet <= 15.0
+    assert h_noisy == 100.0
+    assert h_none == 100.0
+
+
+def test_auto_headroom_lets_a_power_target_miner_take_the_rest_when_the_battery_is_full():
+    now = T0
+    cfgs = {h: PolicyConfig(headroom_w=h, min_change_interval=120, ramp=60) for h in ("auto", 100.0)}
+    got = {}
+    for h, cfg in cfgs.items():
+        d = build_decider(cfg, "UTC")
+        t = now
+        for _ in range(40):                                     # exporting 430 W, battery full
+            v = view("s19", CONT, sample("s19", t, True, 2000.0, limit=2000.0))
+            snap = EnergySnapshot(t, *(Reading(x, t, "m") for x in (6000.0, 3570.0, -430.0, 0.0, 100.0)))
+            dec = d.decide(DecisionInput(now=t, snapshot=snap, miners=(v,), stale=(), stale_for_s=0.0,
+                                         prices={}, climate={}, tz="UTC"))
+            t += 5.0
+        got[h] = d.last.terms["headroom_w"], dec.miners["s19"].target_w
+    assert got["auto"][0] <= 15.0 and got[100.0][0] == 100.0
+    assert got["auto"][1] > got[100.0][1]                       # it soaks up what 100 W left

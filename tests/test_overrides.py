@@ -119,11 +119,11 @@ def test_global_pause_and_observe():
     assert md.command is None and md.term == "observe" and md.reason.startswith("observe only: would start")
     assert r.terms["observe"] is True
     d.handle("release", {"kind": "observe"}, t + 61)
-    r = d.decide(inp(t + 62, snap(t + 62, -5000), view("a", CONT, sample("a", t, False, power=10))))
+    r = d.decide(inp(t + 62, snap(t + 62, -5000), view("a", CONT, sample("a", t + 62, False, power=10))))
     assert r.miners["a"].command.kind is CommandKind.START
     msg = d.handle("pause_automation", {"expiry": "for 10 min"}, t + 70)
     assert msg.startswith("automation paused by user")
-    r = d.decide(inp(t + 80, snap(t + 80, 3000), view("a", CONT, sample("a", t, True, power=3000, limit=3000))))
+    r = d.decide(inp(t + 80, snap(t + 80, 3000), view("a", CONT, sample("a", t + 80, True, power=3000, limit=3000))))
     assert r.miners["a"].term == "paused" and r.miners["a"].command is None
     assert r.miners["a"].reason == "automation paused by user, 9:50 left"
 

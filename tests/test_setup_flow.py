@@ -161,7 +161,8 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
         families = {m.family for m in st.found}
         assert families == {"braiins", "luxos", "avalon", "bitaxe"}
         bitaxe = next(m for m in st.found if m.family == "bitaxe")
-        assert not bitaxe.manage and bitaxe.control == "monitor only"   # Bitaxe cannot be commanded
+        # AxeOS v2.14 pauses and resumes; its frequency options are offered as levels
+        assert bitaxe.manage and bitaxe.control.startswith("levels 400 MHz") and bitaxe.firmware == "v2.14.0"
         braiins = next(m for m in st.found if m.family == "braiins")
         assert braiins.control.startswith("power target") and braiins.max_w == 3300
         table = app.screen.query_one("#miners")
@@ -211,9 +212,10 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
     assert cfg.energy.home_assistant.battery.invert is True
     assert cfg.energy.home_assistant.token == TOKEN
     names = [m.name for m in cfg.miners]
-    assert names[0] == "garage-s19" and names[1].startswith("avalon-q-home-") and len(names) == 2
+    assert names[0] == "garage-s19" and names[1].startswith("avalon-q-home-") and names[2].startswith("gamma-")
+    assert len(names) == 3
     assert cfg.miners[0].capabilities.max_w == 3000 and cfg.miners[0].family == "braiins"
-    assert cfg.policy.battery.priority_soc == 80 and cfg.policy.battery.reserve == "levels"
+    assert cfg.policy.battery.priority_soc == 80 and cfg.policy.battery.capacity is None
     assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == \
         "sensor.solar_forecast_energy_today_remaining"          # the guessed optional pick
 
@@ -227,7 +229,7 @@ async def test_setup_end_to_end_with_home_assistant_and_emulated_miners(tmp_path
     snap = state.snapshot
     assert snap.value("pv_w") == 3200 and snap.value("grid_import_w") == -1100
     assert snap.value("battery_charge_w") == 1200 and snap.value("battery_soc_pct") == 56
-    assert set(state.samples) == {"garage-s19", cfg.miners[1].name}
+    assert set(state.samples) == {m.name for m in cfg.miners}
     assert state.samples["garage-s19"].power_w is not None
 
 
@@ -244,9 +246,9 @@ async def ha_forecast():
     await srv.close()
 
 
-async def test_setup_forecast_reserve_needs_the_forecast_entity(tmp_path, ha_forecast):
-    """The optional forecast pick on the entity step, and the "battery filled by sunset" policy it
-    unlocks: not offered without the entity, offered with it, its capacity checked, and the
+async def test_setup_forecast_reserve_with_and_without_the_forecast_entity(tmp_path, ha_forecast):
+    """The optional forecast pick on the entity step, and the "battery filled by sunset" policy:
+    on the built-in forecast without the entity, on the entity with it, its capacity checked, and the
     config it writes loads with reserve: forecast and runs one engine cycle."""
     srv = ha_forecast
     cfg_path = tmp_path / "config.yaml"
@@ -281,13 +283,13 @@ async def test_setup_forecast_reserve_needs_the_forecast_entity(tmp_path, ha_for
         await pilot.press("b")
         await settle(pilot)
         await pilot.press("y", "ctrl+n")                          # no miners: skip the scan
-        # 4 policy: the forecast reserve is shown, but not offered without the entity
+        # 4 policy: without the entity the built-in forecast stands in (docs/forecast.md): the
+        # reserve is offered, and with it the array's kWp
         assert isinstance(app.screen, PolicyScreen)
-        button = app.screen.query_one("#pol-forecast")
-        assert button.disabled
-        assert "no PV forecast entity" in str(app.screen.query_one("#p-why").render())
-        await pilot.press("down", "down", "down", "down", "enter")   # the keys pass it by
-        assert app.screen.choice == "surplus"
+        assert not app.screen.query_one("#pol-forecast").disabled
+        assert not app.screen.query("#p-why")
+        await pilot.press("up", "enter")
+        assert app.screen.choice == "forecast" and app.screen.query_one("#p-kwp").display
         # back to the entity step (answers kept; an emptied pick is not guessed again)
         await pilot.press("escape", "escape", "escape")
         assert app.screen is entities and st.forecast_entity == ""

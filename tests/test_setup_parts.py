@@ -187,7 +187,7 @@ def test_every_policy_starting_point_loads(tmp_path, policy, check):
                  heat={"zone": "living-room", "min_c": "19", "max_c": "22", "sensor": "sensor.living_temp"})
     cfg = validate(s, render(s))
     assert check(cfg)
-    assert cfg.policy.battery.reserve == "levels"
+    assert cfg.policy.battery.capacity is None       # no capacity given: the fixed levels
 
 
 def test_forecast_policy_writes_the_reserve_and_loads(tmp_path):
@@ -219,15 +219,15 @@ def test_forecast_entity_is_optional_and_only_for_home_assistant(tmp_path):
     text = render(s)
     assert "# forecast_energy_today_remaining: (none)" in text
     assert validate(s, text).energy.home_assistant.forecast_energy_today_remaining is None
-    assert "no PV forecast entity" in s.forecast_policy_missing()
+    assert s.forecast_policy_missing() == ""                # the built-in forecast stands in
     s.forecast_entity = ""                                  # left empty on purpose
-    assert "no PV forecast entity" in s.forecast_policy_missing() and s.forecast_ref is None
+    assert s.forecast_policy_missing() == "" and s.forecast_ref is None
     s.forecast_entity = "sensor.solar_forecast_energy_today_remaining"
     assert s.forecast_policy_missing() == ""
     s.latitude = s.longitude = None
     assert "latitude/longitude" in s.forecast_policy_missing()
     s.latitude, s.longitude, s.energy_kind = 48.1, 11.6, "fronius"
-    assert "not Home Assistant" in s.forecast_policy_missing() and s.forecast_ref is None
+    assert s.forecast_policy_missing() == "" and s.forecast_ref is None
     s.fields = {"url": "http://192.168.1.20"}
     assert "forecast_energy_today_remaining" not in render(s)
 
@@ -349,3 +349,18 @@ def test_adapts_the_miners_scan_result():
                                          max_w=1674.0)}
     m = _from_any(item)
     assert (m.host, m.family, m.control, m.min_w, m.max_w) == ("10.0.0.2", "avalon", "levels eco/super", 800.0, 1674.0)
+
+
+def test_a_battery_with_a_capacity_gets_the_forecast_reserve_on_the_builtin_forecast(tmp_path):
+    s = ha_state(tmp_path, policy="battery", latitude=48.1, longitude=11.6, battery_capacity_kwh=10.0,
+                 pv_peak_kwp=8.0)
+    text = render(s)
+    cfg = validate(s, text)
+    b = cfg.policy.battery
+    assert (b.reserve, b.capacity) == ("forecast", 10000.0)
+    assert cfg.policy.headroom_w == "auto" and not cfg.energy.gives_forecast_today()
+    assert cfg.site.pv_array.peak == 8000.0
+    assert cfg.policy.enable.delay == 300 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
+    s.battery_capacity_kwh = None                          # no capacity: the fixed levels
+    cfg = validate(s, render(s))
+    assert cfg.policy.battery.capacity is None and cfg.policy.battery.priority_soc == 50

@@ -61,43 +61,26 @@ async def test_back_keeps_answers_and_quitting_writes_nothing(tmp_path):
         assert app.screen.query_one("#site-name").value == "Cabin"
         assert app.screen.query_one("#site-lon").value == "8.5"
         await pilot.press("ctrl+n", "down", "down", "down", "down", "down", "enter")   # demo
-        assert isinstance(app.screen, MinersScreen)
-        assert app.screen.query_one("#subnet").value == "10.1.2.0/24"      # the machine's own /24
+        assert isinstance(app.screen, PolicyScreen)       # no miner step: the demo has its own
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, SiteScreen)
         await pilot.press("ctrl+q")
     assert app.written is None and not path.exists() and not path.parent.exists()
 
 
-async def test_demo_path_with_injected_scan_writes_a_config_that_runs(tmp_path):
+async def test_demo_path_skips_the_miner_step_and_writes_a_config_that_runs(tmp_path):
     path = tmp_path / "config.yaml"
-    scanner = fake_scanner([
-        dict(host="127.0.0.1", family="braiins", model="S19 Pro (BOS+)", firmware="24.06",
-             control="power target step 50 W", min_w=1200, max_w=3300),
-        dict(host="127.0.0.9", family="bitaxe", model="Gamma (Stock)", firmware="v2.4",
-             control="monitor only", max_w=25, monitor_only=True),
-    ])
+    scanner = fake_scanner([dict(host="127.0.0.1", family="braiins", model="S19 Pro (BOS+)", firmware="24.06",
+                                 control="power target step 50 W", min_w=1200, max_w=3300)])
     app = SetupApp(path, default_subnet="127.0.0.0/28", scanner=scanner)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+n")
         await pilot.press("end", "enter")                 # the demo site: no connection details
         assert app.state.energy_kind == "demo"
-        assert isinstance(app.screen, MinersScreen)
-        await pilot.press("enter")                       # scan the default subnet
         await settle(pilot)
-        assert scanner.calls == ["127.0.0.0/28"]
-        table = app.screen.query_one("#miners")
-        assert table.row_count == 2
-        assert "not managed" not in str(app.screen.query_one("#miner-detail").render())
-        await pilot.press("down", "space")               # the Bitaxe after all
-        assert all(m.manage for m in app.state.found)
-        await pilot.press("space")                       # ...no
-        await pilot.press("up", "space")                 # and not the S19 either: none managed
-        await pilot.press("ctrl+n")
-        assert isinstance(app.screen, MinersScreen)      # warned once
-        assert "No miner is marked" in str(app.screen.query_one("#status").render())
-        await pilot.press("ctrl+n")
-        assert isinstance(app.screen, PolicyScreen)
+        assert isinstance(app.screen, PolicyScreen)       # straight on: nothing to scan for the demo
+        assert "emulated miners" in str(app.screen.query_one("#status").render())
+        assert scanner.calls == []
         await pilot.press("ctrl+n")
         assert isinstance(app.screen, ReviewScreen)
         assert "miners: []" in app.screen.text and "source: demo" in app.screen.text
@@ -114,6 +97,39 @@ async def test_demo_path_with_injected_scan_writes_a_config_that_runs(tmp_path):
     finally:
         await rt.close()
     assert st.snapshot.value("pv_w") is not None and st.samples
+
+
+async def test_miner_step_scans_marks_and_warns_when_none_is_managed(tmp_path):
+    scanner = fake_scanner([
+        dict(host="127.0.0.1", family="braiins", model="S19 Pro (BOS+)", firmware="24.06",
+             control="power target step 50 W", min_w=1200, max_w=3300),
+        dict(host="127.0.0.9", family="bitaxe", model="Gamma (Stock)", firmware="v2.4",
+             control="monitor only", max_w=25, monitor_only=True),
+    ])
+    app = SetupApp(tmp_path / "config.yaml", default_subnet="127.0.0.0/28", scanner=scanner)
+    app.state.energy_kind = "fronius"
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(MinersScreen())
+        await settle(pilot)
+        assert app.screen.query_one("#subnet").value == "127.0.0.0/28"
+        await pilot.press("enter")                       # scan the default subnet
+        await settle(pilot)
+        assert scanner.calls == ["127.0.0.0/28"]
+        table = app.screen.query_one("#miners")
+        assert table.row_count == 2
+        assert "not managed" not in str(app.screen.query_one("#miner-detail").render())
+        await pilot.press("down", "space")               # the Bitaxe after all
+        assert all(m.manage for m in app.state.found)
+        assert len(app.state.managed) == 2
+        await pilot.press("space")                       # ...no
+        await pilot.press("up", "space")                 # and not the S19 either: none managed
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, MinersScreen)      # warned once
+        assert "No miner is marked" in str(app.screen.query_one("#status").render())
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, PolicyScreen)
+        app.state.energy_kind = "demo"                   # a scan found them, then the demo was picked:
+        assert app.state.managed == []                   # no real miner follows a simulated house
 
 
 async def test_fronius_source_with_sign_flip(tmp_path):
@@ -173,7 +189,8 @@ async def test_wrong_rules_file_is_refused_on_the_policy_step(tmp_path):
     bad.write_text("start_rules:\n  - name: x\n    conditions: {field: nope.nothing, operator: eq, value: 1}\n")
     app = SetupApp(tmp_path / "c.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+n", "end", "enter", "ctrl+n")
+        await pilot.press("ctrl+n", "end", "enter")                    # the demo site
+        await settle(pilot)
         assert isinstance(app.screen, PolicyScreen)
         await pilot.press("down", "down", "enter")
         assert app.screen.choice == "rules"
@@ -190,15 +207,14 @@ async def test_wrong_rules_file_is_refused_on_the_policy_step(tmp_path):
         assert isinstance(app.screen, ReviewScreen)
 
 
-async def test_forecast_policy_is_not_offered_without_home_assistant(tmp_path):
+async def test_forecast_policy_is_not_offered_without_the_sites_coordinates(tmp_path):
     app = SetupApp(tmp_path / "c.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
     async with app.run_test(size=SIZE) as pilot:
-        await type_into(pilot, "#site-lat", "48.1")
-        await type_into(pilot, "#site-lon", "11.6")
-        await pilot.press("ctrl+n", "end", "enter", "ctrl+n")          # the demo site
+        await pilot.press("ctrl+n", "end", "enter")                    # the demo site, no lat/lon
+        await settle(pilot)
         assert isinstance(app.screen, PolicyScreen)
         assert app.screen.query_one("#pol-forecast").disabled
-        assert "not Home Assistant" in str(app.screen.query_one("#p-why").render())
+        assert "latitude/longitude" in str(app.screen.query_one("#p-why").render())
         await pilot.press("up", "enter")                               # wraps past it to heat
         assert app.screen.choice == "heat"
 

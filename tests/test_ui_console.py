@@ -72,21 +72,28 @@ async def confirm(pilot, answer: str = "y") -> str:
 
 # --- panels ---------------------------------------------------------------------------------------
 
-async def test_energy_panel_shows_flows_budget_and_ages(owner):
+def flow_text(app) -> str:
+    from edgemining_tui.ui.panels.energy import FlowView
+    return str(app.query_one(FlowView).render())
+
+
+async def test_energy_panel_shows_flows_reason_and_ages(owner):
     app = make_app(owner)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "OWNER" in app.sub_title
-        pv = text_of(app, "#flow-pv .flow-text")
-        assert "6.20 kW" in pv and "━▶" in pv
-        grid = text_of(app, "#flow-grid .flow-text")
-        assert "2.60 kW" in grid and "export" in grid
-        bat = text_of(app, "#flow-battery .flow-text")
-        assert "charging" in bat and "72%" in bat
+        pic = flow_text(app)
+        # PV 6.2 kW flows in, 2.6 kW is exported, the battery charges at 72 %
+        assert "6.20 kW" in pic and "exporting" in pic and "2.60 kW" in pic
+        assert "charging" in pic and "72 %" in pic
+        assert "◀" in pic and "▶" in pic
         budget = text_of(app, "#budget")
-        assert "For miners" in budget and "Timers" in budget or "Held back" in budget
-        assert "Data age" in text_of(app, "#ages")
-        assert len(app.energy_panel.history) >= 4     # backfilled from the store, then live
+        assert "controlled miners on, drawing" in budget
+        assert "Readings" in text_of(app, "#ages")
+        # the chart covers the named window, filled from the store at start
+        ep = app.energy_panel
+        assert ep.chart is not None and ep.chart["xs"]
+        assert ep.chart["now"] - ep.chart["start"] == 3600.0
 
 
 async def test_energy_panel_says_when_data_is_stale(owner):
@@ -95,8 +102,21 @@ async def test_energy_panel_says_when_data_is_stale(owner):
     async with app.run_test(size=SIZE) as pilot:
         await cycle(pilot, owner)
         assert "STALE" in text_of(app, "#ages")
-        assert "no data" in text_of(app, "#flow-pv .flow-text")
+        assert "no data" in flow_text(app)
         assert "STALE" in text_of(app, "#status")
+
+
+async def test_energy_chart_window_switches_by_key(owner):
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for want, span in (("24h", 86400.0), ("7d", 7 * 86400.0), ("1h", 3600.0)):
+            await pilot.press("r")
+            await settle(pilot)
+            ep = app.energy_panel
+            assert ep.window == want and ep.chart["window"] == want
+            assert ep.chart["now"] - ep.chart["start"] == span
+            assert {"1h": "last hour", "24h": "last 24 hours", "7d": "last 7 days"}[want] in ep.border_title
 
 
 async def test_fleet_panel_rows_filter_sort_and_diffing(owner):
@@ -129,6 +149,24 @@ async def test_fleet_panel_rows_filter_sort_and_diffing(owner):
         assert first == "loft-s21"           # 3.5 kW, the biggest
 
 
+async def test_fleet_detail_strip_shows_the_full_reason_at_80_columns(owner):
+    app = make_app(owner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_fleet(pilot, "loft-s21")
+        await settle(pilot)
+        d = app.state.decision.miners["loft-s21"]
+        strip = text_of(app, "#fleet-detail")
+        assert "loft-s21" in strip and d.reason in strip.replace("\n", " ").replace("  ", " ")
+        assert "desk-bitaxe" not in strip
+        t = app.query_one("#fleet-table", DataTable)
+        assert t.fixed_columns == 1                     # the name stays when scrolling right
+        labels = [str(c.label) for c in t.columns.values()]
+        assert "Fan rpm" in labels and "Temp °C" in labels and "Hash TH/s" in labels
+        await pilot.press("down")                        # the strip follows the cursor
+        await settle(pilot)
+        assert "office-avalon" in text_of(app, "#fleet-detail")
+
+
 async def test_fleet_detail_screen_shows_boards_and_commands(owner):
     app = make_app(owner)
     async with app.run_test(size=SIZE) as pilot:
@@ -155,8 +193,14 @@ async def test_rules_panel_terms_timers_and_decision_log(owner):
         policy = text_of(app, "#rules-policy")
         assert "Policy" in policy and "surplus" in policy
         terms = text_of(app, "#rules-terms")
-        assert "headroom" in terms
-        assert "desk-bitaxe: enable in" in terms
+        assert "Safety margin kept unused: 100 W" in terms
+        assert "desk-bitaxe: starts in" in terms
+        # plain words: no internal identifiers, no empty rows
+        for internal in ("headroom", "left", "min_interval", "_"):
+            assert internal not in terms.lower(), internal
+        assert not [line for line in terms.splitlines()[1:] if line.rstrip().endswith(":")]
+        t = app.query_one("#rules-miners", DataTable)
+        assert all("_" not in str(c) for c in t.get_column("term"))
         assert app.query_one("#rules-miners", DataTable).row_count == 4
         assert "Decision log" in text_of(app, "#rules-log") and "garage-s19" in text_of(app, "#rules-log")
         assert "no rule traces" in text_of(app, "#rules-traces")

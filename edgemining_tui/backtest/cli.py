@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-out", metavar="STEPS.csv",
                    help="write one row per step (with --compare: one file per config, STEPS-<label>.csv)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    p.add_argument("--plot", action="store_true",
+                   help="draw PV, house, mining, grid and battery SoC over the trace in the terminal")
+    p.add_argument("--oracle", action="store_true",
+                   help="also solve the perfect-foresight bound (HiGHS, the [oracle] extra) and score "
+                        "each policy against it")
+    p.add_argument("--html", metavar="REPORT.html",
+                   help="write a self-contained report: summary, per-day bars, policies side by side, the trace")
     return p
 
 
@@ -63,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_BAD_INPUT
     # everything is read and checked before anything runs or is written
+    if args.oracle:
+        from .oracle import OracleUnavailable, require
+        try:
+            require()
+        except OracleUnavailable as e:
+            print(f"edgemining-tui backtest: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         cfgs = load_all(paths)
         trace = parse_trace(args.trace)
@@ -71,20 +85,31 @@ def main(argv: list[str] | None = None) -> int:
         for c in cfgs:
             decision_step(c, trace)
         deciders = [make_decider(c, VirtualClock(trace.ts0), trace) for c in cfgs]
+        if args.html:
+            from .report import check_writable
+            check_writable(args.html)
     except (ConfigError, TraceError) as e:
         print(f"edgemining-tui backtest: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as e:
+        print(f"edgemining-tui backtest: --html: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     many = len(cfgs) > 1
     results = []
+    from .report import StepRecorder
+    recs: list[StepRecorder] = []
     try:
         for c, dec in zip(cfgs, deciders):
+            rec = StepRecorder() if (args.plot or args.html) else None
             if args.steps_out:
                 out = _steps_path(args.steps_out, c.label, many)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=".steps-", suffix=".csv", dir=out.parent)
                 try:
                     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                        r = run_backtest(c, trace, steps_out=fh, decider=dec)
+                        if rec is not None:
+                            rec.also = fh
+                        r = run_backtest(c, trace, steps_out=fh if rec is None else rec, decider=dec)
                     os.replace(tmp, out)
                 except BaseException:
                     try:
@@ -93,19 +118,49 @@ def main(argv: list[str] | None = None) -> int:
                         pass
                     raise
             else:
-                r = run_backtest(c, trace, decider=dec)
+                r = run_backtest(c, trace, steps_out=rec, decider=dec)
             results.append(r)
+            if rec is not None:
+                rec.also = None
+                recs.append(rec)
     except (ConfigError, TraceError) as e:   # e.g. a rules file the decider refuses
         print(f"edgemining-tui backtest: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as e:
         print(f"edgemining-tui backtest: cannot write steps: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.oracle:
+        from .oracle import attach
+        oracle_lines = attach(cfgs, results, trace)
     if not args.json:
         tr = trace
         print(f"trace {tr.source}: {len(tr)} rows at {tr.step_s:g} s"
               + (f" (ignored columns: {', '.join(tr.ignored_columns)})" if tr.ignored_columns else ""))
     print(render(results, args.json) if (many or not args.json) else _one_json(results[0]))
+    if args.oracle and not args.json:
+        print("\n".join(oracle_lines))
+    return _pictures(args, results, recs, trace)
+
+
+def _pictures(args, results, recs, trace) -> int:
+    """The summary line(s), --plot and --html (the report module does the drawing)."""
+    from . import report
+    if not args.json:
+        print(report.summary(results))
+    if args.plot:
+        import shutil
+        cols = shutil.get_terminal_size((100, 24)).columns
+        out = sys.stderr if args.json else sys.stdout      # --json keeps standard output JSON
+        colour = out.isatty() and not os.environ.get("NO_COLOR")
+        print(report.plot_text(results, recs, width=max(60, min(cols, 200)), colour=colour), file=out)
+    if args.html:
+        desc = f"trace {trace.source}: {len(trace)} rows at {trace.step_s:g} s"
+        try:
+            report.write_atomic(args.html, report.render_html(results, recs, desc))
+        except OSError as e:
+            print(f"edgemining-tui backtest: cannot write {args.html}: {e.strerror or e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"report written to {args.html}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -17,6 +17,8 @@ miners' credentials are not read (the trace is the energy source; nothing is con
       decision_interval: null    # default: the trace's step; e.g. 10s (must divide the step)
       hashprice: 50              # sats per TH/s per day, for the sats estimate
       forecast:                  # the PV forecast replayed for policy.battery.reserve: forecast
+        model: auto              #   builtin (the console's own) | noisy (below) | auto: builtin
+                                 #   unless energy: names a forecast sensor
         error: 20%               #   (ignored when the trace has a pv_forecast_w column)
         smoothing: 1h
         seed: 1
@@ -67,6 +69,16 @@ class BacktestConfig:
     path: str
     label: str
     decision_line: int | None = None   # where decision_interval is written, for errors
+    forecast_sensor: bool = False      # the config's energy section names a PV forecast sensor
+
+    @property
+    def forecast_model(self) -> str:
+        """builtin | noisy: what the replay feeds ``battery.reserve: forecast`` (a trace's
+        pv_forecast_w column beats both)."""
+        m = self.section.forecast.model
+        if m == "auto":
+            return "noisy" if self.forecast_sensor else "builtin"
+        return m
 
 
 IGNORED_SECTIONS = ("energy", "notify", "secrets_file")
@@ -83,6 +95,7 @@ def load_backtest_config(path: str | Path, text: str | None = None, env=None) ->
                           doc.file, 1)
     data = dict(doc.data)
     bt_data = data.pop("backtest", None)
+    sensor = _names_forecast(data.get("energy"))
     # the trace is the energy source and nothing is contacted: energy sources, heat sensors,
     # notifiers and miner credentials are not needed (nor their ${SECRETS})
     for key in IGNORED_SECTIONS:
@@ -112,7 +125,18 @@ def load_backtest_config(path: str | Path, text: str | None = None, env=None) ->
                           doc.line_of(("miners",)) or 1)
     label = section.label or Path(path).stem
     return BacktestConfig(app=app, section=section, battery=battery, path=str(path), label=label,
-                          decision_line=doc.line_of(("backtest", "decision_interval")))
+                          decision_line=doc.line_of(("backtest", "decision_interval")),
+                          forecast_sensor=sensor)
+
+
+def _names_forecast(node) -> bool:
+    """Does this (raw) energy section name a forecast of the energy still to come today?"""
+    if isinstance(node, dict):
+        return any(k == "forecast_energy_today_remaining" and v is not None or _names_forecast(v)
+                   for k, v in node.items())
+    if isinstance(node, list):
+        return any(_names_forecast(v) for v in node)
+    return False
 
 
 def with_policy(cfg: BacktestConfig, **changes) -> BacktestConfig:

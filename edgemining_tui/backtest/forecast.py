@@ -5,7 +5,9 @@ a replay takes it from the trace's ``pv_forecast_w`` column when there is one (a
 else makes one from the trace's own PV the way a day-ahead forecast is wrong: it knows the day's
 shape only roughly (the PV averaged over ``smoothing``, so clouds are smeared over an hour) and
 misses each day's total by a random factor within ``± error`` (seeded, so a replay repeats).
-A perfect forecast is ``error: 0%, smoothing: 0s``.
+A perfect forecast is ``model: noisy, error: 0%, smoothing: 0s``. Without a recorded column and
+without a forecast sensor in the config, the replay runs the console's built-in forecast
+(forecast/builtin.py) on the PV rows before each step, as it would run live.
 """
 from __future__ import annotations
 
@@ -18,13 +20,23 @@ from ..config.types import Duration, Percent
 from .days import LocalDays
 
 
+MODELS = ("auto", "builtin", "noisy")
+
+
 @dataclass(frozen=True)
 class ForecastSpec:
+    # builtin: the console's own forecast (forecast/builtin.py) run on the trace's past PV, as it
+    # runs live without a forecast sensor; noisy: the trace's own PV, smeared and off by a random
+    # factor per day (a stand-in for a forecast service); auto: builtin unless the config's energy
+    # section names a forecast sensor
+    model: str = "auto"
     error: Percent = 20.0          # each day's total is off by a factor within 1 ± error
     smoothing: Duration = 3600.0   # the shape is the PV averaged over this window
     seed: int = 1
 
     def validate(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"model: expected auto, builtin or noisy, got {self.model!r}")
         if not 0 <= self.error < 100:
             raise ValueError("error: expected 0 % or more and under 100 %")
         if self.smoothing < 0:

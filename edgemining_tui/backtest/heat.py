@@ -65,6 +65,7 @@ class ReplayZones:
             st = self.trackers[name].update(temp, minute, import_price)
             status[name] = st
             fields[name] = st.as_fields()
+            fields[name]["timestamp"] = t
             sc = self.scores[name]
             if temp < st.target_min:
                 sc.below_s += dt

@@ -109,6 +109,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     zones: dict | None = None       # per climate zone: share of time inside its band, heat kWh
     economics: dict | None = None   # money: sats, kWh from surplus/battery/grid, feed-in forgone, grid cost, net
+    oracle: dict | None = None      # backtest --oracle: the perfect-foresight bound and shares (oracle.py)
 
     @property
     def days(self) -> float:
@@ -216,6 +217,8 @@ class Result:
             out["zones"] = self.zones
         if self.economics:
             out["economics"] = self.economics
+        if self.oracle:
+            out["oracle"] = self.oracle
         if self.first_error:
             out["first_decider_error"] = self.first_error
         if self.notes:

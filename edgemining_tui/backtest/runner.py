@@ -74,30 +74,34 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
             sunset, sunrise = next_event(sun, tz, "sunset"), next_event(sun, tz, "sunrise")
         except (ImportError, RuntimeError) as e:  # pragma: no cover - astral is a dependency
             notes.append(f"no sun times: {e}")
-    if getattr(pol, "start_rules", ()) or getattr(pol, "stop_rules", ()):
-        # as the console (config/rules.py): rules live in their own Edge Mining policy file
-        raise ConfigError("inline start_rules/stop_rules are not supported here: put the Edge Mining "
-                          "policy in its own file and name it in policy.rules_file", cfg.path, None, "policy")
-    rules = None
-    rules_file = getattr(pol, "rules_file", None)
-    if rules_file:
-        from ..policy.fields import SiteSupply
-        from ..policy.rules_loader import load_policy
-        path = Path(os.path.expanduser(rules_file))
-        if not path.is_absolute():
-            path = Path(cfg.path).resolve().parent / path
-        prices = frozenset()
-        if trace is not None:
-            prices = frozenset(k for k, col in (("import", trace.price_import), ("export", trace.price_export))
-                               if col is not None)
-        # what the replay feeds the rules: the trace's columns and the simulated battery
-        supply = SiteSupply(battery=cfg.battery.capacity > 0,
-                            battery_capacity=cfg.battery.capacity > 0,
-                            grid=True, location=sun is not None,
-                            outdoor_temperature=trace is not None and trace.temp_out_c is not None,
-                            price_keys=prices)
-        rules, warnings = load_policy(path, supply)
-        notes.extend(str(w) for w in warnings)
+    from ..config.rules import energy_source_fields, load_rules_for
+    from ..policy.fields import SiteSupply
+    from ..policy.forecast_fields import CURVE_KEYS
+    from ..policy.home_load import HomeLoadForecaster
+    from ..policy.rule_hook import SiteFeeds
+    prices = frozenset()
+    if trace is not None:
+        prices = frozenset(k for k, col in (("import", trace.price_import), ("export", trace.price_export))
+                           if col is not None)
+        if prices:
+            prices |= {"btc", "hashprice"}
+    battery = cfg.battery.capacity > 0
+    # what the replay feeds the rules: the trace's columns, the simulated battery, the replayed PV
+    # forecast (shaped by the sun), the house load model learning from the trace's load, the zones
+    supply = SiteSupply(battery=battery, battery_capacity=battery, grid=True, location=sun is not None,
+                        outdoor_temperature=trace is not None and trace.temp_out_c is not None,
+                        price_keys=prices, home_load=True,
+                        forecast_keys=frozenset({"power_now", "energy_next_hour", "energy_rest_of_day"}
+                                                | (set(CURVE_KEYS) if sun is not None else set())),
+                        climate_zones=frozenset(z.name for z in app.heat.zones),
+                        miner_details=False,
+                        energy_source=frozenset(energy_source_fields(app, cfg.battery.capacity or None)))
+    rules, warnings = load_rules_for(app, cfg.path, supply)
+    notes.extend(str(w) for w in warnings)
+    reserve = getattr(pol.battery, "reserve", "levels") == "forecast"
+    feeds = SiteFeeds(battery_capacity_wh=cfg.battery.capacity if battery else None,
+                      energy_source=energy_source_fields(app, cfg.battery.capacity or None),
+                      home_load=HomeLoadForecaster(tz) if rules is not None or reserve else None)
     kw: dict[str, Any] = {}
     try:
         params = inspect.signature(build_decider).parameters
@@ -107,7 +111,7 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     if "clock" in params:
         kw["clock"] = clock
         used_clock = clock
-    for key, val in (("sun", sun), ("sunset", sunset), ("sunrise", sunrise)):
+    for key, val in (("sun", sun), ("sunset", sunset), ("sunrise", sunrise), ("feeds", feeds)):
         if key in params:
             kw[key] = val
     if "miners" in params:
@@ -118,9 +122,35 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
         dec = build_decider(pol, app.site.timezone, rules, **kw)
     except ValueError as e:
         raise ConfigError(str(e), cfg.path, None, "policy") from None
+    # the replay observes every simulated miner at every step and reuses an unchanged sample with
+    # the time it last changed (backtest/miners.py): its age says nothing about freshness here
+    dec.miner_data_max_age_s = None
     mode = getattr(pol, "mode", "policy")
     name = f"{mode} + rules" if rules is not None and mode != "rules" else mode
     return DeciderInfo(dec, name, used_clock, notes)
+
+
+def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo):
+    """The built-in forecast's "energy still to come today" at every row, from the rows before."""
+    from ..forecast.builtin import remaining_series
+    site = cfg.app.site
+    if site.latitude is None or site.longitude is None:
+        raise ConfigError("the built-in PV forecast needs site.latitude and site.longitude", cfg.path, None, "site")
+    return remaining_series(trace.pv_w, trace.ts0, trace.step_s, site.latitude, site.longitude, tz,
+                            site.pv_array)
+
+
+def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple[float, float]:
+    """(power now W, energy next hour Wh) from a "Wh still to come today" series: what is left
+    now minus what is left later the same day (the series jumps up at midnight)."""
+    n = len(rem)
+    r = rem[i]
+    nxt = rem[i + 1] if i + 1 < n else 0.0
+    p = (r - nxt) * 3600.0 / step_s if nxt <= r else r * 3600.0 / step_s
+    j = i + rows_per_hour
+    later = rem[j] if j < n else 0.0
+    e = r - later if later <= r else r
+    return (p if p > 0.0 else 0.0), (e if e > 0.0 else 0.0)
 
 
 def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
@@ -188,10 +218,17 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     # the PV forecast ("energy still to come today"), when the policy reads it
     fc_rem = None
     fc: dict = empty
-    if getattr(app.policy.battery, "reserve", "levels") == "forecast":
-        from .forecast import remaining_today
-        fc_rem = remaining_today(trace, tz, cfg.section.forecast)
+    rules = getattr(getattr(info.decider, "rules", None), "ruleset", None)
+    fc_rules = rules is not None and any(f.startswith("forecast.") for f in rules.fields())
+    if getattr(info.decider, "reserve", None) is not None or fc_rules:
+        if trace.pv_forecast_w is None and cfg.forecast_model == "builtin":
+            fc_rem = builtin_remaining(cfg, trace, tz)
+        else:
+            from .forecast import remaining_today
+            fc_rem = remaining_today(trace, tz, cfg.section.forecast)
         fc = {"energy_today_remaining_wh": 0.0}
+    # the rules' forecast fields: power now and the next hour from the same replayed forecast
+    fc_hour = int(round(3600.0 / trace.step_s)) if fc_rules else 0
     n = len(trace)
     ts0 = trace.ts0
 
@@ -214,7 +251,11 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         pv = pvs[i]
         load = loads[i]
         if fc_rem is not None:
-            fc["energy_today_remaining_wh"] = fc_rem[i]
+            rem = fc_rem[i]
+            fc["energy_today_remaining_wh"] = rem
+            if fc_hour:
+                fc["power_now_w"], fc["energy_next_hour_wh"] = replay_forecast_now(fc_rem, i, fc_hour,
+                                                                                   trace.step_s)
         if temps is not None:
             tv = temps[i]
             climate = {"outdoor_temperature": tv} if tv == tv else empty

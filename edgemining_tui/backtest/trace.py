@@ -113,20 +113,31 @@ def _ts(text: str, file: str, line: int) -> tuple[float, float]:
 
 def parse_trace(path: str | Path, text: str | None = None) -> Trace:
     """Read and check a trace; raises TraceError with file and line. Nothing is half-read."""
+    from ..config.safeio import MAX_TRACE_BYTES, InputError, open_bounded
     file = str(path)
     if text is None:
         try:
-            with open(path, "r", encoding="utf-8-sig", newline="") as fh:
+            with open_bounded(path, MAX_TRACE_BYTES, "CSV trace") as raw:
+                fh = io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8-sig", newline="")
                 return _parse(fh, file)
-        except FileNotFoundError:
-            raise TraceError("file not found", file) from None
-        except IsADirectoryError:
-            raise TraceError("is a directory, not a CSV file", file) from None
+        except InputError as e:
+            raise TraceError(e.message, file, e.line) from None
         except UnicodeDecodeError as e:
-            raise TraceError(f"not UTF-8 text: {e.reason}", file) from None
+            raise TraceError(*_where_undecodable(path, e)) from None
         except OSError as e:
             raise TraceError(f"cannot read file: {e.strerror or e}", file) from None
     return _parse(io.StringIO(text, newline=""), file)
+
+
+def _where_undecodable(path: str | Path, err: UnicodeDecodeError) -> tuple[str, str, int | None]:
+    """The decoder reads ahead in chunks: read the bytes again to name the line of the bad byte."""
+    from ..config.safeio import MAX_TRACE_BYTES, InputError, decode_text, open_bounded
+    try:
+        with open_bounded(path, MAX_TRACE_BYTES, "CSV trace") as raw:
+            decode_text(raw.read().replace(b"\0", b" "), "CSV trace")
+    except InputError as e:
+        return e.message, str(path), e.line
+    return f"not UTF-8 text: {err.reason}", str(path), None
 
 
 def _parse(fh: Iterable[str], file: str) -> Trace:

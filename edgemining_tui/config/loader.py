@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import os
 import re
 import types
@@ -19,7 +20,7 @@ from typing import Any, Annotated, Literal, Union, get_args, get_origin, get_typ
 import yaml
 
 from .errors import ConfigError
-from .types import PARSERS, Secret
+from .types import PARSERS, Range, Secret
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -37,34 +38,96 @@ class Located:
             if path in self.lines:
                 return self.lines[path]
             path = path[:-1]
-        return self.lines.get(())
+        return self.lines.get((), 1)    # an empty document: its first line
 
 
-def _node_to_py(node: yaml.Node, path: tuple, lines: dict[tuple, int], file: str) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict = {}
-        for k_node, v_node in node.value:
-            if not isinstance(k_node, yaml.ScalarNode):
-                raise ConfigError("a key must be a plain name", file, k_node.start_mark.line + 1, _dotted(path))
-            key = _scalar(k_node)
-            if key in out:
-                raise ConfigError(f"duplicate key '{key}'", file, k_node.start_mark.line + 1,
-                                  _dotted(path + (key,)))
-            lines[path + (key,)] = k_node.start_mark.line + 1
-            out[key] = _node_to_py(v_node, path + (key,), lines, file)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_node_to_py(n, path + (i,), lines, file) for i, n in enumerate(node.value)]
-    return _scalar(node)
+# Limits on what a YAML file may expand to: an alias bomb ("billion laughs") is a few hundred
+# bytes that expand to billions of nodes, a recursive alias never ends, and deep nesting exhausts
+# the stack. Real configs have a few hundred nodes and nest less than 10 deep.
+MAX_DEPTH = 64
+MAX_NODES = 20_000
+
+# libyaml (PyYAML's C extension) scans ~30x faster than the pure-Python loader; both are used the
+# same way: a flat pass over the events checks depth and size before anything recursive runs.
+_LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    loader = yaml.SafeLoader("")
+def _check_events(text: str, file: str) -> None:
+    """Depth and node count from the event stream (iterative: 5,000 nested [ cost nothing)."""
+    loader = _LOADER(text)
+    depth = nodes = 0
     try:
-        return loader.construct_object(node, deep=True)
+        while loader.check_event():
+            ev = loader.get_event()
+            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", file, ev.start_mark.line + 1)
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            if isinstance(ev, yaml.NodeEvent):
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise ConfigError(f"more than {MAX_NODES} values: far more than any config or rules file",
+                                      file, ev.start_mark.line + 1)
     finally:
         loader.dispose()
+
+
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+class _Expand:
+    """Turns composed nodes into plain values, counting every node an alias expands to."""
+
+    def __init__(self, file: str, lines: dict[tuple, int]) -> None:
+        self.file = file
+        self.lines = lines
+        self.nodes = 0
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def node(self, node: yaml.Node, path: tuple) -> Any:
+        line = node.start_mark.line + 1
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            # an aliased node carries its anchor's line: name the top-level key it sits under
+            raise ConfigError(f"the document expands to more than {MAX_NODES} values "
+                              "(aliases repeating aliases?)", self.file, self.lines.get(path[:1], line),
+                              _dotted(path[:1]) or None)
+        if len(path) > MAX_DEPTH:
+            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep (an alias that contains itself?)",
+                              self.file, self.lines.get(path[:1], line), _dotted(path[:1]) or None)
+        self.lines.setdefault(path, line)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            raise ConfigError(f"YAML tag {node.tag!r} is not supported (plain mappings and lists only)",
+                              self.file, line, _dotted(path) or None)
+        if isinstance(node, yaml.MappingNode):
+            out: dict = {}
+            for k_node, v_node in node.value:
+                if not isinstance(k_node, yaml.ScalarNode):
+                    raise ConfigError("a key must be a plain name", self.file, k_node.start_mark.line + 1,
+                                      _dotted(path) or None)
+                key = self.scalar(k_node, path)
+                if key in out:
+                    raise ConfigError(f"duplicate key '{key}'", self.file, k_node.start_mark.line + 1,
+                                      _dotted(path + (key,)))
+                self.lines[path + (key,)] = k_node.start_mark.line + 1
+                out[key] = self.node(v_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.node(n, path + (i,)) for i, n in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.Node, path: tuple) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as e:
+            mark = e.problem_mark or node.start_mark
+            raise ConfigError(f"YAML error: {e.problem}", self.file, mark.line + 1, _dotted(path) or None) from None
+        except (ValueError, TypeError, OverflowError) as e:
+            # e.g. the date 2024-13-45, or an integer of 5000 digits
+            raise ConfigError(f"cannot read {node.value[:40]!r}: {str(e).split(': ')[0]}", self.file, node.start_mark.line + 1,
+                              _dotted(path) or None) from None
 
 
 def _dotted(path: tuple) -> str:
@@ -77,34 +140,59 @@ def _dotted(path: tuple) -> str:
 
 
 def read_yaml(path: str | Path, text: str | None = None) -> Located:
+    """Parse a YAML file (or ``text`` shown as ``path``) with limits; ConfigError with file:line."""
+    from .safeio import MAX_YAML_BYTES, InputError, line_at, read_text
     file = str(path)
     if text is None:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError("file not found", file) from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"cannot read file: {e}", file) from None
+            text = read_text(path, MAX_YAML_BYTES, "YAML file")
+        except InputError as e:
+            raise ConfigError(e.message, file, e.line) from None
+    elif len(text) > MAX_YAML_BYTES:
+        raise ConfigError(f"more than the {MAX_YAML_BYTES // 1024} KB a YAML file may be", file)
+    if "\0" in text:        # libyaml stops at a NUL without saying where: say it
+        line, col = line_at(text, text.index("\0"))
+        raise ConfigError(f"a NUL byte at line {line}, column {col} is not allowed in YAML", file, line)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_events(text, file)
+        loader = _LOADER(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as e:
+        # a NUL or another control character: PyYAML gives only a character position
+        line, col = line_at(text, e.position)
+        code = ord(e.character) if isinstance(e.character, str) else int(e.character)
+        what = "a NUL byte" if code == 0 else f"the control character #x{code:04x}"
+        raise ConfigError(f"{what} at line {line}, column {col} is not allowed in YAML", file, line) from None
     except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise ConfigError(f"YAML syntax error: {e.problem or e}", file, line) from None
+        # at the end of the stream libyaml points one line past the last one: name the last line
+        line = min(e.problem_mark.line + 1, text.count("\n") + 1) if e.problem_mark else None
+        context = f" ({e.context})" if e.context else ""
+        raise ConfigError(f"YAML syntax error: {e.problem or e}{context}", file, line) from None
     except yaml.YAMLError as e:
         raise ConfigError(f"YAML error: {e}", file) from None
     lines: dict[tuple, int] = {}
     if node is None:
         return Located({}, lines, file)
-    try:
-        data = _node_to_py(node, (), lines, file)
-    except yaml.constructor.ConstructorError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise ConfigError(f"YAML error: {e.problem}", file, line) from None
+    data = _Expand(file, lines).node(node, ())
     return Located(data, lines, file)
+
+
+class MissingEnv(ValueError):
+    """``${NAME}`` with NAME set nowhere; ``names`` lists every one missing in the value."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        which = ", ".join(names)
+        super().__init__(f"environment variable{'s' if len(names) > 1 else ''} {which} "
+                         f"{'are' if len(names) > 1 else 'is'} not set")
 
 
 def expand_env(value: str, env: typing.Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
+    missing: list[str] = []
 
     def sub(m: re.Match) -> str:
         name, default = m.group(1), m.group(2)
@@ -112,40 +200,93 @@ def expand_env(value: str, env: typing.Mapping[str, str] | None = None) -> str:
             return env[name]
         if default is not None:
             return default
-        raise ValueError(f"environment variable {name} is not set")
-    return _ENV_RE.sub(sub, value)
+        if name not in missing:
+            missing.append(name)
+        return ""
+    out = _ENV_RE.sub(sub, value)
+    if missing:
+        raise MissingEnv(missing)
+    return out
+
+
+_SHAPE = ("expected a mapping, got", "expected a number, got", "expected a string, got", "expected a list, got",
+          "expected a whole number, got", "expected true or false, got")
+
+
+class _Abort(Exception):
+    """A problem was recorded in Builder.errors; give up on this value (its siblings go on)."""
 
 
 class Builder:
+    """Fills dataclasses from a Located document, recording every problem it meets.
+
+    ``build`` raises ConfigError (one problem) or ConfigErrors (several) at the end. A value that
+    fails is skipped, its siblings are still checked; a dataclass with a bad field is not
+    constructed (its cross-field checks would only repeat the first problem).
+    """
+
     def __init__(self, doc: Located, env: typing.Mapping[str, str] | None = None,
-                 secrets: typing.Mapping[str, str] | None = None) -> None:
+                 secrets: typing.Mapping[str, str] | None = None, secrets_hint: str | None = None) -> None:
         self.doc = doc
         self.env = dict(os.environ if env is None else env)
         if secrets:
             for k, v in secrets.items():
                 self.env.setdefault(k, v)
+        self.secrets_hint = secrets_hint
+        self.errors: list[ConfigError] = []
 
     def fail(self, path: tuple, message: str) -> typing.NoReturn:
-        raise ConfigError(message, self.doc.file, self.doc.line_of(path), _dotted(path) or None)
+        self.record(path, message)
+        raise _Abort
+
+    def record(self, path: tuple, message: str) -> None:
+        self.errors.append(ConfigError(message, self.doc.file, self.doc.line_of(path), _dotted(path) or None))
 
     def build(self, cls: type, data: Any = dataclasses.MISSING, path: tuple = ()) -> Any:
         if data is dataclasses.MISSING:
             data = self.doc.data
-        return self._convert(cls, data, path)
+        n0 = len(self.errors)
+        try:
+            out = self._convert(cls, data, path)
+        except _Abort:
+            out = None
+        from .errors import raise_all
+        raise_all(self.errors[n0:])
+        return out
+
+    def _expand(self, value: str, path: tuple) -> str:
+        try:
+            return expand_env(value, self.env)
+        except MissingEnv as e:
+            names = e.names
+            how = " and ".join(f"{n}=..." for n in names)
+            where = f"add {how} to {self.secrets_hint}" if self.secrets_hint else \
+                "name a KEY=VALUE file in secrets_file: and add it there"
+            self.fail(path, f"{e}: set {'them' if len(names) > 1 else 'it'} in the environment "
+                            f"(export {names[0]}=...) or {where}")
 
     def _convert(self, tp: Any, value: Any, path: tuple) -> Any:
         origin = get_origin(tp)
         if origin is Annotated:
             base, *meta = get_args(tp)
+            parser = next((PARSERS[m] for m in meta if isinstance(m, str) and m in PARSERS), None)
+            if parser is None:
+                out = self._convert(base, value, path)
+            else:
+                if value is None:
+                    self.fail(path, "a value is required")
+                try:
+                    out = parser(value)
+                except (ValueError, TypeError, OverflowError) as e:
+                    self.fail(path, str(e))
+                if isinstance(out, float) and not math.isfinite(out):
+                    self.fail(path, f"expected a finite number, got {_kind(value)}")
             for m in meta:
-                if m in PARSERS:
-                    if value is None:
-                        self.fail(path, "a value is required")
-                    try:
-                        return PARSERS[m](value)
-                    except ValueError as e:
-                        self.fail(path, str(e))
-            return self._convert(base, value, path)
+                if isinstance(m, Range) and isinstance(out, (int, float)):
+                    why = m.problem(out)
+                    if why:
+                        self.fail(path, why)
+            return out
         if tp is Any:
             return value
         if origin in (Union, types.UnionType):
@@ -153,54 +294,56 @@ class Builder:
             if value is None and type(None) in args:
                 return None
             non_none = [a for a in args if a is not type(None)]
-            errors = []
+            mark = len(self.errors)
+            tried: list[list[ConfigError]] = []
             for a in non_none:
                 try:
                     return self._convert(a, value, path)
-                except ConfigError as e:
-                    errors.append(e)
-            raise errors[0]
+                except _Abort:
+                    tried.append(self.errors[mark:])
+                    del self.errors[mark:]
+            # report the alternative the value was shaped for ("a mapping" says little about .nan)
+            def weak(t: list[ConfigError]) -> int:
+                if all(e.message.startswith(_SHAPE) for e in t):
+                    return 2
+                return 1 if all(e.message.startswith("expected one of") for e in t) else 0
+            self.errors.extend(min(tried, key=weak))
+            raise _Abort
         if origin is Literal:
             allowed = get_args(tp)
-            if value not in allowed:
-                self.fail(path, f"expected one of {', '.join(map(str, allowed))}, got {value!r}")
+            if isinstance(value, (dict, list)) or value not in allowed:
+                self.fail(path, f"expected one of {', '.join(map(str, allowed))}, got {_short(value)}")
             return value
         if origin in (list, tuple):
             if not isinstance(value, list):
                 self.fail(path, f"expected a list, got {_kind(value)}")
             args = get_args(tp)
             item = args[0] if args else Any
-            items = [self._convert(item, v, path + (i,)) for i, v in enumerate(value)]
-            return tuple(items)
+            return tuple(self._each([(path + (i,), item, v) for i, v in enumerate(value)]))
         if origin is dict:
             if not isinstance(value, dict):
                 self.fail(path, f"expected a mapping, got {_kind(value)}")
             kt, vt = get_args(tp) or (str, Any)
-            return types.MappingProxyType({
-                self._convert(kt, k, path + (k,)): self._convert(vt, v, path + (k,)) for k, v in value.items()})
+            keys = self._each([(path + (k,), kt, k) for k in value])
+            vals = self._each([(path + (k,), vt, v) for k, v in value.items()])
+            return types.MappingProxyType(dict(zip(keys, vals)))
         if dataclasses.is_dataclass(tp):
             return self._dataclass(tp, value, path)
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             try:
                 return tp(value)
-            except ValueError:
-                self.fail(path, f"expected one of {', '.join(str(m.value) for m in tp)}, got {value!r}")
+            except (ValueError, TypeError):
+                self.fail(path, f"expected one of {', '.join(str(m.value) for m in tp)}, got {_short(value)}")
         if tp is Secret:
             if not isinstance(value, str):
                 # never echo a secret back, even a mistyped one
                 self.fail(path, f"expected a string (put the value in quotes, or better ${{ENV_VAR}}), "
                                 f"got {'a number' if isinstance(value, (int, float)) else 'something else'}")
-            try:
-                return Secret(expand_env(value, self.env))
-            except ValueError as e:
-                self.fail(path, str(e))
+            return Secret(self._expand(value, path))
         if tp is str:
             if not isinstance(value, str) or value is None:
                 self.fail(path, f"expected a string, got {_kind(value)}")
-            try:
-                return expand_env(value, self.env)
-            except ValueError as e:
-                self.fail(path, str(e))
+            return self._expand(value, path)
         if tp is bool:
             if not isinstance(value, bool):
                 self.fail(path, f"expected true or false, got {_kind(value)}")
@@ -212,15 +355,37 @@ class Builder:
         if tp is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 self.fail(path, f"expected a number, got {_kind(value)}")
-            return float(value)
+            try:
+                out = float(value)
+            except OverflowError:
+                self.fail(path, f"expected a finite number, got an integer of {len(str(value))} digits")
+            if not math.isfinite(out):
+                self.fail(path, f"expected a finite number, got {_kind(value)}")
+            return out
         raise TypeError(f"config loader cannot handle type {tp!r}")
+
+    def _each(self, items: list[tuple[tuple, Any, Any]]) -> list:
+        """Convert every (path, type, value); record all problems, then give up if there were any."""
+        out, bad = [], False
+        for path, tp, v in items:
+            try:
+                out.append(self._convert(tp, v, path))
+            except _Abort:
+                bad = True
+        if bad:
+            raise _Abort
+        return out
 
     def _dataclass(self, cls: type, value: Any, path: tuple) -> Any:
         if value is None:
             value = {}
         from_scalar = getattr(cls, "from_scalar", None)
         if isinstance(value, str) and from_scalar is not None:
-            return from_scalar(value)
+            try:
+                obj = from_scalar(value)
+            except (ValueError, TypeError, OverflowError) as e:
+                self.fail(path, str(e))
+            return self._validated(obj, value if isinstance(value, dict) else {}, path)
         if not isinstance(value, dict):
             self.fail(path, f"expected a mapping, got {_kind(value)}")
         hints = get_type_hints(cls, include_extras=True)
@@ -228,24 +393,40 @@ class Builder:
         aliases: dict[str, str] = getattr(cls, "__key_aliases__", {})
         open_keys = getattr(cls, "__open_keys__", False)
         kwargs: dict[str, Any] = {}
+        bad = False
         for key, v in value.items():
             name = aliases.get(key, key)
             if not isinstance(name, str) or name not in fields:
                 if open_keys:
                     continue
+                bad = True
                 if isinstance(key, bool):
-                    self.fail(path + (key,), "YAML reads an unquoted on/off/yes/no key as true/false: "
-                                             "quote it (\"on\":)")
+                    self.record(path + (key,), "YAML reads an unquoted on/off/yes/no key as true/false: "
+                                               "quote it (\"on\":)")
+                    continue
                 known = ", ".join(sorted(k for k in fields if not k.startswith("_")))
-                self.fail(path + (key,), f"unknown key (expected one of: {known})")
-            kwargs[name] = self._convert(hints[name], v, path + (key,))
+                self.record(path + (key,), f"unknown key (expected one of: {known})")
+                continue
+            try:
+                kwargs[name] = self._convert(hints[name], v, path + (key,))
+            except _Abort:
+                bad = True
         for name, f in fields.items():
-            if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                self.fail(path, f"missing required key '{name}'")
+            if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING \
+                    and not any(aliases.get(k, k) == name for k in value):
+                bad = True
+                self.record(path, f"missing required key '{name}'")
+        if bad:
+            raise _Abort
         try:
             obj = cls(**kwargs)
         except (TypeError, ValueError) as e:
             self.fail(path, str(e))
+        return self._validated(obj, value, path)
+
+    def _validated(self, obj: Any, value: dict, path: tuple) -> Any:
+        """Run the dataclass's own checks: ``validate()`` (one ValueError) and ``problems()``
+        (every ``(relative path, message)`` it finds)."""
         check = getattr(obj, "validate", None)
         if callable(check):
             try:
@@ -257,7 +438,19 @@ class Builder:
                     k, rest = msg.split(": ", 1)
                     self.fail(path + (k,), rest)
                 self.fail(path, msg)
+        more = getattr(obj, "problems", None)
+        if callable(more):
+            found = list(more())
+            for rel, msg in found:
+                self.record(path + tuple(rel), msg)
+            if found:
+                raise _Abort
         return obj
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _kind(v: Any) -> str:
@@ -268,7 +461,7 @@ def _kind(v: Any) -> str:
     if isinstance(v, (int, float)):
         return f"number {v}"
     if isinstance(v, str):
-        return f"string {v!r}"
+        return f"string {_short(v)}"
     if isinstance(v, list):
         return "a list"
     if isinstance(v, dict):

@@ -8,12 +8,14 @@ from typing import Optional
 
 from ..econ.config import EconomicsConfig
 from ..energy.config import EnergyConfig
+from ..forecast.solar import PvArray
 from ..heat.config import HeatConfig
 from ..miners.config import MinerConfig
 from ..sim.site import SimSiteConfig
-from .types import Duration
+from .types import Duration, Power, bounded
 from ..store.config import HistoryConfig      # issue 9: history retention
 from ..notify.config import NotifyConfig      # issue 9: notifications
+from ..homebus.config import MqttPublishConfig   # the site and fleet on an MQTT broker
 
 try:  # the allocator's config lands with the policy package
     from ..policy.config import PolicyConfig
@@ -31,9 +33,14 @@ class SiteConfig:
     latitude: Optional[float] = None
     longitude: Optional[float] = None
     cycle_interval: Duration = 5.0
-    stale_after: Duration = 30.0
+    stale_after: bounded(Duration, 0, 3600, above=True) = 30.0
     data_dir: Optional[str] = None
     observe_only: bool = False
+    # the PV array, for the built-in forecast (forecast/builtin.py): peak (kWp), tilt, azimuth;
+    # unset keys are learnt from what the site produces
+    pv_array: Optional[PvArray] = None
+    # the grid connection's contracted power, for Edge Mining's energy_source.grid.contracted_power
+    contracted_power: Optional[bounded(Power, 0, 10_000_000, above=True)] = None
 
     def validate(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,11 +62,15 @@ class DemoMiner:
 
     name: str
     family: str = "braiins"       # braiins | luxos | avalon | bitaxe
-    priority: int = 100
-    max_w: float = 3250.0
-    min_w: float = 1200.0
-    efficiency_j_th: float = 29.5
-    ramp: Duration = 60.0
+    priority: bounded(int, -1_000_000, 1_000_000) = 100
+    max_w: bounded(float, 0, 100_000, above=True, unit=" W") = 3250.0
+    min_w: bounded(float, 0, 100_000, unit=" W") = 1200.0
+    efficiency_j_th: bounded(float, 1, 1000) = 29.5
+    ramp: bounded(Duration, 0, 3600) = 60.0
+
+    def validate(self) -> None:
+        if self.min_w > self.max_w:
+            raise ValueError(f"min_w: {self.min_w:g} W is above max_w {self.max_w:g} W")
 
 
 @dataclass(frozen=True)
@@ -68,17 +79,20 @@ class DemoConfig:
     miners: tuple[DemoMiner, ...] = ()
     ha_token: str = "demo-token"
     # start the simulated day at this local hour so the demo shows sun whenever it is run
-    start_hour: Optional[float] = 11.0
-    speed: float = 1.0            # >1 runs the simulated site faster than real time
+    start_hour: Optional[bounded(float, 0, 24)] = 11.0
+    speed: bounded(float, 0, 10_000, above=True) = 1.0            # >1 runs the simulated site faster than real time
 
 
 @dataclass(frozen=True)
 class UiConfig:
     theme: str = "edgemining-dark"
-    refresh_interval: Duration = 1.0
+    refresh_interval: bounded(Duration, 0.1, 60) = 1.0
     mouse: bool = True
     animations: bool = True
     keymap: dict[str, str] = field(default_factory=dict)
+    # sites to watch through the broker named in mqtt_publish (their owners publish there);
+    # S switches between them
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,38 +108,75 @@ class AppConfig:
     # issue 9: reliability and security
     history: HistoryConfig = field(default_factory=HistoryConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    mqtt_publish: MqttPublishConfig = field(default_factory=MqttPublishConfig)
     secrets_file: Optional[str] = None   # KEY=VALUE file for ${NAME}; read by config/__init__.py
 
-    def validate(self) -> None:
+    def problems(self):
+        """Every problem between sections, as (path, message): names and hosts used twice, and
+        references to miners, sources and pools that are not configured."""
         names = [m.name for m in self.miners]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ValueError(f"miners: duplicate miner name {sorted(dup)[0]!r}")
-        known = set(names) | {m.name for m in (self.demo.miners if self.demo else ())}
-        for z in self.heat.zones:
-            for m in z.miners:
+        seen: dict[str, int] = {}
+        for i, n in enumerate(names):
+            if n in seen:
+                yield ("miners", i, "name"), f"duplicate miner name {n!r} (also miners[{seen[n]}])"
+            seen.setdefault(n, i)
+        hosts: dict[tuple, int] = {}
+        for i, m in enumerate(self.miners):
+            if m.driver != "pyasic" or not m.host:
+                continue
+            ports = m.ports
+            key = (m.host, ports.rpc if ports else None, ports.grpc if ports else None, ports.web if ports else None)
+            if key in hosts:
+                yield ("miners", i, "host"), (f"{m.host} is also miners[{hosts[key]}] "
+                                               f"({self.miners[hosts[key]].name!r}): two miners on one host "
+                                               "would both command the same machine")
+            hosts.setdefault(key, i)
+        demo_names = [m.name for m in (self.demo.miners if self.demo else ())]
+        for i, n in enumerate(demo_names):
+            if n in seen:
+                yield ("demo", "miners", i, "name"), f"miner name {n!r} is used by miners[{seen[n]}] too"
+            elif demo_names.index(n) != i:
+                yield ("demo", "miners", i, "name"), f"duplicate demo miner name {n!r}"
+        known = set(names) | set(demo_names)
+        known_txt = ", ".join(sorted(known)) or "no miners are configured"
+        for section in ("groups", "miners"):
+            for name in getattr(self.policy, section):
+                if name not in known:
+                    yield ("policy", section, name), f"names miner {name!r}, which is not configured ({known_txt})"
+        for name in self.economics.miner_efficiency:
+            if name not in known:
+                yield ("economics", "miner_efficiency", name), \
+                    f"names miner {name!r}, which is not configured ({known_txt})"
+        for i, z in enumerate(self.heat.zones):
+            for j, m in enumerate(z.miners):
                 if m not in known:
-                    raise ValueError(f"heat: zone {z.name!r} names miner {m!r}, which is not configured")
+                    yield ("heat", "zones", i, "miners", j), \
+                        f"zone {z.name!r} names miner {m!r}, which is not configured ({known_txt})"
             if z.sensor.kind == "home_assistant" and self.energy.home_assistant is None \
                     and self.energy.source != "demo":
-                raise ValueError(f"heat: zone {z.name!r} reads Home Assistant, but energy.home_assistant "
-                                 "is not configured")
+                yield ("heat", "zones", i, "sensor"), (f"zone {z.name!r} reads Home Assistant, but "
+                                                       "energy.home_assistant is not configured")
+        for i, m in enumerate(self.miners):
+            for key in ("plug", "power_switch"):
+                pc = getattr(m, key)
+                if pc is not None and pc.kind == "home_assistant" and not (pc.url and pc.token) \
+                        and self.energy.home_assistant is None:
+                    yield ("miners", i, key), (f"miner {m.name!r}: a Home Assistant plug needs url and token "
+                                               "(or energy.home_assistant to borrow them from)")
         for where, vic in self.energy.victron_sections():
             if vic.keepalive > self.site.stale_after / 2:
-                raise ValueError(f"{where}.keepalive: {vic.keepalive:g}s is more than half of site.stale_after "
-                                 f"({self.site.stale_after:g}s): values would go stale between two full "
-                                 f"publishes; set keepalive: {self.site.stale_after / 2:g}s or less")
+                yield tuple(where.split(".")) + ("keepalive",), (
+                    f"{vic.keepalive:g}s is more than half of site.stale_after ({self.site.stale_after:g}s): "
+                    f"values would go stale between two full publishes; set keepalive: "
+                    f"{self.site.stale_after / 2:g}s or less")
         if self.policy.battery.reserve == "forecast":
             if self.site.latitude is None or self.site.longitude is None:
-                raise ValueError("policy: battery.reserve: forecast needs site.latitude and site.longitude "
-                                 "(it spreads the forecast between sunrise and sunset)")
-            if not self.energy.gives_forecast_today():
-                raise ValueError("policy: battery.reserve: forecast needs the PV forecast for the rest of "
-                                 "today: set forecast_energy_today_remaining in energy.home_assistant (or "
-                                 "mqtt), e.g. sensor.energy_production_today_remaining from Forecast.Solar")
-        if self.energy.source == "demo" and self.demo is None:
-            raise ValueError("energy: no energy source configured (set energy.source, e.g. home_assistant, "
-                             "see config.example.yaml; or try --demo)")
+                yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "
+                                                         "(it spreads the forecast between sunrise and sunset)")
+            # without a forecast sensor the built-in forecast (forecast/builtin.py) gives it
+        if self.energy.source == "demo" and not self.energy.composed and self.demo is None:
+            yield ("energy",), ("no energy source configured (set energy.source, e.g. home_assistant, "
+                                "see config.example.yaml; or try --demo)")
 
     def data_dir(self) -> Path:
         if self.site.data_dir:

@@ -22,7 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
-from ..config.types import Duration, Secret
+from ..config.types import Duration, Secret, bounded
+
+# a price per kWh in economics.currency: a plain number. Dynamic tariffs go negative; beyond ±1000 per
+# kWh is a typo in any currency in use (ct vs EUR is caught by scale:, not here)
+PricePerKwh = bounded(float, -1000, 1000)
 from ..heat.config import parse_hhmm
 
 
@@ -31,7 +35,7 @@ class TouPeriod:
     """From ``start`` (local time) until the next period, energy costs ``price`` per kWh."""
 
     start: str
-    price: float
+    price: PricePerKwh
 
     def validate(self) -> None:
         parse_hhmm(self.start)
@@ -45,14 +49,15 @@ class PriceSource:
     EUR/MWh: ``scale: 0.001``).
     """
 
-    fixed: Optional[float] = None
+    fixed: Optional[PricePerKwh] = None
     time_of_use: tuple[TouPeriod, ...] = ()
     entity: Optional[str] = None
-    scale: float = 1.0
+    scale: bounded(float, -1000, 1000) = 1.0
 
     @classmethod
-    def from_scalar(cls, value):  # "0.30" written as a string
-        return cls(fixed=float(value))
+    def from_scalar(cls, value: str) -> "PriceSource":
+        """"0.30" written as a string. A unit is refused: the price is in economics.currency per kWh."""
+        return cls(fixed=parse_price(value))
 
     def validate(self) -> None:
         given = sum(x is not None and x != () for x in (self.fixed, self.time_of_use or None, self.entity))
@@ -67,7 +72,22 @@ class PriceSource:
 
 
 # a price is a number (fixed), or a PriceSource mapping
-Price = Union[PriceSource, float]
+Price = Union[PriceSource, PricePerKwh]
+
+
+def parse_price(value: str) -> float:
+    import math
+    try:
+        x = float(value)
+    except ValueError:
+        raise ValueError(f"expected a price per kWh as a plain number in economics.currency, like 0.30 "
+                         f"(no unit: write 0.30, not {value.strip()!r}; a tariff in ct/kWh goes in an entity "
+                         f"with scale: 0.01)") from None
+    if not math.isfinite(x):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    if not -1000 <= x <= 1000:
+        raise ValueError(f"expected -1000 .. 1000 per kWh, got {x:g}")
+    return x
 
 
 def as_source(p: Price | None) -> PriceSource | None:
@@ -83,8 +103,11 @@ class PoolConfig:
     url: Optional[str] = None            # default: the pool's public API; tests point it at loopback
     token: Optional[Secret] = None       # Braiins Pool access-profile token (write ${BRAIINS_TOKEN})
     user: Optional[str] = None           # OCEAN: the payout address / username
-    poll_interval: Duration = 300.0      # Braiins asks for at most one request per ~5 s
+    poll_interval: bounded(Duration, 30, 86400) = 300.0      # Braiins asks for at most one request per ~5 s
     timeout: Duration = 10.0
+    # your payout threshold in sats (pools do not publish it): Edge Mining's
+    # mining_performance.payout_schedule.threshold for rules; None leaves that field unknown
+    payout_threshold: Optional[float] = None
 
     def validate(self) -> None:
         if not self.name.strip():
@@ -97,6 +120,8 @@ class PoolConfig:
             raise ValueError("poll_interval: at least 30s (pools rate-limit their APIs)")
         if not 0 < self.timeout <= 120:
             raise ValueError("timeout: expected between 0 and 2 min")
+        if self.payout_threshold is not None and self.payout_threshold < 0:
+            raise ValueError("payout_threshold: sats, cannot be negative")
 
     def base_url(self) -> str:
         if self.url:
@@ -112,19 +137,19 @@ class EconomicsConfig:
     currency: str = "EUR"
     import_price: Optional[Price] = None           # currency per kWh bought
     export_price: Optional[Price] = None           # currency per kWh fed in
-    hashprice_sats_per_th_day: float = 50.0        # what 1 TH/s earns per day, in sats
+    hashprice_sats_per_th_day: bounded(float, 0, 1e6) = 50.0        # what 1 TH/s earns per day, in sats
     hashprice_from: Literal["config", "pool"] = "config"
     hashprice_pool: Optional[str] = None           # which pool (by name) when from: pool; default: first
-    btc_price: float = 90000.0                     # currency per BTC, to compare sats with tariffs
+    btc_price: bounded(float, 0, 1e9, above=True) = 90000.0                     # currency per BTC, to compare sats with tariffs
     # miner efficiency (J/TH) when the miner does not tell (it is off, or reports no hashrate);
     # per-miner values win over what the miner reports
-    default_efficiency_j_th: float = 29.5
-    miner_efficiency: dict[str, float] = field(default_factory=dict)
+    default_efficiency_j_th: bounded(float, 1, 1000) = 29.5
+    miner_efficiency: dict[str, bounded(float, 1, 1000)] = field(default_factory=dict)
     # allocator switches
     mine_only_above_feed_in: bool = False          # surplus goes to the grid while feed-in pays more
     grid_mining_below_break_even: bool = False     # mine on grid power while it is cheaper than mining earns
     margin_pct: float = 0.0                        # mining must beat the price by this much (hysteresis)
-    price_poll_interval: Duration = 60.0           # Home Assistant price entities are read this often
+    price_poll_interval: bounded(Duration, 5, 86400) = 60.0           # Home Assistant price entities are read this often
     pools: tuple[PoolConfig, ...] = ()
 
     def validate(self) -> None:

@@ -41,6 +41,7 @@ class EconomicsExtra:
         self.tz = ZoneInfo(tz)
         self.ha_client = ha_client
         self.trackers = list(trackers) if trackers is not None else [build_tracker(p) for p in cfg.pools]
+        self._thresholds = {p.name: p.payout_threshold for p in cfg.pools}
         self.store = store
         self.entity_values: dict[str, float | None] = {}
         self.entity_errors: dict[str, str | None] = {}
@@ -255,7 +256,7 @@ class EconomicsExtra:
                 best = t.stats
                 break
             best = best or t.stats
-        return None if best is None else best.as_fields()
+        return None if best is None else best.as_fields(self._thresholds.get(best.name))
 
     def state_extra(self) -> dict:
         cfg = self.cfg

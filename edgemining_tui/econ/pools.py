@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -75,20 +76,46 @@ class PoolStats:
     workers_ok: int | None = None
     workers_off: int | None = None
     hashprice_sats_per_th_day: float | None = None
+    # Edge Mining's mining_performance fields (docs/rules.md "Fields")
+    hashrate_7d_ths: float | None = None      # mean of our own polls over the last 7 days
+    next_payout_sats: float | None = None     # what the next payout would be (OCEAN: if a block is found now)
 
     def view(self) -> dict:
         return asdict(self) | {"warnings": list(self.warnings)}
 
-    def as_fields(self) -> dict:
+    def as_fields(self, payout_threshold_sats: float | None = None) -> dict:
         """Edge Mining's ``mining_performance.*`` shape for rules (sats, TH/s)."""
+        freq = PAYOUT_FREQUENCY.get(self.kind, "unknown")
+        nxt = None
+        if self.kind == "braiins" and self.updated_ts is not None:
+            nxt = _day_start(self.updated_ts) + 86400.0      # FPPS: credited per UTC day
+        est = self.next_payout_sats if self.next_payout_sats is not None else self.estimated_sats
         return {
             "current_hashrate": {"value": self.hashrate_ths, "unit": "TH/s"},
             "pool_stats": {
-                "hashrate_5m": {"value": self.hashrate_ths}, "hashrate_1h": {"value": self.hashrate_1h_ths},
-                "hashrate_24h": {"value": self.hashrate_24h_ths},
-                "unpaid_balance": self.balance_sats, "estimated_next_payout": self.estimated_sats,
+                "current_hashrate": {"value": self.hashrate_ths, "unit": "TH/s"},
+                "average_hashrate_24h": {"value": self.hashrate_24h_ths, "unit": "TH/s"},
+                "average_hashrate_7d": {"value": self.hashrate_7d_ths, "unit": "TH/s"},
+                "unpaid_balance": self.balance_sats, "estimated_next_payout": est,
             },
+            "payout_schedule": {"frequency": freq, "threshold": payout_threshold_sats,
+                                "next_payout_at": nxt},
         }
+
+
+# Edge Mining's PayoutSchedule.frequency per pool (its trackers: Braiins daily FPPS, OCEAN threshold)
+PAYOUT_FREQUENCY = {"braiins": "daily", "ocean": "threshold"}
+# which mining_performance.* fields each pool kind fills (the rest stay unknown)
+POOL_FIELDS = {
+    "braiins": frozenset({"current_hashrate.value", "current_hashrate.unit", "pool_stats.current_hashrate.value",
+                          "pool_stats.average_hashrate_24h.value", "pool_stats.average_hashrate_7d.value",
+                          "pool_stats.unpaid_balance", "pool_stats.estimated_next_payout",
+                          "payout_schedule.frequency", "payout_schedule.next_payout_at"}),
+    "ocean": frozenset({"current_hashrate.value", "current_hashrate.unit", "pool_stats.current_hashrate.value",
+                        "pool_stats.average_hashrate_24h.value", "pool_stats.average_hashrate_7d.value",
+                        "pool_stats.unpaid_balance", "pool_stats.estimated_next_payout",
+                        "payout_schedule.frequency"}),
+}
 
 
 def _num(v: Any) -> float | None:
@@ -144,6 +171,7 @@ class _Tracker:
         self.stats = PoolStats(cfg.name, cfg.kind)
         self.failures = 0
         self.next_due = 0.0
+        self._week: deque[tuple[float, float]] = deque()    # (ts, hash rate TH/s) of the last 7 days
 
     @property
     def name(self) -> str:
@@ -208,7 +236,14 @@ class _Tracker:
             self.next_due = now + min(self.cfg.poll_interval, 30.0 * 2 ** (self.failures - 1))
             return self.stats
         self.failures = 0
-        self.stats = replace(fresh, ok=True, error=None, checked_ts=now, updated_ts=now, stale=False)
+        wk = self._week
+        if fresh.hashrate_ths is not None:
+            wk.append((now, fresh.hashrate_ths))
+        while wk and wk[0][0] < now - 7 * 86400.0:
+            wk.popleft()
+        h7 = sum(h for _, h in wk) / len(wk) if wk else None
+        self.stats = replace(fresh, ok=True, error=None, checked_ts=now, updated_ts=now, stale=False,
+                             hashrate_7d_ths=h7)
         self.next_due = now + self.cfg.poll_interval
         return self.stats
 
@@ -287,7 +322,8 @@ class OceanTracker(_Tracker):
             raise PoolError(f"unexpected statsnap answer (hashrate_300s {snap.get('hashrate_300s')!r})")
         st = PoolStats(self.cfg.name, self.kind, hashrate_ths=h300 / 1e12,
                        balance_sats=_btc_sats(snap.get("unpaid")),
-                       estimated_sats=_btc_sats(snap.get("estimated_earn_next_block")))
+                       estimated_sats=_btc_sats(snap.get("estimated_earn_next_block")),
+                       next_payout_sats=_btc_sats(snap.get("estimated_payout_next_block")))
         warnings: list[str] = []
         try:
             hr = self._result(await self._get(f"/v1/user_hashrate/{user}"), "user_hashrate")

@@ -25,6 +25,7 @@ def avalon_model(now: float, **kw) -> MinerModel:
 
 class AvalonEmulator(EmulatedMiner):
     family = "avalon"
+    control_commands = frozenset({"ascset", "restart"})
     prod = "Avalon Q"
 
     def __init__(self, name: str, model: MinerModel, clock: Clock, host: str = "127.0.0.1",

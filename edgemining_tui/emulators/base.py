@@ -5,6 +5,8 @@ Fault switches (set them on ``emulator.faults`` or with the helpers):
 - ``faults.hang``: accept, read the request, never answer (a wedged firmware);
 - ``faults.slow_s``: answer after a delay;
 - ``faults.error``: answer with the protocol's error (cgminer STATUS E, gRPC INTERNAL, HTTP 500);
+- ``faults.hang_commands``: answer reads, but never answer a control command (start/stop, power,
+  level: a firmware that wedges on a level change while its status page still works);
 - ``faults.ignore_commands``: acknowledge control commands but change nothing (read-back must notice);
 - ``faults.power_range``: accepted power-target range, narrower than the model (out-of-range targets
   are rejected like Braiins OS does with INVALID_ARGUMENT);
@@ -22,6 +24,7 @@ from ..sim.miner_model import MinerModel
 @dataclass
 class Faults:
     hang: bool = False
+    hang_commands: bool = False
     slow_s: float = 0.0
     error: bool = False
     error_msg: str = "Fault injected by the emulator"
@@ -54,6 +57,7 @@ class EmulatedMiner:
         self._watch: asyncio.Task | None = None
         self._release = asyncio.Event()  # set to let hung requests go (on stop / refuse)
         self.requests = 0  # how many requests reached this miner (tests, benchmark)
+        self.control_requests = 0  # of which control commands
 
     # ---- life cycle ----
     async def start(self) -> "EmulatedMiner":
@@ -99,21 +103,29 @@ class EmulatedMiner:
         except asyncio.CancelledError:
             pass
 
-    def set_hang(self, on: bool = True) -> None:
-        self.faults.hang = on
+    def set_hang(self, on: bool = True, commands_only: bool = False) -> None:
+        if commands_only:
+            self.faults.hang_commands = on
+        else:
+            self.faults.hang = on
         if not on:
             self._release.set()
             self._release = asyncio.Event()
 
-    async def before_reply(self) -> bool:
-        """Apply hang/slow faults. Returns False if the request should get no answer at all."""
+    async def before_reply(self, command: bool = False) -> bool:
+        """Apply hang/slow faults. Returns False if the request should get no answer at all.
+        ``command``: the request changes what the miner does (``hang_commands`` applies)."""
         self.requests += 1
-        if self.faults.hang:
+        self.control_requests += command
+        if self.faults.hang or (command and self.faults.hang_commands):
             await self._release.wait()
             return False
         if self.faults.slow_s > 0:
             await asyncio.sleep(self.faults.slow_s)
         return True
+
+    #: requests that change what the miner does (names as each protocol spells them)
+    control_commands: frozenset[str] = frozenset()
 
     def now(self) -> float:
         t = self.clock.now()

@@ -204,6 +204,7 @@ def _services(emu: BOSerEmulator) -> list:
     return [Actions(), Miner(), Performance(), Cooling(), Pools(), ApiVersion()]
 
 
+_CONTROL = {"PauseMining", "ResumeMining", "SetPowerTarget", "Reboot", "Restart"}
 _PUBLIC = {"/braiins.bos.ApiVersionService/GetApiVersion", "/braiins.bos.v1.AuthenticationService/Login"}
 
 
@@ -229,7 +230,7 @@ class _Mapped:
         emu = self.emu
 
         async def handler(stream) -> None:
-            if not await emu.before_reply():
+            if not await emu.before_reply(path.rsplit("/", 1)[-1] in _CONTROL):
                 raise GRPCError(Status.UNAVAILABLE, "miner went away")
             if emu.faults.error:
                 raise GRPCError(Status.INTERNAL, emu.faults.error_msg)

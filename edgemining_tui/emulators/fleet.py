@@ -40,6 +40,7 @@ class EmulatorSpec:
     priority: int = 100
     poll_timeout: float = 5.0
     command_timeout: float = 15.0
+    firmware: str | None = None     # Bitaxe: the AxeOS version to answer as (what it offers follows)
     model_kw: dict = field(default_factory=dict)
 
     def model_kwargs(self) -> dict:
@@ -96,7 +97,9 @@ def _build(spec: EmulatorSpec, clock: Clock) -> EmulatedMiner:
         return AvalonEmulator(spec.name, avalon_model(now, **kw), clock, spec.host, rpc_port=4028 if std else 0)
     if spec.family == "bitaxe":
         from .bitaxe import BitaxeEmulator, bitaxe_model
-        return BitaxeEmulator(spec.name, bitaxe_model(now, **kw), clock, spec.host, web_port=80 if std else 0)
+        extra = {"firmware": spec.firmware} if spec.firmware else {}
+        return BitaxeEmulator(spec.name, bitaxe_model(now, **kw), clock, spec.host, web_port=80 if std else 0,
+                              **extra)
     raise ValueError(f"no emulator for family {spec.family!r}")
 
 

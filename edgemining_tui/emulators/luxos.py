@@ -28,6 +28,7 @@ def luxos_model(now: float, **kw) -> MinerModel:
 
 class LuxOSEmulator(EmulatedMiner):
     family = "luxos"
+    control_commands = frozenset({"curtail", "profileset", "atmset", "logon", "session", "logoff"})
     type_name = "Antminer S19 Pro"
 
     def __init__(self, name: str, model: MinerModel, clock: Clock, host: str = "127.0.0.1",

@@ -106,7 +106,8 @@ class RPCListener(Listener):
                     continue
             if not isinstance(request, dict):
                 return
-            if not await self.miner.before_reply():
+            cmds = str(request.get("command", "")).split("+")
+            if not await self.miner.before_reply(any(c in self.miner.control_commands for c in cmds)):
                 return
             writer.write(json.dumps(self.reply(request)).encode() + b"\x00")
             await writer.drain()

@@ -15,7 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
-from ..config.types import Duration, Secret
+from ..config.types import Duration, Secret, bounded
+
+Timeout = bounded(Duration, 0.1, 60)
+Backoff = bounded(Duration, 0, 3600, above=True)
 
 KINDS = ("home_assistant", "fronius", "shelly", "mqtt", "victron", "sim")
 # canonical snapshot field -> the short name used in config
@@ -23,9 +26,17 @@ FIELD_KEYS = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid",
               "battery_charge_w": "battery", "battery_soc_pct": "soc"}
 
 
-def _check_url(url: str) -> None:
+def _check_url(url: str, key: str = "url") -> None:
     if not url.startswith(("http://", "https://")):
-        raise ValueError("url: expected an http:// or https:// address")
+        raise ValueError(f"{key}: expected an http:// or https:// address")
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(url)
+        parts.port
+    except ValueError as e:
+        raise ValueError(f"{key}: {e} in {url!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"{key}: no host in {url!r}")
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,12 @@ class HomeAssistantConfig:
     forecast_power_now: EntityRef | None = None
     forecast_energy_next_hour: EntityRef | None = None
     forecast_energy_today_remaining: EntityRef | None = None
-    timeout: Duration = 3.0
+    timeout: Timeout = 3.0
     # push: subscribe to state_changed over /api/websocket; REST stays the fallback while it is down
     websocket: bool = False
     websocket_url: str | None = None         # default: derived from url (ws://host:port/api/websocket)
-    ping_interval: Duration = 5.0            # a subscription is trusted only while pings are answered
-    reconnect_max: Duration = 30.0           # backoff ceiling between reconnect attempts
+    ping_interval: bounded(Duration, 0, 300, above=True) = 5.0            # a subscription is trusted only while pings are answered
+    reconnect_max: Backoff = 30.0           # backoff ceiling between reconnect attempts
 
     def validate(self) -> None:
         _check_url(self.url)
@@ -96,28 +107,48 @@ class FroniusConfig:
     """Fronius Solar API v1, GetPowerFlowRealtimeData (GEN24, Symo with Datamanager)."""
 
     url: str
-    timeout: Duration = 3.0
+    timeout: Timeout = 3.0
     inverter: str = "1"                      # key under Body.Data.Inverters that carries SOC
     invert: Invert = field(default_factory=Invert)
     # Fronius sends P_PV null while the inverter sleeps (night): that is its way of saying 0 W.
     # Set false to keep such a null as "unknown" instead.
     pv_null_is_zero_when_asleep: bool = True
+    # add Body.Data.SecondaryMeters that are generators (a second PV inverter, MLoc 3..255) to pv_w;
+    # sub-load meters (heat pump, MLoc >= 256) are already inside P_Load
+    include_secondary_meters: bool = False
 
     def validate(self) -> None:
         _check_url(self.url)
+
+
+SHELLY_PROFILES = ("em", "em1", "gen1")
 
 
 @dataclass(frozen=True)
 class ShellyConfig:
-    """Shelly Pro 3EM (Gen2 RPC) as the grid meter: total_act_power, + import."""
+    """A Shelly energy meter as the grid meter, + import.
+
+    ``profile``: ``em`` (Pro 3EM triphase, ``EM.GetStatus`` total_act_power), ``em1`` (Pro EM, Pro
+    3EM monophase: ``EM1.GetStatus`` act_power of channel ``id``), ``gen1`` (Shelly 3EM / EM Gen1:
+    ``/status`` sum of the emeters' power)."""
 
     url: str
-    id: int = 0
-    timeout: Duration = 3.0
+    id: bounded(int, 0, 255) = 0
+    profile: str = "em"
+    timeout: Timeout = 3.0
     invert: bool = False                     # CT clamps mounted the other way round
+    # device authentication: Gen2 uses digest auth with the fixed user "admin"; Gen1 basic auth
+    username: str | None = None
+    password: Secret | None = None
 
     def validate(self) -> None:
         _check_url(self.url)
+        if self.profile not in SHELLY_PROFILES:
+            raise ValueError(f"profile: expected one of {', '.join(SHELLY_PROFILES)}, got {self.profile!r}")
+        if self.id < 0:
+            raise ValueError("id: expected 0 or more (the EM/EM1 channel)")
+        if self.username is not None and self.password is None:
+            raise ValueError("password: needed when username is given")
 
 
 @dataclass(frozen=True)
@@ -168,8 +199,6 @@ def mqtt_tls(value: "bool | MqttTls | None") -> MqttTls | None:
 def _check_mqtt_link(cfg) -> None:
     if not 0 < cfg.port < 65536:
         raise ValueError("port: expected 1..65535")
-    if not 0 < cfg.reconnect_max <= 300:
-        raise ValueError("reconnect_max: expected above 0 and at most 5m")
 
 
 @dataclass(frozen=True)
@@ -189,7 +218,7 @@ class MqttConfig:
     forecast_energy_next_hour: MqttValue | None = None
     forecast_energy_today_remaining: MqttValue | None = None
     # a broker that comes back is found again within this (plus jitter): values refresh in < 5 s
-    reconnect_max: Duration = 3.0
+    reconnect_max: Backoff = 3.0
 
     def validate(self) -> None:
         _check_mqtt_link(self)
@@ -212,7 +241,7 @@ class VictronConfig:
     # age, so this is at most half of site.stale_after (30 s) -- the config check enforces that
     keepalive: Duration = 10.0
     invert: Invert = field(default_factory=Invert)
-    reconnect_max: Duration = 3.0
+    reconnect_max: Backoff = 3.0
 
     def validate(self) -> None:
         if not self.portal_id or any(c in self.portal_id for c in "/+#"):
@@ -313,6 +342,28 @@ class EnergyConfig:
             return name is not None and of(self.sources[name])
         if self.source in ("demo", "sim"):
             return True
+        return of(self)
+
+    def forecast_keys(self) -> frozenset[str]:
+        """The snapshot forecast keys the configured source delivers (power_now_w, ...)."""
+        every = frozenset({"power_now_w", "energy_next_hour_wh", "energy_today_remaining_wh"})
+        names = {"power_now_w": "forecast_power_now", "energy_next_hour_wh": "forecast_energy_next_hour",
+                 "energy_today_remaining_wh": "forecast_energy_today_remaining"}
+
+        def of(sec) -> frozenset[str]:
+            if getattr(sec, "sim", None) is not None:
+                return every
+            for kind in ("home_assistant", "mqtt"):
+                c = getattr(sec, kind, None)
+                if c is not None:
+                    return frozenset(k for k, attr in names.items() if getattr(c, attr, None) is not None)
+            return frozenset()
+        if self.sources:
+            use = self.use or UseConfig()
+            name = use.forecast or (next(iter(self.sources)) if len(self.sources) == 1 else None)
+            return of(self.sources[name]) if name is not None else frozenset()
+        if self.source in ("demo", "sim"):
+            return every
         return of(self)
 
     def validate(self) -> None:

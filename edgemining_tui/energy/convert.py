@@ -18,7 +18,10 @@ FORECAST_KEYS = ("power_now_w", "energy_next_hour_wh", "energy_today_remaining_w
 # a negative PV or house power means the sign is configured wrong, and we say so.
 NEGATIVE_TOLERANCE_W = 50.0
 NONNEGATIVE = ("pv_w", "house_w", "power_now_w", "energy_next_hour_wh", "energy_today_remaining_wh")
-_EMPTY = ("unavailable", "unknown", "none", "null", "nan", "")
+# Beyond these a value is a unit or scaling fault (a kW value read as W, a register 100x off), not
+# a home: a 3 x 63 A connection carries ~44 kW. Such a value is refused, never used in a decision.
+PLAUSIBLE_MAX = {"power": 100_000.0, "energy": 1_000_000.0}
+_EMPTY = ("unavailable", "unknown", "none", "null", "")
 
 
 def to_number(raw: object) -> float:
@@ -73,8 +76,17 @@ def to_reading(raw: object, field: str, *, ts: float, source: str, label: str,
 
 
 def plausible(r: Reading, field: str, label: str = "") -> Reading:
-    """Fields that cannot be negative: clamp standby noise to 0, refuse a clearly wrong sign."""
-    if r.value is None or field not in NONNEGATIVE or r.value >= 0:
+    """Refuse a value beyond a home's bounds; for fields that cannot be negative, clamp standby
+    noise to 0 and refuse a clearly wrong sign."""
+    if r.value is None:
+        return r
+    kind = KIND.get(field, "power")
+    bound = PLAUSIBLE_MAX.get(kind)
+    if bound is not None and not abs(r.value) <= bound:      # `not <=` also catches NaN
+        unit = "W" if kind == "power" else "Wh"
+        return missing(r.ts, r.source, f"{label or field}: {r.value:g} {unit} is beyond the plausible "
+                       f"{bound:g} {unit} for a home (unit or scaling fault?)")
+    if field not in NONNEGATIVE or r.value >= 0:
         return r
     if field.endswith("_w") and r.value >= -NEGATIVE_TOLERANCE_W:
         return Reading(0.0, r.ts, r.source, r.error)
@@ -85,3 +97,43 @@ def plausible(r: Reading, field: str, label: str = "") -> Reading:
 def with_error(r: Reading, error: str) -> Reading:
     """Keep the last value and its time, but mark it unusable (e.g. the connection is down)."""
     return Reading(r.value, r.ts, r.source, error if r.error is None else f"{error}; {r.error}", r.age_known)
+
+
+def decode_json(content: bytes, vendor: str, content_type: str = "") -> tuple[object, str | None]:
+    """(document, None) or (None, why) for an HTTP body that should be JSON.
+
+    The one place every HTTP adapter turns bytes into a document, so an empty 200, an HTML error
+    page from a proxy or a captive portal, and a reply cut off mid-way each get their own reason.
+    """
+    import json
+    text = content.decode("utf-8", "replace").strip()
+    if not text:
+        return None, f"empty reply from {vendor} (HTTP 200 with no body)"
+    if text.startswith("<") or "html" in content_type.lower():
+        return None, f"{vendor} answered with an HTML page, not JSON (wrong address, or a proxy error page?)"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as e:
+        if _unclosed(text):
+            return None, f"malformed JSON from {vendor}: truncated (cut off after {len(text)} bytes)"
+        return None, f"malformed JSON from {vendor}: {e.msg} at byte {e.pos}"
+
+
+def _unclosed(text: str) -> bool:
+    """Does the text stop inside a string, an object or a list (a reply cut off mid-way)?"""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0

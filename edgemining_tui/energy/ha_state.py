@@ -37,7 +37,6 @@ async def fetch_state(client: Any, entity: str) -> tuple[dict | None, str | None
         return None, f"{entity}: no such entity in Home Assistant"
     if r.status_code != 200:
         return None, f"{entity}: Home Assistant answered HTTP {r.status_code}"
-    try:
-        return r.json(), None
-    except ValueError:
-        return None, f"{entity}: malformed JSON"
+    from .convert import decode_json
+    body, err = decode_json(r.content, "Home Assistant", r.headers.get("content-type", ""))
+    return (body, None) if err is None else (None, f"{entity}: {err}")

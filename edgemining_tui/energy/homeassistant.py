@@ -6,13 +6,12 @@ chose, so each EntityRef carries its own ``invert`` and (optionally) ``unit``.
 from __future__ import annotations
 
 import asyncio
-import json
 
 import httpx
 
 from ..clock import Clock
 from .config import EntityRef, HomeAssistantConfig
-from .convert import KIND, to_reading
+from .convert import KIND, decode_json, to_reading
 from .snapshot import EnergySnapshot, Reading, missing
 
 # canonical field -> config attribute
@@ -106,10 +105,9 @@ class HomeAssistantSource:
             return missing(now, self.name, f"{ref.entity}: no such entity (404)")
         if r.status_code != 200:
             return missing(now, self.name, f"{ref.entity}: Home Assistant answered HTTP {r.status_code}")
-        try:
-            body = r.json()
-        except (json.JSONDecodeError, ValueError):
-            return missing(now, self.name, f"{ref.entity}: malformed JSON from Home Assistant")
+        body, err = decode_json(r.content, "Home Assistant", r.headers.get("content-type", ""))
+        if err is not None:
+            return missing(now, self.name, f"{ref.entity}: {err}")
         # a successful read is current as of now: HA's last_updated only moves when the value changes
         return parse_for(key, body, ref, self.clock.now(), self.name)
 

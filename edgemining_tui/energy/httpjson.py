@@ -5,11 +5,10 @@ error on every value this source provides, so the engine sees which source faile
 """
 from __future__ import annotations
 
-import json
-
 import httpx
 
 from ..clock import Clock
+from .convert import decode_json
 from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
 
 
@@ -23,10 +22,11 @@ class HttpJsonSource:
         self.clock = clock
         self.name = name
         self._client: httpx.AsyncClient | None = None
+        self.auth: httpx.Auth | None = None
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout)
+            self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, auth=self.auth)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -47,10 +47,7 @@ class HttpJsonSource:
             return None, f"{self.vendor} refused access (HTTP {r.status_code}; check credentials)"
         if r.status_code != 200:
             return None, f"{self.vendor} answered HTTP {r.status_code}"
-        try:
-            return r.json(), None
-        except (json.JSONDecodeError, ValueError):
-            return None, f"malformed JSON from {self.vendor}"
+        return decode_json(r.content, self.vendor, r.headers.get("content-type", ""))
 
     def parse(self, body: object, ts: float) -> tuple[dict[str, Reading], dict[str, float | None]]:
         raise NotImplementedError

@@ -120,6 +120,7 @@ class _MqttSource:
         self.name = name
         self._task: asyncio.Task | None = None
         self._closed = False
+        self._session = 0                # bumped on every connect and disconnect
         self._connected = False
         self._last_error: str | None = "not connected to the MQTT broker yet"
         self.connects = 0
@@ -173,6 +174,7 @@ class _MqttSource:
                         logged = None
                     self.connects += 1
                     delay = 0.5
+                    self._session += 1
                     helper = asyncio.create_task(self.on_connected(client))
                     try:
                         async for msg in client.messages:
@@ -187,9 +189,11 @@ class _MqttSource:
                             except Exception:
                                 log.exception("%s: cannot handle %s", self.name, msg.topic)
                     finally:
+                        # the session number ends the helper's loop even if a library swallows
+                        # the cancellation (asyncio.wait_for in aiomqtt, Python 3.11)
+                        self._session += 1
                         helper.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, Exception):
-                            await helper
+                        await asyncio.wait({helper}, timeout=2.0)
                 self._last_error = "the MQTT broker closed the connection"
             except asyncio.CancelledError:
                 raise
@@ -305,14 +309,15 @@ class VictronSource(_MqttSource):
     async def on_connected(self, client) -> None:
         topic = f"R/{self.cfg.portal_id}/keepalive"
         period = float(self.cfg.keepalive)
-        while True:
+        session = self._session
+        while session == self._session:
             self._completed.clear()
             await client.publish(topic, b"")   # an empty keepalive asks for a full republish
             self.keepalives += 1
             retry = min(1.0, period)
             sent_at = asyncio.get_running_loop().time()
-            while True:
-                if await wait_event(self._completed, retry):
+            while session == self._session:
+                if await wait_event(self._completed, retry) or session != self._session:
                     break
                 # unanswered: ask again, backing off to one keepalive period
                 await client.publish(topic, b"")
@@ -359,6 +364,10 @@ class VictronSource(_MqttSource):
         if errors:
             return missing(ts, self.name, errors[0])
         nums = [v for _, (v, _, _) in present if v is not None]
+        if not nums and f == "pv_w":
+            # dbus-systemcalc publishes null on every PV path when no PV device is present (or all
+            # sleep): nothing produces, a known 0 W
+            nums = [0.0]
         if not nums:
             return missing(ts, self.name, f"{present[0][0]}: the GX reports the value as invalid (null)")
         label = present[0][0] if len(present) == 1 else f"{present[0][0].rsplit('/', 2)[0]}/*"

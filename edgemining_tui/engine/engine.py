@@ -60,7 +60,13 @@ class Engine:
         self._wake = asyncio.Event()
         self._stale_since: float | None = None
         self._faults: dict[str, str] = {}
-        self._last_commands: dict[str, MinerCommand] = {}
+        # command isolation (issue 16): each miner's command runs in its own task with its own
+        # deadline; the cycle never waits on one. At most one command per miner is in flight: while
+        # it is, the decider sees it pending and sends nothing new (no stacking, no queue).
+        self._cmd_tasks: dict[str, asyncio.Task] = {}
+        self._cmd_pending: dict[str, tuple[MinerCommand, float]] = {}   # name -> (command, sent at)
+        self._cmd_done: list[tuple[str, MinerCommand, CommandResult]] = []  # finished, not yet recorded
+        self._cmd_failed: dict[str, str] = {}                           # name -> why, until one succeeds
         self._requests: list[tuple[str, dict, asyncio.Future | None]] = []
 
     # --- subscriptions --------------------------------------------------------------------
@@ -207,7 +213,8 @@ class Engine:
             views.append(MinerView(name=name, priority=meta.priority, caps=self.fleet.capabilities(name),
                                    sample=samples.get(name), zone=meta.zone,
                                    last_command=ver.command if ver else None,
-                                   confirmed=ver.confirmed if ver else None))
+                                   confirmed=ver.confirmed if ver else None,
+                                   pending=self._cmd_pending[name][0] if name in self._cmd_pending else None))
         return tuple(views)
 
     def _track_faults(self, snapshot: EnergySnapshot, samples: dict[str, MinerSample], stale: list[str]) -> None:
@@ -266,7 +273,9 @@ class Engine:
                 # set/released were already announced when the request was applied
                 if getattr(oe, "kind", "") == "expired":
                     self.event("override", oe.message, getattr(oe.override, "miner", None), change="expired")
-        results = await self._act(decision) if decision is not None else {}
+        if decision is not None:
+            await self._act(decision)
+        results, self._cmd_done = self._cmd_done, []
         verifications = {n: (self.fleet.verification(n) if hasattr(self.fleet, "verification") else None)
                          for n in self.meta}
         self.cycle_no += 1
@@ -285,7 +294,7 @@ class Engine:
                             cycle_s=time.perf_counter() - t0,
                             observe_only=self.observe_only or bool(decision and decision.terms.get("observe")),
                             paused=self.paused or bool(decision and decision.terms.get("paused")),
-                            faults=dict(self._faults),
+                            faults=dict(self._faults), commands=self.command_status(),
                             overrides=_overrides_of(self.decider, now), extra=extra)
         self.state = state
         if self.recorder is not None:
@@ -300,25 +309,71 @@ class Engine:
             log.exception("export_state failed")
             return {}
 
-    async def _act(self, decision: FleetDecision) -> dict[str, tuple[MinerCommand, CommandResult]]:
+    async def _act(self, decision: FleetDecision) -> None:
         if self.paused or self.observe_only:
-            return {}
-        todo = {n: d.command for n, d in decision.miners.items() if d.command is not None and n in self.meta}
-        if not todo:
-            return {}
-        names = list(todo)
-        results = await asyncio.gather(*(self.fleet.apply(n, todo[n]) for n in names), return_exceptions=True)
-        out: dict[str, tuple[MinerCommand, CommandResult]] = {}
-        for n, r in zip(names, results):
-            if isinstance(r, BaseException):
-                r = CommandResult(False, f"{type(r).__name__}: {r}", self.clock.now())
-            out[n] = (todo[n], r)
-            reason = decision.miners[n].reason
-            if r.ok:
-                self.event("command", f"{n}: {todo[n].describe()} ({reason})", n)
-            else:
-                self.event("command", f"{n}: {todo[n].describe()} failed: {r.message}", n, "warning")
+            return
+        started = False
+        for n, d in decision.miners.items():
+            cmd = d.command
+            if cmd is None or n not in self.meta:
+                continue
+            if n in self._cmd_pending:
+                # not stacked: the decider saw it pending; a decider that ignores that is not obeyed
+                log.debug("%s: %s not sent, %s still pending", n, cmd.describe(),
+                          self._cmd_pending[n][0].describe())
+                continue
+            self._cmd_pending[n] = (cmd, self.clock.now())
+            self._cmd_tasks[n] = asyncio.create_task(self._send(n, cmd, d.reason), name=f"command:{n}")
+            started = True
+        if started:
+            # one turn of the loop: a command that needs no I/O (simulated miners) finishes in this
+            # cycle; one that talks to a miner finishes in its own time
+            await asyncio.sleep(0)
+
+    def _deadline_s(self, name: str) -> float:
+        fn = getattr(self.fleet, "command_deadline_s", None)
+        try:
+            return float(fn(name)) if fn is not None else 60.0
+        except Exception:  # noqa: BLE001
+            return 60.0
+
+    async def _send(self, name: str, cmd: MinerCommand, reason: str) -> None:
+        deadline = self._deadline_s(name)
+        try:
+            try:
+                async with asyncio.timeout(deadline):
+                    r = await self.fleet.apply(name, cmd)
+            except TimeoutError:
+                r = CommandResult(False, f"{cmd.describe()}: no result within the {deadline:g} s deadline",
+                                  self.clock.now())
+            except Exception as e:  # noqa: BLE001  (a driver bug is a failed command, not a crash)
+                r = CommandResult(False, f"{cmd.describe()}: {type(e).__name__}: {e}", self.clock.now())
+        finally:
+            self._cmd_pending.pop(name, None)
+            self._cmd_tasks.pop(name, None)
+        self._cmd_done.append((name, cmd, r))
+        if len(self._cmd_done) > 1000:   # nobody records (no cycles): keep the newest
+            del self._cmd_done[:-1000]
+        if r.ok:
+            self._cmd_failed.pop(name, None)
+            self.event("command", f"{name}: {cmd.describe()} ({reason})", name)
+        else:
+            self._cmd_failed[name] = r.message
+            self.event("command", f"{name}: {cmd.describe()} failed: {r.message}", name, "warning")
+
+    def command_status(self) -> dict[str, str]:
+        """Per miner: "command pending: ..." while one is in flight, "command failed: ..." after a failure."""
+        now = self.clock.now()
+        out = {n: f"command failed: {_redact(m)}" for n, m in self._cmd_failed.items()}
+        for n, (cmd, ts) in self._cmd_pending.items():
+            out[n] = f"command pending: {cmd.describe()} ({now - ts:.0f} s)"
         return out
+
+    async def wait_commands(self) -> None:
+        """Let the commands in flight finish (tests, shutdown)."""
+        tasks = [t for t in self._cmd_tasks.values() if not t.done()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- running ----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None, cycles: int | None = None) -> None:
@@ -347,6 +402,9 @@ class Engine:
                 f.cancel()
 
     async def close(self) -> None:
+        for t in list(self._cmd_tasks.values()):
+            t.cancel()   # a miner that hangs on a command must not hold up the shutdown
+        await asyncio.gather(*self._cmd_tasks.values(), return_exceptions=True)
         for closer in (getattr(self.source, "close", None), getattr(self.fleet, "close", None)):
             if closer is not None:
                 try:

@@ -35,4 +35,5 @@ class EngineState:
     paused: bool = False
     faults: Mapping[str, str] = field(default_factory=dict)   # key -> message, while active
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    commands: Mapping[str, str] = field(default_factory=dict)  # "command pending: ..." / "command failed: ..."
     extra: Mapping[str, Any] = field(default_factory=dict)    # heat zones, prices, rules traces...

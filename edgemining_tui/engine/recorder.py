@@ -67,7 +67,7 @@ class Recorder:
         if len(self._events) > _MAX_KEEP_ROWS:
             del self._events[:-_MAX_KEEP_ROWS]
 
-    def _rows(self, state: EngineState, results: dict[str, tuple[MinerCommand, CommandResult]]) -> dict:
+    def _rows(self, state: EngineState, results: list[tuple[str, MinerCommand, CommandResult]]) -> dict:
         red = self._redact
         snap = state.snapshot
         # history precision: whole watts, 0.1 % and °C, 1 GH/s. A whole number is stored in 1-3 bytes
@@ -92,13 +92,13 @@ class Recorder:
                                       "term": d.term, "reason": red(d.reason)})
         commands = [{"ts": r.ts or state.ts, "name": n, "command": c.kind.value, "watts": c.watts,
                      "level": c.level, "ok": int(r.ok), "message": red(r.message), "reason": red(c.reason)}
-                    for n, (c, r) in results.items()]
+                    for n, c, r in results]
         events, self._events = self._events, []
         return {"energy": energy, "miner_samples": samples, "decisions": decisions, "commands": commands,
                 "events": events}
 
     # --- writing ------------------------------------------------------------------------------
-    async def cycle(self, state: EngineState, results: dict, decider_state: dict) -> None:
+    async def cycle(self, state: EngineState, results: list, decider_state: dict) -> None:
         batches = self._rows(state, results)
         kv = {"state": state_to_dict(state), "decider": decider_state}
         self._pending.append((batches, kv))

@@ -19,6 +19,7 @@ def state_to_dict(s: EngineState) -> dict:
     return {
         "ts": s.ts, "cycle": s.cycle, "miners_w": s.miners_w, "stale": list(s.stale), "cycle_s": s.cycle_s,
         "observe_only": s.observe_only, "paused": s.paused, "faults": dict(s.faults),
+        "commands": dict(s.commands),
         "overrides": _jsonable(s.overrides), "extra": _jsonable(s.extra),
         "snapshot": {"ts": snap.ts, "forecast": dict(snap.forecast),
                      **{f: asdict(getattr(snap, f)) for f in ALL_FIELDS}},
@@ -70,7 +71,7 @@ def state_from_dict(d: dict) -> EngineState:
     return EngineState(ts=d["ts"], cycle=d["cycle"], snapshot=snap, samples=samples, decision=dec,
                        verifications=vers, miners_w=d["miners_w"], stale=tuple(d.get("stale", ())),
                        cycle_s=d.get("cycle_s", 0.0), role="observer", observe_only=d.get("observe_only", False),
-                       paused=d.get("paused", False), faults=d.get("faults", {}),
+                       paused=d.get("paused", False), faults=d.get("faults", {}), commands=d.get("commands", {}),
                        overrides=d.get("overrides", {}), extra=d.get("extra", {}))
 
 

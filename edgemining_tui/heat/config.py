@@ -5,6 +5,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from ..config.types import bounded
+
+Celsius = bounded(float, -40, 60, unit=" °C")    # a room, a shed, a greenhouse
+
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -21,8 +25,8 @@ class BandPeriod:
     """From ``start`` (local time) until the next period starts, the band is min_c..max_c."""
 
     start: str
-    min_c: float
-    max_c: float
+    min_c: Celsius
+    max_c: Celsius
 
     def validate(self) -> None:
         parse_hhmm(self.start)
@@ -54,10 +58,10 @@ class ZoneSensor:
 class RoomModel:
     """First-order thermal model of the zone, for the simulated site and the backtest."""
 
-    heat_loss_w_per_k: float = 40.0        # UA: watts lost per kelvin above outdoors
-    thermal_mass_wh_per_k: float = 400.0   # C: energy to warm the zone by one kelvin
-    other_heat_w: float = 0.0              # other heating that is always on
-    initial_c: float = 19.0
+    heat_loss_w_per_k: bounded(float, 0, 10_000, above=True) = 40.0        # UA: watts lost per kelvin above outdoors
+    thermal_mass_wh_per_k: bounded(float, 0, 1_000_000, above=True) = 400.0   # C: energy to warm the zone by one kelvin
+    other_heat_w: bounded(float, 0, 100_000, unit=' W') = 0.0              # other heating that is always on
+    initial_c: Celsius = 19.0
 
     def validate(self) -> None:
         if self.heat_loss_w_per_k <= 0 or self.thermal_mass_wh_per_k <= 0:
@@ -68,13 +72,13 @@ class RoomModel:
 class ZoneConfig:
     name: str
     miners: tuple[str, ...]
-    min_c: float = 19.0
-    max_c: float = 22.0
+    min_c: Celsius = 19.0
+    max_c: Celsius = 22.0
     schedule: tuple[BandPeriod, ...] = ()
     sensor: ZoneSensor = field(default_factory=ZoneSensor)
     grid_heat: bool = False                 # may a miner run on grid power to heat this zone?
-    max_grid_price: Optional[float] = None  # ...only while the import price is at or below this
-    hysteresis_c: float = 0.3
+    max_grid_price: Optional[bounded(float, -1000, 1000)] = None  # ...only while the import price is at or below this
+    hysteresis_c: bounded(float, 0, 10, unit=' °C') = 0.3
     room: RoomModel = field(default_factory=RoomModel)
 
     def validate(self) -> None:

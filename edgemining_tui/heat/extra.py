@@ -23,6 +23,7 @@ class HeatExtra:
         self.status: dict[str, ZoneStatus] = {}
         self.errors: dict[str, str | None] = {}
         self.store = store
+        self.read_ts: dict[str, float] = {}      # when each zone's sensor last answered (epoch s)
         if store is not None:
             saved = store.get("heat_ledger")
             if saved:
@@ -41,6 +42,8 @@ class HeatExtra:
         zone_w: dict[str, float] = {}
         for name, (temp, err) in zip(names, results):
             self.errors[name] = err
+            if temp is not None:
+                self.read_ts[name] = now
             self.status[name] = self.trackers[name].update(temp, minute, price)
             zone_w[name] = sum((samples[m].power_w or 0.0) for m in self.trackers[name].cfg.miners
                                if m in samples and samples[m].power_w is not None)
@@ -60,7 +63,8 @@ class HeatExtra:
             return None, f"sensor failed: {type(e).__name__}"
 
     def contribute(self, kw: dict) -> None:
-        kw["climate"] = {"zones": {n: s.as_fields() for n, s in self.status.items()},
+        kw["climate"] = {"zones": {n: s.as_fields() | {"timestamp": self.read_ts.get(n)}
+                                   for n, s in self.status.items()},
                          "status": dict(self.status)}
 
     def state_extra(self) -> dict:

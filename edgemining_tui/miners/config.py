@@ -16,7 +16,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from ..config.types import Duration, Power, Secret
+from ..config.types import Duration, Power, Secret, bounded
+
+Watts = bounded(Power, 0, 100_000)      # one miner: 0 W .. 100 kW
 
 Family = Literal["auto", "braiins", "luxos", "avalon", "bitaxe", "antminer", "whatsminer",
                  "vnish", "epic", "auradine"]
@@ -27,7 +29,7 @@ FAMILIES: tuple[str, ...] = ("auto", "braiins", "luxos", "avalon", "bitaxe", "an
 @dataclass(frozen=True)
 class LevelSpec:
     name: str
-    watts: Power
+    watts: Watts
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,10 @@ class Ports:
 class CapabilityOverrides:
     """Whatever is set here wins over what the driver detects for the family."""
 
-    min_w: Optional[Power] = None
-    max_w: Optional[Power] = None
-    step_w: Optional[Power] = None
-    idle_w: Optional[Power] = None
+    min_w: Optional[Watts] = None
+    max_w: Optional[bounded(Power, 0, 100_000, above=True)] = None
+    step_w: Optional[Watts] = None
+    idle_w: Optional[Watts] = None
     levels: Optional[tuple[LevelSpec, ...]] = None
     on_off: Optional[bool] = None
     power_target: Optional[bool] = None
@@ -63,8 +65,12 @@ class CapabilityOverrides:
             raise ValueError("min_w: cannot be negative")
         if self.min_w is not None and self.max_w is not None and self.min_w > self.max_w:
             raise ValueError(f"min_w: {self.min_w:.0f} W is above max_w {self.max_w:.0f} W")
-        if self.step_w is not None and self.step_w < 0:
-            raise ValueError("step_w: cannot be negative")
+        if self.step_w is not None and self.max_w is not None and self.step_w > self.max_w:
+            raise ValueError(f"step_w: {self.step_w:.0f} W is above max_w {self.max_w:.0f} W")
+        if self.idle_w is not None and self.max_w is not None and self.idle_w >= self.max_w:
+            raise ValueError(f"idle_w: {self.idle_w:.0f} W must be below max_w {self.max_w:.0f} W")
+        if self.levels is not None and self.max_w is not None and any(lv.watts > self.max_w for lv in self.levels):
+            raise ValueError(f"levels: a level is above max_w {self.max_w:.0f} W")
         if self.levels is not None:
             names = [lv.name for lv in self.levels]
             if len(set(names)) != len(names):
@@ -77,15 +83,15 @@ class CapabilityOverrides:
 class SimulatedSpec:
     """Physics of a simulated miner (driver: simulated), see sim/miner_model.py."""
 
-    max_w: Power = 3250.0
-    min_w: Power = 1200.0
-    idle_w: Power = 15.0
-    efficiency_j_th: float = 29.5
-    ramp: Duration = 60.0
-    ambient_c: float = 20.0
+    max_w: bounded(Power, 0, 100_000, above=True) = 3250.0
+    min_w: Watts = 1200.0
+    idle_w: Watts = 15.0
+    efficiency_j_th: bounded(float, 1, 1000) = 29.5
+    ramp: bounded(Duration, 0, 3600) = 60.0
+    ambient_c: bounded(float, -50, 80, unit=" °C") = 20.0
     control: Literal["power_target", "levels", "on_off"] = "power_target"
     levels: tuple[LevelSpec, ...] = ()
-    step_w: Power = 50.0
+    step_w: bounded(Power, 0, 100_000, above=True) = 50.0
     start_paused: bool = False
 
     def validate(self) -> None:
@@ -100,25 +106,76 @@ class SimulatedSpec:
 
 
 @dataclass(frozen=True)
+class PlugConfig:
+    """A smart plug (miners/plug.py): ``driver: plug``'s ``plug:``, or a miner's ``power_switch:``.
+
+    Shelly Plus/Pro (Gen2 RPC): ``{kind: shelly, host: 192.168.1.60, switch_id: 0}``.
+    Home Assistant: ``{kind: home_assistant, entity: switch.miner_socket, power_entity:
+    sensor.miner_socket_power}``; ``url``/``token`` default to ``energy.home_assistant``'s.
+    """
+
+    kind: Literal["shelly", "home_assistant"]
+    host: str = ""                        # shelly: IP address or http://host:port
+    switch_id: int = 0                    # shelly: which relay (Switch id)
+    url: Optional[str] = None             # home_assistant: default energy.home_assistant.url
+    token: Optional[Secret] = None        # home_assistant: default energy.home_assistant.token
+    entity: Optional[str] = None          # home_assistant: switch.* (or light.*, fan.*)
+    power_entity: Optional[str] = None    # home_assistant: sensor.* with the plug's power (W or kW)
+    boot_time: Duration = 60.0            # from power on until the miner hashes
+    standby_cut_after: Optional[Duration] = 1800.0   # power_switch: cut the standby after this pause
+    timeout: Duration = 3.0
+
+    def validate(self) -> None:
+        if self.kind == "shelly" and not self.host:
+            raise ValueError("host: a Shelly plug needs its IP address")
+        if self.kind == "home_assistant":
+            if not self.entity or self.entity.split(".", 1)[0] not in ("switch", "light", "fan", "input_boolean"):
+                raise ValueError("entity: a Home Assistant plug needs a switch.* entity "
+                                 f"(got {self.entity!r})")
+            if self.power_entity is not None and not self.power_entity.startswith("sensor."):
+                raise ValueError(f"power_entity: expected a sensor.* entity, got {self.power_entity!r}")
+        if self.switch_id < 0:
+            raise ValueError("switch_id: cannot be negative")
+        if self.boot_time < 0:
+            raise ValueError("boot_time: cannot be negative")
+        if self.standby_cut_after is not None and self.standby_cut_after < 60:
+            raise ValueError("standby_cut_after: at least 1 min (a relay is not a fast switch)")
+        if not 0 < self.timeout <= 60:
+            raise ValueError("timeout: expected between 0 and 60 s")
+
+
+@dataclass(frozen=True)
 class MinerConfig:
     name: str
     host: str = ""
-    driver: Literal["pyasic", "simulated"] = "pyasic"
+    driver: Literal["pyasic", "simulated", "plug"] = "pyasic"
     family: Family = "auto"
     model: Optional[str] = None          # e.g. "Antminer S19 Pro", "Avalon Q", "BM1370"; direct mode
     ports: Optional[Ports] = None
     username: Optional[Secret] = None
     password: Optional[Secret] = None
-    priority: int = 100                  # lower runs first
+    priority: bounded(int, -1_000_000, 1_000_000) = 100   # lower runs first
     enabled: bool = True
     capabilities: Optional[CapabilityOverrides] = None
-    poll_timeout: Duration = 5.0
-    command_timeout: Duration = 15.0
+    poll_timeout: bounded(Duration, 0.1, 300) = 5.0
+    command_timeout: bounded(Duration, 0.1, 600) = 15.0
     simulated: Optional[SimulatedSpec] = None
+    plug: Optional[PlugConfig] = None            # driver: plug (the plug is the miner's control)
+    power_switch: Optional[PlugConfig] = None    # a plug in front of a pyasic miner (standby cut)
 
     def validate(self) -> None:
         if not self.name or not self.name.strip():
             raise ValueError("name: a miner needs a name")
+        if self.driver == "plug":
+            if self.plug is None:
+                raise ValueError("plug: driver plug needs a plug: {kind: shelly, host: ...} or "
+                                 "{kind: home_assistant, entity: switch....}")
+            if self.capabilities is None or self.capabilities.max_w is None:
+                raise ValueError("capabilities: a plug miner needs max_w (what it draws while mining)")
+        elif self.plug is not None:
+            raise ValueError("plug: only for driver: plug (a plug in front of a pyasic miner is power_switch:)")
+        if self.power_switch is not None and self.driver != "pyasic":
+            raise ValueError("power_switch: only for pyasic miners (driver: plug already is a plug)")
         if self.driver == "pyasic":
             if not self.host:
                 raise ValueError("host: a pyasic miner needs the IP address of the miner")

@@ -10,10 +10,19 @@ def build_driver(cfg: MinerConfig, clock: Clock) -> MinerDriver:
     if cfg.driver == "simulated":
         from .simulated import SimulatedDriver
         return SimulatedDriver(cfg, clock)
+    if cfg.driver == "plug":
+        from .plug import PlugDriver
+        return PlugDriver(cfg, clock)
     if cfg.driver == "pyasic":
         # pyasic_driver imports pyasic lazily, on the first read
         from .pyasic_driver import PyasicDriver
-        return PyasicDriver(cfg, clock)
+        driver: MinerDriver = PyasicDriver(cfg, clock)
+        if cfg.power_switch is not None:
+            from .plug import PlugTiming, SwitchedDriver, build_switch
+            ps = cfg.power_switch
+            driver = SwitchedDriver(driver, build_switch(ps, cfg.name, clock),
+                                    PlugTiming(ps.boot_time, ps.standby_cut_after), clock)
+        return driver
     raise ValueError(f"unknown miner driver {cfg.driver!r}")
 
 

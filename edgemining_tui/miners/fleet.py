@@ -42,10 +42,16 @@ class Fleet:
         self._last: dict[str, MinerSample] = {}
         self._verif: dict[str, Verification] = {}
         self._guard: dict[str, float] = {}
+        self._deadline: dict[str, float] = {}
         for name, d in self._drivers.items():
             cfg = getattr(d, "cfg", None)
             t = getattr(cfg, "poll_timeout", None)
             self._guard[name] = (t + 1.0) if t else 30.0
+            ct = getattr(cfg, "command_timeout", None) or 15.0
+            # every attempt at its timeout plus the backoffs between them, plus a second each
+            backoffs = sum(min(self.max_backoff_s, self.backoff_s * 2 ** i) for i in range(self.retries))
+            self._deadline[name] = (ct + 1.0) * (self.retries + 1) + backoffs
+        self._inflight: dict[str, MinerCommand] = {}
 
     # ---- lookup ----
     @property
@@ -67,6 +73,10 @@ class Fleet:
 
     def verification(self, name: str) -> Verification | None:
         return self._verif.get(name)
+
+    def command_deadline_s(self, name: str) -> float:
+        """How long one command with all its retries may take before the engine gives up on it."""
+        return self._deadline.get(name, 60.0)
 
     # ---- reading ----
     async def read_all(self) -> dict[str, MinerSample]:
@@ -91,6 +101,15 @@ class Fleet:
 
     async def _read_one(self, name: str) -> MinerSample:
         d = self._drivers[name]
+        if name in self._inflight:
+            # poll and command share the miner's connection lock (pyasic_driver.py): a poll now
+            # would wait behind the command and hold up the cycle. The last sample stands, aging
+            # (the decider does not command a miner whose data is too old).
+            last = self._last.get(name)
+            if last is not None:
+                return last
+            return MinerSample(name, self.clock.now(), MinerState.UNKNOWN,
+                               error=f"not read: {self._inflight[name].describe()} in flight")
         try:
             async with asyncio.timeout(self._guard[name]):
                 s = await d.read()
@@ -113,6 +132,13 @@ class Fleet:
         refusal = _unsupported(d.capabilities, command)
         if refusal:
             return CommandResult(False, f"{command.describe()}: {refusal}", self.clock.now())
+        self._inflight[name] = command
+        try:
+            return await self._apply(name, d, command)
+        finally:
+            self._inflight.pop(name, None)
+
+    async def _apply(self, name: str, d: MinerDriver, command: MinerCommand) -> CommandResult:
         delay = self.backoff_s
         attempts = 0
         sent_ts = self.clock.now()
@@ -221,10 +247,11 @@ def _level_for_watts(caps: Capabilities, watts: float | None) -> str | None:
 
 
 def _unsupported(caps: Capabilities, cmd: MinerCommand) -> str:
+    why = f" ({caps.why_limited})" if caps.why_limited else ""
     if caps.monitor_only:
-        return "not supported: this miner is monitor-only"
+        return "not supported: this miner is monitor-only" + why
     if cmd.kind in (CommandKind.START, CommandKind.STOP) and not caps.on_off:
-        return "not supported: this miner cannot be started or stopped"
+        return "not supported: this miner cannot be started or stopped" + why
     if cmd.kind is CommandKind.SET_POWER and not (caps.power_target or caps.levels):
         return "not supported: no power target on this miner"
     if cmd.kind is CommandKind.SET_LEVEL and not caps.levels:

@@ -34,6 +34,7 @@ class Capabilities:
     levels: tuple[Level, ...] = ()
     idle_w: float = 15.0           # what it draws while paused
     monitor_only: bool = False
+    why_limited: str = ""          # what the firmware lacks, in words, where control is partial or absent
 
     @property
     def controllable(self) -> bool:
@@ -87,6 +88,7 @@ class MinerSample:
     pools: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     poll_s: float | None = None        # how long the poll took
+    chip_temp_c: float | None = None   # hottest chip, where the miner reports chip temperatures
 
     @property
     def online(self) -> bool:

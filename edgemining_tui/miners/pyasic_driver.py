@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ..clock import Clock
+from . import axeos
 from .capabilities import apply_overrides, family_of_pyasic, for_family, nearest_level
 from .config import MinerConfig
 from .model import (
@@ -114,6 +115,7 @@ class PyasicDriver:
         self._lock = asyncio.Lock()
         self._failures = 0
         self._last_cmd: MinerCommand | None = None
+        self._axeos: axeos.AxeosControl | None = None
         base = for_family(self.family) if self.family else Capabilities(on_off=False, monitor_only=True)
         self._caps = apply_overrides(base, cfg.capabilities)
 
@@ -145,12 +147,13 @@ class PyasicDriver:
                     if data.hashrate is None and data.wattage is None:
                         state, why = await self._why_dead(miner)
                         return self._fail(ts, t0, state, why)
+                    extra = await self._axeos_reading(miner)
             except TimeoutError:
                 return self._fail(ts, t0, MinerState.UNRESPONSIVE, f"no answer within {timeout:g} s")
             except Exception as e:  # noqa: BLE001  (pyasic raises many unrelated types)
                 return self._fail(ts, t0, MinerState.OFFLINE, _describe(e))
             self._failures = 0
-            return self._sample(data, ts, time.monotonic() - t0)
+            return self._sample(data, ts, time.monotonic() - t0, extra)
 
     async def apply(self, command: MinerCommand) -> CommandResult:
         t0 = time.monotonic()
@@ -200,15 +203,42 @@ class PyasicDriver:
         return miner
 
     async def adopt(self, miner: Any) -> None:
-        """Take an identified pyasic object (from get_miner or a network scan) and learn about it."""
-        self._miner = miner
+        """Take an identified pyasic object (from get_miner or a network scan) and learn about it.
+        The object is kept only once learning finished: a poll deadline that cuts it short must
+        not leave a miner adopted with the wrong capabilities for good."""
         self.family = family_of_pyasic(miner) if self.cfg.family == "auto" else self.cfg.family
         self.model = getattr(miner, "raw_model", None) or getattr(miner, "model", None) or self.model
         caps = for_family(self.family, miner)
         if self.family == "luxos":
             caps = await self._luxos_levels(miner, caps)
+        if self.family == "bitaxe":
+            caps = await self._axeos_capabilities(miner, caps)
         self._caps = apply_overrides(caps, self.cfg.capabilities)
-        self.firmware = await self._firmware(miner)
+        self.firmware = self._axeos.firmware if self._axeos and self._axeos.firmware else await self._firmware(miner)
+        self._miner = miner
+
+    async def _axeos_capabilities(self, miner: Any, caps: Capabilities) -> Capabilities:
+        """What this AxeOS firmware really offers (pause/resume, frequency levels), probed once."""
+        from dataclasses import replace
+        try:
+            ctrl, info = await axeos.probe(miner.web)
+        except Exception as e:  # noqa: BLE001
+            return replace(caps, why_limited=f"could not ask AxeOS what it supports: {_describe(e)}")
+        self._axeos = ctrl
+        max_w = self.cfg.capabilities.max_w if self.cfg.capabilities and self.cfg.capabilities.max_w else caps.max_w
+        lv = axeos.levels(ctrl, info, max_w)
+        return replace(caps, on_off=ctrl.can_pause, power_target=False, levels=lv,
+                       max_w=lv[-1].watts if lv else caps.max_w,
+                       monitor_only=not (ctrl.can_pause or lv), why_limited=ctrl.why_limited)
+
+    async def _axeos_reading(self, miner: Any) -> axeos.AxeosReading | None:
+        """pyasic drops the pause state, the frequency and the second chip sensor: read them here."""
+        if self.family != "bitaxe":
+            return None
+        try:
+            return axeos.reading(await miner.web.system_info())
+        except Exception:  # noqa: BLE001  (the sample from pyasic stands without them)
+            return None
 
     async def _luxos_levels(self, miner: Any, caps: Capabilities) -> Capabilities:
         """LuxOS power 'targets' are profiles: read the real list and offer them as levels."""
@@ -225,6 +255,15 @@ class PyasicDriver:
         return replace(caps, levels=levels, max_w=levels[-1].watts)
 
     async def _firmware(self, miner: Any) -> str | None:
+        if self.family == "avalon":
+            # pyasic reports the cgminer version; the firmware build is LVERSION in `version`
+            try:
+                res = await miner.rpc.send_command("version")
+                lv = str((res.get("VERSION") or [{}])[0].get("LVERSION") or "")
+                if lv:
+                    return lv
+            except Exception:  # noqa: BLE001
+                pass
         try:
             fw = await miner.get_fw_ver()
             if fw:
@@ -279,7 +318,7 @@ class PyasicDriver:
                            poll_s=time.monotonic() - t0)
 
     # ---- data ----
-    def _sample(self, d: Any, ts: float, poll_s: float) -> MinerSample:
+    def _sample(self, d: Any, ts: float, poll_s: float, extra: axeos.AxeosReading | None = None) -> MinerSample:
         boards = tuple(
             Board(b.slot, _f(b.hashrate), _f(b.temp), _f(b.chip_temp), b.chips) for b in (d.hashboards or ()))
         hr = _f(d.hashrate)
@@ -295,6 +334,14 @@ class PyasicDriver:
         errors = tuple(str(getattr(e, "error_message", e)) for e in (d.errors or ()))
         paused = (hr is not None and hr <= 0.0) or (
             self.family in _TRUSTS_IS_MINING and d.is_mining is False)
+        chip_temps = [b.chip_temp_c for b in boards if b.chip_temp_c is not None and b.chip_temp_c > 0]
+        chip_temp = max(chip_temps) if chip_temps else None
+        firmware = self.firmware
+        if extra is not None:
+            paused = extra.paused if extra.paused is not None else paused
+            chip_temp = extra.chip_temp_c if extra.chip_temp_c is not None else chip_temp
+            temp = extra.board_temp_c if extra.board_temp_c is not None else temp
+            firmware = extra.firmware or firmware
         if paused:
             stopped_on_purpose = self._last_cmd is not None and self._last_cmd.kind is CommandKind.STOP
             state = MinerState.FAULT if errors and not stopped_on_purpose else MinerState.PAUSED
@@ -303,21 +350,25 @@ class PyasicDriver:
         else:
             state = MinerState.MINING
         lv = nearest_level(self._caps.levels, limit if limit else power) if self._caps.levels else None
+        if extra is not None and extra.frequency_mhz is not None and self._caps.levels:
+            name = axeos.level_name(extra.frequency_mhz)
+            lv = next((x for x in self._caps.levels if x.name == name), None)
         return MinerSample(
             name=self.name, ts=ts, state=state, power_w=power, power_limit_w=limit,
             level=lv.name if lv else None, hashrate_ths=hr, temp_c=temp,
             fan_rpm=max(fans) if fans else None, uptime_s=_f(d.uptime), model=self.model,
-            firmware=self.firmware, error=errors[0] if state is MinerState.FAULT else None,
-            boards=boards, errors=errors, poll_s=poll_s)
+            firmware=firmware, error=errors[0] if state is MinerState.FAULT else None,
+            boards=boards, errors=errors, poll_s=poll_s, chip_temp_c=chip_temp)
 
     # ---- control ----
     async def _command(self, miner: Any, cmd: MinerCommand) -> tuple[bool, str]:
         caps = self._caps
         if caps.monitor_only:
-            return False, "not supported: this miner is monitor-only"
+            return False, "not supported: this miner is monitor-only" + (f" ({caps.why_limited})" if caps.why_limited else "")
         if cmd.kind in (CommandKind.START, CommandKind.STOP):
             if not caps.on_off:
-                return False, f"not supported: {self.family} cannot be started or stopped through pyasic"
+                return False, (f"not supported: {caps.why_limited}" if caps.why_limited
+                               else f"not supported: {self.family} cannot be started or stopped through pyasic")
             if cmd.kind is CommandKind.START and (cmd.watts is not None or cmd.level is not None) \
                     and (caps.power_target or caps.levels):
                 # set the target before waking it, so it ramps to the decided power, not its last one
@@ -326,6 +377,8 @@ class PyasicDriver:
                 ok_set, msg_set = await self._command(miner, set_cmd)
                 if not ok_set:
                     return False, f"start: {msg_set}"
+            if self.family == "bitaxe":
+                return await axeos.set_paused(miner.web, cmd.kind is CommandKind.STOP)
             ok = await (miner.resume_mining() if cmd.kind is CommandKind.START else miner.stop_mining())
             return bool(ok), "accepted" if ok else "refused by the miner"
         if cmd.kind is CommandKind.SET_LEVEL:
@@ -353,6 +406,8 @@ class PyasicDriver:
         return False, f"unknown command {cmd.kind}"
 
     async def _set_level(self, miner: Any, lv: Level) -> tuple[bool, str]:
+        if self.family == "bitaxe":
+            return await axeos.set_frequency(miner.web, float(lv.name.split()[0]))
         if self.family == "avalon":
             # pyasic maps watts to levels oddly (500 W -> max) and cannot send level 0 (it tests
             # `if val:`); send the ascset ourselves with the index (research §3.4)

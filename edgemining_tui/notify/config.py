@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from ..config.types import Duration, Secret
+from ..config.types import Duration, Secret, bounded
 
 Kind = Literal["offline", "command", "failsafe", "override", "summary", "energy"]
 DEFAULT_ON: tuple[str, ...] = ("offline", "command", "failsafe", "override", "summary")
@@ -34,8 +34,8 @@ class NotifyConfig:
     events: tuple[Kind, ...] = DEFAULT_ON   # (not 'on:': YAML reads a bare on as true)
     daily_summary: Optional[str] = "20:00"
     min_severity: Literal["info", "warning", "error"] = "info"
-    max_per_hour: int = 30
-    timeout: Duration = 10.0
+    max_per_hour: bounded(int, 1, 3600) = 30
+    timeout: bounded(Duration, 0, 300, above=True) = 10.0
     retries: int = 2
     log: bool = True
     title: str = "edgemining"

@@ -31,7 +31,7 @@ from __future__ import annotations
 from .config import PolicyConfig, Timing
 from .protection import min_on_left, start_block
 from .quantize import ON_OFF, Ladder
-from .timers import MinerState, fmt_dur, fmt_kw
+from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
@@ -64,18 +64,26 @@ class Site:
 
 
 def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
-               all_draw_w: float | None, has_battery: bool = False, reserve=None) -> Site:
+               all_draw_w: float | None, has_battery: bool | None = False, reserve=None,
+               headroom_w: float | None = None) -> Site:
     """Compute the available power. ``alloc_draw_w``: what the allocated miners draw now (measured);
     ``all_draw_w``: what every miner draws (for deriving the grid from pv/house), None if unknown;
     ``has_battery``: the site has a battery (config, or it has reported before), so a missing battery
-    reading is missing data, not "no battery"; ``reserve``: this cycle's forecast reserve
-    (policy/reserve.py), None to use the fixed SoC levels."""
+    reading is missing data, not "no battery"; None: configured absent (``battery.present: false``);
+    ``reserve``: this cycle's forecast reserve (policy/reserve.py), None to use the fixed SoC levels."""
     s = Site()
     value = snapshot.value
     grid = value("grid_import_w")
-    charge = value("battery_charge_w")
-    soc = value("battery_soc_pct")
-    has_battery = has_battery or charge is not None or soc is not None
+    if has_battery is None:
+        # battery.present: false — the owner says there is none: whatever a source reports for a
+        # battery (a GEN24's disabled input at SoC 0 %) is ignored, and never blocks a decision
+        charge = soc = None
+        has_battery = False
+        stale = tuple(f for f in stale if f not in ("battery_charge_w", "battery_soc_pct"))
+    else:
+        charge = value("battery_charge_w")
+        soc = value("battery_soc_pct")
+        has_battery = has_battery or charge is not None or soc is not None
     if stale and ("grid_import_w" in stale or (has_battery and "battery_charge_w" in stale)):
         s.why = "energy data stale (" + ", ".join(stale) + ")"
         return s
@@ -122,7 +130,8 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
             s.battery = "buffer_start"
         elif s.buffered:
             s.battery = "buffer"
-    s.available_w = alloc_draw_w - grid + charge - s.kept_w - cfg.headroom_w
+    s.available_w = alloc_draw_w - grid + charge - s.kept_w - (
+        headroom_w if headroom_w is not None else cfg.headroom_w)
     if cfg.import_cap_w is not None:
         # base import if the allocated miners drew nothing; they may add up to cap - base
         s.cap_budget_w = cfg.import_cap_w - (grid - alloc_draw_w)
@@ -288,7 +297,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     left = t.disable_delay - (now - st.disable_since)
                     if left > 0:
                         want, term = lo, "disable_timer"
-                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw(R)} < {fmt_kw(lo)} min)"
+                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min)"
                         sl.timer, sl.timer_left = "disable", left
                     else:
                         left = min_on_left(st, t, now)
@@ -297,7 +306,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                             sl.timer, sl.timer_left = "min_on", left
                         else:
                             want, term = None, "surplus"
-                            reason = f"surplus {fmt_kw(R)} < {fmt_kw(lo)} min: pause"
+                            reason = f"surplus {fmt_kw_below(R, lo)} min: pause"
             # minimum interval between power changes (miners ramp; toggling targets wears them)
             if want is not None and lad.kind != ON_OFF and st.setpoint_w is not None \
                     and not lad.same(want, st.setpoint_w) and st.last_change is not None \
@@ -386,7 +395,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     elif R <= 0:
                         term, reason = "idle", f"no surplus ({fmt_kw(R)})"
                     else:
-                        term, reason = "surplus", f"surplus {fmt_kw(R)} < {fmt_kw(need)} min"
+                        term, reason = "surplus", f"surplus {fmt_kw_below(R, need)} min"
             if want is None:
                 sl.run, sl.want = False, None
                 use = sl.measured

@@ -5,7 +5,8 @@ Example (every key is optional; the values shown are the defaults)::
     policy:
       mode: surplus              # surplus | rules | manual
       groups: {}                 # per-miner mode, e.g. {shed-s9: rules, office-bitaxe: manual}
-      headroom: 100W             # kept unused so the site leans to export, not import
+      headroom: 100W             # kept unused so the site leans to export, not import; auto: adapts
+                                 # to the grid reading's noise (policy/headroom.py)
       import_cap: null           # e.g. 500W: never plan grid import above this
       enable:  {threshold: 0W, delay: 60s}
       disable: {threshold: 0W, delay: 180s}
@@ -16,11 +17,14 @@ Example (every key is optional; the values shown are the defaults)::
       ramp: 60s                  # how long a miner takes to settle on a new target
       command_retry: 60s         # resend an unconfirmed command after this long
       battery: {priority_soc: 50%, buffer_soc: 90%, buffer_start_soc: null}
-      # or: battery: {reserve: forecast, capacity: 10kWh, forecast_trust: 80%}  (policy/reserve.py)
+      # or: battery: {reserve: forecast, capacity: 10kWh, forecast_trust: 80%}  (policy/reserve.py);
+      # reserve: auto (the default) is forecast once capacity is given
       stale: {grace: 60s, minimum_for: 120s}
       miners:                    # per-miner timer overrides
         garage-s19: {min_on: 20m, max_starts_per_day: 4}
       rules_file: null           # an Edge Mining policy YAML (start_rules / stop_rules)
+      start_rules_files: []      # Edge Mining rule-list files (a 'rules:' list each), added as start rules
+      stop_rules_files: []       # ... and as stop rules
       heat_cap: minimum          # a zone above its band holds its miners at minimum | pauses them
 
 See docs/allocator.md for why each default is what it is.
@@ -28,13 +32,16 @@ See docs/allocator.md for why each default is what it is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
-from ..config.types import Duration, Energy, Percent, Power
+from ..config.types import Duration, Energy, Percent, Power, bounded
+
+Day = bounded(Duration, 0, 86400)           # timers: up to a day
+Starts = bounded(int, 1, 1440)              # starts per day: at most one a minute
 
 Mode = Literal["surplus", "rules", "manual"]
-Reserve = Literal["levels", "forecast"]
-RESERVES: tuple[str, ...] = ("levels", "forecast")
+Reserve = Literal["auto", "levels", "forecast"]
+RESERVES: tuple[str, ...] = ("auto", "levels", "forecast")
 MODES: tuple[str, ...] = ("surplus", "rules", "manual")
 HeatCap = Literal["minimum", "pause"]
 HEAT_CAPS: tuple[str, ...] = ("minimum", "pause")
@@ -44,8 +51,8 @@ HEAT_CAPS: tuple[str, ...] = ("minimum", "pause")
 class EnableConfig:
     """Start a stopped miner once ``available >= its lowest power + threshold`` for ``delay``."""
 
-    threshold: Power = 0.0
-    delay: Duration = 60.0
+    threshold: bounded(Power, 0, 100_000) = 0.0
+    delay: Day = 60.0
 
     def validate(self) -> None:
         if self.threshold < 0:
@@ -56,8 +63,8 @@ class EnableConfig:
 class DisableConfig:
     """Pause a running miner once it would import more than ``threshold`` at minimum for ``delay``."""
 
-    threshold: Power = 0.0
-    delay: Duration = 180.0
+    threshold: bounded(Power, 0, 100_000) = 0.0
+    delay: Day = 180.0
 
     def validate(self) -> None:
         if self.threshold < 0:
@@ -75,14 +82,15 @@ class BatteryPolicy:
     present: Optional[bool] = None
     # levels: the three SoC levels above. forecast: the battery keeps the share of the surplus it
     # needs to be full by sunset, from the PV forecast for the rest of today (policy/reserve.py);
-    # the levels apply only while the forecast is missing.
-    reserve: Reserve = "levels"
-    capacity: Optional[Energy] = None           # usable Wh; needed by reserve: forecast
+    # the levels apply only while the forecast is missing. auto: forecast when the capacity is
+    # known (and the site's coordinates, for the sun), else levels.
+    reserve: Reserve = "auto"
+    capacity: Optional[bounded(Energy, 0, 1_000_000, above=True)] = None           # usable Wh; needed by reserve: forecast
     forecast_trust: Percent = 80.0              # the share of the forecast counted on
 
     def validate(self) -> None:
         if self.reserve not in RESERVES:
-            raise ValueError(f"reserve: expected levels or forecast, got {self.reserve!r}")
+            raise ValueError(f"reserve: expected auto, levels or forecast, got {self.reserve!r}")
         if self.reserve == "forecast" and not self.capacity:
             raise ValueError("capacity: reserve: forecast needs the battery's usable capacity (e.g. 10kWh)")
         if not 0 < self.forecast_trust <= 100:
@@ -106,21 +114,21 @@ class BatteryPolicy:
 class StaleConfig:
     """Fail-safe on stale energy data: hold for ``grace``, then minimum for ``minimum_for``, then pause."""
 
-    grace: Duration = 60.0
-    minimum_for: Duration = 120.0
+    grace: bounded(Duration, 0, 3600) = 60.0
+    minimum_for: Day = 120.0
 
 
 @dataclass(frozen=True)
 class MinerTimers:
     """Per-miner overrides of the fleet's timers; unset keys use the fleet value."""
 
-    enable_delay: Optional[Duration] = None
-    disable_delay: Optional[Duration] = None
-    min_on: Optional[Duration] = None
-    min_off: Optional[Duration] = None
-    max_starts_per_day: Optional[int] = None
-    min_change_interval: Optional[Duration] = None
-    ramp: Optional[Duration] = None
+    enable_delay: Optional[Day] = None
+    disable_delay: Optional[Day] = None
+    min_on: Optional[Day] = None
+    min_off: Optional[Day] = None
+    max_starts_per_day: Optional[Starts] = None
+    min_change_interval: Optional[Day] = None
+    ramp: Optional[bounded(Duration, 0, 3600)] = None
 
     def validate(self) -> None:
         if self.max_starts_per_day is not None and self.max_starts_per_day < 1:
@@ -133,21 +141,24 @@ class PolicyConfig:
 
     mode: Mode = "surplus"
     groups: dict[str, Mode] = field(default_factory=dict)
-    headroom_w: Power = 100.0
-    import_cap_w: Optional[Power] = None
+    # "auto": adapts to the grid reading's measured noise (policy/headroom.py)
+    headroom_w: Union[Literal["auto"], bounded(Power, 0, 100_000)] = 100.0
+    import_cap_w: Optional[bounded(Power, 0, 100_000)] = None
     enable: EnableConfig = field(default_factory=EnableConfig)
     disable: DisableConfig = field(default_factory=DisableConfig)
-    min_on: Duration = 600.0
-    min_off: Duration = 300.0
-    max_starts_per_day: int = 6
-    min_change_interval: Duration = 120.0
-    ramp: Duration = 60.0
-    command_retry: Duration = 60.0
+    min_on: Day = 600.0
+    min_off: Day = 300.0
+    max_starts_per_day: Starts = 6
+    min_change_interval: Day = 120.0
+    ramp: bounded(Duration, 0, 3600) = 60.0
+    command_retry: bounded(Duration, 0, 86400, above=True) = 60.0
     battery: BatteryPolicy = field(default_factory=BatteryPolicy)
     stale: StaleConfig = field(default_factory=StaleConfig)
     miners: dict[str, MinerTimers] = field(default_factory=dict)
     # Edge Mining rules, for the rule engine (policy/rules*.py): a policy file, or inline lists
     rules_file: Optional[str] = None
+    start_rules_files: tuple[str, ...] = ()
+    stop_rules_files: tuple[str, ...] = ()
     start_rules: tuple[Any, ...] = ()
     stop_rules: tuple[Any, ...] = ()
     # what a miner in a zone above its comfort band does: hold at its minimum power (on/off miners and
@@ -155,7 +166,7 @@ class PolicyConfig:
     heat_cap: HeatCap = "minimum"
 
     def validate(self) -> None:
-        if self.headroom_w < 0:
+        if self.headroom_w != "auto" and self.headroom_w < 0:
             raise ValueError("headroom: cannot be negative")
         if self.import_cap_w is not None and self.import_cap_w < 0:
             raise ValueError("import_cap: cannot be negative (0 W means never import for mining)")

@@ -29,7 +29,7 @@ from .config import PolicyConfig
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision
 from .overrides import Override, OverrideEvent, Overrides
 from .requests import OverrideRequests
-from .rule_hook import RuleHook, RuleSetHook, _as_hook
+from .rule_hook import RuleHook, RuleSetHook, SiteFeeds, _as_hook
 from .protection import min_on_left, start_block
 from .quantize import CONTINUOUS, LEVELS, ON_OFF, Ladder
 from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
@@ -45,12 +45,15 @@ class PolicyDecider(OverrideRequests):
     def __init__(self, cfg: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None,
                  sunset: Callable[[float], float | None] | None = None,
                  sunrise: Callable[[float], float | None] | None = None, sun: Any = None,
-                 economics: Any = None) -> None:
-        """``economics``: the ``economics:`` section (econ/config.py EconomicsConfig) or None (no price terms)."""
+                 economics: Any = None, feeds: SiteFeeds | None = None) -> None:
+        """``economics``: the ``economics:`` section (econ/config.py EconomicsConfig) or None (no price terms);
+        ``feeds``: what feeds the rules besides the snapshot (forecast, home load, pool, capacity)."""
         self.cfg = cfg or PolicyConfig()
         self.gates = Gates(economics)
         self.tz = tz
-        self.rules = _as_hook(rules, sun, tz)
+        self.feeds = feeds
+        self.home_load = feeds.home_load if feeds is not None else None
+        self.rules = _as_hook(rules, sun, tz, feeds)
         self.overrides = Overrides(tz, sunset, sunrise)
         self._day = DayKey(tz)
         self._slots: dict[str, Slot] = {}
@@ -60,12 +63,21 @@ class PolicyDecider(OverrideRequests):
         self._order_key: tuple | None = None
         self._order: list[MinerView] = []
         self.last: FleetDecision | None = None
+        # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
+        # None: no check, for the replay, whose samples carry the time they last changed)
+        self.miner_data_max_age_s: float | str | None = "grace"
         self._battery: bool | None = self.cfg.battery.present
         b = self.cfg.battery
         self.reserve = None
-        if b.reserve == "forecast" and b.capacity:
+        if b.capacity and (b.reserve == "forecast" or (b.reserve == "auto" and sunset and sunrise)):
             from .reserve import ForecastReserve
-            self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise)
+            self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
+                                           load=self.home_load.mean_w if self.home_load is not None else None)
+        self.headroom = None
+        if cfg is not None and self.cfg.headroom_w == "auto":
+            from .headroom import AdaptiveHeadroom
+            self.headroom = AdaptiveHeadroom()
+        self.headroom_w = 100.0 if self.headroom is not None else float(self.cfg.headroom_w)
 
     # ------------------------------------------------------------------------------------------
     def _slot(self, name: str) -> Slot:
@@ -130,6 +142,10 @@ class PolicyDecider(OverrideRequests):
         now = inp.now
         cfg = self.cfg
         ov = self.overrides
+        if self.home_load is not None:
+            r = inp.snapshot.house_w
+            if r.error is None:
+                self.home_load.observe(now, r.value)
         if ov._next_expiry is not None and now >= ov._next_expiry:
             self._events.extend(ov.expire(now))
         day = self._day(now)
@@ -141,6 +157,7 @@ class PolicyDecider(OverrideRequests):
         surplus: list[Slot] = []
         rules_slots: list[Slot] = []
         acted: list[Slot] = []             # slots whose decision may carry a command
+        max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
         for v in self._ordered(inp.miners):
@@ -166,6 +183,13 @@ class PolicyDecider(OverrideRequests):
                 sl = self._slots.get(name)
                 if sl is not None:
                     sl.st.enable_since = sl.st.disable_since = None
+                continue
+            age = now - sample.ts
+            if max_age is not None and age > max_age:
+                # its data is older than the fail-safe's hold (a command in flight, a stuck poll):
+                # never command a miner on what it said that long ago
+                out[name] = MinerDecision(name, sample.running, None, None, "stale",
+                                          f"miner data {fmt_dur(age)} old: not commanded")
                 continue
             sl = self._slot(name)
             if sl.caps is not caps:
@@ -207,15 +231,17 @@ class PolicyDecider(OverrideRequests):
             acted.append(sl)
 
         has_batt = self._battery
+        snp = inp.snapshot
         if has_batt is None:
-            snp = inp.snapshot
             if snp.battery_charge_w.value is not None or snp.battery_soc_pct.value is not None:
                 has_batt = self._battery = True
         res = None
         if self.reserve is not None:
-            snp = inp.snapshot
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
-        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw, bool(has_batt), res)
+        if self.headroom is not None:
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt))
+        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
+                          None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
         left = reserved = 0.0
         if site.ok:
@@ -258,7 +284,11 @@ class PolicyDecider(OverrideRequests):
             cmd, resend = self._command(sl, now, retry)
             st = sl.st
             term, reason = sl.term, sl.reason
-            if cmd is not None and observe is not None:
+            if view_pending := sl.view.pending:
+                # its last command is still in flight (engine.py): send nothing new, believe nothing new
+                reason = f"{reason}; waiting for \"{view_pending.describe()}\" to finish"
+                cmd = None
+            elif cmd is not None and observe is not None:
                 term = "observe"
                 reason = f"observe only: would {cmd.describe()} ({reason})"
                 cmd = None
@@ -277,7 +307,7 @@ class PolicyDecider(OverrideRequests):
             "available_w": site.available_w,
             "left_w": left if site.ok else None,
             "reserved_w": reserved,
-            "headroom_w": cfg.headroom_w,
+            "headroom_w": self.headroom_w,
             "import_w": site.import_w,
             "battery_charge_w": site.charge_w,
             "battery_kept_w": site.kept_w,
@@ -490,7 +520,8 @@ class PolicyDecider(OverrideRequests):
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,
                   sunrise: Callable[[float], float | None] | None = None, sun: Any = None,
-                  miners: Iterable[Any] = (), economics: Any = None) -> PolicyDecider:
+                  miners: Iterable[Any] = (), economics: Any = None,
+                  feeds: SiteFeeds | None = None) -> PolicyDecider:
     """The decider for a config. ``rules``: a loaded RuleSet (policy/rules_loader.py) or any RuleHook;
     ``miners``: the configured miners (MinerConfig), to check that ``groups`` names real miners;
     ``economics``: the ``economics:`` section (EconomicsConfig) for the price terms, None = off."""
@@ -500,7 +531,8 @@ def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: An
         for name in list(cfg.groups) + list(cfg.miners):
             if name not in names:
                 raise ValueError(f"policy: miner {name!r} is not configured (known: {', '.join(sorted(names))})")
-    return PolicyDecider(cfg, tz=tz, rules=rules, sunset=sunset, sunrise=sunrise, sun=sun, economics=economics)
+    return PolicyDecider(cfg, tz=tz, rules=rules, sunset=sunset, sunrise=sunrise, sun=sun, economics=economics,
+                         feeds=feeds)
 
 
-__all__ = ["PolicyDecider", "build_decider", "RuleHook", "RuleSetHook", "INF", "Site"]
+__all__ = ["PolicyDecider", "build_decider", "RuleHook", "RuleSetHook", "SiteFeeds", "INF", "Site"]

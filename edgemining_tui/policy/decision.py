@@ -21,6 +21,8 @@ class MinerView:
     # the last command the engine sent and whether the miner confirmed it (None: not yet known)
     last_command: MinerCommand | None = None
     confirmed: bool | None = None
+    # a command still in flight (its own task, engine.py): nothing new is sent until it ends
+    pending: MinerCommand | None = None
 
 
 @dataclass(frozen=True, slots=True)

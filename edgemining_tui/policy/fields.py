@@ -75,10 +75,14 @@ class SiteSupply:
     climate_zones: frozenset[str] = frozenset()   # zone names (climate.zones.<name>.*)
     outdoor_temperature: bool = False
     price_keys: frozenset[str] = frozenset()      # keys of the price dict (price.<key>)
-    home_load: bool = False                  # a home-load provider feeds home_load.*
+    home_load: bool = False                  # the house load model feeds home_load.total_*
+    home_load_devices: frozenset[str] = frozenset()   # per-device providers (home_load.devices.<name>.*)
     pool: bool = False                       # a pool tracker feeds mining_performance.*
+    # which mining_performance.* paths (without the prefix) the pools fill; None: all of them
+    pool_fields: frozenset[str] | None = None
     energy_source: frozenset[str] = frozenset()   # static energy_source.* paths known (without prefix)
     miner_limits: bool = True                # miner max power / max hashrate known (capabilities)
+    miner_details: bool = True               # model, temperatures, fans, uptime (real miners; not the replay's)
 
     def supplies(self, spec: FieldSpec, path: str) -> bool:
         src = spec.source
@@ -106,12 +110,16 @@ class SiteSupply:
             return path.split(".", 1)[1] in self.price_keys
         if src == "home_load":
             return self.home_load
+        if src == "home_load_device":
+            return path.split(".")[2] in self.home_load_devices
         if src == "pool":
-            return self.pool
+            return self.pool and (self.pool_fields is None or path.split(".", 1)[1] in self.pool_fields)
         if src == "energy_source":
             return path.split(".", 1)[1] in self.energy_source
         if src == "miner_limits":
             return self.miner_limits
+        if src == "miner_detail":
+            return self.miner_details
         return False
 
 
@@ -186,7 +194,7 @@ _SPECS: list[FieldSpec] = [
     _f("sun.is_daylight", BOOL, "", OURS, "sun", "the sun is above the horizon"),
     # miner: Edge Mining's static Miner plus our live per-miner fields
     _f("miner.name", STRING, "", EM, "miner"),
-    _f("miner.model", STRING, "", EM, "miner"),
+    _f("miner.model", STRING, "", EM, "miner_detail"),
     _f("miner.active", BOOL, "", EM, "miner", "the miner is under automation"),
     _f("miner.power_consumption_max", NUMBER, "W", EM, "miner_limits"),
     _f("miner.hash_rate_max.value", NUMBER, "TH/s", EM, "never"),
@@ -194,8 +202,8 @@ _SPECS: list[FieldSpec] = [
     _f("miner.power", NUMBER, "W", OURS, "miner", "what it draws now"),
     _f("miner.power_limit", NUMBER, "W", OURS, "miner", "the power target it reports"),
     _f("miner.hashrate", NUMBER, "TH/s", OURS, "miner"),
-    _f("miner.temperature", NUMBER, "°C", OURS, "miner", "hottest board"),
-    _f("miner.fan_rpm", NUMBER, "rpm", OURS, "miner"),
+    _f("miner.temperature", NUMBER, "°C", OURS, "miner_detail", "hottest board"),
+    _f("miner.fan_rpm", NUMBER, "rpm", OURS, "miner_detail"),
     _f("miner.efficiency", NUMBER, "J/TH", OURS, "miner"),
     _f("miner.running_for_s", DURATION, "s", OURS, "miner", "time since it started mining; 0 when not"),
     _f("miner.stopped_for_s", DURATION, "s", OURS, "miner", "time since it stopped; 0 when mining"),
@@ -209,17 +217,19 @@ _SPECS: list[FieldSpec] = [
     _f("miner_state.hash_rate.value", NUMBER, "TH/s", EM, "miner", "always TH/s here"),
     _f("miner_state.hash_rate.unit", STRING, "", EM, "miner", "always 'TH/s'"),
     _f("miner_state.power_consumption", NUMBER, "W", EM, "miner"),
-    _f("miner_state.system_uptime", DURATION, "s", EM, "miner"),
+    _f("miner_state.system_uptime", DURATION, "s", EM, "miner_detail"),
     _f("miner_state.blocks_found", NUMBER, "", EM, "never"),
-    *[_f(f"miner_state.{k}_temperature.value", NUMBER, "°C", EM, "miner", f"{k.replace('_', ' ')} temperature")
+    *[_f(f"miner_state.{k}_temperature.value", NUMBER, "°C", EM, "miner_detail",
+         f"{k.replace('_', ' ')} temperature")
       for k in ("max_chip", "max_board", "avg_chip", "avg_board")],
     _f("miner_state.inlet_temperature.value", NUMBER, "°C", EM, "never"),
     _f("miner_state.outlet_temperature.value", NUMBER, "°C", EM, "never"),
     _f("miner_state.external_fan_speed.value", NUMBER, "rpm", EM, "never"),
     # climate: Edge Mining's ClimateStateSnapshot (zones by name) plus outdoor temperature
+    _f(f"climate.zones.{NAME}.humidity", NUMBER, "%", EM, "never",
+       "relative humidity (our zones read temperature only)"),
     *[_f(f"climate.zones.{NAME}.{k}", kind, unit, EM, "climate_zone", desc) for k, kind, unit, desc in (
         ("temperature_celsius", NUMBER, "°C", "room temperature"),
-        ("humidity", NUMBER, "%", "relative humidity"),
         ("target_temperature", NUMBER, "°C", "target from the zone's schedule (site timezone)"),
         ("hysteresis_celsius", NUMBER, "°C", "the zone's hysteresis"),
         ("timestamp", DATETIME, "", "when it was read"))],
@@ -241,13 +251,16 @@ _SPECS: list[FieldSpec] = [
     # home_load: Edge Mining's HomeLoadsConsumption
     *[_f(f"home_load.{t}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load")
       for t in ("total_history", "total_forecast") for s in LOAD_STATS],
-    *[_f(f"home_load.{t}.{w}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load")
+    # a window looks back on the history and ahead on the forecast; the other way round is empty
+    # (in Edge Mining too: its history has no next_* intervals, its forecast no last_* ones)
+    *[_f(f"home_load.{t}.{w}.{s}", NUMBER, "W" if "power" in s else "Wh", EM,
+         "home_load" if w.startswith("last_") == (t == "total_history") else "never")
       for t in ("total_history", "total_forecast") for w in LOAD_WINDOWS for s in LOAD_STATS],
-    *[_f(f"home_load.devices.{NAME}.{t}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load")
+    *[_f(f"home_load.devices.{NAME}.{t}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load_device")
       for t in ("history", "forecast") for s in LOAD_STATS],
-    *[_f(f"home_load.devices.{NAME}.{t}.{w}.{s}", NUMBER, "W" if "power" in s else "Wh", EM, "home_load")
-      for t in ("history", "forecast") for w in LOAD_WINDOWS for s in LOAD_STATS],
-    _f(f"home_load.devices.{NAME}.device_category", STATUS, "", EM, "home_load", "", DEVICE_CATEGORIES),
+    *[_f(f"home_load.devices.{NAME}.{t}.{w}.{s}", NUMBER, "W" if "power" in s else "Wh", EM,
+         "home_load_device") for t in ("history", "forecast") for w in LOAD_WINDOWS for s in LOAD_STATS],
+    _f(f"home_load.devices.{NAME}.device_category", STATUS, "", EM, "home_load_device", "", DEVICE_CATEGORIES),
     # mining_performance: Edge Mining's pool tracker snapshot
     _f("mining_performance.current_hashrate.value", NUMBER, "TH/s", EM, "pool"),
     _f("mining_performance.current_hashrate.unit", STRING, "", EM, "pool"),

@@ -12,8 +12,10 @@ export to the afternoon. The forecast reserve answers it with energy instead::
 
 ``coming`` spreads ``trust`` x the forecast for the rest of today over a sine from sunrise to
 sunset (the clear-sky shape; a forecast service gives the total, not the shape) and takes away
-the house load (its 1 h average) only where that curve is above it: in the morning and evening,
-when PV does not cover the house, there is no surplus to lose.
+the house load only where that curve is above it: in the morning and evening, when PV does not
+cover the house, there is no surplus to lose. The house load is the home-load forecast's mean
+from now to sunset (policy/home_load.py, learned from the site's own history) when there is one,
+else the last hour's average.
 
 The battery keeps ``share`` of the present surplus; the miners get the rest. If the forecast is
 right, the battery is full when the surplus ends, and what the miners took would have been exported.
@@ -29,6 +31,7 @@ import math
 from typing import Callable
 
 SunFn = Callable[[float], "float | None"]
+LoadFn = Callable[[float, float], "float | None"]     # mean house W predicted over [start, end)
 
 _PI, _cos, _asin = math.pi, math.cos, math.asin
 LOAD_TAU_S = 3600.0      # the house-load average's time constant
@@ -50,11 +53,12 @@ class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
     __slots__ = ("trust", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
-                 "_rise", "out")
+                 "_rise", "out", "load_forecast")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
-                 sunrise: SunFn | None = None) -> None:
+                 sunrise: SunFn | None = None, load: LoadFn | None = None) -> None:
+        self.load_forecast = load
         self.trust = trust_pct / 100.0
         self.full = full_soc_pct
         self._wh_per_pct = capacity_wh / 100.0 / charge_efficiency
@@ -87,6 +91,10 @@ class ForecastReserve:
             if st is None or rs is None:
                 return None
             self._set, self._rise = st, rs
+        if self.load_forecast is not None and now < self._set:
+            lf = self.load_forecast(now, self._set)
+            if lf is not None:
+                load = lf
         # in daylight the next sunrise is tomorrow's; today's was about a day earlier
         rise = self._rise if self._rise < self._set else self._rise - 86400.0
         r = self.out

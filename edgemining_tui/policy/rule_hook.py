@@ -1,9 +1,30 @@
 """The rule engine as the decider sees it: Edge Mining rules (policy/rules.py) behind one call."""
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol
 
 from .decision import DecisionInput, MinerView
+from .forecast_fields import ForecastFields, PVForecastProducer, SnapshotForecast
+from .home_load import HomeLoadProducer
+
+
+@dataclass
+class SiteFeeds:
+    """Everything besides the energy snapshot that feeds Edge Mining's fields, live and in replay.
+
+    ``forecast``: the PV forecast (default: the snapshot's keys, shaped by the sun);
+    ``battery_capacity_wh``: for ``energy_state.battery.remaining_capacity`` (SoC × capacity);
+    ``home_load``: the house load model (``home_load.total_history|total_forecast.*``), fed each
+    cycle by the decider; ``pool``: ``mining_performance.*`` now (econ/extra.py), or None;
+    ``energy_source``: the static ``energy_source.*`` description.
+    """
+
+    forecast: PVForecastProducer | None = None
+    battery_capacity_wh: float | None = None
+    home_load: HomeLoadProducer | None = None
+    pool: Callable[[], Mapping | None] | None = None
+    energy_source: Mapping | None = None
 
 
 class RuleHook(Protocol):
@@ -19,11 +40,14 @@ class RuleSetHook:
     """Adapts policy/rules.py's RuleSet (+ policy/context.py) to RuleHook. The site context is
     built once per cycle and shared by the miners."""
 
-    def __init__(self, ruleset: Any, sun: Any = None, tz: Any = None) -> None:
+    def __init__(self, ruleset: Any, sun: Any = None, tz: Any = None, feeds: SiteFeeds | None = None) -> None:
         from zoneinfo import ZoneInfo
         self.ruleset = ruleset
         self.sun = sun
         self.tz = tz if tz is None or not isinstance(tz, str) else ZoneInfo(tz)
+        self.feeds = feeds or SiteFeeds()
+        if self.feeds.forecast is None:
+            self.feeds.forecast = SnapshotForecast(sun, self.tz)
         self._inp: DecisionInput | None = None
         self._ctx: Any = None
 
@@ -36,8 +60,15 @@ class RuleSetHook:
             for v in inp.miners:
                 if v.sample is not None and v.sample.power_w is not None:
                     miners_w += v.sample.power_w
+            f = self.feeds
+            fc = f.forecast.pv_forecast(inp.now, inp.snapshot.forecast) if f.forecast is not None else None
             self._ctx = build_context(inp.now, tz=tz, snapshot=inp.snapshot, sun=self.sun,
-                                      climate=inp.climate or None, price=inp.prices or None, miners_w=miners_w)
+                                      climate=inp.climate or None, price=inp.prices or None, miners_w=miners_w,
+                                      forecast=ForecastFields(fc, tz) if fc is not None else {},
+                                      battery_capacity_wh=f.battery_capacity_wh,
+                                      home_load=f.home_load.fields(inp.now) if f.home_load is not None else None,
+                                      mining_performance=f.pool() if f.pool is not None else None,
+                                      energy_source=f.energy_source)
             self._inp = inp
         return self._ctx
 
@@ -53,11 +84,11 @@ class RuleSetHook:
         return None, d.reason
 
 
-def _as_hook(rules: Any, sun: Any = None, tz: Any = None) -> RuleHook | None:
+def _as_hook(rules: Any, sun: Any = None, tz: Any = None, feeds: SiteFeeds | None = None) -> RuleHook | None:
     if rules is None:
         return None
     if hasattr(rules, "evaluate"):
         return rules
     if hasattr(rules, "match"):
-        return RuleSetHook(rules, sun, tz)
+        return RuleSetHook(rules, sun, tz, feeds)
     raise TypeError(f"rules: expected a RuleSet or an object with evaluate(), got {type(rules).__name__}")

@@ -18,16 +18,17 @@ A field Edge Mining defines but this site cannot supply is a warning (``LoadWarn
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config.errors import ConfigError
+from ..config.errors import ConfigError, raise_all
 from ..config.loader import Located, _dotted, read_yaml
-from .fields import (ANY, BOOL, DATETIME, DURATION, NUMBER, REGISTRY, STATUS, STRING,
-                     FieldSpec, SiteSupply, valid_path_syntax)
+from .fields import (ANY, BOOL, DATETIME, DURATION, EM_MINER_STATUSES, NUMBER, OUR_MINER_STATES, REGISTRY,
+                     STATUS, STRING, FieldSpec, SiteSupply, valid_path_syntax)
 from .rules import (LIST_OPS, OPERATORS, ORDERED_OPS, TEXT_OPS, AllOf, AnyOf, Leaf, Node, Not,
                     Rule, RuleKind, RuleSet, TimeOfDay)
 
@@ -36,6 +37,24 @@ RULE_KEYS = ("id", "name", "description", "conditions", "priority", "enabled")
 GROUP_KEYS = ("all_of", "any_of", "not_")
 LEAF_KEYS = ("field", "operator", "value", "value_ref")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+# Edge Mining's older field names (its earlier core repository, edge-mining/core, before the app
+# monorepo), read as the fields that replaced them there. docs/rules.md "Older Edge Mining files".
+LEGACY_FIELDS = {
+    # DecisionalContext.home_load_forecast (Watts, later a ConsumptionForecast) became
+    # home_load.*; Edge Mining rewrote its own "Peak Home Consumption Stop" (> 2800 W) on this field
+    "home_load_forecast": "home_load.total_forecast.next_2h.avg_power",
+    # ForecastData.predicted_power.* (renamed in edge-mining/core 27e0b85). It was a dict keyed by
+    # timestamps, so these never resolved there (always false); Edge Mining itself replaced
+    # next_2_hours by next_hour_power in the same rule (edge-mining/core 40b4e58)
+    "forecast.predicted_power.next_2_hours": "forecast.next_hour_power",
+    "forecast.predicted_power.next_hour": "forecast.next_hour_power",
+    "forecast.predicted_power.next_hour_power": "forecast.next_hour_power",
+    "forecast.predicted_power.avg_next_4_hours": "forecast.avg_next_4_hours_power",
+    "forecast.predicted_power.avg_next_4_hours_power": "forecast.avg_next_4_hours_power",
+    # DecisionalContext.tracker_current_hashrate (HashRate) became mining_performance.current_hashrate
+    "tracker_current_hashrate": "mining_performance.current_hashrate.value",
+    "tracker_current_hashrate.value": "mining_performance.current_hashrate.value",
+}
 _COMPAT = {NUMBER: NUMBER, DURATION: NUMBER, STRING: STRING, STATUS: STRING, BOOL: BOOL,
            DATETIME: DATETIME}
 
@@ -63,6 +82,7 @@ class _Ctx:
         self.site = site
         self.rule: str | None = None
         self.warnings: list[LoadWarning] = []
+        self.errors: list[ConfigError] = []
         self._warned: set[tuple] = set()
 
     def fail(self, path: tuple, message: str) -> ConfigError:
@@ -110,6 +130,7 @@ def parse_policy(doc: Located, site: SiteSupply | None = None,
         raise c.fail(("metadata",), "metadata must be a mapping")
     start = _rule_list(c, data, ("start_rules",), RuleKind.START)
     stop = _rule_list(c, data, ("stop_rules",), RuleKind.STOP)
+    raise_all(c.errors)
     _check_ids(c, [(("start_rules", i), r) for i, r in enumerate(start)] +
                [(("stop_rules", i), r) for i, r in enumerate(stop)])
     for kind, rules in (("start", start), ("stop", stop)):
@@ -132,6 +153,7 @@ def load_rules_file(path: str | Path, kind: RuleKind | str, site: SiteSupply | N
     if not isinstance(data, dict) or "rules" not in data:
         raise c.fail((), "a rule file must have a 'rules:' list")
     rules = _rule_list(c, data, ("rules",), kind)
+    raise_all(c.errors)
     _check_ids(c, [(("rules", i), r) for i, r in enumerate(rules)])
     return sorted(rules, key=lambda r: -r.priority), c.warnings
 
@@ -189,7 +211,11 @@ def _rule_list(c: _Ctx, data: dict, path: tuple, kind: RuleKind) -> list[Rule]:
         raise c.fail(path, f"'{path[-1]}' must be a list of rules, got {_kind(items)}")
     out = []
     for i, item in enumerate(items):
-        out.append(_rule(c, item, path + (i,), kind))
+        try:
+            out.append(_rule(c, item, path + (i,), kind))
+        except ConfigError as e:      # one bad rule never hides the next one's problems
+            c.errors.append(e)
+            c.rule = None
     return out
 
 
@@ -307,8 +333,27 @@ def _spec(c: _Ctx, fpath: Any, path: tuple, key: str) -> FieldSpec:
     return spec
 
 
+def _legacy(fpath: Any) -> Any:
+    return LEGACY_FIELDS.get(fpath, fpath) if isinstance(fpath, str) else fpath
+
+
+def _em_status_words(v: Any) -> bool:
+    """Is ``v`` (a word or a list) Edge Mining's miner status vocabulary rather than ours?"""
+    words = v if isinstance(v, list) else [v]
+    if not words or not all(isinstance(w, str) for w in words):
+        return False
+    norm = [w.strip().lower().removeprefix("minerstatus.") for w in words]
+    return all(w in EM_MINER_STATUSES for w in norm) and any(w not in OUR_MINER_STATES for w in norm)
+
+
 def _leaf(c: _Ctx, cond: dict, path: tuple) -> Leaf:
-    fpath = cond.get("field")
+    fpath = _legacy(cond.get("field"))
+    if fpath == "miner.status" and _em_status_words(cond.get("value")):
+        # Edge Mining's older files compare its Miner.status (ON, OFF, ERROR...) here: read them
+        # as miner_state.status, the same words on today's field (the table in docs/rules.md)
+        fpath = "miner_state.status"
+    if cond.get("value_ref") is not None:
+        cond = dict(cond, value_ref=_legacy(cond.get("value_ref")))
     spec = _spec(c, fpath, path, "field")
     op_raw = cond.get("operator")
     if op_raw is None:
@@ -388,6 +433,8 @@ def _scalar(c: _Ctx, field: str, spec: FieldSpec, op: str, v: Any, path: tuple) 
     if kind in (NUMBER, DURATION):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise c.fail(path, f"{field} is a number{_unit(spec)}; operator {op} needs a number, got {_kind(v)}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise c.fail(path, f"{field}: expected a finite number, got {v}")
         return v
     if kind == BOOL:
         if not isinstance(v, bool):

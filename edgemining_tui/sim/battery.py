@@ -4,14 +4,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config.types import Energy, Percent, Power
+from ..config.types import Energy, Percent, Power, bounded
 
 
 @dataclass(frozen=True)
 class BatteryConfig:
-    capacity: Energy = 10000.0          # Wh
-    max_charge: Power = 5000.0          # W
-    max_discharge: Power = 5000.0       # W
+    capacity: bounded(Energy, 0, 1_000_000) = 10000.0          # Wh
+    max_charge: bounded(Power, 0, 100_000) = 5000.0          # W
+    max_discharge: bounded(Power, 0, 100_000) = 5000.0       # W
     min_soc: Percent = 10.0
     round_trip_efficiency: Percent = 90.0
     initial_soc: Percent = 50.0

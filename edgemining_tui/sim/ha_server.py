@@ -60,6 +60,8 @@ class HomeAssistantServer:
         self.garbage = False
         self.overrides: dict[str, str] = {}
         self.units: dict[str, str] = {}
+        # entity id -> a recorded state object served verbatim (tests/data/energy/home_assistant)
+        self.replay: dict[str, dict] | None = None
         self.requests = 0
         self.http = HttpServer(self._handle, host, port)
         self.ws = None
@@ -139,7 +141,8 @@ class HomeAssistantServer:
         if req.path == "/api/states":
             return Response.json([self.entity_state(e) for e in self.entities])
         if req.path.startswith("/api/states/"):
-            body = self.entity_state(req.path[len("/api/states/"):])
+            eid = req.path[len("/api/states/"):]
+            body = self.replay.get(eid) if self.replay is not None else self.entity_state(eid)
             if body is None:
                 return Response.json({"message": "Entity not found."}, 404)
             return Response.json(body)

@@ -127,7 +127,8 @@ class HttpServer:
 class StandInServer:
     """Base of the vendor stand-ins (Fronius, Shelly, pools): address, start/stop, and the fault
     switches they all have. ``status`` forces an HTTP status for every request, ``hang`` accepts
-    and never answers, ``garbage`` answers with the subclass's malformed ``GARBAGE`` body."""
+    and never answers, ``garbage`` answers with the subclass's malformed ``GARBAGE`` body;
+    ``replay`` serves recorded replies verbatim."""
 
     GARBAGE = b'{"truncated": '
 
@@ -136,6 +137,8 @@ class StandInServer:
         self.status: int | None = None
         self.hang = False
         self.garbage = False
+        # path -> a recorded JSON body to serve verbatim (tests/data/energy/<vendor>/*.json "reply")
+        self.replay: dict[str, object] | None = None
 
     @property
     def url(self) -> str:
@@ -167,6 +170,15 @@ class StandInServer:
 
     def garbage_reply(self) -> Response:
         return Response(200, self.GARBAGE, "application/json")
+
+    def replayed(self, req: Request) -> Response | None:
+        """The recorded body for this path, if one is being replayed."""
+        if self.replay is None or req.path not in self.replay:
+            return None
+        body = self.replay[req.path]
+        if isinstance(body, bytes):      # a raw (possibly broken) body, as recorded
+            return Response(200, body, "text/html" if body.lstrip().startswith(b"<") else "application/json")
+        return Response.json(body)
 
     async def _handle(self, req: Request) -> Response:  # pragma: no cover - per server
         raise NotImplementedError

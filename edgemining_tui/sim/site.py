@@ -9,18 +9,18 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..config.types import Power
+from ..config.types import Power, bounded
 from .battery import Battery, BatteryConfig
 from .state import SiteState
 
 
 @dataclass(frozen=True)
 class SimSiteConfig:
-    pv_peak: Power = 8000.0
-    house_base: Power = 350.0
+    pv_peak: bounded(Power, 0, 100_000) = 8000.0
+    house_base: bounded(Power, 0, 100_000) = 350.0
     latitude: float = 47.0
     cloudiness: float = 0.35          # 0 clear .. 1 overcast; daily weather varies around it
-    temp_out_c: float = 8.0
+    temp_out_c: bounded(float, -50, 60, unit=' °C') = 8.0
     seed: int = 7
     battery: BatteryConfig = field(default_factory=BatteryConfig)
 

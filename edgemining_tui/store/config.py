@@ -75,6 +75,8 @@ class HistoryConfig:
                              f"{_fmt(self.minute_for)}")
         if self.hour_for is not None and self.minute_for is None:
             raise ValueError("hour_for: set minute_for too (or leave both unset to keep rollups forever)")
+        if self.events_for is not None and self.events_for < DAY:
+            raise ValueError("events_for: keep events at least 1d (they answer \"why was it off?\")")
         if not 60 <= self.maintain_every <= 86400:
             raise ValueError("maintain_every: expected between 1m and 24h")
 

@@ -206,6 +206,10 @@ def export(args: argparse.Namespace) -> int:
         conn.close()
     if args.output:
         print(f"{n} rows from {args.table} written to {args.output}", file=sys.stderr)
+    elif n == 0:     # on stderr: standard output stays valid (an empty CSV or [])
+        print(f"0 rows in {args.table} from {datetime.fromtimestamp(t0, tz):%Y-%m-%d %H:%M} to "
+              f"{datetime.fromtimestamp(t1, tz):%Y-%m-%d %H:%M} in {db} (widen --from/--to, or check "
+              f"--data-dir/--config)", file=sys.stderr)
     return EXIT_OK
 
 

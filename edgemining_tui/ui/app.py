@@ -89,13 +89,15 @@ class EdgeMiningApp(MinerControls, App[int]):
         Binding("i", "miner_detail", "Info", id="miner.detail", tooltip="Boards, pools, errors, commands"),
         Binding("slash", "fleet_filter", "Filter", id="fleet.filter", tooltip="Filter the fleet table"),
         Binding("s", "fleet_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
-        Binding("r", "history_range", "24h/7d", id="history.range", tooltip="Switch the history range"),
+        Binding("r", "history_range", "Range", id="history.range",
+                tooltip="Energy: chart 1 h / 24 h / 7 d; History: day / week / month"),
         Binding("p", "toggle_pause", "Pause", id="site.pause", tooltip="Pause / resume automation (asks first)"),
         Binding("O", "toggle_observe", "Observe", id="site.observe", show=False,
                 tooltip="Observe only on/off: decide but never command (asks first)"),
         Binding("c", "force_cycle", "Cycle", id="site.cycle", tooltip="Run a cycle now"),
         Binding("R", "reload_config", "Reload", id="site.reload", show=False, tooltip="Re-read the config (asks first)"),
         Binding("P", "switch_policy", "Policy", id="site.policy", show=False, tooltip="Switch policy (asks first)"),
+        Binding("S", "next_site", "Site", id="app.next_site", show=False, tooltip="Next site (ui.sites / --site)"),
         Binding("t", "switch_theme", "Theme", id="app.theme", show=False, tooltip="Pick a theme"),
         Binding("colon", "command_palette", "Palette", id="app.palette", show=False, tooltip="Command palette"),
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="All keys"),
@@ -212,6 +214,18 @@ class EdgeMiningApp(MinerControls, App[int]):
         from .link import make_link
         self.link = make_link(rt, poll_s=self.refresh_s)
         role = rt.role
+        if self.cfg.ui.sites and rt.engine is None:
+            # sites watched through the broker: their owners publish state and take requests there
+            from ..homebus.remote import MqttSitesLink
+            self.link = MqttSitesLink(self.cfg.mqtt_publish, list(self.cfg.ui.sites), now=self.clock.now)
+            self.link.start()
+            self.sub_title = self.link.describe()
+            self.set_class(True, "-observer")
+            try:
+                await self._observe_loop()
+            finally:
+                await self.link.close()
+            return
         if role == "owner":
             self.sub_title = f"{self.cfg.site.name} · OWNER (controls the fleet)"
         else:
@@ -229,12 +243,9 @@ class EdgeMiningApp(MinerControls, App[int]):
             await self._observe_loop()
 
     async def _backfill(self) -> None:
-        """Seed the sparklines (last hour) and the event log from the store, off the UI thread."""
-        now = self.clock.now()
+        """Fill the energy chart's window and the event log from the store, off the UI thread."""
         try:
-            rows = await asyncio.to_thread(
-                self.store.query, "select * from energy where ts >= ? order by ts", [now - 3600.0])
-            self.energy_panel.backfill(rows[-4000:])
+            await self.energy_panel.load_chart(self.store, self.clock.now(), self.tz)
             if self.rt.engine is not None:
                 evs = await asyncio.to_thread(
                     self.store.query, "select * from events order by rowid desc limit 200")
@@ -269,7 +280,6 @@ class EdgeMiningApp(MinerControls, App[int]):
     @on(StateArrived)
     def _state_arrived(self, message: StateArrived) -> None:
         self.state = message.state
-        self.energy_panel.record(message.state)
         self._render()
 
     @on(EventArrived)
@@ -289,6 +299,7 @@ class EdgeMiningApp(MinerControls, App[int]):
                 self._render_fleet(force)
             elif pid == "energy":
                 self.energy_panel.show(st, force=force)
+                self._maybe_load_chart(force)
             elif pid in ("rules", "heat"):
                 self.panel(pid).show(st)
             if pid == "rules":
@@ -318,7 +329,20 @@ class EdgeMiningApp(MinerControls, App[int]):
         if self.active_panel_id == "fleet" and self.state is not None:
             self._render_fleet(force=True)
 
+    def action_next_site(self) -> None:
+        """S: the next site watched through the broker (ui.sites / --site)."""
+        switch = getattr(self.link, "switch", None)
+        if switch is None:
+            self.notify("only one site here: list more under ui.sites or with --site", timeout=4)
+            return
+        switch()
+        self.sub_title = self.link.describe()
+        self.notify(self.link.describe(), timeout=3)
+
     def _update_status(self, st: EngineState) -> None:
+        describe = getattr(self.link, "describe", None)
+        if describe is not None:
+            self.sub_title = describe()
         parts = [f"#{st.cycle} {_clock(st.ts, self.tz)}"]
         if self.link is not None and self.link.role == "observer" and self.clock is not None:
             lag = self.clock.now() - st.ts
@@ -351,6 +375,16 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.run_worker(hp.load(self.store, now, self.tz, gap, self.cfg.economics,
                                     float(self.cfg.site.cycle_interval)),
                             group="history", exclusive=True, exit_on_error=False)
+
+    def _maybe_load_chart(self, force: bool) -> None:
+        ep = self.energy_panel
+        now = self.clock.now()
+        if force and ep.chart is not None and ep.chart.get("window") == ep.window and not ep.chart_due(now):
+            ep.draw_charts(self.tz)     # a theme or panel switch: redraw what we have
+        elif ep.chart_due(now):
+            ep.chart_loaded_at = now    # no second query while this one runs
+            self.run_worker(ep.load_chart(self.store, now, self.tz), group="chart", exclusive=True,
+                            exit_on_error=False)
 
     def _maybe_load_decision_log(self, force: bool) -> None:
         now = self.clock.now()
@@ -410,6 +444,10 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.fleet_panel.cycle_sort()
 
     def action_history_range(self) -> None:
+        if self.active_panel_id == "energy":
+            self.energy_panel.next_window()
+            self._maybe_load_chart(force=False)
+            return
         self.query_one("#panel-history", HistoryPanel).toggle_range()
         self._maybe_load_history(force=True)
 

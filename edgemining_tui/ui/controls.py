@@ -46,7 +46,7 @@ class MinerControls:
         if action in ("fleet_filter", "fleet_sort"):
             return self.active_panel_id == "fleet" and not isinstance(self.screen, _detail_cls())
         if action == "history_range":
-            return self.active_panel_id == "history"
+            return self.active_panel_id in ("history", "energy")
         if action == "show_panel" and parameters and parameters[0] == self.active_panel_id:
             return None
         return True

@@ -189,6 +189,9 @@ class MinerDetailScreen(Screen[None]):
             conf = "confirmed" if v.confirmed else ("waiting for read-back" if v.confirmed is None else
                                                     "[$error]NOT applied[/]")
             head.append(f"last command: {v.command.describe()} — {conf} {v.detail}")
+        cmd_status = (st.commands or {}).get(self.miner)
+        if cmd_status:
+            head.append(escape(cmd_status))
         head.append(f"mode: [$override]{ov.get('text')}[/]" if isinstance(ov, dict) else "mode: automatic")
         self.query_one("#detail-head", Static).update("\n".join(head))
         t = self.query_one("#detail-boards", DataTable)

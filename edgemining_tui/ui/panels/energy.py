@@ -1,41 +1,168 @@
-"""Energy flow: PV, house, miners, grid and battery with direction, colour and the last hour."""
+"""Energy: the flow picture (PV, grid, battery → house, miners) with the power and direction on every
+link, the decision in one plain sentence, and charts of the last hour / 24 h / 7 days on one shared
+kW axis with a clock axis, filled from the store."""
 from __future__ import annotations
 
-from collections import deque
+import asyncio
+from datetime import datetime
+from typing import Any
 
-from textual.app import ComposeResult
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult, RenderResult
+from textual.color import Color
 from textual.markup import escape
-from textual.containers import Horizontal
-from textual.widgets import Sparkline, Static
+from textual.widget import Widget
+from textual.widgets import Static
 
 from ...engine.events import EngineState
-from ..fmt import age, label, term_value, timer_texts, watts
+from ..flow import Flows, draw
+from ..fmt import age, watts
 from . import Panel
 
-HOUR_S = 3600.0
-# name, label, colour variable
-FLOWS = (("pv", "PV", "solar"), ("house", "House", "house"), ("miners", "Miners", "miners"),
-         ("grid", "Grid", "grid-import"), ("battery", "Battery", "battery"))
-AGE_NAMES = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery",
-             "battery_soc_pct": "soc"}
+# window key -> (span, buckets, reload every, title)
+WINDOWS = {"1h": (3600.0, 120, 10.0, "last hour"), "24h": (86400.0, 144, 60.0, "last 24 hours"),
+           "7d": (7 * 86400.0, 168, 300.0, "last 7 days")}
+WINDOW_ORDER = ("1h", "24h", "7d")
+AGE_NAMES = {"pv_w": "PV", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery",
+             "battery_soc_pct": "SoC"}
+# series key, label, colour variable
+CHART_SERIES = (("pv", "PV", "solar"), ("house", "house", "house"), ("miners", "miners", "miners"),
+                ("grid", "grid (+ import)", "grid-import"), ("battery", "battery (+ charge)", "battery"))
+
+_BUCKETS = """
+select cast((ts - ?) / ? as int) as k, avg(pv_w) as pv, avg(house_w) as house, avg(miners_w) as miners,
+       avg(grid_import_w) as grid, avg(battery_charge_w) as battery, avg(battery_soc_pct) as soc
+from {table} where ts >= ? and ts < ? group by k order by k
+"""
 
 
-def flow_values(st: EngineState) -> dict[str, float | None]:
-    s = st.snapshot
-    return {"pv": s.value("pv_w"), "house": s.value("house_w"), "miners": st.miners_w,
-            "grid": s.value("grid_import_w"), "battery": s.value("battery_charge_w")}
+def chart_query(store: Any, now: float, window: str) -> dict:
+    """Bucketed averages over exactly the named window, from raw rows where they exist and from the
+    minute / hour rollups where the raw rows have been pruned."""
+    span, n, _, _ = WINDOWS[window]
+    start = now - span
+    size = span / n
+    buckets: dict[int, dict] = {}
+    until = now + 1.0
+    for table in ("energy", "energy_minute", "energy_hour"):
+        try:
+            rows = store.query(_BUCKETS.format(table=table), [start, size, start, until])
+            first = store.query(f"select min(ts) as t from {table} where ts >= ?", [start])
+        except Exception:   # a rollup table that does not exist yet
+            continue
+        for r in rows:
+            if 0 <= r["k"] < n and r["k"] not in buckets:
+                buckets[r["k"]] = r
+        t0 = first[0]["t"] if first else None
+        if t0 is not None:
+            until = min(until, float(t0))
+        if until <= start:
+            break
+    keys = sorted(buckets)
+    xs = [start + (k + 0.5) * size for k in keys]
+    series = {key: [buckets[k][key] for k in keys] for key in ("pv", "house", "miners", "grid", "battery", "soc")}
+    return {"window": window, "start": start, "now": now, "xs": xs, "series": series}
 
 
-class FlowRow(Horizontal):
-    def __init__(self, key: str, text: str, colour: str) -> None:
-        super().__init__(id=f"flow-{key}", classes="flow-row")
-        self.key = key
-        self.text = text
-        self.colour = colour
+def time_ticks(start: float, end: float, tz, max_ticks: int) -> tuple[list[float], list[str]]:
+    """Clock-aligned ticks (every 10 min … 1 day) labelled in the site's time zone."""
+    span = end - start
+    for step in (600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400):
+        if span / step <= max(2, max_ticks):
+            break
+    first = datetime.fromtimestamp(start, tz)
+    offset = first.utcoffset().total_seconds() if first.utcoffset() else 0.0
+    t = (start + offset) // step * step - offset
+    pos, labels = [], []
+    while t <= end:
+        if t >= start:
+            d = datetime.fromtimestamp(t, tz)
+            labels.append(d.strftime("%a %d") if step >= 86400 else
+                          (d.strftime("%a %H:%M") if span > 86400 else d.strftime("%H:%M")))
+            pos.append(t)
+        t += step
+    return pos, labels
 
-    def compose(self) -> ComposeResult:
-        yield Static(self.text, classes="flow-text", id=f"flow-text-{self.key}")
-        yield Sparkline([], classes="flow-spark")
+
+def plain_reason(st: EngineState) -> str:
+    """The decision in one sentence a person can read: what runs, on what, and what holds back."""
+    d = st.decision
+    if st.paused:
+        return "Automation is paused: nothing is commanded."
+    if d is None:
+        return "Waiting for the first decision…"
+    ms = list(d.miners.values())
+    running = [m for m in ms if m.run and m.term not in ("monitor_only", "offline")]
+    controlled = [m for m in ms if m.term not in ("monitor_only", "offline")]
+    avail = d.available_w
+    head = (f"{len(running)} of {len(controlled)} controlled miners on, drawing {watts(st.miners_w)}"
+            + (f" of the {watts(avail)} the site can spare" if avail is not None else ""))
+    waits = [m for m in controlled if not m.run]
+    if waits:
+        m = waits[0]
+        head += f"; {m.name} waits: {m.reason}" if m.reason else f"; {m.name} is off"
+        if len(waits) > 1:
+            head += f" (+{len(waits) - 1} more)"
+    if st.stale:
+        head += f". Readings missing or old: {', '.join(st.stale)}"
+    if st.observe_only:
+        head += ". Observe only: miners are not commanded"
+    return head + "."
+
+
+class FlowView(Widget):
+    """The flow picture, drawn to fit the widget (big numbers when there is room)."""
+
+    DEFAULT_CSS = "FlowView { height: 12; }"
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.flows = Flows(None, None, None, None, None, None)
+        self._styles: dict[str | None, Style] = {}
+        self._styles_theme = ""
+
+    def set_flows(self, flows: Flows) -> None:
+        if flows != self.flows:
+            self.flows = flows
+            self.refresh()
+
+    def _style(self, key: str | None) -> Style:
+        if self._styles_theme != self.app.theme:
+            self._styles, self._styles_theme = {}, self.app.theme
+        if key not in self._styles:
+            v = self.app.theme_variables
+            bold = bool(key and key.startswith("bold:"))
+            var = key[5:] if bold else key
+            if var is None:
+                st = Style()
+            elif var == "dim":
+                fg, bg = Color.parse(v.get("foreground", "#ffffff")), Color.parse(v.get("background", "#000000"))
+                st = Style(color=fg.blend(bg, 0.45).rich_color)
+            else:
+                try:
+                    st = Style(color=Color.parse(v.get(var, v.get("foreground", "#ffffff"))).rich_color)
+                except Exception:
+                    st = Style()
+            self._styles[key] = st + Style(bold=True) if bold else st
+        return self._styles[key]
+
+    def render(self) -> RenderResult:
+        rows = draw(self.flows, self.size.width, self.size.height)
+        out = Text()
+        for i, row in enumerate(rows):
+            if i:
+                out.append("\n")
+            run, cur = "", None
+            for ch, key in row:
+                if key != cur and run:
+                    out.append(run, self._style(cur))
+                    run = ""
+                cur = key
+                run += ch
+            if run:
+                out.append(run, self._style(cur))
+        return out
 
 
 class EnergyPanel(Panel):
@@ -43,120 +170,70 @@ class EnergyPanel(Panel):
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
-        self.history: deque[tuple[float, dict[str, float | None]]] = deque(maxlen=4000)
-        self._last_ts = 0.0
         self._texts: dict[str, str] = {}
-        self._spark_at = -1e18
-        self.spark_every_s = 5.0     # the sparklines cover an hour; a new point every 5 s is plenty
-        self.border_title = "Energy flow   ▶ into the site  ◀ out of it   (last hour)"
+        self.window = "1h"
+        self.chart: dict | None = None
+        self.chart_loaded_at = -1e18
+        self._title()
+
+    def _title(self) -> None:
+        self.border_title = (f"Energy flow · chart: {WINDOWS[self.window][3]} (r: 1 h / 24 h / 7 d)")
 
     def compose(self) -> ComposeResult:
-        for key, text, colour in FLOWS:
-            yield FlowRow(key, text, colour)
+        from textual_plotext import PlotextPlot
+        yield FlowView(id="flow")
         yield Static("", id="budget")
         yield Static("", id="ages")
+        yield PlotextPlot(id="energy-chart")
+        yield PlotextPlot(id="soc-chart")
 
-    def backfill(self, rows: list[dict]) -> None:
-        """Seed the sparklines from the store's last hour (rows of the energy table)."""
-        for r in rows:
-            self.history.append((r["ts"], {"pv": r.get("pv_w"), "house": r.get("house_w"),
-                                           "miners": r.get("miners_w"), "grid": r.get("grid_import_w"),
-                                           "battery": r.get("battery_charge_w")}))
-        if rows:
-            self._last_ts = rows[-1]["ts"]
+    def on_resize(self) -> None:
+        self._layout()
 
-    def record(self, st: EngineState) -> None:
-        if st.ts > self._last_ts:
-            self.history.append((st.ts, flow_values(st)))
-            self._last_ts = st.ts
-        while self.history and self.history[0][0] < st.ts - HOUR_S:
-            self.history.popleft()
-
-    def _set(self, widget: Static, text: str) -> None:
-        """Update only when the text changed: an unchanged update still repaints."""
-        key = widget.id or str(id(widget))
-        if self._texts.get(key) != text:
-            self._texts[key] = text
-            widget.update(text)
+    def _layout(self) -> None:
+        h, w = self.content_size.height, self.content_size.width
+        flow_h = 20 if h >= 40 and w >= 90 else 12 if h >= 15 else 9 if h >= 12 else 3
+        self.query_one(FlowView).styles.height = flow_h
+        rest = h - flow_h - 3
+        chart = self.query_one("#energy-chart")
+        soc = self.query_one("#soc-chart")
+        chart.display = rest >= 8
+        soc.display = rest >= 24
+        soc.styles.height = 9
 
     def show(self, st: EngineState, force: bool = False) -> None:
-        vals = flow_values(st)
-        soc = st.snapshot.value("battery_soc_pct")
-        sparks = force or st.ts - self._spark_at >= self.spark_every_s or st.ts < self._spark_at
-        if sparks:
-            self._spark_at = st.ts
-        for key, text, colour in FLOWS:
-            row = self.query_one(f"#flow-{key}", FlowRow)
-            w = row.query_one(".flow-text", Static)
-            self._set(w, self._flow_text(key, text, vals[key], soc))
-            if sparks:
-                series = [v.get(key) or 0.0 for _, v in self.history]
-                if key in ("grid", "battery"):
-                    series = [abs(x) for x in series]
-                row.query_one(Sparkline).data = series[-720:]
-            row.set_class(key == "grid" and (vals["grid"] or 0) < 0, "-export")
-        self._set(self.query_one("#budget", Static), self._budget(st))
-        self._set(self.query_one("#ages", Static), self._ages(st))
+        s = st.snapshot
+        running = sum(1 for x in st.samples.values() if x.running)
+        self.query_one(FlowView).set_flows(Flows(
+            s.value("pv_w"), s.value("house_w"), st.miners_w, s.value("grid_import_w"),
+            s.value("battery_charge_w"), s.value("battery_soc_pct"),
+            f"{running} of {len(st.samples)} mining" if st.samples else ""))
+        self._set("budget", self._budget(st, running))
+        self._set("ages", self._ages(st))
+
+    def _set(self, wid: str, text: str) -> None:
+        """Update only when the text changed: an unchanged update still repaints."""
+        if self._texts.get(wid) != text:
+            self._texts[wid] = text
+            self.query_one(f"#{wid}", Static).update(text)
 
     @staticmethod
-    def _flow_text(key: str, text: str, w: float | None, soc: float | None) -> str:
-        var = dict((k, c) for k, _, c in FLOWS)[key]
-        note = ""
-        if w is None:
-            arrow, val = "   ", "—"
-            return f"{text:<8} {arrow} [$stale]{'no data':>9}[/]"
-        if key == "pv":
-            arrow = "━▶" if w > 0 else "  "
-        elif key in ("house", "miners"):
-            arrow = "◀━" if w > 0 else "  "
-        elif key == "grid":
-            if w > 0:
-                arrow, note = "━▶", "import"
-            elif w < 0:
-                arrow, note, var = "◀━", "export", "grid-export"
-            else:
-                arrow, note = "  ", "balanced"
-        else:  # battery: + charging (out of the site into it), - discharging
-            if w > 0:
-                arrow, note = "◀━", "charging"
-            elif w < 0:
-                arrow, note = "━▶", "discharging"
-            else:
-                arrow, note = "  ", "idle"
-            if soc is not None:
-                note = f"{note} {soc:.0f}%"
-        val = watts(abs(w))
-        return f"{text:<8} [${var}]{arrow} {val:>9}[/] {note}"
-
-    @staticmethod
-    def _budget(st: EngineState) -> str:
+    def _budget(st: EngineState, running: int) -> str:
+        line = escape(plain_reason(st))
+        held: dict[str, list[str]] = {}
         d = st.decision
-        if d is None:
-            return "[b]For miners[/]  — (no decision yet)"
-        lines = [f"[b]For miners[/]  [$miners]{watts(d.available_w)}[/]   drawing {watts(st.miners_w)}"]
-        held = {}
-        for m in d.miners.values():
-            # monitor-only and offline miners are not held back by anything the site does
-            if (m.term not in ("surplus",) or not m.run) and m.term not in ("monitor_only", "offline"):
-                held.setdefault(m.term, []).append(m.name)
-        if d.summary:
-            lines.append(f"[b]Why[/]  {escape(d.summary)}")
+        if d is not None:
+            for m in d.miners.values():
+                # only what keeps a miner off or below what it could draw: not the surplus it follows,
+                # not monitor-only miners, not what keeps it on (an override, its minimum run time)
+                if m.term in ("monitor_only", "offline", "surplus"):
+                    continue
+                if m.run and m.term in ("min_on", "disable_timer", "override", "rule", "manual"):
+                    continue
+                held.setdefault(_TERM_WORDS.get(m.term, m.term.replace("_", " ")), []).append(m.name)
         if held:
-            lines.append("[b]Held back by[/]  " + " · ".join(
-                f"{t}: {', '.join(n)}" for t, n in sorted(held.items())))
-        timers = timer_texts(d.terms.get("timers"))
-        if timers:
-            lines.append("[b]Timers[/]  " + escape(" · ".join(timers)))
-        terms = [(k, v) for k, v in d.terms.items()
-                 if k not in ("available_w", "timers", "mode") and v not in (None, "", False)
-                 and not (isinstance(v, (dict, list, tuple)) and not v)]
-        if terms:
-            lines.append("[b]Terms[/]  " + escape(" · ".join(f"{label(k)} {term_value(k, v)}" for k, v in terms[:8])))
-        if st.paused:
-            lines.append("[$warning]automation paused: nothing is commanded[/]")
-        if st.observe_only:
-            lines.append("[$warning]observe only: decisions are shown, miners are not commanded[/]")
-        return "\n".join(lines)
+            line += "\n[b]Held back by[/]  " + escape(" · ".join(f"{t}: {', '.join(n)}" for t, n in sorted(held.items())))
+        return line
 
     @staticmethod
     def _ages(st: EngineState) -> str:
@@ -168,7 +245,73 @@ class EnergyPanel(Panel):
                 parts.append(f"[$stale]{short} {age(a) if r.value is not None else 'missing'}[/]")
             else:
                 parts.append(f"{short} {age(a)}")
-        out = "[b]Data age[/]  " + " · ".join(parts)
+        out = "[b]Readings[/]  " + " · ".join(parts) + " old"
         if st.stale:
-            out += f"\n[$stale]STALE: {', '.join(st.stale)} — holding, then stepping down[/]"
+            out += f"   [$stale]STALE: {', '.join(st.stale)} — holding, then stepping down[/]"
         return out
+
+    # --- charts -----------------------------------------------------------------------------
+    def next_window(self) -> None:
+        self.window = WINDOW_ORDER[(WINDOW_ORDER.index(self.window) + 1) % len(WINDOW_ORDER)]
+        self.chart_loaded_at = -1e18
+        self._title()
+
+    def chart_due(self, now: float) -> bool:
+        return now - self.chart_loaded_at >= WINDOWS[self.window][2] or now < self.chart_loaded_at
+
+    async def load_chart(self, store: Any, now: float, tz) -> None:
+        self.chart_loaded_at = now
+        data = await asyncio.to_thread(chart_query, store, now, self.window)
+        self.chart = data
+        self.draw_charts(tz)
+
+    def draw_charts(self, tz) -> None:
+        from textual_plotext import PlotextPlot
+        data = self.chart
+        if data is None:
+            return
+        v = self.app.theme_variables
+
+        def rgb(var: str) -> tuple[int, int, int]:
+            try:
+                return Color.parse(v.get(var, v.get("foreground", "#ffffff"))).rgb
+            except Exception:
+                return (200, 200, 200)
+        xs, start, end = data["xs"], data["start"], data["now"]
+        title = WINDOWS[data["window"]][3]
+        p = self.query_one("#energy-chart", PlotextPlot)
+        plt = p.plt
+        plt.clear_data()
+        plt.clear_figure()
+        for key, label, var in CHART_SERIES:
+            pts = [(x, y / 1000.0) for x, y in zip(xs, data["series"][key]) if y is not None]
+            if pts:
+                plt.plot([a for a, _ in pts], [b for _, b in pts], label=label, color=rgb(var), marker="braille")
+        plt.xlim(start, end)
+        width = max(20, p.size.width or 80)
+        pos, labels = time_ticks(start, end, tz, max_ticks=max(2, width // 12))
+        plt.xticks(pos, labels)
+        plt.title(f"Power in kW, {title} ({len(xs)} points)" if xs else f"Power in kW, {title}: no data yet")
+        plt.horizontal_line(0, color=rgb("house"))
+        p.refresh()
+        s = self.query_one("#soc-chart", PlotextPlot)
+        splt = s.plt
+        splt.clear_data()
+        splt.clear_figure()
+        pts = [(x, y) for x, y in zip(xs, data["series"]["soc"]) if y is not None]
+        if pts:
+            splt.plot([a for a, _ in pts], [b for _, b in pts], color=rgb("battery"), marker="braille")
+        splt.xlim(start, end)
+        splt.ylim(0, 100)
+        splt.yticks([0, 50, 100], ["0", "50", "100"])
+        splt.xticks(pos, labels)
+        splt.title(f"Battery state of charge in %, {title}")
+        s.refresh()
+
+
+_TERM_WORDS = {"enable_timer": "waiting to start", "disable_timer": "about to pause", "min_on": "minimum run time",
+               "min_off": "minimum rest time", "max_starts": "starts per day used up",
+               "min_interval": "too soon since the last change", "soc_guard": "battery kept for the house",
+               "import_cap": "grid import cap", "heat": "room warm enough", "price": "price too high",
+               "rule": "a rule", "override": "manual override (off)", "observe": "observe only",
+               "paused": "paused", "stale": "readings missing", "manual": "manual mode", "idle": "nothing to do"}

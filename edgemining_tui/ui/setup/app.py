@@ -1,6 +1,7 @@
 """The setup wizard app: ``run_setup_app(path, args)`` is what ``edgemining-tui setup`` runs."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib.util
 import os
@@ -129,6 +130,7 @@ def run_setup_app(path: Path, args: Any = None) -> int:
         return 2
     for name, value in read_secrets(app.state.secrets_path).items():
         os.environ.setdefault(name, value)        # for anything the console loads later
+    from ...cli import run_data_dir
     from ..launch import run_app
-    data_dir = getattr(args, "data_dir", None)
-    return run_app(cfg, data_dir=Path(data_dir) if data_dir else None, config_path=path)
+    with run_data_dir(args or argparse.Namespace(data_dir=None, demo=False), cfg) as data_dir:
+        return run_app(cfg, data_dir=data_dir, config_path=path)

@@ -94,11 +94,12 @@ class SetupState:
     scanned: bool = False
     # policy
     policy: str = "surplus"
-    headroom_w: float = 100.0
+    headroom_w: float | None = None          # None: auto (policy/headroom.py)
     priority_soc: float = 50.0
     rules_file: str = ""
     heat: dict[str, str] = field(default_factory=dict)          # zone, sensor, min_c, max_c
-    battery_capacity_kwh: float | None = None                    # usable; the "forecast" policy
+    battery_capacity_kwh: float | None = None                    # usable; the forecast reserve
+    pv_peak_kwp: float | None = None                             # the array, for the built-in forecast
 
     @property
     def forecast_ref(self) -> str | None:
@@ -108,11 +109,8 @@ class SetupState:
         return self.forecast_entity or None
 
     def forecast_policy_missing(self) -> str:
-        """Why the "forecast" policy cannot be chosen with these answers ('' when it can)."""
-        if self.energy_kind != "home_assistant":
-            return "the energy source is not Home Assistant"
-        if not self.forecast_entity:
-            return "no PV forecast entity picked in step 2"
+        """Why the "forecast" policy cannot be chosen with these answers ('' when it can). Without a
+        forecast entity the built-in forecast (forecast/builtin.py) gives it."""
         if self.latitude is None or self.longitude is None:
             return "no latitude/longitude given in step 1"
         return ""
@@ -123,6 +121,8 @@ class SetupState:
 
     @property
     def managed(self) -> list[FoundMiner]:
+        if self.energy_kind == "demo":   # the demo drives its own emulated fleet: a real miner never
+            return []                    # follows a simulated house
         return sorted((m for m in self.found if m.manage), key=lambda m: (m.priority, m.host))
 
     def env(self) -> dict[str, str]:

@@ -94,6 +94,10 @@ def render(state: SetupState) -> str:
     if state.latitude is not None and state.longitude is not None:
         add(_comment(f"  latitude: {state.latitude:g}", "for sunrise/sunset"))
         add(f"  longitude: {state.longitude:g}")
+        if state.pv_peak_kwp:
+            peak = f"{state.pv_peak_kwp:.3f}".rstrip("0").rstrip(".")
+            add(_comment(f"  pv_array: {{peak: {peak}kW, tilt: 30, azimuth: 180}}",
+                         "built-in forecast; 180 = south"))
     add(_comment("  cycle_interval: 5s", "read, decide and act this often"))
     add("  # true: decide and show, never command a miner. Set it to false once the")
     add("  # console's decisions look right to you.")
@@ -258,16 +262,26 @@ def _policy(state: SetupState, add) -> None:
         add(_comment(f"  rules_file: {scalar(state.rules_file)}", "an Edge Mining policy YAML"))
     else:
         add(_comment("  mode: surplus", "mine with what would be exported"))
-    add(_comment(f"  headroom: {_w(state.headroom_w)}", "kept unused: lean to export"))
-    if p == "battery":
+    if state.headroom_w is None:
+        add(_comment("  headroom: auto", "kept unused: 2 x the meter's noise"))
+    else:
+        add(_comment(f"  headroom: {_w(state.headroom_w)}", "kept unused: lean to export"))
+    reserve = p == "forecast" or (p == "battery" and state.battery_capacity_kwh and state.latitude is not None)
+    if reserve or p == "battery":
+        # ride out 1-5 minute cloud dips instead of stopping (docs/backtest.md): <= 2 starts a day
+        add(_comment("  enable: {delay: 5m}", "surplus must last 5 min to start"))
+        add(_comment("  disable: {delay: 7m}", "and be gone 7 min to stop"))
+        add(_comment("  min_off: 15m", "no quick restart"))
+    if p == "battery" and not reserve:
         soc = state.priority_soc
         buffer = max(90.0, soc)
         add("  battery:")
         add(_comment(f"    priority_soc: {soc:g}", "below it the battery charges first"))
         add(_comment(f"    buffer_soc: {buffer:g}", "above it the battery may feed miners"))
-    if p == "forecast":
+    if reserve:
         _block(add, "The battery keeps the share of the surplus it needs to be full by sunset, "
-               "from the PV forecast for the rest of today (energy above).", 2)
+               "from the PV forecast for the rest of today (" + ("the entity above" if state.forecast_ref
+               else "the built-in forecast, docs/forecast.md") + ").", 2)
         add("  battery:")
         add(_comment("    reserve: forecast", "fill the battery by sunset"))
         add(_comment(f"    capacity: {_kwh(state.battery_capacity_kwh or 0)}", "usable battery capacity"))

@@ -14,6 +14,7 @@ from ..flow import balance_hint, describe, read_flow
 from ..state import ENERGY_KINDS, FORECAST_LABEL, FORECAST_PICK, POWER_ROLES, ROLES
 from .base import StepScreen, _cut
 from .miners import MinersScreen
+from .policy import PolicyScreen
 
 
 class EnergyKindScreen(StepScreen):
@@ -61,7 +62,11 @@ class EnergyKindScreen(StepScreen):
         if kind == "home_assistant":
             self.app.push_screen(HaConnectScreen())
         elif kind == "demo":
-            self.app.push_screen(MinersScreen())
+            # no miner step: the demo brings its own emulated fleet (a scan would find nothing to add)
+            screen = PolicyScreen()
+            self.app.push_screen(screen)
+            self.app.call_after_refresh(screen.say, "The demo site brings its own four emulated miners; "
+                                        "there is nothing to scan. Pick a policy.")
         else:
             self.app.push_screen(SourceFormScreen(kind))
 

@@ -30,12 +30,13 @@ class PolicyScreen(StepScreen):
         why = missing.get("forecast")
         if why:
             yield Static(f"Battery filled by sunset: not available, {why}. It reads a PV forecast "
-                         "entity from Home Assistant and needs the site's latitude/longitude.",
+                         "(a Home Assistant entity, or the built-in one) and needs the site's "
+                         "latitude/longitude.",
                          id="p-why", classes="hint")
         with Vertical(id="p-params"):
-            yield Label("Headroom in W: kept unused so the site leans to export, not import",
-                        id="l-headroom")
-            yield Input(f"{s.headroom_w:.0f}", id="p-headroom")
+            yield Label("Headroom in W: kept unused so the site leans to export, not import "
+                        "(auto: twice the meter's noise)", id="l-headroom")
+            yield Input("auto" if s.headroom_w is None else f"{s.headroom_w:.0f}", id="p-headroom")
             yield Label("Battery first until SoC %: below it the battery charges, miners get what is left",
                         id="l-soc")
             yield Input(f"{s.priority_soc:g}", id="p-soc")
@@ -43,6 +44,9 @@ class PolicyScreen(StepScreen):
                         id="l-capacity")
             cap = s.battery_capacity_kwh
             yield Input("" if cap is None else f"{cap:g}", id="p-capacity", placeholder="10")
+            yield Label("PV array peak in kWp (optional): the built-in forecast learns it otherwise",
+                        id="l-kwp")
+            yield Input("" if s.pv_peak_kwp is None else f"{s.pv_peak_kwp:g}", id="p-kwp", placeholder="8")
             yield Label("Rules file: an Edge Mining policy YAML with start_rules / stop_rules",
                         id="l-rules")
             yield Input(s.rules_file, id="p-rules", placeholder="/path/to/policy.yaml")
@@ -88,7 +92,8 @@ class PolicyScreen(StepScreen):
 
     def _sync(self) -> None:
         c = self.choice
-        show = {"headroom": True, "soc": c == "battery", "capacity": c == "forecast",
+        show = {"headroom": True, "soc": c == "battery", "capacity": c in ("forecast", "battery"),
+                "kwp": c in ("forecast", "battery") and not self.state.forecast_ref,
                 "rules": c == "rules", "zone": c == "heat",
                 "band": c == "heat", "sensor": c == "heat"}
         for key, visible in show.items():
@@ -103,12 +108,21 @@ class PolicyScreen(StepScreen):
         from pathlib import Path
         s = self.state
         c = self.choice
+        text = self.value("#p-headroom").strip().lower()
         try:
-            headroom = float(self.value("#p-headroom").rstrip("Ww") or 0)
-            if headroom < 0:
+            headroom = None if text in ("", "auto") else float(text.rstrip("Ww"))
+            if headroom is not None and headroom < 0:
                 raise ValueError
         except ValueError:
-            return self.say("Headroom is watts, 0 or more (e.g. 100).", "error")
+            return self.say("Headroom is auto or watts, 0 or more (e.g. 100).", "error")
+        if c in ("battery", "forecast"):
+            kwp = self.value("#p-kwp").strip().lower().rstrip("p").rstrip("kw").strip()
+            try:
+                s.pv_peak_kwp = float(kwp) if kwp else None
+                if s.pv_peak_kwp is not None and not 0 < s.pv_peak_kwp < 10000:
+                    raise ValueError
+            except ValueError:
+                return self.say("PV peak is the array's kWp, a number above 0 (e.g. 8), or empty.", "error")
         if c == "battery":
             try:
                 soc = float(self.value("#p-soc").rstrip("%"))
@@ -117,6 +131,11 @@ class PolicyScreen(StepScreen):
             except ValueError:
                 return self.say("The state of charge is a percentage 0..100.", "error")
             s.priority_soc = soc
+            cap = self.value("#p-capacity").strip()
+            s.battery_capacity_kwh = parse_kwh(cap) if cap else None
+            if cap and s.battery_capacity_kwh is None:
+                return self.say("Battery capacity is the usable energy in kWh, a number above 0 "
+                                "(e.g. 10 or 13.5), or empty.", "error")
         if c == "forecast":
             why = self.missing.get("forecast")
             if why:

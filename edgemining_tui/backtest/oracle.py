@@ -1,0 +1,221 @@
+"""The perfect-foresight bound: the most a fleet could have mined on a trace without buying one
+more kWh from the grid than the site buys without miners.
+
+``backtest --oracle`` solves the trace as a linear program with HiGHS (``highspy``, the optional
+``[oracle]`` extra; not needed to run the console). Per step ``t`` (``h`` hours long):
+
+    maximise    Σ m_t · h                                   mining energy
+    subject to  pv_t + i_t + d_t = load_t + m_t + c_t + e_t  every watt goes somewhere
+                s_t = s_{t-1} + η c_t h − d_t h / η           the battery (η = √round-trip, as sim/battery.py)
+                min_soc ≤ s_t ≤ capacity,  0 ≤ c_t ≤ max_charge,  0 ≤ d_t ≤ max_discharge
+                0 ≤ m_t ≤ Σ max_w of the fleet
+                Σ i_t · h ≤ the site's import without miners   no extra import
+                s_n ≥ the battery at the end without miners    no borrowing from the end
+
+It knows the future, takes any power from 0 to the fleet's maximum (no minimum power, no timers,
+no standby) and moves energy through the battery at will: no policy can do better, so a policy's
+captured energy as a share of it says how much is left on the table. The replay's import and end
+SoC without miners come from the same trace through the same battery model (backtest/site.py).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .config import BacktestConfig
+from .trace import Trace
+
+
+class OracleUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class Bound:
+    mined_kwh: float           # the bound: the most mining energy without extra import
+    export_kwh: float          # what it still exports (the fleet's maximum, or nowhere to put it)
+    solve_s: float
+    status: str
+
+    def as_dict(self) -> dict:
+        return {"mined_kwh": round(self.mined_kwh, 3), "export_kwh": round(self.export_kwh, 3),
+                "solve_s": round(self.solve_s, 3), "status": self.status}
+
+
+def fleet_max_w(cfg: BacktestConfig) -> float:
+    from .miners import SimMiner
+    fleet = [SimMiner(m, 0.0, cfg.section.efficiency_j_th) for m in cfg.app.miners if m.enabled]
+    return sum(m.model.max_w for m in fleet)
+
+
+def _baseline(cfg: BacktestConfig, trace: Trace) -> tuple[float, float]:
+    """(import Wh, end SoC Wh) of the site without miners, through the replay's battery model."""
+    from ..sim.battery import Battery
+    bat = Battery(cfg.battery) if cfg.battery.capacity > 0 else None
+    dt = trace.step_s
+    h = dt / 3600.0
+    imp = 0.0
+    for pv, load in zip(trace.pv_w, trace.load_w):
+        net = pv - load
+        ch = bat.settle(net, dt) if bat is not None else 0.0
+        g = load + ch - pv
+        if g > 0:
+            imp += g * h
+    return imp, (bat.soc_wh if bat is not None else 0.0)
+
+
+def _quiet_highs(highspy):
+    """A Highs instance without its banner: the C++ constructor writes it to file descriptor 1,
+    which would break --json on standard output."""
+    import os
+    import sys
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def solve(cfg: BacktestConfig, trace: Trace) -> Bound:
+    try:
+        import highspy
+        import numpy as np
+    except ImportError:
+        raise OracleUnavailable("--oracle needs HiGHS: pip install 'edgemining-tui[oracle]' "
+                                "(or pip install highspy)") from None
+    import time
+    t0 = time.perf_counter()
+    n = len(trace)
+    h = trace.step_s / 3600.0
+    pv = np.asarray(trace.pv_w, dtype=float)
+    load = np.asarray(trace.load_w, dtype=float)
+    b = cfg.battery
+    has_bat = b.capacity > 0
+    eta = math.sqrt(b.round_trip_efficiency / 100.0) if has_bat else 1.0
+    imp0, soc_end0 = _baseline(cfg, trace)
+    mmax = fleet_max_w(cfg)
+    # columns: m (n), i (n), e (n), c (n), d (n), s (n)
+    nv = 6 * n
+    M, I, E, C, D, S = (k * n for k in range(6))
+    inf = highspy.kHighsInf
+    lo = np.zeros(nv)
+    hi = np.full(nv, inf)
+    hi[M:M + n] = mmax
+    if has_bat:
+        hi[C:C + n] = b.max_charge
+        hi[D:D + n] = b.max_discharge
+        lo[S:S + n] = b.capacity * b.min_soc / 100.0
+        hi[S:S + n] = b.capacity
+        lo[S + n - 1] = max(lo[S + n - 1], min(soc_end0, b.capacity))
+    else:
+        hi[C:C + 2 * n] = 0.0
+        hi[S:S + n] = 0.0
+    cost = np.zeros(nv)
+    cost[M:M + n] = -h                       # HiGHS minimises: maximise mining energy
+    # rows: balance (n), battery (n), import budget (1)
+    t = np.arange(n)
+    rows, cols, vals = [], [], []
+
+    def put(r, c, v):
+        rows.append(r)
+        cols.append(c)
+        vals.append(np.broadcast_to(np.asarray(v, dtype=float), r.shape))
+    # balance: i + d - m - c - e = load - pv
+    put(t, I + t, 1.0)
+    put(t, D + t, 1.0)
+    put(t, M + t, -1.0)
+    put(t, C + t, -1.0)
+    put(t, E + t, -1.0)
+    # battery: s_t - s_{t-1} - eta h c_t + h/eta d_t = 0 (s_{-1} = initial, moved to the bound)
+    put(n + t, S + t, 1.0)
+    put(n + t[1:], S + t[:-1], -1.0)
+    put(n + t, C + t, -eta * h)
+    put(n + t, D + t, h / eta)
+    put(np.full(n, 2 * n), I + t, h)
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    v = np.concatenate(vals)
+    row_lo = np.concatenate([load - pv, np.zeros(n), [-inf]])
+    row_hi = np.concatenate([load - pv, np.zeros(n), [imp0 + 1e-6]])
+    s0 = b.capacity * b.initial_soc / 100.0 if has_bat else 0.0
+    row_lo[n] = row_hi[n] = s0
+    order = np.lexsort((r, c))
+    r, c, v = r[order], c[order], v[order]
+    starts = np.searchsorted(c, np.arange(nv + 1))
+    lp = highspy.HighsLp()
+    lp.num_col_ = nv
+    lp.num_row_ = 2 * n + 1
+    lp.col_cost_ = cost
+    lp.col_lower_ = lo
+    lp.col_upper_ = hi
+    lp.row_lower_ = row_lo
+    lp.row_upper_ = row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = starts.astype(np.int32)
+    lp.a_matrix_.index_ = r.astype(np.int32)
+    lp.a_matrix_.value_ = v
+    hs = _quiet_highs(highspy)
+    hs.setOptionValue("output_flag", False)
+    hs.setOptionValue("solver", "ipm")
+    hs.setOptionValue("run_crossover", "off")      # the bound is the objective; no vertex needed          # interior point: fast on these long, banded LPs
+    hs.passModel(lp)
+    hs.run()
+    status = hs.modelStatusToString(hs.getModelStatus())
+    sol = np.asarray(hs.getSolution().col_value)
+    if status != "Optimal" or sol.size != nv:
+        return Bound(math.nan, math.nan, time.perf_counter() - t0, status)
+    mined = float(sol[M:M + n].sum() * h)
+    export = float(sol[E:E + n].sum() * h)
+    return Bound(mined / 1000.0, export / 1000.0, time.perf_counter() - t0, status)
+
+
+def shares(result, bound: Bound) -> dict:
+    """A replay's captured energy and net value as shares of the bound. Net value: what mining
+    captured from the surplus less what it added to the grid import and took from the battery's
+    end (kWh); both are what the bound maximises with none of either."""
+    d = result.to_dict()
+    cap = d["captured_kwh"]
+    net = cap - d["extra_import_kwh"] - max(0.0, d["battery"].get("end_deficit_kwh") or 0.0)
+    b = bound.mined_kwh
+    ok = b == b and b > 0
+    return {"bound_kwh": round(b, 3) if b == b else None,
+            "captured_pct_of_bound": round(100.0 * cap / b, 2) if ok else None,
+            "net_pct_of_bound": round(100.0 * net / b, 2) if ok else None,
+            "net_kwh": round(net, 3)}
+
+
+def require() -> None:
+    """Raise OracleUnavailable unless HiGHS can be imported (checked before anything runs)."""
+    try:
+        import highspy  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        raise OracleUnavailable("--oracle needs HiGHS: pip install 'edgemining-tui[oracle]' "
+                                "(or pip install highspy)") from None
+
+
+def attach(cfgs: list[BacktestConfig], results: list, trace: Trace) -> list[str]:
+    """Solve the bound for each config (once per battery and fleet), store it on each result
+    (``Result.oracle``, in --json) and return the lines the text output prints."""
+    cache: dict = {}
+    lines = []
+    for cfg, r in zip(cfgs, results):
+        key = (cfg.battery, round(fleet_max_w(cfg), 3))
+        bound = cache.get(key)
+        if bound is None:
+            bound = cache[key] = solve(cfg, trace)
+        sh = shares(r, bound)
+        r.oracle = {**bound.as_dict(), **sh}
+        if bound.status != "Optimal":
+            lines.append(f"oracle {r.label}: no bound ({bound.status})")
+            continue
+        lines.append(f"oracle {r.label}: bound {bound.mined_kwh:.1f} kWh mined without extra import "
+                     f"(perfect foresight, solved in {bound.solve_s:.1f} s); captured "
+                     f"{sh['captured_pct_of_bound']:.1f} % of it, net value {sh['net_pct_of_bound']:.1f} % "
+                     f"({sh['net_kwh']:.1f} kWh: captured less extra import and battery end deficit)")
+    return lines

@@ -1,0 +1,400 @@
+"""Smart plugs: a miner switched by a relay, or a relay in front of a pyasic miner.
+
+Edge Mining's "generic socket" controller drives a miner through a Home Assistant ``switch.*``
+entity (on/off, its power from a sensor). Here a plug is a :class:`PowerSwitch`, one of:
+
+- Home Assistant: ``GET /api/states/<switch>`` (state ``on``/``off``/``unavailable``),
+  ``POST /api/services/switch/turn_on|turn_off`` with ``{"entity_id": ...}``; the power from an
+  optional ``sensor.*`` entity (W or kW by its unit).
+- Shelly Plus/Pro (Gen2 RPC): ``GET /rpc/Switch.GetStatus?id=N`` (``output``, ``apower`` W) and
+  ``GET /rpc/Switch.Set?id=N&on=true|false`` (answers ``{"was_on": ...}``). No auth (a plug with
+  a password set is refused with a message saying so).
+
+Two ways to use one (``miners:`` entries, docs/miners.md "Smart plugs"):
+
+- ``driver: plug``: the plug *is* the miner's control (an S9 on a socket): on = mining after
+  ``boot_time``; the plug's meter is the miner's power. :class:`PlugDriver`.
+- ``power_switch:`` on a pyasic miner: pyasic pauses and resumes it; after a pause longer than
+  ``standby_cut_after`` (default 30 min) the plug cuts its standby draw, and a start first restores
+  power and waits for the miner to boot. :class:`SwitchedDriver`. The plug is switched on only by a
+  start the decider allowed (min off, starts per day) and off only while the miner is paused, so
+  those protections count the plug's switching too.
+
+The backtest can model the same with :func:`standby_cut_due` and :class:`PlugTiming`.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import httpx
+
+from ..clock import Clock
+from .model import (
+    Capabilities, CommandKind, CommandResult, MinerCommand, MinerDriver, MinerSample, MinerState,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlugReading:
+    """One read of a plug. ``on``: None when unknown (unreachable, unavailable)."""
+
+    ts: float
+    on: bool | None
+    power_w: float | None = None
+    error: str | None = None
+
+
+class PlugError(Exception):
+    """A plug request failed; the message is what the console shows."""
+
+
+class PowerSwitch(Protocol):
+    """A relay with an optional power meter."""
+
+    name: str
+
+    async def read(self) -> PlugReading: ...
+
+    async def set(self, on: bool) -> None:
+        """Switch; raises PlugError when the plug refused or did not answer."""
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlugTiming:
+    boot_s: float = 60.0               # from power on until the miner hashes
+    standby_cut_after_s: float | None = 1800.0   # paused this long: cut the standby (None: never)
+
+
+def standby_cut_due(paused_since: float | None, now: float, timing: PlugTiming) -> bool:
+    """Has a paused miner waited long enough for its plug to cut the standby draw?"""
+    return (timing.standby_cut_after_s is not None and paused_since is not None
+            and now - paused_since >= timing.standby_cut_after_s)
+
+
+# ------------------------------------------------------------------------------------------------
+# the plugs
+# ------------------------------------------------------------------------------------------------
+class _HttpPlug:
+    def __init__(self, name: str, base_url: str, timeout: float, clock: Clock,
+                 headers: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.clock = clock
+        self.timeout = timeout
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers or {})
+
+    async def _call(self, method: str, path: str, **kw) -> object:
+        try:
+            r = await asyncio.wait_for(self._client.request(method, path, **kw), self.timeout + 1.0)
+        except (httpx.TimeoutException, asyncio.TimeoutError):
+            raise PlugError(f"no answer in {self.timeout:g} s") from None
+        except httpx.HTTPError as e:
+            raise PlugError(f"cannot reach the plug ({type(e).__name__})") from None
+        if r.status_code == 401:
+            raise PlugError("the plug refused us (HTTP 401): " + self._auth_hint())
+        if r.status_code == 404:
+            raise PlugError("not found (HTTP 404): " + self._not_found_hint())
+        if r.status_code != 200:
+            raise PlugError(f"the plug answered HTTP {r.status_code}{_rpc_message(r)}")
+        try:
+            return r.json()
+        except ValueError:
+            raise PlugError("the plug answered something that is not JSON") from None
+
+    def _auth_hint(self) -> str:
+        return "check the token"
+
+    def _not_found_hint(self) -> str:
+        return "check the address"
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _rpc_message(r: httpx.Response) -> str:
+    try:
+        body = r.json()
+    except ValueError:
+        return ""
+    msg = body.get("message") if isinstance(body, dict) else None
+    return f" ({msg})" if isinstance(msg, str) and msg else ""
+
+
+def _num(v) -> float | None:
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f and abs(f) != float("inf") else None
+
+
+class ShellyGen2Switch(_HttpPlug):
+    """Shelly Plus/Pro plug or relay, Gen2 RPC over HTTP GET."""
+
+    def __init__(self, name: str, url: str, switch_id: int, timeout: float, clock: Clock) -> None:
+        super().__init__(name, url, timeout, clock)
+        self.switch_id = switch_id
+
+    def _auth_hint(self) -> str:
+        return "this plug has a password set; password-protected Shelly plugs are not supported, remove it"
+
+    def _not_found_hint(self) -> str:
+        return "is it a Gen2 (Plus/Pro) Shelly? Gen1 plugs have no /rpc"
+
+    async def read(self) -> PlugReading:
+        now = self.clock.now()
+        try:
+            body = await self._call("GET", "/rpc/Switch.GetStatus", params={"id": self.switch_id})
+        except PlugError as e:
+            return PlugReading(now, None, None, str(e))
+        if not isinstance(body, dict) or not isinstance(body.get("output"), bool):
+            return PlugReading(now, None, None, "unexpected Switch.GetStatus answer (no output)")
+        errors = body.get("errors")
+        err = f"plug reports {', '.join(map(str, errors))}" if isinstance(errors, list) and errors else None
+        return PlugReading(now, body["output"], _num(body.get("apower")), err)
+
+    async def set(self, on: bool) -> None:
+        body = await self._call("GET", "/rpc/Switch.Set",
+                                params={"id": self.switch_id, "on": "true" if on else "false"})
+        if not isinstance(body, dict) or "was_on" not in body:
+            raise PlugError("unexpected Switch.Set answer (no was_on)")
+
+
+class HomeAssistantSwitch(_HttpPlug):
+    """A Home Assistant ``switch.*`` entity (any plug HA knows), its power from a sensor."""
+
+    def __init__(self, name: str, url: str, token: str, entity: str, power_entity: str | None,
+                 timeout: float, clock: Clock) -> None:
+        super().__init__(name, url, timeout, clock, headers={"Authorization": f"Bearer {token}"})
+        self.entity = entity
+        self.power_entity = power_entity
+
+    def _not_found_hint(self) -> str:
+        return f"Home Assistant has no entity {self.entity}" + (
+            f" or {self.power_entity}" if self.power_entity else "")
+
+    async def _state(self, entity: str) -> dict:
+        body = await self._call("GET", f"/api/states/{entity}")
+        if not isinstance(body, dict) or "state" not in body:
+            raise PlugError(f"unexpected answer for {entity}")
+        return body
+
+    async def read(self) -> PlugReading:
+        now = self.clock.now()
+        try:
+            st = await self._state(self.entity)
+        except PlugError as e:
+            return PlugReading(now, None, None, str(e))
+        s = str(st["state"]).lower()
+        on = True if s == "on" else False if s == "off" else None
+        err = None if on is not None else f"{self.entity} is {st['state']}"
+        power = None
+        if self.power_entity:
+            try:
+                p = await self._state(self.power_entity)
+                power = _num(p.get("state"))
+                unit = str((p.get("attributes") or {}).get("unit_of_measurement") or "W")
+                if power is not None and unit.lower() == "kw":
+                    power *= 1000.0
+            except PlugError as e:
+                err = err or f"power: {e}"
+        return PlugReading(now, on, power, err)
+
+    async def set(self, on: bool) -> None:
+        domain = self.entity.split(".", 1)[0]
+        body = await self._call("POST", f"/api/services/{domain}/{'turn_on' if on else 'turn_off'}",
+                                json={"entity_id": self.entity})
+        if not isinstance(body, list):
+            raise PlugError("unexpected service call answer (expected the changed states)")
+
+
+def build_switch(cfg, name: str, clock: Clock) -> PowerSwitch:
+    """A PowerSwitch from a PlugConfig (miners/config.py)."""
+    if cfg.kind == "shelly":
+        url = cfg.host if cfg.host.startswith(("http://", "https://")) else f"http://{cfg.host}"
+        return ShellyGen2Switch(name, url, cfg.switch_id, cfg.timeout, clock)
+    if cfg.kind == "home_assistant":
+        return HomeAssistantSwitch(name, cfg.url or "", str(cfg.token or ""), cfg.entity or "",
+                                   cfg.power_entity, cfg.timeout, clock)
+    raise ValueError(f"unknown plug kind {cfg.kind!r}")
+
+
+# ------------------------------------------------------------------------------------------------
+# a miner driven by its plug
+# ------------------------------------------------------------------------------------------------
+class PlugDriver:
+    """``driver: plug``. On and booted: mining at the plug's metered power; on within ``boot_time``
+    of being switched on: ramping; off: paused at 0 W. The plug unreachable: offline."""
+
+    def __init__(self, cfg, clock: Clock, switch: PowerSwitch | None = None) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.clock = clock
+        self.switch = switch or build_switch(cfg.plug, cfg.name, clock)
+        self.timing = PlugTiming(boot_s=cfg.plug.boot_time, standby_cut_after_s=None)
+        ov = cfg.capabilities
+        max_w = float(ov.max_w) if ov is not None and ov.max_w is not None else 0.0
+        self._caps = Capabilities(on_off=True, power_target=False, min_w=max_w, max_w=max_w, idle_w=0.0,
+                                  why_limited="a smart plug can only switch the miner on and off")
+        self.on_since: float | None = None     # when we saw the plug go on (for the boot time)
+        self._last_on: bool | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._caps
+
+    async def read(self) -> MinerSample:
+        t0 = time.perf_counter()
+        r = await self.switch.read()
+        if r.on is None:
+            self._last_on = None
+            return MinerSample(self.name, r.ts, MinerState.OFFLINE, error=f"plug: {r.error}",
+                               poll_s=time.perf_counter() - t0)
+        if r.on and self._last_on is not True and self.on_since is None:
+            # on when we first looked (or switched by hand): count the boot from now
+            self.on_since = r.ts
+        if not r.on:
+            self.on_since = None
+        self._last_on = r.on
+        if not r.on:
+            state = MinerState.PAUSED
+        elif r.ts - (self.on_since or r.ts) < self.timing.boot_s:
+            state = MinerState.RAMPING
+        else:
+            state = MinerState.MINING
+        power = r.power_w if r.power_w is not None else (0.0 if not r.on else None)
+        return MinerSample(self.name, r.ts, state, power_w=power, model="smart plug",
+                           error=f"plug: {r.error}" if r.error else None, poll_s=time.perf_counter() - t0)
+
+    async def apply(self, command: MinerCommand) -> CommandResult:
+        now = self.clock.now()
+        desc = command.describe()
+        if command.kind not in (CommandKind.START, CommandKind.STOP):
+            return CommandResult(False, f"{desc}: not supported: {self._caps.why_limited}", now)
+        on = command.kind is CommandKind.START
+        try:
+            await self.switch.set(on)
+        except PlugError as e:
+            return CommandResult(False, f"{desc}: plug: {e}", now)
+        if on and self._last_on is not True:
+            self.on_since = self.clock.now()
+        elif not on:
+            self.on_since = None
+        self._last_on = on
+        return CommandResult(True, f"{desc}: plug switched {'on' if on else 'off'}", now)
+
+    async def close(self) -> None:
+        await self.switch.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# a plug in front of a pyasic miner
+# ------------------------------------------------------------------------------------------------
+class SwitchedDriver:
+    """A miner (pyasic) behind a plug. While the plug is on, the miner's own reads and commands;
+    a pause longer than ``standby_cut_after`` switches the plug off (the miner reads paused at
+    0 W, not offline); a start switches it on, reports ramping while the miner boots, and sends
+    the start to the miner once it answers."""
+
+    def __init__(self, inner: MinerDriver, switch: PowerSwitch, timing: PlugTiming, clock: Clock) -> None:
+        self.inner = inner
+        self.switch = switch
+        self.timing = timing
+        self.clock = clock
+        self.name = inner.name
+        self.cfg = getattr(inner, "cfg", None)
+        self.paused_since: float | None = None
+        self.cut = False                          # we cut the power (the miner is off at the wall)
+        self.booting_since: float | None = None   # power restored for a start, miner not yet up
+        self.pending: MinerCommand | None = None  # the start to send once the miner answers
+        self.events: list[str] = []               # what the plug did, for the log and tests
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    async def read(self) -> MinerSample:
+        now = self.clock.now()
+        if self.cut:
+            r = await self.switch.read()
+            if r.on:          # someone switched it on by hand: the miner is ours again
+                self.cut = False
+                self.booting_since = self.booting_since or now
+            else:
+                power = r.power_w if r.power_w is not None else 0.0
+                err = f"plug: {r.error}" if r.on is None else None
+                return MinerSample(self.name, now, MinerState.PAUSED if r.on is not None else MinerState.OFFLINE,
+                                   power_w=power, model=None, error=err or "power cut by its plug (long pause)")
+        s = await self.inner.read()
+        if not s.online and self.booting_since is None:
+            # a miner that does not answer may simply have no power (cut before a restart, or
+            # switched off by hand): the plug says
+            r = await self.switch.read()
+            if r.on is False:
+                self.cut = True
+                return MinerSample(self.name, now, MinerState.PAUSED, power_w=r.power_w or 0.0,
+                                   error="power cut by its plug")
+        if self.booting_since is not None:
+            if s.online:
+                self.booting_since = None
+                if self.pending is not None:
+                    cmd, self.pending = self.pending, None
+                    res = await self.inner.apply(cmd)
+                    self.events.append(f"miner up after power restore: {res.message}")
+                    s = await self.inner.read()
+            elif now - self.booting_since < self.timing.boot_s * 3:
+                return MinerSample(self.name, now, MinerState.RAMPING, power_w=s.power_w,
+                                   error="booting after its plug restored power")
+            else:
+                self.booting_since = None
+        if s.state is MinerState.PAUSED:
+            if self.paused_since is None:
+                self.paused_since = now
+            if standby_cut_due(self.paused_since, now, self.timing):
+                try:
+                    await self.switch.set(False)
+                except PlugError as e:
+                    return replace(s, error=f"plug: could not cut the standby: {e}")
+                self.cut = True
+                self.events.append(f"standby cut after {now - self.paused_since:.0f} s paused")
+                return replace(s, power_w=0.0, error="power cut by its plug (long pause)")
+        elif s.online:
+            self.paused_since = None
+        return s
+
+    async def apply(self, command: MinerCommand) -> CommandResult:
+        now = self.clock.now()
+        if command.kind is CommandKind.START and self.cut:
+            try:
+                await self.switch.set(True)
+            except PlugError as e:
+                return CommandResult(False, f"{command.describe()}: plug: {e}", now)
+            self.cut = False
+            self.paused_since = None
+            self.booting_since = now
+            self.pending = command
+            self.events.append("power restored for a start")
+            return CommandResult(True, f"{command.describe()}: plug switched on; the miner boots "
+                                       f"(~{self.timing.boot_s:.0f} s), then starts", now)
+        if command.kind is CommandKind.STOP and self.cut:
+            return CommandResult(True, f"{command.describe()}: already off (power cut by its plug)", now)
+        if command.kind is CommandKind.START and self.booting_since is not None:
+            self.pending = command
+            return CommandResult(True, f"{command.describe()}: queued until the miner has booted", now)
+        res = await self.inner.apply(command)
+        if command.kind is CommandKind.STOP and res.ok:
+            self.paused_since = now
+        return res
+
+    async def close(self) -> None:
+        await asyncio.gather(self.inner.close(), self.switch.close(), return_exceptions=True)
+
+
+__all__ = ["PlugReading", "PlugError", "PowerSwitch", "PlugTiming", "standby_cut_due", "ShellyGen2Switch",
+           "HomeAssistantSwitch", "build_switch", "PlugDriver", "SwitchedDriver"]
