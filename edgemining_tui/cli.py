@@ -18,7 +18,9 @@ SUBCOMMANDS = {
     "scan": "list the miners that answer on a subnet",
     "history": "export, size and maintain the history database (export, stats, maintain)",
     "backtest": "replay a PV/house trace through the policy and score it (--plot, --html)",
+    "tune": "replay your history through a grid of policy settings and write the best into the config",
     "read": "read every energy source (read energy) or miner (read miners) once and show what it saw",
+    "serve": "the console in a web browser, every tab an observer (needs the [serve] extra)",
 }
 
 
@@ -208,12 +210,18 @@ def run_subcommand(name: str, argv: list[str]) -> int:
     if name == "backtest":
         from .backtest.cli import main as backtest_main
         return backtest_main(argv)
+    if name == "tune":
+        from .backtest.tune import main as tune_main
+        return tune_main(argv)
     if name == "read":
         from .read_cli import main as read_main
         return read_main(argv)
     if name == "history":
         from .store.export_cli import main as history_main
         return history_main(argv)
+    if name == "serve":
+        from .ui.serve import main as serve_main
+        return serve_main(argv)
     if name == "check":
         p = _Parser(prog="edgemining-tui check",
                     description="Check a config (and its secrets, rules file and data dir) as a start would, "

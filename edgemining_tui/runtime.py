@@ -101,6 +101,9 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
             if z.sensor.kind == "simulated":
                 rt.demo.site.add_zone(z.name, z.miners, z.room)
     source = build_source(energy_cfg, clock)
+    if cfg.policy.battery.present is False:
+        from .energy.composite import WithoutBattery
+        source = WithoutBattery(source)
     if not use_demo:
         from .forecast.source import wrap_source
         source = wrap_source(cfg, energy_cfg, source, store, clock.now())

@@ -318,7 +318,7 @@ async def test_victron_null_and_gone():
         snap = await eventually(gone)
         assert "invalid" in snap.battery_charge_w.error
         assert snap.battery_soc_pct.error            # the device went away: no value, with a reason
-        # night: the AC PV inverter's topic goes empty and drops out; the DC charger says 0
+        # night: the AC PV inverter's path turns null (no such device); the DC charger says 0
         pub.overrides = {}
         holder.state = CASES["night-importing"]
         snap = await eventually(lambda: _snap_if(src, holder.state, fields))

@@ -6,7 +6,6 @@ A miner at 29.3 J/TH with a hashprice of 50 sats/TH/day and BTC at 90,000 EUR ea
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 
@@ -273,7 +272,7 @@ def test_heat_demand_on_grid_beats_the_feed_in_gate():
     assert md.run and md.command.kind is CommandKind.START and md.term == "surplus"
 
 
-def test_decide_with_heat_and_price_stays_fast():
+def test_decide_with_heat_and_price_names_a_known_term():
     from test_allocator_control import three
     e = econ(mine_only_above_feed_in=True, grid_mining_below_break_even=True,
              miner_efficiency={"a": 20.0, "b": 25.0, "c": 30.0})
@@ -286,12 +285,9 @@ def test_decide_with_heat_and_price_stays_fast():
     status = {"Office": ZoneTracker(zone).update(23.4, 600, 0.1)}
     views = tuple(m.view(site.now) for m in ms.values())
     s = snap(site.now, -50.0)
-    n = 20000
+    n = 200
     prices = {"import": 0.30, "export": 0.05, "btc": 90000.0, "hashprice": 50.0}
     inputs = [DecisionInput(site.now + i, s, views, prices=prices, climate={"status": status}) for i in range(n)]
-    t0 = time.perf_counter()
     for x in inputs:
         fd = d.decide(x)
-    per_cycle = (time.perf_counter() - t0) / n
-    assert all(md.term in TERMS for md in fd.miners.values())
-    assert per_cycle < 60e-6, per_cycle
+    assert all(md.term in TERMS for md in fd.miners.values())   # its cost: benchmarks/decide_cost.py

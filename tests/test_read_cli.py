@@ -140,3 +140,55 @@ async def test_read_miners_none_configured_exit_2(tmp_path, capsys):
     p.write_text("energy:\n  source: fronius\n  fronius: {url: 'http://127.0.0.1:9'}\n")
     code, _, err = await run_cli(capsys, "read", "miners", "--config", str(p))
     assert code == 2 and "no" in err and "miners" in err
+
+
+def _battery_at_zero_without_power() -> dict:
+    """A recorded exporting GEN24 whose battery input reports SoC 0 % and no power (P_Akku null)."""
+    fx = CORPUS["fronius/gen24_secondary_pv_meter"]
+    reply = json.loads(json.dumps(fx["reply"]))
+    reply["Body"]["Data"]["Site"]["P_Akku"] = None
+    reply["Body"]["Data"]["Inverters"]["1"]["SOC"] = 0.0
+    return {fx["request"]["path"]: reply}
+
+
+@pytest.mark.parametrize("present", [None, False])
+async def test_battery_present_false_wins_in_the_running_engine(tmp_path, present):
+    """battery.present: false — the engine decides without a battery although the source reports one
+    at 0 % with its power missing; without it that is 'battery power missing' (the fail-safe)."""
+    from edgemining_tui.clock import VirtualClock
+    from edgemining_tui.config import load_config
+    from edgemining_tui.runtime import open_runtime
+    srv = await FroniusServer(replay=_battery_at_zero_without_power()).start()
+    try:
+        p = tmp_path / "c.yaml"
+        p.write_text(f"""energy:
+  source: fronius
+  fronius: {{url: "{srv.url}"}}
+miners:
+  - {{name: sim1, driver: simulated, simulated: {{max_w: 1500, min_w: 600}}}}
+""" + ("policy:\n  battery: {present: false}\n" if present is False else ""))
+        cfg = load_config(p, env={})
+        rt = await open_runtime(cfg, clock=VirtualClock(1_750_000_000), data_dir=tmp_path / "data", config_path=p)
+        try:
+            state = await rt.engine.cycle()
+        finally:
+            await rt.close()
+    finally:
+        await srv.close()
+    snap, d = state.snapshot, state.decision
+    if present is False:
+        assert snap.battery_soc_pct.value is None and "battery.present: false" in snap.battery_soc_pct.error
+        assert not d.terms.get("failsafe"), d.terms
+        assert d.available_w is not None and d.available_w > 1000
+    else:
+        assert snap.battery_soc_pct.value == 0.0
+        assert d.available_w is None and "battery power missing" in str(d.miners["sim1"].reason)
+
+
+async def test_read_energy_demo_includes_the_forecast(capsys):
+    code, out, _ = await run_cli(capsys, "read", "energy", "--demo", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert all(doc[k]["value"] is not None and doc[k]["error"] is None for k in KEYS)
+    assert {"forecast.power_now_w", "forecast.energy_next_hour_wh", "forecast.energy_today_remaining_wh"} <= set(doc)
+    assert doc["grid_import_w"]["source"] == "home_assistant"

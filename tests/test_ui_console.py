@@ -149,6 +149,24 @@ async def test_fleet_panel_rows_filter_sort_and_diffing(owner):
         assert first == "loft-s21"           # 3.5 kW, the biggest
 
 
+async def test_fleet_detail_strip_shows_the_full_reason_at_80_columns(owner):
+    app = make_app(owner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_fleet(pilot, "loft-s21")
+        await settle(pilot)
+        d = app.state.decision.miners["loft-s21"]
+        strip = text_of(app, "#fleet-detail")
+        assert "loft-s21" in strip and d.reason in strip.replace("\n", " ").replace("  ", " ")
+        assert "desk-bitaxe" not in strip
+        t = app.query_one("#fleet-table", DataTable)
+        assert t.fixed_columns == 1                     # the name stays when scrolling right
+        labels = [str(c.label) for c in t.columns.values()]
+        assert "Fan rpm" in labels and "Temp °C" in labels and "Hash TH/s" in labels
+        await pilot.press("down")                        # the strip follows the cursor
+        await settle(pilot)
+        assert "office-avalon" in text_of(app, "#fleet-detail")
+
+
 async def test_fleet_detail_screen_shows_boards_and_commands(owner):
     app = make_app(owner)
     async with app.run_test(size=SIZE) as pilot:
@@ -175,8 +193,14 @@ async def test_rules_panel_terms_timers_and_decision_log(owner):
         policy = text_of(app, "#rules-policy")
         assert "Policy" in policy and "surplus" in policy
         terms = text_of(app, "#rules-terms")
-        assert "headroom" in terms
-        assert "desk-bitaxe: enable in" in terms
+        assert "Safety margin kept unused: 100 W" in terms
+        assert "desk-bitaxe: starts in" in terms
+        # plain words: no internal identifiers, no empty rows
+        for internal in ("headroom", "left", "min_interval", "_"):
+            assert internal not in terms.lower(), internal
+        assert not [line for line in terms.splitlines()[1:] if line.rstrip().endswith(":")]
+        t = app.query_one("#rules-miners", DataTable)
+        assert all("_" not in str(c) for c in t.get_column("term"))
         assert app.query_one("#rules-miners", DataTable).row_count == 4
         assert "Decision log" in text_of(app, "#rules-log") and "garage-s19" in text_of(app, "#rules-log")
         assert "no rule traces" in text_of(app, "#rules-traces")

@@ -188,6 +188,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     vclock = info.clock
     fleet = [SimMiner(m, trace.ts0, cfg.section.efficiency_j_th) for m in app.miners if m.enabled]
     by_name = {m.name: m for m in fleet}
+    cut = cfg.section.standby_cut
+    if cut is not None:
+        for sm in fleet:
+            sm.plug(cut.after, cut.boot)
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
@@ -357,6 +361,11 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                             if day < 0:
                                 day = days.of(t)
                             sm.apply(cmd, day)
+                    elif cut is not None and md.term == "enable_timer":
+                        # a start is coming: the plug switches on now, so the boot overlaps the delay
+                        sm = by_name.get(name)
+                        if sm is not None and sm.cut:
+                            sm.restore(t)
             if writer is not None:
                 stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
                 soc_s = f"{soc:.2f}" if soc is not None else ""

@@ -14,11 +14,11 @@ from pathlib import Path
 
 KIB = 1024
 MIB = 1024 * KIB
-# a config with 200 miners and every key written out is ~100 KB; rules files are smaller
-MAX_YAML_BYTES = 1 * MIB
+# a config with 200 miners and every key written out is ~60 KB; rules files are smaller
+MAX_YAML_BYTES = 256 * KIB
 MAX_SECRETS_BYTES = 64 * KIB
-# a year of one-minute rows is ~20 MB (docs/backtest.md); parsing 32 MB stays around 2 s
-MAX_TRACE_BYTES = 32 * MIB
+# a year of one-minute rows is ~20 MB (docs/backtest.md, parsed in ~1.3 s): room for it, not much more
+MAX_TRACE_BYTES = 24 * MIB
 
 
 class InputError(ValueError):
@@ -50,7 +50,7 @@ class _Bounded(io.RawIOBase):
         want = min(len(b), self._left + 1)
         data = self._fh.read(want)
         if len(data) > self._left:
-            raise InputError(f"larger than {_size(self._limit)}, the most a {self._what} may be")
+            raise InputError(f"more than the {_size(self._limit)} a {self._what} may be")
         self._left -= len(data)
         b[:len(data)] = data
         return len(data)
@@ -86,7 +86,7 @@ def open_bounded(path: str | Path, limit: int, what: str = "file") -> io.RawIOBa
                     else "not a regular file")
             raise InputError(f"is {kind}, not a regular file: refusing to read it as a {what}")
         if st.st_size > limit:
-            raise InputError(f"is {_size(st.st_size)}, larger than {_size(limit)}, the most a {what} may be")
+            raise InputError(f"is {st.st_size:,} bytes, more than the {_size(limit)} a {what} may be")
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)

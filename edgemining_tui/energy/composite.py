@@ -51,3 +51,30 @@ class CompositeSource:
             values[f] = getattr(snaps[src], f) if src else missing(now, self.name, f"no source is used for {f}")
         forecast = dict(snaps[self.forecast_from].forecast) if self.forecast_from else {}
         return EnergySnapshot(ts=now, forecast=forecast, **values)
+
+
+class WithoutBattery:
+    """``policy.battery.present: false``: the owner says the site has no battery, so whatever a
+    source reports for one (a GEN24's disabled input at SoC 0 %, a stale entity) is "no battery"
+    for everyone downstream — decisions, rules, screens and history alike."""
+
+    REASON = "no battery (battery.present: false)"
+
+    def __init__(self, inner: EnergySource) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def __getattr__(self, attr: str):
+        # what else the wrapped adapter offers (connected, keepalives, ...) stays reachable
+        return getattr(self.inner, attr)
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def read(self) -> EnergySnapshot:
+        snap = await self.inner.read()
+        gone = missing(snap.ts, snap.battery_charge_w.source or self.name, self.REASON)
+        return snap.with_values(battery_charge_w=gone, battery_soc_pct=gone)

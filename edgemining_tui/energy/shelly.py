@@ -4,8 +4,8 @@ Three shapes, chosen by ``profile``:
 
 - ``em``   Pro 3EM (triphase profile), Gen2 RPC: ``GET /rpc/EM.GetStatus?id=0`` -> ``total_act_power``
 - ``em1``  Pro EM, Pro EM-50, Pro 3EM in monophase: ``GET /rpc/EM1.GetStatus?id=<n>`` -> ``act_power``
-- ``gen1`` Shelly 3EM / EM (Gen1): ``GET /status`` -> sum of ``emeters[].power`` (an emeter
-  with ``is_valid: false`` makes the sum unknown)
+- ``gen1`` Shelly 3EM (Gen1): ``GET /status`` -> sum of the three ``emeters[].power`` (an emeter
+  with ``is_valid: false`` makes the sum unknown); Shelly EM (Gen1, two circuits): channel ``id``
 
 All are W, + consumption (import) / - return (export), i.e. already our grid_import_w;
 ``invert: true`` if the clamps face the other way. Authentication: Gen2 devices with auth
@@ -55,6 +55,11 @@ class ShellySource(HttpJsonSource):
         meters = body.get("emeters")
         if not isinstance(meters, list) or not meters:
             return missing(ts, self.name, "emeters: not in the /status reply (not a Shelly 3EM/EM Gen1?)")
+        if len(meters) == 2:
+            # a Shelly EM (Gen1) measures two separate circuits, not phases: read channel ``id``
+            if self.cfg.id >= 2:
+                return missing(ts, self.name, f"emeters.{self.cfg.id}: a Shelly EM has channels 0 and 1")
+            meters = [meters[self.cfg.id]]
         total = 0.0
         for i, m in enumerate(meters):
             if not isinstance(m, dict):

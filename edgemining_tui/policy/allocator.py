@@ -31,7 +31,7 @@ from __future__ import annotations
 from .config import PolicyConfig, Timing
 from .protection import min_on_left, start_block
 from .quantize import ON_OFF, Ladder
-from .timers import MinerState, fmt_dur, fmt_kw
+from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
@@ -297,7 +297,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     left = t.disable_delay - (now - st.disable_since)
                     if left > 0:
                         want, term = lo, "disable_timer"
-                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw(R)} < {fmt_kw(lo)} min)"
+                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min)"
                         sl.timer, sl.timer_left = "disable", left
                     else:
                         left = min_on_left(st, t, now)
@@ -306,7 +306,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                             sl.timer, sl.timer_left = "min_on", left
                         else:
                             want, term = None, "surplus"
-                            reason = f"surplus {fmt_kw(R)} < {fmt_kw(lo)} min: pause"
+                            reason = f"surplus {fmt_kw_below(R, lo)} min: pause"
             # minimum interval between power changes (miners ramp; toggling targets wears them)
             if want is not None and lad.kind != ON_OFF and st.setpoint_w is not None \
                     and not lad.same(want, st.setpoint_w) and st.last_change is not None \
@@ -395,7 +395,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     elif R <= 0:
                         term, reason = "idle", f"no surplus ({fmt_kw(R)})"
                     else:
-                        term, reason = "surplus", f"surplus {fmt_kw(R)} < {fmt_kw(need)} min"
+                        term, reason = "surplus", f"surplus {fmt_kw_below(R, need)} min"
             if want is None:
                 sl.run, sl.want = False, None
                 use = sl.measured

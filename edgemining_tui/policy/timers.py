@@ -97,6 +97,15 @@ def fmt_dur(s: float) -> str:
     return f"{m}:{sec:02d}"
 
 
+def fmt_kw_below(a_w: float, b_w: float) -> str:
+    """``a < b`` in kW with just enough decimals that the printed numbers compare the same way
+    (never "1.5 kW < 1.5 kW"); whole watts when kW decimals would need more than three."""
+    for digits in (1, 2, 3):
+        if round(a_w / 1000, digits) < round(b_w / 1000, digits):
+            return f"{a_w / 1000:.{digits}f} kW < {b_w / 1000:.{digits}f} kW"
+    return f"{a_w:.1f} W < {b_w:.1f} W"
+
+
 def fmt_kw(w: float) -> str:
     """1.9 kW, 0.4 kW, -0.3 kW (one decimal, for reasons)."""
     return f"{w / 1000:.1f} kW"

@@ -9,7 +9,7 @@
 - ``shape="victron"``: ``N/<portal>/system/0/...`` as ``{"value": x}``, published only while a
   client sent ``R/<portal>/keepalive`` in the last 60 s; a keepalive triggers a full publish
   ending with ``N/<portal>/full_publish_completed``. Grid and consumption are split over three
-  phases, PV over ``Dc/Pv`` and ``Ac/PvOnGrid/L1``; the AC PV inverter's topic goes empty at night.
+  phases, PV over ``Dc/Pv`` and ``Ac/PvOnGrid/L1``; the AC PV inverter's path is null at night.
 
 Fault switches: ``paused`` (publish nothing: a silent publisher), ``garbage`` (payloads that are
 not numbers / not JSON), ``overrides`` (topic suffix -> raw payload bytes), ``victron_timeout``.
@@ -160,8 +160,9 @@ class MqttSitePublisher:
             out[p + f"Ac/Grid/{ph}/Power"] = v(g3)
             out[p + f"Ac/Consumption/{ph}/Power"] = v(c3)
         out[p + "Dc/Pv/Power"] = v(st.pv_w / 2)
-        # the AC-coupled PV inverter sleeps at night: its topic goes empty
-        out[p + "Ac/PvOnGrid/L1/Power"] = v(st.pv_w / 2) if st.pv_w > 0 else b""
+        # the AC-coupled PV inverter sleeps at night and leaves dbus: systemcalc then publishes
+        # {"value": null} on its path (tests/data/energy/victron/gx_no_pv_all_null.json)
+        out[p + "Ac/PvOnGrid/L1/Power"] = v(st.pv_w / 2 if st.pv_w > 0 else None)
         out[p + "Dc/Battery/Power"] = v(st.battery_charge_w)
         out[p + "Dc/Battery/Soc"] = v(st.battery_soc_pct)
         if self.garbage:

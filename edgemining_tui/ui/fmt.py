@@ -113,9 +113,71 @@ def timer_texts(timers: Any) -> list[str]:
             if isinstance(t, dict):
                 rem = t.get("remaining_s")
                 what = t.get("action") or t.get("kind") or "timer"
+                what = TIMER_WORDS.get(what, what.replace("_", " "))
                 when = "" if rem is None else (f" in {duration(float(rem))}" if rem > 0 else " now")
                 extra = f" ({t['starts_today']} starts today)" if t.get("starts_today") else ""
                 out.append(f"{name}: {what}{when}{extra}")
             else:
                 out.append(f"{name}: {t}")
+    return out
+
+
+# --- plain words for the decider's terms (the UI never shows its internal identifiers) -------------
+TERM_WORDS = {
+    "surplus": "follows the surplus", "enable_timer": "waiting to start", "disable_timer": "about to pause",
+    "min_on": "minimum run time", "min_off": "minimum rest time", "max_starts": "starts per day used up",
+    "min_interval": "too soon since the last change", "soc_guard": "battery kept for the house",
+    "import_cap": "grid import limit", "heat": "room warm enough", "price": "price too high",
+    "rule": "a rule", "override": "manual override", "observe": "observe only", "paused": "automation paused",
+    "stale": "readings missing", "offline": "offline", "monitor_only": "watched only, never commanded",
+    "manual": "manual mode", "idle": "no surplus",
+}
+TIMER_WORDS = {"enable": "starts", "enable_timer": "starts", "disable": "pauses", "disable_timer": "pauses",
+               "min_on": "may stop", "min_off": "may start again", "min_interval": "may change power",
+               "max_starts": "may start again"}
+# allocator terms worth showing, in this order, with their plain label
+TERM_LABELS = (
+    ("available_w", "Power the miners may use"), ("left_w", "Not given to any miner"),
+    ("reserved_w", "Set aside for miners starting"), ("headroom_w", "Safety margin kept unused"),
+    ("import_w", "Grid import now"), ("battery_charge_w", "Battery charging now"),
+    ("battery_kept_w", "Kept for the battery"), ("battery_soc_pct", "Battery charge"),
+    ("import_cap_w", "Grid import allowed for mining"), ("stale_for_s", "Readings missing for"),
+    ("failsafe", "Fail-safe"), ("reserve", "Forecast reserve"), ("heat", "Heat"),
+    ("mining_value", "Mining value"),
+)
+
+
+def term_words(term: str | None) -> str:
+    return TERM_WORDS.get(term or "", (term or "").replace("_", " "))
+
+
+def plain_terms(terms: dict) -> list[tuple[str, str]]:
+    """The allocator's terms as (label, value) in plain words; empty and internal ones are left out."""
+    out = []
+    for key, text in TERM_LABELS:
+        if key not in terms:
+            continue
+        v = terms[key]
+        if v is None or v == "" or v is False or (isinstance(v, (dict, list, tuple)) and not v):
+            if key == "import_cap_w":
+                out.append((text, "none (only surplus)"))
+            continue
+        if key == "stale_for_s" and not v:
+            continue
+        if key == "battery_charge_w" and isinstance(v, (int, float)):
+            out.append((text, watts(v) if v >= 0 else f"{watts(-v)} discharging"))
+            continue
+        if key == "reserve" and isinstance(v, dict):
+            out.append((text, f"keeps {v.get('keeps_pct', 0):.0f} % of the battery; needs "
+                              f"{(v.get('needs_wh') or 0) / 1000:.1f} kWh, {(v.get('coming_wh') or 0) / 1000:.1f} kWh "
+                              "of sun forecast"))
+            continue
+        if isinstance(v, dict):
+            out.append((text, ", ".join(f"{k} {'yes' if x is True else 'no' if x is False else term_value(k, x)}"
+                                        for k, x in list(v.items())[:4])))
+            continue
+        if key == "stale_for_s":
+            out.append((text, duration(float(v))))
+            continue
+        out.append((text, term_value(key, v)))
     return out

@@ -8,17 +8,20 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.markup import escape
 from textual.widgets import DataTable, Input, Static
 
 from ...engine.events import EngineState
 from ...format import duration
-from ..fmt import num, watts
+
+from ..fmt import num, term_words, timer_texts, watts
 from . import Panel
 
 # key, label
 COLUMNS = (("name", "Miner"), ("state", "State"), ("mode", "Mode"), ("power", "Power / target"),
-           ("hashrate", "TH/s"), ("jth", "J/TH"), ("temp", "°C"), ("fan", "Fan"), ("uptime", "Up"),
-           ("model", "Model / fw"), ("reason", "Last reason"))
+           ("hashrate", "Hash TH/s"), ("jth", "J/TH"), ("temp", "Temp °C"), ("fan", "Fan rpm"),
+           ("uptime", "Uptime"), ("model", "Model / firmware"), ("reason", "Reason (in full below)"))
+REASON_CELL_CHARS = 48   # the table's copy; the strip under the table has it in full
 SORTS = ("name", "state", "power", "hashrate", "temp", "mode")
 STATE_STYLE = {"mining": "miner-mining", "ramping": "miner-ramping", "paused": "miner-idle",
                "offline": "miner-fault", "unresponsive": "miner-fault", "fault": "miner-fault",
@@ -81,11 +84,30 @@ def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | No
         "fan": (num(s.fan_rpm if s else None, "{:.0f}"), None),
         "uptime": (uptime(s.uptime_s if s else None), None),
         "mode": (mode, mode_var),
-        "reason": (reason[:60], None),
+        "reason": (reason if len(reason) <= REASON_CELL_CHARS else reason[:REASON_CELL_CHARS - 1] + "…", None),
     }
     raw = {"name": name, "state": state, "power": power or 0.0, "hashrate": hr or 0.0,
            "temp": (s.temp_c if s and s.temp_c is not None else -1.0), "mode": mode}
     return cells, raw
+
+
+def detail_text(name: str, st: EngineState) -> str:
+    """``loft-s21 · mining · auto · 1.50 kW of 1.50 kW ✓`` then the whole reason, then its timers."""
+    cells, _ = miner_row(name, st)
+    d = st.decision.miners.get(name) if st.decision else None
+    s = st.samples.get(name)
+    v = st.verifications.get(name)
+    reason = (d.reason if d else "") or (s.error if s and s.error else "") or "no decision yet"
+    if v is not None and v.confirmed is False and v.detail:
+        reason = f"not applied: {v.detail}"
+    head = f"[b]{escape(name)}[/] · {escape(cells['state'][0])} · {escape(cells['mode'][0])} · " \
+           f"{escape(cells['power'][0])}" + (f" · {escape(term_words(d.term))}" if d else "")
+    timers = st.decision.terms.get("timers") if st.decision else None
+    mine = timer_texts({name: timers[name]}) if isinstance(timers, dict) and name in timers else []
+    lines = [head, f"[b]Why[/] {escape(reason)}"]
+    if mine:
+        lines.append("[b]Timer[/] " + escape(mine[0].split(": ", 1)[1]))
+    return "\n".join(lines)
 
 
 class FleetPanel(Panel):
@@ -99,13 +121,15 @@ class FleetPanel(Panel):
         self.sort_key = "name"
         self.styles_by_var: dict[str, Style] = {}
         self.last_refresh_ms = 0.0
+        self._detail_text = ""
         self.border_title = "Fleet"
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="fleet-bar"):
             yield Input(placeholder="filter: name, state, model  (/)", id="fleet-filter")
             yield Static("sort: name (s)", id="fleet-sort")
-        yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True, fixed_columns=1)
+        yield Static("", id="fleet-detail")
 
     def on_mount(self) -> None:
         t = self.query_one(DataTable)
@@ -188,7 +212,21 @@ class FleetPanel(Panel):
                 self.shown[name] = cells
             if changed_sort and t.row_count > 1:
                 self._sort()
+        self.show_detail(st)
         self.last_refresh_ms = (time.perf_counter() - t0) * 1000
+
+    def show_detail(self, st: EngineState | None = None) -> None:
+        """The selected miner's full reason and timers, always visible under the table."""
+        st = st or getattr(self.app, "state", None)
+        name = self.selected()
+        text = "" if st is None or name is None else detail_text(name, st)
+        if text != self._detail_text:
+            self._detail_text = text
+            self.query_one("#fleet-detail", Static).update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "fleet-table":
+            self.show_detail()
 
     def _sort(self) -> None:
         key = self.sort_key

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from ...engine.events import EngineState
-from ..fmt import label, term_value, timer_texts, watts
+from ..fmt import plain_terms, term_words, timer_texts, watts
 from . import Panel
 
 TRACE_KEYS = ("rules", "rule_traces", "rules_trace", "traces")
@@ -66,7 +66,7 @@ class RulesPanel(Panel):
 
     def on_mount(self) -> None:
         t = self.query_one("#rules-miners", DataTable)
-        for key, text in (("name", "Miner"), ("run", "Run"), ("target", "Target"), ("term", "Term"),
+        for key, text in (("name", "Miner"), ("run", "Runs"), ("target", "Target"), ("term", "Decided by"),
                           ("reason", "Reason")):
             t.add_column(text, key=key)
 
@@ -75,29 +75,30 @@ class RulesPanel(Panel):
         cfg = getattr(app, "cfg", None)
         d = st.decision
         mode = (d.terms.get("mode") if d is not None else None) or getattr(getattr(cfg, "policy", None), "mode", "?")
-        lines = [f"[b]Policy[/]  {mode}", f"[b]Automation[/]  {'[$warning]paused[/]' if st.paused else 'on'}"
+        policy_words = {"surplus": "share the solar surplus", "rules": "start/stop rules",
+                        "manual": "manual: only overrides"}
+        lines = [f"[b]Policy[/]  {escape(policy_words.get(mode, mode))}",
+                 f"[b]Automation[/]  {'[$warning]paused[/]' if st.paused else 'on'}"
                  f"{'  [$warning]observe only[/]' if st.observe_only else ''}"]
         if d is not None:
-            lines.append(f"[b]For miners[/]  {watts(d.available_w)}")
-            if d.summary:
-                lines.append(f"[b]Why[/]  {escape(d.summary)}")
+            lines.append(f"[b]Miners may use[/]  {watts(d.available_w)}")
         glob = [v for k, v in (st.overrides or {}).items() if isinstance(v, dict) and not v.get("miner")]
         for g in glob:
             lines.append(f"[$override]{escape(str(g.get('text') or g.get('kind')))}[/]")
         self.query_one("#rules-policy", Static).update("\n".join(lines))
-        terms = [] if d is None else [(k, v) for k, v in d.terms.items() if k not in ("timers", "mode")]
+        terms = plain_terms(dict(d.terms)) if d is not None else []
         timers = timer_texts(d.terms.get("timers")) if d is not None else []
-        if terms or timers:
-            tl = ["[b]Terms and timers[/]"] + [f"[$accent]{escape(t)}[/]" for t in timers] + \
-                 [escape(f"{label(k):<16} {term_value(k, v)}") for k, v in terms[:14]]
-        else:
-            tl = ["[b]Terms and timers[/]", "none reported"]
+        tl = ["[b]What the decision used[/]"]
+        tl += [f"[$accent]{escape(t)}[/]" for t in timers]
+        tl += [escape(f"{k}: {v}") for k, v in terms[:14]]
+        if len(tl) == 1:
+            tl.append("nothing reported")
         self.query_one("#rules-terms", Static).update("\n".join(tl))
         t = self.query_one("#rules-miners", DataTable)
         if d is not None:
             with app.batch_update():
                 for name, m in d.miners.items():
-                    row = (name, "yes" if m.run else "no", watts(m.target_w), m.term, m.reason[:70])
+                    row = (name, "yes" if m.run else "no", watts(m.target_w), term_words(m.term), m.reason)
                     if name in t.rows:
                         old = t.get_row(name)
                         for (key, _), val, was in zip((("name", 0), ("run", 0), ("target", 0), ("term", 0),
@@ -117,7 +118,7 @@ class RulesPanel(Panel):
             t = datetime.fromtimestamp(r["ts"], tz).strftime("%m-%d %H:%M:%S")
             run = "run" if r.get("run") else "off"
             tw = "" if r.get("target_w") is None else f" {watts(r['target_w'])}"
-            lines.append(escape(f"{t}  {r.get('name')}: {run}{tw}  [{r.get('term')}] {r.get('reason') or ''}"))
+            lines.append(escape(f"{t}  {r.get('name')}: {run}{tw} ({term_words(r.get('term'))}) {r.get('reason') or ''}"))
         if len(lines) == 1:
             lines.append("no decisions recorded yet")
         self.query_one("#rules-log", Static).update("\n".join(lines))

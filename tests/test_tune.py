@@ -1,0 +1,94 @@
+"""``edgemining-tui tune``: the site's own history from its database, a grid of settings in
+parallel, the best few, and the choice written into the config (backup kept, the result loads)."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from edgemining_tui.backtest.trace import TraceError, write_trace
+from edgemining_tui.backtest.tracegen import generate
+from edgemining_tui.backtest.tune import edit_policy, grid, history_trace, main
+from edgemining_tui.config import load_config
+from edgemining_tui.store.db import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+SETUP_POLICY = """policy:
+  mode: surplus                    # mine with what would be exported
+  headroom: auto                   # kept unused: 2 x the meter's noise
+  enable: {delay: 5m}              # surplus must last 5 min to start
+  disable:
+    delay: 7m
+  min_off: 15m                     # no quick restart
+  battery:
+    reserve: forecast              # fill the battery by sunset
+    capacity: 10kWh                # usable battery capacity
+    forecast_trust: 90%            # the share of the forecast counted on
+"""
+
+
+def test_the_choice_is_written_into_the_policy_keeping_everything_else():
+    site = "site:\n  timezone: Europe/Berlin  # local days\n  latitude: 48.1\n  longitude: 11.6\n"
+    miners = "energy: {source: shelly, shelly: {url: \"http://127.0.0.1:1\"}}\nminers:\n  - {name: a, driver: simulated}\n"
+    s = {"enable_delay": 60.0, "disable_delay": 900.0, "min_off": 300.0, "forecast_trust": 100.0}
+    out = edit_policy(site + miners + SETUP_POLICY, s)
+    assert "# local days" in out and "# fill the battery by sunset" in out
+    assert "  enable: {delay: 1m}  # tuned" in out and "  disable: {delay: 15m}  # tuned" in out
+    assert "    delay: 7m" not in out                     # the old block mapping is replaced
+    p = Path("/nonexistent")
+    cfg = load_config(p, text=out)
+    pol = cfg.policy
+    assert (pol.enable.delay, pol.disable.delay, pol.min_off) == (60, 900, 300)
+    assert pol.battery.forecast_trust == 100 and pol.battery.capacity == 10000
+    # a flow-style battery (examples/backtest.yaml) and a config without these keys at all
+    ex = (ROOT / "examples" / "backtest.yaml").read_text()
+    out = edit_policy(ex, s)
+    assert "forecast_trust: 100%" in out and out.count("enable:") == 1
+    bare = edit_policy(site + miners + "policy:\n  mode: surplus\n",
+                       {"enable_delay": 300.0, "disable_delay": 420.0, "min_off": 900.0, "priority_soc": 80.0})
+    assert load_config(p, text=bare).policy.battery.priority_soc == 80
+
+
+def _minutes(tmp_path, trace, holes=()):
+    db = tmp_path / "history.db"
+    Store(db).close()                                     # the real schema, rollup tables included
+    con = sqlite3.connect(db)
+    with con:
+        con.executemany("insert into energy_minute (ts, n, pv_w, house_w) values (?, 12, ?, ?)",
+                        [(int(trace.ts0 + i * 60), trace.pv_w[i], trace.load_w[i]) for i in range(len(trace))
+                         if not any(a <= i < b for a, b in holes)])
+    con.close()
+    return db
+
+
+def test_history_holds_short_gaps_and_refuses_long_holes(tmp_path):
+    tr = generate("2024-05-13T00:00:00", days=2, step_s=60.0)
+    db = _minutes(tmp_path, tr, holes=[(2000, 2005)])
+    got, held = history_trace(db, days=1.5)
+    assert held == 5 and len(got) == int(1.5 * 1440) and got.step_s == 60.0
+    i = 2005 - (len(tr) - len(got))
+    assert got.pv_w[i - 1] == got.pv_w[i - 5]             # held, not invented
+    db.unlink()
+    db = _minutes(tmp_path, tr, holes=[(2400, 2430)])
+    with pytest.raises(TraceError, match="hole of more than 15 min"):
+        history_trace(db, days=2)
+    with pytest.raises(TraceError, match="no history database"):
+        history_trace(tmp_path / "none.db", days=2)
+
+
+def test_tune_on_a_trace_prints_the_best_and_writes_it_with_a_backup(tmp_path, capsys):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text((ROOT / "examples" / "backtest.yaml").read_text())
+    tr = generate("2024-05-13T00:00:00", days=1, step_s=300.0)
+    trace = tmp_path / "day.csv"
+    write_trace(trace, tr)
+    assert main(["--trace", str(trace), "--config", str(cfg), "--jobs", "2", "--top", "3", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "24 settings on 2 processes" in out and " 1 " in out and "written into" in out
+    assert len(list(tmp_path.glob("config.yaml.bak-*"))) == 1
+    assert "# tuned" in cfg.read_text()
+
+
+def test_the_grid_is_24_settings_either_way():
+    assert len(grid(True)) == len(grid(False)) == 24
