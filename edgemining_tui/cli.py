@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "backtest": "replay a PV/house trace through the policy and score it (--plot, --html)",
     "tune": "replay your history through a grid of policy settings and write the best into the config",
     "read": "read every energy source (read energy) or miner (read miners) once and show what it saw",
+    "serve": "the console in a web browser, every tab an observer (needs the [serve] extra)",
 }
 
 
@@ -218,6 +219,9 @@ def run_subcommand(name: str, argv: list[str]) -> int:
     if name == "history":
         from .store.export_cli import main as history_main
         return history_main(argv)
+    if name == "serve":
+        from .ui.serve import main as serve_main
+        return serve_main(argv)
     if name == "check":
         p = _Parser(prog="edgemining-tui check",
                     description="Check a config (and its secrets, rules file and data dir) as a start would, "

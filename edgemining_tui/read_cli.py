@@ -56,6 +56,11 @@ def _parser(what: str) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print("usage: edgemining-tui read {energy,miners} --config FILE [--json]\n\n"
+              "Read every configured energy source (energy) or miner (miners) once and show what it saw.\n"
+              "edgemining-tui read energy --help (or miners --help) for the options.")
+        return EXIT_OK
     if not argv or argv[0] not in ("energy", "miners"):
         print("usage: edgemining-tui read {energy,miners} --config FILE [--json]", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -81,7 +81,8 @@ async def served(fx: dict, clock, reply=None):
         if vendor == "victron":
             from edgemining_tui.energy.config import VictronConfig
             rep = TopicReplay.victron(fx["portal_id"], body, port=broker.port)
-            cfg_obj = VictronConfig(portal_id=fx["portal_id"], port=broker.port)
+            # a short keepalive: a first one sent before our subscription took effect is soon repeated
+            cfg_obj = VictronConfig(portal_id=fx["portal_id"], port=broker.port, keepalive=1.0)
             kind = "victron"
         else:
             from edgemining_tui.energy.config import MqttConfig

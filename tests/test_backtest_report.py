@@ -146,3 +146,24 @@ def test_buckets_keep_the_mean():
     assert len(b) == 10 and b[0] == pytest.approx(4.5) and b[-1] == pytest.approx(94.5)
     assert report.buckets(vals[:3], 10) == [0.0, 1.0, 2.0]       # fewer points than columns
     assert report.buckets([], 5) == []
+
+
+def test_html_with_the_oracle_shows_the_bound_side_by_side(tmp_path, capsys):
+    pytest.importorskip("highspy", reason="--oracle needs the [oracle] extra (highspy)")
+    lines = (EX / "week.csv").read_text().splitlines(keepends=True)
+    trace = tmp_path / "noon.csv"                       # six hours around noon keep the solve short
+    trace.write_text(lines[0] + "".join(lines[1 + 9 * 60: 1 + 15 * 60]))
+    out = tmp_path / "r.html"
+    assert main(["--trace", str(trace), "--compare", CFG, RULES, "--oracle", "--html", str(out)]) == 0
+    page = out.read_text()
+    row = re.search(r"<tr><th>oracle bound</th>(.*?)</tr>", page)
+    assert row and row.group(1).count("kWh mined without extra import") == 2     # one cell per policy
+    assert re.search(r"<tr><th>captured of bound</th><td>[\d.]+ %</td><td>[\d.]+ %</td></tr>", page)
+    assert "of the perfect-foresight bound" in page
+    assert page.count("<title>bound 2024-05-13:") == 2          # a dashed bound over each policy's bar
+    # the per-day bound adds up to the whole bound (in --json too)
+    import json
+    capsys.readouterr()
+    assert main(["--trace", str(trace), "--config", CFG, "--oracle", "--json"]) == 0
+    o = json.loads(capsys.readouterr().out)["oracle"]
+    assert sum(o["mined_kwh_by_day"].values()) == pytest.approx(o["mined_kwh"], abs=0.01)

@@ -198,3 +198,14 @@ def test_fronius_parse_never_gives_an_implausible_number(pv, grid, load, akku, s
             assert r.error, f
     if battery_mode == "disabled":
         assert values["battery_soc_pct"].value is None and "no battery" in values["battery_soc_pct"].error
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=200) | st.text(max_size=200).map(str.encode),
+       ctype=st.sampled_from(["application/json", "text/html; charset=utf-8", ""]))
+def test_decode_json_never_raises_and_always_says_why(body, ctype):
+    from edgemining_tui.energy.convert import decode_json
+    doc, err = decode_json(body, "Fronius", ctype)
+    assert (doc is None) == (err is not None) or (doc is None and err is None and body.strip() == b"null")
+    if err is not None:
+        assert "Fronius" in err

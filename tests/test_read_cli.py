@@ -183,3 +183,12 @@ miners:
     else:
         assert snap.battery_soc_pct.value == 0.0
         assert d.available_w is None and "battery power missing" in str(d.miners["sim1"].reason)
+
+
+async def test_read_energy_demo_includes_the_forecast(capsys):
+    code, out, _ = await run_cli(capsys, "read", "energy", "--demo", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert all(doc[k]["value"] is not None and doc[k]["error"] is None for k in KEYS)
+    assert {"forecast.power_now_w", "forecast.energy_next_hour_wh", "forecast.energy_today_remaining_wh"} <= set(doc)
+    assert doc["grid_import_w"]["source"] == "home_assistant"

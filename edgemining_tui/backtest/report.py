@@ -349,11 +349,12 @@ def trace_svg(r: Result, rec: StepRecorder, yr: tuple[float, float, float] | Non
 
 
 def day_bars_svg(title: str, unit: str, days: list[str], series: list[tuple[str, list[float]]],
-                 bound: list[float] | None = None, width: int = 1000, height: int = 220) -> str:
-    """Grouped bars: one group per day, one bar per policy; ``bound`` draws a dashed tick per day."""
+                 bounds: list[list[float] | None] | None = None, width: int = 1000, height: int = 220) -> str:
+    """Grouped bars: one group per day, one bar per policy; ``bounds`` (per policy, per day) draws
+    a dashed line over each bar at what the perfect-foresight bound mined that day."""
     left, right, top, bottom = 50, 10, 18, 24
     w, h = width - left - right, height - top - bottom
-    vals = [v for _, ys in series for v in ys] + list(bound or [])
+    vals = [v for _, ys in series for v in ys] + [v for b in (bounds or []) if b for v in b]
     ymax = _nice_max(max([0.0] + vals))
     nd, np_ = max(1, len(days)), max(1, len(series))
     group = w / nd
@@ -373,11 +374,12 @@ def day_bars_svg(title: str, unit: str, days: list[str], series: list[tuple[str,
             parts.append(f'<rect x="{gx + si * bar:.1f}" y="{top + h - bh:.1f}" width="{max(1.0, bar - 1):.1f}" '
                          f'height="{bh:.1f}" fill="{_POLICY_COLOURS[si % len(_POLICY_COLOURS)]}">'
                          f'<title>{_e(label)} {_e(d)}: {v:.1f} {_e(unit)}</title></rect>')
-        if bound is not None and di < len(bound):
-            y = top + h - h * max(0.0, bound[di]) / ymax
-            parts.append(f'<line x1="{gx:.1f}" x2="{gx + group * 0.8:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
-                         f'stroke="#000" stroke-dasharray="4,2"><title>bound {_e(d)}: {bound[di]:.1f} '
-                         f'{_e(unit)}</title></line>')
+            b = bounds[si] if bounds and si < len(bounds) else None
+            if b is not None and di < len(b):
+                y = top + h - h * max(0.0, b[di]) / ymax
+                parts.append(f'<line x1="{gx + si * bar:.1f}" x2="{gx + (si + 1) * bar - 1:.1f}" y1="{y:.1f}" '
+                             f'y2="{y:.1f}" stroke="#111" stroke-width="2" stroke-dasharray="3,2">'
+                             f'<title>bound {_e(d)}: {b[di]:.1f} {_e(unit)}</title></line>')
         label = datetime.strptime(d, "%Y-%m-%d").strftime("%a %d")
         parts.append(f'<text x="{left + di * group + group / 2:.1f}" y="{top + h + 16}" '
                      f'text-anchor="middle">{_e(label)}</text>')
@@ -385,11 +387,26 @@ def day_bars_svg(title: str, unit: str, days: list[str], series: list[tuple[str,
     return "".join(parts)
 
 
-def render_html(results: Sequence[Result], recs: Sequence[StepRecorder], trace_desc: str,
-                oracle: dict | None = None) -> str:
-    """The report as one HTML file: nothing is loaded from anywhere when it is opened.
-    ``oracle``: ``{"label": ..., "mined_kwh_per_day": {date: kWh}, "lines": [(metric, value)]}``
-    when an upper bound was computed."""
+def oracle_rows(r: Result) -> list[tuple[str, str]]:
+    """The perfect-foresight bound's lines for one policy (backtest --oracle), if it was solved."""
+    o = getattr(r, "oracle", None)
+    if not o:
+        return []
+    if o.get("status") != "Optimal" or o.get("bound_kwh") is None:
+        return [("oracle bound", f"none ({o.get('status', '?')})")]
+    return [("oracle bound", f"{o['bound_kwh']:.1f} kWh mined without extra import (perfect foresight)"),
+            ("captured of bound", f"{o['captured_pct_of_bound']:.1f} %"),
+            ("net of bound", f"{o['net_pct_of_bound']:.1f} % ({o['net_kwh']:.1f} kWh)")]
+
+
+def _bound_by_day(r: Result, dates: list[str]) -> list[float] | None:
+    per = (getattr(r, "oracle", None) or {}).get("mined_kwh_by_day")
+    return [float(per.get(d, 0.0)) for d in dates] if per else None
+
+
+def render_html(results: Sequence[Result], recs: Sequence[StepRecorder], trace_desc: str) -> str:
+    """The report as one HTML file: nothing is loaded from anywhere when it is opened. With
+    ``--oracle`` each policy's column also holds the perfect-foresight bound and its shares of it."""
     dailies = [per_day(rec, r.step_s) for r, rec in zip(results, recs)]
     dates = sorted({d.date for days in dailies for d in days})
 
@@ -397,43 +414,40 @@ def render_html(results: Sequence[Result], recs: Sequence[StepRecorder], trace_d
         by = {d.date: getattr(d, attr) for d in days}
         return [by.get(d, 0.0) for d in dates]
 
+    names = ", ".join(r.label for r in results)
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>Backtest: {_e(', '.join(r.label for r in results))}</title>",
-           f"<style>{_CSS}</style></head><body>",
-           f"<h1>Backtest: {_e(', '.join(r.label for r in results))}</h1>",
-           f"<p>{_e(trace_desc)}</p>", '<div class="sum">']
+           f"<title>Backtest: {_e(names)}</title>", f"<style>{_CSS}</style></head><body>",
+           f"<h1>Backtest: {_e(names)}</h1>", f"<p>{_e(trace_desc)}</p>", '<div class="sum">']
     for line in summary(results).splitlines():
         out.append(f"<p>{_e(line)}</p>")
+    for r in results:
+        bound = dict(oracle_rows(r))
+        if "captured of bound" in bound:
+            out.append(f"<p>{_e(r.label)}: captured {_e(bound['captured of bound'])} of the perfect-foresight "
+                       f"bound ({_e(bound['oracle bound'].split(' mined')[0])})</p>")
     out.append("</div>")
     out.append('<p class="key">' + "".join(
         f'<span><i style="background:{_POLICY_COLOURS[i % len(_POLICY_COLOURS)]}"></i>{_e(r.label)}</span>'
-        for i, r in enumerate(results))
-        + ('<span>- - - ' + _e(oracle.get("label", "upper bound")) + "</span>" if oracle else "") + "</p>")
-    bound = None
-    if oracle and oracle.get("mined_kwh_per_day"):
-        per = oracle["mined_kwh_per_day"]
-        bound = [float(per.get(d, 0.0)) for d in dates]
+        for i, r in enumerate(results)) + "</p>")
     out.append("<h2>Per day</h2>")
-    for title, attr, b in (("mined", "mined_kwh", bound), ("grid import", "import_kwh", None),
-                           ("exported", "export_kwh", None)):
+    bounds = [_bound_by_day(r, dates) for r in results]
+    for title, attr in (("mined", "mined_kwh"), ("grid import", "import_kwh"), ("exported", "export_kwh")):
         out.append(day_bars_svg(title, "kWh", dates, [(r.label, col(d, attr)) for r, d in zip(results, dailies)],
-                                bound=b))
+                                bounds=bounds if attr == "mined_kwh" and any(bounds) else None))
+    if any(bounds):
+        out.append("<p>- - - the perfect-foresight bound's mining that day (backtest --oracle)</p>")
     out.append("<h2>Side by side</h2>")
-    cols = [dict(rows_of(r)) for r in results]
+    cols = [dict(rows_of(r) + oracle_rows(r)) for r in results]
     labels: list[str] = []
-    for r in results:
-        for lbl, _ in rows_of(r):
+    for c in cols:
+        for lbl in c:
             if lbl not in labels:
                 labels.append(lbl)
-    extra = dict(oracle.get("lines", [])) if oracle else {}
-    head = "".join(f"<th>{_e(r.label)}</th>" for r in results) + (
-        f"<th>{_e(oracle.get('label', 'upper bound'))}</th>" if oracle else "")
+    head = "".join(f"<th>{_e(r.label)}</th>" for r in results)
     out.append(f"<table><tr><th></th>{head}</tr>")
-    for lbl in labels + [k for k in extra if k not in labels]:
+    for lbl in labels:
         cells = "".join(f"<td>{_e(c.get(lbl, ''))}</td>" for c in cols)
-        if oracle:
-            cells += f"<td>{_e(extra.get(lbl, ''))}</td>"
         out.append(f"<tr><th>{_e(lbl.strip())}</th>{cells}</tr>")
     out.append("</table>")
     out.append('<h2 id="trace">The trace</h2>')

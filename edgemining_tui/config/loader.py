@@ -135,7 +135,8 @@ def _dotted(path: tuple) -> str:
     for p in path:
         if isinstance(p, bool):   # an unquoted on/yes key: show it as YAML read it
             p = str(p).lower()
-        out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + str(p))
+        p = p if isinstance(p, int) else _short(str(p), 40, quote=False)   # a 100 KB key stays one line
+        out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + p)
     return out
 
 
@@ -448,9 +449,9 @@ class Builder:
         return obj
 
 
-def _short(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _short(v: Any, n: int = 60, quote: bool = True) -> str:
+    text = repr(v) if quote else str(v)
+    return text if len(text) <= n else text[:n - 3] + "..."
 
 
 def _kind(v: Any) -> str:

@@ -178,6 +178,39 @@ class AppConfig:
             yield ("energy",), ("no energy source configured (set energy.source, e.g. home_assistant, "
                                 "see config.example.yaml; or try --demo)")
 
+    def warnings(self):
+        """What works but is probably not meant, as (path, message); ``check --strict`` refuses it."""
+        modes = {self.policy.mode, *self.policy.groups.values()}
+        if "rules" in modes and not self.policy.rules_file:
+            yield (("policy", "mode") if self.policy.mode == "rules" else ("policy", "groups"),
+                   "miners in rules mode are left alone (not automated): no policy.rules_file is given")
+        for i, z in enumerate(self.heat.zones):
+            if z.sensor.kind == "mqtt":
+                yield ("heat", "zones", i, "sensor"), (f"zone {z.name!r}: MQTT temperature sensors are not read "
+                                                       "yet, so its temperature stays unknown")
+            elif z.sensor.kind == "simulated" and self.demo is None:
+                yield ("heat", "zones", i), (f"zone {z.name!r} has no sensor (simulated runs only in the demo "
+                                             "and the backtest): its temperature stays unknown")
+
+    def start_problems(self):
+        """What a live start would refuse when it builds the energy source (energy/factory.py); not
+        asked of a backtest, whose energy is the simulated site."""
+        import importlib.util
+        e = self.energy
+        if e.source == "composite" and not e.sources:
+            yield ("energy", "source"), "composite needs sources: (named sources and use:)"
+        kinds = {n: sc.kind for n, sc in e.sources.items()} if e.sources else {e.source: e.source}
+        for name, kind in kinds.items():
+            where = ("energy", "sources", name) if e.sources else ("energy", "source")
+            if kind == "sim" and self.demo is None:
+                yield where, "the simulated site runs only in the demo and the backtest (add demo: or use --demo)"
+            if kind in ("mqtt", "victron") and importlib.util.find_spec("aiomqtt") is None:
+                yield where, f"{kind} needs the 'aiomqtt' package: pip install 'edgemining-tui[mqtt]'"
+        has = [e.home_assistant] if not e.sources else [sc.home_assistant for sc in e.sources.values()]
+        if any(h is not None and h.websocket for h in has) and importlib.util.find_spec("websockets") is None:
+            yield ("energy",), ("home_assistant.websocket needs the 'websockets' package: "
+                                "pip install 'edgemining-tui[websocket]' (or set websocket: false)")
+
     def data_dir(self) -> Path:
         if self.site.data_dir:
             return Path(os.path.expanduser(self.site.data_dir))

@@ -109,11 +109,12 @@ def decode_json(content: bytes, vendor: str, content_type: str = "") -> tuple[ob
     text = content.decode("utf-8", "replace").strip()
     if not text:
         return None, f"empty reply from {vendor} (HTTP 200 with no body)"
-    if text.startswith("<") or "html" in content_type.lower():
-        return None, f"{vendor} answered with an HTML page, not JSON (wrong address, or a proxy error page?)"
     try:
+        # the body decides: some devices label their JSON text/html or text/javascript
         return json.loads(text), None
     except json.JSONDecodeError as e:
+        if text.startswith("<") or "html" in content_type.lower():
+            return None, f"{vendor} answered with an HTML page, not JSON (wrong address, or a proxy error page?)"
         if _unclosed(text):
             return None, f"malformed JSON from {vendor}: truncated (cut off after {len(text)} bytes)"
         return None, f"malformed JSON from {vendor}: {e.msg} at byte {e.pos}"

@@ -57,6 +57,8 @@ class HomeLoadForecaster:
         # weight of the newest week in a slot's mean once the slot has history
         self.alpha = 1.0 - 0.5 ** (1.0 / half_life_weeks)
         self.blend_tau_h = blend_tau_h
+        # how much of the last hour's departure is left i slots ahead (mid-slot)
+        self._decay = [math.exp(-(i + 0.5) * SLOT_S / HOUR / blend_tau_h) for i in range(2 * SLOTS_PER_DAY)]
         self.profile: list[float | None] = [None] * WEEK_SLOTS
         self.seen: list[int] = [0] * WEEK_SLOTS
         # the slots of the last 24 h: (slot index since the epoch, mean W)
@@ -68,12 +70,20 @@ class HomeLoadForecaster:
         self._count = 0
         self._cache: tuple | None = None
         self._fields: tuple | None = None
+        self._mean: tuple | None = None
+        self._off_hour = -1
+        self._off = 0.0
         self._last_ts = -math.inf
 
     # ------------------------------------------------------------------ learning
     def _abs_slot(self, ts: float) -> int:
-        off = datetime.fromtimestamp(ts, self.tz).utcoffset()
-        return int((ts + (off.total_seconds() if off else 0.0)) // SLOT_S)
+        # the zone's offset, looked up once an hour (a replay asks every simulated minute)
+        h = int(ts // 3600.0)
+        if h != self._off_hour:
+            off = datetime.fromtimestamp(h * 3600.0, self.tz).utcoffset()
+            self._off = off.total_seconds() if off else 0.0
+            self._off_hour = h
+        return int((ts + self._off) // SLOT_S)
 
     def observe(self, ts: float, house_w: float | None) -> None:
         if house_w is None or house_w != house_w or ts <= self._last_ts:
@@ -151,14 +161,18 @@ class HomeLoadForecaster:
             if devs:
                 dev = sum(devs) / len(devs)
         out = []
+        prof = self.profile
+        k0 = (s0 + 3 * SLOTS_PER_DAY) % WEEK_SLOTS
+        decay = self._decay
+        fallback = last_mean if last_mean is not None else 0.0
         for i in range(n_slots):
-            s = s0 + i
-            p = self._profile_at(s)
-            h = (i + 0.5) * SLOT_S / HOUR
+            p = prof[(k0 + i) % WEEK_SLOTS]
             if p is None:
-                v = last_mean if last_mean is not None else 0.0
+                p = self._profile_at(s0 + i)
+            if p is None:
+                v = fallback
             else:
-                v = p + dev * math.exp(-h / self.blend_tau_h)
+                v = p + dev * decay[i] if i < len(decay) else p
             out.append(v if v > 0.0 else 0.0)
         self._cache = (key, out)
         return out if want == n_slots else out[:want]
@@ -174,9 +188,15 @@ class HomeLoadForecaster:
         """Mean W predicted over [start, end) (start ≥ now), at slot resolution."""
         if end <= start:
             return None
-        n = max(1, int(math.ceil((end - start) / SLOT_S)))
-        sl = self._slot_forecasts(start, min(n, 2 * SLOTS_PER_DAY))
-        return None if sl is None else sum(sl) / len(sl)
+        n = min(max(1, int(math.ceil((end - start) / SLOT_S))), 2 * SLOTS_PER_DAY)
+        key = (self._abs_slot(start), self._count, self._n if self._count == 0 else 0, n)
+        m = self._mean
+        if m is not None and m[0] == key:
+            return m[1]
+        sl = self._slot_forecasts(start, n)
+        v = None if sl is None else sum(sl) / len(sl)
+        self._mean = (key, v)
+        return v
 
     def history(self, now: float, hours: int) -> list[float]:
         """Hourly mean W of the last ``hours`` hours that have data (oldest first)."""

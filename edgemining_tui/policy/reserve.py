@@ -53,12 +53,13 @@ class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
     __slots__ = ("trust", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
-                 "_rise", "out", "load_forecast")
+                 "_rise", "out", "load_forecast", "_lf")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
                  sunrise: SunFn | None = None, load: LoadFn | None = None) -> None:
         self.load_forecast = load
+        self._lf: tuple = (None, None)          # (hour, mean W to sunset): refreshed hourly
         self.trust = trust_pct / 100.0
         self.full = full_soc_pct
         self._wh_per_pct = capacity_wh / 100.0 / charge_efficiency
@@ -92,7 +93,10 @@ class ForecastReserve:
                 return None
             self._set, self._rise = st, rs
         if self.load_forecast is not None and now < self._set:
-            lf = self.load_forecast(now, self._set)
+            hour = (int(now // 3600.0), self._set)
+            if self._lf[0] != hour:
+                self._lf = (hour, self.load_forecast(now, self._set))
+            lf = self._lf[1]
             if lf is not None:
                 load = lf
         # in daylight the next sunrise is tomorrow's; today's was about a day earlier

@@ -44,7 +44,7 @@ THEME_VARIABLE_DEFAULTS = {
     "solar": "#F5B700", "house": "#9BA8B8", "grid-import": "#E5484D", "grid-export": "#46A758",
     "battery": "#3FB7C9", "miners": "#B689F0", "miner-mining": "#46A758", "miner-ramping": "#F5B700",
     "miner-idle": "#8B96A5", "miner-fault": "#E5484D", "heat-demand": "#F2784B", "stale": "#F5A524",
-    "override": "#D68CF0",
+    "override": "#D68CF0", "zebra": "#1A222C",
 }
 
 
