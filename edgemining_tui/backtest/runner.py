@@ -153,6 +153,27 @@ def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple
     return (p if p > 0.0 else 0.0), (e if e > 0.0 else 0.0)
 
 
+def all_paused(models) -> bool:
+    for m in models:
+        if not m.paused or m.power_w > m.idle_w:
+            return False
+    return True
+
+
+def night_skip_ok(decider, zones) -> bool:
+    """May the replay skip the decider at night while every miner is paused and the last decision
+    was "idle"? Only when nothing can start a miner without PV: surplus mode for every miner, no
+    rules, no battery start level, no price or heat gates (prices then reach only the money
+    ledger), no overrides."""
+    cfg = getattr(decider, "cfg", None)
+    if cfg is None or zones is not None:
+        return False
+    gates = getattr(decider, "gates", None)
+    return (cfg.mode == "surplus" and not cfg.groups and getattr(decider, "rules", True) is None
+            and cfg.battery.buffer_start_soc is None and not getattr(gates, "on", True)
+            and not getattr(decider, "overrides", True))
+
+
 def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
     """(dt, ticks per trace row) for the configured decision interval."""
     step = trace.step_s
@@ -250,6 +271,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     writer = steps_out.write if steps_out is not None else None
     if writer is not None:
         writer(",".join(STEP_COLUMNS + tuple(f"{m.name}_w" for m in fleet)) + "\n")
+    quiet = night_skip_ok(info.decider, zones)
+    hl = getattr(info.decider, "home_load", None)
+    hl_observe = hl.observe if hl is not None else None
+    idle_last = False
     tick = 0
     for i in range(n):
         pv = pvs[i]
@@ -339,6 +364,18 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 r_ch = r_soc = make_reading(None, t, src)
             snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
                                  make_reading(grid, t, src), r_ch, r_soc, fc)
+            if quiet and pv <= 0.0 and idle_last and all_paused(models):
+                # night, the fleet paused and nothing that starts a miner without PV: the decider
+                # would say "idle" again; skip it (its house-load model still sees the house)
+                if hl_observe is not None:
+                    hl_observe(t, load)
+                dec = None
+                if writer is not None:
+                    stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
+                    soc_s = f"{soc:.2f}" if soc is not None else ""
+                    per = ",".join(f"{mo.power_w:.1f}" for mo in models)
+                    writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
+                continue
             inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
             d0 = perf()
             try:
@@ -352,10 +389,14 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             decide_s += perf() - d0
             # 4. its commands, applied now
             if dec is not None:
+                idle_last = True
                 day = -1
                 for name, md in dec.miners.items():
                     cmd = md.command
+                    if md.run or md.term != "idle":
+                        idle_last = False
                     if cmd is not None:
+                        idle_last = False
                         sm = by_name.get(name)
                         if sm is not None:
                             if day < 0:
