@@ -160,3 +160,10 @@ def test_html_with_the_oracle_shows_the_bound_side_by_side(tmp_path, capsys):
     assert row and row.group(1).count("kWh mined without extra import") == 2     # one cell per policy
     assert re.search(r"<tr><th>captured of bound</th><td>[\d.]+ %</td><td>[\d.]+ %</td></tr>", page)
     assert "of the perfect-foresight bound" in page
+    assert page.count("<title>bound 2024-05-13:") == 2          # a dashed bound over each policy's bar
+    # the per-day bound adds up to the whole bound (in --json too)
+    import json
+    capsys.readouterr()
+    assert main(["--trace", str(trace), "--config", CFG, "--oracle", "--json"]) == 0
+    o = json.loads(capsys.readouterr().out)["oracle"]
+    assert sum(o["mined_kwh_by_day"].values()) == pytest.approx(o["mined_kwh"], abs=0.01)

@@ -163,6 +163,12 @@ class AppConfig:
                         and self.energy.home_assistant is None:
                     yield ("miners", i, key), (f"miner {m.name!r}: a Home Assistant plug needs url and token "
                                                "(or energy.home_assistant to borrow them from)")
+        for where, vic in self.energy.victron_sections():
+            if vic.keepalive > self.site.stale_after / 2:
+                yield tuple(where.split(".")) + ("keepalive",), (
+                    f"{vic.keepalive:g}s is more than half of site.stale_after ({self.site.stale_after:g}s): "
+                    f"values would go stale between two full publishes; set keepalive: "
+                    f"{self.site.stale_after / 2:g}s or less")
         if self.policy.battery.reserve == "forecast":
             if self.site.latitude is None or self.site.longitude is None:
                 yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "
