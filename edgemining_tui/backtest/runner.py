@@ -355,15 +355,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
-            if has_battery:
-                soc = soc_k * bat.soc_wh
-                r_ch = make_reading(ch, t, src)
-                r_soc = make_reading(soc, t, src)
-            else:
-                soc = None
-                r_ch = r_soc = make_reading(None, t, src)
-            snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
-                                 make_reading(grid, t, src), r_ch, r_soc, fc)
+            soc = soc_k * bat.soc_wh if has_battery else None
             if quiet and pv <= 0.0 and idle_last and all_paused(models):
                 # night, the fleet paused and nothing that starts a miner without PV: the decider
                 # would say "idle" again; skip it (its house-load model still sees the house)
@@ -376,6 +368,13 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                     per = ",".join(f"{mo.power_w:.1f}" for mo in models)
                     writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
                 continue
+            if has_battery:
+                r_ch = make_reading(ch, t, src)
+                r_soc = make_reading(soc, t, src)
+            else:
+                r_ch = r_soc = make_reading(None, t, src)
+            snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
+                                 make_reading(grid, t, src), r_ch, r_soc, fc)
             inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
             d0 = perf()
             try:
