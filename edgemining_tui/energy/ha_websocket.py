@@ -22,6 +22,7 @@ from ..clock import Clock
 from .config import HomeAssistantConfig
 from .homeassistant import HomeAssistantSource, assemble, configured, parse_for
 from .snapshot import EnergySnapshot, Reading, missing
+from .source import PushListener
 
 log = logging.getLogger("edgemining_tui.energy.ha_ws")
 
@@ -53,6 +54,10 @@ class HomeAssistantWsSource:
         self._ws = None
         self.connects = 0                            # how many times a subscription came up
         self.fallback_reads = 0
+        self._push: PushListener | None = None
+
+    def set_push_listener(self, listener: PushListener | None) -> None:
+        self._push = listener
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -180,6 +185,12 @@ class HomeAssistantWsSource:
             eid = data.get("entity_id")
             if eid in self._by_entity:
                 self._states[eid] = data.get("new_state")
+                if self._push is not None:
+                    for key in self._by_entity[eid]:
+                        if not key.startswith("forecast."):
+                            r = parse_for(key, data.get("new_state"), self.entities[key], self.clock.now(),
+                                          self.name)
+                            self._push(key, r.value if r.error is None else None)
 
     # --- reading ---------------------------------------------------------------------------------
     async def read(self) -> EnergySnapshot:
