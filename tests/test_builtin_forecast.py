@@ -129,3 +129,12 @@ def test_a_replay_without_a_forecast_sensor_runs_the_builtin_forecast(tmp_path):
     p.write_text(body.replace("policy:", "energy:\n  source: home_assistant\n  home_assistant:\n"
                               "    forecast_energy_today_remaining: sensor.rest\npolicy:", 1))
     assert load_backtest_config(p).forecast_model == "noisy"
+
+
+def test_the_replays_shortcut_says_what_the_fields_say():
+    tr = generate(WINTER_START, days=2, weather=WINTER_WEATHER)
+    f = BuiltinForecast(48.1, 11.6, BERLIN)
+    for i in range(0, 2 * 1440, 7):
+        ts = tr.ts0 + i * 60
+        assert f.remaining_wh(ts) == pytest.approx(f.fields(ts)["energy_today_remaining_wh"])
+        f.observe(ts, tr.pv_w[i])

@@ -266,6 +266,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     errors = 0
     first_error = ""
     decide_s = 0.0
+    calls = 0
     perf = time.perf_counter
     src = "trace"
     writer = steps_out.write if steps_out is not None else None
@@ -355,15 +356,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
-            if has_battery:
-                soc = soc_k * bat.soc_wh
-                r_ch = make_reading(ch, t, src)
-                r_soc = make_reading(soc, t, src)
-            else:
-                soc = None
-                r_ch = r_soc = make_reading(None, t, src)
-            snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
-                                 make_reading(grid, t, src), r_ch, r_soc, fc)
+            soc = soc_k * bat.soc_wh if has_battery else None
             if quiet and pv <= 0.0 and idle_last and all_paused(models):
                 # night, the fleet paused and nothing that starts a miner without PV: the decider
                 # would say "idle" again; skip it (its house-load model still sees the house)
@@ -376,8 +369,16 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                     per = ",".join(f"{mo.power_w:.1f}" for mo in models)
                     writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
                 continue
+            if has_battery:
+                r_ch = make_reading(ch, t, src)
+                r_soc = make_reading(soc, t, src)
+            else:
+                r_ch = r_soc = make_reading(None, t, src)
+            snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
+                                 make_reading(grid, t, src), r_ch, r_soc, fc)
             inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
             d0 = perf()
+            calls += 1
             try:
                 dec = decide(inp)
             except Exception as e:  # like the live engine: a decider bug commands nothing
@@ -435,7 +436,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     return Result(label=cfg.label, config=cfg.path, trace=trace.source, decider=info.name, steps=tick,
                   step_s=dt, trace_step_s=trace.step_s, start_ts=ts0, end_ts=ts0 + tick * dt, tz=tzname,
                   battery=cfg.battery, totals=totals, miners=fleet, hashprice=cfg.section.hashprice,
-                  run_s=wall, decide_s=decide_s, decider_errors=errors, first_error=first_error,
+                  run_s=wall, decide_s=decide_s, decide_calls=calls, decider_errors=errors, first_error=first_error,
                   soc_end_pct=site.soc_pct, soc0_end_pct=(site.baseline.soc_pct if has_battery else None),
                   notes=list(info.notes) + notes_extra,
                   zones=zones.to_dict() if zones is not None else None,

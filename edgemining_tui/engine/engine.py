@@ -13,10 +13,11 @@ from typing import Any, Callable, Iterable
 
 from ..clock import Clock
 from ..energy.snapshot import EnergySnapshot
-from ..energy.source import EnergySource
+from ..energy.source import EnergySource, PushSource
 from ..miners.model import CommandResult, MinerCommand, MinerSample, MinerState
 from ..policy.decision import Decider, DecisionInput, FleetDecision, MinerView
 from .events import EngineState, Event
+from .push import PushTrigger
 from .flapping import FlapGuard
 from .recorder import Recorder
 
@@ -37,7 +38,7 @@ class Engine:
                  miners: Iterable[MinerMeta], store: Any = None, interval_s: float = 5.0,
                  stale_after_s: float = 30.0, required: tuple[str, ...] = ("grid_import_w",),
                  observe_only: bool = False, house_includes_miners: bool = False,
-                 tz: str = "UTC", extras: Iterable[Any] = ()) -> None:
+                 tz: str = "UTC", extras: Iterable[Any] = (), push_threshold_w: float = 150.0) -> None:
         self.clock = clock
         self.source = source
         self.fleet = fleet
@@ -71,6 +72,10 @@ class Engine:
         self._cmd_failed: dict[str, str] = {}                           # name -> why, until one succeeds
         self._cmd_streak: dict[str, list] = {}     # name -> [failures in a row, last reported at, count then]
         self._requests: list[tuple[str, dict, asyncio.Future | None]] = []
+        # push that acts: a source that receives changes wakes the loop when the surplus moves
+        self.push = PushTrigger(clock, self._wake.set, threshold_w=push_threshold_w)
+        if isinstance(source, PushSource):
+            source.set_push_listener(self.push)
 
     # --- subscriptions --------------------------------------------------------------------
     def subscribe(self, fn: Listener) -> Callable[[], None]:
@@ -258,7 +263,9 @@ class Engine:
     async def cycle(self) -> EngineState:
         t0 = time.perf_counter()
         self._drain_requests()
+        self.push.begin()
         snapshot, samples = await asyncio.gather(self._read_energy(), self._read_miners())
+        self.push.baseline(snapshot)
         now = self.clock.now()
         miners_w = sum(s.power_w or 0.0 for s in samples.values() if s.power_w is not None)
         if self.house_includes_miners:
@@ -427,7 +434,7 @@ class Engine:
                 break
             delay = max(0.0, self.interval_s - (self.clock.now() - started))
             self._wake.clear()
-            if self._requests:
+            if self._requests or self.push.due:
                 continue
             sleeper = asyncio.ensure_future(self.clock.sleep(delay))
             waker = asyncio.ensure_future(self._wake.wait())
@@ -437,6 +444,7 @@ class Engine:
                 f.cancel()
 
     async def close(self) -> None:
+        self.push.cancel()
         for t in list(self._cmd_tasks.values()):
             t.cancel()   # a miner that hangs on a command must not hold up the shutdown
         await asyncio.gather(*self._cmd_tasks.values(), return_exceptions=True)
