@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,19 +11,7 @@ from edgemining_tui.backtest.compare import load_all
 from edgemining_tui.backtest.runner import run_backtest
 from edgemining_tui.backtest.trace import parse_trace
 
-ROOT = Path(__file__).resolve().parents[1]
-EX = ROOT / "examples"
-CFG = str(EX / "backtest.yaml")
-RULES = str(EX / "backtest-rules.yaml")
-
-
-@pytest.fixture(scope="module")
-def day_trace(tmp_path_factory) -> str:
-    """The sample week's first two days (keeps these tests quick)."""
-    lines = (EX / "week.csv").read_text().splitlines(keepends=True)
-    p = tmp_path_factory.mktemp("trace") / "days.csv"
-    p.write_text("".join(lines[: 1 + 2 * 1440]))
-    return str(p)
+from test_backtest_cli import CFG, EX, RULES, day_trace  # noqa: F401  (the two-day trace fixture)
 
 
 @pytest.fixture(scope="module")
