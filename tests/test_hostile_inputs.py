@@ -49,6 +49,7 @@ YAML_BYTES_CASES = [
     ("python_tag", b"site: !!python/object:os.system {}\n", ["y.yaml:1", "key 'site'", "tag:yaml.org,2002:python/object:os.system"]),
     ("binary_tag", b"site: !!binary '%%%'\n", ["y.yaml:1", "key 'site'"]),
     ("complex_key", b"? [a, b]\n: 1\n", ["y.yaml:1", "a key must be a plain name"]),
+    ("huge_key", b"site:\n  ? " + b"k" * 100_000 + b"\n  : 1\n", ["y.yaml:2", "key 'site.kkkkk", "...'"]),
     ("tab_indent", b"site:\n\tname: x\n", ["y.yaml:2", "YAML syntax error"]),
     ("two_documents", b"site: {}\n---\nsite: {}\n", ["y.yaml:2", "expected a single document"]),
     ("unclosed_quote", b"site: {name: 'x}\n", ["y.yaml:2", "YAML syntax error"]),
@@ -68,6 +69,8 @@ def test_hostile_yaml_as_rules_file(tmp_path, name, data, expected):
     from edgemining_tui.policy.rules_loader import load_policy
     f = tmp_path / "y.yaml"
     f.write_bytes(data)
+    if name in ("huge_key",):        # valid YAML: the policy fails for its own reasons
+        expected = ["y.yaml:1"]
     _assert_has(str(_err(load_policy, f)), [e for e in expected if "key '" not in e], name)
 
 
@@ -139,8 +142,11 @@ TRACE_BYTES_CASES = [
     ("nul_in_number", HEAD.encode() + b"2024-05-13T00:10:00+02:00,0,4\x000\n", ["t.csv:4", "column load_w"]),
     ("bad_utf8", HEAD.encode() + b"2024-05-13T00:10:00+02:00,0,4\xff0\n", ["t.csv:4", "not UTF-8 text"]),
     ("one_huge_field", HEAD.encode() + b"2024-05-13T00:10:00+02:00,0," + b"1" * 200_000 + b"\n",
-     ["t.csv:4", "field larger than field limit"]),
+     ["t.csv:4", "line longer than 4096"]),
     ("binary", bytes(range(256)) * 4, ["t.csv"]),
+    ("million_columns", b"timestamp,pv_w,load_w" + b"," * 2_000_000 + b"\n", ["t.csv:1", "line longer than 4096"]),
+    ("million_cells", HEAD.encode() + b"2024-05-13T00:10:00+02:00,0,1" + b"," * 2_000_000 + b"\n",
+     ["t.csv:4", "line longer than 4096"]),
 ]
 
 

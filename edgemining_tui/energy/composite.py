@@ -10,7 +10,7 @@ import logging
 
 from ..clock import Clock
 from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
-from .source import EnergySource
+from .source import EnergySource, PushListener, PushSource
 
 log = logging.getLogger("edgemining_tui.energy")
 
@@ -27,6 +27,17 @@ class CompositeSource:
     def _needed(self) -> list[str]:
         names = {n for n in self.use.values() if n} | ({self.forecast_from} if self.forecast_from else set())
         return [n for n in self.sources if n in names]
+
+    def set_push_listener(self, listener: PushListener | None) -> None:
+        """Forward each sub-source's pushes for the values this composition takes from it."""
+        for name, src in self.sources.items():
+            if not isinstance(src, PushSource):
+                continue
+            mine = {f for f, n in self.use.items() if n == name}
+            if listener is None or not mine:
+                src.set_push_listener(None)
+            else:
+                src.set_push_listener(lambda f, v, mine=mine: listener(f, v) if f in mine else None)
 
     async def start(self) -> None:
         await asyncio.gather(*(self.sources[n].start() for n in self._needed()))

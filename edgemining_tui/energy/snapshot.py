@@ -55,6 +55,9 @@ class Reading:
     ts: float
     source: str = ""
     error: str | None = None
+    # False when the value's time is not known (an MQTT retained message): ``ts`` is then only
+    # when it reached us, and the value is never fresh (it carries an error too)
+    age_known: bool = True
 
     def age(self, now: float) -> float:
         return max(0.0, now - self.ts)
