@@ -146,7 +146,7 @@ def test_closed_pipe_real_head(tmp_path):
 
 
 def test_closed_pipe_headless_stops_cleanly(home):
-    rc, _, err = run_cli("--headless", "--demo", "--cycles", "3", env=home, close_stdout=True)
+    rc, _, err = run_cli("--headless", "--demo", "--cycles", "1", env=home, close_stdout=True)
     _quiet(rc, err)
 
 

@@ -49,6 +49,7 @@ YAML_BYTES_CASES = [
     ("python_tag", b"site: !!python/object:os.system {}\n", ["y.yaml:1", "key 'site'", "tag:yaml.org,2002:python/object:os.system"]),
     ("binary_tag", b"site: !!binary '%%%'\n", ["y.yaml:1", "key 'site'"]),
     ("complex_key", b"? [a, b]\n: 1\n", ["y.yaml:1", "a key must be a plain name"]),
+    ("huge_key", b"site:\n  ? " + b"k" * 100_000 + b"\n  : 1\n", ["y.yaml:2", "key 'site.kkkkk", "...'"]),
     ("tab_indent", b"site:\n\tname: x\n", ["y.yaml:2", "YAML syntax error"]),
     ("two_documents", b"site: {}\n---\nsite: {}\n", ["y.yaml:2", "expected a single document"]),
     ("unclosed_quote", b"site: {name: 'x}\n", ["y.yaml:2", "YAML syntax error"]),
@@ -68,6 +69,8 @@ def test_hostile_yaml_as_rules_file(tmp_path, name, data, expected):
     from edgemining_tui.policy.rules_loader import load_policy
     f = tmp_path / "y.yaml"
     f.write_bytes(data)
+    if name in ("huge_key",):        # valid YAML: the policy fails for its own reasons
+        expected = ["y.yaml:1"]
     _assert_has(str(_err(load_policy, f)), [e for e in expected if "key '" not in e], name)
 
 
@@ -139,8 +142,11 @@ TRACE_BYTES_CASES = [
     ("nul_in_number", HEAD.encode() + b"2024-05-13T00:10:00+02:00,0,4\x000\n", ["t.csv:4", "column load_w"]),
     ("bad_utf8", HEAD.encode() + b"2024-05-13T00:10:00+02:00,0,4\xff0\n", ["t.csv:4", "not UTF-8 text"]),
     ("one_huge_field", HEAD.encode() + b"2024-05-13T00:10:00+02:00,0," + b"1" * 200_000 + b"\n",
-     ["t.csv:4", "field larger than field limit"]),
+     ["t.csv:4", "line longer than 4096"]),
     ("binary", bytes(range(256)) * 4, ["t.csv"]),
+    ("million_columns", b"timestamp,pv_w,load_w" + b"," * 2_000_000 + b"\n", ["t.csv:1", "line longer than 4096"]),
+    ("million_cells", HEAD.encode() + b"2024-05-13T00:10:00+02:00,0,1" + b"," * 2_000_000 + b"\n",
+     ["t.csv:4", "line longer than 4096"]),
 ]
 
 
@@ -665,3 +671,16 @@ def test_corpus_size():
     n = (len(YAML_BYTES_CASES) + len(_special_files.__code__.co_consts) * 0 + 6 * 5 + len(SECRETS_BYTES_CASES)
          + len(TRACE_BYTES_CASES) + len(CONFIG_CASES) + len(RULES_CASES) + len(TRACE_CASES) + len(SECRETS_CASES))
     assert n >= 150, n
+
+
+def test_config_warnings_have_file_line_and_key(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"site: {{data_dir: {tmp_path / 'd'}}}\nenergy:\n  source: home_assistant\n"
+                   "  home_assistant: {url: 'http://h', token: tok1, grid: s.g}\n"
+                   "miners:\n  - {name: a, host: 10.0.0.1}\n"
+                   "policy: {mode: rules}\nheat: {zones: [{name: z, miners: [a]}]}\n")
+    rc, err = _cli(["check", "--config", str(cfg)], capsys)
+    assert rc == 0, err
+    assert "c.yaml:7: warning: key 'policy.mode': miners in rules mode are left alone" in err, err
+    assert "c.yaml:8: warning: key 'heat.zones[0]': zone 'z' has no sensor" in err, err
+    assert _cli(["check", "--strict", "--config", str(cfg)], capsys)[0] == 2

@@ -290,3 +290,46 @@ def test_last_serve_stops_its_owner_and_tabs_and_removes_the_demo_dir(served):
             pass
     assert left == []
     assert not any(Path(tmp / "data").rglob("history.db"))  # the real data dir never touched
+
+
+@needs_serve
+def test_serve_without_an_owner_says_so_and_still_serves(tmp_path):
+    """A real site's config with no owner running: it says how to start one, and serves the page
+    (the tabs show what the store has); it starts no owner of its own."""
+    port = free_port()
+    env = dict(os.environ, HA_TOKEN="t", BOS_PASSWORD="p", BRAIINS_TOKEN="b", NTFY_URL="json://localhost",
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    data = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "edgemining_tui", "serve", "--config",
+                             str(ROOT / "config.example.yaml"), "--data-dir", str(data), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        for _ in range(300):
+            try:
+                if get(f"http://127.0.0.1:{port}/")[0] == 200:
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.1)
+        assert not (data / "owner.lock").exists()            # serve took no lock and started no owner
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "no owner runs on" in err and "edgemining-tui --headless" in err
+    assert f"http://127.0.0.1:{port}" in out and "ssh -L" in out
+
+
+@needs_serve
+def test_a_taken_port_fails_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "edgemining_tui", "serve", "--demo", "--port", str(port)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60,
+                              env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "pick another --port" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not list(tmp_path.glob("edgemining-demo-*"))       # no demo owner was started

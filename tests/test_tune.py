@@ -30,7 +30,7 @@ SETUP_POLICY = """policy:
 
 def test_the_choice_is_written_into_the_policy_keeping_everything_else():
     site = "site:\n  timezone: Europe/Berlin  # local days\n  latitude: 48.1\n  longitude: 11.6\n"
-    miners = "energy: {source: sim}\nminers:\n  - {name: a, driver: simulated}\n"
+    miners = "energy: {source: shelly, shelly: {url: \"http://127.0.0.1:1\"}}\nminers:\n  - {name: a, driver: simulated}\n"
     s = {"enable_delay": 60.0, "disable_delay": 900.0, "min_off": 300.0, "forecast_trust": 100.0}
     out = edit_policy(site + miners + SETUP_POLICY, s)
     assert "# local days" in out and "# fill the battery by sunset" in out

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             require()
         except OracleUnavailable as e:
-            print(f"edgemining-tui backtest: {e}", file=sys.stderr)
+            _report(e)
             return EXIT_BAD_INPUT
     try:
         cfgs = load_all(paths)
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             from .report import check_writable
             check_writable(args.html)
     except (ConfigError, TraceError) as e:
-        print(f"edgemining-tui backtest: {e}", file=sys.stderr)
+        _report(e)
         return EXIT_BAD_INPUT
     except OSError as e:
         print(f"edgemining-tui backtest: --html: {e}", file=sys.stderr)
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 rec.also = None
                 recs.append(rec)
     except (ConfigError, TraceError) as e:   # e.g. a rules file the decider refuses
-        print(f"edgemining-tui backtest: {e}", file=sys.stderr)
+        _report(e)
         return EXIT_BAD_INPUT
     except OSError as e:
         print(f"edgemining-tui backtest: cannot write steps: {e}", file=sys.stderr)
@@ -162,6 +162,12 @@ def _pictures(args, results, recs, trace) -> int:
             return EXIT_BAD_INPUT
         print(f"report written to {args.html}", file=sys.stderr)
     return EXIT_OK
+
+
+def _report(e: Exception) -> None:
+    """One line per problem (a config may have several), each with its file:line."""
+    for p in getattr(e, "problems", [e]):
+        print(f"edgemining-tui backtest: {p}", file=sys.stderr)
 
 
 def _one_json(r) -> str:

@@ -23,6 +23,8 @@ miners' credentials are not read (the trace is the energy source; nothing is con
         smoothing: 1h
         seed: 1
       efficiency_j_th: 29.5      # for miners without a simulated: section
+      standby_cut: null          # e.g. {after: 30m, boot: 2m}: a smart plug in front of every miner
+                                 #   cuts its standby after a pause of `after`; a start boots first
 
 Miners are simulated in-process from their ``simulated:`` section (the emulators' physics);
 a pyasic miner without one is simulated from its capabilities (family defaults plus the
@@ -41,6 +43,20 @@ from .forecast import ForecastSpec
 
 
 @dataclass(frozen=True)
+class StandbyCut:
+    """A smart plug in front of every miner: cut after a pause of ``after``, boot for ``boot``."""
+
+    after: Duration = 1800.0
+    boot: Duration = 120.0
+
+    def validate(self) -> None:
+        if self.after <= 0:
+            raise ValueError("after: must be positive (e.g. 30m)")
+        if self.boot < 0:
+            raise ValueError("boot: cannot be negative")
+
+
+@dataclass(frozen=True)
 class BacktestSection:
     label: Optional[str] = None
     battery: Optional[BatteryConfig] = None
@@ -48,6 +64,7 @@ class BacktestSection:
     hashprice: float = 50.0
     efficiency_j_th: float = 29.5
     forecast: ForecastSpec = ForecastSpec()
+    standby_cut: Optional[StandbyCut] = None
 
     def validate(self) -> None:
         if self.battery is not None:

@@ -53,7 +53,8 @@ class SimMiner:
 
     __slots__ = ("name", "priority", "zone", "caps", "model", "level_names", "last_command", "confirmed",
                  "starts", "starts_by_day", "energy_wh", "th_s_s", "commands", "sample", "view",
-                 "p_sum", "hr_sum", "ramp_tol")
+                 "p_sum", "hr_sum", "ramp_tol", "cut_after", "boot_s", "paused_since", "cut", "idle_saved",
+                 "boot_done", "pending_day", "cuts")
 
     def __init__(self, cfg: MinerConfig, now: float, efficiency_j_th: float = 29.5) -> None:
         self.name = cfg.name
@@ -74,6 +75,43 @@ class SimMiner:
         self.ramp_tol = max(5.0, 0.02 * self.model.max_w)   # as MinerModel.ramping
         self.p_sum = 0.0             # Σ power_w over observed steps
         self.hr_sum = 0.0            # Σ hashrate_ths over observed steps
+        # a smart plug in front of it (backtest.standby_cut): power cut after a pause longer than
+        # cut_after, restored when a start is coming (the enable timer runs) and booting for boot_s
+        self.cut_after: float | None = None
+        self.boot_s = 0.0
+        self.paused_since: float | None = now
+        self.cut = False
+        self.idle_saved = 0.0
+        self.boot_done = _NEG_INF
+        self.pending_day: int | None = None
+        self.cuts = 0
+
+    def plug(self, cut_after_s: float, boot_s: float) -> None:
+        self.cut_after = cut_after_s
+        self.boot_s = boot_s
+
+    def restore(self, now: float) -> None:
+        """The plug switches on: the miner boots (standby draw, no hashing) for boot_s."""
+        if self.cut:
+            self.cut = False
+            self.model.idle_w = self.idle_saved
+            self.boot_done = now + self.boot_s
+            self.paused_since = now
+
+    def _plug_step(self, now: float) -> None:
+        m = self.model
+        if self.pending_day is not None:
+            if now >= self.boot_done:
+                day, self.pending_day = self.pending_day, None
+                self._start(day)
+            return
+        if not self.cut and m.paused and self.paused_since is not None \
+                and now - self.paused_since >= self.cut_after:
+            self.cut = True
+            self.cuts += 1
+            self.idle_saved = m.idle_w
+            m.idle_w = 0.0
+            m.power_w = 0.0
 
     def observe(self, now: float) -> MinerView:
         """Step the model to ``now`` and return what the decider sees (a fresh sample and view).
@@ -82,6 +120,8 @@ class SimMiner:
         Fast path: a model that sits at its goal only has its clock moved on (its temperatures are
         not relaxed: nothing in a replay reads them)."""
         m = self.model
+        if self.cut_after is not None:
+            self._plug_step(now)
         if now > m.last_ts:
             goal = m.idle_w if m.paused else m.target_w
             if m.power_w == goal and m.offline_until == _NEG_INF:
@@ -126,11 +166,15 @@ class SimMiner:
         ok = True
         if kind is _START:
             if m.paused:
-                m.resume()
-                self.starts += 1
-                self.starts_by_day[day] = self.starts_by_day.get(day, 0) + 1
+                if self.cut_after is not None and (self.cut or m.last_ts < self.boot_done):
+                    self.restore(m.last_ts)          # not restored ahead: boot now
+                    self.pending_day = day           # it hashes once booted
+                else:
+                    self._start(day)
         elif kind is _STOP:
             m.pause()
+            self.pending_day = None
+            self.paused_since = m.last_ts
         elif kind is _SET_LEVEL:
             if cmd.level in self.level_names:
                 self._set_level(self.level_names.index(cmd.level))
@@ -152,6 +196,12 @@ class SimMiner:
         self.last_command = cmd
         self.confirmed = None if ok else False
         return ok
+
+    def _start(self, day: int) -> None:
+        self.model.resume()
+        self.paused_since = None
+        self.starts += 1
+        self.starts_by_day[day] = self.starts_by_day.get(day, 0) + 1
 
     def _set_level(self, idx: int) -> None:
         m = self.model

@@ -140,8 +140,24 @@ def _where_undecodable(path: str | Path, err: UnicodeDecodeError) -> tuple[str, 
     return f"not UTF-8 text: {err.reason}", str(path), None
 
 
-def _parse(fh: Iterable[str], file: str) -> Trace:
-    reader = csv.reader(fh)
+MAX_LINE = 4096      # a row of every column is under 200 characters; a 20 MB line of commas is not a row
+
+
+def _lines(fh, file: str) -> Iterable[str]:
+    """The file's lines, each read with a bound (csv would split a line of 20 million commas)."""
+    n = 0
+    while True:
+        line = fh.readline(MAX_LINE + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            raise TraceError(f"line longer than {MAX_LINE} characters: not a trace row", file, n)
+        yield line
+
+
+def _parse(fh, file: str) -> Trace:
+    reader = csv.reader(_lines(fh, file))
     try:
         header = next(reader)
     except StopIteration:

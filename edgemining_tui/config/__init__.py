@@ -21,7 +21,7 @@ def load_config(path: str | Path, text: str | None = None, env: Mapping[str, str
     """Load and check a config. ``check_data_dir``: also check the data dir (``data_dir`` if given,
     as from ``--data-dir``, else the config's), as a start would use it."""
     from .. import secrets as _secrets
-    from .loader import Builder, read_yaml
+    from .loader import Builder, _dotted, read_yaml
     from .schema import AppConfig
     doc = read_yaml(path, text)
     if not isinstance(doc.data, dict):
@@ -45,8 +45,9 @@ def load_config(path: str | Path, text: str | None = None, env: Mapping[str, str
         problems.append(e)
     if cfg is not None:
         _secrets.register_config_secrets(cfg)
-        problems.extend(ConfigError(msg, doc.file, doc.line_of(rel), ".".join(map(str, rel)))
+        problems.extend(ConfigError(msg, doc.file, doc.line_of(rel), _dotted(rel))
                         for rel, msg in cfg.start_problems())
+        found.extend(ConfigWarning(msg, doc.file, doc.line_of(rel), _dotted(rel)) for rel, msg in cfg.warnings())
     for w in _secrets.permission_warnings(path if text is None else None, doc.data, secrets_path):
         found.append(ConfigWarning(w))
     if check_data_dir:

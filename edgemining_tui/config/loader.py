@@ -135,7 +135,8 @@ def _dotted(path: tuple) -> str:
     for p in path:
         if isinstance(p, bool):   # an unquoted on/yes key: show it as YAML read it
             p = str(p).lower()
-        out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + str(p))
+        p = p if isinstance(p, int) else _short(str(p), 40, quote=False)   # a 100 KB key stays one line
+        out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + p)
     return out
 
 
@@ -303,10 +304,17 @@ class Builder:
                     tried.append(self.errors[mark:])
                     del self.errors[mark:]
             # report the alternative the value was shaped for ("a mapping" says little about .nan)
+            # a number (or "3 kWh", ".nan") was meant for the numeric alternative, not the word
+            # ("auto") beside it: its own error says more than "expected one of auto"
+            numeric = not isinstance(value, str) or any(ch.isdigit() for ch in value) \
+                or value.strip().lower().lstrip("+-.") in ("nan", "inf", "infinity")
+
             def weak(t: list[ConfigError]) -> int:
+                if all(e.message.startswith("expected one of") for e in t):
+                    return 3 if numeric else 1
                 if all(e.message.startswith(_SHAPE) for e in t):
                     return 2
-                return 1 if all(e.message.startswith("expected one of") for e in t) else 0
+                return 0
             self.errors.extend(min(tried, key=weak))
             raise _Abort
         if origin is Literal:
@@ -448,9 +456,9 @@ class Builder:
         return obj
 
 
-def _short(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _short(v: Any, n: int = 60, quote: bool = True) -> str:
+    text = repr(v) if quote else str(v)
+    return text if len(text) <= n else text[:n - 3] + "..."
 
 
 def _kind(v: Any) -> str:
