@@ -15,8 +15,9 @@ Configs:
   It is written to examples/backtest-setup.yaml so the CLI can replay it;
 - **setup + plugs**: the same with a smart plug in front of each miner (backtest.standby_cut).
 
-Every week is replayed on its own (battery at the config's initial SoC; the built-in forecast with
-no history before the week, as a new install). Scores as docs/backtest.md: captured (share of the
+Every week is replayed on its own (battery at the config's initial SoC). The built-in forecast of a
+year's week starts from the two weeks before it (what a running console has in its database; the
+first week has none); the sample and winter weeks start without history, as a new install. Scores as docs/backtest.md: captured (share of the
 no-miner export), fed (against the site without miners), fed vs asleep (against the miners asleep),
 the most starts a miner had on one day. The year's captured is the weeks' captured energy over their
 no-miner export.
@@ -94,15 +95,15 @@ _W: dict = {}
 
 def _job(task):
     cname, tname = task
-    d = run_backtest(_W["configs"][cname], _W["traces"][tname]).to_dict()
+    d = run_backtest(_W["configs"][cname], _W["traces"][tname], history=_W["history"].get(tname)).to_dict()
     return task, {"captured_pct": d["captured_pct"], "fed_pct": d["fed_pct"],
                   "fed_asleep_pct": d["vs_asleep"]["fed_pct"], "starts": d["starts_per_miner_per_day"]["max"],
                   "captured_kwh": d["captured_kwh"], "export0_kwh": d["without_miners_kwh"]["export"],
                   "mined_kwh": d["energy_kwh"]["mined"], "fed_kwh": d["fed_kwh"]}
 
 
-def run_all(cfgs, traces, jobs):
-    _W["configs"], _W["traces"] = cfgs, traces
+def run_all(cfgs, traces, jobs, history):
+    _W["configs"], _W["traces"], _W["history"] = cfgs, traces, history
     tasks = [(c, t) for t in traces for c in cfgs]
     if jobs > 1:
         import multiprocessing as mp
@@ -129,9 +130,14 @@ def main() -> int:
     year = generate("2025-01-01T00:00:00", days=7 * args.weeks, step_s=60.0, weather=None, prices=False)
     traces = {"sample week": parse_trace(str(ROOT / "examples" / "week.csv")),
               "winter week": parse_trace(str(ROOT / "examples" / "winter-week.csv"))}
+    history = {}
     for w in range(args.weeks):
         traces[f"year week {w + 1}"] = year.slice(w * WEEK, (w + 1) * WEEK)
-    res = run_all(cfgs, traces, args.jobs)
+        if w:
+            # the site has been running: its forecast starts from the two weeks before, as the
+            # console's starts from its database
+            history[f"year week {w + 1}"] = year.slice(max(0, (w - 2) * WEEK), w * WEEK)
+    res = run_all(cfgs, traces, args.jobs, history)
     print(f"{len(res)} replays in {time.perf_counter() - t0:.0f} s")
     print(f"{'trace':>14} {'export0':>8}  " + "  ".join(f"{n + ': cap/fed/asleep st':<30}" for n in cfgs))
     for t in traces:

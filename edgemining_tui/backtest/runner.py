@@ -130,14 +130,18 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     return DeciderInfo(dec, name, used_clock, notes)
 
 
-def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo):
-    """The built-in forecast's "energy still to come today" at every row, from the rows before."""
+def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo, history: Trace | None = None):
+    """The built-in forecast's "energy still to come today" at every row, from the rows before
+    (and ``history``'s PV, the days before the trace, as the console's database gives it)."""
     from ..forecast.builtin import remaining_series
     site = cfg.app.site
     if site.latitude is None or site.longitude is None:
         raise ConfigError("the built-in PV forecast needs site.latitude and site.longitude", cfg.path, None, "site")
+    hist = None
+    if history is not None:
+        hist = ((history.ts0 + i * history.step_s, w) for i, w in enumerate(history.pv_w))
     return remaining_series(trace.pv_w, trace.ts0, trace.step_s, site.latitude, site.longitude, tz,
-                            site.pv_array)
+                            site.pv_array, hist)
 
 
 def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple[float, float]:
@@ -191,6 +195,7 @@ def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
 
 
 def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None = None,
+                 history: Trace | None = None,
                  decider: Any = None, progress: Callable[[int, int], None] | None = None) -> Result:
     """Replay ``trace`` under ``cfg`` and return the scores. ``steps_out``: a text stream for the
     per-step CSV. ``decider``: a DeciderInfo from make_decider (built ahead, so bad rules fail before
@@ -247,7 +252,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     fc_rules = rules is not None and any(f.startswith("forecast.") for f in rules.fields())
     if getattr(info.decider, "reserve", None) is not None or fc_rules:
         if trace.pv_forecast_w is None and cfg.forecast_model == "builtin":
-            fc_rem = builtin_remaining(cfg, trace, tz)
+            fc_rem = builtin_remaining(cfg, trace, tz, history)
         else:
             from .forecast import remaining_today
             fc_rem = remaining_today(trace, tz, cfg.section.forecast)
@@ -266,6 +271,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     errors = 0
     first_error = ""
     decide_s = 0.0
+    calls = 0
     perf = time.perf_counter
     src = "trace"
     writer = steps_out.write if steps_out is not None else None
@@ -377,6 +383,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                                  make_reading(grid, t, src), r_ch, r_soc, fc)
             inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
             d0 = perf()
+            calls += 1
             try:
                 dec = decide(inp)
             except Exception as e:  # like the live engine: a decider bug commands nothing
@@ -434,7 +441,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     return Result(label=cfg.label, config=cfg.path, trace=trace.source, decider=info.name, steps=tick,
                   step_s=dt, trace_step_s=trace.step_s, start_ts=ts0, end_ts=ts0 + tick * dt, tz=tzname,
                   battery=cfg.battery, totals=totals, miners=fleet, hashprice=cfg.section.hashprice,
-                  run_s=wall, decide_s=decide_s, decider_errors=errors, first_error=first_error,
+                  run_s=wall, decide_s=decide_s, decide_calls=calls, decider_errors=errors, first_error=first_error,
                   soc_end_pct=site.soc_pct, soc0_end_pct=(site.baseline.soc_pct if has_battery else None),
                   notes=list(info.notes) + notes_extra,
                   zones=zones.to_dict() if zones is not None else None,

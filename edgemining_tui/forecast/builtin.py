@@ -228,10 +228,13 @@ class BuiltinForecast:
 
 
 def remaining_series(pv_w, ts0: float, step_s: float, latitude: float, longitude: float, tz: ZoneInfo,
-                     array: PvArray | None = None) -> list[float]:
+                     array: PvArray | None = None, history=None) -> list[float]:
     """``energy_today_remaining_wh`` at every row of a trace, as the built-in forecast would have
-    said it then (it sees only the rows before)."""
+    said it then (it sees only the rows before). ``history``: (ts, pv_w) rows before the trace, as
+    the console seeds it from its database."""
     f = BuiltinForecast(latitude, longitude, tz, array)
+    if history is not None:
+        f.seed(history)
     obs, ask = f.observe, f.remaining_wh
     out = [0.0] * len(pv_w)
     ts = ts0

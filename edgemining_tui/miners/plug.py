@@ -32,6 +32,7 @@ from typing import Protocol
 import httpx
 
 from ..clock import Clock
+from ..energy.snapshot import number
 from .model import (
     Capabilities, CommandKind, CommandResult, MinerCommand, MinerDriver, MinerSample, MinerState,
 )
@@ -124,14 +125,6 @@ def _rpc_message(r: httpx.Response) -> str:
     return f" ({msg})" if isinstance(msg, str) and msg else ""
 
 
-def _num(v) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if f == f and abs(f) != float("inf") else None
 
 
 class ShellyGen2Switch(_HttpPlug):
@@ -157,7 +150,7 @@ class ShellyGen2Switch(_HttpPlug):
             return PlugReading(now, None, None, "unexpected Switch.GetStatus answer (no output)")
         errors = body.get("errors")
         err = f"plug reports {', '.join(map(str, errors))}" if isinstance(errors, list) and errors else None
-        return PlugReading(now, body["output"], _num(body.get("apower")), err)
+        return PlugReading(now, body["output"], number(body.get("apower")), err)
 
     async def set(self, on: bool) -> None:
         body = await self._call("GET", "/rpc/Switch.Set",
@@ -198,7 +191,7 @@ class HomeAssistantSwitch(_HttpPlug):
         if self.power_entity:
             try:
                 p = await self._state(self.power_entity)
-                power = _num(p.get("state"))
+                power = number(p.get("state"))
                 unit = str((p.get("attributes") or {}).get("unit_of_measurement") or "W")
                 if power is not None and unit.lower() == "kw":
                     power *= 1000.0
