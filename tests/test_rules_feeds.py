@@ -76,7 +76,9 @@ async def test_one_live_demo_cycle_fills_every_declared_field(tmp_path):
         assert ctx["energy_state.battery.remaining_capacity"] == pytest.approx(soc / 100 * 10_000)
         assert ctx["mining_performance.pool_stats.current_hashrate.value"] == pytest.approx(110.0)
         assert ctx["mining_performance.payout_schedule.frequency"] == "daily"
-        assert ctx["home_load.total_history.last_1h.avg_power"] == pytest.approx(state.snapshot.value("house_w"))
+        # the model's last hour: the house readings it has seen so far (the demo house moves a little)
+        assert ctx["home_load.total_history.last_1h.avg_power"] == pytest.approx(
+            state.snapshot.value("house_w"), rel=0.05)
         assert ctx["energy_source.grid.contracted_power"] == 6000 and ctx["energy_source.name"] == "Demo farm"
         assert ctx["energy_source.storage.nominal_capacity"] == 10_000
     finally:
