@@ -228,3 +228,29 @@ def test_battery_reserve_reads_the_house_load_forecast():
     a = plain.update(now, 50.0, 400.0, fc)
     b = heavy.update(now, 50.0, 400.0, fc)
     assert b.coming_wh < a.coming_wh and b.share > a.share
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(1, 7200), st.one_of(st.none(), st.floats(-1e4, 5e4),
+                                                       st.just(float("nan")), st.just(float("inf")))),
+                min_size=1, max_size=200))
+def test_home_load_model_answers_finite_non_negative_for_any_readings(rows):
+    """Gaps from a second to two hours, missing and NaN readings, even negative ones from a bad
+    sensor: every field the rules read is finite and non-negative, or missing."""
+    m = HomeLoadForecaster(TZ)
+    t = datetime(2026, 3, 28, 20, tzinfo=TZ).timestamp()        # across the spring DST change
+    for gap, w in rows:
+        t += gap
+        m.observe(t, w)
+    fields = m.fields(t)
+    for part in fields.values():
+        for v in part.values():
+            vals = v.values() if isinstance(v, dict) else [v]
+            for x in vals:
+                assert x is None or (math.isfinite(x) and x >= 0)
+    for start, end in ((t, t + 3600), (t, t + 86400 * 3)):
+        mw = m.mean_w(start, end)
+        assert mw is None or (math.isfinite(mw) and mw >= 0)
