@@ -154,3 +154,14 @@ def test_html_with_the_oracle_shows_the_bound_side_by_side(tmp_path, capsys):
     assert main(["--trace", str(trace), "--config", CFG, "--oracle", "--json"]) == 0
     o = json.loads(capsys.readouterr().out)["oracle"]
     assert sum(o["mined_kwh_by_day"].values()) == pytest.approx(o["mined_kwh"], abs=0.01)
+
+
+def test_plot_in_colour_keys_each_line_by_its_colour(runs):
+    r, rec = runs[0]
+    text = report.plot_text([r], [rec], width=100, colour=True)
+    assert "\x1b[" in text                                  # a terminal gets colour
+    key = text.splitlines()[-1]
+    for k in ("PV", "house", "mining", "grid (+import)", "battery SoC"):
+        assert k in report.strip_ansi(key)
+    plain = report.plot_text([r], [rec], width=100, colour=False)
+    assert "\x1b[" not in plain and len(plain.splitlines()) == len(report.strip_ansi(text).splitlines())

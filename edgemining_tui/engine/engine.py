@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from ..clock import Clock
+from ..energy.balance import SignWatch
 from ..energy.snapshot import EnergySnapshot
 from ..energy.source import EnergySource, PushSource
 from ..miners.model import CommandResult, MinerCommand, MinerSample, MinerState
@@ -74,6 +75,8 @@ class Engine:
         self._requests: list[tuple[str, dict, asyncio.Future | None]] = []
         # push that acts: a source that receives changes wakes the loop when the surplus moves
         self.push = PushTrigger(clock, self._wake.set, threshold_w=push_threshold_w)
+        # the live sign check: pv + import − export against house + charge + miners (energy/balance.py)
+        self.signs = SignWatch()
         if isinstance(source, PushSource):
             source.set_push_listener(self.push)
 
@@ -225,7 +228,8 @@ class Engine:
                                    pending=self._cmd_pending[name][0] if name in self._cmd_pending else None))
         return tuple(views)
 
-    def _track_faults(self, snapshot: EnergySnapshot, samples: dict[str, MinerSample], stale: list[str]) -> None:
+    def _track_faults(self, snapshot: EnergySnapshot, samples: dict[str, MinerSample], stale: list[str],
+                      signs: str | None = None) -> None:
         """One event when a fault appears and one when it clears, never one per cycle; a fault that
         comes and goes every few seconds becomes one "flapping" event with a count (flapping.py)."""
         now = self.clock.now()
@@ -236,6 +240,8 @@ class Engine:
         for name, s in samples.items():
             if s.state in (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.FAULT):
                 now_faults[f"miner:{name}"] = _redact(f"{name} {s.state.value}" + (f": {s.error}" if s.error else ""))
+        if signs is not None:
+            now_faults["energy:signs"] = signs
         flaps = self._flaps
         for key, msg in now_faults.items():
             if key not in self._faults:
@@ -275,7 +281,7 @@ class Engine:
             self._stale_since = self._stale_since if self._stale_since is not None else now
         else:
             self._stale_since = None
-        self._track_faults(snapshot, samples, stale)
+        self._track_faults(snapshot, samples, stale, self.signs.observe(snapshot, miners_w, now))
         for ex in self.extras:
             try:
                 await ex.update(self, snapshot, samples)
