@@ -251,6 +251,8 @@ async def test_miner_protocol_errors_are_data_not_crashes():
     from edgemining_tui.emulators.fleet import EmulatorSpec, start_emulators
     from edgemining_tui.miners.factory import build_fleet
     from edgemining_tui.miners.model import CommandKind, MinerCommand
+    from edgemining_tui.miners.quiet_pyasic import load
+    load()      # importing pyasic takes seconds on a busy machine: not inside the first poll's deadline
     clock = RealClock()
     emus = await start_emulators([EmulatorSpec("lux", "luxos", poll_timeout=2.0, command_timeout=2.0)], clock)
     fleet = build_fleet(emus.configs, clock, retries=0)

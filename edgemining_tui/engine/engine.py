@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from ..clock import Clock
+from ..energy.balance import SignWatch
 from ..energy.snapshot import EnergySnapshot
-from ..energy.source import EnergySource
+from ..energy.source import EnergySource, PushSource
 from ..miners.model import CommandResult, MinerCommand, MinerSample, MinerState
 from ..policy.decision import Decider, DecisionInput, FleetDecision, MinerView
 from .events import EngineState, Event
 from .flapping import FlapGuard
-from .requests import REQUEST_TTL_S, age_refusal, refusal
+from .push import PushTrigger
 from .recorder import Recorder
+from .requests import REQUEST_TTL_S, age_refusal, refusal
 
 log = logging.getLogger("edgemining_tui.engine")
 
@@ -38,7 +40,8 @@ class Engine:
                  miners: Iterable[MinerMeta], store: Any = None, interval_s: float = 5.0,
                  stale_after_s: float = 30.0, required: tuple[str, ...] = ("grid_import_w",),
                  observe_only: bool = False, house_includes_miners: bool = False,
-                 tz: str = "UTC", extras: Iterable[Any] = (), request_ttl_s: float = REQUEST_TTL_S) -> None:
+                 tz: str = "UTC", extras: Iterable[Any] = (), push_threshold_w: float = 150.0,
+                 request_ttl_s: float = REQUEST_TTL_S) -> None:
         self.clock = clock
         self.source = source
         self.fleet = fleet
@@ -73,6 +76,12 @@ class Engine:
         self._cmd_failed: dict[str, str] = {}                           # name -> why, until one succeeds
         self._cmd_streak: dict[str, list] = {}     # name -> [failures in a row, last reported at, count then]
         self._requests: list[tuple[str, dict, asyncio.Future | None]] = []
+        # push that acts: a source that receives changes wakes the loop when the surplus moves
+        self.push = PushTrigger(clock, self._wake.set, threshold_w=push_threshold_w)
+        # the live sign check: pv + import − export against house + charge + miners (energy/balance.py)
+        self.signs = SignWatch()
+        if isinstance(source, PushSource):
+            source.set_push_listener(self.push)
 
     # --- subscriptions --------------------------------------------------------------------
     def subscribe(self, fn: Listener) -> Callable[[], None]:
@@ -256,7 +265,8 @@ class Engine:
                                    pending=self._cmd_pending[name][0] if name in self._cmd_pending else None))
         return tuple(views)
 
-    def _track_faults(self, snapshot: EnergySnapshot, samples: dict[str, MinerSample], stale: list[str]) -> None:
+    def _track_faults(self, snapshot: EnergySnapshot, samples: dict[str, MinerSample], stale: list[str],
+                      signs: str | None = None) -> None:
         """One event when a fault appears and one when it clears, never one per cycle; a fault that
         comes and goes every few seconds becomes one "flapping" event with a count (flapping.py)."""
         now = self.clock.now()
@@ -267,6 +277,8 @@ class Engine:
         for name, s in samples.items():
             if s.state in (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.FAULT):
                 now_faults[f"miner:{name}"] = _redact(f"{name} {s.state.value}" + (f": {s.error}" if s.error else ""))
+        if signs is not None:
+            now_faults["energy:signs"] = signs
         flaps = self._flaps
         for key, msg in now_faults.items():
             if key not in self._faults:
@@ -294,7 +306,9 @@ class Engine:
     async def cycle(self) -> EngineState:
         t0 = time.perf_counter()
         self._drain_requests()
+        self.push.begin()
         snapshot, samples = await asyncio.gather(self._read_energy(), self._read_miners())
+        self.push.baseline(snapshot)
         now = self.clock.now()
         miners_w = sum(s.power_w or 0.0 for s in samples.values() if s.power_w is not None)
         if self.house_includes_miners:
@@ -304,7 +318,7 @@ class Engine:
             self._stale_since = self._stale_since if self._stale_since is not None else now
         else:
             self._stale_since = None
-        self._track_faults(snapshot, samples, stale)
+        self._track_faults(snapshot, samples, stale, self.signs.observe(snapshot, miners_w, now))
         for ex in self.extras:
             try:
                 await ex.update(self, snapshot, samples)
@@ -466,7 +480,7 @@ class Engine:
                 break
             delay = max(0.0, self.interval_s - (self.clock.now() - started))
             self._wake.clear()
-            if self._requests:
+            if self._requests or self.push.due:
                 continue
             sleeper = asyncio.ensure_future(self.clock.sleep(delay))
             waker = asyncio.ensure_future(self._wake.wait())
@@ -476,6 +490,7 @@ class Engine:
                 f.cancel()
 
     async def close(self) -> None:
+        self.push.cancel()
         for t in list(self._cmd_tasks.values()):
             t.cancel()   # a miner that hangs on a command must not hold up the shutdown
         await asyncio.gather(*self._cmd_tasks.values(), return_exceptions=True)

@@ -13,7 +13,8 @@ from .events import EngineState
 
 
 def _reading(d: dict) -> Reading:
-    return Reading(d.get("value"), d.get("ts", 0.0), d.get("source", ""), d.get("error"))
+    return Reading(d.get("value"), d.get("ts", 0.0), d.get("source", ""), d.get("error"), d.get("age_known", True),
+                   d.get("absent", False))
 
 
 def state_to_dict(s: EngineState) -> dict:

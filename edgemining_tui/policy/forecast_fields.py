@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Protocol
 
+from ..energy.snapshot import number
+
 # snapshot key -> rule key (forecast.<key>)
 SNAPSHOT_KEYS: dict[str, str] = {
     "power_now_w": "power_now",
@@ -168,24 +170,16 @@ class SnapshotForecast:
         f = snapshot_forecast
         if not f:
             return None
-        rest = _num(f.get("energy_today_remaining_wh"))
+        rest = number(f.get("energy_today_remaining_wh"))
         curve = None
         if rest is not None:
             span = self._sun_span(now)
             if span is not None:
                 curve = sine_curve(rest, now, span[0], span[1])
-        return PVForecast(now, _num(f.get("power_now_w")), _num(f.get("energy_next_hour_wh")), rest,
-                          _num(f.get("energy_tomorrow_wh")), curve, _num(f.get("power_next_4h_avg_w")))
+        return PVForecast(now, number(f.get("power_now_w")), number(f.get("energy_next_hour_wh")), rest,
+                          number(f.get("energy_tomorrow_wh")), curve, number(f.get("power_next_4h_avg_w")))
 
 
-def _num(v) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 __all__ = ["PVForecast", "PVForecastProducer", "ForecastFields", "SnapshotForecast", "sine_curve",

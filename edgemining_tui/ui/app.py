@@ -91,6 +91,11 @@ class EdgeMiningApp(MinerControls, App[int]):
         Binding("s", "fleet_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
         Binding("r", "history_range", "Range", id="history.range",
                 tooltip="Energy: chart 1 h / 24 h / 7 d; History: day / week / month"),
+        Binding("left_square_bracket", "history_shift(-1)", "Earlier", id="history.earlier",
+                tooltip="History: the periods before"),
+        Binding("right_square_bracket", "history_shift(1)", "Later", id="history.later",
+                tooltip="History: the periods after"),
+        Binding("g", "history_date", "Date", id="history.date", tooltip="History: type the last date to show"),
         Binding("p", "toggle_pause", "Pause", id="site.pause", tooltip="Pause / resume automation (asks first)"),
         Binding("O", "toggle_observe", "Observe", id="site.observe", show=False,
                 tooltip="Observe only on/off: decide but never command (asks first)"),
@@ -453,6 +458,29 @@ class EdgeMiningApp(MinerControls, App[int]):
             self._maybe_load_chart(force=False)
             return
         self.query_one("#panel-history", HistoryPanel).toggle_range()
+        self._maybe_load_history(force=True)
+
+    def action_history_shift(self, steps: int) -> None:
+        hp = self.query_one("#panel-history", HistoryPanel)
+        hp.shift(int(steps), self._today())
+        self._maybe_load_history(force=True)
+
+    def action_history_date(self) -> None:
+        self.query_one("#history-date").focus()
+
+    def _today(self):
+        from datetime import datetime
+        return datetime.fromtimestamp(self.clock.now(), self.tz).date()
+
+    def on_input_submitted(self, event) -> None:
+        if event.input.id != "history-date":
+            return
+        hp = self.query_one("#panel-history", HistoryPanel)
+        problem = hp.pick(event.value, self._today())
+        if problem:
+            self.notify(problem, severity="warning", timeout=5)
+            return
+        self.query_one("#history-table").focus()
         self._maybe_load_history(force=True)
 
     def action_toggle_pause(self) -> None:
