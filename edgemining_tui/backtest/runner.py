@@ -220,6 +220,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     if cut is not None:
         for sm in fleet:
             sm.plug(cut.after, cut.boot)
+    plugged = any(sm.cut_after is not None for sm in fleet)
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
@@ -410,10 +411,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                             if day < 0:
                                 day = days.of(t)
                             sm.apply(cmd, day)
-                    elif cut is not None and md.term == "enable_timer":
+                    elif plugged and md.term == "enable_timer":
                         # a start is coming: the plug switches on now, so the boot overlaps the delay
                         sm = by_name.get(name)
-                        if sm is not None and sm.cut:
+                        if sm is not None and sm.cut and sm.ahead:
                             sm.restore(t)
             if writer is not None:
                 stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
