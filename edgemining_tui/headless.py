@@ -57,10 +57,15 @@ async def headless(cfg, data_dir: Path | None = None, cycles: int | None = None,
                       pid, rt.data_dir)
             return 1
         tz = ZoneInfo(cfg.site.timezone)
+        every = _health_every()
+        next_health = [0.0]
 
         def on(item: EngineState | Event) -> None:
             if isinstance(item, EngineState):
                 log.info(cycle_line(item, tz))
+                if item.ts >= next_health[0]:
+                    next_health[0] = item.ts + every
+                    log.info("health: %s", health_line())
             elif item.kind != "decision":
                 (log.warning if item.severity != "info" else log.info)("%s: %s", item.kind, item.message)
 
@@ -71,6 +76,28 @@ async def headless(cfg, data_dir: Path | None = None, cycles: int | None = None,
     finally:
         await rt.close()
     return 0
+
+
+def _health_every() -> float:
+    """Seconds between health lines (EDGEMINING_HEALTH_EVERY, default 10 min; the soak uses less)."""
+    try:
+        return max(1.0, float(os.environ.get("EDGEMINING_HEALTH_EVERY", "600")))
+    except ValueError:
+        return 600.0
+
+
+def health_line() -> str:
+    """What a months-long run must not grow: memory, file descriptors, threads, asyncio tasks."""
+    import threading
+    rss_kb = fds = -1
+    try:
+        with open("/proc/self/status") as f:
+            rss_kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        fds = len(os.listdir("/proc/self/fd"))
+    except (OSError, StopIteration, ValueError):
+        pass
+    return (f"rss_kb={rss_kb} fds={fds} threads={threading.active_count()} "
+            f"tasks={len(asyncio.all_tasks())}")
 
 
 def run_headless(cfg, data_dir: Path | None = None, cycles: int | None = None, level: str = "INFO",

@@ -72,7 +72,7 @@ def test_example_values_are_what_they_say():
     assert mqtt.mqtt.grid.path == "SML.Power_cur" and not mqtt.mqtt.grid.invert
     assert mqtt.mqtt.pv.topic == "solar/ac/power" and mqtt.mqtt.pv.path is None
     assert mqtt.mqtt.battery.unit == "kW"
-    assert victron.victron.keepalive == 30.0
+    assert victron.victron.keepalive == 10.0
     comp = build_source(composed, VirtualClock())
     assert comp.use == {"pv_w": "inverter", "house_w": "inverter", "grid_import_w": "meter",
                         "battery_charge_w": "inverter", "battery_soc_pct": "inverter"}

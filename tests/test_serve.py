@@ -318,3 +318,18 @@ def test_serve_without_an_owner_says_so_and_still_serves(tmp_path):
     assert proc.returncode == 0, err
     assert "no owner runs on" in err and "edgemining-tui --headless" in err
     assert f"http://127.0.0.1:{port}" in out and "ssh -L" in out
+
+
+@needs_serve
+def test_a_taken_port_fails_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "edgemining_tui", "serve", "--demo", "--port", str(port)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60,
+                              env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "pick another --port" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not list(tmp_path.glob("edgemining-demo-*"))       # no demo owner was started

@@ -239,7 +239,7 @@ def test_heat_zone_shapes():
     assert zone_cells({"name": "x"})[1] == "—"
 
 
-async def test_history_panel_charts_and_totals(tmp_path):
+async def test_history_panel_bars_by_day_week_month_with_a_date_picker(tmp_path):
     rt = build_owner(tmp_path / "data")
     await run_cycles(rt, 60, step_s=60.0)    # an hour of minute samples
     app = make_app(rt)
@@ -247,17 +247,30 @@ async def test_history_panel_charts_and_totals(tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("5")
             await settle(pilot)
-            totals = text_of(app, "#history-totals")
-            mined = float(re.search(r"Mined (\d+\.\d+) kWh", totals).group(1))
-            assert 3.0 < mined < 9.0          # ~8 kW of miners for most of an hour
-            assert "Captured surplus" in totals and "Extra import" in totals
-            assert "max" in text_of(app, "#hist-pv .hist-label")
-            money = text_of(app, "#history-money")
-            sats_today = float(re.search(r"Today ([\d,]+) sats", money).group(1).replace(",", ""))
-            assert sats_today > 0 and "This month" in money and "kWh from surplus" in money
+            hp = app.query_one("#panel-history")
+            t = app.query_one("#history-table", DataTable)
+            assert t.row_count == 14 and "14 days" in hp.border_title
+            today = [str(c) for c in t.get_row_at(0)]
+            assert today[0].startswith("Sun 15 Jun")       # the fixture's day, newest first
+            surplus, exported, sats = float(today[1]), float(today[4]), float(today[5].replace(",", ""))
+            assert 3.0 < surplus < 9.0                     # ~8 kW of miners on surplus for most of an hour
+            assert exported > 1.0 and sats > 0 and today[6].endswith("EUR")
+            assert "kWh from surplus" in text_of(app, "#history-head")
             await pilot.press("r")
             await settle(pilot)
-            assert "7 days" in app.query_one("#panel-history").border_title
+            assert t.row_count == 8 and "by week" in hp.border_title
+            await pilot.press("left_square_bracket")
+            await settle(pilot)
+            assert "to Sun 08 Jun 2025" in hp.border_title
+            assert all(str(c) in ("0.00", "0", "+0.00 EUR") for c in t.get_row_at(0)[1:])   # before any data
+            await pilot.press("g")
+            await pilot.press(*"2025-06-15", "enter")
+            await settle(pilot)
+            assert "to Sun 15 Jun 2025" in hp.border_title
+            await pilot.press("g")
+            await pilot.press(*"15/06", "enter")
+            await settle(pilot)
+            assert any("type a date like" in str(n.message) for n in app._notifications)
     finally:
         await close(rt)
 

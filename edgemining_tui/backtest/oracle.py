@@ -36,10 +36,28 @@ class Bound:
     export_kwh: float          # what it still exports (the fleet's maximum, or nowhere to put it)
     solve_s: float
     status: str
+    mined_kwh_by_day: dict | None = None   # local date (YYYY-MM-DD) -> the bound's mining that day
 
     def as_dict(self) -> dict:
-        return {"mined_kwh": round(self.mined_kwh, 3), "export_kwh": round(self.export_kwh, 3),
-                "solve_s": round(self.solve_s, 3), "status": self.status}
+        out = {"mined_kwh": round(self.mined_kwh, 3), "export_kwh": round(self.export_kwh, 3),
+               "solve_s": round(self.solve_s, 3), "status": self.status}
+        if self.mined_kwh_by_day is not None:
+            out["mined_kwh_by_day"] = {d: round(v, 3) for d, v in self.mined_kwh_by_day.items()}
+        return out
+
+
+def by_local_day(ts0: float, step_s: float, kwh_per_step, tz_name: str) -> dict[str, float]:
+    """Per-step kWh summed per site-local calendar day (the days the report's bars show)."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from .days import LocalDays
+    days = LocalDays(ZoneInfo(tz_name))
+    out: dict[str, float] = {}
+    for i, v in enumerate(kwh_per_step):
+        key = date.fromordinal(days.of(ts0 + i * step_s)).isoformat()
+        out[key] = out.get(key, 0.0) + float(v)
+    return out
 
 
 def fleet_max_w(cfg: BacktestConfig) -> float:
@@ -171,7 +189,8 @@ def solve(cfg: BacktestConfig, trace: Trace) -> Bound:
         return Bound(math.nan, math.nan, time.perf_counter() - t0, status)
     mined = float(sol[M:M + n].sum() * h)
     export = float(sol[E:E + n].sum() * h)
-    return Bound(mined / 1000.0, export / 1000.0, time.perf_counter() - t0, status)
+    per_day = by_local_day(trace.ts0, trace.step_s, sol[M:M + n] * (h / 1000.0), cfg.app.site.timezone)
+    return Bound(mined / 1000.0, export / 1000.0, time.perf_counter() - t0, status, per_day)
 
 
 def shares(result, bound: Bound) -> dict:

@@ -349,11 +349,12 @@ def trace_svg(r: Result, rec: StepRecorder, yr: tuple[float, float, float] | Non
 
 
 def day_bars_svg(title: str, unit: str, days: list[str], series: list[tuple[str, list[float]]],
-                 width: int = 1000, height: int = 220) -> str:
-    """Grouped bars: one group per day, one bar per policy."""
+                 bounds: list[list[float] | None] | None = None, width: int = 1000, height: int = 220) -> str:
+    """Grouped bars: one group per day, one bar per policy; ``bounds`` (per policy, per day) draws
+    a dashed line over each bar at what the perfect-foresight bound mined that day."""
     left, right, top, bottom = 50, 10, 18, 24
     w, h = width - left - right, height - top - bottom
-    vals = [v for _, ys in series for v in ys]
+    vals = [v for _, ys in series for v in ys] + [v for b in (bounds or []) if b for v in b]
     ymax = _nice_max(max([0.0] + vals))
     nd, np_ = max(1, len(days)), max(1, len(series))
     group = w / nd
@@ -373,6 +374,12 @@ def day_bars_svg(title: str, unit: str, days: list[str], series: list[tuple[str,
             parts.append(f'<rect x="{gx + si * bar:.1f}" y="{top + h - bh:.1f}" width="{max(1.0, bar - 1):.1f}" '
                          f'height="{bh:.1f}" fill="{_POLICY_COLOURS[si % len(_POLICY_COLOURS)]}">'
                          f'<title>{_e(label)} {_e(d)}: {v:.1f} {_e(unit)}</title></rect>')
+            b = bounds[si] if bounds and si < len(bounds) else None
+            if b is not None and di < len(b):
+                y = top + h - h * max(0.0, b[di]) / ymax
+                parts.append(f'<line x1="{gx + si * bar:.1f}" x2="{gx + (si + 1) * bar - 1:.1f}" y1="{y:.1f}" '
+                             f'y2="{y:.1f}" stroke="#111" stroke-width="2" stroke-dasharray="3,2">'
+                             f'<title>bound {_e(d)}: {b[di]:.1f} {_e(unit)}</title></line>')
         label = datetime.strptime(d, "%Y-%m-%d").strftime("%a %d")
         parts.append(f'<text x="{left + di * group + group / 2:.1f}" y="{top + h + 16}" '
                      f'text-anchor="middle">{_e(label)}</text>')
@@ -390,6 +397,11 @@ def oracle_rows(r: Result) -> list[tuple[str, str]]:
     return [("oracle bound", f"{o['bound_kwh']:.1f} kWh mined without extra import (perfect foresight)"),
             ("captured of bound", f"{o['captured_pct_of_bound']:.1f} %"),
             ("net of bound", f"{o['net_pct_of_bound']:.1f} % ({o['net_kwh']:.1f} kWh)")]
+
+
+def _bound_by_day(r: Result, dates: list[str]) -> list[float] | None:
+    per = (getattr(r, "oracle", None) or {}).get("mined_kwh_by_day")
+    return [float(per.get(d, 0.0)) for d in dates] if per else None
 
 
 def render_html(results: Sequence[Result], recs: Sequence[StepRecorder], trace_desc: str) -> str:
@@ -419,8 +431,12 @@ def render_html(results: Sequence[Result], recs: Sequence[StepRecorder], trace_d
         f'<span><i style="background:{_POLICY_COLOURS[i % len(_POLICY_COLOURS)]}"></i>{_e(r.label)}</span>'
         for i, r in enumerate(results)) + "</p>")
     out.append("<h2>Per day</h2>")
+    bounds = [_bound_by_day(r, dates) for r in results]
     for title, attr in (("mined", "mined_kwh"), ("grid import", "import_kwh"), ("exported", "export_kwh")):
-        out.append(day_bars_svg(title, "kWh", dates, [(r.label, col(d, attr)) for r, d in zip(results, dailies)]))
+        out.append(day_bars_svg(title, "kWh", dates, [(r.label, col(d, attr)) for r, d in zip(results, dailies)],
+                                bounds=bounds if attr == "mined_kwh" and any(bounds) else None))
+    if any(bounds):
+        out.append("<p>- - - the perfect-foresight bound's mining that day (backtest --oracle)</p>")
     out.append("<h2>Side by side</h2>")
     cols = [dict(rows_of(r) + oracle_rows(r)) for r in results]
     labels: list[str] = []

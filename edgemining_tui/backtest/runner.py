@@ -98,10 +98,12 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
                         energy_source=frozenset(energy_source_fields(app, cfg.battery.capacity or None)))
     rules, warnings = load_rules_for(app, cfg.path, supply)
     notes.extend(str(w) for w in warnings)
-    reserve = getattr(pol.battery, "reserve", "levels") == "forecast"
+    # the house load model costs a little every step: only when a rule or the reserve reads it
+    reserve = getattr(pol.battery, "reserve", "levels") != "levels"
+    load_rules = rules is not None and any(f.startswith("home_load.") for f in rules.fields())
     feeds = SiteFeeds(battery_capacity_wh=cfg.battery.capacity if battery else None,
                       energy_source=energy_source_fields(app, cfg.battery.capacity or None),
-                      home_load=HomeLoadForecaster(tz) if rules is not None or reserve else None)
+                      home_load=HomeLoadForecaster(tz) if load_rules or reserve else None, lean=True)
     kw: dict[str, Any] = {}
     try:
         params = inspect.signature(build_decider).parameters
@@ -130,14 +132,18 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     return DeciderInfo(dec, name, used_clock, notes)
 
 
-def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo):
-    """The built-in forecast's "energy still to come today" at every row, from the rows before."""
+def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo, history: Trace | None = None):
+    """The built-in forecast's "energy still to come today" at every row, from the rows before
+    (and ``history``'s PV, the days before the trace, as the console's database gives it)."""
     from ..forecast.builtin import remaining_series
     site = cfg.app.site
     if site.latitude is None or site.longitude is None:
         raise ConfigError("the built-in PV forecast needs site.latitude and site.longitude", cfg.path, None, "site")
+    hist = None
+    if history is not None:
+        hist = ((history.ts0 + i * history.step_s, w) for i, w in enumerate(history.pv_w))
     return remaining_series(trace.pv_w, trace.ts0, trace.step_s, site.latitude, site.longitude, tz,
-                            site.pv_array)
+                            site.pv_array, hist)
 
 
 def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple[float, float]:
@@ -151,6 +157,27 @@ def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple
     later = rem[j] if j < n else 0.0
     e = r - later if later <= r else r
     return (p if p > 0.0 else 0.0), (e if e > 0.0 else 0.0)
+
+
+def all_paused(models) -> bool:
+    for m in models:
+        if not m.paused or m.power_w > m.idle_w:
+            return False
+    return True
+
+
+def night_skip_ok(decider, zones) -> bool:
+    """May the replay skip the decider at night while every miner is paused and the last decision
+    was "idle"? Only when nothing can start a miner without PV: surplus mode for every miner, no
+    rules, no battery start level, no price or heat gates (prices then reach only the money
+    ledger), no overrides."""
+    cfg = getattr(decider, "cfg", None)
+    if cfg is None or zones is not None:
+        return False
+    gates = getattr(decider, "gates", None)
+    return (cfg.mode == "surplus" and not cfg.groups and getattr(decider, "rules", True) is None
+            and cfg.battery.buffer_start_soc is None and not getattr(gates, "on", True)
+            and not getattr(decider, "overrides", True))
 
 
 def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
@@ -170,6 +197,7 @@ def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
 
 
 def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None = None,
+                 history: Trace | None = None,
                  decider: Any = None, progress: Callable[[int, int], None] | None = None) -> Result:
     """Replay ``trace`` under ``cfg`` and return the scores. ``steps_out``: a text stream for the
     per-step CSV. ``decider``: a DeciderInfo from make_decider (built ahead, so bad rules fail before
@@ -192,6 +220,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     if cut is not None:
         for sm in fleet:
             sm.plug(cut.after, cut.boot)
+    plugged = any(sm.cut_after is not None for sm in fleet)
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
@@ -226,7 +255,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     fc_rules = rules is not None and any(f.startswith("forecast.") for f in rules.fields())
     if getattr(info.decider, "reserve", None) is not None or fc_rules:
         if trace.pv_forecast_w is None and cfg.forecast_model == "builtin":
-            fc_rem = builtin_remaining(cfg, trace, tz)
+            fc_rem = builtin_remaining(cfg, trace, tz, history)
         else:
             from .forecast import remaining_today
             fc_rem = remaining_today(trace, tz, cfg.section.forecast)
@@ -245,11 +274,16 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     errors = 0
     first_error = ""
     decide_s = 0.0
+    calls = 0
     perf = time.perf_counter
     src = "trace"
     writer = steps_out.write if steps_out is not None else None
     if writer is not None:
         writer(",".join(STEP_COLUMNS + tuple(f"{m.name}_w" for m in fleet)) + "\n")
+    quiet = night_skip_ok(info.decider, zones)
+    hl = getattr(info.decider, "home_load", None)
+    hl_observe = hl.observe if hl is not None else None
+    idle_last = False
     tick = 0
     for i in range(n):
         pv = pvs[i]
@@ -330,17 +364,29 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
+            soc = soc_k * bat.soc_wh if has_battery else None
+            if quiet and pv <= 0.0 and idle_last and all_paused(models):
+                # night, the fleet paused and nothing that starts a miner without PV: the decider
+                # would say "idle" again; skip it (its house-load model still sees the house)
+                if hl_observe is not None:
+                    hl_observe(t, load)
+                dec = None
+                if writer is not None:
+                    stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
+                    soc_s = f"{soc:.2f}" if soc is not None else ""
+                    per = ",".join(f"{mo.power_w:.1f}" for mo in models)
+                    writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
+                continue
             if has_battery:
-                soc = soc_k * bat.soc_wh
                 r_ch = make_reading(ch, t, src)
                 r_soc = make_reading(soc, t, src)
             else:
-                soc = None
                 r_ch = r_soc = make_reading(None, t, src)
             snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
                                  make_reading(grid, t, src), r_ch, r_soc, fc)
             inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
             d0 = perf()
+            calls += 1
             try:
                 dec = decide(inp)
             except Exception as e:  # like the live engine: a decider bug commands nothing
@@ -352,19 +398,23 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             decide_s += perf() - d0
             # 4. its commands, applied now
             if dec is not None:
+                idle_last = True
                 day = -1
                 for name, md in dec.miners.items():
                     cmd = md.command
+                    if md.run or md.term != "idle":
+                        idle_last = False
                     if cmd is not None:
+                        idle_last = False
                         sm = by_name.get(name)
                         if sm is not None:
                             if day < 0:
                                 day = days.of(t)
                             sm.apply(cmd, day)
-                    elif cut is not None and md.term == "enable_timer":
+                    elif plugged and md.term == "enable_timer":
                         # a start is coming: the plug switches on now, so the boot overlaps the delay
                         sm = by_name.get(name)
-                        if sm is not None and sm.cut:
+                        if sm is not None and sm.cut and sm.ahead:
                             sm.restore(t)
             if writer is not None:
                 stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
@@ -394,7 +444,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     return Result(label=cfg.label, config=cfg.path, trace=trace.source, decider=info.name, steps=tick,
                   step_s=dt, trace_step_s=trace.step_s, start_ts=ts0, end_ts=ts0 + tick * dt, tz=tzname,
                   battery=cfg.battery, totals=totals, miners=fleet, hashprice=cfg.section.hashprice,
-                  run_s=wall, decide_s=decide_s, decider_errors=errors, first_error=first_error,
+                  run_s=wall, decide_s=decide_s, decide_calls=calls, decider_errors=errors, first_error=first_error,
                   soc_end_pct=site.soc_pct, soc0_end_pct=(site.baseline.soc_pct if has_battery else None),
                   notes=list(info.notes) + notes_extra,
                   zones=zones.to_dict() if zones is not None else None,

@@ -34,6 +34,9 @@ class SiteConfig:
     longitude: Optional[float] = None
     cycle_interval: Duration = 5.0
     stale_after: bounded(Duration, 0, 3600, above=True) = 30.0
+    # a pushed value (Home Assistant WebSocket, MQTT) that moves by this much decides at once,
+    # not at the next cycle; 0 turns it off
+    push_threshold: bounded(Power, 0, 1_000_000) = 150.0
     data_dir: Optional[str] = None
     observe_only: bool = False
     # the PV array, for the built-in forecast (forecast/builtin.py): peak (kWp), tilt, azimuth;
@@ -41,6 +44,8 @@ class SiteConfig:
     pv_array: Optional[PvArray] = None
     # the grid connection's contracted power, for Edge Mining's energy_source.grid.contracted_power
     contracted_power: Optional[bounded(Power, 0, 10_000_000, above=True)] = None
+    # a request from an observer (the inbox) older than this is dropped, never applied (issue 16)
+    request_expiry: bounded(Duration, 5, 86400) = 120.0
 
     def validate(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -163,6 +168,12 @@ class AppConfig:
                         and self.energy.home_assistant is None:
                     yield ("miners", i, key), (f"miner {m.name!r}: a Home Assistant plug needs url and token "
                                                "(or energy.home_assistant to borrow them from)")
+        for where, vic in self.energy.victron_sections():
+            if vic.keepalive > self.site.stale_after / 2:
+                yield tuple(where.split(".")) + ("keepalive",), (
+                    f"{vic.keepalive:g}s is more than half of site.stale_after ({self.site.stale_after:g}s): "
+                    f"values would go stale between two full publishes; set keepalive: "
+                    f"{self.site.stale_after / 2:g}s or less")
         if self.policy.battery.reserve == "forecast":
             if self.site.latitude is None or self.site.longitude is None:
                 yield ("policy", "battery", "reserve"), ("forecast needs site.latitude and site.longitude "

@@ -16,11 +16,17 @@ from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from ..config.types import Duration, Secret, bounded
+from .local_config import (
+    EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SonnenConfig, SunSpecConfig,
+)
 
 Timeout = bounded(Duration, 0.1, 60)
 Backoff = bounded(Duration, 0, 3600, above=True)
 
-KINDS = ("home_assistant", "fronius", "shelly", "mqtt", "victron", "sim")
+KINDS = ("home_assistant", "fronius", "shelly", "mqtt", "victron", "homewizard", "opendtu", "enphase",
+         "powerwall", "sonnen", "sunspec", "sim")
+# the local HTTP(S) APIs (local_apis.py), each a section of its own
+LOCAL_KINDS = ("homewizard", "opendtu", "enphase", "powerwall", "sonnen", "sunspec")
 # canonical snapshot field -> the short name used in config
 FIELD_KEYS = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid",
               "battery_charge_w": "battery", "battery_soc_pct": "soc"}
@@ -170,12 +176,45 @@ class MqttValue:
 
 
 @dataclass(frozen=True)
+class MqttTls:
+    """TLS to the broker. No ``ca_file``: the system's CAs. ``insecure``: accept any certificate
+    (a GX or a home broker with a self-signed one) -- still encrypted, but not authenticated."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None             # client certificate (brokers with require_certificate)
+    key_file: str | None = None              # its key, when not in cert_file
+    insecure: bool = False
+
+    def validate(self) -> None:
+        import os
+        for key in ("ca_file", "cert_file", "key_file"):
+            path = getattr(self, key)
+            if path is not None and not os.access(path, os.R_OK):
+                raise ValueError(f"{key}: cannot read {path}")
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file: give cert_file too (the client certificate the key belongs to)")
+
+
+def mqtt_tls(value: "bool | MqttTls | None") -> MqttTls | None:
+    """``tls: true`` is TLS with the system's CAs; a mapping gives the details."""
+    if isinstance(value, MqttTls):
+        return value
+    return MqttTls() if value else None
+
+
+def _check_mqtt_link(cfg) -> None:
+    if not 0 < cfg.port < 65536:
+        raise ValueError("port: expected 1..65535")
+
+
+@dataclass(frozen=True)
 class MqttConfig:
     host: str = "127.0.0.1"
-    port: int = 1883
+    port: int = 1883                         # 8883 for TLS, by convention
     username: str | None = None
     password: Secret | None = None
     client_id: str | None = None
+    tls: bool | MqttTls | None = None
     pv: MqttValue | None = None
     house: MqttValue | None = None
     grid: MqttValue | None = None            # canonical: + import, - export
@@ -184,11 +223,11 @@ class MqttConfig:
     forecast_power_now: MqttValue | None = None
     forecast_energy_next_hour: MqttValue | None = None
     forecast_energy_today_remaining: MqttValue | None = None
-    reconnect_max: Backoff = 30.0
+    # a broker that comes back is found again within this (plus jitter): values refresh in < 5 s
+    reconnect_max: Backoff = 3.0
 
     def validate(self) -> None:
-        if not 0 < self.port < 65536:
-            raise ValueError("port: expected 1..65535")
+        _check_mqtt_link(self)
         if all(getattr(self, k) is None for k in FIELD_KEYS.values()):
             raise ValueError("grid: give at least one value (pv, house, grid, battery, soc)")
 
@@ -203,15 +242,17 @@ class VictronConfig:
     username: str | None = None
     password: Secret | None = None
     client_id: str | None = None
-    keepalive: Duration = 30.0               # how often to ask the GX to (re)publish everything
+    tls: bool | MqttTls | None = None
+    # how often to ask the GX to (re)publish everything; each full publish refreshes every value's
+    # age, so this is at most half of site.stale_after (30 s) -- the config check enforces that
+    keepalive: Duration = 10.0
     invert: Invert = field(default_factory=Invert)
-    reconnect_max: Backoff = 30.0
+    reconnect_max: Backoff = 3.0
 
     def validate(self) -> None:
         if not self.portal_id or any(c in self.portal_id for c in "/+#"):
             raise ValueError("portal_id: expected the GX's portal id (VRM id), e.g. c0619ab12345")
-        if not 0 < self.port < 65536:
-            raise ValueError("port: expected 1..65535")
+        _check_mqtt_link(self)
         if not 0 < self.keepalive <= 60:
             raise ValueError("keepalive: must be above 0 and at most 60s (the GX stops after 60s)")
 
@@ -232,6 +273,12 @@ class SourceConfig:
     shelly: ShellyConfig | None = None
     mqtt: MqttConfig | None = None
     victron: VictronConfig | None = None
+    homewizard: HomeWizardConfig | None = None
+    opendtu: OpenDtuConfig | None = None
+    enphase: EnphaseConfig | None = None
+    powerwall: PowerwallConfig | None = None
+    sonnen: SonnenConfig | None = None
+    sunspec: SunSpecConfig | None = None
     sim: SimConfig | None = None
 
     def validate(self) -> None:
@@ -269,13 +316,19 @@ class UseConfig:
 
 @dataclass(frozen=True)
 class EnergyConfig:
-    source: Literal["home_assistant", "fronius", "shelly", "mqtt", "victron", "sim", "demo",
-                    "composite"] = "demo"
+    source: Literal["home_assistant", "fronius", "shelly", "mqtt", "victron", "homewizard", "opendtu",
+                    "enphase", "powerwall", "sonnen", "sunspec", "sim", "demo", "composite"] = "demo"
     home_assistant: HomeAssistantConfig | None = None
     fronius: FroniusConfig | None = None
     shelly: ShellyConfig | None = None
     mqtt: MqttConfig | None = None
     victron: VictronConfig | None = None
+    homewizard: HomeWizardConfig | None = None
+    opendtu: OpenDtuConfig | None = None
+    enphase: EnphaseConfig | None = None
+    powerwall: PowerwallConfig | None = None
+    sonnen: SonnenConfig | None = None
+    sunspec: SunSpecConfig | None = None
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     use: UseConfig | None = None
     house_includes_miners: bool = False      # many house sensors measure everything behind the meter
@@ -283,6 +336,13 @@ class EnergyConfig:
     @property
     def composed(self) -> bool:
         return bool(self.sources)
+
+    def victron_sections(self) -> list[tuple[str, "VictronConfig"]]:
+        """Every Victron section with the config path that names it (for cross-section checks)."""
+        out = [(f"energy.sources.{n}.victron", sc.victron) for n, sc in self.sources.items() if sc.victron]
+        if self.victron is not None:
+            out.append(("energy.victron", self.victron))
+        return out
 
     def gives_forecast_today(self) -> bool:
         """Does the configured source report the PV forecast for the rest of today?"""
@@ -340,6 +400,6 @@ class EnergyConfig:
             return
         if self.use is not None:
             raise ValueError("use: only meaningful together with sources:")
-        if self.source in ("home_assistant", "fronius", "shelly", "mqtt", "victron") \
+        if self.source in ("home_assistant", "fronius", "shelly", "mqtt", "victron") + LOCAL_KINDS \
                 and getattr(self, self.source) is None:
             raise ValueError(f"{self.source}: required when source is {self.source}")

@@ -96,7 +96,7 @@ def plausible(r: Reading, field: str, label: str = "") -> Reading:
 
 def with_error(r: Reading, error: str) -> Reading:
     """Keep the last value and its time, but mark it unusable (e.g. the connection is down)."""
-    return Reading(r.value, r.ts, r.source, error if r.error is None else f"{error}; {r.error}")
+    return Reading(r.value, r.ts, r.source, error if r.error is None else f"{error}; {r.error}", r.age_known)
 
 
 def decode_json(content: bytes, vendor: str, content_type: str = "") -> tuple[object, str | None]:

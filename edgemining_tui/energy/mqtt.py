@@ -4,14 +4,27 @@ Both subscribe in a background task and keep the latest value of each topic with
 it arrived; :meth:`read` just assembles the snapshot. A value's ``ts`` is when its message
 arrived, so a publisher that falls silent shows as a growing age. While the broker connection is
 down every value keeps its last number and time but carries the error, so nothing stale passes
-as good. Reconnects back off from 0.5 s up to ``reconnect_max``.
+as good. Reconnects back off from 0.5 s up to ``reconnect_max`` (3 s by default, so a broker that
+restarts is found again, and its values refreshed, within 5 s of its return).
+
+Retained messages: the broker hands a new subscriber the last retained message of each topic,
+which may be hours old; MQTT 3.1.1 says nothing about when it was published. Such a value is kept
+(``age_known=False``) with an error saying so, and counts as fresh only once a live message on
+that topic arrives (the broker clears the retain flag on messages forwarded live, MQTT 3.1.1
+§3.3.1.3).
+
+TLS (``tls:``): a CA file, a client certificate and key, or ``insecure: true`` for a broker with a
+self-signed certificate; user name and password (``${ENV}`` for the secret) work with or without.
 
 Generic: each value names a topic and, for JSON payloads, a dotted ``path``; plain-number
 payloads need no path. ``unit`` scales kW/W (kWh/Wh for forecast energies), ``invert`` flips.
 
 Victron (research §5.5): the GX publishes ``N/<portal>/system/0/<path>`` as ``{"value": x}`` only
 while someone publishes ``R/<portal>/keepalive`` at least every 60 s; each keepalive makes it
-publish everything again. ``{"value": null}`` is an invalid value (None); an empty payload means
+publish everything again, ending with ``N/<portal>/full_publish_completed``. We send one on every
+connect and then every ``keepalive`` (at most half the stale window, so an unchanged value is
+never older than that); a keepalive that no ``full_publish_completed`` answers (a GX that
+subscribed late, a lost message) is sent again after 1 s, 2 s, 4 s ... up to ``keepalive``. ``{"value": null}`` is an invalid value (None); an empty payload means
 the device is gone (e.g. a PV inverter asleep at night) and it drops out of the sums.
 Native signs: ``/Ac/Grid/Lx/Power`` + import, ``/Dc/Battery/Power`` + charging -- both already
 canonical. ``/Ac/Consumption`` includes the miners (set ``house_includes_miners``).
@@ -23,12 +36,15 @@ import contextlib
 import json
 import logging
 import random
+import ssl
+from dataclasses import replace
 from typing import Any
 
 from ..clock import Clock
-from .config import MqttConfig, MqttValue, VictronConfig
+from .config import MqttConfig, MqttTls, MqttValue, VictronConfig, mqtt_tls
 from .convert import FORECAST_KEYS, plausible, to_number, to_reading, with_error
 from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
+from .source import PushListener
 
 log = logging.getLogger("edgemining_tui.energy.mqtt")
 
@@ -42,6 +58,36 @@ def require_aiomqtt():
     except ImportError as e:
         raise RuntimeError(MISSING_AIOMQTT) from e
     return aiomqtt
+
+
+RETAINED = "retained message, age unknown: waiting for a live one"
+
+
+def as_retained(r: Reading) -> Reading:
+    """A value from a retained message: kept for the record, never fresh (see module doc)."""
+    return replace(with_error(r, RETAINED), age_known=False)
+
+
+def tls_context(tls: MqttTls) -> ssl.SSLContext:
+    """The client side of a TLS link to the broker; file errors raise (shown as the source's error)."""
+    ctx = ssl.create_default_context(cafile=tls.ca_file)
+    if tls.cert_file:
+        ctx.load_cert_chain(tls.cert_file, tls.key_file)
+    if tls.insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for ``event`` up to ``timeout`` s. Unlike ``asyncio.wait_for`` on Python 3.11, a
+    cancellation that coincides with the event being set is never swallowed."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        done, _ = await asyncio.wait({waiter}, timeout=timeout)
+        return bool(done)
+    finally:
+        waiter.cancel()
 
 
 def json_path(doc: Any, path: str) -> Any:
@@ -61,10 +107,12 @@ class _MqttSource:
     """Connection handling shared by the generic and the Victron source."""
 
     def __init__(self, host: str, port: int, username: str | None, password: str | None,
-                 client_id: str | None, reconnect_max: float, clock: Clock, name: str) -> None:
+                 client_id: str | None, reconnect_max: float, clock: Clock, name: str,
+                 tls: bool | MqttTls | None = None) -> None:
         self._aiomqtt = require_aiomqtt()
         self.host = host
         self.port = port
+        self.tls = mqtt_tls(tls)
         self.username = username
         self.password = None if password is None else str(password)
         self.client_id = client_id
@@ -72,15 +120,26 @@ class _MqttSource:
         self.clock = clock
         self.name = name
         self._task: asyncio.Task | None = None
+        self._closed = False
+        self._session = 0                # bumped on every connect and disconnect
         self._connected = False
         self._last_error: str | None = "not connected to the MQTT broker yet"
         self.connects = 0
         self.messages = 0
+        self._push: PushListener | None = None
+
+    def set_push_listener(self, listener: PushListener | None) -> None:
+        self._push = listener
+
+    def _pushed(self, field: str, r: Reading) -> None:
+        # live values only: a retained one has no age and must not trigger a decision
+        if self._push is not None and r.age_known:
+            self._push(field, r.value if r.error is None else None)
 
     def topics(self) -> list[str]:
         raise NotImplementedError
 
-    def on_message(self, topic: str, payload: bytes, ts: float) -> None:
+    def on_message(self, topic: str, payload: bytes, ts: float, retained: bool = False) -> None:
         raise NotImplementedError
 
     async def on_connected(self, client) -> None:
@@ -88,9 +147,12 @@ class _MqttSource:
 
     async def start(self) -> None:
         if self._task is None or self._task.done():
+            self._closed = False
             self._task = asyncio.create_task(self._run(), name=f"{self.name}-mqtt")
 
     async def close(self) -> None:
+        # the flag ends the loop even when a library swallows the cancellation (wait_for, 3.11)
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -105,40 +167,58 @@ class _MqttSource:
     async def _run(self) -> None:
         aiomqtt = self._aiomqtt
         delay = 0.5
-        while True:
+        logged: str | None = None
+        while not self._closed:
             try:
+                tls: dict[str, Any] = {}
+                if self.tls is not None:
+                    tls = {"tls_context": tls_context(self.tls), "tls_insecure": self.tls.insecure}
                 async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
-                                          identifier=self.client_id, timeout=10, keepalive=30) as client:
+                                          identifier=self.client_id, timeout=10, keepalive=30, **tls) as client:
                     for t in self.topics():
                         await client.subscribe(t)
                     self._connected = True
                     self._last_error = None
+                    if logged is not None:
+                        log.info("%s: connected to the MQTT broker again", self.name)
+                        logged = None
                     self.connects += 1
                     delay = 0.5
+                    self._session += 1
                     helper = asyncio.create_task(self.on_connected(client))
                     try:
                         async for msg in client.messages:
+                            if self._closed:
+                                break
                             self.messages += 1
                             payload = msg.payload if isinstance(msg.payload, (bytes, bytearray)) else \
                                 str(msg.payload if msg.payload is not None else "").encode()
                             try:
-                                self.on_message(str(msg.topic), bytes(payload), self.clock.now())
+                                self.on_message(str(msg.topic), bytes(payload), self.clock.now(),
+                                                bool(msg.retain))
                             except Exception:
                                 log.exception("%s: cannot handle %s", self.name, msg.topic)
                     finally:
+                        # the session number ends the helper's loop even if a library swallows
+                        # the cancellation (asyncio.wait_for in aiomqtt, Python 3.11)
+                        self._session += 1
                         helper.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, Exception):
-                            await helper
+                        await asyncio.wait({helper}, timeout=2.0)
                 self._last_error = "the MQTT broker closed the connection"
             except asyncio.CancelledError:
                 raise
             except aiomqtt.MqttError as e:
                 self._last_error = f"MQTT broker {self.host}:{self.port}: {e}"
+            except (ssl.SSLError, OSError) as e:
+                self._last_error = f"MQTT broker {self.host}:{self.port}: TLS: {e}"
             except Exception as e:
                 self._last_error = f"MQTT: {type(e).__name__}: {e}"
             finally:
                 self._connected = False
-            log.info("%s: %s; reconnecting in %.1f s", self.name, self._last_error, delay)
+            if self._last_error != logged:       # one line per change, not one per attempt
+                log.info("%s: %s; reconnecting every %.0f s at most", self.name, self._last_error,
+                         self.reconnect_max)
+                logged = self._last_error
             await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
             delay = min(self.reconnect_max, delay * 2)
 
@@ -151,7 +231,7 @@ class _MqttSource:
 class MqttSource(_MqttSource):
     def __init__(self, cfg: MqttConfig, clock: Clock, name: str = "mqtt") -> None:
         super().__init__(cfg.host, cfg.port, cfg.username, cfg.password, cfg.client_id,
-                         cfg.reconnect_max, clock, name)
+                         cfg.reconnect_max, clock, name, cfg.tls)
         self.cfg = cfg
         keys = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery",
                 "battery_soc_pct": "soc", "power_now_w": "forecast_power_now",
@@ -166,9 +246,11 @@ class MqttSource(_MqttSource):
     def topics(self) -> list[str]:
         return list(self._by_topic)
 
-    def on_message(self, topic: str, payload: bytes, ts: float) -> None:
+    def on_message(self, topic: str, payload: bytes, ts: float, retained: bool = False) -> None:
         for f in self._by_topic.get(topic, ()):
-            self._latest[f] = self._parse(self.values[f], f, payload, ts)
+            r = self._parse(self.values[f], f, payload, ts)
+            self._latest[f] = as_retained(r) if retained and r.error is None else r
+            self._pushed(f, self._latest[f])
 
     def _parse(self, v: MqttValue, f: str, payload: bytes, ts: float) -> Reading:
         text = payload.decode("utf-8", "replace").strip()
@@ -221,24 +303,48 @@ _ABSENT = object()
 class VictronSource(_MqttSource):
     def __init__(self, cfg: VictronConfig, clock: Clock, name: str = "victron") -> None:
         super().__init__(cfg.host, cfg.port, cfg.username, cfg.password, cfg.client_id,
-                         cfg.reconnect_max, clock, name)
+                         cfg.reconnect_max, clock, name, cfg.tls)
         self.cfg = cfg
         self.prefix = f"N/{cfg.portal_id}/system/0/"
-        # path -> (number | None (invalid) | error string, ts); a path absent here was never seen or is gone
-        self._parts: dict[str, tuple[Any, float]] = {}
+        self.completed_topic = f"N/{cfg.portal_id}/full_publish_completed"
+        # path -> (number | None (invalid) | error string, ts, retained); a path absent here was
+        # never seen or is gone
+        self._parts: dict[str, tuple[Any, float, bool]] = {}
+        self._completed = asyncio.Event()
+        self._fields_of = {p: [f for f, paths in VICTRON_PATHS.items() if p in paths]
+                           for paths in VICTRON_PATHS.values() for p in paths}
         self.keepalives = 0
+        self.full_publishes = 0
 
     def topics(self) -> list[str]:
-        return [self.prefix + p for paths in VICTRON_PATHS.values() for p in paths]
+        return [self.prefix + p for paths in VICTRON_PATHS.values() for p in paths] + [self.completed_topic]
 
     async def on_connected(self, client) -> None:
         topic = f"R/{self.cfg.portal_id}/keepalive"
-        while True:
+        period = float(self.cfg.keepalive)
+        session = self._session
+        while session == self._session:
+            self._completed.clear()
             await client.publish(topic, b"")   # an empty keepalive asks for a full republish
             self.keepalives += 1
-            await asyncio.sleep(self.cfg.keepalive)
+            retry = min(1.0, period)
+            sent_at = asyncio.get_running_loop().time()
+            while session == self._session:
+                if await wait_event(self._completed, retry) or session != self._session:
+                    break
+                # unanswered: ask again, backing off to one keepalive period
+                await client.publish(topic, b"")
+                self.keepalives += 1
+                retry = min(period, retry * 2)
+            waited = asyncio.get_running_loop().time() - sent_at
+            await asyncio.sleep(max(0.0, period - waited))
 
-    def on_message(self, topic: str, payload: bytes, ts: float) -> None:
+    def on_message(self, topic: str, payload: bytes, ts: float, retained: bool = False) -> None:
+        if topic == self.completed_topic:
+            if not retained:
+                self.full_publishes += 1
+                self._completed.set()
+            return
         if not topic.startswith(self.prefix):
             return
         path = topic[len(self.prefix):]
@@ -250,15 +356,18 @@ class VictronSource(_MqttSource):
             doc = json.loads(text)
             raw = doc["value"]
         except (ValueError, KeyError, TypeError):
-            self._parts[path] = (f"{path}: malformed payload (expected {{\"value\": ...}})", ts)
+            self._parts[path] = (f"{path}: malformed payload (expected {{\"value\": ...}})", ts, retained)
             return
         if raw is None:
-            self._parts[path] = (None, ts)
+            self._parts[path] = (None, ts, retained)
             return
         try:
-            self._parts[path] = (to_number(raw), ts)
+            self._parts[path] = (to_number(raw), ts, retained)
         except ValueError as e:
-            self._parts[path] = (f"{path}: {e}", ts)
+            self._parts[path] = (f"{path}: {e}", ts, retained)
+        if self._push is not None:
+            for f in self._fields_of.get(path, ()):
+                self._pushed(f, self._field(f, ts))
 
     def _field(self, f: str, now: float) -> Reading:
         present = [(p, self._parts[p]) for p in VICTRON_PATHS[f] if p in self._parts]
@@ -266,11 +375,11 @@ class VictronSource(_MqttSource):
             why = self._last_error if not self._connected and self._last_error else \
                 f"the GX publishes no {VICTRON_PATHS[f][0].rsplit('/', 1)[0]}"
             return missing(now, self.name, why)
-        ts = min(t for _, (_, t) in present)
-        errors = [v for _, (v, _) in present if isinstance(v, str)]
+        ts = min(t for _, (_, t, _) in present)
+        errors = [v for _, (v, _, _) in present if isinstance(v, str)]
         if errors:
             return missing(ts, self.name, errors[0])
-        nums = [v for _, (v, _) in present if v is not None]
+        nums = [v for _, (v, _, _) in present if v is not None]
         if not nums and f == "pv_w":
             # dbus-systemcalc publishes null on every PV path when no PV device is present (or all
             # sleep): nothing produces, a known 0 W
@@ -279,8 +388,11 @@ class VictronSource(_MqttSource):
             return missing(ts, self.name, f"{present[0][0]}: the GX reports the value as invalid (null)")
         label = present[0][0] if len(present) == 1 else f"{present[0][0].rsplit('/', 2)[0]}/*"
         inv = self.cfg.invert[_INVERT_KEY[f]] if f in _INVERT_KEY else False
-        return self._finish(plausible(to_reading(sum(nums), f, ts=ts, source=self.name, label=label,
-                                                 unit="W" if f != "battery_soc_pct" else "%", invert=inv), f, label))
+        r = plausible(to_reading(sum(nums), f, ts=ts, source=self.name, label=label,
+                                 unit="W" if f != "battery_soc_pct" else "%", invert=inv), f, label)
+        if r.error is None and any(ret for _, (_, _, ret) in present):
+            r = as_retained(r)
+        return self._finish(r)
 
     async def read(self) -> EnergySnapshot:
         await self.start()

@@ -41,7 +41,8 @@ def _iso(ts: float) -> str:
 class HomeAssistantServer:
     """Serves ``get_state()`` (called per request) as Home Assistant entities.
 
-    Fault switches for tests: ``status`` forces an HTTP status for every request, ``hang`` accepts
+    Fault switches for tests: ``status`` forces an HTTP status for every request, ``entity_status``
+    for one entity's REST requests, ``hang`` accepts
     and never answers, ``overrides`` replaces an entity's state string (e.g. "unavailable"),
     ``units`` replaces an entity's unit, ``garbage`` answers with malformed JSON.
     """
@@ -59,6 +60,7 @@ class HomeAssistantServer:
         self.hang = False
         self.garbage = False
         self.overrides: dict[str, str] = {}
+        self.entity_status: dict[str, int] = {}   # entity id -> HTTP status for that entity only
         self.units: dict[str, str] = {}
         # entity id -> a recorded state object served verbatim (tests/data/energy/home_assistant)
         self.replay: dict[str, dict] | None = None
@@ -142,6 +144,8 @@ class HomeAssistantServer:
             return Response.json([self.entity_state(e) for e in self.entities])
         if req.path.startswith("/api/states/"):
             eid = req.path[len("/api/states/"):]
+            if eid in self.entity_status:
+                return Response.json({"message": "simulated failure"}, self.entity_status[eid])
             body = self.replay.get(eid) if self.replay is not None else self.entity_state(eid)
             if body is None:
                 return Response.json({"message": "Entity not found."}, 404)

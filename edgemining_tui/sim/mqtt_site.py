@@ -24,6 +24,7 @@ import json
 import logging
 from typing import Callable
 
+from ..energy.mqtt import require_aiomqtt, wait_event
 from .state import SiteState
 
 log = logging.getLogger("edgemining_tui.sim.mqtt")
@@ -69,10 +70,13 @@ class LocalBroker:
 class MqttSitePublisher:
     def __init__(self, get_state: Callable[[], SiteState | None], host: str = "127.0.0.1", port: int = 1883,
                  shape: str = "generic", base: str = "site", portal_id: str = "c0619ab00001",
-                 interval_s: float = 1.0, poll_s: float = 0.05) -> None:
+                 interval_s: float = 1.0, poll_s: float = 0.05, username: str | None = None,
+                 password: str | None = None) -> None:
         if shape not in ("generic", "victron"):
             raise ValueError("shape: expected generic or victron")
         self.get_state = get_state
+        self.username = username
+        self.password = password
         self.host = host
         self.port = port
         self.shape = shape
@@ -89,10 +93,10 @@ class MqttSitePublisher:
         self._full_publish = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._client = None
+        self._closed = False
         self.ready = asyncio.Event()
 
     async def start(self) -> "MqttSitePublisher":
-        from ..energy.mqtt import require_aiomqtt
         require_aiomqtt()
         self._task = asyncio.create_task(self._run(), name=f"mqtt-site-{self.shape}")
         # be subscribed before anyone sends a keepalive (a missed one costs a keepalive period)
@@ -101,6 +105,8 @@ class MqttSitePublisher:
         return self
 
     async def close(self) -> None:
+        # the flag ends the loops even when a library swallows the cancellation (wait_for, 3.11)
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -111,7 +117,7 @@ class MqttSitePublisher:
     def generic_config(self, **kw):
         from ..energy.config import MqttConfig, MqttValue
         b = self.base
-        args = dict(host=self.host, port=self.port,
+        args = dict(host=self.host, port=self.port, username=self.username, password=self.password,
                     pv=MqttValue(f"{b}/pv/power"), house=MqttValue(f"{b}/house/power"),
                     grid=MqttValue(f"{b}/meter", path="ENERGY.Power", invert=True),
                     battery=MqttValue(f"{b}/battery", path="power", unit="kW", invert=True),
@@ -124,7 +130,8 @@ class MqttSitePublisher:
 
     def victron_config(self, **kw):
         from ..energy.config import VictronConfig
-        args = dict(portal_id=self.portal_id, host=self.host, port=self.port)
+        args = dict(portal_id=self.portal_id, host=self.host, port=self.port, username=self.username,
+                    password=self.password)
         args.update(kw)
         return VictronConfig(**args)
 
@@ -178,9 +185,10 @@ class MqttSitePublisher:
 
     async def _run(self) -> None:
         import aiomqtt
-        while True:
+        while not self._closed:
             try:
-                async with aiomqtt.Client(self.host, self.port, identifier=f"sim-{self.shape}-{id(self)}") as client:
+                async with aiomqtt.Client(self.host, self.port, identifier=f"sim-{self.shape}-{id(self)}",
+                                          username=self.username, password=self.password) as client:
                     self._client = client
                     listener = None
                     if self.shape == "victron":
@@ -213,7 +221,7 @@ class MqttSitePublisher:
         loop = asyncio.get_running_loop()
         sent: dict[str, bytes] = {}
         last_full = 0.0
-        while True:
+        while not self._closed:
             full = self._full_publish.is_set() or loop.time() - last_full >= self.interval_s
             self._full_publish.clear()
             st = self.get_state()
@@ -229,5 +237,4 @@ class MqttSitePublisher:
                     if self.shape == "victron":
                         await client.publish(f"N/{self.portal_id}/full_publish_completed",
                                              json.dumps({"full-publish-completed-echo": ""}).encode())
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._full_publish.wait(), self.poll_s)
+            await wait_event(self._full_publish, self.poll_s)

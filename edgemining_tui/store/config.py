@@ -7,6 +7,7 @@ Example (the defaults)::
       minute_for: 90d      # per-minute averages (energy_minute, miner_minute)
       hour_for: 5y         # per-hour averages (energy_hour, miner_hour); null keeps them forever
       events_for: 1y       # events, commands, decisions ("why was it off?"), applied observer requests
+      events_max_rows: 100000  # and never more events than this (the oldest go first): ~10 MB
       maintain_every: 10m  # how often the owner rolls up and prunes (never every cycle)
 
 Durations here accept days, weeks and years as well: ``36h``, ``7d``, ``12w``, ``5y``
@@ -62,6 +63,8 @@ class HistoryConfig:
     minute_for: Optional[Period] = 90 * DAY
     hour_for: Optional[Period] = 5 * YEAR
     events_for: Optional[Period] = YEAR
+    # a bound whatever happens (issue 16): ~100 bytes a row, so the events table stays ≤ ~10 MB
+    events_max_rows: int = 100_000
     maintain_every: Duration = 600.0
 
     def validate(self) -> None:
@@ -77,6 +80,8 @@ class HistoryConfig:
             raise ValueError("hour_for: set minute_for too (or leave both unset to keep rollups forever)")
         if self.events_for is not None and self.events_for < DAY:
             raise ValueError("events_for: keep events at least 1d (they answer \"why was it off?\")")
+        if isinstance(self.events_max_rows, bool) or not 1000 <= self.events_max_rows <= 10_000_000:
+            raise ValueError("events_max_rows: expected between 1000 and 10000000")
         if not 60 <= self.maintain_every <= 86400:
             raise ValueError("maintain_every: expected between 1m and 24h")
 

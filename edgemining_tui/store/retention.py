@@ -236,6 +236,18 @@ def maintain(store: Any, now: float, cfg: HistoryConfig | None = None) -> dict:
         cut = now - cfg.events_for
         for t in ("events", "commands", "decisions"):
             deleted[t] = prune(store, t, cut)
+    # events and commands have a size whatever happens: beyond events_max_rows the oldest go
+    for t in ("events", "commands"):
+        with store._lock:
+            with store.db.conn:
+                conn = store.db.conn
+                n = conn.execute(f"select count(*) from [{t}]").fetchone()[0]
+                over = n - cfg.events_max_rows
+                if over > 0:
+                    conn.execute(f"delete from [{t}] where rowid in (select rowid from [{t}] order by rowid limit ?)",
+                                 [over])
+                    deleted[f"{t}_over_cap"] = over
+    if cfg.events_for is not None:
         # applied observer requests: a day is plenty
         with store._lock:
             with store.db.conn:

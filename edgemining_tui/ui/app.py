@@ -44,7 +44,7 @@ THEME_VARIABLE_DEFAULTS = {
     "solar": "#F5B700", "house": "#9BA8B8", "grid-import": "#E5484D", "grid-export": "#46A758",
     "battery": "#3FB7C9", "miners": "#B689F0", "miner-mining": "#46A758", "miner-ramping": "#F5B700",
     "miner-idle": "#8B96A5", "miner-fault": "#E5484D", "heat-demand": "#F2784B", "stale": "#F5A524",
-    "override": "#D68CF0",
+    "override": "#D68CF0", "zebra": "#1A222C",
 }
 
 
@@ -91,6 +91,11 @@ class EdgeMiningApp(MinerControls, App[int]):
         Binding("s", "fleet_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
         Binding("r", "history_range", "Range", id="history.range",
                 tooltip="Energy: chart 1 h / 24 h / 7 d; History: day / week / month"),
+        Binding("left_square_bracket", "history_shift(-1)", "Earlier", id="history.earlier",
+                tooltip="History: the periods before"),
+        Binding("right_square_bracket", "history_shift(1)", "Later", id="history.later",
+                tooltip="History: the periods after"),
+        Binding("g", "history_date", "Date", id="history.date", tooltip="History: type the last date to show"),
         Binding("p", "toggle_pause", "Pause", id="site.pause", tooltip="Pause / resume automation (asks first)"),
         Binding("O", "toggle_observe", "Observe", id="site.observe", show=False,
                 tooltip="Observe only on/off: decide but never command (asks first)"),
@@ -345,8 +350,12 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.sub_title = describe()
         parts = [f"#{st.cycle} {_clock(st.ts, self.tz)}"]
         if self.link is not None and self.link.role == "observer" and self.clock is not None:
+            gone = self.link.owner_gone(st.ts) if hasattr(self.link, "owner_gone") else ""
             lag = self.clock.now() - st.ts
-            parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
+            if gone:
+                parts.append(f"[$error]{gone}[/]")
+            else:
+                parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
         parts.append("[$warning]PAUSED[/]" if st.paused else "automation on")
         if st.observe_only:
             parts.append("[$warning]OBSERVE ONLY[/]")
@@ -449,6 +458,29 @@ class EdgeMiningApp(MinerControls, App[int]):
             self._maybe_load_chart(force=False)
             return
         self.query_one("#panel-history", HistoryPanel).toggle_range()
+        self._maybe_load_history(force=True)
+
+    def action_history_shift(self, steps: int) -> None:
+        hp = self.query_one("#panel-history", HistoryPanel)
+        hp.shift(int(steps), self._today())
+        self._maybe_load_history(force=True)
+
+    def action_history_date(self) -> None:
+        self.query_one("#history-date").focus()
+
+    def _today(self):
+        from datetime import datetime
+        return datetime.fromtimestamp(self.clock.now(), self.tz).date()
+
+    def on_input_submitted(self, event) -> None:
+        if event.input.id != "history-date":
+            return
+        hp = self.query_one("#panel-history", HistoryPanel)
+        problem = hp.pick(event.value, self._today())
+        if problem:
+            self.notify(problem, severity="warning", timeout=5)
+            return
+        self.query_one("#history-table").focus()
         self._maybe_load_history(force=True)
 
     def action_toggle_pause(self) -> None:

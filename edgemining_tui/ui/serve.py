@@ -90,13 +90,35 @@ def make_server(command: str, host: str, port: int, title: str) -> Any:
 
         async def on_startup(self, app) -> None:
             where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-            print(f"edgemining-tui serve: the console at {where} (each tab an observer); Ctrl-C stops",
-                  flush=True)
+            lines = [f"edgemining-tui serve: the console at {where} (each tab an observer); Ctrl-C stops"]
             if host in LOOPBACK:
-                print(f"  from another machine: ssh -L {port}:127.0.0.1:{port} USER@THIS-HOST, "
-                      f"then open http://localhost:{port}", flush=True)
+                lines.append(f"  from another machine: ssh -L {port}:127.0.0.1:{port} USER@THIS-HOST, "
+                             f"then open http://localhost:{port}")
+            try:
+                print("\n".join(lines), flush=True)
+            except BrokenPipeError:      # nobody reads our output: serve on regardless
+                from ..cli import quiet_stdout
+                quiet_stdout()
 
     return LocalServer(command, host=host, port=port, title=title)
+
+
+def port_problem(host: str, port: int) -> str:
+    """Why (host, port) cannot be listened on, or "" (checked before the demo's owner starts)."""
+    import errno
+    import socket
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        return f"unknown host {host!r} ({e.strerror})"
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as aiohttp does
+        try:
+            s.bind(addr)
+        except OSError as e:
+            return (e.strerror or str(e)) + (" (pick another --port)" if e.errno == errno.EADDRINUSE else "")
+    return ""
 
 
 def _start_demo_owner(args: argparse.Namespace, data_dir: Path) -> subprocess.Popen:
@@ -218,6 +240,10 @@ def main(argv: list[str]) -> int:
         print(f"edgemining-tui serve: warning: listening on {args.host}: anyone who reaches this port can "
               f"watch the console and send it requests (there is no login). Prefer 127.0.0.1 and ssh -L.",
               file=sys.stderr)
+    problem = port_problem(args.host, args.port)
+    if problem:
+        print(f"edgemining-tui serve: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
+        return EXIT_FAIL
     demo = is_demo(args, cfg)
     title = f"edgemining-tui · {cfg.site.name}"
     owner = None

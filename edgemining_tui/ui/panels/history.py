@@ -1,59 +1,122 @@
-"""History: PV, house, miners, grid and battery over 24 h or 7 d from the store's energy table, with
-the energy totals that matter (mined kWh, captured surplus, extra import)."""
+"""History: day / week / month bars of what the miners used (from surplus, from the battery, from the
+grid), what was exported, the sats mined and the net money, for periods ending at a date you pick
+(``[`` / ``]`` step, ``g`` types a date, ``r`` switches day / week / month)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Horizontal
-from textual.widgets import Sparkline, Static
+from textual.widgets import DataTable, Input, Static
 
-from ..fmt import watts
 from . import Panel
 
-RANGES = {"24h": (24 * 3600.0, 144), "7d": (7 * 86400.0, 168)}
-SERIES = (("pv", "PV", "solar"), ("house", "House", "house"), ("miners", "Miners", "miners"),
-          ("import", "Grid import", "grid-import"), ("export", "Grid export", "grid-export"),
-          ("battery", "Battery ±", "battery"))
+MODES = ("day", "week", "month")
+COUNTS = {"day": 14, "week": 8, "month": 6}
+# key, label, colour variable
+BARS = (("surplus_kwh", "from surplus", "grid-export"), ("battery_kwh", "from battery", "battery"),
+        ("grid_kwh", "from grid", "grid-import"), ("exported_kwh", "exported", "solar"))
+COLUMNS = (("period", "Period"), ("surplus_kwh", "Surplus kWh"), ("battery_kwh", "Battery kWh"),
+           ("grid_kwh", "Grid kWh"), ("exported_kwh", "Exported kWh"), ("sats", "Sats"), ("net", "Net"))
+_SUM = ("surplus_kwh", "battery_kwh", "grid_kwh", "unattributed_kwh", "mined_kwh", "exported_kwh", "sats",
+        "value", "net")
+_DAY_CACHE: dict[tuple, dict] = {}
 
-BUCKET_SQL = """
-select cast((ts - ?) / ? as int) as k, avg(pv_w) as pv, avg(house_w) as house, avg(miners_w) as miners,
-       avg(max(0, coalesce(grid_import_w, 0))) as import, avg(max(0, -coalesce(grid_import_w, 0))) as export,
-       avg(abs(coalesce(battery_charge_w, 0))) as battery
-from energy where ts >= ? and ts <= ? group by k order by k
-"""
-# energy = power x time between consecutive samples (gaps longer than max_gap count as no data)
-TOTALS_SQL = """
-select sum(m * dt) / 3600.0 as mined_wh, sum(cap * dt) / 3600.0 as captured_wh,
-       sum(ext * dt) / 3600.0 as extra_import_wh, sum(pv * dt) / 3600.0 as pv_wh, count(*) as n
-from (
-  select coalesce(miners_w, 0) as m, coalesce(pv_w, 0) as pv,
-         max(0, coalesce(miners_w, 0) - max(0, coalesce(grid_import_w, 0))
-                - max(0, -coalesce(battery_charge_w, 0))) as cap,
-         min(coalesce(miners_w, 0), max(0, coalesce(grid_import_w, 0))) as ext,
-         min(max(coalesce(lead(ts) over (order by ts) - ts, 0), 0), ?) as dt
-  from energy where ts >= ? and ts <= ?
-)
+_EXPORT_RAW = """
+select sum(max(0, -coalesce(g, 0)) * dt) / 3600000.0 as kwh from (
+  select grid_import_w as g, min(max(coalesce(lead(ts) over (order by ts) - ts, ?), 0), ?) as dt
+  from energy where ts >= ? and ts < ?)
 """
 
 
-def history_query(store: Any, now: float, range_key: str, max_gap_s: float = 60.0) -> dict:
-    span, n = RANGES[range_key]
-    start = now - span
-    bucket = span / n
-    rows = store.query(BUCKET_SQL, [start, bucket, start, now])
-    series: dict[str, list[float]] = {k: [0.0] * n for k, _, _ in SERIES}
-    for r in rows:
-        k = r["k"]
-        if 0 <= k < n:
-            for key, _, _ in SERIES:
-                series[key][k] = float(r[key] or 0.0)
-    tot = store.query(TOTALS_SQL, [max_gap_s, start, now])
-    totals = tot[0] if tot else {}
-    return {"series": series, "totals": totals, "range": range_key, "start": start, "now": now,
-            "samples": totals.get("n") or 0}
+def exported_kwh(store: Any, a: float, b: float, cycle_s: float, max_gap_s: float) -> float:
+    """Grid export between a and b: raw rows where kept, minute / hour rollups where pruned."""
+    from ...econ.ledger import _tier_bounds
+    total = 0.0
+    for e_table, _, lo, hi, size in _tier_bounds(store, a, b):
+        if size == 0:
+            r = store.query(_EXPORT_RAW, [cycle_s, max_gap_s, lo, hi])
+        else:
+            r = store.query(f"select sum(max(0, -coalesce(grid_import_w, 0)) * min(?, n * ?)) / 3600000.0 as kwh "
+                            f"from [{e_table}] where ts >= ? and ts < ?", [float(size), cycle_s, lo, hi])
+        total += float((r[0]["kwh"] if r else 0.0) or 0.0)
+    return total
+
+
+def _day(store: Any, d: date, tz: str, cfg: Any, cycle_s: float, now: float, first_ts: float | None) -> dict:
+    from ...econ.ledger import summary
+    z = ZoneInfo(tz)
+    a = datetime(d.year, d.month, d.day, tzinfo=z).timestamp()
+    b = datetime.combine(d + timedelta(days=1), datetime.min.time(), tzinfo=z).timestamp()
+    if first_ts is None or b <= first_ts or a >= now:
+        return dict.fromkeys(_SUM, 0.0)
+    key = (str(getattr(store, "path", id(store))), id(cfg), tz, cycle_s, a)
+    if b <= now and key in _DAY_CACHE:
+        return _DAY_CACHE[key]
+    gap = max(60.0, 6 * cycle_s)
+    s = summary(store, a, min(b, now), cfg, tz=tz, cycle_s=cycle_s)
+    out = {k: float(s.get(k) or 0.0) for k in _SUM if k != "exported_kwh"}
+    out["exported_kwh"] = exported_kwh(store, a, min(b, now), cycle_s, gap)
+    if b <= now:
+        if len(_DAY_CACHE) > 1000:
+            _DAY_CACHE.clear()
+        _DAY_CACHE[key] = out
+    return out
+
+
+def period_bounds(mode: str, end: date, count: int) -> list[tuple[str, date, date]]:
+    """[(label, first day, day after the last)] oldest first, the last one containing ``end``."""
+    out = []
+    if mode == "day":
+        for i in range(count - 1, -1, -1):
+            d = end - timedelta(days=i)
+            out.append((d.strftime("%a %d %b"), d, d + timedelta(days=1)))
+    elif mode == "week":
+        monday = end - timedelta(days=end.weekday())
+        for i in range(count - 1, -1, -1):
+            a = monday - timedelta(weeks=i)
+            out.append((f"week of {a.strftime('%d %b')}", a, a + timedelta(days=7)))
+    else:
+        y, m = end.year, end.month
+        months = []
+        for _ in range(count):
+            months.append((y, m))
+            y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+        for y, m in reversed(months):
+            a = date(y, m, 1)
+            b = date(y + (m == 12), m % 12 + 1, 1)
+            out.append((a.strftime("%b %Y"), a, b))
+    return out
+
+
+def history_bars(store: Any, now: float, mode: str, end: date, tz: str, cfg: Any = None,
+                 cycle_s: float = 5.0) -> dict:
+    """Per-period sums (kWh by source, exported, sats, net money) for the bars and the table."""
+    from ...econ.ledger import EconomicsConfig
+    cfg = cfg or EconomicsConfig()
+    first = None
+    for table in ("energy_hour", "energy_minute", "energy"):
+        try:
+            r = store.query(f"select min(ts) as t from [{table}]")
+        except Exception:
+            continue
+        if r and r[0]["t"] is not None:
+            first = float(r[0]["t"]) if first is None else min(first, float(r[0]["t"]))
+    rows = []
+    for label, a, b in period_bounds(mode, end, COUNTS[mode]):
+        tot = dict.fromkeys(_SUM, 0.0)
+        d = a
+        while d < b:
+            for k, v in _day(store, d, tz, cfg, cycle_s, now, first).items():
+                tot[k] += v
+            d += timedelta(days=1)
+        tot["label"] = label
+        rows.append(tot)
+    return {"mode": mode, "end": end, "rows": rows, "currency": getattr(cfg, "currency", "")}
 
 
 class HistoryPanel(Panel):
@@ -61,65 +124,104 @@ class HistoryPanel(Panel):
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
-        self.range_key = "24h"
+        self.mode = "day"
+        self.end: date | None = None       # None: today
         self.loaded_at = -1e18
+        self.data: dict | None = None
         self.border_title = "History"
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="history-totals")
-        yield Static("", id="history-money")
-        for key, text, _ in SERIES:
-            with Horizontal(classes="hist-row", id=f"hist-{key}"):
-                yield Static(text, classes="hist-label")
-                yield Sparkline([], classes="hist-spark")
-        yield Static("", id="history-axis")
+        from textual_plotext import PlotextPlot
+        with Horizontal(id="history-bar"):
+            yield Static("", id="history-head")
+            yield Input(placeholder="date: YYYY-MM-DD (g)", id="history-date")
+        yield PlotextPlot(id="history-chart")
+        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        t = self.query_one("#history-table", DataTable)
+        for key, text in COLUMNS:
+            t.add_column(text, key=key)
 
     def toggle_range(self) -> None:
-        self.range_key = "7d" if self.range_key == "24h" else "24h"
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         self.loaded_at = -1e18
+
+    def shift(self, steps: int, today: date) -> None:
+        end = self.end or today
+        if self.mode == "day":
+            end += timedelta(days=steps)
+        elif self.mode == "week":
+            end += timedelta(weeks=steps)
+        else:
+            m = end.month - 1 + steps
+            end = date(end.year + m // 12, m % 12 + 1, 1)
+        self.end = None if end >= today else end
+        self.loaded_at = -1e18
+
+    def pick(self, text: str, today: date) -> str | None:
+        """A typed date: None when taken, else what is wrong with it."""
+        text = text.strip()
+        if text in ("", "today"):
+            self.end = None
+        else:
+            try:
+                d = date.fromisoformat(text)
+            except ValueError:
+                return f"{text!r}: type a date like {today.isoformat()}"
+            self.end = None if d >= today else d
+        self.loaded_at = -1e18
+        return None
 
     async def load(self, store: Any, now: float, tz, max_gap_s: float = 60.0, economics: Any = None,
                    cycle_s: float = 5.0) -> None:
-        data = await asyncio.to_thread(history_query, store, now, self.range_key, max_gap_s)
-        if economics is not None:
-            from ...econ.ledger import periods
-            try:
-                data["money"] = await asyncio.to_thread(periods, store, now, economics, tz=str(tz),
-                                                        cycle_s=cycle_s)
-            except Exception as e:   # money is a nice-to-have; never break the panel over it
-                data["money_error"] = f"money: {type(e).__name__}"
+        today = datetime.fromtimestamp(now, tz).date()
+        end = self.end or today
+        data = await asyncio.to_thread(history_bars, store, now, self.mode, end, str(tz), economics, cycle_s)
         self.loaded_at = now
+        self.data = data
         self.render_data(data, tz)
 
-    def render_data(self, data: dict, tz) -> None:
-        self.border_title = f"History — last {'24 hours' if data['range'] == '24h' else '7 days'}  (r: switch)"
-        for key, text, _ in SERIES:
-            values = data["series"][key]
-            row = self.query_one(f"#hist-{key}", Horizontal)
-            peak = max(values) if values else 0.0
-            avg = sum(values) / len(values) if values else 0.0
-            row.query_one(".hist-label", Static).update(f"{text:<12}{watts(peak):>9} max {watts(avg):>9} avg")
-            row.query_one(Sparkline).data = values
-        t = data["totals"]
+    def render_data(self, data: dict, tz=None) -> None:
+        from textual_plotext import PlotextPlot
+        rows, mode = data["rows"], data["mode"]
+        end: date = data["end"]
+        self.border_title = (f"History by {mode}: {COUNTS[mode]} {mode}s to {end.strftime('%a %d %b %Y')}"
+                             "  (r: day/week/month  [ ]: earlier/later  g: date)")
+        cur = data.get("currency") or ""
+        tot = {k: sum(r[k] for r in rows) for k in ("surplus_kwh", "battery_kwh", "grid_kwh", "exported_kwh",
+                                                     "sats", "net")}
+        self.query_one("#history-head", Static).update(
+            f"[b]All shown[/]  mined [$grid-export]{tot['surplus_kwh']:.1f}[/] kWh from surplus, "
+            f"[$battery]{tot['battery_kwh']:.1f}[/] from battery, [$grid-import]{tot['grid_kwh']:.1f}[/] from grid · "
+            f"exported [$solar]{tot['exported_kwh']:.1f}[/] kWh · {tot['sats']:,.0f} sats · net {tot['net']:+.2f} {cur}")
+        v = self.app.theme_variables
 
-        def kwh(wh):
-            return "—" if wh is None else f"{wh / 1000:.2f} kWh"
-        mined, cap, ext = t.get("mined_wh"), t.get("captured_wh"), t.get("extra_import_wh")
-        share = "" if not mined else f" ({(cap or 0) / mined * 100:.0f} % of mining)"
-        self.query_one("#history-totals", Static).update(
-            f"[b]Mined[/] [$miners]{kwh(mined)}[/]   [b]Captured surplus[/] [$grid-export]{kwh(cap)}[/]{share}   "
-            f"[b]Extra import[/] [$grid-import]{kwh(ext)}[/]   [b]PV[/] [$solar]{kwh(t.get('pv_wh'))}[/]")
-        money = data.get("money")
-        if money:
-            def one(label: str, m: dict) -> str:
-                cur = m.get("currency", "")
-                return (f"[b]{label}[/] {m.get('sats', 0):,.0f} sats, {m.get('surplus_kwh', 0):.2f} kWh from surplus, "
-                        f"net {m.get('net', 0):+.2f} {cur}")
-            self.query_one("#history-money", Static).update(
-                one("Today", money["today"]) + "   " + one("This month", money["month"]))
-        elif data.get("money_error"):
-            self.query_one("#history-money", Static).update(data["money_error"])
-        start = datetime.fromtimestamp(data["start"], tz).strftime("%a %H:%M")
-        end = datetime.fromtimestamp(data["now"], tz).strftime("%a %H:%M")
-        self.query_one("#history-axis", Static).update(
-            f"{'':<33}{start} … {end}   {data['samples']} samples")
+        def rgb(var: str) -> tuple[int, int, int]:
+            try:
+                return Color.parse(v.get(var, v.get("foreground", "#ffffff"))).rgb
+            except Exception:
+                return (200, 200, 200)
+        p = self.query_one("#history-chart", PlotextPlot)
+        plt = p.plt
+        plt.clear_data()
+        plt.clear_figure()
+        short = [_short(r["label"], mode) for r in rows]
+        plt.multiple_bar(short, [[r[k] for r in rows] for k, _, _ in BARS],
+                         labels=[lbl for _, lbl, _ in BARS], color=[rgb(c) for _, _, c in BARS])
+        plt.title(f"Energy per {mode} in kWh")
+        p.refresh()
+        t = self.query_one("#history-table", DataTable)
+        with self.app.batch_update():
+            t.clear()
+            for r in reversed(rows):
+                t.add_row(r["label"], f"{r['surplus_kwh']:.2f}", f"{r['battery_kwh']:.2f}", f"{r['grid_kwh']:.2f}",
+                          f"{r['exported_kwh']:.2f}", f"{r['sats']:,.0f}", f"{r['net']:+.2f} {cur}")
+
+
+def _short(label: str, mode: str) -> str:
+    if mode == "day":
+        return label[4:10]          # "06 Dec"
+    if mode == "week":
+        return label[8:]            # "30 Nov"
+    return label[:3]                # "Dec"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ...clock import RealClock
 from ...config.types import Secret
+from ...energy.balance import check_balance
 from .state import POWER_ROLES, SetupState
 
 FIELD_OF = {"pv": "pv_w", "house": "house_w", "grid": "grid_import_w", "battery": "battery_charge_w",
@@ -143,29 +144,17 @@ def describe(reading: FlowReading) -> str:
 
 
 def balance_hint(reading: FlowReading, tolerance_w: float = 300.0) -> str:
-    """Check PV + grid − battery ≈ house; when off, say which single flip would make it add up."""
+    """Check PV + grid − battery ≈ house; when off, say which single flip would make it add up.
+
+    The same check the engine runs live (energy/balance.py); no miners run during setup."""
     v = reading.values
     if any(v.get(r) is None for r in ("pv", "house", "grid")):
         return ""
-    bat = v.get("battery") or 0.0
-
-    def gap(signs: dict[str, int]) -> float:
-        pv = signs.get("pv", 1) * v["pv"]
-        grid = signs.get("grid", 1) * v["grid"]
-        b = signs.get("battery", 1) * bat
-        house = signs.get("house", 1) * v["house"]
-        return pv + grid - b - house
-
-    tol = max(tolerance_w, 0.15 * max(abs(v["pv"]), abs(v["house"])))
-    now = gap({})
-    if abs(now) <= tol:
+    b = check_balance(v["pv"], v["house"], v["grid"], v.get("battery"), tolerance_w=tolerance_w)
+    if b.balanced:
         return "Adds up: PV + grid − battery ≈ house."
-    for role in ("grid", "battery", "pv", "house"):
-        if role == "battery" and v.get("battery") is None:
-            continue
-        if abs(gap({role: -1})) <= tol:
-            key = role[0]
-            return (f"Does not add up (off by {abs(now) / 1000:.2f} kW); flipping {role} would fix it "
-                    f"(press {key}). If your house sensor includes the miners, ignore this.")
-    return (f"Does not add up (off by {abs(now) / 1000:.2f} kW): a sensor may be missing, in the wrong "
+    if b.flip is not None:
+        return (f"Does not add up (off by {abs(b.gap_w) / 1000:.2f} kW); flipping {b.flip} would fix it "
+                f"(press {b.flip[0]}). If your house sensor includes the miners, ignore this.")
+    return (f"Does not add up (off by {abs(b.gap_w) / 1000:.2f} kW): a sensor may be missing, in the wrong "
             f"unit, or the house sensor may include other loads.")

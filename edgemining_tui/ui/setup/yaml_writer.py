@@ -272,6 +272,7 @@ def _policy(state: SetupState, add) -> None:
         add(_comment("  enable: {delay: 5m}", "surplus must last 5 min to start"))
         add(_comment("  disable: {delay: 7m}", "and be gone 7 min to stop"))
         add(_comment("  min_off: 15m", "no quick restart"))
+        add(_comment("  max_starts_per_day: 2", "a morning start, one after a cloud"))
     if p == "battery" and not reserve:
         soc = state.priority_soc
         buffer = max(90.0, soc)
