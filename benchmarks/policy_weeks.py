@@ -15,8 +15,9 @@ Configs:
   It is written to examples/backtest-setup.yaml so the CLI can replay it;
 - **setup + plugs**: the same with a smart plug in front of each miner (backtest.standby_cut).
 
-Every week is replayed on its own (battery at the config's initial SoC; the built-in forecast with
-no history before the week, as a new install). Scores as docs/backtest.md: captured (share of the
+Every week is replayed on its own (battery at the config's initial SoC). The built-in forecast of a
+year's week starts from the two weeks before it (what a running console has in its database; the
+first week has none); the sample and winter weeks start without history, as a new install. Scores as docs/backtest.md: captured (share of the
 no-miner export), fed (against the site without miners), fed vs asleep (against the miners asleep),
 the most starts a miner had on one day. The year's captured is the weeks' captured energy over their
 no-miner export.
@@ -94,15 +95,15 @@ _W: dict = {}
 
 def _job(task):
     cname, tname = task
-    d = run_backtest(_W["configs"][cname], _W["traces"][tname]).to_dict()
+    d = run_backtest(_W["configs"][cname], _W["traces"][tname], history=_W["history"].get(tname)).to_dict()
     return task, {"captured_pct": d["captured_pct"], "fed_pct": d["fed_pct"],
                   "fed_asleep_pct": d["vs_asleep"]["fed_pct"], "starts": d["starts_per_miner_per_day"]["max"],
                   "captured_kwh": d["captured_kwh"], "export0_kwh": d["without_miners_kwh"]["export"],
                   "mined_kwh": d["energy_kwh"]["mined"], "fed_kwh": d["fed_kwh"]}
 
 
-def run_all(cfgs, traces, jobs):
-    _W["configs"], _W["traces"] = cfgs, traces
+def run_all(cfgs, traces, jobs, history):
+    _W["configs"], _W["traces"], _W["history"] = cfgs, traces, history
     tasks = [(c, t) for t in traces for c in cfgs]
     if jobs > 1:
         import multiprocessing as mp
@@ -129,9 +130,14 @@ def main() -> int:
     year = generate("2025-01-01T00:00:00", days=7 * args.weeks, step_s=60.0, weather=None, prices=False)
     traces = {"sample week": parse_trace(str(ROOT / "examples" / "week.csv")),
               "winter week": parse_trace(str(ROOT / "examples" / "winter-week.csv"))}
+    history = {}
     for w in range(args.weeks):
         traces[f"year week {w + 1}"] = year.slice(w * WEEK, (w + 1) * WEEK)
-    res = run_all(cfgs, traces, args.jobs)
+        if w:
+            # the site has been running: its forecast starts from the two weeks before, as the
+            # console's starts from its database
+            history[f"year week {w + 1}"] = year.slice(max(0, (w - 2) * WEEK), w * WEEK)
+    res = run_all(cfgs, traces, args.jobs, history)
     print(f"{len(res)} replays in {time.perf_counter() - t0:.0f} s")
     print(f"{'trace':>14} {'export0':>8}  " + "  ".join(f"{n + ': cap/fed/asleep st':<30}" for n in cfgs))
     for t in traces:
@@ -142,7 +148,7 @@ def main() -> int:
                          + " " * 10)
         print(f"{t:>14} {res[(next(iter(cfgs)), t)]['export0_kwh']:7.1f}k  " + "  ".join(f"{x:<30}" for x in cells))
     rows = summary(cfgs, traces, res, args.weeks)
-    md = markdown(rows, args.weeks)
+    md = markdown(rows, args.weeks, oracle_row(cfgs["setup"], traces, res))
     print()
     print(md if args.markdown or args.update_docs else "\n".join(plain(rows)))
     print()
@@ -186,7 +192,28 @@ LABELS = {"rules": "Edge Mining-style rules (examples/backtest-rules.yaml)",
           "setup + plugs": "ours, `setup` + a plug in front of each miner (standby cut after 30 min)"}
 
 
-def markdown(rows, weeks):
+def oracle_row(cfg, traces, res) -> str | None:
+    """The perfect-foresight bound on the sample and winter weeks (backtest --oracle), if HiGHS is
+    installed: captured as a share of the no-miner export, with no extra import by construction."""
+    try:
+        from edgemining_tui.backtest.oracle import solve
+    except ImportError:
+        return None
+    cells = []
+    for t in ("sample week", "winter week"):
+        try:
+            b = solve(cfg, traces[t])
+        except Exception as e:  # noqa: BLE001 - OracleUnavailable: no row
+            print(f"oracle: {e}")
+            return None
+        exp0 = res[("setup", t)]["export0_kwh"]
+        cells.append(f"{100.0 * b.mined_kwh / exp0:.1f} % / 0 % / — / — (bound {b.mined_kwh:.1f} kWh, "
+                     f"{b.solve_s:.0f} s)")
+    return (f"| perfect foresight (LP bound, `backtest --oracle`; no minimum power, no standby) | {cells[0]} | "
+            f"{cells[1]} | — | — | — | — | — |")
+
+
+def markdown(rows, weeks, oracle: str | None = None):
     out = [f"| | sample week: captured / fed / fed vs asleep / starts | winter week | {weeks} weeks of a year: "
            "captured (all / worst week) | weeks with captured ≥ 99.5 % | fed (worst week) | fed vs asleep "
            "(worst week) | starts/miner/day, busiest day |",
@@ -198,6 +225,8 @@ def markdown(rows, weeks):
         out.append(f"| {LABELS.get(r['config'], r['config'])} | {tr(r['week'])} | {tr(r['winter'])} | "
                    f"{r['year_cap']:.2f} % / {r['cap_lo']:.1f} % | {r['weeks_995']} of {weeks} | "
                    f"{r['fed_hi']:.1f} % | {r['asleep_hi']:.1f} % | {r['starts_hi']} |")
+    if oracle:
+        out.append(oracle)
     out.append("")
     out.append("(`python benchmarks/policy_weeks.py --update-docs` regenerates this table; fed vs asleep "
                "with plugs compares with the fleet asleep without plugs, see \"A plug in front of each miner\".)")

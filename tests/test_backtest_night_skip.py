@@ -20,7 +20,7 @@ def test_skipping_the_night_changes_no_score(monkeypatch):
     monkeypatch.setattr(runner, "night_skip_ok", lambda *a: False)
     slow = runner.run_backtest(cfg, tr).to_dict()
     for d in (fast, slow):
-        for k in ("run_s", "rows_per_s", "decide_us_per_call", "decide_s"):
+        for k in ("run_s", "rows_per_s", "decide_us_per_call", "decide_s", "decide_calls"):
             d.pop(k, None)
     assert fast == slow
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,19 +11,7 @@ from edgemining_tui.backtest.compare import load_all
 from edgemining_tui.backtest.runner import run_backtest
 from edgemining_tui.backtest.trace import parse_trace
 
-ROOT = Path(__file__).resolve().parents[1]
-EX = ROOT / "examples"
-CFG = str(EX / "backtest.yaml")
-RULES = str(EX / "backtest-rules.yaml")
-
-
-@pytest.fixture(scope="module")
-def day_trace(tmp_path_factory) -> str:
-    """The sample week's first two days (keeps these tests quick)."""
-    lines = (EX / "week.csv").read_text().splitlines(keepends=True)
-    p = tmp_path_factory.mktemp("trace") / "days.csv"
-    p.write_text("".join(lines[: 1 + 2 * 1440]))
-    return str(p)
+from test_backtest_cli import CFG, EX, RULES, day_trace  # noqa: F401  (the two-day trace fixture)
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +154,14 @@ def test_html_with_the_oracle_shows_the_bound_side_by_side(tmp_path, capsys):
     assert main(["--trace", str(trace), "--config", CFG, "--oracle", "--json"]) == 0
     o = json.loads(capsys.readouterr().out)["oracle"]
     assert sum(o["mined_kwh_by_day"].values()) == pytest.approx(o["mined_kwh"], abs=0.01)
+
+
+def test_plot_in_colour_keys_each_line_by_its_colour(runs):
+    r, rec = runs[0]
+    text = report.plot_text([r], [rec], width=100, colour=True)
+    assert "\x1b[" in text                                  # a terminal gets colour
+    key = text.splitlines()[-1]
+    for k in ("PV", "house", "mining", "grid (+import)", "battery SoC"):
+        assert k in report.strip_ansi(key)
+    plain = report.plot_text([r], [rec], width=100, colour=False)
+    assert "\x1b[" not in plain and len(plain.splitlines()) == len(report.strip_ansi(text).splitlines())

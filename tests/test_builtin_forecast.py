@@ -129,3 +129,23 @@ def test_a_replay_without_a_forecast_sensor_runs_the_builtin_forecast(tmp_path):
     p.write_text(body.replace("policy:", "energy:\n  source: home_assistant\n  home_assistant:\n"
                               "    forecast_energy_today_remaining: sensor.rest\npolicy:", 1))
     assert load_backtest_config(p).forecast_model == "noisy"
+
+
+def test_the_replays_shortcut_says_what_the_fields_say():
+    tr = generate(WINTER_START, days=2, weather=WINTER_WEATHER)
+    f = BuiltinForecast(48.1, 11.6, BERLIN)
+    for i in range(0, 2 * 1440, 7):
+        ts = tr.ts0 + i * 60
+        assert f.remaining_wh(ts) == pytest.approx(f.fields(ts)["energy_today_remaining_wh"])
+        f.observe(ts, tr.pv_w[i])
+
+
+def test_a_replay_can_start_the_forecast_from_the_days_before_as_a_running_console_would():
+    from edgemining_tui.backtest.runner import builtin_remaining
+    cfg = load_backtest_config("examples/backtest.yaml")
+    tr = generate("2025-04-01T00:00:00", days=10, weather=None)
+    hist, week = tr.slice(0, 3 * 1440), tr.slice(3 * 1440, 10 * 1440)
+    fresh = builtin_remaining(cfg, week, BERLIN)
+    warm = builtin_remaining(cfg, week, BERLIN, hist)
+    assert fresh[360] != warm[360]                              # the first morning differs
+    assert fresh[-1] == warm[-1] == 0.0                         # nothing left at the day's end

@@ -209,3 +209,46 @@ def test_decode_json_never_raises_and_always_says_why(body, ctype):
     assert (doc is None) == (err is not None) or (doc is None and err is None and body.strip() == b"null")
     if err is not None:
         assert "Fronius" in err
+
+
+async def _read_until_error(src, field, timeout=10.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        snap = await src.read()
+        r = getattr(snap, field)
+        if (r.error and "yet" not in r.error) or loop.time() > end:     # not "no message yet"
+            return snap
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("label,payload,words", [
+    ("truncated", b'{"Time":"2024-03-09T12:00:00","SML":{"Power_cur":12', "malformed JSON"),
+    ("nan", b'{"SML":{"Power_cur":NaN}}', "not a finite number"),
+    ("1e309", b'{"SML":{"Power_cur":1e309}}', "not a finite number"),
+    ("unavailable", b'{"SML":{"Power_cur":"unavailable"}}', "unavailable"),
+    ("100x", b'{"SML":{"Power_cur":123400000}}', "beyond the plausible"),
+    ("empty", b"", "empty payload"),
+])
+async def test_bad_mqtt_payloads_are_visible_errors(label, payload, words):
+    """The same sanitising for pushed values: a Tasmota SML reader's broken telemetry."""
+    fx = CORPUS["tasmota/gs303_importing"]
+    async with served(fx, VirtualClock(), reply=payload) as (src, _):
+        snap = await _read_until_error(src, "grid_import_w")
+    r = snap.grid_import_w
+    assert r.value is None and snap.value("grid_import_w") is None, (label, r)
+    assert words in (r.error or ""), (label, r.error)
+
+
+async def test_no_battery_is_never_stale_data():
+    """'No battery' is not missing data: even where the battery's reading is required (a composed
+    config naming the inverter for the battery), it never makes the snapshot stale."""
+    fx = CORPUS["fronius/gen24_no_battery_day"]
+    async with served(fx, VirtualClock()) as (src, _):
+        snap = await src.read()
+    assert snap.battery_charge_w.absent and "no battery" in snap.battery_charge_w.error
+    assert snap.stale_fields(snap.ts, 30, ("grid_import_w", "battery_charge_w")) == []
+    fx = CORPUS["fronius/gen24_storage_day"]
+    async with served(fx, VirtualClock()) as (src, _):
+        snap = await src.read()
+    assert not snap.battery_charge_w.absent and snap.battery_charge_w.ok

@@ -18,23 +18,34 @@ from edgemining_tui.config import load_config
 from edgemining_tui.homebus.config import MqttPublishConfig
 from edgemining_tui.homebus.topics import Topics, discovery_problems
 
-from mosquitto_broker import Mosquitto
+from edgemining_tui.sim import mosquitto
 
 aiomqtt = pytest.importorskip("aiomqtt")
 PREFIX = "edgemining/test-house"
+USER, PASSWORD = "edge", "s3cret-pw"
 
 
 @pytest.fixture
-def broker(tmp_path):
-    b = Mosquitto(tmp_path).start()
-    yield b
-    b.stop()
+async def broker(tmp_path):
+    why = mosquitto.unavailable()
+    if why:
+        pytest.skip(why)
+    async with mosquitto.Mosquitto(tmp_path / "broker", USER, PASSWORD) as b:
+        yield b
+
+
+def _client(port: int) -> "aiomqtt.Client":
+    return aiomqtt.Client("127.0.0.1", port, username=USER, password=PASSWORD)
+
+
+def _publish_cfg(broker, **kw) -> MqttPublishConfig:
+    return MqttPublishConfig(host="127.0.0.1", port=broker.port, username=USER, password=PASSWORD, **kw)
 
 
 async def _retained(port: int, pattern: str, settle_s: float = 0.6) -> dict[str, bytes]:
     """Every retained message under a topic filter, as a new subscriber sees it."""
     out: dict[str, bytes] = {}
-    async with aiomqtt.Client("127.0.0.1", port) as c:
+    async with _client(port) as c:
         await c.subscribe(pattern, qos=1)
         try:
             async with asyncio.timeout(settle_s):
@@ -49,7 +60,7 @@ async def _retained(port: int, pattern: str, settle_s: float = 0.6) -> dict[str,
 async def owner(broker, tmp_path):
     from edgemining_tui.runtime import open_runtime
     cfg = load_config(demo_config_path())
-    cfg = replace(cfg, mqtt_publish=MqttPublishConfig(host="127.0.0.1", port=broker.port, prefix=PREFIX),
+    cfg = replace(cfg, mqtt_publish=_publish_cfg(broker, prefix=PREFIX),
                   site=replace(cfg.site, name="Test house"))
     rt = await open_runtime(cfg, data_dir=tmp_path / "data", demo=True)
     pub = rt.engine.mqtt_publisher
@@ -115,7 +126,7 @@ async def test_retained_state_for_the_site_and_every_miner(owner):
 
 
 async def _command(port: int, topic: str, payload: str, *, retain: bool = False) -> dict:
-    async with aiomqtt.Client("127.0.0.1", port) as c:
+    async with _client(port) as c:
         await c.subscribe(f"{PREFIX}/result", qos=1)
         await c.publish(topic, payload, qos=1, retain=retain)
         async with asyncio.timeout(10):
@@ -179,7 +190,7 @@ async def test_a_retained_command_is_not_obeyed(owner):
     pub = rt.engine.mqtt_publisher
     pub._task.cancel()                      # the owner is away from the broker ...
     await asyncio.sleep(0.2)
-    async with aiomqtt.Client("127.0.0.1", broker.port) as c:
+    async with _client(broker.port) as c:
         await c.subscribe(f"{PREFIX}/result", qos=1)
         await c.publish(f"{PREFIX}/miner/garage-s19/mode/set", "off", qos=1, retain=True)
         pub._task = asyncio.get_running_loop().create_task(pub._run())   # ... and comes back
@@ -197,7 +208,8 @@ def _spawn_owner(tmp_path, port: int, prefix: str, name: str) -> subprocess.Pope
     """A real headless owner of the demo site in its own process, publishing under ``prefix``."""
     cfg = tmp_path / f"{name}.yaml"
     cfg.write_text(demo_config_path().read_text()
-                   + f"\nmqtt_publish: {{host: 127.0.0.1, port: {port}, prefix: {prefix}, site_name: {name}}}\n")
+                   + f"\nmqtt_publish: {{host: 127.0.0.1, port: {port}, prefix: {prefix}, site_name: {name}, "
+                     f"username: {USER}, password: {PASSWORD}}}\n")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "edgemining_tui", "--headless", "--config", str(cfg),
                              "--data-dir", str(tmp_path / name)],
@@ -236,7 +248,7 @@ async def test_one_console_watches_two_sites_and_commands_the_second(broker, tmp
     from edgemining_tui.homebus.remote import MqttSitesLink
     procs = [_spawn_owner(tmp_path, broker.port, "edgemining/house", "house"),
              _spawn_owner(tmp_path, broker.port, "edgemining/barn", "barn")]
-    link = MqttSitesLink(MqttPublishConfig(host="127.0.0.1", port=broker.port),
+    link = MqttSitesLink(_publish_cfg(broker),
                          ["edgemining/house", "edgemining/barn"], now=time.time)
     link.start()
     try:
@@ -295,7 +307,7 @@ async def test_the_console_switches_sites_and_stops_a_miner_at_the_second(broker
     procs = [_spawn_owner(tmp_path, broker.port, "edgemining/house", "house"),
              _spawn_owner(tmp_path, broker.port, "edgemining/barn", "barn")]
     cfg = load_config(demo_config_path())
-    cfg = replace(cfg, demo=None, mqtt_publish=MqttPublishConfig(host="127.0.0.1", port=broker.port),
+    cfg = replace(cfg, demo=None, mqtt_publish=_publish_cfg(broker),
                   ui=replace(cfg.ui, sites=("edgemining/house", "edgemining/barn"), refresh_interval=0.2))
     app = EdgeMiningApp(cfg, data_dir=tmp_path / "console", observe=True, fleet_throttle_s=0)
 
@@ -331,3 +343,35 @@ async def test_the_console_switches_sites_and_stops_a_miner_at_the_second(broker
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+
+
+
+async def test_publishes_over_tls_with_the_brokers_ca(broker, tmp_path):
+    """A TLS listener (the CA file the user copies from the broker) carries the same messages."""
+    from edgemining_tui.homebus.publisher import MqttPublisher
+
+    class _Engine:
+        meta: dict = {}
+
+        def subscribe(self, fn):
+            return lambda: None
+
+    cfg = MqttPublishConfig(host="127.0.0.1", port=broker.tls_port, username=USER, password=PASSWORD, tls=True,
+                            ca_file=str(broker.certs["ca"]), prefix=PREFIX)
+    pub = MqttPublisher(cfg, _Engine(), None, site_name="tls", now=time.time)
+    pub.start()
+    try:
+        for _ in range(100):
+            if pub.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert pub.connected, pub._last_error
+        assert (await _retained(broker.port, f"{PREFIX}/status"))[f"{PREFIX}/status"] == b"online"
+    finally:
+        await pub.close()
+    # the wrong password is refused, and the publisher says so once instead of crashing
+    bad = MqttPublisher(replace(cfg, password="wrong"), _Engine(), None, site_name="tls", now=time.time)
+    bad.start()
+    await asyncio.sleep(1.0)
+    assert not bad.connected and bad._last_error
+    await bad.close()

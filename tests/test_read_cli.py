@@ -192,3 +192,20 @@ async def test_read_energy_demo_includes_the_forecast(capsys):
     assert all(doc[k]["value"] is not None and doc[k]["error"] is None for k in KEYS)
     assert {"forecast.power_now_w", "forecast.energy_next_hour_wh", "forecast.energy_today_remaining_wh"} <= set(doc)
     assert doc["grid_import_w"]["source"] == "home_assistant"
+
+
+async def test_read_energy_waits_for_pushed_values(tmp_path, capsys):
+    """An MQTT source (a Tasmota SML reader, recorded telemetry) answers after subscribing: read waits."""
+    from edgemining_tui.sim.mqtt_site import LocalBroker
+    from edgemining_tui.sim.topic_replay import TopicReplay
+    fx = CORPUS["tasmota/gs303_exporting"]
+    async with LocalBroker() as broker:
+        async with TopicReplay({fx["topic"]: json.dumps(fx["reply"]).encode()}, port=broker.port, period_s=0.2):
+            p = tmp_path / "c.yaml"
+            p.write_text(f"energy:\n  source: mqtt\n  mqtt:\n    port: {broker.port}\n"
+                         f"    grid: {{topic: {fx['topic']}, path: SML.Power_cur}}\n")
+            code, out, _ = await run_cli(capsys, "read", "energy", "--config", str(p), "--json", "--wait", "10")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["grid_import_w"]["value"] == -2150.0 and doc["grid_import_w"]["sign"] == "exporting to the grid"
+    assert doc["pv_w"]["value"] is None and "no topic configured" in doc["pv_w"]["error"]

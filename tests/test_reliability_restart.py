@@ -158,7 +158,7 @@ async def _kill_loop(site: Site, rng: random.Random, kills: int) -> list[str]:
         before = site.energy_rows()
         proc = await site.spawn()
         out: list[str] = []
-        n = await _read_until_cycles(proc, rng.randint(1, 4), 20.0, out)
+        n = await _read_until_cycles(proc, rng.randint(1, 4), 60.0, out)   # a start on a busy 2-core machine can take long
         if n == 0:
             proc.kill()
             await proc.wait()

@@ -109,6 +109,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     zones: dict | None = None       # per climate zone: share of time inside its band, heat kWh
     economics: dict | None = None   # money: sats, kWh from surplus/battery/grid, feed-in forgone, grid cost, net
+    decide_calls: int | None = None # decider calls (fewer than steps: quiet nights are skipped)
     oracle: dict | None = None      # backtest --oracle: the perfect-foresight bound and shares (oracle.py)
 
     @property
@@ -141,6 +142,7 @@ class Result:
         return self.hashprice * self.hash_th / 86400.0
 
     def to_dict(self) -> dict:
+        calls = self.decide_calls if self.decide_calls is not None else self.steps
         t = self.totals
         tz = ZoneInfo(self.tz)
 
@@ -204,7 +206,8 @@ class Result:
             "sats": round(self.sats, 1),
             "run_s": round(self.run_s, 3),
             "decide_s": round(self.decide_s, 3),
-            "decide_us_per_call": round(1e6 * self.decide_s / self.steps, 2) if self.steps else None,
+            "decide_us_per_call": round(1e6 * self.decide_s / calls, 2) if calls else None,
+            "decide_calls": calls,
             "rows_per_s": round(self.steps / self.run_s) if self.run_s > 0 else None,
             "decider_errors": self.decider_errors,
         }

@@ -98,10 +98,12 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
                         energy_source=frozenset(energy_source_fields(app, cfg.battery.capacity or None)))
     rules, warnings = load_rules_for(app, cfg.path, supply)
     notes.extend(str(w) for w in warnings)
-    reserve = getattr(pol.battery, "reserve", "levels") == "forecast"
+    # the house load model costs a little every step: only when a rule or the reserve reads it
+    reserve = getattr(pol.battery, "reserve", "levels") != "levels"
+    load_rules = rules is not None and any(f.startswith("home_load.") for f in rules.fields())
     feeds = SiteFeeds(battery_capacity_wh=cfg.battery.capacity if battery else None,
                       energy_source=energy_source_fields(app, cfg.battery.capacity or None),
-                      home_load=HomeLoadForecaster(tz) if rules is not None or reserve else None)
+                      home_load=HomeLoadForecaster(tz) if load_rules or reserve else None, lean=True)
     kw: dict[str, Any] = {}
     try:
         params = inspect.signature(build_decider).parameters
@@ -130,14 +132,18 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     return DeciderInfo(dec, name, used_clock, notes)
 
 
-def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo):
-    """The built-in forecast's "energy still to come today" at every row, from the rows before."""
+def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo, history: Trace | None = None):
+    """The built-in forecast's "energy still to come today" at every row, from the rows before
+    (and ``history``'s PV, the days before the trace, as the console's database gives it)."""
     from ..forecast.builtin import remaining_series
     site = cfg.app.site
     if site.latitude is None or site.longitude is None:
         raise ConfigError("the built-in PV forecast needs site.latitude and site.longitude", cfg.path, None, "site")
+    hist = None
+    if history is not None:
+        hist = ((history.ts0 + i * history.step_s, w) for i, w in enumerate(history.pv_w))
     return remaining_series(trace.pv_w, trace.ts0, trace.step_s, site.latitude, site.longitude, tz,
-                            site.pv_array)
+                            site.pv_array, hist)
 
 
 def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple[float, float]:
@@ -191,6 +197,7 @@ def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
 
 
 def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None = None,
+                 history: Trace | None = None,
                  decider: Any = None, progress: Callable[[int, int], None] | None = None) -> Result:
     """Replay ``trace`` under ``cfg`` and return the scores. ``steps_out``: a text stream for the
     per-step CSV. ``decider``: a DeciderInfo from make_decider (built ahead, so bad rules fail before
@@ -213,6 +220,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     if cut is not None:
         for sm in fleet:
             sm.plug(cut.after, cut.boot)
+    plugged = any(sm.cut_after is not None for sm in fleet)
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
@@ -247,7 +255,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     fc_rules = rules is not None and any(f.startswith("forecast.") for f in rules.fields())
     if getattr(info.decider, "reserve", None) is not None or fc_rules:
         if trace.pv_forecast_w is None and cfg.forecast_model == "builtin":
-            fc_rem = builtin_remaining(cfg, trace, tz)
+            fc_rem = builtin_remaining(cfg, trace, tz, history)
         else:
             from .forecast import remaining_today
             fc_rem = remaining_today(trace, tz, cfg.section.forecast)
@@ -266,6 +274,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     errors = 0
     first_error = ""
     decide_s = 0.0
+    calls = 0
     perf = time.perf_counter
     src = "trace"
     writer = steps_out.write if steps_out is not None else None
@@ -355,15 +364,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
-            if has_battery:
-                soc = soc_k * bat.soc_wh
-                r_ch = make_reading(ch, t, src)
-                r_soc = make_reading(soc, t, src)
-            else:
-                soc = None
-                r_ch = r_soc = make_reading(None, t, src)
-            snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
-                                 make_reading(grid, t, src), r_ch, r_soc, fc)
+            soc = soc_k * bat.soc_wh if has_battery else None
             if quiet and pv <= 0.0 and idle_last and all_paused(models):
                 # night, the fleet paused and nothing that starts a miner without PV: the decider
                 # would say "idle" again; skip it (its house-load model still sees the house)
@@ -376,8 +377,16 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                     per = ",".join(f"{mo.power_w:.1f}" for mo in models)
                     writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
                 continue
+            if has_battery:
+                r_ch = make_reading(ch, t, src)
+                r_soc = make_reading(soc, t, src)
+            else:
+                r_ch = r_soc = make_reading(None, t, src)
+            snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
+                                 make_reading(grid, t, src), r_ch, r_soc, fc)
             inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
             d0 = perf()
+            calls += 1
             try:
                 dec = decide(inp)
             except Exception as e:  # like the live engine: a decider bug commands nothing
@@ -402,10 +411,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                             if day < 0:
                                 day = days.of(t)
                             sm.apply(cmd, day)
-                    elif cut is not None and md.term == "enable_timer":
+                    elif plugged and md.term == "enable_timer":
                         # a start is coming: the plug switches on now, so the boot overlaps the delay
                         sm = by_name.get(name)
-                        if sm is not None and sm.cut:
+                        if sm is not None and sm.cut and sm.ahead:
                             sm.restore(t)
             if writer is not None:
                 stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
@@ -435,7 +444,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     return Result(label=cfg.label, config=cfg.path, trace=trace.source, decider=info.name, steps=tick,
                   step_s=dt, trace_step_s=trace.step_s, start_ts=ts0, end_ts=ts0 + tick * dt, tz=tzname,
                   battery=cfg.battery, totals=totals, miners=fleet, hashprice=cfg.section.hashprice,
-                  run_s=wall, decide_s=decide_s, decider_errors=errors, first_error=first_error,
+                  run_s=wall, decide_s=decide_s, decide_calls=calls, decider_errors=errors, first_error=first_error,
                   soc_end_pct=site.soc_pct, soc0_end_pct=(site.baseline.soc_pct if has_battery else None),
                   notes=list(info.notes) + notes_extra,
                   zones=zones.to_dict() if zones is not None else None,

@@ -304,10 +304,17 @@ class Builder:
                     tried.append(self.errors[mark:])
                     del self.errors[mark:]
             # report the alternative the value was shaped for ("a mapping" says little about .nan)
+            # a number (or "3 kWh", ".nan") was meant for the numeric alternative, not the word
+            # ("auto") beside it: its own error says more than "expected one of auto"
+            numeric = not isinstance(value, str) or any(ch.isdigit() for ch in value) \
+                or value.strip().lower().lstrip("+-.") in ("nan", "inf", "infinity")
+
             def weak(t: list[ConfigError]) -> int:
+                if all(e.message.startswith("expected one of") for e in t):
+                    return 3 if numeric else 1
                 if all(e.message.startswith(_SHAPE) for e in t):
                     return 2
-                return 1 if all(e.message.startswith("expected one of") for e in t) else 0
+                return 0
             self.errors.extend(min(tried, key=weak))
             raise _Abort
         if origin is Literal:

@@ -34,6 +34,9 @@ class SiteConfig:
     longitude: Optional[float] = None
     cycle_interval: Duration = 5.0
     stale_after: bounded(Duration, 0, 3600, above=True) = 30.0
+    # a pushed value (Home Assistant WebSocket, MQTT) that moves by this much decides at once,
+    # not at the next cycle; 0 turns it off
+    push_threshold: bounded(Power, 0, 1_000_000) = 150.0
     data_dir: Optional[str] = None
     observe_only: bool = False
     # the PV array, for the built-in forecast (forecast/builtin.py): peak (kWp), tilt, azimuth;
@@ -41,6 +44,8 @@ class SiteConfig:
     pv_array: Optional[PvArray] = None
     # the grid connection's contracted power, for Edge Mining's energy_source.grid.contracted_power
     contracted_power: Optional[bounded(Power, 0, 10_000_000, above=True)] = None
+    # a request from an observer (the inbox) older than this is dropped, never applied (issue 16)
+    request_expiry: bounded(Duration, 5, 86400) = 120.0
 
     def validate(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

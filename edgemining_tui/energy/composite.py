@@ -9,8 +9,8 @@ import asyncio
 import logging
 
 from ..clock import Clock
-from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
-from .source import EnergySource
+from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, absent, missing
+from .source import EnergySource, PushListener, PushSource
 
 log = logging.getLogger("edgemining_tui.energy")
 
@@ -27,6 +27,17 @@ class CompositeSource:
     def _needed(self) -> list[str]:
         names = {n for n in self.use.values() if n} | ({self.forecast_from} if self.forecast_from else set())
         return [n for n in self.sources if n in names]
+
+    def set_push_listener(self, listener: PushListener | None) -> None:
+        """Forward each sub-source's pushes for the values this composition takes from it."""
+        for name, src in self.sources.items():
+            if not isinstance(src, PushSource):
+                continue
+            mine = {f for f, n in self.use.items() if n == name}
+            if listener is None or not mine:
+                src.set_push_listener(None)
+            else:
+                src.set_push_listener(lambda f, v, mine=mine: listener(f, v) if f in mine else None)
 
     async def start(self) -> None:
         await asyncio.gather(*(self.sources[n].start() for n in self._needed()))
@@ -76,5 +87,5 @@ class WithoutBattery:
 
     async def read(self) -> EnergySnapshot:
         snap = await self.inner.read()
-        gone = missing(snap.ts, snap.battery_charge_w.source or self.name, self.REASON)
+        gone = absent(snap.ts, snap.battery_charge_w.source or self.name, self.REASON)
         return snap.with_values(battery_charge_w=gone, battery_soc_pct=gone)

@@ -33,6 +33,15 @@ def build_one(kind: str, section: Any, clock: Clock, name: str, *, site: "SimSit
     if kind == "victron":
         from .mqtt import VictronSource
         return VictronSource(section, clock, name)
+    if kind == "sunspec":
+        from .sunspec import SunSpecSource
+        return SunSpecSource(section, clock, name)
+    if kind in ("homewizard", "opendtu", "enphase", "powerwall", "sonnen"):
+        from . import local_apis
+        cls = {"homewizard": local_apis.HomeWizardSource, "opendtu": local_apis.OpenDtuSource,
+               "enphase": local_apis.EnphaseSource, "powerwall": local_apis.PowerwallSource,
+               "sonnen": local_apis.SonnenSource}[kind]
+        return cls(section, clock, name)
     if kind in ("sim", "demo"):
         if site is None:
             raise ValueError(f"energy source {kind!r} must be set up by the demo runner (it needs the simulated site)")

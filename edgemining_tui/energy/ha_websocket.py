@@ -22,6 +22,7 @@ from ..clock import Clock
 from .config import HomeAssistantConfig
 from .homeassistant import HomeAssistantSource, assemble, configured, parse_for
 from .snapshot import EnergySnapshot, Reading, missing
+from .source import PushListener
 
 log = logging.getLogger("edgemining_tui.energy.ha_ws")
 
@@ -53,6 +54,10 @@ class HomeAssistantWsSource:
         self._ws = None
         self.connects = 0                            # how many times a subscription came up
         self.fallback_reads = 0
+        self._push: PushListener | None = None
+
+    def set_push_listener(self, listener: PushListener | None) -> None:
+        self._push = listener
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -75,7 +80,12 @@ class HomeAssistantWsSource:
     # --- the subscription ------------------------------------------------------------------------
     async def _run(self) -> None:
         delay = 0.5
+        logged: str | None = None
+        seen = self.connects
+        auth = self.rest.auth                 # one backoff for REST and WebSocket logins
         while True:
+            while auth.blocked(self.clock.now()) is not None:
+                await asyncio.sleep(0.5)      # the clock may be virtual: look again, do not oversleep
             try:
                 await self._session()
                 delay = 0.5
@@ -83,13 +93,18 @@ class HomeAssistantWsSource:
                 raise
             except AuthInvalid as e:
                 self._last_error = f"Home Assistant refused the token ({e})"
-                delay = max(delay, 5.0)
+                auth.failed(self.clock.now(), self._last_error)
             except Exception as e:
                 self._last_error = f"Home Assistant WebSocket: {type(e).__name__}: {str(e)[:80]}"
             finally:
                 self._ready = False
                 self._ws = None
-            log.info("%s: %s; reconnecting in %.1f s", self.name, self._last_error, delay)
+            if self.connects != seen:          # it was up in between: a new outage gets its line
+                seen, logged = self.connects, None
+            if self._last_error != logged and auth.refused is None:   # AuthBackoff logs its own
+                log.info("%s: %s; reconnecting (every %.0f s at most)", self.name, self._last_error,
+                         self.cfg.reconnect_max)
+            logged = self._last_error
             await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
             delay = min(self.cfg.reconnect_max, delay * 2)
 
@@ -108,6 +123,7 @@ class HomeAssistantWsSource:
                 raise AuthInvalid(reply.get("message") or "auth_invalid")
             if reply.get("type") != "auth_ok":
                 raise ConnectionError(f"expected auth_ok, got {reply.get('type')!r}")
+            self.rest.auth.accepted()
             await ws.send(json.dumps({"id": 1, "type": "subscribe_events", "event_type": "state_changed"}))
             await ws.send(json.dumps({"id": 2, "type": "get_states"}))
             pinger = asyncio.create_task(self._pinger(ws))
@@ -169,6 +185,12 @@ class HomeAssistantWsSource:
             eid = data.get("entity_id")
             if eid in self._by_entity:
                 self._states[eid] = data.get("new_state")
+                if self._push is not None:
+                    for key in self._by_entity[eid]:
+                        if not key.startswith("forecast."):
+                            r = parse_for(key, data.get("new_state"), self.entities[key], self.clock.now(),
+                                          self.name)
+                            self._push(key, r.value if r.error is None else None)
 
     # --- reading ---------------------------------------------------------------------------------
     async def read(self) -> EnergySnapshot:

@@ -6,6 +6,7 @@ chose, so each EntityRef carries its own ``invert`` and (optionally) ``unit``.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import httpx
 
@@ -68,6 +69,52 @@ def assemble(results: dict[str, Reading], now: float, source: str) -> EnergySnap
                 for k, r in results.items() if k.startswith("forecast.")}
     return EnergySnapshot(ts=now, forecast=forecast, **values)
 
+log = logging.getLogger("edgemining_tui.energy.ha")
+
+
+class AuthBackoff:
+    """Home Assistant refused the token (401/403): try again after 10 s, 20 s, 40 s ... up to 5 min.
+
+    Home Assistant bans an address after a few failed logins (``ip_ban_enabled``), so a wrong token
+    must cost one attempt per backoff step, never one per entity per cycle. Until a login has worked
+    once, and after every refusal, a single request probes the token before the others go out.
+    One log line when the token is refused and one when it is accepted again.
+    """
+
+    def __init__(self, name: str, first_s: float = 10.0, max_s: float = 300.0) -> None:
+        self.name = name
+        self.first_s = first_s
+        self.max_s = max_s
+        self.refused: str | None = None      # why, while refused
+        self.confirmed = False               # a request with this token has succeeded
+        self.failures = 0
+        self.next_try = 0.0
+        self.attempts = 0                    # requests made while the token was not confirmed
+
+    def blocked(self, now: float) -> str | None:
+        """The error to show instead of asking, while waiting for the next try."""
+        if self.refused is None or now >= self.next_try:
+            return None
+        return f"{self.refused}; next try in {self.next_try - now:.0f} s"
+
+    def failed(self, now: float, why: str) -> None:
+        if self.refused is not None and now < self.next_try:
+            return                            # the same round (concurrent requests): counted once
+        self.failures += 1
+        self.next_try = now + min(self.max_s, self.first_s * 2 ** (self.failures - 1))
+        if self.refused is None:
+            log.warning("%s: %s; trying again after %.0f s, backing off up to %.0f min", self.name, why,
+                        self.next_try - now, self.max_s / 60)
+        self.refused = why
+        self.confirmed = False
+
+    def accepted(self) -> None:
+        if self.refused is not None:
+            log.info("%s: Home Assistant accepts the token again", self.name)
+        self.refused = None
+        self.failures = 0
+        self.confirmed = True
+
 
 class HomeAssistantSource:
     """Polls each configured entity concurrently; one bad entity never spoils the others."""
@@ -78,6 +125,7 @@ class HomeAssistantSource:
         self.name = name
         self.entities = configured(cfg)
         self._client: httpx.AsyncClient | None = None
+        self.auth = AuthBackoff(name)
 
     async def start(self) -> None:
         if self._client is None:
@@ -99,8 +147,12 @@ class HomeAssistantSource:
             return missing(now, self.name, f"{ref.entity}: Home Assistant did not answer in {self.cfg.timeout:g} s")
         except httpx.HTTPError as e:
             return missing(now, self.name, f"{ref.entity}: cannot reach Home Assistant ({type(e).__name__})")
-        if r.status_code == 401:
-            return missing(now, self.name, "Home Assistant refused the token (401)")
+        if r.status_code in (401, 403):
+            why = f"Home Assistant refused the token ({r.status_code})"
+            self.auth.failed(self.clock.now(), why)
+            return missing(now, self.name, self.auth.blocked(self.clock.now()) or why)
+        if r.status_code < 500:
+            self.auth.accepted()              # the token passed (404 and the like come after auth)
         if r.status_code == 404:
             return missing(now, self.name, f"{ref.entity}: no such entity (404)")
         if r.status_code != 200:
@@ -114,8 +166,21 @@ class HomeAssistantSource:
     async def read_all(self) -> dict[str, Reading]:
         await self.start()
         keys = list(self.entities)
-        got = await asyncio.gather(*(self._get(k, self.entities[k]) for k in keys))
-        return dict(zip(keys, got))
+        now = self.clock.now()
+        blocked = self.auth.blocked(now)
+        if blocked is not None:
+            return {k: missing(now, self.name, blocked) for k in keys}
+        first: dict[str, Reading] = {}
+        if not self.auth.confirmed and keys:
+            # one request tells whether the token works; the others follow only if it does
+            self.auth.attempts += 1
+            first = {keys[0]: await self._get(keys[0], self.entities[keys[0]])}
+            if self.auth.refused is not None:
+                why = self.auth.blocked(self.clock.now()) or self.auth.refused
+                return {k: first.get(k) or missing(now, self.name, why) for k in keys}
+        rest = [k for k in keys if k not in first]
+        got = await asyncio.gather(*(self._get(k, self.entities[k]) for k in rest))
+        return {k: first.get(k) or dict(zip(rest, got))[k] for k in keys}
 
     async def read(self) -> EnergySnapshot:
         now = self.clock.now()

@@ -23,10 +23,13 @@ class HttpJsonSource:
         self.name = name
         self._client: httpx.AsyncClient | None = None
         self.auth: httpx.Auth | None = None
+        self.headers: dict[str, str] = {}
+        self.verify: bool = True       # gateways with self-signed certificates set verify_tls: false
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, auth=self.auth)
+            self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, auth=self.auth,
+                                             headers=self.headers, verify=self.verify)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -41,6 +44,11 @@ class HttpJsonSource:
             r = await self._client.get(path, params=params)
         except httpx.TimeoutException:
             return None, f"{self.vendor} did not answer in {self.timeout:g} s"
+        except httpx.ConnectError as e:
+            if "CERTIFICATE" in str(e).upper():
+                return None, (f"{self.vendor}'s TLS certificate is not trusted (self-signed?): "
+                              "set verify_tls: false for this device")
+            return None, f"cannot reach {self.vendor} at {self.base_url} (ConnectError)"
         except httpx.HTTPError as e:
             return None, f"cannot reach {self.vendor} at {self.base_url} ({type(e).__name__})"
         if r.status_code in (401, 403):

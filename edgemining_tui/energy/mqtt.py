@@ -44,6 +44,7 @@ from ..clock import Clock
 from .config import MqttConfig, MqttTls, MqttValue, VictronConfig, mqtt_tls
 from .convert import FORECAST_KEYS, plausible, to_number, to_reading, with_error
 from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
+from .source import PushListener
 
 log = logging.getLogger("edgemining_tui.energy.mqtt")
 
@@ -125,6 +126,15 @@ class _MqttSource:
         self._last_error: str | None = "not connected to the MQTT broker yet"
         self.connects = 0
         self.messages = 0
+        self._push: PushListener | None = None
+
+    def set_push_listener(self, listener: PushListener | None) -> None:
+        self._push = listener
+
+    def _pushed(self, field: str, r: Reading) -> None:
+        # live values only: a retained one has no age and must not trigger a decision
+        if self._push is not None and r.age_known:
+            self._push(field, r.value if r.error is None else None)
 
     def topics(self) -> list[str]:
         raise NotImplementedError
@@ -240,6 +250,7 @@ class MqttSource(_MqttSource):
         for f in self._by_topic.get(topic, ()):
             r = self._parse(self.values[f], f, payload, ts)
             self._latest[f] = as_retained(r) if retained and r.error is None else r
+            self._pushed(f, self._latest[f])
 
     def _parse(self, v: MqttValue, f: str, payload: bytes, ts: float) -> Reading:
         text = payload.decode("utf-8", "replace").strip()
@@ -300,6 +311,8 @@ class VictronSource(_MqttSource):
         # never seen or is gone
         self._parts: dict[str, tuple[Any, float, bool]] = {}
         self._completed = asyncio.Event()
+        self._fields_of = {p: [f for f, paths in VICTRON_PATHS.items() if p in paths]
+                           for paths in VICTRON_PATHS.values() for p in paths}
         self.keepalives = 0
         self.full_publishes = 0
 
@@ -352,6 +365,9 @@ class VictronSource(_MqttSource):
             self._parts[path] = (to_number(raw), ts, retained)
         except ValueError as e:
             self._parts[path] = (f"{path}: {e}", ts, retained)
+        if self._push is not None:
+            for f in self._fields_of.get(path, ()):
+                self._pushed(f, self._field(f, ts))
 
     def _field(self, f: str, now: float) -> Reading:
         present = [(p, self._parts[p]) for p in VICTRON_PATHS[f] if p in self._parts]

@@ -192,6 +192,18 @@ class BuiltinForecast:
         b = int(x)
         return day.cum[b] + day.rate[b] * (x - b) * BUCKET_S / 3600.0
 
+    def remaining_wh(self, ts: float) -> float:
+        """Only ``energy_today_remaining_wh`` (what the battery reserve reads; a replay asks it
+        every row)."""
+        day = self._roll(ts)
+        total = day.cum[day.n]
+        past = self._so_far(day, ts)
+        k = self.weather_ratio()
+        if past > 0 and total > 0:
+            w = past / total
+            k = w * (self._meas_today / past) + (1.0 - w) * k
+        return k * (total - past)
+
     def fields(self, ts: float) -> dict[str, float]:
         """The forecast at ``ts`` (the same dict is reused: copy it to keep it)."""
         out = self._out
@@ -216,15 +228,18 @@ class BuiltinForecast:
 
 
 def remaining_series(pv_w, ts0: float, step_s: float, latitude: float, longitude: float, tz: ZoneInfo,
-                     array: PvArray | None = None) -> list[float]:
+                     array: PvArray | None = None, history=None) -> list[float]:
     """``energy_today_remaining_wh`` at every row of a trace, as the built-in forecast would have
-    said it then (it sees only the rows before)."""
+    said it then (it sees only the rows before). ``history``: (ts, pv_w) rows before the trace, as
+    the console seeds it from its database."""
     f = BuiltinForecast(latitude, longitude, tz, array)
-    obs, ask = f.observe, f.fields
+    if history is not None:
+        f.seed(history)
+    obs, ask = f.observe, f.remaining_wh
     out = [0.0] * len(pv_w)
     ts = ts0
     for i, w in enumerate(pv_w):
-        out[i] = ask(ts)["energy_today_remaining_wh"]
+        out[i] = ask(ts)
         obs(ts, w)
         ts += step_s
     return out

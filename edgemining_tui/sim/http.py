@@ -6,6 +6,7 @@ just enough HTTP: one request per connection read, keep-alive honoured, JSON bod
 from __future__ import annotations
 
 import asyncio
+import ssl
 import json
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
@@ -48,19 +49,21 @@ _REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 40
 
 
 class HttpServer:
-    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0,
+                 ssl_context: "ssl.SSLContext | None" = None) -> None:
         self.handler = handler
         self.host = host
         self.port = port
+        self.ssl_context = ssl_context     # HTTPS, as gateways with self-signed certificates serve
         self._server: asyncio.base_events.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     async def start(self) -> "HttpServer":
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, ssl=self.ssl_context)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -170,6 +173,15 @@ class StandInServer:
 
     def garbage_reply(self) -> Response:
         return Response(200, self.GARBAGE, "application/json")
+
+    async def canned(self, req: Request) -> Response | None:
+        """What the fault switches or a replayed recording answer, before any vendor logic."""
+        fault = await self.injected_fault()
+        if fault is not None:
+            return fault
+        if self.garbage:
+            return self.garbage_reply()
+        return self.replayed(req)
 
     def replayed(self, req: Request) -> Response | None:
         """The recorded body for this path, if one is being replayed."""

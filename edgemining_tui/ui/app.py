@@ -355,8 +355,12 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.sub_title = describe()
         parts = [f"#{st.cycle} {_clock(st.ts, self.tz)}"]
         if self.link is not None and self.link.role == "observer" and self.clock is not None:
+            gone = self.link.owner_gone(st.ts) if hasattr(self.link, "owner_gone") else ""
             lag = self.clock.now() - st.ts
-            parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
+            if gone:
+                parts.append(f"[$error]{gone}[/]")
+            else:
+                parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
         parts.append("[$warning]PAUSED[/]" if st.paused else "automation on")
         if st.observe_only:
             parts.append("[$warning]OBSERVE ONLY[/]")

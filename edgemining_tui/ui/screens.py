@@ -178,7 +178,8 @@ class MinerDetailScreen(Screen[None]):
         else:
             head.append(f"state {s.state.value}   power {watts(s.power_w)} (limit {watts(s.power_limit_w)})   "
                         f"hashrate {num(s.hashrate_ths)} TH/s   {num(s.efficiency_j_th)} J/TH")
-            head.append(f"hottest board {num(s.temp_c, '{:.0f}')} °C   fan {num(s.fan_rpm, '{:.0f}')} rpm   "
+            chip = f"hottest chip {num(s.chip_temp_c, '{:.0f}')} °C   " if s.chip_temp_c is not None else ""
+            head.append(f"{chip}hottest board {num(s.temp_c, '{:.0f}')} °C   fan {num(s.fan_rpm, '{:.0f}')} rpm   "
                         f"up {duration(s.uptime_s) if s.uptime_s is not None else '—'}   "
                         f"poll {num(s.poll_s, '{:.2f}')} s")
             if s.error:

@@ -90,11 +90,15 @@ def make_server(command: str, host: str, port: int, title: str) -> Any:
 
         async def on_startup(self, app) -> None:
             where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-            print(f"edgemining-tui serve: the console at {where} (each tab an observer); Ctrl-C stops",
-                  flush=True)
+            lines = [f"edgemining-tui serve: the console at {where} (each tab an observer); Ctrl-C stops"]
             if host in LOOPBACK:
-                print(f"  from another machine: ssh -L {port}:127.0.0.1:{port} USER@THIS-HOST, "
-                      f"then open http://localhost:{port}", flush=True)
+                lines.append(f"  from another machine: ssh -L {port}:127.0.0.1:{port} USER@THIS-HOST, "
+                             f"then open http://localhost:{port}")
+            try:
+                print("\n".join(lines), flush=True)
+            except BrokenPipeError:      # nobody reads our output: serve on regardless
+                from ..cli import quiet_stdout
+                quiet_stdout()
 
     return LocalServer(command, host=host, port=port, title=title)
 
