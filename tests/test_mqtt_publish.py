@@ -356,8 +356,9 @@ async def test_publishes_over_tls_with_the_brokers_ca(broker, tmp_path):
         def subscribe(self, fn):
             return lambda: None
 
-    cfg = MqttPublishConfig(host="127.0.0.1", port=broker.tls_port, username=USER, password=PASSWORD, tls=True,
-                            ca_file=str(broker.certs["ca"]), prefix=PREFIX)
+    from edgemining_tui.energy.config import MqttTls
+    cfg = MqttPublishConfig(host="127.0.0.1", port=broker.tls_port, username=USER, password=PASSWORD,
+                            tls=MqttTls(ca_file=str(broker.certs["ca"])), prefix=PREFIX)
     pub = MqttPublisher(cfg, _Engine(), None, site_name="tls", now=time.time)
     pub.start()
     try:
