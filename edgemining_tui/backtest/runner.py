@@ -98,10 +98,12 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
                         energy_source=frozenset(energy_source_fields(app, cfg.battery.capacity or None)))
     rules, warnings = load_rules_for(app, cfg.path, supply)
     notes.extend(str(w) for w in warnings)
-    reserve = getattr(pol.battery, "reserve", "levels") == "forecast"
+    # the house load model costs a little every step: only when a rule or the reserve reads it
+    reserve = getattr(pol.battery, "reserve", "levels") != "levels"
+    load_rules = rules is not None and any(f.startswith("home_load.") for f in rules.fields())
     feeds = SiteFeeds(battery_capacity_wh=cfg.battery.capacity if battery else None,
                       energy_source=energy_source_fields(app, cfg.battery.capacity or None),
-                      home_load=HomeLoadForecaster(tz) if rules is not None or reserve else None)
+                      home_load=HomeLoadForecaster(tz) if load_rules or reserve else None, lean=True)
     kw: dict[str, Any] = {}
     try:
         params = inspect.signature(build_decider).parameters
