@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-import math
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -39,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from ..energy.snapshot import number
 from .config import PoolConfig
 from .value import SATS_PER_BTC
 
@@ -118,15 +118,7 @@ POOL_FIELDS = {
 }
 
 
-def _num(v: Any) -> float | None:
-    """A JSON number or numeric string; None for anything else (NaN/inf too)."""
-    if isinstance(v, bool) or v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+_num = number      # a JSON number or numeric string; None for anything else (NaN/inf too)
 
 
 def _btc_sats(v: Any) -> float | None:

@@ -12,6 +12,7 @@ A missing or unavailable value is ``None``, never 0.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
@@ -41,6 +42,18 @@ def energy_to_wh(value: float, unit: str | None) -> float:
     if u not in ENERGY_UNITS:
         raise UnitError(f"unsupported energy unit {unit!r} (expected Wh, kWh or MWh)")
     return float(value) * ENERGY_UNITS[u]
+
+
+def number(v: object) -> float | None:
+    """A vendor's number (a JSON number or a numeric string) as a float; None for anything else,
+    booleans, NaN and infinities included."""
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def signed(value: float, invert: bool) -> float:

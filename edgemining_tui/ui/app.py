@@ -131,6 +131,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.fleet_throttle_s = max(1.0, self.refresh_s) if fleet_throttle_s is None else fleet_throttle_s
         self._fleet_last = -1e18
         self._fleet_timer = None
+        self._fleet_had_miner: bool | None = None
         self._energy_last = -1e18
         self._stop = asyncio.Event()
         self._unsubscribe = None
@@ -325,7 +326,11 @@ class EdgeMiningApp(MinerControls, App[int]):
                 self._fleet_timer.stop()
                 self._fleet_timer = None
             self.fleet_panel.show(self.state)
-            self.refresh_bindings()
+            # the footer recomposes on every refresh_bindings: only when the miner keys come or go
+            has_miner = self.fleet_panel.selected() is not None
+            if has_miner != self._fleet_had_miner:
+                self._fleet_had_miner = has_miner
+                self.refresh_bindings()
         elif self._fleet_timer is None:
             self._fleet_timer = self.set_timer(wait, self._fleet_flush)
 
@@ -350,8 +355,12 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.sub_title = describe()
         parts = [f"#{st.cycle} {_clock(st.ts, self.tz)}"]
         if self.link is not None and self.link.role == "observer" and self.clock is not None:
+            gone = self.link.owner_gone(st.ts) if hasattr(self.link, "owner_gone") else ""
             lag = self.clock.now() - st.ts
-            parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
+            if gone:
+                parts.append(f"[$error]{gone}[/]")
+            else:
+                parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
         parts.append("[$warning]PAUSED[/]" if st.paused else "automation on")
         if st.observe_only:
             parts.append("[$warning]OBSERVE ONLY[/]")
@@ -369,7 +378,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         text = " · ".join(parts)
         if text != self._status_text:
             self._status_text = text
-            self.query_one("#status", Static).update(text)
+            self.query_one("#status", Static).update(text, layout=False)   # one row, always
 
     def _maybe_load_history(self, force: bool) -> None:
         hp = self.query_one("#panel-history", HistoryPanel)

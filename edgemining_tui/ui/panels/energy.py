@@ -85,6 +85,23 @@ def time_ticks(start: float, end: float, tz, max_ticks: int) -> tuple[list[float
     return pos, labels
 
 
+def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
+    """Round ticks (…, 0.5, 1, 2, 5, 10 …) covering lo..hi, always including 0 when it is inside."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = max(hi - lo, 1e-6)
+    step = 0.1
+    for m in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500):
+        step = m
+        if span / m <= max(2, max_ticks):
+            break
+    first = (lo // step) * step
+    out, t = [round(first, 6)], first
+    while t < hi - step * 0.001:
+        t += step
+        out.append(round(t, 6))
+    return out
+
+
 def plain_reason(st: EngineState) -> str:
     """The decision in one sentence a person can read: what runs, on what, and what holds back."""
     d = st.decision
@@ -288,6 +305,11 @@ class EnergyPanel(Panel):
             if pts:
                 plt.plot([a for a, _ in pts], [b for _, b in pts], label=label, color=rgb(var), marker="braille")
         plt.xlim(start, end)
+        values = [y / 1000.0 for key, _, _ in CHART_SERIES for y in data["series"][key] if y is not None]
+        if values:
+            ticks = nice_ticks(min(values), max(values), max(2, (p.size.height or 10) // 3))
+            plt.ylim(ticks[0], ticks[-1])
+            plt.yticks(ticks, [f"{t:g}" for t in ticks])
         width = max(20, p.size.width or 80)
         pos, labels = time_ticks(start, end, tz, max_ticks=max(2, width // 12))
         plt.xticks(pos, labels)
