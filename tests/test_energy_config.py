@@ -53,17 +53,20 @@ def example_blocks() -> list[str]:
 
 def test_every_example_loads_and_builds():
     blocks = example_blocks()
-    assert len(blocks) == 5
+    assert len(blocks) == 7
     kinds = []
     for text in blocks:
         cfg = load(text)
         src = build_source(cfg, VirtualClock())
-        kinds.append(type(src))
-    assert kinds == [HomeAssistantWsSource, FroniusSource, VictronSource, MqttSource, CompositeSource]
+        kinds.append(type(src).__name__)
+    assert kinds == ["HomeAssistantWsSource", "FroniusSource", "VictronSource", "MqttSource", "CompositeSource",
+                     "SunSpecSource", "CompositeSource"]
 
 
 def test_example_values_are_what_they_say():
-    first, fronius, victron, mqtt, composed = [load(t) for t in example_blocks()]
+    first, fronius, victron, mqtt, composed, sunspec, local = [load(t) for t in example_blocks()]
+    assert sunspec.sunspec.preset == "solaredge" and sunspec.sunspec.port == 502
+    assert local.sources["dtu"].opendtu is not None and local.use.grid == "p1"
     ha = first.home_assistant
     assert ha.token == "t0ken" and "t0ken" not in repr(ha.token)
     assert ha.battery.invert and not ha.grid.invert and ha.websocket
