@@ -84,3 +84,44 @@ class SonnenConfig:
 
     def validate(self) -> None:
         _url(self.url)
+
+
+@dataclass(frozen=True)
+class ModbusRegister:
+    """One value at a plain Modbus address (``registers:``), for devices without SunSpec or for
+    values SunSpec does not carry (SolarEdge's battery). ``scale`` multiplies the raw value (use
+    -1 to flip a vendor's sign into ours); ``float32s`` is a float with its two words swapped."""
+
+    field: Literal["pv", "house", "grid", "battery", "soc"]
+    address: bounded(int, 0, 65535)
+    type: Literal["int16", "uint16", "int32", "uint32", "float32", "float32s"] = "int16"
+    scale: float = 1.0
+    register: Literal["holding", "input"] = "holding"
+    unit_id: bounded(int, 0, 255) | None = None
+
+
+@dataclass(frozen=True)
+class SunSpecConfig:
+    """Modbus TCP with SunSpec (sunspec.py): the models on the device are discovered and decoded by
+    the SunSpec Alliance's definitions. ``preset`` fills in what each vendor does differently."""
+
+    host: str
+    port: bounded(int, 1, 65535) = 502
+    preset: Literal["generic", "solaredge", "fronius", "sma", "kostal"] = "generic"
+    unit_id: bounded(int, 0, 255) | None = None        # the inverter's (preset default)
+    meter_unit_id: bounded(int, 0, 255) | None = None  # a grid meter outside the inverter's map
+    base_address: bounded(int, 0, 65535) | None = None  # where "SunS" is; default: 40000, then 0, 50000
+    meter_invert: bool | None = None                  # the preset's default (SolarEdge: the meter counts + export)
+    registers: tuple[ModbusRegister, ...] = ()
+    sunspec: bool = True                              # false: only registers:
+    timeout: Timeout = 3.0
+
+    def validate(self) -> None:
+        import importlib.util
+        for mod, pkg in (("pymodbus", "pymodbus"), ("sunspec2", "pysunspec2")):
+            if importlib.util.find_spec(mod) is None:
+                raise ValueError(f"reading Modbus/SunSpec needs {pkg}: pip install 'edgemining-tui[modbus]'")
+        if not self.host or "/" in self.host or " " in self.host:
+            raise ValueError(f"host: expected a host name or address, got {self.host!r}")
+        if not self.sunspec and not self.registers:
+            raise ValueError("registers: needed when sunspec is false (nothing else to read)")

@@ -301,7 +301,11 @@ class SwitchedDriver:
         self.timing = timing
         self.clock = clock
         self.name = inner.name
-        self.cfg = getattr(inner, "cfg", None)
+        cfg = getattr(inner, "cfg", None)
+        # a read may ask the plug after the miner (the fleet's guard allows for both)
+        plug_s = getattr(getattr(cfg, "power_switch", None), "timeout", 3.0)
+        self.cfg = cfg.with_(poll_timeout=cfg.poll_timeout + plug_s) if cfg is not None else None
+        self._starting: asyncio.Task | None = None   # the start sent once the miner is back
         self.paused_since: float | None = None
         self.cut = False                          # we cut the power (the miner is off at the wall)
         self.booting_since: float | None = None   # power restored for a start, miner not yet up
@@ -333,14 +337,19 @@ class SwitchedDriver:
                 self.cut = True
                 return MinerSample(self.name, now, MinerState.PAUSED, power_w=r.power_w or 0.0,
                                    error="power cut by its plug")
+        st = self._starting
+        if st is not None and st.done():
+            self._starting = None
+            res = st.result() if not st.cancelled() and st.exception() is None else None
+            self.events.append(f"miner up after power restore: {res.message if res else 'start failed'}")
         if self.booting_since is not None:
             if s.online:
                 self.booting_since = None
                 if self.pending is not None:
+                    # the start goes out in the background: a command may take longer than a poll
                     cmd, self.pending = self.pending, None
-                    res = await self.inner.apply(cmd)
-                    self.events.append(f"miner up after power restore: {res.message}")
-                    s = await self.inner.read()
+                    self._starting = asyncio.ensure_future(self.inner.apply(cmd))
+                    return replace(s, state=MinerState.RAMPING, error="starting after its plug restored power")
             elif now - self.booting_since < self.timing.boot_s * 3:
                 return MinerSample(self.name, now, MinerState.RAMPING, power_w=s.power_w,
                                    error="booting after its plug restored power")
@@ -386,6 +395,8 @@ class SwitchedDriver:
         return res
 
     async def close(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
         await asyncio.gather(self.inner.close(), self.switch.close(), return_exceptions=True)
 
 

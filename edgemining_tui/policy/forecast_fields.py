@@ -72,11 +72,12 @@ class PVForecastProducer(Protocol):
 
 
 class ForecastFields(Mapping):
-    """``forecast.<key>`` values for one instant, each worked out on first use."""
+    """``forecast.<key>`` values for one instant, each worked out on first use. ``fc`` may be a
+    function returning the forecast (None: no forecast), called only when a rule asks."""
 
     __slots__ = ("fc", "tz", "_cache")
 
-    def __init__(self, fc: PVForecast, tz) -> None:
+    def __init__(self, fc: "PVForecast | Callable[[], PVForecast | None]", tz) -> None:
         self.fc = fc
         self.tz = tz
         self._cache: dict[str, float | None] = {}
@@ -102,6 +103,12 @@ class ForecastFields(Mapping):
 
     def _compute(self, key: str) -> float | None:
         fc = self.fc
+        if callable(fc):
+            fc = self.fc = fc()
+        if key not in _RULE_KEYS:
+            raise KeyError(key)
+        if fc is None:
+            return None
         if key == "power_now":
             return fc.power_now_w
         if key == "energy_next_hour":
