@@ -136,6 +136,7 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
                     required=required, observe_only=False if hasattr(decider, "handle") else cfg.site.observe_only,
                     house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone,
+                    request_ttl_s=cfg.site.request_expiry,
                     push_threshold_w=cfg.site.push_threshold,
                     extras=_extras(cfg, energy_cfg, rt, store, stack, miners))
     engine.prices_now = engine.extras[0].prices_now

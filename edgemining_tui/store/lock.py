@@ -26,6 +26,25 @@ class OwnerLock:
         self._fd = fd
         return True
 
+    def owner_alive(self) -> bool:
+        """Does a live process hold the lock? Asked with a shared lock that is let go at once, so
+        asking never makes us the owner."""
+        if self._fd is not None:
+            return True
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
     def owner_pid(self) -> int | None:
         try:
             return int(self.path.read_text().strip() or 0) or None
