@@ -51,15 +51,22 @@ wait_for "$S_OWNER" "OWNER" 30
 wait_for "$S_OWNER" "miners on, drawing" 30
 wait_for "$S_OWNER" "Battery" 10
 shot "$S_OWNER" "1 Energy (owner): the flow picture"
-if [ "$ROWS" -ge 24 ]; then
+if [ "$ROWS" -lt 30 ]; then     # no room for picture and chart together: v swaps them
+    tmux send-keys -t "$S_OWNER" v
+fi
+if [ "$ROWS" -ge 20 ]; then
     wait_for "$S_OWNER" "Power in kW, last hour" 20
     tmux send-keys -t "$S_OWNER" r
-    wait_for "$S_OWNER" "last 24 hours" 20
+    wait_for "$S_OWNER" "Power in kW, last 24 hours" 20
     shot "$S_OWNER" "1 Energy: chart over the last 24 hours (r)"
     tmux send-keys -t "$S_OWNER" r
-    wait_for "$S_OWNER" "last 7 days" 20
+    wait_for "$S_OWNER" "Power in kW, last 7 days" 20
     tmux send-keys -t "$S_OWNER" r
     wait_for "$S_OWNER" "last hour" 20
+fi
+if [ "$ROWS" -lt 30 ]; then
+    tmux send-keys -t "$S_OWNER" v
+    wait_for "$S_OWNER" "Battery" 10
 fi
 tmux send-keys -t "$S_OWNER" 2
 wait_for "$S_OWNER" "Fan rpm\\|Miner" 10
@@ -84,12 +91,19 @@ wait_for "$S_OWNER" "History by week" 30
 tmux send-keys -t "$S_OWNER" r
 wait_for "$S_OWNER" "History by month" 30
 shot "$S_OWNER" "5 History by month"
-tmux send-keys -t "$S_OWNER" r "["
+tmux send-keys -t "$S_OWNER" r
 wait_for "$S_OWNER" "History by day" 30
+tmux send-keys -t "$S_OWNER" "["
+wait_for "$S_OWNER" "to $(TZ=Europe/Berlin date -d '-1 day' '+%a %d %b')" 30
+shot "$S_OWNER" "5 History: [ steps a day back"
+tmux send-keys -t "$S_OWNER" "]"
+wait_for "$S_OWNER" "to $(TZ=Europe/Berlin date '+%a %d %b')" 30
 tmux send-keys -t "$S_OWNER" g
-tmux send-keys -t "$S_OWNER" "$(date -d yesterday +%Y-%m-%d)" Enter
-wait_for "$S_OWNER" "to $(date -d yesterday '+%a %d %b')" 30
-shot "$S_OWNER" "5 History: 14 days to yesterday (typed date)"
+sleep 0.5
+tmux send-keys -t "$S_OWNER" "$(TZ=Europe/Berlin date -d '-2 day' +%Y-%m-%d)" Enter
+wait_for "$S_OWNER" "to $(TZ=Europe/Berlin date -d '-2 day' '+%a %d %b')" 30
+sleep 1
+shot "$S_OWNER" "5 History: 14 days to the day before yesterday (typed date)"
 tmux send-keys -t "$S_OWNER" 6
 sleep 1.5
 shot "$S_OWNER" "6 Events"

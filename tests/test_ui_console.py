@@ -106,6 +106,22 @@ async def test_energy_panel_says_when_data_is_stale(owner):
         assert "STALE" in text_of(app, "#status")
 
 
+async def test_energy_panel_at_80x24_swaps_picture_and_chart(owner):
+    from edgemining_tui.ui.panels.energy import FlowView
+    app = make_app(owner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        flow, chart = app.query_one(FlowView), app.query_one("#energy-chart")
+        assert flow.display and not chart.display          # the picture first
+        assert "6.20 kW" in flow_text(app)
+        await pilot.press("v")
+        await settle(pilot)
+        assert chart.display and not flow.display and chart.size.height >= 8
+        await pilot.press("v")
+        await settle(pilot)
+        assert flow.display and not chart.display
+
+
 async def test_energy_chart_window_switches_by_key(owner):
     app = make_app(owner)
     async with app.run_test(size=SIZE) as pilot:

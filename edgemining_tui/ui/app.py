@@ -91,6 +91,8 @@ class EdgeMiningApp(MinerControls, App[int]):
         Binding("s", "fleet_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
         Binding("r", "history_range", "Range", id="history.range",
                 tooltip="Energy: chart 1 h / 24 h / 7 d; History: day / week / month"),
+        Binding("v", "energy_view", "Picture/chart", id="energy.view",
+                tooltip="Energy: when both do not fit, show the chart instead of the picture (or back)"),
         Binding("left_square_bracket", "history_shift(-1)", "Earlier", id="history.earlier",
                 tooltip="History: the periods before"),
         Binding("right_square_bracket", "history_shift(1)", "Later", id="history.later",
@@ -464,6 +466,11 @@ class EdgeMiningApp(MinerControls, App[int]):
             return
         self.query_one("#panel-history", HistoryPanel).toggle_range()
         self._maybe_load_history(force=True)
+
+    def action_energy_view(self) -> None:
+        self.energy_panel.toggle_view()
+        if self.energy_panel.chart is not None:
+            self.call_after_refresh(self.energy_panel.draw_charts, self.tz)
 
     def action_history_shift(self, steps: int) -> None:
         hp = self.query_one("#panel-history", HistoryPanel)

@@ -25,6 +25,18 @@ _INTERNALS = ("_data", "_row_locations", "_cell_render_cache", "_row_render_cach
 
 
 class RowDiffTable(DataTable):
+    _widths: tuple = ()
+
+    def render_line(self, y: int):
+        # The render caches are keyed by DataTable's update counter, not by column widths; set_cells
+        # does not bump the counter, so a width change (a wider cell, content measured late) has to
+        # invalidate them here.
+        widths = tuple(c.get_render_width(self) for c in self.columns.values())
+        if widths != self._widths:
+            self._widths = widths
+            self._update_count += 1
+        return super().render_line(y)
+
     def set_cells(self, changes: Iterable[tuple[str, str, Any]]) -> None:
         """``[(row key, column key, value)]`` where no value is wider than its column."""
         changes = list(changes)

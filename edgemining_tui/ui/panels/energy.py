@@ -191,10 +191,12 @@ class EnergyPanel(Panel):
         self.window = "1h"
         self.chart: dict | None = None
         self.chart_loaded_at = -1e18
+        self.chart_first = False     # in short layouts: show the chart instead of the picture
+        self.short = False
         self._title()
 
     def _title(self) -> None:
-        self.border_title = (f"Energy flow · chart: {WINDOWS[self.window][3]} (r: 1 h / 24 h / 7 d)")
+        self.border_title = (f"Energy flow · chart: {WINDOWS[self.window][3]} (r: 1 h / 24 h / 7 d, v: picture/chart)")
 
     def compose(self) -> ComposeResult:
         from textual_plotext import PlotextPlot
@@ -208,15 +210,30 @@ class EnergyPanel(Panel):
         self._layout()
 
     def _layout(self) -> None:
+        """Picture, sentence and chart when they fit; when they do not (80×24 and smaller), the
+        picture or the chart (``v`` swaps them)."""
         h, w = self.content_size.height, self.content_size.width
-        flow_h = 20 if h >= 40 and w >= 90 else 12 if h >= 15 else 9 if h >= 12 else 3
-        self.query_one(FlowView).styles.height = flow_h
-        rest = h - flow_h - 3
+        flow = self.query_one(FlowView)
         chart = self.query_one("#energy-chart")
         soc = self.query_one("#soc-chart")
-        chart.display = rest >= 8
-        soc.display = rest >= 24
+        flow_h = 20 if h >= 40 and w >= 90 else 12 if h >= 15 else 9 if h >= 12 else 3
+        both = h - flow_h - 3 >= 8
+        self.short = not both
+        if both or not self.chart_first:
+            flow.display = True
+            flow.styles.height = flow_h
+            rest = h - flow_h - 3
+            chart.display = both
+            soc.display = rest >= 24
+        else:
+            flow.display = False
+            chart.display = True
+            soc.display = False
         soc.styles.height = 9
+
+    def toggle_view(self) -> None:
+        self.chart_first = not self.chart_first
+        self._layout()
 
     def show(self, st: EngineState, force: bool = False) -> None:
         s = st.snapshot
@@ -287,13 +304,10 @@ class EnergyPanel(Panel):
         data = self.chart
         if data is None:
             return
-        v = self.app.theme_variables
+        from ..theming import theme_rgb
 
         def rgb(var: str) -> tuple[int, int, int]:
-            try:
-                return Color.parse(v.get(var, v.get("foreground", "#ffffff"))).rgb
-            except Exception:
-                return (200, 200, 200)
+            return theme_rgb(self.app, var)
         xs, start, end = data["xs"], data["start"], data["now"]
         title = WINDOWS[data["window"]][3]
         p = self.query_one("#energy-chart", PlotextPlot)

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.color import Color
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
@@ -199,13 +198,10 @@ class HistoryPanel(Panel):
             f"[b]Mined[/] [$grid-export]{tot['surplus_kwh']:.1f}[/] kWh from surplus, "
             f"[$battery]{tot['battery_kwh']:.1f}[/] battery, [$grid-import]{tot['grid_kwh']:.1f}[/] grid · "
             f"[b]exported[/] [$solar]{tot['exported_kwh']:.1f}[/] · {tot['sats']:,.0f} sats · {tot['net']:+.2f} {cur}")
-        v = self.app.theme_variables
+        from ..theming import theme_rgb
 
         def rgb(var: str) -> tuple[int, int, int]:
-            try:
-                return Color.parse(v.get(var, v.get("foreground", "#ffffff"))).rgb
-            except Exception:
-                return (200, 200, 200)
+            return theme_rgb(self.app, var)
         p = self.query_one("#history-chart", PlotextPlot)
         plt = p.plt
         plt.clear_data()
