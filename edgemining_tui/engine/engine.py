@@ -78,7 +78,7 @@ class Engine:
         self._cmd_streak: dict[str, list] = {}     # name -> [failures in a row, last reported at, count then]
         self._requests: list[tuple[str, dict, asyncio.Future | None]] = []
         # push that acts: a source that receives changes wakes the loop when the surplus moves
-        self.push = PushTrigger(clock, self._wake.set, threshold_w=push_threshold_w)
+        self.push = PushTrigger(self._wake.set, threshold_w=push_threshold_w)
         # the live sign check: pv + import − export against house + charge + miners (energy/balance.py)
         self.signs = SignWatch()
         if isinstance(source, PushSource):

@@ -47,6 +47,8 @@ class MinerControls:
             return self.active_panel_id == "fleet" and not isinstance(self.screen, _detail_cls())
         if action == "history_range":
             return self.active_panel_id in ("history", "energy")
+        if action == "energy_view":
+            return self.active_panel_id == "energy"
         if action in ("history_shift", "history_date"):
             return self.active_panel_id == "history"
         if action == "show_panel" and parameters and parameters[0] == self.active_panel_id:

@@ -46,6 +46,8 @@ def energy_config(state: SetupState):
         section = ec.VictronConfig(portal_id=f.get("portal_id", ""), host=f.get("host", "127.0.0.1"),
                                    port=int(f.get("port", 1883) or 1883),
                                    invert=ec.Invert(**{r: inv[r] for r in POWER_ROLES}))
+    elif kind in LOCAL:
+        section = _local_section(state, kind)
     else:
         raise ValueError(f"no live reading for energy source {kind!r}")
     section.validate()
@@ -104,14 +106,40 @@ async def read_flow(state: SetupState, attempts: int = 5, pause_s: float = 1.0) 
     return out
 
 
+LOCAL = ("sunspec", "homewizard", "opendtu", "enphase", "powerwall", "sonnen")
+
+
+def _local_section(state: SetupState, kind: str):
+    """The config section of a local API or Modbus device from the form (secrets from memory)."""
+    from ...energy import local_config as lc
+    f = state.fields
+
+    def secret(name: str):
+        v = state.secrets.get(name)
+        return Secret(v) if v else None
+    if kind == "sunspec":
+        return lc.SunSpecConfig(host=f.get("host", ""), port=int(f.get("port", 502) or 502),
+                                preset=f.get("preset", "generic"))
+    if kind == "homewizard":
+        token = secret("P1_TOKEN")
+        return lc.HomeWizardConfig(url=f.get("url", ""), api="v2" if token else "v1", token=token,
+                                   invert=state.inverts.get("grid", False))
+    if kind == "opendtu":
+        return lc.OpenDtuConfig(url=f.get("url", ""))
+    if kind == "enphase":
+        return lc.EnphaseConfig(url=f.get("url", ""), token=secret("ENVOY_TOKEN"))
+    if kind == "powerwall":
+        return lc.PowerwallConfig(url=f.get("url", ""), password=secret("POWERWALL_PASSWORD") or Secret(""))
+    return lc.SonnenConfig(url=f.get("url", ""), token=secret("SONNEN_TOKEN"))
+
+
 def _wanted(state: SetupState) -> list[str]:
     if state.energy_kind == "home_assistant":
         return [r for r, e in state.entities.items() if e]
     if state.energy_kind == "mqtt":
         return [r for r in FIELD_OF if state.fields.get(r)]
-    if state.energy_kind == "shelly":
-        return ["grid"]
-    return ["pv", "grid"]
+    from .state import MEASURES
+    return list(MEASURES.get(state.energy_kind, ("pv", "grid")))
 
 
 def _kw(w: float) -> str:
