@@ -81,13 +81,19 @@ async def measure(src, holder: dict, steps: int) -> list[float]:
     return out
 
 
-async def bench_ha_ws(steps: int, poll: float) -> list[float]:
-    holder = {"st": BASE}
+async def ha_pair(holder: dict, poll: float):
+    """The Home Assistant WebSocket stand-in serving ``holder["st"]`` and a source connected to it."""
     srv = HomeAssistantServer(lambda: holder["st"], websocket=True)
     srv.ws.poll_s = poll
     await srv.start()
     src = HomeAssistantWsSource(srv.source_config(), RealClock())
     await src.start()
+    return srv, src
+
+
+async def bench_ha_ws(steps: int, poll: float) -> list[float]:
+    holder = {"st": BASE}
+    srv, src = await ha_pair(holder, poll)
     try:
         await wait_connected(src)
         before = srv.requests
@@ -178,11 +184,7 @@ async def end_to_end(source, set_grid, steps: int, push: bool) -> list[float]:
 
 async def e2e_ha(steps: int, poll: float, push: bool) -> list[float]:
     holder = {"st": BASE}
-    srv = HomeAssistantServer(lambda: holder["st"], websocket=True)
-    srv.ws.poll_s = poll
-    await srv.start()
-    src = HomeAssistantWsSource(srv.source_config(), RealClock())
-    await src.start()
+    srv, src = await ha_pair(holder, poll)
 
     async def set_grid(w: float) -> None:
         holder["st"] = replace(BASE, grid_import_w=w, battery_charge_w=0.0, ts=time.time())

@@ -60,7 +60,8 @@ async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: 
     """Open the store, take the owner lock if free, and (as owner) build and start the engine's ports."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or cfg.data_dir())
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from .store.files import private_dir
+    private_dir(data_dir)
     stack = AsyncExitStack()
     store = Store(data_dir / "history.db", history=getattr(cfg, "history", None))
     stack.callback(store.close)

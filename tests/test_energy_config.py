@@ -9,13 +9,9 @@ import pytest
 from edgemining_tui.clock import VirtualClock
 from edgemining_tui.config.errors import ConfigError
 from edgemining_tui.config.loader import Builder, read_yaml
-from edgemining_tui.energy.composite import CompositeSource
 from edgemining_tui.energy.config import EnergyConfig
 from edgemining_tui.energy.factory import build_source
-from edgemining_tui.energy.fronius import FroniusSource
-from edgemining_tui.energy.ha_websocket import HomeAssistantWsSource
 from edgemining_tui.energy.homeassistant import HomeAssistantSource
-from edgemining_tui.energy.mqtt import MqttSource, VictronSource
 from edgemining_tui.energy.shelly import ShellySource
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.energy.example.yaml"

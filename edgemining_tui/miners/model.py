@@ -89,6 +89,8 @@ class MinerSample:
     errors: tuple[str, ...] = ()
     poll_s: float | None = None        # how long the poll took
     chip_temp_c: float | None = None   # hottest chip, where the miner reports chip temperatures
+    # readings dropped at the boundary (miners/sanitize.py): "power_w: nan is not a finite number"
+    invalid: tuple[str, ...] = ()
 
     @property
     def online(self) -> bool:

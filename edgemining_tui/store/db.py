@@ -16,6 +16,8 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
+from .files import private_dir, private_file
+
 SCHEMA: dict[str, tuple[dict[str, type], list[str] | None]] = {
     "energy": ({"ts": float, "pv_w": float, "house_w": float, "grid_import_w": float,
                 "battery_charge_w": float, "battery_soc_pct": float, "miners_w": float,
@@ -51,9 +53,11 @@ TABLES = tuple(SCHEMA) + tuple(ROLLUPS)
 class Store:
     def __init__(self, path: str | Path, history: Any = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self.history = history          # store.config.HistoryConfig: what retention keeps (None: defaults)
         fresh = not self.path.exists() or self.path.stat().st_size == 0
+        # 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode
+        private_file(self.path)
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=5.0,
                                isolation_level=None)
         self.db = sqlite_utils.Database(conn)
