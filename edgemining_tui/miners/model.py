@@ -92,6 +92,8 @@ class MinerSample:
     pool_user: str | None = None       # the stratum login of the active pool ("account.worker")
     shares_accepted: int | None = None   # since the miner (re)connected, as the miner counts them
     shares_rejected: int | None = None
+    # readings dropped at the boundary (miners/sanitize.py): "power_w: nan is not a finite number"
+    invalid: tuple[str, ...] = ()
 
     @property
     def online(self) -> bool:

@@ -215,6 +215,8 @@ class MinerDetailScreen(Screen[None]):
                         f"poll {num(s.poll_s, '{:.2f}')} s")
             if s.error:
                 head.append(f"[$error]{escape(s.error)}[/]")
+            if s.invalid:
+                head.append(f"[$warning]invalid readings (not used): {escape('; '.join(s.invalid))}[/]")
         if d is not None:
             head.append(escape(f"decision: {'run' if d.run else 'off'} {watts(d.target_w)}  [{d.term}] {d.reason}"))
         if v is not None:
