@@ -104,6 +104,16 @@ class Store:
             with self.db.conn:
                 self.db[table].insert_all(rows)
 
+    def insert_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+        """Plain values (numbers, text) in bulk, in one transaction, without sqlite-utils' per-value
+        conversion (a demo's three pre-filled days: ~0.1 s instead of ~0.7 s)."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        sql = f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})"
+        with self._lock:
+            with self.db.conn:
+                self.db.conn.executemany(sql, rows)
+
     def write_cycle(self, batches: dict[str, list[dict]], kv: dict[str, Any] | None = None) -> None:
         """All of one cycle's rows in one transaction: either all land or none.
 
