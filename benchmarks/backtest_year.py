@@ -1,4 +1,4 @@
-"""Backtest cost: a year at 1-minute steps (525,600 rows) with three miners, goal ≤ 15 s.
+"""Backtest cost: a year at 1-minute steps (525,600 rows) with three miners, goal ≤ 6 s.
 
     /tmp/venv/bin/python benchmarks/backtest_year.py                 # week, month, year
     /tmp/venv/bin/python benchmarks/backtest_year.py --config examples/backtest-rules.yaml
@@ -28,7 +28,7 @@ from edgemining_tui.backtest.runner import run_backtest  # noqa: E402
 from edgemining_tui.backtest.trace import parse_trace, write_trace  # noqa: E402
 from edgemining_tui.backtest.tracegen import generate  # noqa: E402
 
-GOAL_S = 15.0
+GOAL_S = 6.0
 
 
 def main() -> int:
@@ -65,9 +65,10 @@ def main() -> int:
               f"({len(parsed) / p:,.0f} rows/s)")
 
     spans = [("week", 7), ("month", 30), ("year", args.days)]
-    print(f"{'span':6} {'rows':>9} {'replay s':>9} {'rows/s':>9} {'decider µs/call':>16} {'rest µs/row':>12}"
+    print(f"{'span':6} {'rows':>9} {'replay s':>9} {'cpu s':>6} {'rows/s':>9} {'decider µs/call':>16} "
+          f"{'calls':>9} {'rest µs/row':>12}"
           f"  captured  fed   starts/day max")
-    year_s = None
+    year_s = year_cpu = None
     for name, days in spans:
         rows = min(n, int(days * 1440))
         tr = year.slice(0, rows)
@@ -79,17 +80,21 @@ def main() -> int:
             run_backtest(cfg, tr)
             prof.disable()
             pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+        c0 = time.process_time()
         r = run_backtest(cfg, tr)
+        cpu = time.process_time() - c0
         d = r.to_dict()
-        dec_us = 1e6 * r.decide_s / r.steps
+        dec_us = d["decide_us_per_call"] or 0.0
         rest_us = 1e6 * (r.run_s - r.decide_s) / r.steps
-        print(f"{name:6} {rows:>9,} {r.run_s:>9.2f} {rows / r.run_s:>9,.0f} {dec_us:>16.1f} {rest_us:>12.1f}"
+        print(f"{name:6} {rows:>9,} {r.run_s:>9.2f} {cpu:>6.2f} {rows / r.run_s:>9,.0f} {dec_us:>16.1f} "
+              f"{d['decide_calls']:>9,} {rest_us:>12.1f}"
               f"  {d['captured_pct'] or 0:7.1f}% {d['fed_pct'] or 0:5.1f}%  {d['starts_per_miner_per_day']['max']}")
         if name == "year":
-            year_s = r.run_s
+            year_s, year_cpu = r.run_s, cpu
     if year_s is not None:
         verdict = "OK" if year_s <= GOAL_S else "OVER"
-        print(f"year replay: {year_s:.1f} s (goal ≤ {GOAL_S:g} s): {verdict}")
+        print(f"year replay: {year_s:.1f} s wall, {year_cpu:.1f} s CPU (goal ≤ {GOAL_S:g} s): {verdict}"
+              " (on a shared machine the CPU time is the fairer figure)")
     return 0
 
 

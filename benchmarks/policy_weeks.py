@@ -148,7 +148,7 @@ def main() -> int:
                          + " " * 10)
         print(f"{t:>14} {res[(next(iter(cfgs)), t)]['export0_kwh']:7.1f}k  " + "  ".join(f"{x:<30}" for x in cells))
     rows = summary(cfgs, traces, res, args.weeks)
-    md = markdown(rows, args.weeks)
+    md = markdown(rows, args.weeks, oracle_row(cfgs["setup"], traces, res))
     print()
     print(md if args.markdown or args.update_docs else "\n".join(plain(rows)))
     print()
@@ -192,7 +192,28 @@ LABELS = {"rules": "Edge Mining-style rules (examples/backtest-rules.yaml)",
           "setup + plugs": "ours, `setup` + a plug in front of each miner (standby cut after 30 min)"}
 
 
-def markdown(rows, weeks):
+def oracle_row(cfg, traces, res) -> str | None:
+    """The perfect-foresight bound on the sample and winter weeks (backtest --oracle), if HiGHS is
+    installed: captured as a share of the no-miner export, with no extra import by construction."""
+    try:
+        from edgemining_tui.backtest.oracle import solve
+    except ImportError:
+        return None
+    cells = []
+    for t in ("sample week", "winter week"):
+        try:
+            b = solve(cfg, traces[t])
+        except Exception as e:  # noqa: BLE001 - OracleUnavailable: no row
+            print(f"oracle: {e}")
+            return None
+        exp0 = res[("setup", t)]["export0_kwh"]
+        cells.append(f"{100.0 * b.mined_kwh / exp0:.1f} % / 0 % / — / — (bound {b.mined_kwh:.1f} kWh, "
+                     f"{b.solve_s:.0f} s)")
+    return (f"| perfect foresight (LP bound, `backtest --oracle`; no minimum power, no standby) | {cells[0]} | "
+            f"{cells[1]} | — | — | — | — | — |")
+
+
+def markdown(rows, weeks, oracle: str | None = None):
     out = [f"| | sample week: captured / fed / fed vs asleep / starts | winter week | {weeks} weeks of a year: "
            "captured (all / worst week) | weeks with captured ≥ 99.5 % | fed (worst week) | fed vs asleep "
            "(worst week) | starts/miner/day, busiest day |",
@@ -204,6 +225,8 @@ def markdown(rows, weeks):
         out.append(f"| {LABELS.get(r['config'], r['config'])} | {tr(r['week'])} | {tr(r['winter'])} | "
                    f"{r['year_cap']:.2f} % / {r['cap_lo']:.1f} % | {r['weeks_995']} of {weeks} | "
                    f"{r['fed_hi']:.1f} % | {r['asleep_hi']:.1f} % | {r['starts_hi']} |")
+    if oracle:
+        out.append(oracle)
     out.append("")
     out.append("(`python benchmarks/policy_weeks.py --update-docs` regenerates this table; fed vs asleep "
                "with plugs compares with the fleet asleep without plugs, see \"A plug in front of each miner\".)")

@@ -34,11 +34,15 @@ def main() -> int:
     cfg = load_backtest_config(args.config)
     trace = generate("2025-04-01T00:00:00", days=args.days, step_s=60.0, weather=None, prices=False)
     settings = grid(True)
+    import resource
     t0 = time.perf_counter()
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + time.process_time()
     ranked = run_grid(cfg, trace, settings, args.jobs)
     wall = time.perf_counter() - t0
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + time.process_time() - c0
     print(f"{args.days} days ({len(trace):,} minutes) x {len(settings)} settings on {args.jobs} processes: "
-          f"{wall:.1f} s ({len(settings) / wall:.2f} replays/s; goal <= {GOAL_S:g} s)")
+          f"{wall:.1f} s wall ({len(settings) / wall:.2f} replays/s; goal <= {GOAL_S:g} s); "
+          f"{cpu:.1f} s CPU in all, so {cpu / args.jobs:.1f} s on {args.jobs} idle cores")
     for k, r in enumerate(ranked[:3], 1):
         print(f"  {k}. net {r['net_kwh']:.1f} kWh, captured {r['captured_pct']:.1f} %, fed {r['fed_pct']:.1f} %, "
               f"starts/day {r['starts_max']}: {describe(r['setting'])}")

@@ -4,8 +4,8 @@
     python benchmarks/ui_perf.py [--seconds 20] [--emulated]
 
 The app runs in a real pseudo-terminal (120x40, truecolor) so the Textual driver, rendering and
-output encoding are all counted. Goals: first frame <= 1.0 s, idle CPU <= 3 % of a core,
-RSS <= 150 MB, 500-row refresh <= 30 ms.
+output encoding are all counted. Goals (issue 19): first frame <= 0.5 s, CPU with 10 miners at a 1 s
+cycle <= 1.5 % of a core, RSS <= 90 MB, a 500-miner fleet refresh including its repaint <= 50 ms.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-GOALS = {"first_frame_s": 1.0, "idle_cpu_pct": 3.0, "rss_mb": 150.0, "refresh_500_ms": 30.0}
+GOALS = {"first_frame_s": 0.5, "idle_cpu_pct": 1.5, "rss_mb": 90.0, "refresh_500_with_frame_ms": 50.0}
 
 
 def bench_config(tmp: Path, emulated: bool) -> Path:
@@ -81,6 +81,7 @@ def run_in_pty(config: Path, data_dir: Path, seconds: float) -> dict:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     buf = b""
     first_frame = None
+    first_frame_cpu = None
     first_state = None
     total = 0
 
@@ -101,6 +102,7 @@ def run_in_pty(config: Path, data_dir: Path, seconds: float) -> dict:
         buf += drain(0.05)
         if first_frame is None and b"edgemining-tui" in buf:
             first_frame = time.perf_counter() - t0
+            first_frame_cpu = _cpu_s(pid)
         if first_state is None and b"mining" in buf and b"#" in buf:
             first_state = time.perf_counter() - t0
         buf = buf[-20000:]
@@ -127,13 +129,17 @@ def run_in_pty(config: Path, data_dir: Path, seconds: float) -> dict:
     else:
         os.kill(pid, 9)
     os.close(fd)
-    return {"first_frame_s": first_frame, "first_state_s": first_state,
+    return {"first_frame_s": first_frame, "first_frame_cpu_s": first_frame_cpu, "first_state_s": first_state,
             "idle_cpu_pct": (cpu1 - cpu0) / (w1 - w0) * 100, "rss_mb": rss, "rss_peak_mb": hwm,
             "bytes_per_s": (b1 - b0) / (w1 - w0)}
 
 
 async def fleet_refresh(n: int = 500, ticks: int = 12) -> dict:
-    """Median cost of one fleet-table refresh (diff + update_cell) and of the frame that follows."""
+    """Median cost of one fleet-table refresh (diff + update_cell) and of the repaint that follows.
+
+    Costs are CPU time of this process (``time.process_time``): the machine may be shared, and wall
+    time then measures the neighbours. The repaint is forced inside the window (the screen's update
+    timer callback), so it is counted whether or not the timer already fired."""
     from edgemining_tui.ui.app import EdgeMiningApp
     from edgemining_tui.ui.fixtures import build_owner, close, run_cycles
     tmp = Path(tempfile.mkdtemp(prefix="ui-bench-"))
@@ -142,29 +148,47 @@ async def fleet_refresh(n: int = 500, ticks: int = 12) -> dict:
     app = EdgeMiningApp(rt.cfg, runtime=rt, run_engine=False, fleet_throttle_s=0)
     show_ms: list[float] = []
     frame_ms: list[float] = []
+    wall_ms: list[float] = []
     changed: list[int] = []
+    layouts = 0
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("2")
         await pilot.pause()
         table = app.fleet_panel.table
         table.move_cursor(row=250)
         await pilot.pause()
+        screen = app.screen
+        if app._unsubscribe is not None:     # one refresh per tick, the one measured here
+            app._unsubscribe()
+        real_layout = screen._refresh_layout
+
+        def counted(*a, **kw):
+            nonlocal layouts
+            layouts += 1
+            return real_layout(*a, **kw)
         for i in range(ticks):
-            rt.clock.advance(7)
+            rt.clock.advance(130)    # past the allocator's minimum interval between changes
+            # the sun comes and goes: the allocation, targets and read-backs change every tick
+            rt.source.values["grid_import_w"] = -60_000.0 if i % 2 else 30_000.0
             st = await rt.engine.cycle()
             before = dict(app.fleet_panel.shown)
-            t0 = time.perf_counter()
+            screen._refresh_layout = counted
+            w0, t0 = time.perf_counter(), time.process_time()
             app.fleet_panel.show(st)
-            t1 = time.perf_counter()
-            await pilot.pause()          # layout + render of the visible table
-            t2 = time.perf_counter()
+            t1 = time.process_time()
+            await pilot.pause()          # messages, layout if any
+            screen._on_timer_update()    # the repaint of the visible table
+            t2, w2 = time.process_time(), time.perf_counter()
+            screen._refresh_layout = real_layout
             show_ms.append((t1 - t0) * 1000)
             frame_ms.append((t2 - t0) * 1000)
+            wall_ms.append((w2 - w0) * 1000)
             changed.append(sum(1 for k, v in app.fleet_panel.shown.items()
                                for c in v if before.get(k, {}).get(c) != v[c]))
         assert table.row_count == n and table.cursor_row == 250
     await close(rt)
     return {"refresh_500_ms": statistics.median(show_ms), "refresh_500_with_frame_ms": statistics.median(frame_ms),
+            "refresh_500_wall_ms": statistics.median(wall_ms), "layouts_per_tick": layouts / ticks,
             "cells_changed": int(statistics.median(changed))}
 
 
@@ -182,13 +206,15 @@ def main() -> int:
     out.update(asyncio.run(fleet_refresh()))
     kind = "emulated via pyasic" if a.emulated else "simulated"
     print(f"ui_perf: demo site, 10 {kind} miners, 1 s cycle, 120x40 pty, Python {sys.version.split()[0]}")
-    fmt = {"first_frame_s": "{:.2f} s", "first_state_s": "{:.2f} s", "idle_cpu_pct": "{:.1f} %",
+    fmt = {"first_frame_s": "{:.2f} s", "first_frame_cpu_s": "{:.2f} s", "first_state_s": "{:.2f} s", "idle_cpu_pct": "{:.1f} %",
            "rss_mb": "{:.0f} MB", "rss_peak_mb": "{:.0f} MB", "bytes_per_s": "{:.0f} B/s",
-           "refresh_500_ms": "{:.1f} ms", "refresh_500_with_frame_ms": "{:.1f} ms", "cells_changed": "{}"}
-    labels = {"first_frame_s": "time to first frame", "first_state_s": "time to first engine state on screen",
+           "refresh_500_ms": "{:.1f} ms", "refresh_500_with_frame_ms": "{:.1f} ms", "cells_changed": "{}",
+           "refresh_500_wall_ms": "{:.1f} ms", "layouts_per_tick": "{:.1f}"}
+    labels = {"first_frame_s": "time to first frame", "first_frame_cpu_s": "  ... CPU time spent until then", "first_state_s": "time to first engine state on screen",
               "idle_cpu_pct": "CPU while running (engine + UI)", "rss_mb": "RSS", "rss_peak_mb": "RSS peak",
               "bytes_per_s": "terminal output", "refresh_500_ms": "fleet refresh, 500 miners (diff + update_cell)",
-              "refresh_500_with_frame_ms": "  ... including the repaint", "cells_changed": "  cells changed per tick"}
+              "refresh_500_with_frame_ms": "  ... including the repaint (CPU)", "cells_changed": "  cells changed per tick",
+              "refresh_500_wall_ms": "  ... including the repaint (wall clock)", "layouts_per_tick": "  layouts per tick"}
     ok = True
     for k, v in out.items():
         if v is None:

@@ -142,6 +142,7 @@ async def read_energy(cfg, wait_s: float = DEFAULT_WAIT_S) -> tuple[dict[str, di
                      "age_s": round(max(0.0, now - r.ts), 3) if usable else None, "source": r.source or None,
                      "sign": sign_words(name, r.value) if usable else None}
     for key, v in snap.forecast.items():
+        v = _finite(v)
         out[f"forecast.{key}"] = {"value": v, "error": None if v is not None else "no forecast value",
                                   "age_s": round(max(0.0, now - snap.ts), 3) if v is not None else None,
                                   "source": None, "sign": None}

@@ -40,61 +40,55 @@ async def served(fx: dict, clock, reply=None):
     """(source, server) reading ``fx``'s recorded reply over the vendor's real protocol on loopback.
 
     ``reply`` replaces the recorded body (bad-reply tests)."""
+    async with contextlib.AsyncExitStack() as stack:
+        src, srv = await _serve(fx, clock, fx["reply"] if reply is None else reply, stack)
+        stack.push_async_callback(src.close)
+        yield src, srv
+
+
+async def _serve(fx: dict, clock, body, stack: contextlib.AsyncExitStack):
     from edgemining_tui.energy.factory import build_one
-    body = fx["reply"] if reply is None else reply
     cfg = dict(fx.get("config") or {})
     vendor = fx["vendor"]
-    if vendor in ("fronius", "shelly"):
-        if vendor == "fronius":
-            from edgemining_tui.sim.fronius_server import FroniusServer as Server
-            srv = Server()
-        else:
-            from edgemining_tui.sim.shelly_server import ShellyServer as Server
-            srv = Server(profile=cfg.get("profile", "em"))
-        srv.replay = {fx["request"]["path"]: body}
-        await srv.start()
-        src = build_one(vendor, srv.source_config(**cfg), clock, vendor)
-        try:
-            yield src, srv
-        finally:
-            await src.close()
-            await srv.close()
-        return
-    if vendor == "home_assistant":
+    if vendor == "fronius":
+        from edgemining_tui.sim.fronius_server import FroniusServer
+        srv = FroniusServer(replay={fx["request"]["path"]: body})
+    elif vendor == "shelly":
+        from edgemining_tui.sim.shelly_server import ShellyServer
+        srv = ShellyServer(profile=cfg.get("profile", "em"), replay={fx["request"]["path"]: body})
+    elif vendor == "home_assistant":
         from edgemining_tui.sim.ha_server import HomeAssistantServer
         srv = HomeAssistantServer(lambda: None)
         srv.replay = body
-        await srv.start()
-        refs = {k: _entity(v) for k, v in cfg.items()}
+    else:
+        return await _serve_mqtt(fx, clock, body, cfg, stack)
+    await srv.start()
+    stack.push_async_callback(srv.close)
+    if vendor == "home_assistant":
         blank = {k: None for k in ("pv", "house", "grid", "battery", "soc", "forecast_power_now",
                                    "forecast_energy_next_hour", "forecast_energy_today_remaining")}
-        src = build_one("home_assistant", srv.source_config(websocket=False, **{**blank, **refs}), clock, "ha")
-        try:
-            yield src, srv
-        finally:
-            await src.close()
-            await srv.close()
-        return
+        section = srv.source_config(websocket=False, **{**blank, **{k: _entity(v) for k, v in cfg.items()}})
+    else:
+        section = srv.source_config(**cfg)
+    return build_one(vendor, section, clock, vendor), srv
+
+
+async def _serve_mqtt(fx: dict, clock, body, cfg: dict, stack: contextlib.AsyncExitStack):
+    from edgemining_tui.energy.factory import build_one
     from edgemining_tui.sim.mqtt_site import LocalBroker
     from edgemining_tui.sim.topic_replay import TopicReplay
-    async with LocalBroker() as broker:
-        if vendor == "victron":
-            from edgemining_tui.energy.config import VictronConfig
-            rep = TopicReplay.victron(fx["portal_id"], body, port=broker.port)
-            # a short keepalive: a first one sent before our subscription took effect is soon repeated
-            cfg_obj = VictronConfig(portal_id=fx["portal_id"], port=broker.port, keepalive=1.0)
-            kind = "victron"
-        else:
-            from edgemining_tui.energy.config import MqttConfig
-            rep = TopicReplay({fx["topic"]: json.dumps(body).encode() if not isinstance(body, bytes) else body},
-                              port=broker.port, period_s=0.1)
-            cfg_obj = MqttConfig(port=broker.port, **{k: _mqtt_value(v) for k, v in cfg.items()})
-            kind = "mqtt"
-        await rep.start()
-        src = build_one(kind, cfg_obj, clock, vendor)
-        await src.start()
-        try:
-            yield src, rep
-        finally:
-            await src.close()
-            await rep.close()
+    broker = await stack.enter_async_context(LocalBroker())
+    if fx["vendor"] == "victron":
+        from edgemining_tui.energy.config import VictronConfig
+        rep = TopicReplay.victron(fx["portal_id"], body, port=broker.port)
+        # a short keepalive: a first one sent before our subscription took effect is soon repeated
+        section, kind = VictronConfig(portal_id=fx["portal_id"], port=broker.port, keepalive=1.0), "victron"
+    else:
+        from edgemining_tui.energy.config import MqttConfig
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        rep = TopicReplay({fx["topic"]: payload}, port=broker.port, period_s=0.1)
+        section, kind = MqttConfig(port=broker.port, **{k: _mqtt_value(v) for k, v in cfg.items()}), "mqtt"
+    await stack.enter_async_context(rep)
+    src = build_one(kind, section, clock, fx["vendor"])
+    await src.start()
+    return src, rep

@@ -9,13 +9,9 @@ import pytest
 from edgemining_tui.clock import VirtualClock
 from edgemining_tui.config.errors import ConfigError
 from edgemining_tui.config.loader import Builder, read_yaml
-from edgemining_tui.energy.composite import CompositeSource
 from edgemining_tui.energy.config import EnergyConfig
 from edgemining_tui.energy.factory import build_source
-from edgemining_tui.energy.fronius import FroniusSource
-from edgemining_tui.energy.ha_websocket import HomeAssistantWsSource
 from edgemining_tui.energy.homeassistant import HomeAssistantSource
-from edgemining_tui.energy.mqtt import MqttSource, VictronSource
 from edgemining_tui.energy.shelly import ShellySource
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.energy.example.yaml"
@@ -53,17 +49,20 @@ def example_blocks() -> list[str]:
 
 def test_every_example_loads_and_builds():
     blocks = example_blocks()
-    assert len(blocks) == 5
+    assert len(blocks) == 7
     kinds = []
     for text in blocks:
         cfg = load(text)
         src = build_source(cfg, VirtualClock())
-        kinds.append(type(src))
-    assert kinds == [HomeAssistantWsSource, FroniusSource, VictronSource, MqttSource, CompositeSource]
+        kinds.append(type(src).__name__)
+    assert kinds == ["HomeAssistantWsSource", "FroniusSource", "VictronSource", "MqttSource", "CompositeSource",
+                     "SunSpecSource", "CompositeSource"]
 
 
 def test_example_values_are_what_they_say():
-    first, fronius, victron, mqtt, composed = [load(t) for t in example_blocks()]
+    first, fronius, victron, mqtt, composed, sunspec, local = [load(t) for t in example_blocks()]
+    assert sunspec.sunspec.preset == "solaredge" and sunspec.sunspec.port == 502
+    assert local.sources["dtu"].opendtu is not None and local.use.grid == "p1"
     ha = first.home_assistant
     assert ha.token == "t0ken" and "t0ken" not in repr(ha.token)
     assert ha.battery.invert and not ha.grid.invert and ha.websocket

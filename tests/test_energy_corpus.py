@@ -238,3 +238,17 @@ async def test_bad_mqtt_payloads_are_visible_errors(label, payload, words):
     r = snap.grid_import_w
     assert r.value is None and snap.value("grid_import_w") is None, (label, r)
     assert words in (r.error or ""), (label, r.error)
+
+
+async def test_no_battery_is_never_stale_data():
+    """'No battery' is not missing data: even where the battery's reading is required (a composed
+    config naming the inverter for the battery), it never makes the snapshot stale."""
+    fx = CORPUS["fronius/gen24_no_battery_day"]
+    async with served(fx, VirtualClock()) as (src, _):
+        snap = await src.read()
+    assert snap.battery_charge_w.absent and "no battery" in snap.battery_charge_w.error
+    assert snap.stale_fields(snap.ts, 30, ("grid_import_w", "battery_charge_w")) == []
+    fx = CORPUS["fronius/gen24_storage_day"]
+    async with served(fx, VirtualClock()) as (src, _):
+        snap = await src.read()
+    assert not snap.battery_charge_w.absent and snap.battery_charge_w.ok

@@ -370,10 +370,13 @@ def test_hostile_config_check_and_start(tmp_path, capsys, monkeypatch, name, tex
     argvs = [["check", "--config", str(cfg)], ["--headless", "--cycles", "1", "--config", str(cfg)]]
     if "data_dir" not in name:      # (--data-dir would replace the bad one under test)
         argvs.append(["--headless", "--cycles", "1", "--config", str(cfg), "--data-dir", str(data)])
+    errs = []
     for argv in argvs:
         rc, err = _cli(argv, capsys)
         assert rc == 2, (name, argv, err)
         _assert_has(err, expected, f"{name} {argv[0]}")
+        errs.append(err)
+    assert errs[0] == errs[1], f"{name}: check and a start disagree:\n{errs[0]}\n{errs[1]}"
     assert not data.exists() and not (tmp_path / "xdg").exists(), f"{name}: a data dir was created"
     _nothing_written(tmp_path)
 

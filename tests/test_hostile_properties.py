@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 from edgemining_tui.config import ConfigError, load_config  # noqa: E402
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 # every key the config schema knows, and the shapes/values that have broken loaders before
@@ -138,7 +138,7 @@ def test_config_loader_any_document(doc):
         _located(e, "c.yaml")
 
 
-@settings(SETTINGS, max_examples=200)
+@settings(SETTINGS, max_examples=150)
 @given(st.one_of(st.deferred(_app_docs), st.deferred(_calm_app_docs)))
 def test_config_loader_any_schema_shaped_document(doc):
     text = _dump(doc)
@@ -284,3 +284,85 @@ def test_secrets_parser_any_text(text):
         assert str(e).startswith("s.env:"), str(e)
         return
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+
+
+# --- one hostile number at any numeric key of a config that otherwise loads ---------------------------
+BASE = {
+    "site": {"timezone": "UTC", "latitude": 48, "longitude": 11, "pv_array": {"peak": 8000}},
+    "energy": {"source": "home_assistant",
+               "home_assistant": {"url": "http://h:8123", "token": "tok1", "grid": "sensor.g", "battery": "sensor.b"}},
+    "miners": [{"name": "a", "host": "10.0.0.1", "family": "braiins", "ports": {"rpc": 4028},
+                "capabilities": {"min_w": 1000, "max_w": 3000, "step_w": 50, "idle_w": 10}},
+               {"name": "s", "driver": "simulated", "simulated": {}}],
+    "policy": {"miners": {"a": {"min_on": 600}}, "battery": {"capacity": 10000}, "stale": {}, "enable": {},
+               "disable": {}},
+    "heat": {"zones": [{"name": "z", "miners": ["a"], "sensor": "sensor.t",
+                        "schedule": [{"start": "06:00", "min_c": 19, "max_c": 22}], "max_grid_price": 0.3,
+                        "room": {}}]},
+    "economics": {"import_price": 0.3, "export_price": {"time_of_use": [{"start": "07:00", "price": 0.1}]},
+                  "miner_efficiency": {"a": 30}, "pools": [{"name": "p", "kind": "ocean", "user": "u"}]},
+    "demo": {"site": {"battery": {}}, "miners": [{"name": "d"}]},
+    "ui": {}, "history": {}, "notify": {},
+}
+
+
+def _numeric_paths() -> list[tuple]:
+    """Every number the schema reads under BASE's sections (first item of lists and mappings)."""
+    import dataclasses
+    import types as _types
+    from typing import Annotated, Union, get_args, get_origin, get_type_hints
+    from edgemining_tui.config.schema import AppConfig
+    out: list[tuple] = []
+
+    def walk(tp, val, path):
+        o = get_origin(tp)
+        if o is Annotated or tp in (int, float):
+            out.append(path)
+            return
+        if o in (Union, _types.UnionType):
+            for a in get_args(tp):
+                if a is not type(None):
+                    walk(a, val, path)
+            return
+        if o in (list, tuple) and isinstance(val, list) and val:
+            walk(get_args(tp)[0], val[0], path + (0,))
+        elif o is dict and isinstance(val, dict) and val:
+            k = next(iter(val))
+            walk(get_args(tp)[1], val[k], path + (k,))
+        elif dataclasses.is_dataclass(tp) and isinstance(val, dict):
+            hints = get_type_hints(tp, include_extras=True)
+            alias = {v: k for k, v in getattr(tp, "__key_aliases__", {}).items()}
+            for f in dataclasses.fields(tp):
+                if f.init and not f.name.startswith("_"):
+                    key = alias.get(f.name, f.name)
+                    sub = val.get(key)
+                    walk(hints[f.name], sub if sub is not None else {}, path + (key,))
+    walk(AppConfig, BASE, ())
+    return sorted(set(out), key=str)
+
+
+def test_base_config_loads():
+    load_config("c.yaml", text=yaml.safe_dump(BASE), env={})
+    assert len(_numeric_paths()) > 80
+
+
+@settings(SETTINGS, max_examples=200)
+@given(st.data())
+def test_one_hostile_number_anywhere(data):
+    import copy
+    path = data.draw(st.sampled_from(_numeric_paths()))
+    value = data.draw(st.one_of(
+        st.sampled_from([math.nan, math.inf, -math.inf, "nan", "-inf", "inf", ".nan", "nan W", "inf kWh", 1e308,
+                         -1e308, 10**20, -10**20, "1e999", "0.30 EUR", "3 kWh", "2 kW", "5 MW", -1, 0]),
+        st.floats(allow_nan=True, allow_infinity=True)))
+    doc = copy.deepcopy(BASE)
+    node = doc
+    for p in path[:-1]:
+        node = node.setdefault(p, {}) if isinstance(node, dict) else node[p]
+    node[path[-1]] = value
+    try:
+        cfg = load_config("c.yaml", text=yaml.safe_dump(doc), env={})
+    except ConfigError as e:
+        _located(e, "c.yaml")
+        return
+    _all_finite(cfg)

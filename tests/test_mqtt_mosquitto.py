@@ -20,6 +20,8 @@ from edgemining_tui.sim import mosquitto as mq
 from edgemining_tui.sim.mqtt_site import MqttSitePublisher
 from edgemining_tui.sim.state import SiteState
 
+from test_energy_faults import eventually
+
 pytestmark = pytest.mark.skipif(mq.unavailable() is not None, reason=str(mq.unavailable()))
 
 STATE = SiteState(ts=1.0, pv_w=5200.0, house_w=800.0, miners_w=0.0, battery_charge_w=1000.0,
@@ -39,18 +41,6 @@ async def broker(broker_dir):
         yield b
     finally:
         await b.stop()
-
-
-async def eventually(check, timeout: float = 15.0, interval: float = 0.02):
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    last = None
-    while loop.time() < end:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met; last: {last!r}")
 
 
 async def publish(b: mq.Mosquitto, topic: str, payload: bytes, retain: bool = False) -> None:

@@ -356,8 +356,9 @@ async def test_publishes_over_tls_with_the_brokers_ca(broker, tmp_path):
         def subscribe(self, fn):
             return lambda: None
 
-    cfg = MqttPublishConfig(host="127.0.0.1", port=broker.tls_port, username=USER, password=PASSWORD, tls=True,
-                            ca_file=str(broker.certs["ca"]), prefix=PREFIX)
+    from edgemining_tui.energy.config import MqttTls
+    cfg = MqttPublishConfig(host="127.0.0.1", port=broker.tls_port, username=USER, password=PASSWORD,
+                            tls=MqttTls(ca_file=str(broker.certs["ca"])), prefix=PREFIX)
     pub = MqttPublisher(cfg, _Engine(), None, site_name="tls", now=time.time)
     pub.start()
     try:
@@ -375,3 +376,23 @@ async def test_publishes_over_tls_with_the_brokers_ca(broker, tmp_path):
     await asyncio.sleep(1.0)
     assert not bad.connected and bad._last_error
     await bad.close()
+
+
+async def test_the_sites_link_says_when_a_sites_owner_is_offline(broker, tmp_path):
+    """A site whose owner went away (its last will says offline) refuses actions before sending."""
+    from edgemining_tui.homebus.remote import MqttSitesLink
+    link = MqttSitesLink(_publish_cfg(broker), ["edgemining/ghost"], now=time.time)
+    link.start()
+    try:
+        assert await link.wait_connected()
+        assert "nothing heard from ghost" in link.owner_gone(None)
+        async with _client(broker.port) as c:
+            await c.publish("edgemining/ghost/status", "offline", qos=1, retain=True)
+        for _ in range(100):
+            if link.site.status == "offline":
+                break
+            await asyncio.sleep(0.05)
+        assert "stopped" in link.owner_gone(time.time() - 78) and "1:18" in link.owner_gone(time.time() - 78)
+        assert (await link.send("cycle", {})).startswith("refused")
+    finally:
+        await link.close()

@@ -251,10 +251,20 @@ def test_capacity_parsing():
     ("victron", {"host": "192.168.1.40", "port": "1883", "portal_id": "c0619ab12345"}, {"battery": True},
      lambda c: c.energy.victron.portal_id == "c0619ab12345" and c.energy.victron.invert.battery),
     ("demo", {}, {}, lambda c: c.energy.source == "demo" and c.demo is not None and c.demo.miners),
+    ("sunspec", {"host": "192.168.1.20", "port": "1502", "preset": "solaredge"}, {},
+     lambda c: c.energy.sunspec.preset == "solaredge" and c.energy.sunspec.port == 1502),
+    ("homewizard", {"url": "http://192.168.1.41"}, {"grid": True},
+     lambda c: c.energy.homewizard.api == "v2" and c.energy.homewizard.token == "p1-token"
+     and c.energy.homewizard.invert),
+    ("opendtu", {"url": "http://192.168.1.40"}, {}, lambda c: c.energy.opendtu.url == "http://192.168.1.40"),
+    ("enphase", {"url": "https://envoy.local"}, {}, lambda c: c.energy.enphase.token == "envoy-token"),
+    ("powerwall", {"url": "https://192.168.91.1"}, {}, lambda c: c.energy.powerwall.password == "ABCDE"),
+    ("sonnen", {"url": "http://192.168.1.50"}, {}, lambda c: c.energy.sonnen.token is None),
 ])
 def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inverts, check):
-    s = ha_state(tmp_path, energy_kind=kind, fields=fields,
-                 secrets={"MQTT_PASSWORD": "mqtt-pw"} if kind == "mqtt" else {})
+    secrets = {"mqtt": {"MQTT_PASSWORD": "mqtt-pw"}, "homewizard": {"P1_TOKEN": "p1-token"},
+               "enphase": {"ENVOY_TOKEN": "envoy-token"}, "powerwall": {"POWERWALL_PASSWORD": "ABCDE"}}
+    s = ha_state(tmp_path, energy_kind=kind, fields=fields, secrets=secrets.get(kind, {}))
     s.inverts.update({r: False for r in s.inverts})
     s.inverts.update(inverts)
     cfg = validate(s, render(s))

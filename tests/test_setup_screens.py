@@ -60,7 +60,8 @@ async def test_back_keeps_answers_and_quitting_writes_nothing(tmp_path):
         assert isinstance(app.screen, SiteScreen)
         assert app.screen.query_one("#site-name").value == "Cabin"
         assert app.screen.query_one("#site-lon").value == "8.5"
-        await pilot.press("ctrl+n", "down", "down", "down", "down", "down", "enter")   # demo
+        from edgemining_tui.ui.setup.state import ENERGY_KINDS
+        await pilot.press("ctrl+n", *(["down"] * list(ENERGY_KINDS).index("demo")), "enter")   # demo
         assert isinstance(app.screen, PolicyScreen)       # no miner step: the demo has its own
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, SiteScreen)
@@ -259,3 +260,36 @@ async def test_forecast_policy_needs_coordinates_and_a_capacity(tmp_path):
     assert (b.reserve, b.capacity) == ("forecast", 9600.0)
     assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == \
         "sensor.energy_production_today_remaining"
+
+
+async def test_opendtu_source_reads_its_recorded_reply(tmp_path):
+    """A local API chosen in setup: the form, the live reading of the device (a stand-in replaying
+    OpenDTU's documented reply) and the written config."""
+    import json
+    from pathlib import Path
+
+    from edgemining_tui.sim.local_api_server import LocalApiServer
+    from edgemining_tui.ui.setup.state import ENERGY_KINDS
+    fx = json.loads((Path(__file__).parent / "data/energy/opendtu/two_hoymiles_day.json").read_text())
+    srv = await LocalApiServer({fx["request"]["path"]: fx["reply"]}).start()
+    path = tmp_path / "config.yaml"
+    app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    downs = list(ENERGY_KINDS).index("opendtu")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+n", *(["down"] * downs), "enter")
+            assert isinstance(app.screen, SourceFormScreen) and app.screen.kind == "opendtu"
+            await type_into(pilot, "#f-url", srv.url)
+            await pilot.press("enter")
+            assert isinstance(app.screen, FlowScreen)
+            await settle(pilot)
+            assert "PV 0.14 kW" in str(app.screen.query_one("#flow-line").render())
+            await pilot.press("g")                        # OpenDTU gives PV only: the grid cannot be flipped
+            assert "only gives pv" in str(app.screen.query_one("#status").render())
+            await pilot.press("y", "ctrl+n", "ctrl+n")
+            assert isinstance(app.screen, ReviewScreen)
+            await pilot.press("w", "n")
+    finally:
+        await srv.close()
+    cfg = load_config(path)
+    assert cfg.energy.source == "opendtu" and cfg.energy.opendtu.url == srv.url

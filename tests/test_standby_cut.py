@@ -65,3 +65,24 @@ def test_standby_cut_config_is_checked(tmp_path):
     p.write_text(CFG.read_text().replace("  hashprice: 50", "  standby_cut: {after: 0s}\n  hashprice: 50"))
     with pytest.raises(ConfigError, match="after"):
         load_backtest_config(p)
+
+
+def test_a_miners_power_switch_is_replayed_as_the_console_switches_it(tmp_path):
+    # miners/plug.py: the standby is cut after standby_cut_after; a start restores power and the
+    # miner hashes after boot_time (the console does not switch it on ahead of the start)
+    p = tmp_path / "c.yaml"
+    p.write_text("site: {timezone: Europe/Berlin}\nminers:\n"
+                 "  - name: s19\n    host: 192.168.1.50\n    family: braiins\n"
+                 "    power_switch: {kind: shelly, host: 192.168.1.40, boot_time: 90s, standby_cut_after: 20m}\n"
+                 "  - {name: s9, host: 192.168.1.51, family: antminer}\n")
+    cfg = load_backtest_config(p)
+    sm = SimMiner(cfg.app.miners[0], 0.0)
+    assert (sm.cut_after, sm.boot_s, sm.ahead) == (1200.0, 90.0, False)
+    assert SimMiner(cfg.app.miners[1], 0.0).cut_after is None
+    sm.observe(1200.0)
+    assert sm.cut
+    sm.apply(MinerCommand(CommandKind.START, watts=2000.0), day=1)
+    sm.observe(1260.0)
+    assert sm.model.paused
+    sm.observe(1290.0)
+    assert not sm.model.paused and sm.starts == 1

@@ -106,6 +106,22 @@ async def test_energy_panel_says_when_data_is_stale(owner):
         assert "STALE" in text_of(app, "#status")
 
 
+async def test_energy_panel_at_80x24_swaps_picture_and_chart(owner):
+    from edgemining_tui.ui.panels.energy import FlowView
+    app = make_app(owner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        flow, chart = app.query_one(FlowView), app.query_one("#energy-chart")
+        assert flow.display and not chart.display          # the picture first
+        assert "6.20 kW" in flow_text(app)
+        await pilot.press("v")
+        await settle(pilot)
+        assert chart.display and not flow.display and chart.size.height >= 8
+        await pilot.press("v")
+        await settle(pilot)
+        assert flow.display and not chart.display
+
+
 async def test_energy_chart_window_switches_by_key(owner):
     app = make_app(owner)
     async with app.run_test(size=SIZE) as pilot:
@@ -254,7 +270,8 @@ async def test_history_panel_bars_by_day_week_month_with_a_date_picker(tmp_path)
             assert today[0].startswith("Sun 15 Jun")       # the fixture's day, newest first
             surplus, exported, sats = float(today[1]), float(today[4]), float(today[5].replace(",", ""))
             assert 3.0 < surplus < 9.0                     # ~8 kW of miners on surplus for most of an hour
-            assert exported > 1.0 and sats > 0 and today[6].endswith("EUR")
+            assert exported > 1.0 and sats > 0 and today[6].startswith(("+", "-"))
+            assert str(t.columns["net"].label) == "Net EUR"
             assert "kWh from surplus" in text_of(app, "#history-head")
             await pilot.press("r")
             await settle(pilot)
@@ -262,7 +279,7 @@ async def test_history_panel_bars_by_day_week_month_with_a_date_picker(tmp_path)
             await pilot.press("left_square_bracket")
             await settle(pilot)
             assert "to Sun 08 Jun 2025" in hp.border_title
-            assert all(str(c) in ("0.00", "0", "+0.00 EUR") for c in t.get_row_at(0)[1:])   # before any data
+            assert all(str(c) in ("0.00", "0", "+0.00") for c in t.get_row_at(0)[1:])   # before any data
             await pilot.press("g")
             await pilot.press(*"2025-06-15", "enter")
             await settle(pilot)

@@ -76,3 +76,11 @@ def test_chart_query_covers_exactly_the_window(tmp_path):
     assert len(data["xs"]) >= 59
     assert min(data["series"]["grid"]) == -500.0       # signed: export stays negative
     store.close()
+
+
+def test_nice_ticks_are_round_and_cover_the_data():
+    from edgemining_tui.ui.panels.energy import nice_ticks
+    ticks = nice_ticks(-2.6, 8.37, 6)
+    assert ticks[0] <= -2.6 and ticks[-1] >= 8.37 and 0 in ticks
+    assert all(abs(t * 2 - round(t * 2)) < 1e-9 for t in ticks)       # multiples of 0.5 or more
+    assert nice_ticks(0.35, 0.351, 5)[0] == 0.0                       # a flat line is not drawn full height

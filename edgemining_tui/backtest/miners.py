@@ -54,7 +54,7 @@ class SimMiner:
     __slots__ = ("name", "priority", "zone", "caps", "model", "level_names", "last_command", "confirmed",
                  "starts", "starts_by_day", "energy_wh", "th_s_s", "commands", "sample", "view",
                  "p_sum", "hr_sum", "ramp_tol", "cut_after", "boot_s", "paused_since", "cut", "idle_saved",
-                 "boot_done", "pending_day", "cuts")
+                 "boot_done", "pending_day", "cuts", "ahead")
 
     def __init__(self, cfg: MinerConfig, now: float, efficiency_j_th: float = 29.5) -> None:
         self.name = cfg.name
@@ -85,10 +85,15 @@ class SimMiner:
         self.boot_done = _NEG_INF
         self.pending_day: int | None = None
         self.cuts = 0
+        self.ahead = False           # restored when the enable timer starts, not on the start
+        ps = getattr(cfg, "power_switch", None)
+        if ps is not None and ps.standby_cut_after is not None:
+            self.plug(ps.standby_cut_after, ps.boot_time, ahead=False)   # as miners/plug.py does live
 
-    def plug(self, cut_after_s: float, boot_s: float) -> None:
+    def plug(self, cut_after_s: float, boot_s: float, ahead: bool = True) -> None:
         self.cut_after = cut_after_s
         self.boot_s = boot_s
+        self.ahead = ahead
 
     def restore(self, now: float) -> None:
         """The plug switches on: the miner boots (standby draw, no hashing) for boot_s."""

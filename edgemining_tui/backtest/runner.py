@@ -98,10 +98,12 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
                         energy_source=frozenset(energy_source_fields(app, cfg.battery.capacity or None)))
     rules, warnings = load_rules_for(app, cfg.path, supply)
     notes.extend(str(w) for w in warnings)
-    reserve = getattr(pol.battery, "reserve", "levels") == "forecast"
+    # the house load model costs a little every step: only when a rule or the reserve reads it
+    reserve = getattr(pol.battery, "reserve", "levels") != "levels"
+    load_rules = rules is not None and any(f.startswith("home_load.") for f in rules.fields())
     feeds = SiteFeeds(battery_capacity_wh=cfg.battery.capacity if battery else None,
                       energy_source=energy_source_fields(app, cfg.battery.capacity or None),
-                      home_load=HomeLoadForecaster(tz) if rules is not None or reserve else None)
+                      home_load=HomeLoadForecaster(tz) if load_rules or reserve else None, lean=True)
     kw: dict[str, Any] = {}
     try:
         params = inspect.signature(build_decider).parameters
@@ -218,6 +220,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     if cut is not None:
         for sm in fleet:
             sm.plug(cut.after, cut.boot)
+    plugged = any(sm.cut_after is not None for sm in fleet)
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
@@ -408,10 +411,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                             if day < 0:
                                 day = days.of(t)
                             sm.apply(cmd, day)
-                    elif cut is not None and md.term == "enable_timer":
+                    elif plugged and md.term == "enable_timer":
                         # a start is coming: the plug switches on now, so the boot overlaps the delay
                         sm = by_name.get(name)
-                        if sm is not None and sm.cut:
+                        if sm is not None and sm.cut and sm.ahead:
                             sm.restore(t)
             if writer is not None:
                 stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")

@@ -83,8 +83,8 @@ def site_supply(cfg: Any):
                       location=_has_location(cfg), forecast_keys=forecast_rule_keys(cfg),
                       climate_zones=frozenset(z.name for z in cfg.heat.zones),
                       price_keys=frozenset({"import", "export", "btc", "hashprice"}),
-                      # the house load model learns from the house reading every source gives
-                      home_load=True,
+                      # the house load model learns from the house reading; a lone grid meter has none
+                      home_load=cfg.energy.source != "shelly" or cfg.energy.composed,
                       pool=bool(pools), pool_fields=frozenset(pool_fields),
                       energy_source=frozenset(energy_source_fields(cfg)))
 

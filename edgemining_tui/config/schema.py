@@ -44,6 +44,8 @@ class SiteConfig:
     pv_array: Optional[PvArray] = None
     # the grid connection's contracted power, for Edge Mining's energy_source.grid.contracted_power
     contracted_power: Optional[bounded(Power, 0, 10_000_000, above=True)] = None
+    # a request from an observer (the inbox) older than this is dropped, never applied (issue 16)
+    request_expiry: bounded(Duration, 5, 86400) = 120.0
 
     def validate(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -9,7 +9,7 @@ import asyncio
 import logging
 
 from ..clock import Clock
-from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
+from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, absent, missing
 from .source import EnergySource, PushListener, PushSource
 
 log = logging.getLogger("edgemining_tui.energy")
@@ -87,5 +87,5 @@ class WithoutBattery:
 
     async def read(self) -> EnergySnapshot:
         snap = await self.inner.read()
-        gone = missing(snap.ts, snap.battery_charge_w.source or self.name, self.REASON)
+        gone = absent(snap.ts, snap.battery_charge_w.source or self.name, self.REASON)
         return snap.with_values(battery_charge_w=gone, battery_soc_pct=gone)

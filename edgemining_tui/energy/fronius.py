@@ -20,7 +20,7 @@ from ..clock import Clock
 from .config import FroniusConfig
 from .convert import to_number, to_reading
 from .httpjson import HttpJsonSource
-from .snapshot import Reading, missing
+from .snapshot import Reading, absent, missing
 
 PATH = "/solar_api/v1/GetPowerFlowRealtimeData.fcgi"
 # Site.Mode values that mean a battery is installed (Fronius Solar API v1 docs)
@@ -118,11 +118,11 @@ class FroniusSource(HttpJsonSource):
         }
         invs = data.get("Inverters") or {}
         inverter = invs.get(self.cfg.inverter) if isinstance(invs, dict) else None
-        absent = _no_battery(site, inverter)
-        if absent is not None:
+        no_battery = _no_battery(site, inverter)
+        if no_battery is not None:
             # "no battery" is not "battery unknown": SoC 0.0 of a disabled input is ignored
-            values["battery_charge_w"] = missing(ts, self.name, absent)
-            values["battery_soc_pct"] = missing(ts, self.name, absent)
+            values["battery_charge_w"] = absent(ts, self.name, no_battery)
+            values["battery_soc_pct"] = absent(ts, self.name, no_battery)
             return values, {}
         values["battery_charge_w"] = conv("P_Akku", "battery_charge_w", -1.0, inv.battery)
         if isinstance(inverter, dict) and "SOC" in inverter:

@@ -84,3 +84,73 @@ class SonnenConfig:
 
     def validate(self) -> None:
         _url(self.url)
+
+
+@dataclass(frozen=True)
+class ModbusRegister:
+    """One value at a plain Modbus address (``registers:``), for devices without SunSpec or for
+    values SunSpec does not carry (SolarEdge's battery). ``scale`` multiplies the raw value (use
+    -1 to flip a vendor's sign into ours); ``float32s`` is a float with its two words swapped."""
+
+    field: Literal["pv", "house", "grid", "battery", "soc"]
+    address: bounded(int, 0, 65535)
+    type: Literal["int16", "uint16", "int32", "uint32", "float32", "float32s"] = "int16"
+    scale: float = 1.0
+    register: Literal["holding", "input"] = "holding"
+    unit_id: bounded(int, 0, 255) | None = None
+
+
+@dataclass(frozen=True)
+class SunSpecConfig:
+    """Modbus TCP with SunSpec (sunspec.py): the models on the device are discovered and decoded by
+    the SunSpec Alliance's definitions. ``preset`` fills in what each vendor does differently."""
+
+    host: str
+    port: bounded(int, 1, 65535) = 502
+    preset: Literal["generic", "solaredge", "fronius", "sma", "kostal"] = "generic"
+    unit_id: bounded(int, 0, 255) | None = None        # the inverter's (preset default)
+    meter_unit_id: bounded(int, 0, 255) | None = None  # a grid meter outside the inverter's map
+    base_address: bounded(int, 0, 65535) | None = None  # where "SunS" is; default: 40000, then 0, 50000
+    meter_invert: bool | None = None                  # the preset's default (SolarEdge: the meter counts + export)
+    registers: tuple[ModbusRegister, ...] = ()
+    sunspec: bool = True                              # false: only registers:
+    timeout: Timeout = 3.0
+
+    def validate(self) -> None:
+        import importlib.util
+        for mod, pkg in (("pymodbus", "pymodbus"), ("sunspec2", "pysunspec2")):
+            if importlib.util.find_spec(mod) is None:
+                raise ValueError(f"reading Modbus/SunSpec needs {pkg}: pip install 'edgemining-tui[modbus]'")
+        if not self.host or "/" in self.host or " " in self.host:
+            raise ValueError(f"host: expected a host name or address, got {self.host!r}")
+        if not self.sunspec and not self.registers:
+            raise ValueError("registers: needed when sunspec is false (nothing else to read)")
+
+
+@dataclass(frozen=True)
+class SmaEmConfig:
+    """SMA Energy Meter / Sunny Home Manager 2.0 as the grid meter: it multicasts its readings
+    (Speedwire, protocol 0x6069) to 239.12.255.254 udp/9522 every 200 ms to 1 s; we listen.
+
+    ``interface``: the address of the network interface to listen on (default: any); ``serial``:
+    the meter to use when several send on the same network (its serial number, as on its label)."""
+
+    interface: str = "0.0.0.0"
+    port: bounded(int, 0, 65535) = 9522
+    group: str | None = "239.12.255.254"    # null: no multicast join (a meter set to unicast to us)
+    serial: bounded(int, 0, 4294967295) | None = None
+    invert: bool = False
+
+    def validate(self) -> None:
+        import ipaddress
+        try:
+            ipaddress.IPv4Address(self.interface)
+        except ValueError:
+            raise ValueError(f"interface: expected the IPv4 address of a local interface, got {self.interface!r}") from None
+        if self.group is not None:
+            try:
+                ok = ipaddress.IPv4Address(self.group).is_multicast
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"group: expected an IPv4 multicast address (SMA: 239.12.255.254), got {self.group!r}")

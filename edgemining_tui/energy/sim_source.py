@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from ..clock import Clock
-from .snapshot import EnergySnapshot, Reading
+from .snapshot import EnergySnapshot, Reading, absent
 
 if TYPE_CHECKING:
     from ..sim.site import SimSite
@@ -50,7 +50,7 @@ class SimSource:
         has_battery = self.site.cfg.battery.capacity > 0
         return EnergySnapshot(
             ts=now, pv_w=r(st.pv_w), house_w=r(st.house_w), grid_import_w=r(st.grid_import_w),
-            battery_charge_w=r(st.battery_charge_w) if has_battery else Reading(None, ts, self.name, "no battery"),
-            battery_soc_pct=r(st.battery_soc_pct) if has_battery else Reading(None, ts, self.name, "no battery"),
+            battery_charge_w=r(st.battery_charge_w) if has_battery else absent(ts, self.name, "no battery"),
+            battery_soc_pct=r(st.battery_soc_pct) if has_battery else absent(ts, self.name, "no battery"),
             forecast={"power_now_w": st.pv_forecast_w, "energy_next_hour_wh": st.pv_forecast_next_hour_wh,
                       "energy_today_remaining_wh": st.pv_forecast_rest_of_day_wh})

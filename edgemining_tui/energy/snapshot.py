@@ -12,6 +12,7 @@ A missing or unavailable value is ``None``, never 0.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
@@ -43,6 +44,18 @@ def energy_to_wh(value: float, unit: str | None) -> float:
     return float(value) * ENERGY_UNITS[u]
 
 
+def number(v: object) -> float | None:
+    """A vendor's number (a JSON number or a numeric string) as a float; None for anything else,
+    booleans, NaN and infinities included."""
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
 def signed(value: float, invert: bool) -> float:
     return -value if invert else value
 
@@ -58,6 +71,9 @@ class Reading:
     # False when the value's time is not known (an MQTT retained message): ``ts`` is then only
     # when it reached us, and the value is never fresh (it carries an error too)
     age_known: bool = True
+    # True when the thing measured does not exist at this site (no battery): no value, the reason in
+    # ``error``, but not missing data — it never makes a snapshot stale
+    absent: bool = False
 
     def age(self, now: float) -> float:
         return max(0.0, now - self.ts)
@@ -71,6 +87,11 @@ def missing(ts: float, source: str, error: str) -> Reading:
     # the error text comes from exceptions (URLs, headers) and reaches the UI and the history
     from ..secrets import redact
     return Reading(None, ts, source, redact(error))
+
+
+def absent(ts: float, source: str, why: str) -> Reading:
+    """A value the site does not have (no battery): shown with its reason, never stale."""
+    return Reading(None, ts, source, why, True, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +121,8 @@ class EnergySnapshot:
         out = []
         for name in required:
             r: Reading = getattr(self, name)
+            if r.absent:
+                continue
             if r.value is None or r.error is not None or r.age(now) > max_age_s:
                 out.append(name)
         return out

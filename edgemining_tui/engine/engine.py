@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from ..clock import Clock
+from ..energy.balance import SignWatch
 from ..energy.snapshot import EnergySnapshot
 from ..energy.source import EnergySource, PushSource
 from ..miners.model import CommandResult, MinerCommand, MinerSample, MinerState
 from ..policy.decision import Decider, DecisionInput, FleetDecision, MinerView
 from .events import EngineState, Event
-from .push import PushTrigger
 from .flapping import FlapGuard
+from .push import PushTrigger
 from .recorder import Recorder
+from .requests import REQUEST_TTL_S, age_refusal, refusal
 
 log = logging.getLogger("edgemining_tui.engine")
 
@@ -38,7 +41,8 @@ class Engine:
                  miners: Iterable[MinerMeta], store: Any = None, interval_s: float = 5.0,
                  stale_after_s: float = 30.0, required: tuple[str, ...] = ("grid_import_w",),
                  observe_only: bool = False, house_includes_miners: bool = False,
-                 tz: str = "UTC", extras: Iterable[Any] = (), push_threshold_w: float = 150.0) -> None:
+                 tz: str = "UTC", extras: Iterable[Any] = (), push_threshold_w: float = 150.0,
+                 request_ttl_s: float = REQUEST_TTL_S) -> None:
         self.clock = clock
         self.source = source
         self.fleet = fleet
@@ -53,6 +57,7 @@ class Engine:
         self.paused = False
         self.house_includes_miners = house_includes_miners
         self.tz = tz
+        self.request_ttl_s = request_ttl_s
         # extras contribute to the decision input and the state (heat zones, prices...): each has
         # async update(engine) -> None, and contribute(inp_kwargs: dict) / state_extra() -> dict
         self.extras = list(extras)
@@ -73,7 +78,9 @@ class Engine:
         self._cmd_streak: dict[str, list] = {}     # name -> [failures in a row, last reported at, count then]
         self._requests: list[tuple[str, dict, asyncio.Future | None]] = []
         # push that acts: a source that receives changes wakes the loop when the surplus moves
-        self.push = PushTrigger(clock, self._wake.set, threshold_w=push_threshold_w)
+        self.push = PushTrigger(self._wake.set, threshold_w=push_threshold_w)
+        # the live sign check: pv + import − export against house + charge + miners (energy/balance.py)
+        self.signs = SignWatch()
         if isinstance(source, PushSource):
             source.set_push_listener(self.push)
 
@@ -97,11 +104,28 @@ class Engine:
 
     # --- requests from the UI or observers -----------------------------------------------
     def request(self, action: str, args: dict | None = None) -> asyncio.Future:
-        """Queue a user action; it is applied at the start of the next cycle, which is woken now."""
+        """Queue a user action; it is applied at the start of the next cycle, which is woken now.
+        A request the decider could not take (requests.py) is refused now, never queued."""
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._requests.append((action, dict(args or {}), fut))
+        args = dict(args or {})
+        why = refusal(action, args, self.capabilities())
+        if why:
+            self.event("request_refused", f"refused {action}: {why}", _miner_arg(args), "warning")
+            fut.set_exception(ValueError(why))
+            return fut
+        self._requests.append((action, args, fut))
         self._wake.set()
         return fut
+
+    def capabilities(self) -> dict[str, Any]:
+        """What each miner can do, as the fleet knows it now (identification may refine it)."""
+        out = {}
+        for name in self.meta:
+            try:
+                out[name] = self.fleet.capabilities(name)
+            except Exception:  # noqa: BLE001  (a fleet without this miner: it takes no override)
+                continue
+        return out
 
     def force_cycle(self) -> None:
         self._wake.set()
@@ -182,12 +206,29 @@ class Engine:
     def _drain_requests(self) -> None:
         reqs, self._requests = self._requests, []
         if self.store is not None:
+            now = self.clock.now()
+            caps = None
             for row in self.store.pending_requests():
-                try:
-                    res = self._apply_request(row["action"], row["args"])
-                except Exception as e:
-                    res = f"refused: {e}"
-                self.store.mark_applied(row["id"], self.clock.now(), res)
+                # an observer's request carries its time: an old one (queued while no owner ran)
+                # is dropped, never applied; any request is checked as the decider would take it
+                why = age_refusal(row.get("ts"), now, self.request_ttl_s)
+                if why:
+                    res = f"dropped: {why}"
+                    self.event("request_expired", f"{row.get('action')!s:.40} {res}", _miner_arg(row["args"]),
+                               "warning")
+                else:
+                    caps = caps if caps is not None else self.capabilities()
+                    why = refusal(row["action"], row["args"], caps)
+                    if why:
+                        res = f"refused: {why}"
+                        self.event("request_refused", f"refused {row['action']!s:.40}: {why}",
+                                   _miner_arg(row["args"]), "warning")
+                    else:
+                        try:
+                            res = self._apply_request(row["action"], row["args"])
+                        except Exception as e:
+                            res = f"refused: {e}"
+                self.store.mark_applied(row["id"], now, res)
         for action, args, fut in reqs:
             try:
                 res = self._apply_request(action, args)
@@ -225,7 +266,8 @@ class Engine:
                                    pending=self._cmd_pending[name][0] if name in self._cmd_pending else None))
         return tuple(views)
 
-    def _track_faults(self, snapshot: EnergySnapshot, samples: dict[str, MinerSample], stale: list[str]) -> None:
+    def _track_faults(self, snapshot: EnergySnapshot, samples: dict[str, MinerSample], stale: list[str],
+                      signs: str | None = None) -> None:
         """One event when a fault appears and one when it clears, never one per cycle; a fault that
         comes and goes every few seconds becomes one "flapping" event with a count (flapping.py)."""
         now = self.clock.now()
@@ -236,6 +278,8 @@ class Engine:
         for name, s in samples.items():
             if s.state in (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.FAULT):
                 now_faults[f"miner:{name}"] = _redact(f"{name} {s.state.value}" + (f": {s.error}" if s.error else ""))
+        if signs is not None:
+            now_faults["energy:signs"] = signs
         flaps = self._flaps
         for key, msg in now_faults.items():
             if key not in self._faults:
@@ -267,6 +311,7 @@ class Engine:
         snapshot, samples = await asyncio.gather(self._read_energy(), self._read_miners())
         self.push.baseline(snapshot)
         now = self.clock.now()
+        snapshot = finite_snapshot(snapshot)
         miners_w = sum(s.power_w or 0.0 for s in samples.values() if s.power_w is not None)
         if self.house_includes_miners:
             snapshot = _subtract_miners(snapshot, miners_w)
@@ -275,7 +320,7 @@ class Engine:
             self._stale_since = self._stale_since if self._stale_since is not None else now
         else:
             self._stale_since = None
-        self._track_faults(snapshot, samples, stale)
+        self._track_faults(snapshot, samples, stale, self.signs.observe(snapshot, miners_w, now))
         for ex in self.extras:
             try:
                 await ex.update(self, snapshot, samples)
@@ -297,8 +342,10 @@ class Engine:
         if pop is not None:
             for oe in pop():
                 # set/released were already announced when the request was applied
-                if getattr(oe, "kind", "") == "expired":
-                    self.event("override", oe.message, getattr(oe.override, "miner", None), change="expired")
+                kind = getattr(oe, "kind", "")
+                if kind in ("expired", "dropped"):
+                    self.event("override", oe.message, getattr(oe.override, "miner", None),
+                               "warning" if kind == "dropped" else "info", change=kind)
         if decision is not None:
             await self._act(decision)
         results, self._cmd_done = self._cmd_done, []
@@ -321,6 +368,7 @@ class Engine:
                             observe_only=self.observe_only or bool(decision and decision.terms.get("observe")),
                             paused=self.paused or bool(decision and decision.terms.get("paused")),
                             faults=self._shown_faults(), commands=self.command_status(),
+                            caps=self.capabilities(),
                             overrides=_overrides_of(self.decider, now), extra=extra)
         self.state = state
         if self.recorder is not None:
@@ -461,10 +509,35 @@ class Engine:
 def _redact(text: str) -> str:
     """Issue 9: no secret reaches a screen, a log or the history through an event message."""
     try:
-        from ..secrets import redact
+        from ..secrets import redact, strip_controls
     except Exception:  # pragma: no cover
         return text
-    return redact(text)
+    return strip_controls(redact(text))
+
+
+def finite_snapshot(snapshot: EnergySnapshot) -> EnergySnapshot:
+    """Adapters already turn NaN and infinities into None (energy/convert.py); this is the engine's
+    own guard at its boundary for any source that does not: such a value is missing, with a reason."""
+    from dataclasses import replace
+    from ..energy.snapshot import ALL_FIELDS
+    bad = {}
+    for f in ALL_FIELDS:
+        r = getattr(snapshot, f)
+        v = r.value
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            bad[f] = replace(r, value=None, error=f"{f}: {str(v)[:20]} is not a finite number")
+    fc = snapshot.forecast
+    if fc and any(not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)
+                  for v in fc.values() if v is not None):
+        snapshot = replace(snapshot, forecast={k: v for k, v in fc.items()
+                                               if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               and math.isfinite(v)})
+    return snapshot.with_values(**bad) if bad else snapshot
+
+
+def _miner_arg(args: Any) -> str | None:
+    m = args.get("miner") if isinstance(args, dict) else None
+    return m if isinstance(m, str) and len(m) <= 64 else None
 
 
 def _hours(s: float) -> str:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..energy.snapshot import EnergySnapshot
-from ..miners.model import MinerSample, Verification
+from ..miners.model import Capabilities, MinerSample, Verification
 from ..policy.decision import FleetDecision
 
 
@@ -36,4 +36,5 @@ class EngineState:
     faults: Mapping[str, str] = field(default_factory=dict)   # key -> message, while active
     overrides: Mapping[str, Any] = field(default_factory=dict)
     commands: Mapping[str, str] = field(default_factory=dict)  # "command pending: ..." / "command failed: ..."
+    caps: Mapping[str, Capabilities] = field(default_factory=dict)  # what each miner can take (requests.py)
     extra: Mapping[str, Any] = field(default_factory=dict)    # heat zones, prices, rules traces...

@@ -5,7 +5,10 @@ call the trigger with each new canonical value. It compares the value with the o
 decided on; a change of at least ``threshold_w`` schedules one extra cycle after ``debounce_s`` (the
 three phases of a meter, or PV and grid moving together, arrive within milliseconds and make one
 decision), and push-woken cycles are at least ``min_gap_s`` apart, so a noisy meter cannot make
-the engine poll the miners continuously. Time comes from the injected clock.
+the engine poll the miners continuously.
+
+The debounce runs on the event loop's time, not the engine's injected clock: pushes are real-time
+events, and sleeping on a virtual clock would move the replayed time from a background task.
 """
 from __future__ import annotations
 
@@ -13,16 +16,14 @@ import asyncio
 import logging
 from typing import Callable
 
-from ..clock import Clock
 from ..energy.snapshot import POWER_FIELDS, EnergySnapshot
 
 log = logging.getLogger("edgemining_tui.engine.push")
 
 
 class PushTrigger:
-    def __init__(self, clock: Clock, wake: Callable[[], None], *, threshold_w: float = 150.0,
+    def __init__(self, wake: Callable[[], None], *, threshold_w: float = 150.0,
                  debounce_s: float = 0.2, min_gap_s: float = 1.0) -> None:
-        self.clock = clock
         self.wake = wake
         self.threshold_w = threshold_w
         self.debounce_s = debounce_s
@@ -55,9 +56,9 @@ class PushTrigger:
             return
 
     async def _fire(self) -> None:
-        wait = max(self.debounce_s, self._last_fire + self.min_gap_s - self.clock.now())
-        await self.clock.sleep(wait)
-        self._last_fire = self.clock.now()
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(self.debounce_s, self._last_fire + self.min_gap_s - loop.time()))
+        self._last_fire = loop.time()
         self.fired += 1
         self.due = True
         self.wake()

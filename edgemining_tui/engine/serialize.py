@@ -5,13 +5,16 @@ from dataclasses import asdict
 from typing import Any
 
 from ..energy.snapshot import ALL_FIELDS, EnergySnapshot, Reading
-from ..miners.model import Board, CommandKind, CommandResult, MinerCommand, MinerSample, MinerState, Verification
+from ..miners.model import (
+    Board, Capabilities, CommandKind, CommandResult, Level, MinerCommand, MinerSample, MinerState, Verification,
+)
 from ..policy.decision import FleetDecision, MinerDecision
 from .events import EngineState
 
 
 def _reading(d: dict) -> Reading:
-    return Reading(d.get("value"), d.get("ts", 0.0), d.get("source", ""), d.get("error"), d.get("age_known", True))
+    return Reading(d.get("value"), d.get("ts", 0.0), d.get("source", ""), d.get("error"), d.get("age_known", True),
+                   d.get("absent", False))
 
 
 def state_to_dict(s: EngineState) -> dict:
@@ -20,6 +23,7 @@ def state_to_dict(s: EngineState) -> dict:
         "ts": s.ts, "cycle": s.cycle, "miners_w": s.miners_w, "stale": list(s.stale), "cycle_s": s.cycle_s,
         "observe_only": s.observe_only, "paused": s.paused, "faults": dict(s.faults),
         "commands": dict(s.commands),
+        "caps": {n: asdict(c) for n, c in s.caps.items()},
         "overrides": _jsonable(s.overrides), "extra": _jsonable(s.extra),
         "snapshot": {"ts": snap.ts, "forecast": dict(snap.forecast),
                      **{f: asdict(getattr(snap, f)) for f in ALL_FIELDS}},
@@ -53,6 +57,7 @@ def state_from_dict(d: dict) -> EngineState:
         x["boards"] = tuple(Board(**b) for b in x.get("boards", ()))
         x["pools"] = tuple(x.get("pools", ()))
         x["errors"] = tuple(x.get("errors", ()))
+        x["invalid"] = tuple(x.get("invalid", ()))
         samples[n] = MinerSample(**x)
     dec = None
     if d.get("decision"):
@@ -71,8 +76,20 @@ def state_from_dict(d: dict) -> EngineState:
     return EngineState(ts=d["ts"], cycle=d["cycle"], snapshot=snap, samples=samples, decision=dec,
                        verifications=vers, miners_w=d["miners_w"], stale=tuple(d.get("stale", ())),
                        cycle_s=d.get("cycle_s", 0.0), role="observer", observe_only=d.get("observe_only", False),
-                       paused=d.get("paused", False), faults=d.get("faults", {}), commands=d.get("commands", {}),
+                       paused=d.get("paused", False), faults=d.get("faults", {}), commands=d.get("commands", {}), caps=_caps(d.get("caps") or {}),
                        overrides=d.get("overrides", {}), extra=d.get("extra", {}))
+
+
+def _caps(d: dict) -> dict[str, Capabilities]:
+    out = {}
+    for n, c in d.items():
+        try:
+            c = dict(c)
+            c["levels"] = tuple(Level(**lv) for lv in c.get("levels", ()))
+            out[n] = Capabilities(**c)
+        except (TypeError, ValueError):
+            continue    # an owner of another version: the owner checks the request again anyway
+    return out
 
 
 def _jsonable(x: Any) -> Any:

@@ -11,7 +11,8 @@ Example::
       prefix: edgemining/house    # one prefix per site: topics live under it
       discovery: true             # announce devices to Home Assistant
       discovery_prefix: homeassistant
-      tls: false                  # true: TLS, with ca_file / certfile / keyfile / insecure
+      tls: false                  # true (the system's CAs), or {ca_file, cert_file, key_file, insecure}
+                                  # as for the MQTT energy source
       request_expiry: 2min        # a command older than this (by its own "ts") is dropped
 
 Needs the optional extra: ``pip install 'edgemining-tui[mqtt]'`` (aiomqtt).
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..config.types import Duration, Secret
+from ..energy.config import MqttTls, mqtt_tls
 
 _TOPIC_PART = re.compile(r"^[A-Za-z0-9_\-./]+$")
 
@@ -38,11 +40,7 @@ class MqttPublishConfig:
     site_name: Optional[str] = None       # the Home Assistant device name; default: site.name
     discovery: bool = True
     discovery_prefix: str = "homeassistant"
-    tls: bool = False
-    ca_file: Optional[str] = None
-    certfile: Optional[str] = None
-    keyfile: Optional[str] = None
-    insecure: bool = False                # accept a self-signed broker certificate without a CA file
+    tls: bool | MqttTls | None = None     # the same shape as the MQTT energy source's tls:
     keepalive: Duration = 30.0
     request_expiry: Duration = 120.0
 
@@ -60,10 +58,9 @@ class MqttPublishConfig:
             if not v or not _TOPIC_PART.match(v) or v.startswith("/") or v.endswith("/") or "//" in v:
                 raise ValueError(f"{key}: expected topic levels like 'edgemining/house' "
                                  f"(letters, digits, - _ . /; no wildcards), got {v!r}")
-        if (self.certfile is None) != (self.keyfile is None):
-            raise ValueError("certfile and keyfile go together (a client certificate needs its key)")
-        if (self.ca_file or self.certfile or self.insecure) and not self.tls:
-            raise ValueError("ca_file, certfile and insecure apply to TLS: set tls: true")
+        t = mqtt_tls(self.tls)
+        if t is not None:
+            t.validate()
         if not 5 <= self.keepalive <= 3600:
             raise ValueError(f"keepalive: expected 5 s .. 1 h, got {self.keepalive:g} s")
         if not 5 <= self.request_expiry <= 86400:

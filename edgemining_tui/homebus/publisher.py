@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
 from ..engine import actions as A
+from ..engine.requests import age_refusal, refusal
 from ..engine.events import EngineState, Event
 from ..engine.serialize import state_to_dict
 from ..miners.model import Capabilities
@@ -51,7 +52,10 @@ class Command:
 
 def parse_command(topics: T.Topics, topic: str, payload: bytes, *, now: float, expiry_s: float,
                   miners: Mapping[str, Capabilities]) -> Command | None:
-    """What a message on a command topic asks for. None: not a command topic."""
+    """What a message on a command topic asks for, or why it is refused. None: not a command topic.
+
+    Only the payload's shape is read here; whether the decider could take the request is the
+    console's own check (engine/requests.py ``refusal``), and Engine.request applies it again."""
     text = payload.decode("utf-8", "replace").strip()
     if topic == topics.cycle_press:
         return Command(A.CYCLE, {}) if text.upper() in ("PRESS", "") else Command(None, {}, f"expected PRESS, got {text[:40]!r}")
@@ -62,43 +66,37 @@ def parse_command(topics: T.Topics, topic: str, payload: bytes, *, now: float, e
             return Command(A.RESUME, {})
         return Command(None, {}, f"expected ON or OFF, got {text[:40]!r}")
     if topic == topics.request:
-        return _parse_request(text, now=now, expiry_s=expiry_s, miners=miners)
-    parsed = topics.parse_miner_command(topic)
-    if parsed is None:
-        return None
-    name, what = parsed
-    caps = miners.get(name)
-    if caps is None:
-        return Command(None, {}, f"no miner called {name!r} at this site")
-    if not caps.controllable:
-        return Command(None, {}, f"{name} is monitor-only: {caps.why_limited or 'it cannot be commanded'}")
+        cmd = _parse_request(text, now=now, expiry_s=expiry_s)
+    else:
+        parsed = topics.parse_miner_command(topic)
+        if parsed is None:
+            return None
+        cmd = _parse_miner(parsed[0], parsed[1], text)
+    if cmd.action is None:
+        return cmd
+    why = refusal(cmd.action, cmd.args, miners)
+    return Command(None, {}, why, cmd.request_id) if why else cmd
+
+
+def _parse_miner(name: str, what: str, text: str) -> Command:
     if what == "mode":
         mode = text.lower()
         if mode == "auto":
             return Command(A.RELEASE, {"miner": name})
         if mode in ("on", "off"):
-            if mode == "off" and not caps.on_off:
-                return Command(None, {}, f"{name} cannot be stopped: {caps.why_limited or 'no stop command'}")
             return Command(A.OVERRIDE, {"miner": name, "mode": mode, "until": "until released"})
         return Command(None, {}, f"mode must be auto, on or off, got {text[:40]!r}")
     try:
         watts = float(text)
     except ValueError:
         return Command(None, {}, f"power must be a number of watts, got {text[:40]!r}")
-    if not math.isfinite(watts):
-        return Command(None, {}, f"power must be a finite number of watts, got {text[:40]!r}")
-    if not (caps.power_target or caps.levels):
-        return Command(None, {}, f"{name} has no power target or levels")
-    lo, hi = caps.lowest_w, caps.highest_w
-    if not lo - 0.5 <= watts <= hi + 0.5:
-        return Command(None, {}, f"{watts:g} W is outside {name}'s range {lo:g}–{hi:g} W")
     return Command(A.OVERRIDE, {"miner": name, "mode": "power", "watts": watts, "until": "until released"})
 
 
 _CONSOLE_ACTIONS = {A.PAUSE, A.RESUME, A.OBSERVE_ONLY, A.CYCLE, A.OVERRIDE, A.RELEASE, A.SET_POLICY}
 
 
-def _parse_request(text: str, *, now: float, expiry_s: float, miners: Mapping[str, Capabilities]) -> Command:
+def _parse_request(text: str, *, now: float, expiry_s: float) -> Command:
     try:
         d = json.loads(text)
     except ValueError:
@@ -106,32 +104,14 @@ def _parse_request(text: str, *, now: float, expiry_s: float, miners: Mapping[st
     if not isinstance(d, dict):
         return Command(None, {}, "request must be a JSON object")
     rid = d.get("id") if isinstance(d.get("id"), str) else None
-    action, args, ts = d.get("action"), d.get("args", {}), d.get("ts")
+    action, args = d.get("action"), d.get("args", {})
     if action not in _CONSOLE_ACTIONS:
         return Command(None, {}, f"unknown action {str(action)[:40]!r}", rid)
     if not isinstance(args, dict):
         return Command(None, {}, "args must be an object", rid)
-    if not isinstance(ts, (int, float)) or isinstance(ts, bool) or not math.isfinite(ts):
-        return Command(None, {}, "request has no time (ts)", rid)
-    age = now - float(ts)
-    if age > expiry_s:
-        return Command(None, {}, f"request expired: sent {age:.0f} s ago (limit {expiry_s:g} s)", rid)
-    if age < -expiry_s:
-        return Command(None, {}, "request is from the future: check the clocks", rid)
-    miner = args.get("miner")
-    if action == A.OVERRIDE:
-        caps = miners.get(str(miner))
-        if caps is None:
-            return Command(None, {}, f"no miner called {str(miner)[:40]!r} at this site", rid)
-        if not caps.controllable:
-            return Command(None, {}, f"{miner} is monitor-only", rid)
-        if args.get("mode") == "power":
-            w = args.get("watts")
-            if not isinstance(w, (int, float)) or isinstance(w, bool) or not math.isfinite(w):
-                return Command(None, {}, "a power override needs a finite number of watts", rid)
-            if not caps.lowest_w - 0.5 <= w <= caps.highest_w + 0.5:
-                return Command(None, {}, f"{w:g} W is outside {miner}'s range "
-                                         f"{caps.lowest_w:g}–{caps.highest_w:g} W", rid)
+    why = age_refusal(d.get("ts"), now, expiry_s)
+    if why:
+        return Command(None, {}, why, rid)
     return Command(action, dict(args), "", rid)
 
 

@@ -156,6 +156,20 @@ class MqttSitesLink:
             return f"{where} · nothing heard yet"
         return where
 
+    def owner_gone(self, last_state_ts: float | None = None) -> str:
+        """'' while the shown site's owner is online; else why actions cannot go there now."""
+        site = self.site
+        if not self.connected:
+            return "the broker is not reachable"
+        if site.status == "online":
+            return ""
+        if site.status is None:
+            return f"nothing heard from {site.label} yet"
+        if last_state_ts is None:
+            return f"the owner of {site.label} is offline"
+        from ..format import duration
+        return f"the owner of {site.label} stopped {duration(self.now() - last_state_ts)} ago"
+
     async def send(self, action: str, args: dict) -> str:
         site = self.site
         if self._client is None or not self.connected:

@@ -121,9 +121,9 @@ class PlugConfig:
     token: Optional[Secret] = None        # home_assistant: default energy.home_assistant.token
     entity: Optional[str] = None          # home_assistant: switch.* (or light.*, fan.*)
     power_entity: Optional[str] = None    # home_assistant: sensor.* with the plug's power (W or kW)
-    boot_time: Duration = 60.0            # from power on until the miner hashes
-    standby_cut_after: Optional[Duration] = 1800.0   # power_switch: cut the standby after this pause
-    timeout: Duration = 3.0
+    boot_time: bounded(Duration, 0, 3600) = 60.0            # from power on until the miner hashes
+    standby_cut_after: Optional[bounded(Duration, 0, 86400)] = 1800.0   # power_switch: cut the standby after this pause
+    timeout: bounded(Duration, 0.1, 60) = 3.0
 
     def validate(self) -> None:
         if self.kind == "shelly" and not self.host:
@@ -162,6 +162,9 @@ class MinerConfig:
     simulated: Optional[SimulatedSpec] = None
     plug: Optional[PlugConfig] = None            # driver: plug (the plug is the miner's control)
     power_switch: Optional[PlugConfig] = None    # a plug in front of a pyasic miner (standby cut)
+    # its stratum login ("account.worker") when the miner does not report it; the part after the
+    # dot is matched against the pool tracker's workers
+    pool_user: Optional[str] = None
 
     def validate(self) -> None:
         if not self.name or not self.name.strip():

@@ -32,6 +32,7 @@ from typing import Protocol
 import httpx
 
 from ..clock import Clock
+from ..energy.snapshot import number
 from .model import (
     Capabilities, CommandKind, CommandResult, MinerCommand, MinerDriver, MinerSample, MinerState,
 )
@@ -124,14 +125,6 @@ def _rpc_message(r: httpx.Response) -> str:
     return f" ({msg})" if isinstance(msg, str) and msg else ""
 
 
-def _num(v) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if f == f and abs(f) != float("inf") else None
 
 
 class ShellyGen2Switch(_HttpPlug):
@@ -157,7 +150,7 @@ class ShellyGen2Switch(_HttpPlug):
             return PlugReading(now, None, None, "unexpected Switch.GetStatus answer (no output)")
         errors = body.get("errors")
         err = f"plug reports {', '.join(map(str, errors))}" if isinstance(errors, list) and errors else None
-        return PlugReading(now, body["output"], _num(body.get("apower")), err)
+        return PlugReading(now, body["output"], number(body.get("apower")), err)
 
     async def set(self, on: bool) -> None:
         body = await self._call("GET", "/rpc/Switch.Set",
@@ -198,7 +191,7 @@ class HomeAssistantSwitch(_HttpPlug):
         if self.power_entity:
             try:
                 p = await self._state(self.power_entity)
-                power = _num(p.get("state"))
+                power = number(p.get("state"))
                 unit = str((p.get("attributes") or {}).get("unit_of_measurement") or "W")
                 if power is not None and unit.lower() == "kw":
                     power *= 1000.0
@@ -308,7 +301,11 @@ class SwitchedDriver:
         self.timing = timing
         self.clock = clock
         self.name = inner.name
-        self.cfg = getattr(inner, "cfg", None)
+        cfg = getattr(inner, "cfg", None)
+        # a read may ask the plug after the miner (the fleet's guard allows for both)
+        plug_s = getattr(getattr(cfg, "power_switch", None), "timeout", 3.0)
+        self.cfg = cfg.with_(poll_timeout=cfg.poll_timeout + plug_s) if cfg is not None else None
+        self._starting: asyncio.Task | None = None   # the start sent once the miner is back
         self.paused_since: float | None = None
         self.cut = False                          # we cut the power (the miner is off at the wall)
         self.booting_since: float | None = None   # power restored for a start, miner not yet up
@@ -340,14 +337,19 @@ class SwitchedDriver:
                 self.cut = True
                 return MinerSample(self.name, now, MinerState.PAUSED, power_w=r.power_w or 0.0,
                                    error="power cut by its plug")
+        st = self._starting
+        if st is not None and st.done():
+            self._starting = None
+            res = st.result() if not st.cancelled() and st.exception() is None else None
+            self.events.append(f"miner up after power restore: {res.message if res else 'start failed'}")
         if self.booting_since is not None:
             if s.online:
                 self.booting_since = None
                 if self.pending is not None:
+                    # the start goes out in the background: a command may take longer than a poll
                     cmd, self.pending = self.pending, None
-                    res = await self.inner.apply(cmd)
-                    self.events.append(f"miner up after power restore: {res.message}")
-                    s = await self.inner.read()
+                    self._starting = asyncio.ensure_future(self.inner.apply(cmd))
+                    return replace(s, state=MinerState.RAMPING, error="starting after its plug restored power")
             elif now - self.booting_since < self.timing.boot_s * 3:
                 return MinerSample(self.name, now, MinerState.RAMPING, power_w=s.power_w,
                                    error="booting after its plug restored power")
@@ -393,6 +395,8 @@ class SwitchedDriver:
         return res
 
     async def close(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
         await asyncio.gather(self.inner.close(), self.switch.close(), return_exceptions=True)
 
 

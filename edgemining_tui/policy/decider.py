@@ -27,7 +27,7 @@ from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision
-from .overrides import Override, OverrideEvent, Overrides
+from .overrides import MODE_OF_KIND, Override, OverrideEvent, Overrides, override_refusal
 from .requests import OverrideRequests
 from .rule_hook import RuleHook, RuleSetHook, SiteFeeds, _as_hook
 from .protection import min_on_left, start_block
@@ -173,6 +173,8 @@ class PolicyDecider(OverrideRequests):
                     all_draw += pw
             else:
                 all_draw = None
+            if ov and ov.for_miner(name) is not None:
+                self._check_override(name, caps, now)
             if caps.monitor_only:
                 out[name] = MinerDecision(name, bool(sample and sample.running), None, None, "monitor_only",
                                           "monitor only: never commanded")
@@ -408,6 +410,15 @@ class PolicyDecider(OverrideRequests):
         else:
             sl.term, sl.reason = ("rule" if why else "idle"), (why or "no rule fired")
 
+    def _check_override(self, name: str, caps, now: float) -> None:
+        """An override this miner cannot take (saved before it was checked, or the miner turned out
+        to be monitor-only) is dropped with an event, never applied."""
+        o = self.overrides.for_miner(name)
+        why = override_refusal(MODE_OF_KIND.get(o.kind, ""), o.watts, caps, name) if o is not None else ""
+        if why:
+            self.overrides.release(now=now, miner=name)
+            self._events.append(OverrideEvent("dropped", o, f"override dropped: {why}"))
+
     def _override(self, sl: Slot, o: Override, now: float) -> None:
         lad = sl.ladder
         sl.term = "override"
@@ -459,6 +470,9 @@ class PolicyDecider(OverrideRequests):
             return None, False
         if sl.nocmd or (sl.failsafe and kind is _START):
             return None, False
+        if (kind is _START or kind is _STOP) and not view.caps.on_off:
+            return None, False      # it cannot be started or stopped: the fleet would refuse it anyway
+
         same = st.sent_kind is kind and st.sent_w == w and st.sent_level == lvl and st.sent_ts is not None
         resend = (st.awaiting and same) if kind is _START or kind is _STOP else same
         if resend and now - st.sent_ts < retry:

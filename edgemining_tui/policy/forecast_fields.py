@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Protocol
 
+from ..energy.snapshot import number
+
 # snapshot key -> rule key (forecast.<key>)
 SNAPSHOT_KEYS: dict[str, str] = {
     "power_now_w": "power_now",
@@ -70,11 +72,12 @@ class PVForecastProducer(Protocol):
 
 
 class ForecastFields(Mapping):
-    """``forecast.<key>`` values for one instant, each worked out on first use."""
+    """``forecast.<key>`` values for one instant, each worked out on first use. ``fc`` may be a
+    function returning the forecast (None: no forecast), called only when a rule asks."""
 
     __slots__ = ("fc", "tz", "_cache")
 
-    def __init__(self, fc: PVForecast, tz) -> None:
+    def __init__(self, fc: "PVForecast | Callable[[], PVForecast | None]", tz) -> None:
         self.fc = fc
         self.tz = tz
         self._cache: dict[str, float | None] = {}
@@ -100,6 +103,12 @@ class ForecastFields(Mapping):
 
     def _compute(self, key: str) -> float | None:
         fc = self.fc
+        if callable(fc):
+            fc = self.fc = fc()
+        if key not in _RULE_KEYS:
+            raise KeyError(key)
+        if fc is None:
+            return None
         if key == "power_now":
             return fc.power_now_w
         if key == "energy_next_hour":
@@ -168,24 +177,16 @@ class SnapshotForecast:
         f = snapshot_forecast
         if not f:
             return None
-        rest = _num(f.get("energy_today_remaining_wh"))
+        rest = number(f.get("energy_today_remaining_wh"))
         curve = None
         if rest is not None:
             span = self._sun_span(now)
             if span is not None:
                 curve = sine_curve(rest, now, span[0], span[1])
-        return PVForecast(now, _num(f.get("power_now_w")), _num(f.get("energy_next_hour_wh")), rest,
-                          _num(f.get("energy_tomorrow_wh")), curve, _num(f.get("power_next_4h_avg_w")))
+        return PVForecast(now, number(f.get("power_now_w")), number(f.get("energy_next_hour_wh")), rest,
+                          number(f.get("energy_tomorrow_wh")), curve, number(f.get("power_next_4h_avg_w")))
 
 
-def _num(v) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 __all__ = ["PVForecast", "PVForecastProducer", "ForecastFields", "SnapshotForecast", "sine_curve",

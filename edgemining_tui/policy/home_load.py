@@ -86,7 +86,8 @@ class HomeLoadForecaster:
         return int((ts + self._off) // SLOT_S)
 
     def observe(self, ts: float, house_w: float | None) -> None:
-        if house_w is None or house_w != house_w or ts <= self._last_ts:
+        # the house without the miners is >= 0; anything else is a sensor fault, not a load
+        if house_w is None or not 0.0 <= house_w < math.inf or ts <= self._last_ts:
             return
         self._last_ts = ts
         s = self._abs_slot(ts)

@@ -10,10 +10,11 @@
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from .timers import fmt_dur
@@ -101,6 +102,45 @@ def parse_expiry(text: str | float | None, now: float, tz: str | ZoneInfo = "UTC
                      "or 'until released'")
 
 
+def finite_number(v: Any) -> float | None:
+    """A real, finite number (not a bool, not NaN or inf), as float; else None."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+MODE_OF_KIND = {"force_on": "on", "force_off": "off", "power": "power"}
+
+
+def override_refusal(mode: str, watts: Any, caps: Any, miner: str = "") -> str:
+    """Can this miner take this override at all (what the decider and the fleet would do)?
+    ``mode``: on | off | power; ``caps``: miners.model.Capabilities, or None when not known.
+    '' when it can, else why not (engine/requests.py, and the decider for saved overrides)."""
+    who = f"{miner}: " if miner else ""
+    if mode == "power":
+        w = finite_number(watts)
+        if w is None:
+            return f"{who}a power override needs a finite number of watts, got {watts!r:.40}"
+        if w <= 0:
+            return f"{who}a power override needs watts > 0, got {w:g}"
+    if caps is None:
+        return ""
+    if caps.monitor_only or not caps.controllable:
+        return f"{who}monitor only: the console never commands this miner"
+    if mode == "off" and not caps.on_off:
+        return f"{who}this miner cannot be stopped (no start/stop on it)"
+    if mode == "power":
+        if not (caps.power_target or caps.levels):
+            return f"{who}this miner has no power target or levels (on/off only)"
+        lo, hi = caps.lowest_w, caps.highest_w
+        w = float(watts)
+        if hi > 0 and not lo - 0.5 <= w <= hi + 0.5:
+            return f"{who}{w:.0f} W is outside this miner's range ({lo:.0f}–{hi:.0f} W)"
+    return ""
+
+
+
 @dataclass(frozen=True, slots=True)
 class Override:
     kind: str                      # force_on | force_off | power | pause | observe
@@ -140,9 +180,19 @@ class Override:
                         by=str(d.get("by") or "user"))
 
 
+def _saved_refusal(ov: "Override") -> str:
+    if ov.until is not None and not math.isfinite(ov.until):
+        return "its end time is not a number"
+    if ov.kind == "power":
+        return override_refusal("power", ov.watts, None)
+    if ov.watts is not None and finite_number(ov.watts) is None:
+        return "its power is not a number"
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class OverrideEvent:
-    kind: str          # "set" | "released" | "expired"
+    kind: str          # "set" | "released" | "expired" | "dropped"
     override: Override
     message: str
 
@@ -168,8 +218,9 @@ class Overrides:
         if kind in GLOBAL_KINDS and miner:
             raise ValueError(f"override {kind} applies to the whole fleet, not to one miner")
         if kind == "power":
-            if watts is None or watts <= 0:
-                raise ValueError("a fixed-power override needs a positive power in watts")
+            w = finite_number(watts)
+            if w is None or w <= 0:
+                raise ValueError("a fixed-power override needs a positive, finite power in watts")
         until, label = parse_expiry(expiry, now, self.tz, self.sunset, self.sunrise)
         ov = Override(kind, miner, float(watts) if watts is not None else None, until, now, label, by)
         if miner:
@@ -252,6 +303,12 @@ class Overrides:
             try:
                 ov = Override.from_dict(d)
             except (KeyError, TypeError, ValueError):
+                continue
+            bad = _saved_refusal(ov)
+            if bad:
+                # saved by an older version that let it through: never apply it (issue 16)
+                who = f"{ov.miner}: " if ov.miner else ""
+                events.append(OverrideEvent("dropped", ov, f"{who}saved override dropped: {bad}"))
                 continue
             if now is not None and ov.expired(now):
                 who = f"{ov.miner}: " if ov.miner else ""

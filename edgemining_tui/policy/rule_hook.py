@@ -25,6 +25,8 @@ class SiteFeeds:
     home_load: HomeLoadProducer | None = None
     pool: Callable[[], Mapping | None] | None = None
     energy_source: Mapping | None = None
+    # lean: build only the namespaces the rules read (the replay); else all (the console shows them)
+    lean: bool = False
 
 
 class RuleHook(Protocol):
@@ -34,6 +36,31 @@ class RuleHook(Protocol):
     def evaluate(self, inp: DecisionInput, miner: MinerView, running: bool, *,
                  running_since: float | None = None, stopped_since: float | None = None
                  ) -> tuple[str | None, str]: ...
+
+
+class Lazy(Mapping):
+    """A mapping made on first use: the context's site fields cost nothing until a rule reads them."""
+
+    __slots__ = ("_make", "_d")
+
+    def __init__(self, make: Callable[[], Mapping | None]) -> None:
+        self._make = make
+        self._d: Mapping | None = None
+
+    def _data(self) -> Mapping:
+        d = self._d
+        if d is None:
+            d = self._d = self._make() or {}
+        return d
+
+    def __getitem__(self, key):
+        return self._data()[key]
+
+    def __iter__(self):
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
 
 
 class RuleSetHook:
@@ -48,6 +75,9 @@ class RuleSetHook:
         self.feeds = feeds or SiteFeeds()
         if self.feeds.forecast is None:
             self.feeds.forecast = SnapshotForecast(sun, self.tz)
+        # the namespaces the rules read: the others are not built every cycle
+        fields = ruleset.fields() if self.feeds.lean and hasattr(ruleset, "fields") else None
+        self._uses = None if fields is None else {p.split(".", 1)[0] for p in fields}
         self._inp: DecisionInput | None = None
         self._ctx: Any = None
 
@@ -61,13 +91,19 @@ class RuleSetHook:
                 if v.sample is not None and v.sample.power_w is not None:
                     miners_w += v.sample.power_w
             f = self.feeds
-            fc = f.forecast.pv_forecast(inp.now, inp.snapshot.forecast) if f.forecast is not None else None
-            self._ctx = build_context(inp.now, tz=tz, snapshot=inp.snapshot, sun=self.sun,
+            now = inp.now
+            uses = self._uses
+            src = f.forecast if uses is None or "forecast" in uses else None
+            hl = f.home_load if uses is None or "home_load" in uses else None
+            pool = f.pool if uses is None or "mining_performance" in uses else None
+            # each worked out only when a rule reads one of its fields
+            fc = ForecastFields(lambda: src.pv_forecast(now, inp.snapshot.forecast), tz) \
+                if src is not None else {}
+            self._ctx = build_context(now, tz=tz, snapshot=inp.snapshot, sun=self.sun,
                                       climate=inp.climate or None, price=inp.prices or None, miners_w=miners_w,
-                                      forecast=ForecastFields(fc, tz) if fc is not None else {},
-                                      battery_capacity_wh=f.battery_capacity_wh,
-                                      home_load=f.home_load.fields(inp.now) if f.home_load is not None else None,
-                                      mining_performance=f.pool() if f.pool is not None else None,
+                                      forecast=fc, battery_capacity_wh=f.battery_capacity_wh,
+                                      home_load=Lazy(lambda: hl.fields(now)) if hl is not None else None,
+                                      mining_performance=Lazy(pool) if pool is not None else None,
                                       energy_source=f.energy_source)
             self._inp = inp
         return self._ctx

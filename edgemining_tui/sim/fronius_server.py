@@ -98,14 +98,9 @@ class FroniusServer(StandInServer):
 
     async def _handle(self, req: Request) -> Response:
         self.requests += 1
-        fault = await self.injected_fault()
-        if fault is not None:
-            return fault
-        if self.garbage:
-            return self.garbage_reply()
-        recorded = self.replayed(req)
-        if recorded is not None:
-            return recorded
+        canned = await self.canned(req)
+        if canned is not None:
+            return canned
         if req.path == PATH:
             return Response.json(self.payload())
         if req.path == "/solar_api/GetAPIVersion.cgi":

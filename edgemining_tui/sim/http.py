@@ -174,6 +174,15 @@ class StandInServer:
     def garbage_reply(self) -> Response:
         return Response(200, self.GARBAGE, "application/json")
 
+    async def canned(self, req: Request) -> Response | None:
+        """What the fault switches or a replayed recording answer, before any vendor logic."""
+        fault = await self.injected_fault()
+        if fault is not None:
+            return fault
+        if self.garbage:
+            return self.garbage_reply()
+        return self.replayed(req)
+
     def replayed(self, req: Request) -> Response | None:
         """The recorded body for this path, if one is being replayed."""
         if self.replay is None or req.path not in self.replay:

@@ -14,7 +14,8 @@ class OwnerLock:
 
     def acquire(self) -> bool:
         """True if this process now owns the fleet; False if another live process does."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from .files import private_dir
+        private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -25,6 +26,25 @@ class OwnerLock:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return True
+
+    def owner_alive(self) -> bool:
+        """Does a live process hold the lock? Asked with a shared lock that is let go at once, so
+        asking never makes us the owner."""
+        if self._fd is not None:
+            return True
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
 
     def owner_pid(self) -> int | None:
         try:

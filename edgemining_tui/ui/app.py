@@ -91,6 +91,8 @@ class EdgeMiningApp(MinerControls, App[int]):
         Binding("s", "fleet_sort", "Sort", id="fleet.sort", tooltip="Sort by the next column"),
         Binding("r", "history_range", "Range", id="history.range",
                 tooltip="Energy: chart 1 h / 24 h / 7 d; History: day / week / month"),
+        Binding("v", "energy_view", "Picture/chart", id="energy.view",
+                tooltip="Energy: when both do not fit, show the chart instead of the picture (or back)"),
         Binding("left_square_bracket", "history_shift(-1)", "Earlier", id="history.earlier",
                 tooltip="History: the periods before"),
         Binding("right_square_bracket", "history_shift(1)", "Later", id="history.later",
@@ -131,6 +133,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.fleet_throttle_s = max(1.0, self.refresh_s) if fleet_throttle_s is None else fleet_throttle_s
         self._fleet_last = -1e18
         self._fleet_timer = None
+        self._fleet_had_miner: bool | None = None
         self._energy_last = -1e18
         self._stop = asyncio.Event()
         self._unsubscribe = None
@@ -325,7 +328,11 @@ class EdgeMiningApp(MinerControls, App[int]):
                 self._fleet_timer.stop()
                 self._fleet_timer = None
             self.fleet_panel.show(self.state)
-            self.refresh_bindings()
+            # the footer recomposes on every refresh_bindings: only when the miner keys come or go
+            has_miner = self.fleet_panel.selected() is not None
+            if has_miner != self._fleet_had_miner:
+                self._fleet_had_miner = has_miner
+                self.refresh_bindings()
         elif self._fleet_timer is None:
             self._fleet_timer = self.set_timer(wait, self._fleet_flush)
 
@@ -350,8 +357,12 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.sub_title = describe()
         parts = [f"#{st.cycle} {_clock(st.ts, self.tz)}"]
         if self.link is not None and self.link.role == "observer" and self.clock is not None:
+            gone = self.link.owner_gone(st.ts) if hasattr(self.link, "owner_gone") else ""
             lag = self.clock.now() - st.ts
-            parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
+            if gone:
+                parts.append(f"[$error]{gone}[/]")
+            else:
+                parts.append(f"owner's state {duration(lag)} old" if lag < 3600 else "[$error]owner silent[/]")
         parts.append("[$warning]PAUSED[/]" if st.paused else "automation on")
         if st.observe_only:
             parts.append("[$warning]OBSERVE ONLY[/]")
@@ -369,7 +380,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         text = " · ".join(parts)
         if text != self._status_text:
             self._status_text = text
-            self.query_one("#status", Static).update(text)
+            self.query_one("#status", Static).update(text, layout=False)   # one row, always
 
     def _maybe_load_history(self, force: bool) -> None:
         hp = self.query_one("#panel-history", HistoryPanel)
@@ -455,6 +466,11 @@ class EdgeMiningApp(MinerControls, App[int]):
             return
         self.query_one("#panel-history", HistoryPanel).toggle_range()
         self._maybe_load_history(force=True)
+
+    def action_energy_view(self) -> None:
+        self.energy_panel.toggle_view()
+        if self.energy_panel.chart is not None:
+            self.call_after_refresh(self.energy_panel.draw_charts, self.tz)
 
     def action_history_shift(self, steps: int) -> None:
         hp = self.query_one("#panel-history", HistoryPanel)

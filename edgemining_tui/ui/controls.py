@@ -47,6 +47,8 @@ class MinerControls:
             return self.active_panel_id == "fleet" and not isinstance(self.screen, _detail_cls())
         if action == "history_range":
             return self.active_panel_id in ("history", "energy")
+        if action == "energy_view":
+            return self.active_panel_id == "energy"
         if action in ("history_shift", "history_date"):
             return self.active_panel_id == "history"
         if action == "show_panel" and parameters and parameters[0] == self.active_panel_id:
@@ -59,6 +61,10 @@ class MinerControls:
                                confirm: bool = True) -> str | None:
         """Ask (a ModalScreen naming what will change), then send; the UI never waits on the engine."""
         from .screens import ConfirmScreen
+        why = self.request_refusal(action, args)
+        if why:
+            self.notify(f"{title}: refused: {why}", severity="error", timeout=10)
+            return None
         if confirm and not await self.push_screen_wait(ConfirmScreen(title, body)):
             self.notify(f"{title}: cancelled", timeout=3)
             return None
@@ -75,6 +81,20 @@ class MinerControls:
         severity = "error" if str(result).startswith("refused") else "information"
         self.notify(str(result), title=title, severity=severity, timeout=6)
         return result
+
+    def request_refusal(self, action: str, args: dict) -> str:
+        """Why this request cannot go out ('' if it can): no live owner to take it, or the decider
+        would refuse it (engine/requests.py, with the capabilities the owner last published)."""
+        from ..engine.requests import refusal
+        gone = getattr(self.link, "owner_gone", None)
+        if gone is not None:
+            st = self.state
+            why = gone(st.ts if st is not None else None)
+            if why:
+                return f"{why}; nothing was queued (start the owner: systemctl start edgemining-tui)"
+        st = self.state
+        caps = dict(st.caps) if st is not None and st.caps else None
+        return refusal(action, args, caps)
 
     def _caps(self, name: str):
         eng = getattr(self.rt, "engine", None)

@@ -139,7 +139,7 @@ TIMER_WORDS = {"enable": "starts", "enable_timer": "starts", "disable": "pauses"
 TERM_LABELS = (
     ("available_w", "Power the miners may use"), ("left_w", "Not given to any miner"),
     ("reserved_w", "Set aside for miners starting"), ("headroom_w", "Safety margin kept unused"),
-    ("import_w", "Grid import now"), ("battery_charge_w", "Battery charging now"),
+    ("import_w", "Grid import now"), ("battery_charge_w", "Battery now"),
     ("battery_kept_w", "Kept for the battery"), ("battery_soc_pct", "Battery charge"),
     ("import_cap_w", "Grid import allowed for mining"), ("stale_for_s", "Readings missing for"),
     ("failsafe", "Fail-safe"), ("reserve", "Forecast reserve"), ("heat", "Heat"),
@@ -165,7 +165,8 @@ def plain_terms(terms: dict) -> list[tuple[str, str]]:
         if key == "stale_for_s" and not v:
             continue
         if key == "battery_charge_w" and isinstance(v, (int, float)):
-            out.append((text, watts(v) if v >= 0 else f"{watts(-v)} discharging"))
+            out.append((text, "idle" if abs(v) < 0.5 else f"charging {watts(v)}" if v > 0
+                        else f"discharging {watts(-v)}"))
             continue
         if key == "reserve" and isinstance(v, dict):
             out.append((text, f"keeps {v.get('keeps_pct', 0):.0f} % of the battery; needs "

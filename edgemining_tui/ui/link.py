@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from ..engine.serialize import state_from_dict
+from ..format import duration
 
 
 class OwnerLink:
@@ -27,6 +28,9 @@ class OwnerLink:
 
     def force_cycle(self) -> None:
         self.engine.force_cycle()
+
+    def owner_gone(self, last_state_ts: float | None = None) -> str:
+        return ""   # we are the owner
 
 
 class ObserverLink:
@@ -56,6 +60,16 @@ class ObserverLink:
 
     def force_cycle(self) -> None:  # an observer cannot wake the owner directly: ask through the inbox
         pass
+
+    def owner_gone(self, last_state_ts: float | None = None) -> str:
+        """'' while an owner runs; else "owner stopped 1:18 ago" (from its last saved state)."""
+        lock = getattr(self.rt, "lock", None)
+        alive = getattr(lock, "owner_alive", None)
+        if alive is None or alive():
+            return ""
+        if last_state_ts is None:
+            return "no owner is running"
+        return f"owner stopped {duration(self.clock.now() - last_state_ts)} ago"
 
     async def poll_state(self):
         """The owner's latest state, or None when it has not changed since the last poll."""

@@ -127,7 +127,8 @@ def _start_demo_owner(args: argparse.Namespace, data_dir: Path) -> subprocess.Po
         argv += ["--config", str(Path(args.config).resolve())]
     if args.demo:
         argv.append("--demo")
-    log = open(data_dir / "owner.log", "ab")
+    from ..store.files import open_private_log
+    log = open_private_log(data_dir / "owner.log")
     try:
         return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     finally:

@@ -72,3 +72,12 @@ def load_themes(dirs: list[Path] | None = None) -> tuple[dict[str, Theme], list[
                 continue
             themes[t.name] = t
     return themes, problems
+
+
+def theme_rgb(app, var: str, fallback: tuple[int, int, int] = (200, 200, 200)) -> tuple[int, int, int]:
+    """A theme variable as an (r, g, b) triple for plotext; the foreground when it is not set."""
+    v = app.theme_variables
+    try:
+        return Color.parse(v.get(var, v.get("foreground", "#ffffff"))).rgb
+    except ColorParseError:
+        return fallback

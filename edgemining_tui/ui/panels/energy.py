@@ -85,6 +85,23 @@ def time_ticks(start: float, end: float, tz, max_ticks: int) -> tuple[list[float
     return pos, labels
 
 
+def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
+    """Round ticks (…, 0.5, 1, 2, 5, 10 …) covering lo..hi, always including 0 when it is inside."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = max(hi - lo, 1e-6)
+    step = 0.1
+    for m in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500):
+        step = m
+        if span / m <= max(2, max_ticks):
+            break
+    first = (lo // step) * step
+    out, t = [round(first, 6)], first
+    while t < hi - step * 0.001:
+        t += step
+        out.append(round(t, 6))
+    return out
+
+
 def plain_reason(st: EngineState) -> str:
     """The decision in one sentence a person can read: what runs, on what, and what holds back."""
     d = st.decision
@@ -174,10 +191,12 @@ class EnergyPanel(Panel):
         self.window = "1h"
         self.chart: dict | None = None
         self.chart_loaded_at = -1e18
+        self.chart_first = False     # in short layouts: show the chart instead of the picture
+        self.short = False
         self._title()
 
     def _title(self) -> None:
-        self.border_title = (f"Energy flow · chart: {WINDOWS[self.window][3]} (r: 1 h / 24 h / 7 d)")
+        self.border_title = (f"Energy flow · chart: {WINDOWS[self.window][3]} (r: 1 h / 24 h / 7 d, v: picture/chart)")
 
     def compose(self) -> ComposeResult:
         from textual_plotext import PlotextPlot
@@ -191,15 +210,30 @@ class EnergyPanel(Panel):
         self._layout()
 
     def _layout(self) -> None:
+        """Picture, sentence and chart when they fit; when they do not (80×24 and smaller), the
+        picture or the chart (``v`` swaps them)."""
         h, w = self.content_size.height, self.content_size.width
-        flow_h = 20 if h >= 40 and w >= 90 else 12 if h >= 15 else 9 if h >= 12 else 3
-        self.query_one(FlowView).styles.height = flow_h
-        rest = h - flow_h - 3
+        flow = self.query_one(FlowView)
         chart = self.query_one("#energy-chart")
         soc = self.query_one("#soc-chart")
-        chart.display = rest >= 8
-        soc.display = rest >= 24
+        flow_h = 20 if h >= 40 and w >= 90 else 12 if h >= 15 else 9 if h >= 12 else 3
+        both = h - flow_h - 3 >= 8
+        self.short = not both
+        if both or not self.chart_first:
+            flow.display = True
+            flow.styles.height = flow_h
+            rest = h - flow_h - 3
+            chart.display = both
+            soc.display = rest >= 24
+        else:
+            flow.display = False
+            chart.display = True
+            soc.display = False
         soc.styles.height = 9
+
+    def toggle_view(self) -> None:
+        self.chart_first = not self.chart_first
+        self._layout()
 
     def show(self, st: EngineState, force: bool = False) -> None:
         s = st.snapshot
@@ -270,13 +304,10 @@ class EnergyPanel(Panel):
         data = self.chart
         if data is None:
             return
-        v = self.app.theme_variables
+        from ..theming import theme_rgb
 
         def rgb(var: str) -> tuple[int, int, int]:
-            try:
-                return Color.parse(v.get(var, v.get("foreground", "#ffffff"))).rgb
-            except Exception:
-                return (200, 200, 200)
+            return theme_rgb(self.app, var)
         xs, start, end = data["xs"], data["start"], data["now"]
         title = WINDOWS[data["window"]][3]
         p = self.query_one("#energy-chart", PlotextPlot)
@@ -288,6 +319,11 @@ class EnergyPanel(Panel):
             if pts:
                 plt.plot([a for a, _ in pts], [b for _, b in pts], label=label, color=rgb(var), marker="braille")
         plt.xlim(start, end)
+        values = [y / 1000.0 for key, _, _ in CHART_SERIES for y in data["series"][key] if y is not None]
+        if values:
+            ticks = nice_ticks(min(values), max(values), max(2, (p.size.height or 10) // 3))
+            plt.ylim(ticks[0], ticks[-1])
+            plt.yticks(ticks, [f"{t:g}" for t in ticks])
         width = max(20, p.size.width or 80)
         pos, labels = time_ticks(start, end, tz, max_ticks=max(2, width // 12))
         plt.xticks(pos, labels)

@@ -13,8 +13,10 @@ from textual.widgets import DataTable, Input, Static
 
 from ...engine.events import EngineState
 from ...format import duration
+from ...secrets import strip_controls
 
 from ..fmt import num, term_words, timer_texts, watts
+from ..table import RowDiffTable
 from . import Panel
 
 # key, label
@@ -73,7 +75,7 @@ def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | No
     if cmd_status:
         reason = cmd_status   # "command pending: ..." / "command failed: ..." (engine.py)
     cells = {
-        "name": (name, None),
+        "name": (strip_controls(name), None),
         "model": (model[:22], None),
         "state": (state, STATE_STYLE.get(state)),
         "power": (ptxt, "miner-fault" if (v is not None and v.confirmed is False) or
@@ -128,7 +130,7 @@ class FleetPanel(Panel):
         with Horizontal(id="fleet-bar"):
             yield Input(placeholder="filter: name, state, model  (/)", id="fleet-filter")
             yield Static("sort: name (s)", id="fleet-sort")
-        yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True, fixed_columns=1)
+        yield RowDiffTable(id="fleet-table", cursor_type="row", zebra_stripes=True, fixed_columns=1)
         yield Static("", id="fleet-detail")
 
     def on_mount(self) -> None:
@@ -187,6 +189,7 @@ class FleetPanel(Panel):
             if self._matches(name, cells):
                 wanted[name] = cells
         changed_sort = False
+        quiet: list[tuple[str, str, Any]] = []
         with self.app.batch_update():
             for name in [n for n in self.shown if n not in wanted]:
                 if name in t.rows:
@@ -205,11 +208,14 @@ class FleetPanel(Panel):
                 else:
                     for key, _ in COLUMNS:
                         if old[key] != cells[key]:
-                            wider = len(cells[key][0]) > t.columns[key].content_width
-                            t.update_cell(name, key, self._cell(*cells[key]), update_width=wider)
+                            if len(cells[key][0]) > t.columns[key].content_width:
+                                t.update_cell(name, key, self._cell(*cells[key]), update_width=True)
+                            else:   # the common case: only this row repaints
+                                quiet.append((name, key, self._cell(*cells[key])))
                             if key == self.sort_key:
                                 changed_sort = True
                 self.shown[name] = cells
+            t.set_cells(quiet)
             if changed_sort and t.row_count > 1:
                 self._sort()
         self.show_detail(st)
@@ -222,7 +228,7 @@ class FleetPanel(Panel):
         text = "" if st is None or name is None else detail_text(name, st)
         if text != self._detail_text:
             self._detail_text = text
-            self.query_one("#fleet-detail", Static).update(text)
+            self.query_one("#fleet-detail", Static).update(text, layout=False)   # fixed height
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "fleet-table":

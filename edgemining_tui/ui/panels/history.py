@@ -4,16 +4,19 @@ grid), what was exported, the sats mined and the net money, for periods ending a
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.color import Color
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
 from . import Panel
+
+log = logging.getLogger("edgemining_tui.ui")
 
 MODES = ("day", "week", "month")
 COUNTS = {"day": 14, "week": 8, "month": 6}
@@ -21,7 +24,7 @@ COUNTS = {"day": 14, "week": 8, "month": 6}
 BARS = (("surplus_kwh", "from surplus", "grid-export"), ("battery_kwh", "from battery", "battery"),
         ("grid_kwh", "from grid", "grid-import"), ("exported_kwh", "exported", "solar"))
 COLUMNS = (("period", "Period"), ("surplus_kwh", "Surplus kWh"), ("battery_kwh", "Battery kWh"),
-           ("grid_kwh", "Grid kWh"), ("exported_kwh", "Exported kWh"), ("sats", "Sats"), ("net", "Net"))
+           ("grid_kwh", "Grid kWh"), ("exported_kwh", "Export kWh"), ("sats", "Sats"), ("net", "Net"))
 _SUM = ("surplus_kwh", "battery_kwh", "grid_kwh", "unattributed_kwh", "mined_kwh", "exported_kwh", "sats",
         "value", "net")
 _DAY_CACHE: dict[tuple, dict] = {}
@@ -134,7 +137,7 @@ class HistoryPanel(Panel):
         from textual_plotext import PlotextPlot
         with Horizontal(id="history-bar"):
             yield Static("", id="history-head")
-            yield Input(placeholder="date: YYYY-MM-DD (g)", id="history-date")
+            yield Input(placeholder="g: date YYYY-MM-DD", id="history-date")
         yield PlotextPlot(id="history-chart")
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
 
@@ -192,31 +195,32 @@ class HistoryPanel(Panel):
         tot = {k: sum(r[k] for r in rows) for k in ("surplus_kwh", "battery_kwh", "grid_kwh", "exported_kwh",
                                                      "sats", "net")}
         self.query_one("#history-head", Static).update(
-            f"[b]All shown[/]  mined [$grid-export]{tot['surplus_kwh']:.1f}[/] kWh from surplus, "
-            f"[$battery]{tot['battery_kwh']:.1f}[/] from battery, [$grid-import]{tot['grid_kwh']:.1f}[/] from grid · "
-            f"exported [$solar]{tot['exported_kwh']:.1f}[/] kWh · {tot['sats']:,.0f} sats · net {tot['net']:+.2f} {cur}")
-        v = self.app.theme_variables
+            f"[b]Mined[/] [$grid-export]{tot['surplus_kwh']:.1f}[/] kWh from surplus, "
+            f"[$battery]{tot['battery_kwh']:.1f}[/] battery, [$grid-import]{tot['grid_kwh']:.1f}[/] grid · "
+            f"[b]exported[/] [$solar]{tot['exported_kwh']:.1f}[/] · {tot['sats']:,.0f} sats · {tot['net']:+.2f} {cur}")
+        from ..theming import theme_rgb
 
         def rgb(var: str) -> tuple[int, int, int]:
-            try:
-                return Color.parse(v.get(var, v.get("foreground", "#ffffff"))).rgb
-            except Exception:
-                return (200, 200, 200)
+            return theme_rgb(self.app, var)
         p = self.query_one("#history-chart", PlotextPlot)
         plt = p.plt
         plt.clear_data()
         plt.clear_figure()
         short = [_short(r["label"], mode) for r in rows]
-        plt.multiple_bar(short, [[r[k] for r in rows] for k, _, _ in BARS],
-                         labels=[lbl for _, lbl, _ in BARS], color=[rgb(c) for _, _, c in BARS])
-        plt.title(f"Energy per {mode} in kWh")
+        try:
+            plt.multiple_bar(short, [[r[k] for r in rows] for k, _, _ in BARS],
+                             labels=[lbl for _, lbl, _ in BARS], color=[rgb(c) for _, _, c in BARS])
+            plt.title(f"Energy per {mode} in kWh")
+        except Exception:   # the chart is a picture of the table below; never lose the table over it
+            log.exception("history chart failed")
         p.refresh()
         t = self.query_one("#history-table", DataTable)
         with self.app.batch_update():
+            t.columns["net"].label = Text(f"Net {cur}".strip())
             t.clear()
             for r in reversed(rows):
                 t.add_row(r["label"], f"{r['surplus_kwh']:.2f}", f"{r['battery_kwh']:.2f}", f"{r['grid_kwh']:.2f}",
-                          f"{r['exported_kwh']:.2f}", f"{r['sats']:,.0f}", f"{r['net']:+.2f} {cur}")
+                          f"{r['exported_kwh']:.2f}", f"{r['sats']:,.0f}", f"{r['net']:+.2f}")
 
 
 def _short(label: str, mode: str) -> str:

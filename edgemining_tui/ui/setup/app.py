@@ -54,7 +54,11 @@ def missing_energy_kinds() -> dict[str, str]:
             "fronius": ("FroniusConfig", "fronius", None),
             "shelly": ("ShellyConfig", "shelly", None),
             "mqtt": ("MqttConfig", "mqtt", "aiomqtt"),
-            "victron": ("VictronConfig", "mqtt", "aiomqtt")}
+            "victron": ("VictronConfig", "mqtt", "aiomqtt"),
+            "sunspec": ("SunSpecConfig", "sunspec", "pymodbus"),
+            **{k: (c, "local_apis", None) for k, c in (("homewizard", "HomeWizardConfig"), ("opendtu", "OpenDtuConfig"),
+                                                       ("enphase", "EnphaseConfig"), ("powerwall", "PowerwallConfig"),
+                                                       ("sonnen", "SonnenConfig"))}}
     out: dict[str, str] = {}
     for kind, (cls, module, dep) in need.items():
         if not hasattr(ec, cls):

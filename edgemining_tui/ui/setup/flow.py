@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ...clock import RealClock
 from ...config.types import Secret
+from ...energy.balance import check_balance
 from .state import POWER_ROLES, SetupState
 
 FIELD_OF = {"pv": "pv_w", "house": "house_w", "grid": "grid_import_w", "battery": "battery_charge_w",
@@ -45,6 +46,8 @@ def energy_config(state: SetupState):
         section = ec.VictronConfig(portal_id=f.get("portal_id", ""), host=f.get("host", "127.0.0.1"),
                                    port=int(f.get("port", 1883) or 1883),
                                    invert=ec.Invert(**{r: inv[r] for r in POWER_ROLES}))
+    elif kind in LOCAL:
+        section = _local_section(state, kind)
     else:
         raise ValueError(f"no live reading for energy source {kind!r}")
     section.validate()
@@ -103,14 +106,40 @@ async def read_flow(state: SetupState, attempts: int = 5, pause_s: float = 1.0) 
     return out
 
 
+LOCAL = ("sunspec", "homewizard", "opendtu", "enphase", "powerwall", "sonnen")
+
+
+def _local_section(state: SetupState, kind: str):
+    """The config section of a local API or Modbus device from the form (secrets from memory)."""
+    from ...energy import local_config as lc
+    f = state.fields
+
+    def secret(name: str):
+        v = state.secrets.get(name)
+        return Secret(v) if v else None
+    if kind == "sunspec":
+        return lc.SunSpecConfig(host=f.get("host", ""), port=int(f.get("port", 502) or 502),
+                                preset=f.get("preset", "generic"))
+    if kind == "homewizard":
+        token = secret("P1_TOKEN")
+        return lc.HomeWizardConfig(url=f.get("url", ""), api="v2" if token else "v1", token=token,
+                                   invert=state.inverts.get("grid", False))
+    if kind == "opendtu":
+        return lc.OpenDtuConfig(url=f.get("url", ""))
+    if kind == "enphase":
+        return lc.EnphaseConfig(url=f.get("url", ""), token=secret("ENVOY_TOKEN"))
+    if kind == "powerwall":
+        return lc.PowerwallConfig(url=f.get("url", ""), password=secret("POWERWALL_PASSWORD") or Secret(""))
+    return lc.SonnenConfig(url=f.get("url", ""), token=secret("SONNEN_TOKEN"))
+
+
 def _wanted(state: SetupState) -> list[str]:
     if state.energy_kind == "home_assistant":
         return [r for r, e in state.entities.items() if e]
     if state.energy_kind == "mqtt":
         return [r for r in FIELD_OF if state.fields.get(r)]
-    if state.energy_kind == "shelly":
-        return ["grid"]
-    return ["pv", "grid"]
+    from .state import MEASURES
+    return list(MEASURES.get(state.energy_kind, ("pv", "grid")))
 
 
 def _kw(w: float) -> str:
@@ -143,29 +172,17 @@ def describe(reading: FlowReading) -> str:
 
 
 def balance_hint(reading: FlowReading, tolerance_w: float = 300.0) -> str:
-    """Check PV + grid − battery ≈ house; when off, say which single flip would make it add up."""
+    """Check PV + grid − battery ≈ house; when off, say which single flip would make it add up.
+
+    The same check the engine runs live (energy/balance.py); no miners run during setup."""
     v = reading.values
     if any(v.get(r) is None for r in ("pv", "house", "grid")):
         return ""
-    bat = v.get("battery") or 0.0
-
-    def gap(signs: dict[str, int]) -> float:
-        pv = signs.get("pv", 1) * v["pv"]
-        grid = signs.get("grid", 1) * v["grid"]
-        b = signs.get("battery", 1) * bat
-        house = signs.get("house", 1) * v["house"]
-        return pv + grid - b - house
-
-    tol = max(tolerance_w, 0.15 * max(abs(v["pv"]), abs(v["house"])))
-    now = gap({})
-    if abs(now) <= tol:
+    b = check_balance(v["pv"], v["house"], v["grid"], v.get("battery"), tolerance_w=tolerance_w)
+    if b.balanced:
         return "Adds up: PV + grid − battery ≈ house."
-    for role in ("grid", "battery", "pv", "house"):
-        if role == "battery" and v.get("battery") is None:
-            continue
-        if abs(gap({role: -1})) <= tol:
-            key = role[0]
-            return (f"Does not add up (off by {abs(now) / 1000:.2f} kW); flipping {role} would fix it "
-                    f"(press {key}). If your house sensor includes the miners, ignore this.")
-    return (f"Does not add up (off by {abs(now) / 1000:.2f} kW): a sensor may be missing, in the wrong "
+    if b.flip is not None:
+        return (f"Does not add up (off by {abs(b.gap_w) / 1000:.2f} kW); flipping {b.flip} would fix it "
+                f"(press {b.flip[0]}). If your house sensor includes the miners, ignore this.")
+    return (f"Does not add up (off by {abs(b.gap_w) / 1000:.2f} kW): a sensor may be missing, in the wrong "
             f"unit, or the house sensor may include other loads.")

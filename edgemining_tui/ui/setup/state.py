@@ -25,7 +25,23 @@ ENERGY_KINDS: dict[str, str] = {
     "shelly": "Shelly Pro 3EM grid meter",
     "mqtt": "MQTT topics (Tasmota, openDTU, any broker)",
     "victron": "Victron GX (Venus OS MQTT)",
+    "sunspec": "Modbus TCP / SunSpec inverter (SolarEdge, Fronius, SMA, Kostal)",
+    "homewizard": "HomeWizard P1 grid meter (local API)",
+    "opendtu": "OpenDTU (Hoymiles microinverters, PV only)",
+    "enphase": "Enphase IQ Gateway (Envoy)",
+    "powerwall": "Tesla Powerwall 2 gateway",
+    "sonnen": "sonnenBatterie",
     "demo": "Demo site (simulated house and miners, nothing real)",
+}
+# (kind, form field) -> the secrets.env name a secret field is kept under
+SECRET_NAMES: dict[tuple[str, str], str] = {
+    ("mqtt", "password"): "MQTT_PASSWORD", ("homewizard", "token"): "P1_TOKEN", ("enphase", "token"): "ENVOY_TOKEN",
+    ("powerwall", "password"): "POWERWALL_PASSWORD", ("sonnen", "token"): "SONNEN_TOKEN",
+}
+# what each single-purpose device measures (the flow check reads only these)
+MEASURES: dict[str, tuple[str, ...]] = {
+    "shelly": ("grid",), "homewizard": ("grid",), "opendtu": ("pv",), "sunspec": ("pv", "grid"),
+    "enphase": ("pv", "grid"), "powerwall": ("pv", "grid"), "sonnen": ("pv", "grid"),
 }
 
 POLICY_CHOICES: dict[str, str] = {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...config import ConfigError, load_config
 from .secrets_file import write_secrets
-from .state import FORECAST_TRUST_PCT, ROLES, SetupState
+from .state import SECRET_NAMES, FORECAST_TRUST_PCT, ROLES, SetupState
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
@@ -167,6 +167,20 @@ def _energy(state: SetupState, add) -> None:
                 add(_comment(f"    {role}: {{topic: {scalar(topic)}, invert: true}}", f"{label}: {meaning}"))
             else:
                 add(_comment(f"    {role}: {scalar(topic)}", f"{label}: {meaning}"))
+    elif kind in LOCAL_FIELDS:
+        add(f"  {kind}:")
+        for key in LOCAL_FIELDS[kind]:
+            name = SECRET_NAMES.get((kind, key))
+            if name is not None:
+                if name in state.secrets:
+                    add(_comment(f'    {key}: "${{{name}}}"', "kept in secrets.env, not here"))
+                continue
+            if key in f:
+                add(f"    {key}: {int(f[key]) if key == 'port' else scalar(f[key])}")
+        if kind == "homewizard":
+            add(f"    api: {'v2' if 'P1_TOKEN' in state.secrets else 'v1'}")
+            if inv.get("grid"):
+                add("    invert: true")
     elif kind == "victron":
         add("  victron:")
         add(_comment(f"    portal_id: {scalar(f.get('portal_id', ''))}", "the GX's VRM portal id"))
@@ -175,12 +189,21 @@ def _energy(state: SetupState, add) -> None:
         _invert_block(inv, add)
 
 
+LOCAL_FIELDS = {"sunspec": ("host", "port", "preset"), "homewizard": ("url", "token"), "opendtu": ("url",),
+                "enphase": ("url", "token"), "powerwall": ("url", "password"), "sonnen": ("url", "token")}
+
 ENERGY_NOTES = {
     "home_assistant": "read from Home Assistant's REST API",
     "fronius": "Fronius Solar API v1",
     "shelly": "Shelly Pro 3EM as the grid meter",
     "mqtt": "values from MQTT topics",
     "victron": "Victron GX over MQTT",
+    "sunspec": "Modbus TCP with SunSpec",
+    "homewizard": "HomeWizard P1 meter, local API",
+    "opendtu": "OpenDTU live data",
+    "enphase": "Enphase IQ Gateway production.json",
+    "powerwall": "Powerwall gateway, customer login",
+    "sonnen": "sonnenBatterie status API",
     "demo": "the simulated demo site",
 }
 

@@ -11,7 +11,7 @@ from textual.widgets.option_list import Option
 
 from .. import ha_probe
 from ..flow import balance_hint, describe, read_flow
-from ..state import ENERGY_KINDS, FORECAST_LABEL, FORECAST_PICK, POWER_ROLES, ROLES
+from ..state import ENERGY_KINDS, FORECAST_LABEL, FORECAST_PICK, MEASURES, POWER_ROLES, ROLES, SECRET_NAMES
 from .base import StepScreen, _cut
 from .miners import MinersScreen
 from .policy import PolicyScreen
@@ -313,7 +313,20 @@ FORMS: dict[str, list[tuple[str, str, str, bool]]] = {
     "victron": [("host", "GX device address (MQTT broker on the GX)", "192.168.1.40", False),
                 ("port", "MQTT port", "1883", False),
                 ("portal_id", "VRM portal id (Settings → VRM online portal)", "", False)],
+    "sunspec": [("host", "Inverter address (Modbus TCP switched on)", "192.168.1.20", False),
+                ("port", "Modbus TCP port (SolarEdge with LCD: 1502)", "502", False),
+                ("preset", "Vendor: generic, solaredge, fronius, sma or kostal", "generic", False)],
+    "homewizard": [("url", "P1 meter address", "http://192.168.1.41", False),
+                   ("token", "v2 API token (empty: the v1 API, switched on in the app)", "", True)],
+    "opendtu": [("url", "OpenDTU address", "http://192.168.1.40", False)],
+    "enphase": [("url", "IQ Gateway address", "https://envoy.local", False),
+                ("token", "Owner token (firmware 7 and later)", "", True)],
+    "powerwall": [("url", "Gateway address", "https://192.168.91.1", False),
+                  ("password", "Customer password (the last 5 characters on the gateway's label)", "", True)],
+    "sonnen": [("url", "sonnenBatterie address", "http://192.168.1.50", False),
+               ("token", "API token (Software-Integration page; empty if none)", "", True)],
 }
+PRESETS = ("generic", "solaredge", "fronius", "sma", "kostal")
 
 
 class SourceFormScreen(StepScreen):
@@ -331,7 +344,7 @@ class SourceFormScreen(StepScreen):
         for key, label, default, secret in FORMS[self.kind]:
             yield Label(label)
             if secret:
-                kept = "MQTT_PASSWORD" in s.secrets
+                kept = SECRET_NAMES.get((self.kind, key), "") in s.secrets
                 yield Input("", id=f"f-{key}", password=True,
                             placeholder="kept (type to replace)" if kept else "stored in secrets.env")
             else:
@@ -366,12 +379,17 @@ class SourceFormScreen(StepScreen):
                     return self.say(f"{key}: a whole number{' 1..65535' if key == 'port' else ''}.", "error")
         if self.kind == "victron" and not values.get("portal_id"):
             return self.say("The portal id is needed: the GX publishes under N/<portal id>/…", "error")
-        if self.kind == "mqtt":
-            if not any(values.get(r) for r in ROLES):
-                return self.say("Give at least one topic (the grid topic is the important one).", "error")
-            pw = values.pop("password", "")
-            if pw:
-                s.secrets["MQTT_PASSWORD"] = pw
+        if self.kind == "mqtt" and not any(values.get(r) for r in ROLES):
+            return self.say("Give at least one topic (the grid topic is the important one).", "error")
+        if self.kind == "sunspec" and values.get("preset") not in PRESETS:
+            return self.say(f"preset: one of {', '.join(PRESETS)}.", "error")
+        for key, *_rest, secret in FORMS[self.kind]:
+            if secret:
+                value = values.pop(key, "")
+                if value:
+                    s.secrets[SECRET_NAMES[(self.kind, key)]] = value
+        if self.kind == "powerwall" and "POWERWALL_PASSWORD" not in s.secrets:
+            return self.say("The gateway's customer password is needed to read it.", "error")
         s.fields = {k: v for k, v in values.items() if v != ""}
         s.flow_confirmed = False
         self.app.push_screen(FlowScreen())
@@ -441,8 +459,12 @@ class FlowScreen(StepScreen):
 
     def action_flip(self, role: str) -> None:
         s = self.state
-        if s.energy_kind == "shelly" and role != "grid":
-            self.say("A Shelly meter only gives the grid value.", "error")
+        only = MEASURES.get(s.energy_kind)
+        if only is not None and role not in only:
+            self.say(f"This device only gives {' and '.join(only)}.", "error")
+            return
+        if s.energy_kind in ("sunspec", "opendtu", "enphase", "powerwall", "sonnen"):
+            self.say("This device's signs are fixed by its documentation (docs/energy-sources.md).", "error")
             return
         if s.energy_kind == "home_assistant" and not s.entities.get(role):
             self.say(f"No {role} entity chosen.", "error")

@@ -1,0 +1,237 @@
+"""Modbus TCP energy source: SunSpec models discovered on the device (common 1, inverters 101–103,
+111–113 and 701, meters 201–204 / 211–214, storage 124 and 802, MPPT 160), plus plain registers.
+
+Signs, per model and vendor (docs/energy-sources.md):
+- inverter ``W`` (AC) is PV; an inverter whose ``St`` is off, sleeping or standby is a known 0 W;
+- meter ``W`` is + import by the SunSpec model; SolarEdge meters count + export (``meter_invert``,
+  as evcc's SolarEdge templates do with scale -1);
+- storage 124 ``ChaState`` is the SoC; 802 ``W`` is + discharging by its model, flipped to ours;
+- Fronius GEN24: model 160's modules 3 and 4 are the battery's charge and discharge DC power,
+  modules 1 and 2 the PV strings;
+- SolarEdge battery: holding 62836 (float32, words swapped, + charging) and 62852 (SoE %).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from ..clock import Clock
+from .convert import to_reading
+from .local_config import ModbusRegister, SunSpecConfig
+from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
+from .sunspec_models import END, MARKER, decode, model_def
+
+INVERTERS = (101, 102, 103, 111, 112, 113, 701)
+METERS = (201, 202, 203, 204, 211, 212, 213, 214)
+ASLEEP = {1: "off", 2: "sleeping", 8: "standby"}      # inverter St values that produce nothing
+# pymodbus logs every failed exchange with a hex dump at ERROR; the source reports failures itself
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+FIELD = {"pv": "pv_w", "house": "house_w", "grid": "grid_import_w", "battery": "battery_charge_w",
+         "soc": "battery_soc_pct"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    unit_id: int = 1
+    meter_unit_id: int | None = None
+    meter_invert: bool = False
+    registers: tuple[ModbusRegister, ...] = ()
+    note: str = ""
+
+
+PRESETS = {
+    "generic": Preset(),
+    "solaredge": Preset(1, None, True, (ModbusRegister("battery", 62836, "float32s"),
+                                        ModbusRegister("soc", 62852, "float32s")),
+                        "meter in the inverter's map counts + export; battery in registers 62836/62852"),
+    "fronius": Preset(1, 200, False, (), "GEN24: meter on unit 200 (Symo with Datamanager: set meter_unit_id 240)"),
+    "sma": Preset(126, None, False, (), "SunSpec on unit 126; the Energy Meter is not on Modbus"),
+    "kostal": Preset(71, None, False, (), "Plenticore: SunSpec on unit 71 (port 1502 on some firmware)"),
+}
+
+
+class SunSpecSource:
+    vendor = "Modbus/SunSpec device"
+
+    def __init__(self, cfg: SunSpecConfig, clock: Clock, name: str = "sunspec") -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.name = name
+        pre = PRESETS[cfg.preset]
+        self.unit = cfg.unit_id if cfg.unit_id is not None else pre.unit_id
+        self.meter_unit = cfg.meter_unit_id if cfg.meter_unit_id is not None else pre.meter_unit_id
+        self.meter_invert = pre.meter_invert if cfg.meter_invert is None else cfg.meter_invert
+        self.registers = tuple(cfg.registers) or (pre.registers if cfg.sunspec else ())
+        self._client: Any = None
+        self._maps: dict[int, list[tuple[int, int, int]]] = {}   # unit -> [(model id, address, length)]
+        self.where = f"{cfg.host}:{cfg.port}"
+
+    async def start(self) -> None:
+        """Connections open on the first read (and again after any failure)."""
+
+    async def close(self) -> None:
+        c, self._client = self._client, None
+        if c is not None:
+            c.close()
+
+    async def _connect(self):
+        if self._client is not None and self._client.connected:
+            return self._client
+        from pymodbus.client import AsyncModbusTcpClient
+        if self._client is not None:
+            self._client.close()
+        c = AsyncModbusTcpClient(self.cfg.host, port=self.cfg.port, timeout=self.cfg.timeout, retries=0)
+        if not await c.connect():
+            c.close()
+            raise ConnectionError(f"no Modbus TCP answer at {self.where}")
+        self._client = c
+        self._maps.clear()            # a reconnect may be a different device or firmware: discover again
+        return c
+
+    async def _read(self, unit: int, address: int, count: int, kind: str = "holding") -> list[int]:
+        c = await self._connect()
+        out: list[int] = []
+        while count > 0:
+            n = min(count, 125)       # the most one Modbus read may ask for
+            fn = c.read_holding_registers if kind == "holding" else c.read_input_registers
+            rr = await asyncio.wait_for(fn(address, count=n, device_id=unit), self.cfg.timeout + 1)
+            if rr.isError():
+                raise LookupError(f"unit {unit} refused registers {address}..{address + n - 1} ({rr})")
+            out += list(rr.registers)
+            address += n
+            count -= n
+        return out
+
+    async def _discover(self, unit: int) -> list[tuple[int, int, int]]:
+        if unit in self._maps:
+            return self._maps[unit]
+        bases = (self.cfg.base_address,) if self.cfg.base_address is not None else (40000, 0, 50000)
+        for base in bases:
+            try:
+                head = await self._read(unit, base, 2)
+            except LookupError:
+                continue
+            if tuple(head) != MARKER:
+                continue
+            models = []
+            addr = base + 2
+            for _ in range(64):
+                mid, length = await self._read(unit, addr, 2)
+                if mid == END or mid == 0:
+                    break
+                models.append((mid, addr, length))
+                addr += 2 + length
+            self._maps[unit] = models
+            return models
+        raise LookupError(f"no SunSpec map on unit {unit} at {self.where} (no 'SunS' at "
+                          f"{', '.join(map(str, bases))}): check unit_id / base_address, or read it with registers:")
+
+    async def _model(self, unit: int, mid: int, addr: int, length: int) -> dict[str, Any]:
+        md = model_def(mid)
+        if md is None:
+            return {}
+        return decode(await self._read(unit, addr, length + 2), md)
+
+    async def read(self) -> EnergySnapshot:
+        now = self.clock.now()
+        try:
+            values = await self._read_all(now)
+        except (ConnectionError, OSError, asyncio.TimeoutError, LookupError) as e:
+            await self.close()
+            why = str(e) or f"{type(e).__name__} talking to {self.where}"
+            if isinstance(e, asyncio.TimeoutError):
+                why = f"{self.where} did not answer in {self.cfg.timeout:g} s"
+            values = {f: missing(now, self.name, why) for f in ALL_FIELDS}
+        except Exception as e:  # noqa: BLE001  (pymodbus raises its own ModbusException family)
+            await self.close()
+            why = f"Modbus error at {self.where}: {type(e).__name__}: {e}"[:200]
+            if type(e).__name__ == "ModbusIOException":
+                why = f"no answer from {self.where} (the connection dropped?); reconnecting on the next read"
+            values = {f: missing(now, self.name, why) for f in ALL_FIELDS}
+        for f in ALL_FIELDS:
+            values.setdefault(f, missing(now, self.name, f"{self.vendor} does not measure {f}"))
+        return EnergySnapshot(ts=now, forecast={}, **values)
+
+    async def _read_all(self, ts: float) -> dict[str, Reading]:
+        out: dict[str, Reading] = {}
+        models: dict[int, dict[str, Any]] = {}
+        if self.cfg.sunspec:
+            units = [self.unit] + ([self.meter_unit] if self.meter_unit is not None else [])
+            for unit in units:
+                for mid, addr, length in await self._discover(unit):
+                    wanted = mid in INVERTERS or mid in METERS or mid in (124, 802, 160)
+                    if wanted and mid not in models:
+                        models[mid] = await self._model(unit, mid, addr, length)
+            out.update(self._from_models(models, ts))
+        for reg in self.registers:
+            out[FIELD[reg.field]] = await self._register(reg, ts)
+        if self.cfg.preset == "solaredge" and "battery_charge_w" in out and out["battery_charge_w"].ok:
+            inv = next((models[m] for m in INVERTERS if m in models), None)
+            if inv is not None and inv.get("DCW") is not None:
+                # a hybrid's AC output includes the battery: PV is the DC input plus what charges
+                out["pv_w"] = to_reading(max(0.0, inv["DCW"] + out["battery_charge_w"].value), "pv_w", ts=ts,
+                                         source=self.name, label="103:DCW + battery")
+        return out
+
+    def _from_models(self, models: dict[int, dict[str, Any]], ts: float) -> dict[str, Reading]:
+        out: dict[str, Reading] = {}
+        inv_id = next((m for m in INVERTERS if m in models), None)
+        if inv_id is not None:
+            inv = models[inv_id]
+            st = inv.get("St")
+            w = inv.get("W")
+            if st in ASLEEP and not w:
+                out["pv_w"] = Reading(0.0, ts, self.name, None)      # asleep: a known zero
+            else:
+                out["pv_w"] = to_reading(w, "pv_w", ts=ts, source=self.name, label=f"{inv_id}:W")
+        mppt = models.get(160, {}).get("module") or []
+        if self.cfg.preset == "fronius" and len(mppt) >= 4:
+            def dcw(i: int) -> float | None:
+                return mppt[i].get("DCW")
+            strings = [dcw(0), dcw(1)]
+            if all(v is not None for v in strings):
+                out["pv_w"] = to_reading(sum(strings), "pv_w", ts=ts, source=self.name, label="160:1+2:DCW")
+            if dcw(2) is not None and dcw(3) is not None:
+                out["battery_charge_w"] = to_reading(dcw(2) - dcw(3), "battery_charge_w", ts=ts, source=self.name,
+                                                     label="160:3-4:DCW")
+        meter_id = next((m for m in METERS if m in models), None)
+        if meter_id is not None:
+            w = models[meter_id].get("W")
+            out["grid_import_w"] = to_reading(w, "grid_import_w", ts=ts, source=self.name, label=f"{meter_id}:W",
+                                              invert=self.meter_invert)
+        if 124 in models:
+            out["battery_soc_pct"] = to_reading(models[124].get("ChaState"), "battery_soc_pct", ts=ts,
+                                                source=self.name, label="124:ChaState")
+        if 802 in models:
+            b = models[802]
+            out["battery_soc_pct"] = to_reading(b.get("SoC"), "battery_soc_pct", ts=ts, source=self.name,
+                                                label="802:SoC")
+            w = b.get("W")
+            out["battery_charge_w"] = to_reading(None if w is None else -w, "battery_charge_w", ts=ts,
+                                                 source=self.name, label="802:W")
+        return out
+
+    async def _register(self, reg: ModbusRegister, ts: float) -> Reading:
+        field = FIELD[reg.field]
+        unit = reg.unit_id if reg.unit_id is not None else self.unit
+        size = 1 if reg.type in ("int16", "uint16") else 2
+        label = f"register {reg.address} ({reg.type})"
+        try:
+            r = await self._read(unit, reg.address, size, reg.register)
+        except LookupError as e:
+            return missing(ts, self.name, f"{label}: {e}")
+        if reg.type == "int16":
+            v: float = r[0] - 0x10000 if r[0] >= 0x8000 else r[0]
+        elif reg.type == "uint16":
+            v = r[0]
+        elif reg.type in ("int32", "uint32"):
+            v = (r[0] << 16) | r[1]
+            if reg.type == "int32" and v >= 0x80000000:
+                v -= 0x100000000
+        else:
+            words = (r[1], r[0]) if reg.type == "float32s" else (r[0], r[1])
+            v = struct.unpack(">f", struct.pack(">HH", *words))[0]
+        return to_reading(v * reg.scale, field, ts=ts, source=self.name, label=label)
