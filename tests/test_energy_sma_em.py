@@ -148,3 +148,23 @@ def test_parser_never_fails_other_than_speedwire_error(tail, cut):
         except SpeedwireError:
             continue
         assert dg is None or dg.grid_import_w is None or abs(dg.grid_import_w) < 2 ** 32
+
+
+async def test_read_energy_waits_for_the_meter_and_prints_its_grid_value(tmp_path):
+    """`read energy` on an sma_em config: the first datagram arrives after the command started."""
+    from edgemining_tui.config import load_config
+    from edgemining_tui.read_cli import read_energy
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path / "c.yaml"
+    path.write_text(f"energy:\n  source: sma_em\n  sma_em: {{interface: 127.0.0.1, port: {port}, group: null, "
+                    f"serial: {SERIAL}}}\n")
+    task = asyncio.create_task(read_energy(load_config(path), 5.0))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        while not task.done():
+            await asyncio.sleep(0.05)
+            s.sendto(REAL, ("127.0.0.1", port))
+    out, code = await task
+    assert code == 0 and out["grid_import_w"]["value"] == pytest.approx(-8835.5)
+    assert out["pv_w"]["value"] is None and "does not measure" in out["pv_w"]["error"]

@@ -69,7 +69,7 @@ def sanitize(s: MinerSample) -> MinerSample:
             fixed.append(nb if bw else b)
             why.extend(bw)
         boards = tuple(fixed)
-    texts = {k: clean_text(getattr(s, k)) for k in ("level", "model", "firmware", "error")}
+    texts = {k: clean_text(getattr(s, k)) for k in ("level", "model", "firmware", "error", "pool_user")}
     errors = tuple(clean_text(e) for e in s.errors)
     pools = tuple(clean_text(p) for p in s.pools)
     changed = why or any(texts[k] is not getattr(s, k) for k in texts) or errors != s.errors or pools != s.pools

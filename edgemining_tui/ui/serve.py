@@ -274,6 +274,8 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
             return EXIT_FAIL
         return EXIT_OK
+    except KeyboardInterrupt:        # Ctrl-C while the demo's owner was starting
+        return 130
     finally:
         if owner is not None:
             _stop(owner)       # first: it is a child too, and gets its clean SIGTERM stop here
