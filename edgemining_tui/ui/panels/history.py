@@ -4,6 +4,7 @@ grid), what was exported, the sats mined and the net money, for periods ending a
 from __future__ import annotations
 
 import asyncio
+import math
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -143,8 +144,11 @@ class HistoryPanel(Panel):
 
     def on_mount(self) -> None:
         t = self.query_one("#history-table", DataTable)
+        # fixed widths: columns sized from their content re-lay the table whenever a row or the
+        # currency label arrives, and the picture jumps while it loads
         for key, text in COLUMNS:
-            t.add_column(text, key=key)
+            width = 14 if key == COLUMNS[0][0] else (10 if key == "net" else max(len(text), 9))
+            t.add_column(text, key=key, width=width)
 
     def toggle_range(self) -> None:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
@@ -210,6 +214,10 @@ class HistoryPanel(Panel):
         try:
             plt.multiple_bar(short, [[r[k] for r in rows] for k, _, _ in BARS],
                              labels=[lbl for _, lbl, _ in BARS], color=[rgb(c) for _, _, c in BARS])
+            # every k-th label, k from the chart's width: plotext's own thinning of crowded labels
+            # shifts with a column of width, and a label set that moves is a chart that flickers
+            step = max(1, math.ceil(len(short) * 7 / max(20, p.size.width - 8)))
+            plt.xticks(list(range(1, len(short) + 1, step)), short[::step])
             plt.title(f"Energy per {mode} in kWh")
         except Exception:   # the chart is a picture of the table below; never lose the table over it
             log.exception("history chart failed")
