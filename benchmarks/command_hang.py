@@ -25,31 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgemining_tui.clock import RealClock  # noqa: E402
 from edgemining_tui.emulators.fleet import EmulatorSpec, start_emulators  # noqa: E402
-from edgemining_tui.energy.snapshot import EnergySnapshot, Reading  # noqa: E402
 from edgemining_tui.engine.engine import Engine, MinerMeta  # noqa: E402
 from edgemining_tui.engine.events import EngineState, Event  # noqa: E402
 from edgemining_tui.miners.factory import build_fleet  # noqa: E402
 from edgemining_tui.policy.config import PolicyConfig  # noqa: E402
 from edgemining_tui.policy.decider import PolicyDecider  # noqa: E402
+from edgemining_tui.ui.fixtures import ScriptedSource  # noqa: E402
+
+
+def surplus(clock) -> ScriptedSource:
+    return ScriptedSource(clock, pv_w=40000, house_w=400, grid_w=-39000, battery_w=0, soc=80)
 
 FAMILIES = ("luxos", "avalon", "braiins")
 HUNG = "m000"   # a LuxOS miner
-
-
-class Surplus:
-    name = "bench"
-
-    def __init__(self, clock) -> None:
-        self.clock = clock
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def read(self) -> EnergySnapshot:
-        now = self.clock.now()
-        r = lambda v: Reading(v, now, self.name)  # noqa: E731
-        return EnergySnapshot(now, r(40000.0), r(400.0), r(-39000.0), r(0.0), r(80.0))
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -64,7 +52,7 @@ async def main(n: int, interval: float, duration: float) -> int:
     emus = await start_emulators(specs, clock)
     fleet = build_fleet(emus.configs, clock)
     decider = PolicyDecider(PolicyConfig(), tz="UTC")
-    engine = Engine(clock=clock, source=Surplus(clock), fleet=fleet, decider=decider,
+    engine = Engine(clock=clock, source=surplus(clock), fleet=fleet, decider=decider,
                     miners=[MinerMeta(s.name, i + 1) for i, s in enumerate(specs)], interval_s=interval)
     starts: list[float] = []
     cycle_s: list[float] = []

@@ -122,7 +122,8 @@ def _prefill(data_dir: Path, cfg) -> None:
         return
     import time
     from .sim import demo_history
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from .store.files import private_dir
+    private_dir(data_dir)
     try:
         demo_history.prefill(data_dir, cfg, time.time())
     except Exception as e:  # noqa: BLE001 - the demo runs without its back story

@@ -1,7 +1,6 @@
 """Assembles the ports into an engine from a config: used by the app, the headless runner and tests."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -61,7 +60,8 @@ async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: 
     """Open the store, take the owner lock if free, and (as owner) build and start the engine's ports."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or cfg.data_dir())
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from .store.files import private_dir
+    private_dir(data_dir)
     stack = AsyncExitStack()
     store = Store(data_dir / "history.db", history=getattr(cfg, "history", None))
     stack.callback(store.close)
@@ -95,13 +95,6 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
                                    tz_offset=tz_offset_s(cfg, clock.now()))
         stack.push_async_callback(demo_rt.close)
         rt.demo = demo_rt
-        from .sim.prefill import prefill_demo_history
-        try:   # a fresh demo directory gets a few simulated days, so its charts are not empty
-            await asyncio.to_thread(prefill_demo_history, store, cfg.demo, clock.now(),
-                                    tz_offset_s=tz_offset_s(cfg, clock.now()),
-                                    sim_offset_s=demo_time_offset(cfg, clock))
-        except Exception:
-            log.exception("could not pre-fill the demo's history")
         energy_cfg = demo_rt.energy_cfg
         miners = list(demo_rt.miner_cfgs) + miners
     if use_demo:

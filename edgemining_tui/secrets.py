@@ -41,7 +41,21 @@ _PATTERNS = (
     # ?token=xxx&password=yyy, "api_key": "zzz"
     (re.compile(r"(?P<pre>\b(?:access_token|token|password|passwd|apikey|api_key|secret)"
                 r"[\"']?\s*[=:]\s*[\"']?)(?P<secret>[^\s&\"',;}]{4,})", re.I), MASK),
+    # Authorization: Basic dXNlcjpwYXNz (httpx/httpcore DEBUG lines print the headers)
+    (re.compile(r"(?P<pre>\b[Bb]asic\s+)(?P<secret>[A-Za-z0-9+/=]{4,})"), MASK),
+    # header tuples and dicts: (b'x-api-key', b'abc'), 'X-Auth-Token': 'abc', api-key=abc
+    (re.compile(r"(?P<pre>\b(?:x-)?(?:api[-_]?key|auth[-_]?token|access[-_]?key)[\"']?\s*[,=:]\s*b?[\"']?)"
+                r"(?P<secret>[^\s&\"',;})]{4,})", re.I), MASK),
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: Any) -> Any:
+    """Control characters (terminal escape codes, NUL) shown as \\xNN: names from miners or configs
+    reach logs and screens, where an escape code could rewrite the terminal. Newlines and tabs stay."""
+    if not isinstance(text, str) or not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class SecretsError(ValueError):
@@ -312,7 +326,7 @@ def _redact_record(record: logging.LogRecord) -> None:
         msg = record.getMessage()
     except Exception:  # a broken format string: keep what we can, redacted
         msg = f"{record.msg} {record.args}"
-    record.msg = redact(msg)
+    record.msg = strip_controls(redact(msg))
     record.args = None
     if record.exc_info and record.exc_info[0] is not None:
         record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
@@ -347,6 +361,7 @@ def safe_message(exc: BaseException) -> str:
 
 
 __all__ = ["MASK", "REGISTRY", "RedactingFilter", "SecretsError", "default_secrets_path", "install_redaction",
+           "strip_controls",
            "load_secrets_file", "parse_secrets", "permission_warnings", "redact", "redact_obj", "register",
            "register_config_secrets", "register_env_secrets", "safe_message", "secrets_for_config"]
 

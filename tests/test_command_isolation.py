@@ -12,27 +12,15 @@ import time
 
 from edgemining_tui.clock import RealClock
 from edgemining_tui.emulators.fleet import EmulatorSpec, start_emulators
-from edgemining_tui.energy.snapshot import EnergySnapshot, Reading
 from edgemining_tui.engine.engine import Engine, MinerMeta
 from edgemining_tui.miners.factory import build_fleet
 from edgemining_tui.policy.config import PolicyConfig
 from edgemining_tui.policy.decider import PolicyDecider
+from edgemining_tui.ui.fixtures import ScriptedSource
 
 
-class Surplus:
-    name = "scripted"
-
-    def __init__(self, clock) -> None:
-        self.clock = clock
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-    async def read(self) -> EnergySnapshot:
-        now = self.clock.now()
-        r = lambda v: Reading(v, now, self.name)  # noqa: E731
-        return EnergySnapshot(now, r(9000.0), r(400.0), r(-8000.0), r(0.0), r(80.0))
+def surplus(clock) -> ScriptedSource:
+    return ScriptedSource(clock, pv_w=9000, house_w=400, grid_w=-8000, battery_w=0, soc=80)
 
 
 async def test_a_miner_hanging_on_its_command_holds_up_nothing_else():
@@ -42,7 +30,7 @@ async def test_a_miner_hanging_on_its_command_holds_up_nothing_else():
         EmulatorSpec("hung", "avalon", start_paused=True, poll_timeout=0.5, command_timeout=1.0)], clock)
     fleet = build_fleet(emus.configs, clock, retries=0)
     decider = PolicyDecider(PolicyConfig(), tz="UTC")
-    engine = Engine(clock=clock, source=Surplus(clock), fleet=fleet, decider=decider,
+    engine = Engine(clock=clock, source=surplus(clock), fleet=fleet, decider=decider,
                     miners=[MinerMeta("ok", 1), MinerMeta("hung", 2)], interval_s=0.2)
     try:
         await fleet.read_all()                       # pyasic is imported on the first read
@@ -93,7 +81,7 @@ async def test_close_does_not_wait_for_a_hung_command():
                                                command_timeout=30.0)], clock)
     fleet = build_fleet(emus.configs, clock, retries=0)
     decider = PolicyDecider(PolicyConfig(), tz="UTC")
-    engine = Engine(clock=clock, source=Surplus(clock), fleet=fleet, decider=decider,
+    engine = Engine(clock=clock, source=surplus(clock), fleet=fleet, decider=decider,
                     miners=[MinerMeta("hung", 1)], interval_s=0.2)
     try:
         await fleet.read_all()

@@ -6,7 +6,7 @@ from datetime import date
 from edgemining_tui.config import load_config
 from edgemining_tui.cli import demo_config_path
 from edgemining_tui.store.db import Store
-from edgemining_tui.sim.prefill import prefill_demo_history
+from edgemining_tui.sim.demo_history import prefill, prefill_demo_history
 from edgemining_tui.ui.panels.history import exported_kwh, history_bars, period_bounds
 
 NOW = 1_750_000_000.0   # Sun 15 Jun 2025, 17:06 in Berlin
@@ -35,6 +35,9 @@ def test_demo_prefill_fills_days_and_never_touches_real_history(tmp_path):
                       "- pv_w - grid_import_w) > 1")[0]["n"]
     assert bad == 0
     assert prefill_demo_history(store, cfg.demo, NOW + 60, days=3) == 0     # history exists: skipped
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert prefill(fresh, cfg, NOW) == 3 * 1440                             # the CLI's hook
     bars = history_bars(store, NOW, "day", date(2025, 6, 15), "Europe/Berlin", cfg.economics, cycle_s=5.0)
     full = [r for r in bars["rows"] if r["surplus_kwh"] > 0]
     assert len(full) >= 3 and all(r["sats"] > 0 for r in full)

@@ -14,6 +14,9 @@ pool also accepts; we send both). Payloads sit under ``"btc"``; hash rates come 
 - ``GET /accounts/rewards/json/btc``: ``daily_rewards[]`` of ``{date (UTC day start), total_reward,
   mining_reward, bos_plus_reward, referral_bonus, referral_reward, calculation_date}``.
 - ``GET /stats/json/btc/``: ``fpps_rate`` (BTC per TH/s per day): the pool's hashprice.
+- ``GET /accounts/workers/json/btc/``: ``workers`` keyed by the full worker name
+  ("account.worker"), each ``{state: ok|low|off|dis, last_share, hash_rate_unit, hash_rate_5m,
+  hash_rate_60m, hash_rate_24h, shares_5m, ...}``: the per-worker view the miner detail shows.
 
 OCEAN (https://api.ocean.xyz/v1, no auth; the user is the payout address). Payloads sit under
 ``"result"``; numbers often arrive as strings; hash rates in H/s; amounts in BTC.
@@ -25,6 +28,8 @@ OCEAN (https://api.ocean.xyz/v1, no auth; the user is the payout address). Paylo
   ``satoshis_net_earned``) and ``payouts[]`` (``ts``, ``total_satoshis_net_paid``, ...).
   Today's and yesterday's rewards are the earnings credited on those (UTC) days; the pool's
   hashprice is the last 24 h of earnings over the 24 h hash rate (noisy: TIDES pays per block).
+  OCEAN's per-worker figures are not read (no documented reply shape to build on): a miner on
+  OCEAN shows the account's hash rate only.
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ import asyncio
 import logging
 from collections import deque
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -79,6 +84,8 @@ class PoolStats:
     # Edge Mining's mining_performance fields (docs/rules.md "Fields")
     hashrate_7d_ths: float | None = None      # mean of our own polls over the last 7 days
     next_payout_sats: float | None = None     # what the next payout would be (OCEAN: if a block is found now)
+    # per worker, keyed by the full worker name: {state, hashrate_ths, hashrate_1h_ths, last_share_ts}
+    workers: dict[str, dict] = field(default_factory=dict)
 
     def view(self) -> dict:
         return asdict(self) | {"warnings": list(self.warnings)}
@@ -248,6 +255,7 @@ class BraiinsPoolTracker(_Tracker):
     PROFILE = "/accounts/profile/json/btc/"
     REWARDS = "/accounts/rewards/json/btc"
     STATS = "/stats/json/btc/"
+    WORKERS = "/accounts/workers/json/btc/"
 
     def _headers(self) -> dict[str, str]:
         tok = str(self.cfg.token or "")
@@ -292,8 +300,49 @@ class BraiinsPoolTracker(_Tracker):
                 st.hashprice_sats_per_th_day = rate * SATS_PER_BTC
         except PoolError as e:
             warnings.append(f"pool stats: {e}")
+        try:
+            st.workers = braiins_workers(self._btc(await self._get(self.WORKERS), "workers"))
+        except PoolError as e:
+            warnings.append(f"workers: {e}")
         st.warnings = tuple(warnings)
         return st
+
+
+def braiins_workers(btc: dict) -> dict[str, dict]:
+    """Braiins Pool's ``workers`` object, each worker's hash rates in TH/s; malformed entries skipped."""
+    workers = btc.get("workers")
+    if not isinstance(workers, dict):
+        raise PoolError("unexpected workers answer (no 'workers' object)")
+    out: dict[str, dict] = {}
+    for name, w in workers.items():
+        if not isinstance(w, dict):
+            continue
+        unit = w.get("hash_rate_unit")
+        state = w.get("state")
+        out[str(name)] = {"state": state if isinstance(state, str) else None,
+                          "hashrate_ths": _to_th(w.get("hash_rate_5m"), unit),
+                          "hashrate_1h_ths": _to_th(w.get("hash_rate_60m"), unit),
+                          "last_share_ts": _num(w.get("last_share"))}
+    return out
+
+
+def find_worker(pools: dict, worker: str | None, pool_user: str | None = None) -> tuple[str, str, dict] | None:
+    """(pool name, worker's full name, its figures) for a miner's worker in the trackers' views
+    (``{pool name: PoolStats.view()}``): the full login matches first, then the part after the
+    dot, case-insensitively (pools lower-case names in their UIs)."""
+    if not worker and not pool_user:
+        return None
+    for exact in (True, False):
+        for pool_name, view in (pools or {}).items():
+            ws = view.get("workers") if isinstance(view, dict) else None
+            for full, w in (ws or {}).items():
+                if not isinstance(w, dict):
+                    continue
+                if exact and pool_user and full == pool_user:
+                    return pool_name, full, w
+                if not exact and worker and full.split(".", 1)[-1].lower() == worker.lower():
+                    return pool_name, full, w
+    return None
 
 
 class OceanTracker(_Tracker):

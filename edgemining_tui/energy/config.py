@@ -17,16 +17,16 @@ from typing import Literal
 
 from ..config.types import Duration, Secret, bounded
 from .local_config import (
-    EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SonnenConfig, SunSpecConfig,
+    EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SmaEmConfig, SonnenConfig, SunSpecConfig,
 )
 
 Timeout = bounded(Duration, 0.1, 60)
 Backoff = bounded(Duration, 0, 3600, above=True)
 
 KINDS = ("home_assistant", "fronius", "shelly", "mqtt", "victron", "homewizard", "opendtu", "enphase",
-         "powerwall", "sonnen", "sunspec", "sim")
+         "powerwall", "sonnen", "sunspec", "sma_em", "sim")
 # the local HTTP(S) APIs (local_apis.py), each a section of its own
-LOCAL_KINDS = ("homewizard", "opendtu", "enphase", "powerwall", "sonnen", "sunspec")
+LOCAL_KINDS = ("homewizard", "opendtu", "enphase", "powerwall", "sonnen", "sunspec", "sma_em")
 # canonical snapshot field -> the short name used in config
 FIELD_KEYS = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid",
               "battery_charge_w": "battery", "battery_soc_pct": "soc"}
@@ -279,6 +279,7 @@ class SourceConfig:
     powerwall: PowerwallConfig | None = None
     sonnen: SonnenConfig | None = None
     sunspec: SunSpecConfig | None = None
+    sma_em: SmaEmConfig | None = None
     sim: SimConfig | None = None
 
     def validate(self) -> None:
@@ -317,7 +318,8 @@ class UseConfig:
 @dataclass(frozen=True)
 class EnergyConfig:
     source: Literal["home_assistant", "fronius", "shelly", "mqtt", "victron", "homewizard", "opendtu",
-                    "enphase", "powerwall", "sonnen", "sunspec", "sim", "demo", "composite"] = "demo"
+                    "enphase", "powerwall", "sonnen", "sunspec", "sma_em", "sim", "demo",
+                    "composite"] = "demo"
     home_assistant: HomeAssistantConfig | None = None
     fronius: FroniusConfig | None = None
     shelly: ShellyConfig | None = None
@@ -329,6 +331,7 @@ class EnergyConfig:
     powerwall: PowerwallConfig | None = None
     sonnen: SonnenConfig | None = None
     sunspec: SunSpecConfig | None = None
+    sma_em: SmaEmConfig | None = None
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     use: UseConfig | None = None
     house_includes_miners: bool = False      # many house sensors measure everything behind the meter

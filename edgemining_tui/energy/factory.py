@@ -36,6 +36,9 @@ def build_one(kind: str, section: Any, clock: Clock, name: str, *, site: "SimSit
     if kind == "sunspec":
         from .sunspec import SunSpecSource
         return SunSpecSource(section, clock, name)
+    if kind == "sma_em":
+        from .sma_em import SmaEmSource
+        return SmaEmSource(section, clock, name)
     if kind in ("homewizard", "opendtu", "enphase", "powerwall", "sonnen"):
         from . import local_apis
         cls = {"homewizard": local_apis.HomeWizardSource, "opendtu": local_apis.OpenDtuSource,

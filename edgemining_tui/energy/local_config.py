@@ -125,3 +125,32 @@ class SunSpecConfig:
             raise ValueError(f"host: expected a host name or address, got {self.host!r}")
         if not self.sunspec and not self.registers:
             raise ValueError("registers: needed when sunspec is false (nothing else to read)")
+
+
+@dataclass(frozen=True)
+class SmaEmConfig:
+    """SMA Energy Meter / Sunny Home Manager 2.0 as the grid meter: it multicasts its readings
+    (Speedwire, protocol 0x6069) to 239.12.255.254 udp/9522 every 200 ms to 1 s; we listen.
+
+    ``interface``: the address of the network interface to listen on (default: any); ``serial``:
+    the meter to use when several send on the same network (its serial number, as on its label)."""
+
+    interface: str = "0.0.0.0"
+    port: bounded(int, 0, 65535) = 9522
+    group: str | None = "239.12.255.254"    # null: no multicast join (a meter set to unicast to us)
+    serial: bounded(int, 0, 4294967295) | None = None
+    invert: bool = False
+
+    def validate(self) -> None:
+        import ipaddress
+        try:
+            ipaddress.IPv4Address(self.interface)
+        except ValueError:
+            raise ValueError(f"interface: expected the IPv4 address of a local interface, got {self.interface!r}") from None
+        if self.group is not None:
+            try:
+                ok = ipaddress.IPv4Address(self.group).is_multicast
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"group: expected an IPv4 multicast address (SMA: 239.12.255.254), got {self.group!r}")

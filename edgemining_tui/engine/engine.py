@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -310,6 +311,7 @@ class Engine:
         snapshot, samples = await asyncio.gather(self._read_energy(), self._read_miners())
         self.push.baseline(snapshot)
         now = self.clock.now()
+        snapshot = finite_snapshot(snapshot)
         miners_w = sum(s.power_w or 0.0 for s in samples.values() if s.power_w is not None)
         if self.house_includes_miners:
             snapshot = _subtract_miners(snapshot, miners_w)
@@ -507,10 +509,30 @@ class Engine:
 def _redact(text: str) -> str:
     """Issue 9: no secret reaches a screen, a log or the history through an event message."""
     try:
-        from ..secrets import redact
+        from ..secrets import redact, strip_controls
     except Exception:  # pragma: no cover
         return text
-    return redact(text)
+    return strip_controls(redact(text))
+
+
+def finite_snapshot(snapshot: EnergySnapshot) -> EnergySnapshot:
+    """Adapters already turn NaN and infinities into None (energy/convert.py); this is the engine's
+    own guard at its boundary for any source that does not: such a value is missing, with a reason."""
+    from dataclasses import replace
+    from ..energy.snapshot import ALL_FIELDS
+    bad = {}
+    for f in ALL_FIELDS:
+        r = getattr(snapshot, f)
+        v = r.value
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            bad[f] = replace(r, value=None, error=f"{f}: {str(v)[:20]} is not a finite number")
+    fc = snapshot.forecast
+    if fc and any(not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)
+                  for v in fc.values() if v is not None):
+        snapshot = replace(snapshot, forecast={k: v for k, v in fc.items()
+                                               if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               and math.isfinite(v)})
+    return snapshot.with_values(**bad) if bad else snapshot
 
 
 def _miner_arg(args: Any) -> str | None:

@@ -57,6 +57,7 @@ def state_from_dict(d: dict) -> EngineState:
         x["boards"] = tuple(Board(**b) for b in x.get("boards", ()))
         x["pools"] = tuple(x.get("pools", ()))
         x["errors"] = tuple(x.get("errors", ()))
+        x["invalid"] = tuple(x.get("invalid", ()))
         samples[n] = MinerSample(**x)
     dec = None
     if d.get("decision"):

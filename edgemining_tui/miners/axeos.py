@@ -90,6 +90,9 @@ class AxeosReading:
     chip_temp_c: float | None     # hottest ASIC (temp, temp2 where the board has two)
     board_temp_c: float | None    # voltage regulator
     firmware: str | None
+    shares_accepted: int | None = None
+    shares_rejected: int | None = None
+    stratum_user: str | None = None
 
 
 def reading(info: dict) -> AxeosReading:
@@ -100,7 +103,14 @@ def reading(info: dict) -> AxeosReading:
         frequency_mhz=_num(info.get("frequency")),
         chip_temp_c=max(chips) if chips else None,
         board_temp_c=_num(info.get("vrTemp")),
-        firmware=str(info.get("version") or "") or None)
+        firmware=str(info.get("version") or "") or None,
+        shares_accepted=_count(info.get("sharesAccepted")), shares_rejected=_count(info.get("sharesRejected")),
+        stratum_user=str(info.get("stratumUser") or "") or None)
+
+
+def _count(x: Any) -> int | None:
+    v = _num(x)
+    return int(v) if v is not None and v >= 0 else None
 
 
 def _num(x: Any) -> float | None:

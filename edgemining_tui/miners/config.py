@@ -162,6 +162,9 @@ class MinerConfig:
     simulated: Optional[SimulatedSpec] = None
     plug: Optional[PlugConfig] = None            # driver: plug (the plug is the miner's control)
     power_switch: Optional[PlugConfig] = None    # a plug in front of a pyasic miner (standby cut)
+    # its stratum login ("account.worker") when the miner does not report it; the part after the
+    # dot is matched against the pool tracker's workers
+    pool_user: Optional[str] = None
 
     def validate(self) -> None:
         if not self.name or not self.name.strip():

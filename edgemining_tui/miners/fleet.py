@@ -18,6 +18,7 @@ from typing import Iterable, Mapping
 
 from ..clock import Clock
 from ..secrets import redact
+from .sanitize import sanitize
 from .model import (
     Capabilities, CommandKind, CommandResult, MinerCommand, MinerDriver, MinerSample, MinerState,
     Verification,
@@ -113,6 +114,8 @@ class Fleet:
         try:
             async with asyncio.timeout(self._guard[name]):
                 s = await d.read()
+            # non-finite or absurd readings become None with a reason; control characters go
+            s = sanitize(s)
             if s.error:
                 # driver errors quote what the miner or the library said (URLs, tokens): the UI,
                 # the decisions' reasons and the history show this text

@@ -89,6 +89,11 @@ class MinerSample:
     errors: tuple[str, ...] = ()
     poll_s: float | None = None        # how long the poll took
     chip_temp_c: float | None = None   # hottest chip, where the miner reports chip temperatures
+    pool_user: str | None = None       # the stratum login of the active pool ("account.worker")
+    shares_accepted: int | None = None   # since the miner (re)connected, as the miner counts them
+    shares_rejected: int | None = None
+    # readings dropped at the boundary (miners/sanitize.py): "power_w: nan is not a finite number"
+    invalid: tuple[str, ...] = ()
 
     @property
     def online(self) -> bool:
@@ -97,6 +102,20 @@ class MinerSample:
     @property
     def running(self) -> bool:
         return self.state in (MinerState.MINING, MinerState.RAMPING)
+
+    @property
+    def worker(self) -> str | None:
+        """The worker name pools show: what follows the first dot of the stratum user."""
+        if not self.pool_user:
+            return None
+        return self.pool_user.split(".", 1)[1] if "." in self.pool_user else None
+
+    @property
+    def rejected_pct(self) -> float | None:
+        a, r = self.shares_accepted, self.shares_rejected
+        if a is None or r is None or a + r <= 0:
+            return None
+        return 100.0 * r / (a + r)
 
     @property
     def efficiency_j_th(self) -> float | None:

@@ -337,7 +337,15 @@ class PyasicDriver:
         chip_temps = [b.chip_temp_c for b in boards if b.chip_temp_c is not None and b.chip_temp_c > 0]
         chip_temp = max(chip_temps) if chip_temps else None
         firmware = self.firmware
+        pool = _active_pool(getattr(d, "pools", None))
+        pool_urls = tuple(str(p.url) for p in (getattr(d, "pools", None) or ()) if getattr(p, "url", None))
+        pool_user = getattr(pool, "user", None) or None
+        accepted, rejected = _count(getattr(pool, "accepted", None)), _count(getattr(pool, "rejected", None))
         if extra is not None:
+            pool_user = extra.stratum_user or pool_user
+            if extra.shares_accepted is not None:
+                accepted, rejected = extra.shares_accepted, extra.shares_rejected
+
             paused = extra.paused if extra.paused is not None else paused
             chip_temp = extra.chip_temp_c if extra.chip_temp_c is not None else chip_temp
             temp = extra.board_temp_c if extra.board_temp_c is not None else temp
@@ -358,7 +366,8 @@ class PyasicDriver:
             level=lv.name if lv else None, hashrate_ths=hr, temp_c=temp,
             fan_rpm=max(fans) if fans else None, uptime_s=_f(d.uptime), model=self.model,
             firmware=firmware, error=errors[0] if state is MinerState.FAULT else None,
-            boards=boards, errors=errors, poll_s=poll_s, chip_temp_c=chip_temp)
+            boards=boards, errors=errors, poll_s=poll_s, chip_temp_c=chip_temp, pools=pool_urls,
+            pool_user=self.cfg.pool_user or pool_user, shares_accepted=accepted, shares_rejected=rejected)
 
     # ---- control ----
     async def _command(self, miner: Any, cmd: MinerCommand) -> tuple[bool, str]:
@@ -444,3 +453,14 @@ def is_ip(host: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _active_pool(pools: Any) -> Any:
+    """The pool the miner mines on now: the one marked active, else the first listed."""
+    pools = list(pools or ())
+    return next((p for p in pools if getattr(p, "active", None)), pools[0] if pools else None)
+
+
+def _count(x: Any) -> int | None:
+    v = _f(x)
+    return int(v) if v is not None and 0 <= v < 1e18 else None     # NaN and inf fail the range

@@ -470,6 +470,9 @@ class PolicyDecider(OverrideRequests):
             return None, False
         if sl.nocmd or (sl.failsafe and kind is _START):
             return None, False
+        if (kind is _START or kind is _STOP) and not view.caps.on_off:
+            return None, False      # it cannot be started or stopped: the fleet would refuse it anyway
+
         same = st.sent_kind is kind and st.sent_w == w and st.sent_level == lvl and st.sent_ts is not None
         resend = (st.awaiting and same) if kind is _START or kind is _STOP else same
         if resend and now - st.sent_ts < retry:

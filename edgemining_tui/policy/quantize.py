@@ -46,7 +46,7 @@ class Ladder:
             if self.step:
                 q = math.floor(budget / self.step + 1e-9) * self.step
                 return q if q >= self.lo else self.lo
-            return float(int(budget))
+            return max(self.lo, float(int(budget)))   # whole watts, never below a fractional minimum
         if self.kind == LEVELS:
             best = self.lo
             for w in self.levels:

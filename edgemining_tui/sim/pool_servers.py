@@ -54,8 +54,20 @@ class _FaultyServer(StandInServer):
         raise NotImplementedError
 
 
+def braiins_worker(state: str, ths: float, last_share: int) -> dict:
+    """One entry of Braiins Pool's ``/accounts/workers/json/btc/`` reply. Keys and units as the
+    pool's help-center "API configuration guide" (Workers API) lists them and as public clients of
+    the real endpoint read them (hash rates in ``hash_rate_unit``, Gh/s; ``state`` ok / low / off /
+    dis; ``last_share`` epoch seconds); the figures are the stand-in's own."""
+    gh = ths * 1000.0
+    return {"state": state, "last_share": last_share, "hash_rate_unit": "Gh/s", "hash_rate_scoring": gh,
+            "hash_rate_5m": gh, "hash_rate_60m": gh, "hash_rate_24h": gh,
+            "shares_5m": int(ths * 12), "shares_60m": int(ths * 144), "shares_24h": int(ths * 3456)}
+
+
 class BraiinsPoolServer(_FaultyServer):
-    """``/accounts/profile/json/btc/``, ``/accounts/rewards/json/btc``, ``/stats/json/btc/``."""
+    """``/accounts/profile/json/btc/``, ``/accounts/rewards/json/btc``, ``/stats/json/btc/``,
+    ``/accounts/workers/json/btc/``."""
 
     def __init__(self, token: str = "pool-token", host: str = "127.0.0.1", port: int = 0,
                  clock=time.time) -> None:
@@ -70,6 +82,8 @@ class BraiinsPoolServer(_FaultyServer):
         self.all_time_sats = 15_000_000
         self.fpps_rate_btc = 0.00000050    # BTC per TH/s per day: 50 sats/TH/day
         self.ok_workers = 2
+        # full worker name -> (state, TH/s as the pool sees it); tests set these
+        self.workers: dict[str, tuple[str, float]] = {"demo.worker1": ("ok", 55.0), "demo.worker2": ("ok", 55.0)}
 
     def _auth(self, req: Request) -> Response | None:
         got = (req.headers.get("slushpool-auth-token") or req.headers.get("x-slushpool-auth-token")
@@ -100,6 +114,11 @@ class BraiinsPoolServer(_FaultyServer):
                              "bos_plus_reward": "0.00000000", "referral_bonus": "0.00000000",
                              "referral_reward": "0.00000000", "calculation_date": int(day + 86400 + 3600)})
             return Response.json({"username": "demo", "btc": {"daily_rewards": days}})
+        if path == "/accounts/workers/json/btc":
+            last = int(self.clock()) - 7
+            return Response.json({"username": "demo", "btc": {"workers": {
+                name: braiins_worker(state, ths, last if state == "ok" else last - 3600)
+                for name, (state, ths) in self.workers.items()}}})
         if path == "/stats/json/btc":
             return Response.json({"btc": {
                 "hash_rate_unit": "Gh/s", "pool_active_workers": 219210, "pool_5m_hash_rate": 5.7e9,

@@ -16,6 +16,8 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
+from .files import private_dir, private_file
+
 SCHEMA: dict[str, tuple[dict[str, type], list[str] | None]] = {
     "energy": ({"ts": float, "pv_w": float, "house_w": float, "grid_import_w": float,
                 "battery_charge_w": float, "battery_soc_pct": float, "miners_w": float,
@@ -51,9 +53,11 @@ TABLES = tuple(SCHEMA) + tuple(ROLLUPS)
 class Store:
     def __init__(self, path: str | Path, history: Any = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self.history = history          # store.config.HistoryConfig: what retention keeps (None: defaults)
         fresh = not self.path.exists() or self.path.stat().st_size == 0
+        # 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode
+        private_file(self.path)
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=5.0,
                                isolation_level=None)
         self.db = sqlite_utils.Database(conn)
@@ -99,6 +103,16 @@ class Store:
         with self._lock:
             with self.db.conn:
                 self.db[table].insert_all(rows)
+
+    def insert_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+        """Plain values (numbers, text) in bulk, in one transaction, without sqlite-utils' per-value
+        conversion (a demo's three pre-filled days: ~0.1 s instead of ~0.7 s)."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        sql = f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})"
+        with self._lock:
+            with self.db.conn:
+                self.db.conn.executemany(sql, rows)
 
     def write_cycle(self, batches: dict[str, list[dict]], kv: dict[str, Any] | None = None) -> None:
         """All of one cycle's rows in one transaction: either all land or none.

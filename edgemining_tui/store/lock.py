@@ -14,7 +14,8 @@ class OwnerLock:
 
     def acquire(self) -> bool:
         """True if this process now owns the fleet; False if another live process does."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from .files import private_dir
+        private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

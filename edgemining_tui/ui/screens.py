@@ -16,6 +16,37 @@ from ..format import duration
 from .fmt import num, watts
 
 
+def pool_line(s: Any, pools: dict | None) -> str:
+    """The miner's standing at its pool: "pool: <worker> <state>, pool sees X TH/s vs miner Y TH/s,
+    rejected Z %". Per-worker figures where the tracker has them (Braiins Pool); else the account's."""
+    from ..econ.pools import find_worker
+    if s is None:
+        return "pool: —"
+    rej = f"rejected {num(s.rejected_pct, '{:.2f}')} %" if s.rejected_pct is not None else "rejected —"
+    miner = f"miner {num(s.hashrate_ths)} TH/s"
+    who = s.worker or s.pool_user or "worker unknown"
+    found = find_worker(pools or {}, s.worker, s.pool_user)
+    if found is not None:
+        pool_name, full, w = found
+        state = w.get("state") or "?"
+        state = state if state == "ok" else f"[$error]{escape(state)}[/]"
+        return (f"pool: {escape(full)} {state} at {escape(pool_name)}, pool sees {num(w.get('hashrate_ths'))} TH/s "
+                f"vs {miner}, {rej}")
+    if not pools:
+        return f"pool: {escape(who)} (no pool tracker configured), {miner}, {rej}"
+    if s.worker is None:
+        return f"pool: {escape(who)} (the miner reports no worker name; set pool_user:), {miner}, {rej}"
+    accounts = []
+    for name, v in pools.items():
+        if not isinstance(v, dict):
+            continue
+        if v.get("workers"):
+            accounts.append(f"{escape(name)} lists no worker {escape(s.worker)!s}")
+        else:
+            accounts.append(f"{escape(name)} reports the account only: {num(v.get('hashrate_ths'))} TH/s")
+    return f"pool: {escape(s.worker)} ({'; '.join(accounts)}), {miner}, {rej}"
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Names what will change; y confirms, n or escape cancels. Cancel has the focus first."""
 
@@ -184,6 +215,8 @@ class MinerDetailScreen(Screen[None]):
                         f"poll {num(s.poll_s, '{:.2f}')} s")
             if s.error:
                 head.append(f"[$error]{escape(s.error)}[/]")
+            if s.invalid:
+                head.append(f"[$warning]invalid readings (not used): {escape('; '.join(s.invalid))}[/]")
         if d is not None:
             head.append(escape(f"decision: {'run' if d.run else 'off'} {watts(d.target_w)}  [{d.term}] {d.reason}"))
         if v is not None:
@@ -201,4 +234,7 @@ class MinerDetailScreen(Screen[None]):
             t.add_row(str(b.slot), num(b.hashrate_ths), num(b.temp_c), num(b.chip_temp_c), num(b.chips, "{}"))
         pools = ", ".join(s.pools) if s and s.pools else "none reported"
         errors = "\n  ".join(s.errors) if s and s.errors else "none"
-        self.query_one("#detail-more", Static).update(f"[b]Pools[/]  {pools}\n[b]Errors[/]  {errors}")
+        econ = (st.extra or {}).get("economics") if isinstance(getattr(st, "extra", None), dict) else None
+        health = pool_line(s, (econ or {}).get("pools") if isinstance(econ, dict) else None)
+        self.query_one("#detail-more", Static).update(
+            f"[b]Pools[/]  {escape(pools)}\n{health}\n[b]Errors[/]  {errors}")

@@ -127,7 +127,8 @@ def _start_demo_owner(args: argparse.Namespace, data_dir: Path) -> subprocess.Po
         argv += ["--config", str(Path(args.config).resolve())]
     if args.demo:
         argv.append("--demo")
-    log = open(data_dir / "owner.log", "ab")
+    from ..store.files import open_private_log
+    log = open_private_log(data_dir / "owner.log")
     try:
         return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     finally:
@@ -273,6 +274,8 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
             return EXIT_FAIL
         return EXIT_OK
+    except KeyboardInterrupt:        # Ctrl-C while the demo's owner was starting
+        return 130
     finally:
         if owner is not None:
             _stop(owner)       # first: it is a child too, and gets its clean SIGTERM stop here

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ...engine.events import EngineState
 from ...format import duration
+from ...secrets import strip_controls
 
 from ..fmt import num, term_words, timer_texts, watts
 from ..table import RowDiffTable
@@ -74,7 +75,7 @@ def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | No
     if cmd_status:
         reason = cmd_status   # "command pending: ..." / "command failed: ..." (engine.py)
     cells = {
-        "name": (name, None),
+        "name": (strip_controls(name), None),
         "model": (model[:22], None),
         "state": (state, STATE_STYLE.get(state)),
         "power": (ptxt, "miner-fault" if (v is not None and v.confirmed is False) or
