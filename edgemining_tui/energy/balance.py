@@ -49,8 +49,9 @@ def check_balance(pv_w: float, house_w: float, grid_import_w: float, battery_cha
         v = {k: (-x if k == flip else x) for k, x in values.items()}
         return v["pv"] + v["grid"] - (v["house"] + v["battery"] + miners_w)
 
-    # readings from different devices are a few seconds apart: allow 15 % of the larger flow
-    tol = max(tolerance_w, 0.15 * max(abs(pv_w), abs(house_w) + miners_w))
+    # readings from different devices are a few seconds apart: allow 15 % of the larger of PV and
+    # house (not the miners: a large fleet must not make a wrong flip look like a fit)
+    tol = max(tolerance_w, 0.15 * max(abs(pv_w), abs(house_w)))
     now = gap()
     if abs(now) <= tol:
         return Balance(now, tol)
