@@ -157,3 +157,33 @@ def test_read_energy_on_a_local_api(tmp_path):
     finally:
         box["stop"] = True
         t.join(5)
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+async def test_read_energy_reports_each_local_api(name, tmp_path):
+    """`read energy --json`'s reading (read_cli.read_energy) of every recorded device: the values its
+    documentation defines, and an error (not a number) for what it does not measure."""
+    import yaml
+
+    from edgemining_tui.config import load_config
+    from edgemining_tui.read_cli import read_energy
+    vendor, fx = CORPUS[name]
+    replies = {fx["request"]["path"]: fx["reply"], **fx.get("extra_replies", {})}
+    srv = LocalApiServer(replies, tls=fx.get("tls", False), bearer=fx.get("bearer"),
+                         auth_token=fx.get("auth_token"), login_password=fx.get("login_password"))
+    await srv.start()
+    try:
+        section = {"url": srv.url, **fx.get("config", {})}
+        if fx.get("tls"):
+            section.setdefault("verify_tls", False)
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump({"energy": {"source": vendor, vendor: section}}))
+        out, code = await read_energy(load_config(path), wait_s=1.0)
+    finally:
+        await srv.close()
+    assert code == 0
+    for field, want in fx["expect"].items():
+        if want is None:
+            assert out[field]["value"] is None and out[field]["error"], (field, out[field])
+        else:
+            assert out[field]["value"] == pytest.approx(want, abs=0.01) and out[field]["error"] is None, field
