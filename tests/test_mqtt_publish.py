@@ -217,6 +217,17 @@ def _spawn_owner(tmp_path, port: int, prefix: str, name: str) -> subprocess.Pope
                             start_new_session=True)
 
 
+def _stop_owners(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM every spawned owner (a clean stop), SIGKILL what is still there after 20 s."""
+    for p in procs:
+        os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
 async def _wait_status(port: int, topic: str, want: bytes, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -287,13 +298,7 @@ async def test_one_console_watches_two_sites_and_commands_the_second(broker, tmp
         assert msg.startswith("refused") and "finite" in msg
     finally:
         await link.close()
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        _stop_owners(procs)
 
 
 @pytest.mark.slow
@@ -336,13 +341,7 @@ async def test_the_console_switches_sites_and_stops_a_miner_at_the_second(broker
             assert await until(pilot, lambda: "office-avalon" in (app.state.overrides or {})
                                and "barn" in app.sub_title, 30)
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        _stop_owners(procs)
 
 
 

@@ -21,7 +21,7 @@ from ..engine.events import EngineState, Event
 from ..engine.serialize import state_to_dict
 from ..miners.model import Capabilities
 from . import topics as T
-from .broker import client as broker_client
+from .broker import cancel_and_wait, client as broker_client
 from .config import MqttPublishConfig
 
 log = logging.getLogger("edgemining_tui.mqtt_publish")
@@ -152,12 +152,7 @@ class MqttPublisher:
                 await asyncio.wait_for(client.publish(self.topics.status, "offline", qos=1, retain=True), 2)
             except Exception:  # noqa: BLE001
                 pass
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        await cancel_and_wait(self._task)
 
     def _on_engine(self, item: EngineState | Event) -> None:
         if isinstance(item, EngineState):

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from ..engine import actions as A
 from ..engine.events import EngineState
 from ..engine.serialize import state_from_dict
-from .broker import BrokerSettings, client as broker_client
+from .broker import BrokerSettings, cancel_and_wait, client as broker_client
 from .topics import Topics
 
 log = logging.getLogger("edgemining_tui.sites")
@@ -65,12 +65,7 @@ class MqttSitesLink:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt-sites")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        await cancel_and_wait(self._task)
 
     async def wait_connected(self, timeout_s: float = 10.0) -> bool:
         for _ in range(int(timeout_s / 0.05)):
