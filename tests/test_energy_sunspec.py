@@ -225,6 +225,25 @@ async def test_read_energy_on_each_recorded_device(name, tmp_path):
     _check(out, fx)
 
 
+@pytest.mark.parametrize("name", sorted(n for n in REPLAYABLE if "later" in RECORDED[n]))
+async def test_recorded_next_reply_is_what_the_next_read_shows(name):
+    """The device's next recorded reply written into the running server (one Modbus write per
+    recorded block, as the firmware updates its registers): the next read shows it, nothing cached."""
+    fx = RECORDED[name]
+    s, src, dev = await _read(recorded_image(fx), **fx["config"])
+    try:
+        _check(s, fx)
+        for unit, blocks in fx["later"]["units"].items():
+            for b in blocks:
+                words = recorded_image({"units": {unit: [b]}})[int(unit)]
+                await dev.set(int(unit), b["at"], [words[a] for a in sorted(words)])
+        s = await src.read()
+        for field, want in fx["later"]["expect"].items():
+            assert getattr(s, field).value == pytest.approx(want, abs=0.01), field
+    finally:
+        await _done(src, dev)
+
+
 async def test_solaredge_meter_sign_per_preset_on_the_recorded_se5000h():
     """The same recorded meter (203:W = -91): by the SunSpec model + import, so generic reads
     91 W export; SolarEdge's meters count + export, so the preset reads 91 W import, which is what
