@@ -184,7 +184,7 @@ def enphase_refusal(token: object, now: float, err: str) -> str:
         import datetime as dt
         when = dt.datetime.fromtimestamp(exp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         return (f"the Enphase token expired on {when}: get a new one at entrez.enphaseenergy.com (owner tokens "
-                "last a year) and put it in ENPHASE_TOKEN")
+                "last a year) and put it where token: comes from (ENVOY_TOKEN in secrets.env after the setup)")
     return f"{err}: the gateway did not accept the token (is it for this gateway's serial number?)"
 
 
