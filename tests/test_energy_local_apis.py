@@ -48,6 +48,22 @@ def test_every_fixture_says_where_it_came_from():
         assert needed in cases, needed
 
 
+def test_each_battery_device_is_recorded_by_night_and_by_day_and_with_its_battery_idle():
+    """The Must show: night and day, with and without battery. Judged from the recorded values,
+    not the file names: night is PV 0, an idle battery moves under 50 W either way."""
+    for vendor in ("powerwall", "sonnen", "enphase"):
+        exp = [fx["expect"] for v, fx in CORPUS.values() if v == vendor]
+        assert any(e.get("pv_w") == 0 for e in exp), f"{vendor}: no night reply"
+        assert any((e.get("pv_w") or 0) > 500 for e in exp), f"{vendor}: no day reply"
+        assert any(e.get("battery_charge_w") is not None and abs(e["battery_charge_w"]) > 100 for e in exp), vendor
+    for vendor in ("powerwall", "enphase"):
+        exp = [fx["expect"] for v, fx in CORPUS.values() if v == vendor]
+        assert any(e.get("battery_charge_w") is not None and abs(e["battery_charge_w"]) < 50 for e in exp), \
+            f"{vendor}: no reply with the battery idle"
+    exp = [fx["expect"] for v, fx in CORPUS.values() if v == "enphase"]
+    assert any(e.get("battery_charge_w", None) is None for e in exp), "enphase: no gateway without a battery"
+
+
 @pytest.mark.parametrize("name", sorted(CORPUS))
 async def test_fixture_reads_to_documented_values(name):
     vendor, fx = CORPUS[name]
@@ -66,17 +82,71 @@ async def test_fixture_reads_to_documented_values(name):
 
 
 @pytest.mark.parametrize("name, field", [("powerwall/gateway2_charging", "battery_charge_w"),
+                                         ("powerwall/night_fw21_39_battery_idle_importing", "battery_charge_w"),
                                          ("sonnen/eco_charging_feeding_in", "battery_charge_w"),
-                                         ("sonnen/eco_charging_feeding_in", "grid_import_w")])
+                                         ("sonnen/eco_charging_feeding_in", "grid_import_w"),
+                                         ("sonnen/night_discharging_v2", "battery_charge_w"),
+                                         ("enphase/day_battery_charging_8.2.4286", "battery_charge_w"),
+                                         ("enphase/night_battery_charging_from_grid_8.3.1598", "battery_charge_w"),
+                                         ("enphase/day_acb_and_iq_battery_discharging_8.2.4382", "battery_charge_w")])
 async def test_vendor_signs_flip_at_the_boundary(name, field):
-    """Powerwall and sonnen count their battery + discharging and sonnen the grid + feed-in: the
-    readings come out as ours (+ charging, + import), balancing the site."""
+    """Powerwall, sonnen and Enphase count their battery + discharging and sonnen the grid + feed-in:
+    the readings come out as ours (+ charging, + import), balancing the site by day and by night."""
     vendor, fx = CORPUS[name]
     async with served(vendor, fx) as (src, _):
         s = await src.read()
     balance = s.pv_w.value + s.grid_import_w.value - s.house_w.value - s.battery_charge_w.value
-    assert abs(balance) < 0.05 * s.pv_w.value, balance
+    assert abs(balance) < max(20.0, 0.05 * s.pv_w.value), balance
     assert getattr(s, field).value == pytest.approx(fx["expect"][field])
+
+
+def _jwt(exp: float) -> str:
+    import base64
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{enc({'kid': 'k', 'typ': 'JWT', 'alg': 'ES256'})}.{enc({'aud': '122302045041', 'enphaseUser': 'owner', 'exp': exp})}.sig"
+
+
+@pytest.mark.parametrize("token, words", [
+    (_jwt(1_700_000_000), "expired on 2023-11-14 22:13 UTC: get a new one at entrez.enphaseenergy.com"),
+    (_jwt(1_900_000_000), "did not accept the token (is it for this gateway's serial number?)"),
+    (None, "need the owner's token"),
+])
+async def test_enphase_refusal_says_what_to_do(token, words):
+    """The gateway answers 401 to an expired, a foreign or a missing token; the owner reads which
+    one it is (the token's own expiry, checked against the clock) and what to do."""
+    _, fx = CORPUS["enphase/day_battery_charging_8.2.4286"]
+    async with served("enphase", fx, token=token) as (src, _):
+        s = await src.read()
+    for f in FIELDS:
+        assert getattr(s, f).value is None
+    assert words in s.pv_w.error, s.pv_w.error
+    assert (token or "no-token") not in s.pv_w.error             # the token itself never reaches a screen
+
+
+async def test_enphase_without_ensemble_firmware_reads_no_battery_and_asks_once():
+    """Firmware without Ensemble answers /ivp/ensemble/power with 404: the gateway has no IQ Battery
+    (absent, not stale), the house is total-consumption, and the gateway is not asked again."""
+    _, fx = CORPUS["enphase/metered_7.3.517"]
+    fx = {**fx, "extra_replies": {}}
+    async with served("enphase", fx) as (src, srv):
+        for _ in range(3):
+            s = await src.read()
+        assert s.battery_charge_w.absent and "no IQ Battery data" in s.battery_charge_w.error
+        assert s.house_w.value == pytest.approx(2795.957)
+        assert sum("/ivp/ensemble/power" in r for r in srv.requests) == 1
+
+
+async def test_enphase_battery_unknown_makes_the_house_unknown_not_wrong():
+    """total-consumption includes the batteries' charging: when their power cannot be read this
+    time, the house is unknown with that reason, never the uncorrected total."""
+    _, fx = CORPUS["enphase/day_battery_charging_8.2.4286"]
+    async with served("enphase", fx) as (src, srv):
+        assert (await src.read()).house_w.value == pytest.approx(2292.72)
+        srv.replay["/ivp/ensemble/power"] = {"devices:": [{"serial_num": "1", "real_power_mw": None, "soc": 40}]}
+        s = await src.read()
+    assert s.battery_charge_w.value is None and "real_power_mw None" in s.battery_charge_w.error
+    assert s.house_w.value is None and "includes the batteries" in s.house_w.error
+    assert s.pv_w.value == pytest.approx(7123.097)
 
 
 async def test_wrong_token_and_password_name_the_cause():
@@ -99,6 +169,24 @@ async def test_self_signed_certificate_needs_verify_off_and_says_so():
     async with served("enphase", fx, verify_tls=True) as (src, _):
         s = await src.read()
     assert s.pv_w.value is None and "verify_tls: false" in s.pv_w.error
+
+
+@pytest.mark.parametrize("status, words", [(502, "site master is stopped"), (429, "too many failed attempts")])
+async def test_powerwall_gateway_that_is_stopped_or_locked_out_says_so(status, words):
+    """A stopped gateway answers 502 with an empty body (vloschiavo/powerwall2's
+    samples/21.39.1-foogod/stopped/); after failed logins it answers 429."""
+    _, fx = CORPUS["powerwall/night_fw21_39_battery_idle_importing"]
+    async with served("powerwall", fx) as (src, srv):
+        srv.status = status
+        s = await src.read()
+        assert s.grid_import_w.value is None and words in s.grid_import_w.error, s.grid_import_w.error
+        srv.status = None
+        assert (await src.read()).grid_import_w.value == 537.0     # and it recovers by itself
+    if status == 502:                                             # stopped after the login: the same words
+        async with served("powerwall", fx) as (src, srv):
+            assert (await src.read()).pv_w.ok
+            srv.status = 502
+            assert words in (await src.read()).pv_w.error
 
 
 async def test_powerwall_logs_in_again_when_its_session_expires():
