@@ -347,3 +347,26 @@ def test_read_energy_exit_2_on_a_bad_sunspec_section(tmp_path, capsys):
     assert main(["energy", "--config", str(path)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "registers" in err and "Traceback" not in err
+
+
+async def test_broken_maps_give_reasons_not_tracebacks():
+    fx = RECORDED["solaredge_se5000h_rws_meter"]
+    # the recorded map without its end marker: the models before it still read
+    image = recorded_image(fx)
+    del image[1][40295], image[1][40296]
+    s, src, dev = await _read(image, preset="solaredge")
+    try:
+        assert s.pv_w.value == pytest.approx(1395) and s.grid_import_w.value == pytest.approx(91)
+        # a scale factor outside the spec's -10..10 (a register gone bad): no 10^12345 watts
+        await dev.set(1, 40084, [12345])
+        s = await src.read()
+        assert s.pv_w.value is None and "101:W" in s.pv_w.error
+        assert s.grid_import_w.value == pytest.approx(91)
+    finally:
+        await _done(src, dev)
+    # a model that claims more registers than the address space holds: not a SunSpec map
+    s, src, dev = await _read({1: {40000: 0x5375, 40001: 0x6E53, 40002: 1, 40003: 0xFFF0}})
+    try:
+        assert s.pv_w.value is None and "past the end of the address space" in s.pv_w.error
+    finally:
+        await _done(src, dev)

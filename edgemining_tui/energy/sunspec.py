@@ -26,6 +26,8 @@ from .sunspec_models import END, MARKER, decode, model_def
 
 INVERTERS = (101, 102, 103, 111, 112, 113, 701)
 METERS = (201, 202, 203, 204, 211, 212, 213, 214)
+MAX_MODELS = 64                     # a map longer than this is a loop or garbage, not a device
+MAX_MODEL_LEN = 1000                # registers; the largest wanted model (160 with 40 modules) is ~810
 ASLEEP = {1: "off", 2: "sleeping", 8: "standby"}      # inverter St values that produce nothing
 # pymodbus logs every failed exchange with a hex dump at ERROR; the source reports failures itself
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -121,12 +123,20 @@ class SunSpecSource:
                 continue
             if tuple(head) != MARKER:
                 continue
-            models = []
+            models: list[tuple[int, int, int]] = []
             addr = base + 2
-            for _ in range(64):
-                mid, length = await self._read(unit, addr, 2)
+            for _ in range(MAX_MODELS):
+                try:
+                    mid, length = await self._read(unit, addr, 2)
+                except LookupError:
+                    if not models:
+                        raise
+                    break                 # a map that stops without its end marker: keep what it had
                 if mid == END or mid == 0:
                     break
+                if addr + 2 + length > 0xFFFF:
+                    raise LookupError(f"unit {unit}: model {mid} at {addr} claims {length} registers, past the "
+                                      f"end of the address space: not a SunSpec map (check base_address)")
                 models.append((mid, addr, length))
                 addr += 2 + length
             self._maps[unit] = models
@@ -138,6 +148,9 @@ class SunSpecSource:
         md = model_def(mid)
         if md is None:
             return {}
+        if length > MAX_MODEL_LEN:
+            raise LookupError(f"unit {unit}: model {mid} at {addr} claims {length} registers (at most "
+                              f"{MAX_MODEL_LEN} expected): a broken map")
         return decode(await self._read(unit, addr, length + 2), md)
 
     async def read(self) -> EnergySnapshot:
