@@ -20,6 +20,7 @@ from .convert import to_reading
 from .httpjson import HttpJsonSource
 from .local_config import EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SonnenConfig
 from .snapshot import Reading, absent, missing
+from .tls_pin import pin_of
 
 
 def _neg(x: Any) -> Any:
@@ -36,6 +37,7 @@ class HomeWizardSource(HttpJsonSource):
     def __init__(self, cfg: HomeWizardConfig, clock: Clock, name: str = "homewizard") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         if cfg.api == "v2":
             self.headers = {"Authorization": f"Bearer {cfg.token}", "X-Api-Version": "2"}
             self.verify = cfg.verify_tls
@@ -81,6 +83,7 @@ class EnphaseSource(HttpJsonSource):
     def __init__(self, cfg: EnphaseConfig, clock: Clock, name: str = "enphase") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         self.verify = cfg.verify_tls
         if cfg.token is not None:
             self.headers = {"Authorization": f"Bearer {cfg.token}"}
@@ -214,6 +217,7 @@ class PowerwallSource(HttpJsonSource):
     def __init__(self, cfg: PowerwallConfig, clock: Clock, name: str = "powerwall") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         self.verify = cfg.verify_tls
         self._logged_in = False
 
@@ -225,7 +229,7 @@ class PowerwallSource(HttpJsonSource):
                 "username": "customer", "password": str(self.cfg.password), "email": self.cfg.email,
                 "force_sm_off": False})
         except httpx.HTTPError as e:
-            return f"cannot reach the Powerwall gateway at {self.base_url} ({type(e).__name__})"
+            return await self.http_error(e)
         if r.status_code in (401, 403):
             return "the Powerwall gateway refused the login (check the customer password: the last 5 " \
                    "characters of the gateway's password on its label)"
