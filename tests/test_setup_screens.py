@@ -346,3 +346,43 @@ async def test_sma_energy_meter_is_offered_and_read_from_its_multicast(tmp_path)
     cfg = load_config(path)
     assert cfg.energy.source == "sma_em" and cfg.energy.sma_em.serial == fx["serial"]
     assert cfg.energy.sma_em.interface == "127.0.0.1"
+
+
+async def test_enphase_gateway_certificate_is_pinned_at_setup(tmp_path):
+    """An HTTPS gateway in setup: the flow screen shows the certificate the gateway presents, t trusts
+    only it (the reading goes through the pin again), and the config pins it (tls_fingerprint)."""
+    import json
+    from pathlib import Path
+
+    from edgemining_tui.energy.tls_pin import shown
+    from edgemining_tui.sim.local_api_server import LocalApiServer
+    from edgemining_tui.ui.setup.state import ENERGY_KINDS
+    fx = json.loads((Path(__file__).parent / "data/energy/enphase/day_battery_charging_8.2.4286.json").read_text())
+    srv = await LocalApiServer({fx["request"]["path"]: fx["reply"], **fx["extra_replies"]}, tls=True,
+                               bearer=fx["bearer"]).start()
+    path = tmp_path / "config.yaml"
+    app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    downs = list(ENERGY_KINDS).index("enphase")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+n", *(["down"] * downs), "enter")
+            assert isinstance(app.screen, SourceFormScreen) and app.screen.kind == "enphase"
+            await type_into(pilot, "#f-url", srv.url)
+            await type_into(pilot, "#f-token", fx["bearer"])
+            await pilot.press("enter")
+            assert isinstance(app.screen, FlowScreen)
+            await settle(pilot)
+            assert "PV 7.12 kW" in str(app.screen.query_one("#flow-line").render())
+            assert shown(srv.cert_sha256) in str(app.screen.query_one("#cert").render())
+            seen = len(srv.requests)
+            await pilot.press("t")
+            await settle(pilot)
+            assert "Certificate pinned" in str(app.screen.query_one("#cert").render())
+            assert len(srv.requests) > seen and "PV 7.12 kW" in str(app.screen.query_one("#flow-line").render())
+            await pilot.press("y", "ctrl+n", "ctrl+n")
+            assert isinstance(app.screen, ReviewScreen)
+            await pilot.press("w", "n")
+    finally:
+        await srv.close()
+    cfg = load_config(path, env={"ENVOY_TOKEN": fx["bearer"]})
+    assert cfg.energy.enphase.tls_fingerprint.replace(":", "").lower() == srv.cert_sha256
