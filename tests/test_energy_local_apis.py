@@ -348,3 +348,78 @@ def test_anything_else_is_a_value_error_not_a_crash(text):
         assert "tls_fingerprint" in str(e)
     else:
         assert len(out) == 64
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=True)
+                     | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                     max_leaves=8)
+
+
+def _replace_at(doc, path, value):
+    import copy
+    doc = copy.deepcopy(doc)
+    node = doc
+    for key in path[:-1]:
+        if isinstance(node, list):
+            if not node:
+                return doc
+            key = key % len(node)
+        elif key not in node:
+            return doc
+        node = node[key]
+    last = path[-1]
+    if isinstance(node, list):
+        if node:
+            node[last % len(node)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    return doc
+
+
+_HOSTILE_PATHS = {
+    "enphase/day_acb_and_iq_battery_discharging_8.2.4382": [
+        ("production", ["storage"]), ("production", ["storage", 0, "activeCount"]), ("production", ["storage", 0, "wNow"]),
+        ("production", ["production"]), ("production", ["consumption", 0, "wNow"]), ("production", ["production", 1]),
+        ("ensemble", ["devices:"]), ("ensemble", ["devices:", 0, "real_power_mw"]), ("ensemble", ["devices:", 0, "soc"]),
+        ("ensemble", ["devices:", 0]), ("ensemble", [])],
+    "powerwall/night_fw21_39_battery_idle_importing": [
+        ("aggregates", ["battery", "instant_power"]), ("aggregates", ["site"]), ("aggregates", []), ("soe", ["percentage"]),
+        ("soe", [])],
+    "sonnen/night_discharging_v2": [("", ["Pac_total_W"]), ("", ["GridFeedIn_W"]), ("", ["USOC"]), ("", [])],
+}
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(st.sampled_from(sorted((n, i) for n, ps in _HOSTILE_PATHS.items() for i in range(len(ps)))), _json)
+def test_a_hostile_reply_is_an_error_never_a_crash_or_a_wild_number(case, value):
+    """Any JSON value anywhere the adapters look (a string for a count, a list for a device, NaN,
+    10^12 W, the whole reply replaced) gives readings that are finite and plausible, or unknown
+    with a reason; read() never raises."""
+    import asyncio
+    import math
+    name, i = case
+    vendor, fx = CORPUS[name]
+    part, path = _HOSTILE_PATHS[name][i]
+    if vendor == "enphase":
+        body = {"production": fx["reply"], "ensemble": fx["extra_replies"]["/ivp/ensemble/power"], "ensemble_error": None}
+    elif vendor == "powerwall":
+        body = {"aggregates": fx["reply"], "soe": fx["extra_replies"]["/api/system_status/soe"], "soe_error": None}
+    else:
+        body = {"": fx["reply"]}
+    body = {**body, part: value} if not path else {**body, part: _replace_at(body[part], path, value)}
+    if vendor == "sonnen":
+        body = body[""]
+    cfg = VENDORS[vendor](url="https://127.0.0.1:9", **fx["config"])
+    src = build_one(vendor, cfg, VirtualClock(1_750_000_000), vendor)
+
+    async def canned():
+        return body, None
+    src.request = canned
+    snap = asyncio.run(src.read())
+    for f in FIELDS:
+        r = getattr(snap, f)
+        if r.value is None:
+            assert r.error, (f, r)
+        else:
+            assert math.isfinite(r.value) and abs(r.value) <= 100_000, (f, r)

@@ -141,9 +141,10 @@ class EnphaseSource(HttpJsonSource):
         power_w, soc_units, n_units = 0.0, 0.0, 0
         acb = [s for s in prod_body.get("storage") or () if s.get("type") == "acb" and s.get("activeCount")]
         for s in acb:
-            w, pct, count = s.get("wNow"), s.get("percentFull"), int(s.get("activeCount"))
-            if not _is_num(w) or not _is_num(pct):
-                return self._battery_unknown(ts, f"storage[acb]: wNow {w!r}, percentFull {pct!r}")
+            w, pct, count = s.get("wNow"), s.get("percentFull"), s.get("activeCount")
+            if not (_is_num(w) and _is_num(pct) and isinstance(count, int) and count > 0):
+                return self._battery_unknown(ts, f"storage[acb]: wNow {w!r}, percentFull {pct!r}, "
+                                                 f"activeCount {count!r}")
             power_w += w
             soc_units, n_units = soc_units + pct * count, n_units + count
         if self._no_ensemble is None:
