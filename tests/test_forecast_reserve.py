@@ -99,6 +99,17 @@ def test_battery_carries_a_running_miner_through_a_midday_cloud():
     assert md.reason.startswith("battery carries it:")
 
 
+def test_carry_soc_keeps_a_half_full_battery_out_of_a_cloud():
+    """battery.carry_soc: 90 %: at 60 % the battery does not carry the miner, though the forecast
+    would let it; at 95 % it does."""
+    running = view("a", CONT, sample("a", T0, True, power=1200, limit=1200))
+    hedged = BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=90.0, carry_soc=90.0)
+    for soc, term in ((60, "disable_timer"), (95, "soc_guard")):
+        snap = site(T0, pv=600, house=400, charge=-1000, soc=soc, forecast_wh=30000, miners_w=1200)
+        md = decide(decider(hedged, rise_ago_h=5, set_in_h=7), T0, snap, running).miners["a"]
+        assert md.term == term
+
+
 def test_step_down_is_not_held_back_when_the_battery_pays_for_it():
     """Within min_change_interval a running miner normally keeps its target; with the reserve, a drop
     that stops a drain the battery can't afford goes out at once."""
