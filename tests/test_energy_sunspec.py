@@ -63,8 +63,8 @@ GEN24 = {
 }
 
 
-async def _read(images, **cfg):
-    dev = await ModbusDevice(images).start()
+async def _read(images, silent_units=frozenset(), **cfg):
+    dev = await ModbusDevice(images, silent_units=silent_units).start()
     src = SunSpecSource(SunSpecConfig(host="127.0.0.1", port=dev.port, **cfg), VirtualClock(1_750_000_000))
     try:
         return await src.read(), src, dev
@@ -347,3 +347,73 @@ def test_read_energy_exit_2_on_a_bad_sunspec_section(tmp_path, capsys):
     assert main(["energy", "--config", str(path)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "registers" in err and "Traceback" not in err
+
+
+async def test_broken_maps_give_reasons_not_tracebacks():
+    fx = RECORDED["solaredge_se5000h_rws_meter"]
+    # the recorded map without its end marker: the models before it still read
+    image = recorded_image(fx)
+    del image[1][40295], image[1][40296]
+    s, src, dev = await _read(image, preset="solaredge")
+    try:
+        assert s.pv_w.value == pytest.approx(1395) and s.grid_import_w.value == pytest.approx(91)
+        # a scale factor outside the spec's -10..10 (a register gone bad): no 10^12345 watts
+        await dev.set(1, 40084, [12345])
+        s = await src.read()
+        assert s.pv_w.value is None and "101:W" in s.pv_w.error
+        assert s.grid_import_w.value == pytest.approx(91)
+    finally:
+        await _done(src, dev)
+    # a model that claims more registers than the address space holds: not a SunSpec map
+    s, src, dev = await _read({1: {40000: 0x5375, 40001: 0x6E53, 40002: 1, 40003: 0xFFF0}})
+    try:
+        assert s.pv_w.value is None and "past the end of the address space" in s.pv_w.error
+    finally:
+        await _done(src, dev)
+
+
+async def test_a_silent_meter_unit_costs_one_timeout_a_minute_and_keeps_the_pv():
+    """Behind many gateways a unit id with no device gets no answer at all. The recorded Symo with
+    Fronius' preset (meter on unit 200, which nothing answers): PV reads, the grid says the unit is
+    silent, and the next polls do not wait for it again (pymodbus would drop the connection after
+    three timeouts in a row) until a minute has passed."""
+    fx = RECORDED["fronius_symo_8_2_float"]
+    s, src, dev = await _read(recorded_image(fx), silent_units={200}, preset="fronius", timeout=0.3)
+    try:
+        assert s.pv_w.value == pytest.approx(177.0)
+        assert "unit 200 did not answer" in s.grid_import_w.error
+        asked = 0
+        inner = src._read
+
+        async def counted(unit, *a, **kw):
+            nonlocal asked
+            asked += unit == 200
+            return await inner(unit, *a, **kw)
+        src._read = counted
+        for _ in range(3):
+            s = await src.read()
+            assert s.pv_w.value == pytest.approx(177.0) and "next try in 60 s" in s.grid_import_w.error
+        assert asked == 0
+        src.clock.advance(61)
+        s = await src.read()
+        assert asked == 1 and s.pv_w.value == pytest.approx(177.0) and "next try" not in s.grid_import_w.error
+    finally:
+        await _done(src, dev)
+
+
+async def test_a_silent_inverter_unit_says_so_and_read_energy_exits_1(tmp_path):
+    import yaml
+
+    from edgemining_tui.config import load_config
+    from edgemining_tui.read_cli import EXIT_NO_ANSWER, read_energy
+    fx = RECORDED["solaredge_se5000h_rws_meter"]
+    dev = await ModbusDevice(recorded_image(fx), silent_units={7}).start()
+    try:
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump({"energy": {"source": "sunspec", "sunspec": {
+            "host": "127.0.0.1", "port": dev.port, "preset": "solaredge", "unit_id": 7, "timeout": 0.3}}}))
+        out, code = await read_energy(load_config(path), wait_s=0.5)
+    finally:
+        await dev.close()
+    assert code == EXIT_NO_ANSWER
+    assert "unit 7 did not answer" in out["pv_w"]["error"] and "unit id" in out["pv_w"]["error"]

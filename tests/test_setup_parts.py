@@ -260,6 +260,10 @@ def test_capacity_parsing():
     ("enphase", {"url": "https://envoy.local"}, {}, lambda c: c.energy.enphase.token == "envoy-token"),
     ("powerwall", {"url": "https://192.168.91.1"}, {}, lambda c: c.energy.powerwall.password == "ABCDE"),
     ("sonnen", {"url": "http://192.168.1.50"}, {}, lambda c: c.energy.sonnen.token is None),
+    ("sma_em", {"interface": "192.168.1.10", "serial": "3015241932"}, {"grid": True},
+     lambda c: (c.energy.sma_em.interface, c.energy.sma_em.serial, c.energy.sma_em.invert)
+     == ("192.168.1.10", 3015241932, True)),
+    ("sma_em", {}, {}, lambda c: c.energy.sma_em.interface == "0.0.0.0" and c.energy.sma_em.serial is None),
 ])
 def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inverts, check):
     secrets = {"mqtt": {"MQTT_PASSWORD": "mqtt-pw"}, "homewizard": {"P1_TOKEN": "p1-token"},

@@ -20,6 +20,7 @@ from .convert import to_reading
 from .httpjson import HttpJsonSource
 from .local_config import EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SonnenConfig
 from .snapshot import Reading, absent, missing
+from .tls_pin import pin_of
 
 
 def _neg(x: Any) -> Any:
@@ -36,6 +37,7 @@ class HomeWizardSource(HttpJsonSource):
     def __init__(self, cfg: HomeWizardConfig, clock: Clock, name: str = "homewizard") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         if cfg.api == "v2":
             self.headers = {"Authorization": f"Bearer {cfg.token}", "X-Api-Version": "2"}
             self.verify = cfg.verify_tls
@@ -81,6 +83,7 @@ class EnphaseSource(HttpJsonSource):
     def __init__(self, cfg: EnphaseConfig, clock: Clock, name: str = "enphase") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         self.verify = cfg.verify_tls
         if cfg.token is not None:
             self.headers = {"Authorization": f"Bearer {cfg.token}"}
@@ -138,9 +141,10 @@ class EnphaseSource(HttpJsonSource):
         power_w, soc_units, n_units = 0.0, 0.0, 0
         acb = [s for s in prod_body.get("storage") or () if s.get("type") == "acb" and s.get("activeCount")]
         for s in acb:
-            w, pct, count = s.get("wNow"), s.get("percentFull"), int(s.get("activeCount"))
-            if not _is_num(w) or not _is_num(pct):
-                return self._battery_unknown(ts, f"storage[acb]: wNow {w!r}, percentFull {pct!r}")
+            w, pct, count = s.get("wNow"), s.get("percentFull"), s.get("activeCount")
+            if not (_is_num(w) and _is_num(pct) and isinstance(count, int) and count > 0):
+                return self._battery_unknown(ts, f"storage[acb]: wNow {w!r}, percentFull {pct!r}, "
+                                                 f"activeCount {count!r}")
             power_w += w
             soc_units, n_units = soc_units + pct * count, n_units + count
         if self._no_ensemble is None:
@@ -184,7 +188,7 @@ def enphase_refusal(token: object, now: float, err: str) -> str:
         import datetime as dt
         when = dt.datetime.fromtimestamp(exp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         return (f"the Enphase token expired on {when}: get a new one at entrez.enphaseenergy.com (owner tokens "
-                "last a year) and put it in ENPHASE_TOKEN")
+                "last a year) and put it where token: comes from (ENVOY_TOKEN in secrets.env after the setup)")
     return f"{err}: the gateway did not accept the token (is it for this gateway's serial number?)"
 
 
@@ -214,6 +218,7 @@ class PowerwallSource(HttpJsonSource):
     def __init__(self, cfg: PowerwallConfig, clock: Clock, name: str = "powerwall") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         self.verify = cfg.verify_tls
         self._logged_in = False
 
@@ -225,7 +230,7 @@ class PowerwallSource(HttpJsonSource):
                 "username": "customer", "password": str(self.cfg.password), "email": self.cfg.email,
                 "force_sm_off": False})
         except httpx.HTTPError as e:
-            return f"cannot reach the Powerwall gateway at {self.base_url} ({type(e).__name__})"
+            return await self.http_error(e)
         if r.status_code in (401, 403):
             return "the Powerwall gateway refused the login (check the customer password: the last 5 " \
                    "characters of the gateway's password on its label)"

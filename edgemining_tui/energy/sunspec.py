@@ -24,8 +24,17 @@ from .local_config import ModbusRegister, SunSpecConfig
 from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
 from .sunspec_models import END, MARKER, decode, model_def
 
+try:
+    from pymodbus.exceptions import ModbusIOException
+except ImportError:              # without the [modbus] extra the config refuses sunspec before this runs
+    class ModbusIOException(Exception):  # type: ignore[no-redef]
+        pass
+
 INVERTERS = (101, 102, 103, 111, 112, 113, 701)
 METERS = (201, 202, 203, 204, 211, 212, 213, 214)
+SECONDARY_RETRY_S = 60.0            # a meter unit that failed is asked again after this long
+MAX_MODELS = 64                     # a map longer than this is a loop or garbage, not a device
+MAX_MODEL_LEN = 1000                # registers; the largest wanted model (160 with 40 modules) is ~810
 ASLEEP = {1: "off", 2: "sleeping", 8: "standby"}      # inverter St values that produce nothing
 # pymodbus logs every failed exchange with a hex dump at ERROR; the source reports failures itself
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -34,6 +43,10 @@ REFUSALS = {1: "illegal function", 2: "illegal data address: no such register on
             10: "gateway: no path to that unit id", 11: "gateway: that unit id did not answer"}
 FIELD = {"pv": "pv_w", "house": "house_w", "grid": "grid_import_w", "battery": "battery_charge_w",
          "soc": "battery_soc_pct"}
+
+
+class UnitSilent(LookupError):
+    """Nothing answers for a unit id while the connection stays up (a gateway with no such device)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,7 @@ class SunSpecSource:
         self.registers = tuple(cfg.registers) or (pre.registers if cfg.sunspec else ())
         self._client: Any = None
         self._maps: dict[int, list[tuple[int, int, int]]] = {}   # unit -> [(model id, address, length)]
+        self._retry_at: dict[int, tuple[float, str]] = {}       # secondary unit -> (when to ask again, why it failed)
         self.where = f"{cfg.host}:{cfg.port}"
 
     async def start(self) -> None:
@@ -100,7 +114,14 @@ class SunSpecSource:
         while count > 0:
             n = min(count, 125)       # the most one Modbus read may ask for
             fn = c.read_holding_registers if kind == "holding" else c.read_input_registers
-            rr = await asyncio.wait_for(fn(address, count=n, device_id=unit), self.cfg.timeout + 1)
+            try:
+                rr = await asyncio.wait_for(fn(address, count=n, device_id=unit), self.cfg.timeout + 1)
+            except (asyncio.TimeoutError, ModbusIOException):
+                if c.connected:       # the device is there; nothing answers for this unit id
+                    raise UnitSilent(f"unit {unit} did not answer (registers {address}..{address + n - 1}) in "
+                                     f"{self.cfg.timeout:g} s at {self.where}: is a device on that unit id?") from None
+                raise ConnectionError(f"no answer from {self.where} (the connection dropped?); "
+                                      "reconnecting on the next read") from None
             if rr.isError():
                 code = getattr(rr, "exception_code", None)
                 raise LookupError(f"unit {unit} refused registers {address}..{address + n - 1} "
@@ -117,16 +138,26 @@ class SunSpecSource:
         for base in bases:
             try:
                 head = await self._read(unit, base, 2)
+            except UnitSilent:
+                raise                     # silence is no device, not a wrong base: do not wait out the others
             except LookupError:
                 continue
             if tuple(head) != MARKER:
                 continue
-            models = []
+            models: list[tuple[int, int, int]] = []
             addr = base + 2
-            for _ in range(64):
-                mid, length = await self._read(unit, addr, 2)
+            for _ in range(MAX_MODELS):
+                try:
+                    mid, length = await self._read(unit, addr, 2)
+                except LookupError:
+                    if not models:
+                        raise
+                    break                 # a map that stops without its end marker: keep what it had
                 if mid == END or mid == 0:
                     break
+                if addr + 2 + length > 0xFFFF:
+                    raise LookupError(f"unit {unit}: model {mid} at {addr} claims {length} registers, past the "
+                                      f"end of the address space: not a SunSpec map (check base_address)")
                 models.append((mid, addr, length))
                 addr += 2 + length
             self._maps[unit] = models
@@ -138,6 +169,9 @@ class SunSpecSource:
         md = model_def(mid)
         if md is None:
             return {}
+        if length > MAX_MODEL_LEN:
+            raise LookupError(f"unit {unit}: model {mid} at {addr} claims {length} registers (at most "
+                              f"{MAX_MODEL_LEN} expected): a broken map")
         return decode(await self._read(unit, addr, length + 2), md)
 
     async def read(self) -> EnergySnapshot:
@@ -184,15 +218,28 @@ class SunSpecSource:
         units = [self.unit] + ([self.meter_unit] if self.meter_unit not in (None, self.unit) else [])
         found: dict[int, list[int]] = {}
         failed: dict[int, str] = {}
+        now = self.clock.now()
         for unit in units:
+            retry = self._retry_at.get(unit)
+            if retry is not None and now < retry[0]:
+                failed[unit] = f"{retry[1]} (next try in {retry[0] - now:.0f} s)"
+                continue
             try:
                 for mid, addr, length in await self._discover(unit):
                     found.setdefault(unit, []).append(mid)
                     wanted = mid in INVERTERS or mid in METERS or mid in (124, 802, 160)
-                    if wanted and mid not in models:
+                    # one inverter and one meter model say it all: Kostal maps 103 and its float twin 113,
+                    # SolarEdge a second and third meter after the grid meter
+                    twin = next((g for g in (INVERTERS, METERS) if mid in g and any(m in models for m in g)), None)
+                    if wanted and twin is None and mid not in models:
                         models[mid] = await self._model(unit, mid, addr, length)
+                self._retry_at.pop(unit, None)
             except LookupError as e:
                 failed[unit] = str(e)
+                if unit != self.unit:
+                    # a wrong or absent meter unit is asked again after a while, not on every poll
+                    # (a silent one costs a timeout each time, and pymodbus drops the connection after three)
+                    self._retry_at[unit] = (now + SECONDARY_RETRY_S, str(e))
         if len(failed) == len(units):
             raise LookupError(failed[self.unit])
         return found, failed

@@ -73,9 +73,11 @@ def float32s(value: float) -> list[int]:
 
 
 class ModbusDevice:
-    def __init__(self, images: dict[int, dict[int, int]], host: str = "127.0.0.1") -> None:
+    def __init__(self, images: dict[int, dict[int, int]], host: str = "127.0.0.1",
+                 silent_units: frozenset[int] = frozenset()) -> None:
         self.images = images
         self.host = host
+        self.silent_units = set(silent_units)   # never answered (a unit id nothing on the bus has, behind many gateways)
         self.port = 0
         self._server: Any = None
         self._task: asyncio.Task | None = None
@@ -92,7 +94,7 @@ class ModbusDevice:
         with socket.socket() as s:
             s.bind((self.host, 0))
             self.port = s.getsockname()[1]
-        self._server = ModbusTcpServer(ctx, address=(self.host, self.port))
+        self._server = ModbusTcpServer(ctx, address=(self.host, self.port), trace_packet=self._swallow)
         self._task = asyncio.get_running_loop().create_task(self._server.serve_forever())
         for _ in range(200):
             try:
@@ -102,6 +104,12 @@ class ModbusDevice:
             except OSError:
                 await asyncio.sleep(0.02)
         raise RuntimeError("the Modbus server did not start")
+
+    def _swallow(self, sending: bool, packet: bytes) -> bytes:
+        # Modbus TCP: the unit id is byte 6 of the MBAP header; an empty write sends nothing
+        if sending and len(packet) > 6 and packet[6] in self.silent_units:
+            return b""
+        return packet
 
     async def set(self, unit: int, address: int, values: list[int]) -> None:
         """Change registers in the running device, the way its own firmware would: one Modbus

@@ -176,9 +176,14 @@ def _energy(state: SetupState, add) -> None:
                     add(_comment(f'    {key}: "${{{name}}}"', "kept in secrets.env, not here"))
                 continue
             if key in f:
-                add(f"    {key}: {int(f[key]) if key == 'port' else scalar(f[key])}")
+                add(f"    {key}: {int(f[key]) if key in ('port', 'serial') else scalar(f[key])}")
+            elif (kind, key) == ("sma_em", "interface"):
+                add(_comment("    interface: 0.0.0.0", "listen on every interface"))
+            elif (kind, key) == ("sma_em", "serial"):
+                add("    # serial: 3015241932        # needed when several SMA meters send")
         if kind == "homewizard":
             add(f"    api: {'v2' if 'P1_TOKEN' in state.secrets else 'v1'}")
+        if kind in ("homewizard", "sma_em"):
             if inv.get("grid"):
                 add("    invert: true")
     elif kind == "victron":
@@ -190,7 +195,8 @@ def _energy(state: SetupState, add) -> None:
 
 
 LOCAL_FIELDS = {"sunspec": ("host", "port", "preset"), "homewizard": ("url", "token"), "opendtu": ("url",),
-                "enphase": ("url", "token"), "powerwall": ("url", "password"), "sonnen": ("url", "token")}
+                "enphase": ("url", "token"), "powerwall": ("url", "password"), "sonnen": ("url", "token"),
+                "sma_em": ("interface", "serial")}
 
 ENERGY_NOTES = {
     "home_assistant": "read from Home Assistant's REST API",
@@ -204,6 +210,7 @@ ENERGY_NOTES = {
     "enphase": "Enphase IQ Gateway production.json",
     "powerwall": "Powerwall gateway, customer login",
     "sonnen": "sonnenBatterie status API",
+    "sma_em": "SMA Energy Meter multicast (Speedwire)",
     "demo": "the simulated demo site",
 }
 
