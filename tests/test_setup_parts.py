@@ -377,7 +377,7 @@ def test_a_battery_with_a_capacity_gets_the_forecast_reserve_on_the_builtin_fore
     assert (b.reserve, b.capacity) == ("forecast", 10000.0)
     assert cfg.policy.headroom_w == "auto" and not cfg.energy.gives_forecast_today()
     assert cfg.site.pv_array.peak == 8000.0
-    assert cfg.policy.enable.delay == 300 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
+    assert cfg.policy.enable.delay == 120 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
     assert cfg.policy.max_starts_per_day == 2
     s.battery_capacity_kwh = None                          # no capacity: the fixed levels
     cfg = validate(s, render(s))
