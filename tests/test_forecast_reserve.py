@@ -99,6 +99,17 @@ def test_battery_carries_a_running_miner_through_a_midday_cloud():
     assert md.reason.startswith("battery carries it:")
 
 
+def test_carry_soc_keeps_a_half_full_battery_out_of_a_cloud():
+    """battery.carry_soc: 90 %: at 60 % the battery does not carry the miner, though the forecast
+    would let it; at 95 % it does."""
+    running = view("a", CONT, sample("a", T0, True, power=1200, limit=1200))
+    hedged = BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=90.0, carry_soc=90.0)
+    for soc, term in ((60, "disable_timer"), (95, "soc_guard")):
+        snap = site(T0, pv=600, house=400, charge=-1000, soc=soc, forecast_wh=30000, miners_w=1200)
+        md = decide(decider(hedged, rise_ago_h=5, set_in_h=7), T0, snap, running).miners["a"]
+        assert md.term == term
+
+
 def test_step_down_is_not_held_back_when_the_battery_pays_for_it():
     """Within min_change_interval a running miner normally keeps its target; with the reserve, a drop
     that stops a drain the battery can't afford goes out at once."""
@@ -284,6 +295,20 @@ def test_auto_headroom_follows_the_meters_noise_and_stays_100w_without_a_battery
     assert h_quiet <= 15.0
     assert h_noisy == 100.0
     assert h_none == 100.0
+
+
+def test_auto_headroom_counts_half_the_power_target_miners_step_as_margin():
+    import random
+    from edgemining_tui.policy.headroom import AdaptiveHeadroom
+    rnd = random.Random(2)
+    plain, stepped = AdaptiveHeadroom(), AdaptiveHeadroom()
+    for _ in range(400):
+        g = rnd.uniform(-40, 40)
+        h_plain = plain.update(g, True)
+        h_step = stepped.update(g, True, step_w=50.0)
+    assert h_step == pytest.approx(max(10.0, h_plain - 25.0))
+    assert h_plain > 30.0 and h_step < h_plain
+    assert stepped.update(0.0, False, step_w=50.0) == 100.0        # no battery: every miss is import
 
 
 def test_auto_headroom_lets_a_power_target_miner_take_the_rest_when_the_battery_is_full():

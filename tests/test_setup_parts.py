@@ -252,7 +252,10 @@ def test_capacity_parsing():
      lambda c: c.energy.victron.portal_id == "c0619ab12345" and c.energy.victron.invert.battery),
     ("demo", {}, {}, lambda c: c.energy.source == "demo" and c.demo is not None and c.demo.miners),
     ("sunspec", {"host": "192.168.1.20", "port": "1502", "preset": "solaredge"}, {},
-     lambda c: c.energy.sunspec.preset == "solaredge" and c.energy.sunspec.port == 1502),
+     lambda c: c.energy.sunspec.preset == "solaredge" and c.energy.sunspec.port == 1502
+     and c.energy.sunspec.meter_unit_id is None),
+    ("sunspec", {"host": "192.168.1.21", "preset": "fronius", "meter_unit_id": "240"}, {},
+     lambda c: c.energy.sunspec.preset == "fronius" and c.energy.sunspec.meter_unit_id == 240),
     ("homewizard", {"url": "http://192.168.1.41"}, {"grid": True},
      lambda c: c.energy.homewizard.api == "v2" and c.energy.homewizard.token == "p1-token"
      and c.energy.homewizard.invert),
@@ -380,7 +383,7 @@ def test_a_battery_with_a_capacity_gets_the_forecast_reserve_on_the_builtin_fore
     assert (b.reserve, b.capacity) == ("forecast", 10000.0)
     assert cfg.policy.headroom_w == "auto" and not cfg.energy.gives_forecast_today()
     assert cfg.site.pv_array.peak == 8000.0
-    assert cfg.policy.enable.delay == 300 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
+    assert cfg.policy.enable.delay == 120 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
     assert cfg.policy.max_starts_per_day == 2
     s.battery_capacity_kwh = None                          # no capacity: the fixed levels
     cfg = validate(s, render(s))

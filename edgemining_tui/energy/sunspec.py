@@ -228,7 +228,10 @@ class SunSpecSource:
                 for mid, addr, length in await self._discover(unit):
                     found.setdefault(unit, []).append(mid)
                     wanted = mid in INVERTERS or mid in METERS or mid in (124, 802, 160)
-                    if wanted and mid not in models:
+                    # one inverter and one meter model say it all: Kostal maps 103 and its float twin 113,
+                    # SolarEdge a second and third meter after the grid meter
+                    twin = next((g for g in (INVERTERS, METERS) if mid in g and any(m in models for m in g)), None)
+                    if wanted and twin is None and mid not in models:
                         models[mid] = await self._model(unit, mid, addr, length)
                 self._retry_at.pop(unit, None)
             except LookupError as e:

@@ -124,8 +124,9 @@ def _local_section(state: SetupState, kind: str):
         v = state.secrets.get(name)
         return Secret(v) if v else None
     if kind == "sunspec":
+        meter = f.get("meter_unit_id")
         return lc.SunSpecConfig(host=f.get("host", ""), port=int(f.get("port", 502) or 502),
-                                preset=f.get("preset", "generic"))
+                                preset=f.get("preset", "generic"), meter_unit_id=int(meter) if meter else None)
     pin = f.get("tls_fingerprint") or None
     if kind == "homewizard":
         token = secret("P1_TOKEN")

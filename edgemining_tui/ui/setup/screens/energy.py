@@ -316,7 +316,9 @@ FORMS: dict[str, list[tuple[str, str, str, bool]]] = {
                 ("portal_id", "VRM portal id (Settings → VRM online portal)", "", False)],
     "sunspec": [("host", "Inverter address (Modbus TCP switched on)", "192.168.1.20", False),
                 ("port", "Modbus TCP port (SolarEdge with LCD: 1502)", "502", False),
-                ("preset", "Vendor: generic, solaredge, fronius, sma or kostal", "generic", False)],
+                ("preset", "Vendor: generic, solaredge, fronius, sma or kostal", "generic", False),
+                ("meter_unit_id", "Grid meter's unit id, if not in the inverter's map (Fronius Symo with "
+                 "Datamanager: 240; empty: the preset's)", "", False)],
     "homewizard": [("url", "P1 meter address", "http://192.168.1.41", False),
                    ("token", "v2 API token (empty: the v1 API, switched on in the app)", "", True)],
     "opendtu": [("url", "OpenDTU address", "http://192.168.1.40", False)],
@@ -394,6 +396,9 @@ class SourceFormScreen(StepScreen):
                 return self.say("The serial is the number on the meter's label (digits only).", "error")
         if self.kind == "sunspec" and values.get("preset") not in PRESETS:
             return self.say(f"preset: one of {', '.join(PRESETS)}.", "error")
+        if self.kind == "sunspec" and values.get("meter_unit_id") and not (
+                values["meter_unit_id"].isdigit() and int(values["meter_unit_id"]) <= 255):
+            return self.say("meter_unit_id: a Modbus unit id 0..255, or empty.", "error")
         for key, *_rest, secret in FORMS[self.kind]:
             if secret:
                 value = values.pop(key, "")
