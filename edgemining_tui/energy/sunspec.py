@@ -278,8 +278,12 @@ class SunSpecSource:
             inv = models[inv_id]
             st = inv.get("St")
             w = inv.get("W")
-            if st in ASLEEP and not w:
-                out["pv_w"] = Reading(0.0, ts, self.name, None)      # asleep: a known zero
+            # asleep, a known zero: by its state, or (an SMA at night) with W, A, Hz and St all 'not
+            # implemented' while the model stays (its energy counter still there): the AC stage is off
+            ac_off = (w is None and st is None and inv.get("A") is None and inv.get("Hz") is None
+                      and inv.get("WH") is not None)
+            if (st in ASLEEP and not w) or ac_off:
+                out["pv_w"] = Reading(0.0, ts, self.name, None)
             else:
                 out["pv_w"] = self._point(w, "pv_w", ts, f"{inv_id}:W")
         mppt = models.get(160, {}).get("module") or []
