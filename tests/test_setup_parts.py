@@ -260,6 +260,10 @@ def test_capacity_parsing():
     ("enphase", {"url": "https://envoy.local"}, {}, lambda c: c.energy.enphase.token == "envoy-token"),
     ("powerwall", {"url": "https://192.168.91.1"}, {}, lambda c: c.energy.powerwall.password == "ABCDE"),
     ("sonnen", {"url": "http://192.168.1.50"}, {}, lambda c: c.energy.sonnen.token is None),
+    ("sma_em", {"interface": "192.168.1.10", "serial": "3015241932"}, {"grid": True},
+     lambda c: (c.energy.sma_em.interface, c.energy.sma_em.serial, c.energy.sma_em.invert)
+     == ("192.168.1.10", 3015241932, True)),
+    ("sma_em", {}, {}, lambda c: c.energy.sma_em.interface == "0.0.0.0" and c.energy.sma_em.serial is None),
 ])
 def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inverts, check):
     secrets = {"mqtt": {"MQTT_PASSWORD": "mqtt-pw"}, "homewizard": {"P1_TOKEN": "p1-token"},
@@ -370,7 +374,7 @@ def test_a_battery_with_a_capacity_gets_the_forecast_reserve_on_the_builtin_fore
     assert (b.reserve, b.capacity) == ("forecast", 10000.0)
     assert cfg.policy.headroom_w == "auto" and not cfg.energy.gives_forecast_today()
     assert cfg.site.pv_array.peak == 8000.0
-    assert cfg.policy.enable.delay == 300 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
+    assert cfg.policy.enable.delay == 120 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
     assert cfg.policy.max_starts_per_day == 2
     s.battery_capacity_kwh = None                          # no capacity: the fixed levels
     cfg = validate(s, render(s))

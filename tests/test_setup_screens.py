@@ -293,3 +293,56 @@ async def test_opendtu_source_reads_its_recorded_reply(tmp_path):
         await srv.close()
     cfg = load_config(path)
     assert cfg.energy.source == "opendtu" and cfg.energy.opendtu.url == srv.url
+
+
+async def test_sma_energy_meter_is_offered_and_read_from_its_multicast(tmp_path):
+    """SMA Energy Meter in setup: the form (interface, serial), the live reading of a recorded Energy
+    Meter 2.0 datagram multicast to 239.12.255.254:9522 on the loopback interface (TTL 0), the config."""
+    import asyncio
+    import json
+    import socket
+    from pathlib import Path
+
+    from edgemining_tui.ui.setup.state import ENERGY_KINDS
+    fx = json.loads((Path(__file__).parent / "data/energy/sma_em/em20_importing_single_phase.json").read_text())
+    datagram = bytes.fromhex(fx["datagram_hex"])
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+    tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 0)
+    try:
+        tx.sendto(datagram, ("239.12.255.254", 9522))
+    except OSError as e:
+        tx.close()
+        pytest.skip(f"this host cannot send multicast on loopback ({e.strerror})")
+
+    async def meter():                                   # the meter sends every second, here faster
+        while True:
+            tx.sendto(datagram, ("239.12.255.254", 9522))
+            await asyncio.sleep(0.1)
+    sending = asyncio.create_task(meter())
+    path = tmp_path / "config.yaml"
+    app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    downs = list(ENERGY_KINDS).index("sma_em")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+n", *(["down"] * downs), "enter")
+            assert isinstance(app.screen, SourceFormScreen) and app.screen.kind == "sma_em"
+            await type_into(pilot, "#f-interface", "eth0")
+            await type_into(pilot, "#f-serial", str(fx["serial"]))
+            await pilot.press("enter")
+            assert "IPv4 address" in str(app.screen.query_one("#status").render())
+            await type_into(pilot, "#f-interface", "127.0.0.1")
+            await type_into(pilot, "#f-serial", str(fx["serial"]))
+            await pilot.press("enter")
+            assert isinstance(app.screen, FlowScreen)
+            await settle(pilot)
+            assert "0.63 kW" in str(app.screen.query_one("#flow-line").render())
+            await pilot.press("y", "ctrl+n", "ctrl+n")
+            assert isinstance(app.screen, ReviewScreen)
+            await pilot.press("w", "n")
+    finally:
+        sending.cancel()
+        tx.close()
+    cfg = load_config(path)
+    assert cfg.energy.source == "sma_em" and cfg.energy.sma_em.serial == fx["serial"]
+    assert cfg.energy.sma_em.interface == "127.0.0.1"

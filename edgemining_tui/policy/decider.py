@@ -239,7 +239,8 @@ class PolicyDecider(OverrideRequests):
                 has_batt = self._battery = True
         res = None
         if self.reserve is not None:
-            res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
+            res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
+                                      self._min_w(surplus))
         if self.headroom is not None:
             self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt))
         site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
@@ -325,7 +326,8 @@ class PolicyDecider(OverrideRequests):
         r = site.reserve
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
-            terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh}
+            terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh,
+                                "tail_wh": r.tail_wh, "lends_w": site.lend_w}
         elif self.reserve is not None:
             terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:
@@ -337,6 +339,15 @@ class PolicyDecider(OverrideRequests):
         fd = FleetDecision(now, site.available_w, out, terms, summary)
         self.last = fd
         return fd
+
+    def _min_w(self, surplus: list[Slot]) -> float:
+        """The smallest minimum power of the surplus miners (the reserve's tail), 0 W if none."""
+        lo = 0.0
+        for sl in surplus:
+            m = sl.ladder.lo
+            if m > 0.0 and (lo == 0.0 or m < lo):
+                lo = m
+        return lo
 
     # ------------------------------------------------------------------------------------------
     def _stage(self, age: float) -> str:

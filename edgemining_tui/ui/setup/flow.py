@@ -106,7 +106,7 @@ async def read_flow(state: SetupState, attempts: int = 5, pause_s: float = 1.0) 
     return out
 
 
-LOCAL = ("sunspec", "homewizard", "opendtu", "enphase", "powerwall", "sonnen")
+LOCAL = ("sunspec", "homewizard", "opendtu", "enphase", "powerwall", "sonnen", "sma_em")
 
 
 def _local_section(state: SetupState, kind: str):
@@ -128,6 +128,10 @@ def _local_section(state: SetupState, kind: str):
         return lc.OpenDtuConfig(url=f.get("url", ""))
     if kind == "enphase":
         return lc.EnphaseConfig(url=f.get("url", ""), token=secret("ENVOY_TOKEN"))
+    if kind == "sma_em":
+        serial = f.get("serial")
+        return lc.SmaEmConfig(interface=f.get("interface") or "0.0.0.0", serial=int(serial) if serial else None,
+                              invert=state.inverts.get("grid", False))
     if kind == "powerwall":
         return lc.PowerwallConfig(url=f.get("url", ""), password=secret("POWERWALL_PASSWORD") or Secret(""))
     return lc.SonnenConfig(url=f.get("url", ""), token=secret("SONNEN_TOKEN"))

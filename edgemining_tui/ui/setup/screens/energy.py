@@ -325,6 +325,8 @@ FORMS: dict[str, list[tuple[str, str, str, bool]]] = {
                   ("password", "Customer password (the last 5 characters on the gateway's label)", "", True)],
     "sonnen": [("url", "sonnenBatterie address", "http://192.168.1.50", False),
                ("token", "API token (Software-Integration page; empty if none)", "", True)],
+    "sma_em": [("interface", "This machine's address on the meter's network (0.0.0.0: any)", "0.0.0.0", False),
+               ("serial", "Meter serial number, on its label (empty: the only meter sending)", "", False)],
 }
 PRESETS = ("generic", "solaredge", "fronius", "sma", "kostal")
 
@@ -381,6 +383,14 @@ class SourceFormScreen(StepScreen):
             return self.say("The portal id is needed: the GX publishes under N/<portal id>/…", "error")
         if self.kind == "mqtt" and not any(values.get(r) for r in ROLES):
             return self.say("Give at least one topic (the grid topic is the important one).", "error")
+        if self.kind == "sma_em":
+            import ipaddress
+            try:
+                ipaddress.IPv4Address(values.get("interface") or "0.0.0.0")
+            except ValueError:
+                return self.say("The interface is this machine's IPv4 address (ip -4 addr), or 0.0.0.0.", "error")
+            if values.get("serial") and not (values["serial"].isdigit() and int(values["serial"]) < 2 ** 32):
+                return self.say("The serial is the number on the meter's label (digits only).", "error")
         if self.kind == "sunspec" and values.get("preset") not in PRESETS:
             return self.say(f"preset: one of {', '.join(PRESETS)}.", "error")
         for key, *_rest, secret in FORMS[self.kind]:
