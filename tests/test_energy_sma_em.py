@@ -17,9 +17,12 @@ from edgemining_tui.energy.factory import build_source
 from edgemining_tui.energy.local_config import SmaEmConfig
 from edgemining_tui.energy.sma_em import SpeedwireError, parse_datagram
 
-FX = json.loads((Path(__file__).parent / "data" / "energy" / "sma_em" / "home_manager_exporting.json").read_text())
+DATA = Path(__file__).parent / "data" / "energy" / "sma_em"
+CORPUS = {f.stem: json.loads(f.read_text()) for f in sorted(DATA.glob("*.json"))}
+FX = CORPUS["home_manager_exporting"]
 REAL = bytes.fromhex(FX["datagram_hex"])
 SERIAL = FX["serial"]
+GROUP = "239.12.255.254"
 
 
 def with_serial(dg: bytes, serial: int) -> bytes:
@@ -124,6 +127,83 @@ def test_config_refuses_a_group_that_is_not_multicast_and_a_bad_interface():
     with pytest.raises(ValueError, match="interface"):
         SmaEmConfig(interface="eth0").validate()
     SmaEmConfig().validate()
+
+
+def test_every_recorded_datagram_says_where_it_came_from():
+    assert len(CORPUS) >= 4
+    for name, fx in CORPUS.items():
+        assert len(fx["_provenance"]) > 40 and fx["model"] and fx["case"] and fx["expect"], name
+    cases = " ".join(fx["case"] for fx in CORPUS.values())
+    assert "importing" in cases and "exporting" in cases
+    assert {fx["susy_id"] for fx in CORPUS.values() if "susy_id" in fx} >= {349, 372}   # Energy Meter 2.0, Home Manager 2.0
+    assert len({len(bytes.fromhex(fx["datagram_hex"])) for fx in CORPUS.values()}) >= 2   # firmware with other layouts
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_each_recorded_datagram_parses_to_its_documented_grid_power(name):
+    fx = CORPUS[name]
+    dg = parse_datagram(bytes.fromhex(fx["datagram_hex"]))
+    assert dg.serial == fx["serial"] and dg.grid_import_w == pytest.approx(fx["expect"]["grid_import_w"])
+    if "susy_id" in fx:
+        assert dg.susy_id == fx["susy_id"]
+
+
+def _multicast_sender() -> socket.socket:
+    """A sender whose datagrams stay on this host: out through the loopback interface, TTL 0."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 0)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+    return s
+
+
+async def _multicast_source(clock, group=GROUP, **kw):
+    src = build_source(EnergyConfig(source="sma_em", sma_em=SmaEmConfig(interface="127.0.0.1", port=0, group=group,
+                                                                        **kw)), clock)
+    await src.start()
+    if not src.bound_port:
+        pytest.skip(f"this host cannot join a multicast group on loopback: {src.last_error}")
+    return src
+
+
+async def test_multicast_path_on_loopback_reads_each_recorded_meter():
+    """The path a real meter takes: the source joins 239.12.255.254 on an interface (here the
+    loopback one) and the datagrams arrive addressed to the group, not to us. Each recorded meter
+    in turn, as when the user swaps a meter (the serial is pinned, so only the right one counts)."""
+    clock = VirtualClock(1_750_000_000)
+    for name, fx in sorted(CORPUS.items()):
+        src = await _multicast_source(clock, serial=fx["serial"])
+        try:
+            with _multicast_sender() as tx:
+                try:
+                    tx.sendto(bytes.fromhex(fx["datagram_hex"]), (GROUP, src.bound_port))
+                except OSError as e:
+                    pytest.skip(f"this host cannot send multicast on loopback ({e.strerror})")
+                for _ in range(200):
+                    await asyncio.sleep(0.005)
+                    if src.last is not None:
+                        break
+            r = (await src.read()).grid_import_w
+            assert r.ok and r.value == pytest.approx(fx["expect"]["grid_import_w"]), (name, r)
+        finally:
+            await src.close()
+
+
+async def test_a_source_that_joined_another_group_hears_nothing():
+    """The join is what makes the meter's datagrams arrive: listening on the port alone is not enough."""
+    clock = VirtualClock(1_750_000_000)
+    src = await _multicast_source(clock, group="239.12.255.253")
+    try:
+        with _multicast_sender() as tx:
+            try:
+                tx.sendto(REAL, (GROUP, src.bound_port))
+            except OSError as e:
+                pytest.skip(f"this host cannot send multicast on loopback ({e.strerror})")
+        await asyncio.sleep(0.1)
+        r = (await src.read()).grid_import_w
+        assert r.value is None and "no datagram" in r.error
+    finally:
+        await src.close()
 
 
 def test_parser_on_the_recorded_datagram_and_other_protocols():

@@ -18,7 +18,8 @@ Example (every key is optional; the values shown are the defaults)::
       command_retry: 60s         # resend an unconfirmed command after this long
       battery: {priority_soc: 50%, buffer_soc: 90%, buffer_start_soc: null}
       # or: battery: {reserve: forecast, capacity: 10kWh, forecast_trust: 80%}  (policy/reserve.py);
-      # reserve: auto (the default) is forecast once capacity is given
+      # reserve: auto (the default) is forecast once capacity is given; carry_soc: 90% carries a
+      # running miner through a cloud only above 90 % (a hedge against a forecast that runs high)
       stale: {grace: 60s, minimum_for: 120s}
       miners:                    # per-miner timer overrides
         garage-s19: {min_on: 20m, max_starts_per_day: 4}
@@ -87,6 +88,9 @@ class BatteryPolicy:
     reserve: Reserve = "auto"
     capacity: Optional[bounded(Energy, 0, 1_000_000, above=True)] = None           # usable Wh; needed by reserve: forecast
     forecast_trust: Percent = 80.0              # the share of the forecast counted on
+    # forecast reserve only: the battery carries a running miner (and lends to a start) only at or
+    # above this SoC; None: whenever the forecast leaves surplus it will not need
+    carry_soc: Optional[Percent] = None
 
     def validate(self) -> None:
         if self.reserve not in RESERVES:

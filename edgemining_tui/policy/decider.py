@@ -239,9 +239,10 @@ class PolicyDecider(OverrideRequests):
                 has_batt = self._battery = True
         res = None
         if self.reserve is not None:
-            res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
+            res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
+                                      self._min_w(surplus))
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt))
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
         site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
@@ -325,7 +326,8 @@ class PolicyDecider(OverrideRequests):
         r = site.reserve
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
-            terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh}
+            terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh,
+                                "tail_wh": r.tail_wh, "lends_w": site.lend_w}
         elif self.reserve is not None:
             terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:
@@ -337,6 +339,15 @@ class PolicyDecider(OverrideRequests):
         fd = FleetDecision(now, site.available_w, out, terms, summary)
         self.last = fd
         return fd
+
+    def _min_w(self, surplus: list[Slot]) -> float:
+        """The smallest minimum power of the surplus miners (the reserve's tail), 0 W if none."""
+        lo = 0.0
+        for sl in surplus:
+            m = sl.ladder.lo
+            if m > 0.0 and (lo == 0.0 or m < lo):
+                lo = m
+        return lo
 
     # ------------------------------------------------------------------------------------------
     def _stage(self, age: float) -> str:
@@ -530,6 +541,16 @@ class PolicyDecider(OverrideRequests):
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
+
+def _step_w(surplus: list[Slot]) -> float:
+    """The smallest step of a running power-target miner (0 W: none runs)."""
+    step = 0.0
+    for sl in surplus:
+        lad = sl.ladder
+        if lad.kind == CONTINUOUS and sl.st.on and lad.step > 0.0 and (step == 0.0 or lad.step < step):
+            step = lad.step
+    return step
+
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,
