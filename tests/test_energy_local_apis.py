@@ -444,3 +444,21 @@ def test_a_hostile_reply_is_an_error_never_a_crash_or_a_wild_number(case, value)
             assert r.error, (f, r)
         else:
             assert math.isfinite(r.value) and abs(r.value) <= 100_000, (f, r)
+
+
+@pytest.mark.parametrize("section, where", [
+    ("enphase:\n    url: https://envoy.local\n    tls_fingerprint: 'not-a-fingerprint'\n",
+     ":5: key 'energy.enphase.tls_fingerprint'"),
+    ("powerwall:\n    url: https://192.168.91.1\n    password: x\n    tls_fingerprint: '" + "ab" * 31 + "'\n",
+     ":6: key 'energy.powerwall.tls_fingerprint'"),
+    ("sma_em:\n    interface: eth0\n", ":4: key 'energy.sma_em.interface'"),
+])
+def test_read_energy_refuses_a_hostile_config_with_file_line_key(tmp_path, section, where):
+    """`read energy` on a config with a bad pin or interface: exit 2, file:line:key, no traceback."""
+    source = section.split(":", 1)[0]
+    path = tmp_path / "c.yaml"
+    path.write_text(f"energy:\n  source: {source}\n  {section}")
+    out = subprocess.run([sys.executable, "-m", "edgemining_tui", "read", "energy", "--config", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and f"c.yaml{where}" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
