@@ -5,7 +5,7 @@
 |---|---|---|---|---|---|
 | HomeWizard P1 v1/v2 | — | — | ``active_power_w`` / ``power_w`` (+ import) | — | — |
 | OpenDTU | ``total.Power`` | — | — | — | — |
-| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` | ``net-consumption`` (+ import) | — | — |
+| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` − charging | ``net-consumption`` (+ import) | −(Σ ``real_power_mw``/1000 + Σ acb ``wNow``) (+ discharging) | mean of the units |
 | Powerwall 2 | ``solar.instant_power`` | ``load.instant_power`` | ``site.instant_power`` (+ import) | −``battery.instant_power`` (+ discharging) | ``soe.percentage`` |
 | sonnenBatterie | ``Production_W`` | ``Consumption_W`` | −``GridFeedIn_W`` (+ feed-in) | −``Pac_total_W`` (+ discharging) | ``USOC`` |
 """
@@ -165,9 +165,10 @@ class EnphaseSource(HttpJsonSource):
             if devices is None:
                 return self._battery_unknown(ts, f"{self.ENSEMBLE}: no device list in the reply")
             for d in devices:
-                mw, soc = d.get("real_power_mw"), d.get("soc")
+                mw, soc = (d.get("real_power_mw"), d.get("soc")) if isinstance(d, dict) else (None, None)
                 if not _is_num(mw) or not _is_num(soc):
-                    return self._battery_unknown(ts, f"{self.ENSEMBLE}: battery {d.get('serial_num')}: "
+                    serial = d.get("serial_num") if isinstance(d, dict) else None
+                    return self._battery_unknown(ts, f"{self.ENSEMBLE}: battery {serial}: "
                                                      f"real_power_mw {mw!r}, soc {soc!r}")
                 power_w += mw / 1000.0
                 soc_units, n_units = soc_units + soc, n_units + 1
