@@ -5,7 +5,7 @@
 |---|---|---|---|---|---|
 | HomeWizard P1 v1/v2 | — | — | ``active_power_w`` / ``power_w`` (+ import) | — | — |
 | OpenDTU | ``total.Power`` | — | — | — | — |
-| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` | ``net-consumption`` (+ import) | — | — |
+| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` − charging | ``net-consumption`` (+ import) | −(Σ ``real_power_mw``/1000 + Σ acb ``wNow``) (+ discharging) | mean of the units |
 | Powerwall 2 | ``solar.instant_power`` | ``load.instant_power`` | ``site.instant_power`` (+ import) | −``battery.instant_power`` (+ discharging) | ``soe.percentage`` |
 | sonnenBatterie | ``Production_W`` | ``Consumption_W`` | −``GridFeedIn_W`` (+ feed-in) | −``Pac_total_W`` (+ discharging) | ``USOC`` |
 """
@@ -87,9 +87,11 @@ class EnphaseSource(HttpJsonSource):
         self.verify = cfg.verify_tls
         if cfg.token is not None:
             self.headers = {"Authorization": f"Bearer {cfg.token}"}
-        # None: not asked yet; str: why this gateway has no IQ Battery data (asked once per start)
+        # why this gateway has no IQ Battery (None: it has, or not asked yet); asked again every
+        # ENSEMBLE_RECHECK_S, so a gateway that was booting or got a battery later is read without a restart
         self._no_ensemble: str | None = None
-        self._asked_ensemble = False
+        self._no_ensemble_since = 0.0
+        self._had_batteries = False
 
     async def request(self):
         body, err = await self.fetch("/production.json", {"details": "1"})
@@ -98,13 +100,21 @@ class EnphaseSource(HttpJsonSource):
                 err = enphase_refusal(self.cfg.token, self.clock.now(), err)
             return None, err
         ensemble, ens_err = None, None
-        if self._no_ensemble is None:
+        now = self.clock.now()
+        if self._no_ensemble is None or now - self._no_ensemble_since >= ENSEMBLE_RECHECK_S:
             ensemble, ens_err = await self.fetch(self.ENSEMBLE)
-            if not self._asked_ensemble and ens_err is not None and ("HTTP 404" in ens_err or "HTML" in ens_err
-                                                                    or "refused access" in ens_err):
+            devices = _devices(ensemble)
+            verdict = None
+            if ens_err is not None and not self._had_batteries and any(
+                    w in ens_err for w in ("HTTP 404", "HTML", "refused access")):
                 # firmware without Ensemble, or a token that may not read it: no IQ Battery here
-                self._no_ensemble = f"no IQ Battery data on this gateway ({self.ENSEMBLE}: {ens_err})"
-            self._asked_ensemble = True
+                verdict = f"no IQ Battery data on this gateway ({self.ENSEMBLE}: {ens_err})"
+            elif ens_err is None and devices == []:
+                verdict = "no IQ Battery on this gateway (its Ensemble lists none)"
+            self._had_batteries = self._had_batteries or bool(devices)
+            self._no_ensemble, self._no_ensemble_since = verdict, now
+            if verdict is not None:
+                ensemble, ens_err = None, None
         return {"production": body, "ensemble": ensemble, "ensemble_error": ens_err}, None
 
     def parse(self, body, ts):
@@ -151,13 +161,14 @@ class EnphaseSource(HttpJsonSource):
             ens, err = body.get("ensemble"), body.get("ensemble_error")
             if err is not None:
                 return self._battery_unknown(ts, f"{self.ENSEMBLE}: {err}")
-            devices = ens.get("devices:", ens.get("devices")) if isinstance(ens, dict) else None
-            if not isinstance(devices, list):
+            devices = _devices(ens)
+            if devices is None:
                 return self._battery_unknown(ts, f"{self.ENSEMBLE}: no device list in the reply")
             for d in devices:
-                mw, soc = d.get("real_power_mw"), d.get("soc")
+                mw, soc = (d.get("real_power_mw"), d.get("soc")) if isinstance(d, dict) else (None, None)
                 if not _is_num(mw) or not _is_num(soc):
-                    return self._battery_unknown(ts, f"{self.ENSEMBLE}: battery {d.get('serial_num')}: "
+                    serial = d.get("serial_num") if isinstance(d, dict) else None
+                    return self._battery_unknown(ts, f"{self.ENSEMBLE}: battery {serial}: "
                                                      f"real_power_mw {mw!r}, soc {soc!r}")
                 power_w += mw / 1000.0
                 soc_units, n_units = soc_units + soc, n_units + 1
@@ -171,6 +182,15 @@ class EnphaseSource(HttpJsonSource):
 
     def _battery_unknown(self, ts: float, why: str) -> dict[str, Reading]:
         return {f: missing(ts, self.name, why) for f in ("battery_charge_w", "battery_soc_pct")}
+
+
+ENSEMBLE_RECHECK_S = 900.0
+
+
+def _devices(ensemble: Any) -> list | None:
+    """The battery list of an /ivp/ensemble/power reply (its key is ``devices:``, colon included)."""
+    devices = ensemble.get("devices:", ensemble.get("devices")) if isinstance(ensemble, dict) else None
+    return devices if isinstance(devices, list) else None
 
 
 def _is_num(x: Any) -> bool:

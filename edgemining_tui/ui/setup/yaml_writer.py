@@ -175,7 +175,11 @@ def _energy(state: SetupState, add) -> None:
                 if name in state.secrets:
                     add(_comment(f'    {key}: "${{{name}}}"', "kept in secrets.env, not here"))
                 continue
-            if key in f:
+            if key == "tls_fingerprint" and key in f:
+                # the SHA-256 of the certificate trusted at setup, folded to fit 80 columns
+                add("    # trusted at setup: only the certificate with this SHA-256")
+                add(f"    {key}: >-\n      {f[key]}")
+            elif key in f:
                 add(f"    {key}: {int(f[key]) if key in ('port', 'serial', 'meter_unit_id') else scalar(f[key])}")
             elif (kind, key) == ("sma_em", "interface"):
                 add(_comment("    interface: 0.0.0.0", "listen on every interface"))
@@ -196,8 +200,10 @@ def _energy(state: SetupState, add) -> None:
         _invert_block(inv, add)
 
 
-LOCAL_FIELDS = {"sunspec": ("host", "port", "preset", "meter_unit_id"), "homewizard": ("url", "token"), "opendtu": ("url",),
-                "enphase": ("url", "token"), "powerwall": ("url", "password"), "sonnen": ("url", "token"),
+LOCAL_FIELDS = {"sunspec": ("host", "port", "preset", "meter_unit_id"),
+                "homewizard": ("url", "token", "tls_fingerprint"), "opendtu": ("url",),
+                "enphase": ("url", "token", "tls_fingerprint"),
+                "powerwall": ("url", "password", "tls_fingerprint"), "sonnen": ("url", "token"),
                 "sma_em": ("interface", "serial")}
 
 ENERGY_NOTES = {

@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ....energy.tls_pin import shown
 from .. import ha_probe
 from ..flow import balance_hint, describe, read_flow
 from ..state import ENERGY_KINDS, FORECAST_LABEL, FORECAST_PICK, MEASURES, POWER_ROLES, ROLES, SECRET_NAMES
@@ -421,6 +422,7 @@ class FlowScreen(StepScreen):
                 Binding("g", "flip('grid')", "Flip grid", id="setup.flip_grid"),
                 Binding("b", "flip('battery')", "Flip battery", id="setup.flip_battery"),
                 Binding("r", "reread", "Read again", id="setup.reread"),
+                Binding("t", "trust", "Trust this certificate", id="setup.trust_cert"),
                 Binding("y,enter", "confirm", "Yes, correct", id="setup.confirm")]
 
     def body(self) -> ComposeResult:
@@ -428,6 +430,7 @@ class FlowScreen(StepScreen):
         yield Static("reading…", id="flow-line", classes="flow")
         yield DataTable(id="flow-table", cursor_type="none", show_cursor=False)
         yield Static("", id="balance", classes="hint")
+        yield Static("", id="cert", classes="hint")
         yield Static("Correct? y: yes · p/h/g/b: flip the sign of PV/house/grid/battery · "
                      "r: read again", classes="hint")
 
@@ -466,6 +469,15 @@ class FlowScreen(StepScreen):
             t.update_cell(role, "reads", text)
             t.update_cell(role, "flip", "flipped" if self.state.inverts.get(role) else "")
         self.query_one("#balance", Static).update(escape(balance_hint(r)))
+        pinned = self.state.fields.get("tls_fingerprint")
+        if pinned:
+            cert = f"Certificate pinned: only {shown(pinned)[:23]}… is trusted."
+        elif r.tls_fingerprint:
+            cert = (f"This gateway's certificate: {shown(r.tls_fingerprint)}. If it matches the gateway's own, "
+                    "t trusts only it (otherwise any device at this address is trusted).")
+        else:
+            cert = ""
+        self.query_one("#cert", Static).update(escape(cert))
         if r.failure:
             self.say("Reading failed; fix the details (escape) or press y to keep them anyway.", "error")
         else:
@@ -490,6 +502,15 @@ class FlowScreen(StepScreen):
             self.reading.values[role] = -self.reading.values[role]   # show it at once, then re-read
             self._show()
         self._read()
+
+    def action_trust(self) -> None:
+        r = self.reading
+        if r is None or not r.tls_fingerprint:
+            self.say("No HTTPS certificate to trust here.", "error")
+            return
+        self.state.fields["tls_fingerprint"] = r.tls_fingerprint
+        self.state.flow_confirmed = False
+        self.action_reread()                      # read again through the pin: it must still work
 
     async def action_confirm(self) -> None:
         r = self.reading
