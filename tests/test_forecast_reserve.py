@@ -297,6 +297,20 @@ def test_auto_headroom_follows_the_meters_noise_and_stays_100w_without_a_battery
     assert h_none == 100.0
 
 
+def test_auto_headroom_counts_half_the_power_target_miners_step_as_margin():
+    import random
+    from edgemining_tui.policy.headroom import AdaptiveHeadroom
+    rnd = random.Random(2)
+    plain, stepped = AdaptiveHeadroom(), AdaptiveHeadroom()
+    for _ in range(400):
+        g = rnd.uniform(-40, 40)
+        h_plain = plain.update(g, True)
+        h_step = stepped.update(g, True, step_w=50.0)
+    assert h_step == pytest.approx(max(10.0, h_plain - 25.0))
+    assert h_plain > 30.0 and h_step < h_plain
+    assert stepped.update(0.0, False, step_w=50.0) == 100.0        # no battery: every miss is import
+
+
 def test_auto_headroom_lets_a_power_target_miner_take_the_rest_when_the_battery_is_full():
     now = T0
     cfgs = {h: PolicyConfig(headroom_w=h, min_change_interval=120, ramp=60) for h in ("auto", 100.0)}

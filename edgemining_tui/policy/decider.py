@@ -242,7 +242,7 @@ class PolicyDecider(OverrideRequests):
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
                                       self._min_w(surplus))
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt))
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
         site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
@@ -541,6 +541,16 @@ class PolicyDecider(OverrideRequests):
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
+
+def _step_w(surplus: list[Slot]) -> float:
+    """The smallest step of a running power-target miner (0 W: none runs)."""
+    step = 0.0
+    for sl in surplus:
+        lad = sl.ladder
+        if lad.kind == CONTINUOUS and sl.st.on and lad.step > 0.0 and (step == 0.0 or lad.step < step):
+            step = lad.step
+    return step
+
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,
