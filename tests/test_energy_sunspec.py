@@ -1,15 +1,17 @@
 """Modbus TCP with SunSpec against a real Modbus TCP server on loopback (pymodbus's own).
 
-Recorded devices (tests/data/energy/sunspec/*.json, provenance in each file): register words of
-real devices' Modbus replies as logged by evcc's trace (SolarEdge SE5000H-RWS with its meter,
-SE10K-RWS, a KOSTAL Smart Energy Meter, a Fronius GEN24's MPPT model) and model dumps in point form
-from `evcc sunspec` (Fronius Symo 8.2 float map, KOSTAL PLENTICORE plus8), the latter encoded by
-pysunspec2 (the SunSpec Alliance's implementation, not our decoder). What a recording did not show
-is marked 'unrecorded' in the file and served as 'not implemented'.
+Recorded devices (tests/data/energy/sunspec/*.json, provenance in each file): whole SunSpec maps
+read from real devices (an SMA Sunny Boy 3.6 by day in 2023 and 2025 and at night, a FIMER PVS;
+from nielsbasjes/modbus-schema), register words of real devices' Modbus replies as logged by evcc's
+trace (SolarEdge SE5000H-RWS with its meter, SE10K-RWS with its meter, a KOSTAL Smart Energy Meter,
+a Fronius GEN24's MPPT model) and model dumps in point form from `evcc sunspec` (Fronius Symo 8.2
+float map, KOSTAL PLENTICORE plus8), the latter encoded by pysunspec2 (the SunSpec Alliance's
+implementation, not our decoder). What a recording did not show is marked 'unrecorded' in the file
+and served as 'not implemented'.
 
 Synthetic images (ours, encoded by our own sunspec_models.encode) remain only where no recording
 was found: a SolarEdge battery in registers 62836/62852, a GEN24 with all four MPPT modules and its
-meter on unit 200, an SMA inverter on unit 126, storage model 802 with values, a sleeping inverter."""
+meter on unit 200, storage model 802 with values, an inverter sleeping by its St."""
 from __future__ import annotations
 
 import json
@@ -80,6 +82,8 @@ async def _done(src, dev):
 
 
 async def test_solaredge_hybrid_meter_counts_export_and_battery_in_registers():
+    """Synthetic (no recording of SolarEdge's battery registers was found): the preset's battery
+    registers and the hybrid's PV as DC input plus what charges."""
     s, src, dev = await _read(SOLAREDGE, preset="solaredge")
     try:
         assert s.grid_import_w.value == pytest.approx(-1200)        # + export on the meter: ours is - export
@@ -92,6 +96,7 @@ async def test_solaredge_hybrid_meter_counts_export_and_battery_in_registers():
 
 
 async def test_fronius_gen24_float_models_mppt_battery_and_meter_on_unit_200():
+    """Synthetic (the recorded GEN24 trace has only module 3): strings, battery and meter per preset."""
     s, src, dev = await _read(GEN24, preset="fronius")
     try:
         assert s.pv_w.value == pytest.approx(3500)                  # strings 1 and 2
@@ -102,14 +107,10 @@ async def test_fronius_gen24_float_models_mppt_battery_and_meter_on_unit_200():
         await _done(src, dev)
 
 
-async def test_sma_on_unit_126_and_a_sleeping_inverter_is_zero():
-    images = {126: sunspec_image([(1, {"Mn": "SMA", "Md": "STP 10.0-3AV-40"}), (103, {"W": 1500, "W_SF": 0, "St": 4})])}
-    s, src, dev = await _read(images, preset="sma")
-    try:
-        assert s.pv_w.value == 1500 and s.grid_import_w.value is None
-    finally:
-        await _done(src, dev)
-    night = {1: sunspec_image([(1, {"Mn": "Kostal"}), (101, {"St": 2})])}     # W not implemented, St sleeping
+async def test_a_sleeping_inverter_by_its_state_is_zero():
+    """Synthetic (no recording of an St 'sleeping' map was found; the recorded SMA night is the
+    other kind of asleep): W not implemented, St 2."""
+    night = {1: sunspec_image([(1, {"Mn": "Kostal"}), (101, {"St": 2})])}
     s, src, dev = await _read(night)
     try:
         assert s.pv_w.value == 0.0 and s.pv_w.error is None
@@ -118,39 +119,12 @@ async def test_sma_on_unit_126_and_a_sleeping_inverter_is_zero():
 
 
 async def test_storage_802_sign_is_flipped_to_ours():
+    """Synthetic (the recorded Kostal 802 shows no SoC or W): 802's + discharging becomes ours."""
     images = {1: sunspec_image([(1, {"Mn": "Any"}), (103, {"W": 100, "W_SF": 0, "St": 4}),
                                 (802, {"SoC": 72, "SoC_SF": 0, "W": 500, "W_SF": 0})])}
     s, src, dev = await _read(images)
     try:
         assert s.battery_charge_w.value == -500 and s.battery_soc_pct.value == 72
-    finally:
-        await _done(src, dev)
-
-
-async def test_a_scale_factor_that_changes_between_reads_is_read_with_its_value():
-    images = {1: sunspec_image([(1, {"Mn": "Any"}), (103, {"W": 12345, "W_SF": -1, "St": 4})])}
-    s, src, dev = await _read(images)
-    try:
-        assert s.pv_w.value == pytest.approx(1234.5)
-        # model 103 starts after the marker (2) and model 1 (2 + 66): W at offset 14, W_SF at 15
-        w_at = 40000 + 2 + 68 + 14
-        await dev.set(1, w_at, [1300, 0])
-        assert (await src.read()).pv_w.value == pytest.approx(1300)
-        await dev.set(1, w_at, [65, 2])
-        assert (await src.read()).pv_w.value == pytest.approx(6500)
-    finally:
-        await _done(src, dev)
-
-
-async def test_a_device_that_drops_the_connection_is_an_error_then_recovers():
-    s, src, dev = await _read(SOLAREDGE, preset="solaredge")
-    try:
-        assert s.pv_w.ok
-        dev.drop_clients()
-        s = await src.read()
-        assert s.pv_w.value is None and s.pv_w.error
-        s = await src.read()
-        assert s.pv_w.value == pytest.approx(4100) and s.grid_import_w.value == pytest.approx(-1200)
     finally:
         await _done(src, dev)
 
@@ -284,8 +258,10 @@ async def test_scale_factor_change_between_reads_on_the_recorded_se5000h():
 
 
 async def test_recorded_se5000h_drops_the_connection_then_recovers():
+    """The gateway restarts its Modbus service while a request is on the wire: that read waits out
+    its timeout and says so; the next one reconnects and reads again."""
     fx = RECORDED["solaredge_se5000h_rws_meter"]
-    s, src, dev = await _read(recorded_image(fx), preset="solaredge")
+    s, src, dev = await _read(recorded_image(fx), preset="solaredge", timeout=0.5)
     try:
         assert s.pv_w.ok and s.grid_import_w.ok
         dev.drop_clients()
@@ -417,3 +393,33 @@ async def test_a_silent_inverter_unit_says_so_and_read_energy_exits_1(tmp_path):
         await dev.close()
     assert code == EXIT_NO_ANSWER
     assert "unit 7 did not answer" in out["pv_w"]["error"] and "unit id" in out["pv_w"]["error"]
+
+
+async def test_setup_wizard_reads_the_recorded_devices_live(tmp_path):
+    """The wizard's energy step (ui.setup.flow.read_flow, what its flow screen shows) on the recorded
+    SE5000H with the SolarEdge preset, and on the recorded Symo with its meter unit set to 240
+    (a Datamanager's), which this device refuses: PV reads, the grid line says why not."""
+    from edgemining_tui.ui.setup.flow import read_flow
+    from edgemining_tui.ui.setup.state import SetupState
+    se = RECORDED["solaredge_se5000h_rws_meter"]
+    dev = await ModbusDevice(recorded_image(se)).start()
+    try:
+        state = SetupState(tmp_path / "config.yaml", energy_kind="sunspec",
+                           fields={"host": "127.0.0.1", "port": str(dev.port), "preset": "solaredge"})
+        flow = await read_flow(state, attempts=1)
+    finally:
+        await dev.close()
+    assert not flow.failure
+    assert flow.value("pv") == pytest.approx(1395) and flow.value("grid") == pytest.approx(91)
+    assert "62836" in flow.errors["battery"]
+    symo = RECORDED["fronius_symo_8_2_float"]
+    dev = await ModbusDevice(recorded_image(symo)).start()
+    try:
+        state = SetupState(tmp_path / "config.yaml", energy_kind="sunspec",
+                           fields={"host": "127.0.0.1", "port": str(dev.port), "preset": "fronius",
+                                   "meter_unit_id": "240"})
+        flow = await read_flow(state, attempts=1)
+    finally:
+        await dev.close()
+    assert flow.value("pv") == pytest.approx(177.0)
+    assert "grid meter on unit 240" in flow.errors["grid"] and "no SunSpec map" in flow.errors["grid"]

@@ -105,6 +105,23 @@ def test_replay_results_unchanged(now, case):
     assert got == want[case], f"the results of {case} changed in the last digits ({REGEN})"
 
 
+def test_a_shared_preparation_gives_the_same_results_as_a_fresh_replay():
+    """tune replays one history under many settings and shares what does not depend on the policy
+    (runner.Prepared): each result must be the one a replay of its own would give, also when the
+    next config differs where the shared work depends on it (the battery)."""
+    from edgemining_tui.backtest.runner import Prepared
+    from edgemining_tui.backtest.tune import apply, grid
+    from edgemining_tui.sim.battery import BatteryConfig
+    cfg = load_backtest_config(EX / "backtest.yaml")
+    tr = parse_trace(EX / "winter-week.csv").slice(0, 3 * 1440)
+    prep = Prepared(tr)
+    prep.warm(cfg)
+    small = replace(cfg, battery=BatteryConfig(capacity=5000.0, initial_soc=80.0))
+    for c in [apply(cfg, s) for s in grid(True)[::7]] + [small]:
+        shared = summary(run_backtest(c, tr, prepared=prep))
+        assert shared == summary(run_backtest(c, tr))
+
+
 if __name__ == "__main__":
     if "--update" not in sys.argv:
         sys.exit(__doc__)

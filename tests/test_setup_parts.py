@@ -252,12 +252,17 @@ def test_capacity_parsing():
      lambda c: c.energy.victron.portal_id == "c0619ab12345" and c.energy.victron.invert.battery),
     ("demo", {}, {}, lambda c: c.energy.source == "demo" and c.demo is not None and c.demo.miners),
     ("sunspec", {"host": "192.168.1.20", "port": "1502", "preset": "solaredge"}, {},
-     lambda c: c.energy.sunspec.preset == "solaredge" and c.energy.sunspec.port == 1502),
+     lambda c: c.energy.sunspec.preset == "solaredge" and c.energy.sunspec.port == 1502
+     and c.energy.sunspec.meter_unit_id is None),
+    ("sunspec", {"host": "192.168.1.21", "preset": "fronius", "meter_unit_id": "240"}, {},
+     lambda c: c.energy.sunspec.preset == "fronius" and c.energy.sunspec.meter_unit_id == 240),
     ("homewizard", {"url": "http://192.168.1.41"}, {"grid": True},
      lambda c: c.energy.homewizard.api == "v2" and c.energy.homewizard.token == "p1-token"
      and c.energy.homewizard.invert),
     ("opendtu", {"url": "http://192.168.1.40"}, {}, lambda c: c.energy.opendtu.url == "http://192.168.1.40"),
     ("enphase", {"url": "https://envoy.local"}, {}, lambda c: c.energy.enphase.token == "envoy-token"),
+    ("enphase", {"url": "https://envoy.local", "tls_fingerprint": "0f" * 32}, {},
+     lambda c: c.energy.enphase.tls_fingerprint == "0f" * 32),
     ("powerwall", {"url": "https://192.168.91.1"}, {}, lambda c: c.energy.powerwall.password == "ABCDE"),
     ("sonnen", {"url": "http://192.168.1.50"}, {}, lambda c: c.energy.sonnen.token is None),
     ("sma_em", {"interface": "192.168.1.10", "serial": "3015241932"}, {"grid": True},
@@ -271,8 +276,13 @@ def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inv
     s = ha_state(tmp_path, energy_kind=kind, fields=fields, secrets=secrets.get(kind, {}))
     s.inverts.update({r: False for r in s.inverts})
     s.inverts.update(inverts)
-    cfg = validate(s, render(s))
+    text = render(s)
+    cfg = validate(s, text)
     assert check(cfg)
+    if "tls_fingerprint" in fields:             # 64 hex digits, folded to fit the review screen's 80 columns
+        lines = text.splitlines()
+        at = next(i for i, line in enumerate(lines) if "tls_fingerprint:" in line)
+        assert max(len(line) for line in lines[at - 1:at + 2]) <= 80, lines[at - 1:at + 2]
 
 
 def test_write_keeps_a_backup_and_writes_nothing_when_invalid(tmp_path):

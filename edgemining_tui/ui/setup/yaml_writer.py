@@ -175,12 +175,18 @@ def _energy(state: SetupState, add) -> None:
                 if name in state.secrets:
                     add(_comment(f'    {key}: "${{{name}}}"', "kept in secrets.env, not here"))
                 continue
-            if key in f:
-                add(f"    {key}: {int(f[key]) if key in ('port', 'serial') else scalar(f[key])}")
+            if key == "tls_fingerprint" and key in f:
+                # the SHA-256 of the certificate trusted at setup, folded to fit 80 columns
+                add("    # trusted at setup: only the certificate with this SHA-256")
+                add(f"    {key}: >-\n      {f[key]}")
+            elif key in f:
+                add(f"    {key}: {int(f[key]) if key in ('port', 'serial', 'meter_unit_id') else scalar(f[key])}")
             elif (kind, key) == ("sma_em", "interface"):
                 add(_comment("    interface: 0.0.0.0", "listen on every interface"))
             elif (kind, key) == ("sma_em", "serial"):
                 add("    # serial: 3015241932        # needed when several SMA meters send")
+            elif (kind, key) == ("sunspec", "meter_unit_id"):
+                add("    # meter_unit_id: 240         # a grid meter outside the inverter's map (Fronius Symo)")
         if kind == "homewizard":
             add(f"    api: {'v2' if 'P1_TOKEN' in state.secrets else 'v1'}")
         if kind in ("homewizard", "sma_em"):
@@ -194,8 +200,10 @@ def _energy(state: SetupState, add) -> None:
         _invert_block(inv, add)
 
 
-LOCAL_FIELDS = {"sunspec": ("host", "port", "preset"), "homewizard": ("url", "token"), "opendtu": ("url",),
-                "enphase": ("url", "token"), "powerwall": ("url", "password"), "sonnen": ("url", "token"),
+LOCAL_FIELDS = {"sunspec": ("host", "port", "preset", "meter_unit_id"),
+                "homewizard": ("url", "token", "tls_fingerprint"), "opendtu": ("url",),
+                "enphase": ("url", "token", "tls_fingerprint"),
+                "powerwall": ("url", "password", "tls_fingerprint"), "sonnen": ("url", "token"),
                 "sma_em": ("interface", "serial")}
 
 ENERGY_NOTES = {
