@@ -108,7 +108,8 @@ def _jwt(exp: float) -> str:
 
 
 @pytest.mark.parametrize("token, words", [
-    (_jwt(1_700_000_000), "expired on 2023-11-14 22:13 UTC: get a new one at entrez.enphaseenergy.com"),
+    (_jwt(1_700_000_000), "expired on 2023-11-14 22:13 UTC: get a new one at entrez.enphaseenergy.com (owner "
+                          "tokens last a year) and put it in the config's token entry (ENVOY_TOKEN in secrets.env"),
     (_jwt(1_900_000_000), "did not accept the token (is it for this gateway's serial number?)"),
     (None, "need the owner's token"),
 ])
@@ -120,7 +121,7 @@ async def test_enphase_refusal_says_what_to_do(token, words):
         s = await src.read()
     for f in FIELDS:
         assert getattr(s, f).value is None
-    assert words in s.pv_w.error, s.pv_w.error
+    assert words in s.pv_w.error and "***" not in s.pv_w.error, s.pv_w.error
     assert (token or "no-token") not in s.pv_w.error             # the token itself never reaches a screen
 
 
@@ -135,6 +136,27 @@ async def test_enphase_without_ensemble_firmware_reads_no_battery_and_asks_once(
         assert s.battery_charge_w.absent and "no IQ Battery data" in s.battery_charge_w.error
         assert s.house_w.value == pytest.approx(2795.957)
         assert sum("/ivp/ensemble/power" in r for r in srv.requests) == 1
+
+
+async def test_enphase_asks_again_for_batteries_a_quarter_hour_later():
+    """A gateway that answered 404 while booting (or got its battery later) is read without a
+    restart; one whose batteries were seen never turns 'no battery' on a 404: that is an error."""
+    _, fx = CORPUS["enphase/day_battery_charging_8.2.4286"]
+    ensemble = fx["extra_replies"]["/ivp/ensemble/power"]
+    async with served("enphase", {**fx, "extra_replies": {}}) as (src, srv):
+        s = await src.read()
+        assert s.battery_charge_w.absent and s.house_w.value == pytest.approx(8884.72)
+        srv.replay["/ivp/ensemble/power"] = ensemble
+        src.clock.advance(600)
+        assert (await src.read()).battery_charge_w.absent                # not asked again yet
+        src.clock.advance(300)
+        s = await src.read()
+        assert s.battery_charge_w.value == pytest.approx(6592.0) and s.house_w.value == pytest.approx(2292.72)
+        del srv.replay["/ivp/ensemble/power"]
+        s = await src.read()
+        assert not s.battery_charge_w.absent and "HTTP 404" in s.battery_charge_w.error
+        assert s.house_w.value is None and "includes the batteries" in s.house_w.error
+        assert sum("/ivp/ensemble/power" in r for r in srv.requests) == 3
 
 
 async def test_enphase_battery_unknown_makes_the_house_unknown_not_wrong():
@@ -163,6 +185,20 @@ async def test_wrong_token_and_password_name_the_cause():
     async with served("homewizard", fx, token="stale") as (src, _):
         s = await src.read()
     assert "refused access" in s.grid_import_w.error
+
+
+@pytest.mark.parametrize("name, overrides, words", [
+    ("sonnen/night_discharging_v2", {"token": None}, "wants an API token (switch on the read API"),
+    ("sonnen/night_discharging_v2", {"token": "stale"}, "did not accept the token (copy it again"),
+    ("homewizard/p1_v2_measurement", {"token": "stale"}, "ask it for a new one (POST /api/user)"),
+])
+async def test_each_refusal_says_what_to_do(name, overrides, words):
+    vendor, fx = CORPUS[name]
+    async with served(vendor, fx, **overrides) as (src, _):
+        s = await src.read()
+    r = s.grid_import_w
+    assert r.value is None and "refused access (HTTP 401" in r.error and words in r.error, r.error
+    assert "***" not in r.error                                  # nothing in the advice looks like a secret
 
 
 async def test_self_signed_certificate_needs_verify_off_and_says_so():
@@ -423,3 +459,21 @@ def test_a_hostile_reply_is_an_error_never_a_crash_or_a_wild_number(case, value)
             assert r.error, (f, r)
         else:
             assert math.isfinite(r.value) and abs(r.value) <= 100_000, (f, r)
+
+
+@pytest.mark.parametrize("section, where", [
+    ("enphase:\n    url: https://envoy.local\n    tls_fingerprint: 'not-a-fingerprint'\n",
+     ":5: key 'energy.enphase.tls_fingerprint'"),
+    ("powerwall:\n    url: https://192.168.91.1\n    password: x\n    tls_fingerprint: '" + "ab" * 31 + "'\n",
+     ":6: key 'energy.powerwall.tls_fingerprint'"),
+    ("sma_em:\n    interface: eth0\n", ":4: key 'energy.sma_em.interface'"),
+])
+def test_read_energy_refuses_a_hostile_config_with_file_line_key(tmp_path, section, where):
+    """`read energy` on a config with a bad pin or interface: exit 2, file:line:key, no traceback."""
+    source = section.split(":", 1)[0]
+    path = tmp_path / "c.yaml"
+    path.write_text(f"energy:\n  source: {source}\n  {section}")
+    out = subprocess.run([sys.executable, "-m", "edgemining_tui", "read", "energy", "--config", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and f"c.yaml{where}" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""

@@ -5,7 +5,7 @@
 |---|---|---|---|---|---|
 | HomeWizard P1 v1/v2 | — | — | ``active_power_w`` / ``power_w`` (+ import) | — | — |
 | OpenDTU | ``total.Power`` | — | — | — | — |
-| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` | ``net-consumption`` (+ import) | — | — |
+| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` − charging | ``net-consumption`` (+ import) | −(Σ ``real_power_mw``/1000 + Σ acb ``wNow``) (+ discharging) | mean of the units |
 | Powerwall 2 | ``solar.instant_power`` | ``load.instant_power`` | ``site.instant_power`` (+ import) | −``battery.instant_power`` (+ discharging) | ``soe.percentage`` |
 | sonnenBatterie | ``Production_W`` | ``Consumption_W`` | −``GridFeedIn_W`` (+ feed-in) | −``Pac_total_W`` (+ discharging) | ``USOC`` |
 """
@@ -43,7 +43,13 @@ class HomeWizardSource(HttpJsonSource):
             self.verify = cfg.verify_tls
 
     async def request(self):
-        return await self.fetch("/api/measurement" if self.cfg.api == "v2" else "/api/v1/data")
+        body, err = await self.fetch("/api/measurement" if self.cfg.api == "v2" else "/api/v1/data")
+        if err is not None and "refused access" in err:
+            err = (f"{err}: the P1 meter did not accept the v2 token; press the meter's button and ask it "
+                   "for a new one (POST /api/user), then put it in P1_TOKEN") if self.cfg.api == "v2" else \
+                (f"{err}: the P1 meter's local API is switched off; switch on 'Local API' for this meter in "
+                 "the HomeWizard Energy app")
+        return body, err
 
     def parse(self, body, ts):
         key = "power_w" if self.cfg.api == "v2" else "active_power_w"
@@ -87,9 +93,11 @@ class EnphaseSource(HttpJsonSource):
         self.verify = cfg.verify_tls
         if cfg.token is not None:
             self.headers = {"Authorization": f"Bearer {cfg.token}"}
-        # None: not asked yet; str: why this gateway has no IQ Battery data (asked once per start)
+        # why this gateway has no IQ Battery (None: it has, or not asked yet); asked again every
+        # ENSEMBLE_RECHECK_S, so a gateway that was booting or got a battery later is read without a restart
         self._no_ensemble: str | None = None
-        self._asked_ensemble = False
+        self._no_ensemble_since = 0.0
+        self._had_batteries = False
 
     async def request(self):
         body, err = await self.fetch("/production.json", {"details": "1"})
@@ -98,13 +106,21 @@ class EnphaseSource(HttpJsonSource):
                 err = enphase_refusal(self.cfg.token, self.clock.now(), err)
             return None, err
         ensemble, ens_err = None, None
-        if self._no_ensemble is None:
+        now = self.clock.now()
+        if self._no_ensemble is None or now - self._no_ensemble_since >= ENSEMBLE_RECHECK_S:
             ensemble, ens_err = await self.fetch(self.ENSEMBLE)
-            if not self._asked_ensemble and ens_err is not None and ("HTTP 404" in ens_err or "HTML" in ens_err
-                                                                    or "refused access" in ens_err):
+            devices = _devices(ensemble)
+            verdict = None
+            if ens_err is not None and not self._had_batteries and any(
+                    w in ens_err for w in ("HTTP 404", "HTML", "refused access")):
                 # firmware without Ensemble, or a token that may not read it: no IQ Battery here
-                self._no_ensemble = f"no IQ Battery data on this gateway ({self.ENSEMBLE}: {ens_err})"
-            self._asked_ensemble = True
+                verdict = f"no IQ Battery data on this gateway ({self.ENSEMBLE}: {ens_err})"
+            elif ens_err is None and devices == []:
+                verdict = "no IQ Battery on this gateway (its Ensemble lists none)"
+            self._had_batteries = self._had_batteries or bool(devices)
+            self._no_ensemble, self._no_ensemble_since = verdict, now
+            if verdict is not None:
+                ensemble, ens_err = None, None
         return {"production": body, "ensemble": ensemble, "ensemble_error": ens_err}, None
 
     def parse(self, body, ts):
@@ -151,13 +167,14 @@ class EnphaseSource(HttpJsonSource):
             ens, err = body.get("ensemble"), body.get("ensemble_error")
             if err is not None:
                 return self._battery_unknown(ts, f"{self.ENSEMBLE}: {err}")
-            devices = ens.get("devices:", ens.get("devices")) if isinstance(ens, dict) else None
-            if not isinstance(devices, list):
+            devices = _devices(ens)
+            if devices is None:
                 return self._battery_unknown(ts, f"{self.ENSEMBLE}: no device list in the reply")
             for d in devices:
-                mw, soc = d.get("real_power_mw"), d.get("soc")
+                mw, soc = (d.get("real_power_mw"), d.get("soc")) if isinstance(d, dict) else (None, None)
                 if not _is_num(mw) or not _is_num(soc):
-                    return self._battery_unknown(ts, f"{self.ENSEMBLE}: battery {d.get('serial_num')}: "
+                    serial = d.get("serial_num") if isinstance(d, dict) else None
+                    return self._battery_unknown(ts, f"{self.ENSEMBLE}: battery {serial}: "
                                                      f"real_power_mw {mw!r}, soc {soc!r}")
                 power_w += mw / 1000.0
                 soc_units, n_units = soc_units + soc, n_units + 1
@@ -173,6 +190,15 @@ class EnphaseSource(HttpJsonSource):
         return {f: missing(ts, self.name, why) for f in ("battery_charge_w", "battery_soc_pct")}
 
 
+ENSEMBLE_RECHECK_S = 900.0
+
+
+def _devices(ensemble: Any) -> list | None:
+    """The battery list of an /ivp/ensemble/power reply (its key is ``devices:``, colon included)."""
+    devices = ensemble.get("devices:", ensemble.get("devices")) if isinstance(ensemble, dict) else None
+    return devices if isinstance(devices, list) else None
+
+
 def _is_num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -182,13 +208,13 @@ def enphase_refusal(token: object, now: float, err: str) -> str:
     expired and where to get a new one (the JWT's own ``exp``; its signature is the gateway's business)."""
     exp = jwt_expiry(str(token)) if token is not None else None
     if token is None:
-        return (f"{err}: firmware 7 and later need the owner's token (token:, from entrez.enphaseenergy.com "
-                "for this gateway's serial number)")
+        return (f"{err}: firmware 7 and later need the owner's token (from entrez.enphaseenergy.com, for this "
+                "gateway's serial number)")
     if exp is not None and exp <= now:
         import datetime as dt
         when = dt.datetime.fromtimestamp(exp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         return (f"the Enphase token expired on {when}: get a new one at entrez.enphaseenergy.com (owner tokens "
-                "last a year) and put it where token: comes from (ENVOY_TOKEN in secrets.env after the setup)")
+                "last a year) and put it in the config's token entry (ENVOY_TOKEN in secrets.env after the setup)")
     return f"{err}: the gateway did not accept the token (is it for this gateway's serial number?)"
 
 
@@ -288,7 +314,14 @@ class SonnenSource(HttpJsonSource):
             self.headers = {"Auth-Token": str(cfg.token)}
 
     async def request(self):
-        return await self.fetch("/api/v2/status")
+        body, err = await self.fetch("/api/v2/status")
+        if err is not None and "refused access" in err:
+            err = f"{err}: " + ("this sonnenBatterie wants an API token (switch on the read API on its "
+                                "dashboard's Software-Integration page and copy the token it shows into the config)"
+                                if self.cfg.token is None
+                                else "the sonnenBatterie did not accept the token (copy it again from its "
+                                     "dashboard's Software-Integration page)")
+        return body, err
 
     def parse(self, body, ts):
         def r(key: str, field: str, flip: bool = False) -> Reading:

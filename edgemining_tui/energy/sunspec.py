@@ -2,7 +2,9 @@
 111–113 and 701, meters 201–204 / 211–214, storage 124 and 802, MPPT 160), plus plain registers.
 
 Signs, per model and vendor (docs/energy-sources.md):
-- inverter ``W`` (AC) is PV; an inverter whose ``St`` is off, sleeping or standby is a known 0 W;
+- inverter ``W`` (AC) is PV; an inverter whose ``St`` is off, sleeping or standby, or whose AC
+  points and ``St`` are all "not implemented" while its energy counter stays (an SMA at night), is
+  a known 0 W;
 - meter ``W`` is + import by the SunSpec model; SolarEdge meters count + export (``meter_invert``,
   as evcc's SolarEdge templates do with scale -1);
 - storage 124 ``ChaState`` is the SoC; 802 ``W`` is + discharging by its model, flipped to ours;
@@ -55,17 +57,19 @@ class Preset:
     meter_unit_id: int | None = None
     meter_invert: bool = False
     registers: tuple[ModbusRegister, ...] = ()
-    note: str = ""
+    grid_hint: str = ""                 # where this vendor's grid meter is, when the map has none
 
 
 PRESETS = {
     "generic": Preset(),
     "solaredge": Preset(1, None, True, (ModbusRegister("battery", 62836, "float32s"),
                                         ModbusRegister("soc", 62852, "float32s")),
-                        "meter in the inverter's map counts + export; battery in registers 62836/62852"),
-    "fronius": Preset(1, 200, False, (), "GEN24: meter on unit 200 (Symo with Datamanager: set meter_unit_id 240)"),
-    "sma": Preset(126, None, False, (), "SunSpec on unit 126; the Energy Meter is not on Modbus"),
-    "kostal": Preset(71, None, False, (), "Plenticore: SunSpec on unit 71 (port 1502 on some firmware)"),
+                        "a SolarEdge meter shows as model 203 after the inverter's models: is one wired to it?"),
+    "fronius": Preset(1, 200, False, (), "GEN24: meter on unit 200; a Symo with Datamanager: meter_unit_id 240"),
+    "sma": Preset(126, None, False, (), "SMA's Energy Meter / Home Manager is not on Modbus: read it with "
+                                        "source sma_em"),
+    "kostal": Preset(71, None, False, (), "the KOSTAL Smart Energy Meter is a device of its own (its own host, "
+                                          "unit 71)"),
 }
 
 
@@ -187,7 +191,7 @@ class SunSpecSource:
         except Exception as e:  # noqa: BLE001  (pymodbus raises its own ModbusException family)
             await self.close()
             why = f"Modbus error at {self.where}: {type(e).__name__}: {e}"[:200]
-            if type(e).__name__ == "ModbusIOException":
+            if isinstance(e, ModbusIOException):
                 why = f"no answer from {self.where} (the connection dropped?); reconnecting on the next read"
             values = {f: missing(now, self.name, why) for f in ALL_FIELDS}
         for f in ALL_FIELDS:
@@ -261,8 +265,9 @@ class SunSpecSource:
                 why = f"grid meter on unit {self.meter_unit}: {failed[self.meter_unit]}"
             else:
                 units = [self.unit] + ([self.meter_unit] if self.meter_unit not in (None, self.unit) else [])
+                hint = PRESETS[self.cfg.preset].grid_hint or "a meter outside the inverter's map needs meter_unit_id"
                 why = (f"no meter model (201-204, 211-214) on unit {', '.join(map(str, units))} at {self.where} "
-                       f"({holds(units)}): a meter outside the inverter's map needs meter_unit_id")
+                       f"({holds(units)}): {hint}")
             out["grid_import_w"] = missing(ts, self.name, why)
         return out
 

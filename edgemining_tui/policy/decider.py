@@ -72,6 +72,7 @@ class PolicyDecider(OverrideRequests):
         if b.capacity and (b.reserve == "forecast" or (b.reserve == "auto" and sunset and sunrise)):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
+                                           trust_sunrise_pct=b.forecast_trust_sunrise,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
         self.headroom = None
         if cfg is not None and self.cfg.headroom_w == "auto":
