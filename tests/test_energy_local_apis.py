@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from edgemining_tui.clock import VirtualClock
 from edgemining_tui.energy import local_config as LC
@@ -48,6 +49,22 @@ def test_every_fixture_says_where_it_came_from():
         assert needed in cases, needed
 
 
+def test_each_battery_device_is_recorded_by_night_and_by_day_and_with_its_battery_idle():
+    """The Must show: night and day, with and without battery. Judged from the recorded values,
+    not the file names: night is PV 0, an idle battery moves under 50 W either way."""
+    for vendor in ("powerwall", "sonnen", "enphase"):
+        exp = [fx["expect"] for v, fx in CORPUS.values() if v == vendor]
+        assert any(e.get("pv_w") == 0 for e in exp), f"{vendor}: no night reply"
+        assert any((e.get("pv_w") or 0) > 500 for e in exp), f"{vendor}: no day reply"
+        assert any(e.get("battery_charge_w") is not None and abs(e["battery_charge_w"]) > 100 for e in exp), vendor
+    for vendor in ("powerwall", "enphase"):
+        exp = [fx["expect"] for v, fx in CORPUS.values() if v == vendor]
+        assert any(e.get("battery_charge_w") is not None and abs(e["battery_charge_w"]) < 50 for e in exp), \
+            f"{vendor}: no reply with the battery idle"
+    exp = [fx["expect"] for v, fx in CORPUS.values() if v == "enphase"]
+    assert any(e.get("battery_charge_w", None) is None for e in exp), "enphase: no gateway without a battery"
+
+
 @pytest.mark.parametrize("name", sorted(CORPUS))
 async def test_fixture_reads_to_documented_values(name):
     vendor, fx = CORPUS[name]
@@ -66,17 +83,93 @@ async def test_fixture_reads_to_documented_values(name):
 
 
 @pytest.mark.parametrize("name, field", [("powerwall/gateway2_charging", "battery_charge_w"),
+                                         ("powerwall/night_fw21_39_battery_idle_importing", "battery_charge_w"),
                                          ("sonnen/eco_charging_feeding_in", "battery_charge_w"),
-                                         ("sonnen/eco_charging_feeding_in", "grid_import_w")])
+                                         ("sonnen/eco_charging_feeding_in", "grid_import_w"),
+                                         ("sonnen/night_discharging_v2", "battery_charge_w"),
+                                         ("enphase/day_battery_charging_8.2.4286", "battery_charge_w"),
+                                         ("enphase/night_battery_charging_from_grid_8.3.1598", "battery_charge_w"),
+                                         ("enphase/day_acb_and_iq_battery_discharging_8.2.4382", "battery_charge_w")])
 async def test_vendor_signs_flip_at_the_boundary(name, field):
-    """Powerwall and sonnen count their battery + discharging and sonnen the grid + feed-in: the
-    readings come out as ours (+ charging, + import), balancing the site."""
+    """Powerwall, sonnen and Enphase count their battery + discharging and sonnen the grid + feed-in:
+    the readings come out as ours (+ charging, + import), balancing the site by day and by night."""
     vendor, fx = CORPUS[name]
     async with served(vendor, fx) as (src, _):
         s = await src.read()
     balance = s.pv_w.value + s.grid_import_w.value - s.house_w.value - s.battery_charge_w.value
-    assert abs(balance) < 0.05 * s.pv_w.value, balance
+    assert abs(balance) < max(20.0, 0.05 * s.pv_w.value), balance
     assert getattr(s, field).value == pytest.approx(fx["expect"][field])
+
+
+def _jwt(exp: float) -> str:
+    import base64
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{enc({'kid': 'k', 'typ': 'JWT', 'alg': 'ES256'})}.{enc({'aud': '122302045041', 'enphaseUser': 'owner', 'exp': exp})}.sig"
+
+
+@pytest.mark.parametrize("token, words", [
+    (_jwt(1_700_000_000), "expired on 2023-11-14 22:13 UTC: get a new one at entrez.enphaseenergy.com (owner "
+                          "tokens last a year) and put it in the config's token entry (ENVOY_TOKEN in secrets.env"),
+    (_jwt(1_900_000_000), "did not accept the token (is it for this gateway's serial number?)"),
+    (None, "need the owner's token"),
+])
+async def test_enphase_refusal_says_what_to_do(token, words):
+    """The gateway answers 401 to an expired, a foreign or a missing token; the owner reads which
+    one it is (the token's own expiry, checked against the clock) and what to do."""
+    _, fx = CORPUS["enphase/day_battery_charging_8.2.4286"]
+    async with served("enphase", fx, token=token) as (src, _):
+        s = await src.read()
+    for f in FIELDS:
+        assert getattr(s, f).value is None
+    assert words in s.pv_w.error and "***" not in s.pv_w.error, s.pv_w.error
+    assert (token or "no-token") not in s.pv_w.error             # the token itself never reaches a screen
+
+
+async def test_enphase_without_ensemble_firmware_reads_no_battery_and_asks_once():
+    """Firmware without Ensemble answers /ivp/ensemble/power with 404: the gateway has no IQ Battery
+    (absent, not stale), the house is total-consumption, and the gateway is not asked again."""
+    _, fx = CORPUS["enphase/metered_7.3.517"]
+    fx = {**fx, "extra_replies": {}}
+    async with served("enphase", fx) as (src, srv):
+        for _ in range(3):
+            s = await src.read()
+        assert s.battery_charge_w.absent and "no IQ Battery data" in s.battery_charge_w.error
+        assert s.house_w.value == pytest.approx(2795.957)
+        assert sum("/ivp/ensemble/power" in r for r in srv.requests) == 1
+
+
+async def test_enphase_asks_again_for_batteries_a_quarter_hour_later():
+    """A gateway that answered 404 while booting (or got its battery later) is read without a
+    restart; one whose batteries were seen never turns 'no battery' on a 404: that is an error."""
+    _, fx = CORPUS["enphase/day_battery_charging_8.2.4286"]
+    ensemble = fx["extra_replies"]["/ivp/ensemble/power"]
+    async with served("enphase", {**fx, "extra_replies": {}}) as (src, srv):
+        s = await src.read()
+        assert s.battery_charge_w.absent and s.house_w.value == pytest.approx(8884.72)
+        srv.replay["/ivp/ensemble/power"] = ensemble
+        src.clock.advance(600)
+        assert (await src.read()).battery_charge_w.absent                # not asked again yet
+        src.clock.advance(300)
+        s = await src.read()
+        assert s.battery_charge_w.value == pytest.approx(6592.0) and s.house_w.value == pytest.approx(2292.72)
+        del srv.replay["/ivp/ensemble/power"]
+        s = await src.read()
+        assert not s.battery_charge_w.absent and "HTTP 404" in s.battery_charge_w.error
+        assert s.house_w.value is None and "includes the batteries" in s.house_w.error
+        assert sum("/ivp/ensemble/power" in r for r in srv.requests) == 3
+
+
+async def test_enphase_battery_unknown_makes_the_house_unknown_not_wrong():
+    """total-consumption includes the batteries' charging: when their power cannot be read this
+    time, the house is unknown with that reason, never the uncorrected total."""
+    _, fx = CORPUS["enphase/day_battery_charging_8.2.4286"]
+    async with served("enphase", fx) as (src, srv):
+        assert (await src.read()).house_w.value == pytest.approx(2292.72)
+        srv.replay["/ivp/ensemble/power"] = {"devices:": [{"serial_num": "1", "real_power_mw": None, "soc": 40}]}
+        s = await src.read()
+    assert s.battery_charge_w.value is None and "real_power_mw None" in s.battery_charge_w.error
+    assert s.house_w.value is None and "includes the batteries" in s.house_w.error
+    assert s.pv_w.value == pytest.approx(7123.097)
 
 
 async def test_wrong_token_and_password_name_the_cause():
@@ -94,11 +187,94 @@ async def test_wrong_token_and_password_name_the_cause():
     assert "refused access" in s.grid_import_w.error
 
 
+@pytest.mark.parametrize("name, overrides, words", [
+    ("sonnen/night_discharging_v2", {"token": None}, "wants an API token (switch on the read API"),
+    ("sonnen/night_discharging_v2", {"token": "stale"}, "did not accept the token (copy it again"),
+    ("homewizard/p1_v2_measurement", {"token": "stale"}, "ask it for a new one (POST /api/user)"),
+])
+async def test_each_refusal_says_what_to_do(name, overrides, words):
+    vendor, fx = CORPUS[name]
+    async with served(vendor, fx, **overrides) as (src, _):
+        s = await src.read()
+    r = s.grid_import_w
+    assert r.value is None and "refused access (HTTP 401" in r.error and words in r.error, r.error
+    assert "***" not in r.error                                  # nothing in the advice looks like a secret
+
+
 async def test_self_signed_certificate_needs_verify_off_and_says_so():
     _, fx = CORPUS["enphase/metered_7.3.517"]
     async with served("enphase", fx, verify_tls=True) as (src, _):
         s = await src.read()
     assert s.pv_w.value is None and "verify_tls: false" in s.pv_w.error
+
+
+@pytest.mark.parametrize("status, words", [(502, "site master is stopped"), (429, "too many failed attempts")])
+async def test_powerwall_gateway_that_is_stopped_or_locked_out_says_so(status, words):
+    """A stopped gateway answers 502 with an empty body (vloschiavo/powerwall2's
+    samples/21.39.1-foogod/stopped/); after failed logins it answers 429."""
+    _, fx = CORPUS["powerwall/night_fw21_39_battery_idle_importing"]
+    async with served("powerwall", fx) as (src, srv):
+        srv.status = status
+        s = await src.read()
+        assert s.grid_import_w.value is None and words in s.grid_import_w.error, s.grid_import_w.error
+        srv.status = None
+        assert (await src.read()).grid_import_w.value == 537.0     # and it recovers by itself
+    if status == 502:                                             # stopped after the login: the same words
+        async with served("powerwall", fx) as (src, srv):
+            assert (await src.read()).pv_w.ok
+            srv.status = 502
+            assert words in (await src.read()).pv_w.error
+
+
+async def test_a_pinned_certificate_is_trusted_and_nothing_else_is(tmp_path):
+    """tls_fingerprint trusts exactly the gateway's own self-signed certificate. The error for an
+    untrusted one shows the fingerprint to pin; a different certificate is refused right after the
+    handshake, before the token or password is sent (the stand-in sees no request at all)."""
+    _, fx = CORPUS["enphase/day_battery_charging_8.2.4286"]
+    async with served("enphase", fx, verify_tls=True) as (src, srv):
+        err = (await src.read()).pv_w.error
+    from edgemining_tui.energy.tls_pin import shown
+    assert f'tls_fingerprint: "{shown(srv.cert_sha256)}"' in err and "verify_tls: false" in err, err
+    suggested = err.split('tls_fingerprint: "')[1].split('"')[0]
+    async with served("enphase", fx, verify_tls=True, tls_fingerprint=suggested) as (src, srv2):
+        # a new stand-in has a new certificate: the old pin is refused, and the token never leaves
+        s = await src.read()
+        assert s.pv_w.value is None and "another certificate than the pinned one" in s.pv_w.error
+        assert shown(srv2.cert_sha256) in s.pv_w.error and srv2.requests == []
+    for vendor, name in (("enphase", "enphase/day_battery_charging_8.2.4286"),
+                         ("powerwall", "powerwall/night_fw21_39_battery_idle_importing")):
+        _, fx = CORPUS[name]
+        replies = {fx["request"]["path"]: fx["reply"], **fx.get("extra_replies", {})}
+        srv = LocalApiServer(replies, tls=True, bearer=fx.get("bearer"), login_password=fx.get("login_password"))
+        await srv.start()
+        try:
+            cfg = VENDORS[vendor](url=srv.url, **fx["config"], tls_fingerprint=srv.cert_sha256.upper())
+            cfg.validate()
+            src = build_one(vendor, cfg, VirtualClock(1_750_000_000), vendor)
+            s = await src.read()
+            await src.close()
+            assert s.grid_import_w.value == pytest.approx(fx["expect"]["grid_import_w"]), (vendor, s.grid_import_w)
+            wrong = VENDORS[vendor](url=srv.url, **fx["config"], tls_fingerprint="ab" * 32)
+            src = build_one(vendor, wrong, VirtualClock(1_750_000_000), vendor)
+            before, logins = list(srv.requests), srv.logins
+            s = await src.read()
+            await src.close()
+            assert "another certificate than the pinned one" in s.grid_import_w.error, s.grid_import_w.error
+            assert srv.requests == before and srv.logins == logins    # no login, no request with the pin wrong
+        finally:
+            await srv.close()
+
+
+@pytest.mark.parametrize("fp, words", [("abcd", "64 hex digits"), ("zz" * 32, "64 hex digits"),
+                                       ("ab" * 32, "not https")])
+def test_config_refuses_a_fingerprint_that_is_not_one(tmp_path, fp, words):
+    from edgemining_tui.config import ConfigError, load_config
+    url = "http://envoy.local" if words == "not https" else "https://envoy.local"
+    path = tmp_path / "c.yaml"
+    path.write_text(f"energy:\n  source: enphase\n  enphase:\n    url: {url}\n    tls_fingerprint: '{fp}'\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "c.yaml:5" in str(e.value) and "tls_fingerprint" in str(e.value) and words in str(e.value), str(e.value)
 
 
 async def test_powerwall_logs_in_again_when_its_session_expires():
@@ -187,3 +363,117 @@ async def test_read_energy_reports_each_local_api(name, tmp_path):
             assert out[field]["value"] is None and out[field]["error"], (field, out[field])
         else:
             assert out[field]["value"] == pytest.approx(want, abs=0.01) and out[field]["error"] is None, field
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.binary(min_size=32, max_size=32), st.sampled_from(["", "sha256:", "SHA256 Fingerprint="]),
+       st.booleans())
+def test_a_fingerprint_reads_back_in_every_form_openssl_and_browsers_show(digest, prefix, colons):
+    from edgemining_tui.energy.tls_pin import normalise, shown
+    text = shown(digest.hex()) if colons else digest.hex().upper()
+    assert normalise(prefix + text) == digest.hex()
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.text(max_size=120))
+def test_anything_else_is_a_value_error_not_a_crash(text):
+    from edgemining_tui.energy.tls_pin import normalise
+    try:
+        out = normalise(text)
+    except ValueError as e:
+        assert "tls_fingerprint" in str(e)
+    else:
+        assert len(out) == 64
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=True)
+                     | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                     max_leaves=8)
+
+
+def _replace_at(doc, path, value):
+    import copy
+    doc = copy.deepcopy(doc)
+    node = doc
+    for key in path[:-1]:
+        if isinstance(node, list):
+            if not node:
+                return doc
+            key = key % len(node)
+        elif key not in node:
+            return doc
+        node = node[key]
+    last = path[-1]
+    if isinstance(node, list):
+        if node:
+            node[last % len(node)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    return doc
+
+
+_HOSTILE_PATHS = {
+    "enphase/day_acb_and_iq_battery_discharging_8.2.4382": [
+        ("production", ["storage"]), ("production", ["storage", 0, "activeCount"]), ("production", ["storage", 0, "wNow"]),
+        ("production", ["production"]), ("production", ["consumption", 0, "wNow"]), ("production", ["production", 1]),
+        ("ensemble", ["devices:"]), ("ensemble", ["devices:", 0, "real_power_mw"]), ("ensemble", ["devices:", 0, "soc"]),
+        ("ensemble", ["devices:", 0]), ("ensemble", [])],
+    "powerwall/night_fw21_39_battery_idle_importing": [
+        ("aggregates", ["battery", "instant_power"]), ("aggregates", ["site"]), ("aggregates", []), ("soe", ["percentage"]),
+        ("soe", [])],
+    "sonnen/night_discharging_v2": [("", ["Pac_total_W"]), ("", ["GridFeedIn_W"]), ("", ["USOC"]), ("", [])],
+}
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(st.sampled_from(sorted((n, i) for n, ps in _HOSTILE_PATHS.items() for i in range(len(ps)))), _json)
+def test_a_hostile_reply_is_an_error_never_a_crash_or_a_wild_number(case, value):
+    """Any JSON value anywhere the adapters look (a string for a count, a list for a device, NaN,
+    10^12 W, the whole reply replaced) gives readings that are finite and plausible, or unknown
+    with a reason; read() never raises."""
+    import asyncio
+    import math
+    name, i = case
+    vendor, fx = CORPUS[name]
+    part, path = _HOSTILE_PATHS[name][i]
+    if vendor == "enphase":
+        body = {"production": fx["reply"], "ensemble": fx["extra_replies"]["/ivp/ensemble/power"], "ensemble_error": None}
+    elif vendor == "powerwall":
+        body = {"aggregates": fx["reply"], "soe": fx["extra_replies"]["/api/system_status/soe"], "soe_error": None}
+    else:
+        body = {"": fx["reply"]}
+    body = {**body, part: value} if not path else {**body, part: _replace_at(body[part], path, value)}
+    if vendor == "sonnen":
+        body = body[""]
+    cfg = VENDORS[vendor](url="https://127.0.0.1:9", **fx["config"])
+    src = build_one(vendor, cfg, VirtualClock(1_750_000_000), vendor)
+
+    async def canned():
+        return body, None
+    src.request = canned
+    snap = asyncio.run(src.read())
+    for f in FIELDS:
+        r = getattr(snap, f)
+        if r.value is None:
+            assert r.error, (f, r)
+        else:
+            assert math.isfinite(r.value) and abs(r.value) <= 100_000, (f, r)
+
+
+@pytest.mark.parametrize("section, where", [
+    ("enphase:\n    url: https://envoy.local\n    tls_fingerprint: 'not-a-fingerprint'\n",
+     ":5: key 'energy.enphase.tls_fingerprint'"),
+    ("powerwall:\n    url: https://192.168.91.1\n    password: x\n    tls_fingerprint: '" + "ab" * 31 + "'\n",
+     ":6: key 'energy.powerwall.tls_fingerprint'"),
+    ("sma_em:\n    interface: eth0\n", ":4: key 'energy.sma_em.interface'"),
+])
+def test_read_energy_refuses_a_hostile_config_with_file_line_key(tmp_path, section, where):
+    """`read energy` on a config with a bad pin or interface: exit 2, file:line:key, no traceback."""
+    source = section.split(":", 1)[0]
+    path = tmp_path / "c.yaml"
+    path.write_text(f"energy:\n  source: {source}\n  {section}")
+    out = subprocess.run([sys.executable, "-m", "edgemining_tui", "read", "energy", "--config", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and f"c.yaml{where}" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""

@@ -15,7 +15,7 @@ from edgemining_tui.miners.model import CommandKind
 from edgemining_tui.policy.config import BatteryPolicy, PolicyConfig
 from edgemining_tui.policy.decider import build_decider
 from edgemining_tui.policy.decision import DecisionInput
-from edgemining_tui.policy.reserve import surplus_left
+from edgemining_tui.policy.reserve import ForecastReserve, surplus_left
 
 H = 3600.0
 RESERVE = BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=90.0)
@@ -99,6 +99,30 @@ def test_battery_carries_a_running_miner_through_a_midday_cloud():
     assert md.reason.startswith("battery carries it:")
 
 
+def test_trust_rises_from_sunrise_to_sunset():
+    """forecast_trust_sunrise 60 %, forecast_trust 100 %: at sunrise the reserve counts on 60 % of
+    the forecast, halfway through the day on 80 %, at sunset on all of it."""
+    def coming(x_h):                      # x_h hours after a 6:00 sunrise, 12 h of daylight
+        r = ForecastReserve(10000.0, 100.0, trust_sunrise_pct=60.0,
+                            sunset=lambda now: T0 + (12 - x_h) * H,
+                            sunrise=lambda now: T0 - x_h * H + 86400.0)
+        flat = ForecastReserve(10000.0, 100.0, sunset=lambda now: T0 + (12 - x_h) * H,
+                               sunrise=lambda now: T0 - x_h * H + 86400.0)
+        fc = {"energy_today_remaining_wh": 8000.0}
+        return r.update(T0, 50.0, 0.0, fc).coming_wh / flat.update(T0, 50.0, 0.0, fc).coming_wh
+    assert coming(0.0) == pytest.approx(0.6)
+    assert coming(6.0) == pytest.approx(0.8)
+    assert coming(11.9) == pytest.approx(0.6 + 0.4 * 11.9 / 12, rel=1e-6)
+
+
+def test_morning_trust_above_the_evening_trust_is_refused(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(BASE % (", latitude: 48, longitude: 11", "",
+                         ", capacity: 10kWh, forecast_trust: 80%, forecast_trust_sunrise: 90%"))
+    with pytest.raises(ConfigError, match="forecast_trust_sunrise"):
+        load_config(p)
+
+
 def test_step_down_is_not_held_back_when_the_battery_pays_for_it():
     """Within min_change_interval a running miner normally keeps its target; with the reserve, a drop
     that stops a drain the battery can't afford goes out at once."""
@@ -140,6 +164,79 @@ def test_surplus_left_counts_only_pv_above_the_house(x):
     assert surplus_left(pv_left, load, now, 0.0, length) == pytest.approx(numeric, rel=1e-3)
     assert surplus_left(pv_left, load, now, 0.0, length) < pv_left - 0.0   # the house takes its part
     assert surplus_left(pv_left, 5000.0, now, 0.0, length) == 0.0          # a house above the peak
+
+
+# --- the tail below every minimum ------------------------------------------------------------------
+def _reserve(rise_ago_h: float, set_in_h: float) -> ForecastReserve:
+    return ForecastReserve(10000.0, 100.0, sunset=lambda now: T0 + set_in_h * H,
+                           sunrise=lambda now: T0 - rise_ago_h * H + 86400.0)
+
+
+def test_surplus_below_every_minimum_is_counted_as_the_batterys_first():
+    """At 13:00 with 6 kWh of PV to come the battery needs 1.1 kWh. The late afternoon's surplus
+    under 1.2 kW (no miner can take it) will charge it anyway: the reserve keeps less of the
+    surplus now, so the miners take it while they can."""
+    plain = _reserve(7, 4).update(T0, 90.0, 400.0, {"energy_today_remaining_wh": 6000.0})
+    share_plain = plain.share
+    tail = _reserve(7, 4).update(T0, 90.0, 400.0, {"energy_today_remaining_wh": 6000.0}, min_w=1200.0)
+    assert 0.0 < tail.tail_wh < tail.coming_wh
+    assert tail.share < share_plain
+    # the numbers: the tail is the surplus (PV above the house) while it is below 1.2 kW
+    length, x = 11 * H, 7 / 11
+    pv_left = 6000.0
+    peak = pv_left * H * math.pi / (length * (1 + math.cos(math.pi * x)))
+    n = 20000
+    du = (1 - x) / n
+    numeric = sum(s if 0.0 < s < 1200.0 else 0.0
+                  for s in (peak * math.sin(math.pi * (x + (i + 0.5) * du)) - 400.0 for i in range(n))
+                  ) * du * length / H
+    assert tail.tail_wh == pytest.approx(numeric, rel=2e-3)
+    # a battery that the tail alone fills keeps nothing
+    nearly = _reserve(7, 4).update(T0, 99.0, 400.0, {"energy_today_remaining_wh": 6000.0}, min_w=1200.0)
+    assert nearly.need_wh < nearly.tail_wh and nearly.share == 0.0
+
+
+def test_decider_counts_the_tail_of_its_smallest_miner():
+    snap = site(T0, pv=4000, house=400, charge=3600, soc=97, forecast_wh=6000)
+    d = decide(decider(RESERVE, rise_ago_h=7, set_in_h=4), T0, snap, stopped(T0))
+    r = d.terms["reserve"]
+    assert r["tail_wh"] > r["needs_wh"] and r["keeps_pct"] == 0.0
+    assert d.terms["battery_kept_w"] == 0.0
+    assert d.miners["a"].term == "enable_timer"
+
+
+# --- the battery lends to a start while it exports ------------------------------------------------
+def _full_and_exporting(now, forecast_wh, export_w=700.0, soc=100.0, charge=0.0):
+    return site(now, pv=400 + export_w + charge, house=400, charge=charge, soc=soc, forecast_wh=forecast_wh)
+
+
+def test_full_battery_lends_the_rest_of_a_minimum_when_the_afternoon_still_has_surplus():
+    """14:00, battery full, 700 W exported (600 W after the 100 W headroom), 1.2 kW minimum: the 600 W
+    missing come from the battery, which gets them back from the surplus still to come."""
+    d = decider(RESERVE, rise_ago_h=7, set_in_h=3)
+    md = decide(d, T0, _full_and_exporting(T0, 5000.0), stopped(T0)).miners["a"]
+    assert md.term == "enable_timer"
+    assert "surplus 0.6 kW + 0.6 kW from the battery" in md.reason and "more than it needs before sunset" in md.reason
+    t = T0 + d.cfg.enable.delay
+    md = decide(d, t, _full_and_exporting(t, 4900.0), stopped(t)).miners["a"]
+    assert md.command is not None and md.command.kind is CommandKind.START and md.command.watts == 1200
+    assert md.term == "soc_guard" and md.reason.startswith("start at 1200 W: surplus 0.6 kW")
+
+
+@pytest.mark.parametrize("case", ["sun_ending", "still_charging", "fixed_levels"])
+def test_no_lending_without_spare_surplus_or_while_the_battery_still_charges(case):
+    if case == "sun_ending":          # 20 min left, 100 Wh to come: it would not be paid back
+        d = decider(RESERVE, rise_ago_h=10, set_in_h=0.3)
+        snap = _full_and_exporting(T0, 100.0)
+    elif case == "still_charging":    # 90 %, charging 700 W, nothing exported
+        d = decider(RESERVE, rise_ago_h=7, set_in_h=3)
+        snap = _full_and_exporting(T0, 5000.0, export_w=0.0, soc=90.0, charge=700.0)
+    else:                             # the fixed SoC levels never lend
+        d = decider(BatteryPolicy(), rise_ago_h=7, set_in_h=3)
+        snap = _full_and_exporting(T0, 5000.0)
+    md = decide(d, T0, snap, stopped(T0)).miners["a"]
+    assert md.term != "enable_timer" and md.command is None
+    assert "from the battery" not in md.reason
 
 
 # --- the replay's forecast ------------------------------------------------------------------------
@@ -211,6 +308,20 @@ def test_auto_headroom_follows_the_meters_noise_and_stays_100w_without_a_battery
     assert h_quiet <= 15.0
     assert h_noisy == 100.0
     assert h_none == 100.0
+
+
+def test_auto_headroom_counts_half_the_power_target_miners_step_as_margin():
+    import random
+    from edgemining_tui.policy.headroom import AdaptiveHeadroom
+    rnd = random.Random(2)
+    plain, stepped = AdaptiveHeadroom(), AdaptiveHeadroom()
+    for _ in range(400):
+        g = rnd.uniform(-40, 40)
+        h_plain = plain.update(g, True)
+        h_step = stepped.update(g, True, step_w=50.0)
+    assert h_step == pytest.approx(max(10.0, h_plain - 25.0))
+    assert h_plain > 30.0 and h_step < h_plain
+    assert stepped.update(0.0, False, step_w=50.0) == 100.0        # no battery: every miss is import
 
 
 def test_auto_headroom_lets_a_power_target_miner_take_the_rest_when_the_battery_is_full():

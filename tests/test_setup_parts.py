@@ -195,11 +195,11 @@ def test_forecast_policy_writes_the_reserve_and_loads(tmp_path):
                  forecast_entity="sensor.solar_forecast_energy_today_remaining")
     assert s.forecast_policy_missing() == ""
     text = render(s)
-    assert "reserve: forecast" in text and "capacity: 13.5kWh" in text and "forecast_trust: 90%" in text
+    assert "reserve: forecast" in text and "capacity: 13.5kWh" in text and "forecast_trust: 100%" in text and "forecast_trust_sunrise: 75%" in text
     cfg = validate(s, text)
     b = cfg.policy.battery
     assert cfg.policy.mode == "surplus"
-    assert (b.reserve, b.capacity, b.forecast_trust) == ("forecast", 13500.0, 90.0)
+    assert (b.reserve, b.capacity, b.forecast_trust, b.forecast_trust_sunrise) == ("forecast", 13500.0, 100.0, 75.0)
     assert (b.priority_soc, b.buffer_soc) == (50, 90)          # the levels while no forecast reads
     assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == \
         "sensor.solar_forecast_energy_today_remaining"
@@ -252,14 +252,23 @@ def test_capacity_parsing():
      lambda c: c.energy.victron.portal_id == "c0619ab12345" and c.energy.victron.invert.battery),
     ("demo", {}, {}, lambda c: c.energy.source == "demo" and c.demo is not None and c.demo.miners),
     ("sunspec", {"host": "192.168.1.20", "port": "1502", "preset": "solaredge"}, {},
-     lambda c: c.energy.sunspec.preset == "solaredge" and c.energy.sunspec.port == 1502),
+     lambda c: c.energy.sunspec.preset == "solaredge" and c.energy.sunspec.port == 1502
+     and c.energy.sunspec.meter_unit_id is None),
+    ("sunspec", {"host": "192.168.1.21", "preset": "fronius", "meter_unit_id": "240"}, {},
+     lambda c: c.energy.sunspec.preset == "fronius" and c.energy.sunspec.meter_unit_id == 240),
     ("homewizard", {"url": "http://192.168.1.41"}, {"grid": True},
      lambda c: c.energy.homewizard.api == "v2" and c.energy.homewizard.token == "p1-token"
      and c.energy.homewizard.invert),
     ("opendtu", {"url": "http://192.168.1.40"}, {}, lambda c: c.energy.opendtu.url == "http://192.168.1.40"),
     ("enphase", {"url": "https://envoy.local"}, {}, lambda c: c.energy.enphase.token == "envoy-token"),
+    ("enphase", {"url": "https://envoy.local", "tls_fingerprint": "0f" * 32}, {},
+     lambda c: c.energy.enphase.tls_fingerprint == "0f" * 32),
     ("powerwall", {"url": "https://192.168.91.1"}, {}, lambda c: c.energy.powerwall.password == "ABCDE"),
     ("sonnen", {"url": "http://192.168.1.50"}, {}, lambda c: c.energy.sonnen.token is None),
+    ("sma_em", {"interface": "192.168.1.10", "serial": "3015241932"}, {"grid": True},
+     lambda c: (c.energy.sma_em.interface, c.energy.sma_em.serial, c.energy.sma_em.invert)
+     == ("192.168.1.10", 3015241932, True)),
+    ("sma_em", {}, {}, lambda c: c.energy.sma_em.interface == "0.0.0.0" and c.energy.sma_em.serial is None),
 ])
 def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inverts, check):
     secrets = {"mqtt": {"MQTT_PASSWORD": "mqtt-pw"}, "homewizard": {"P1_TOKEN": "p1-token"},
@@ -267,8 +276,13 @@ def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inv
     s = ha_state(tmp_path, energy_kind=kind, fields=fields, secrets=secrets.get(kind, {}))
     s.inverts.update({r: False for r in s.inverts})
     s.inverts.update(inverts)
-    cfg = validate(s, render(s))
+    text = render(s)
+    cfg = validate(s, text)
     assert check(cfg)
+    if "tls_fingerprint" in fields:             # 64 hex digits, folded to fit the review screen's 80 columns
+        lines = text.splitlines()
+        at = next(i for i, line in enumerate(lines) if "tls_fingerprint:" in line)
+        assert max(len(line) for line in lines[at - 1:at + 2]) <= 80, lines[at - 1:at + 2]
 
 
 def test_write_keeps_a_backup_and_writes_nothing_when_invalid(tmp_path):
@@ -370,7 +384,7 @@ def test_a_battery_with_a_capacity_gets_the_forecast_reserve_on_the_builtin_fore
     assert (b.reserve, b.capacity) == ("forecast", 10000.0)
     assert cfg.policy.headroom_w == "auto" and not cfg.energy.gives_forecast_today()
     assert cfg.site.pv_array.peak == 8000.0
-    assert cfg.policy.enable.delay == 300 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
+    assert cfg.policy.enable.delay == 120 and cfg.policy.disable.delay == 420 and cfg.policy.min_off == 900
     assert cfg.policy.max_starts_per_day == 2
     s.battery_capacity_kwh = None                          # no capacity: the fixed levels
     cfg = validate(s, render(s))

@@ -32,6 +32,20 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def choose_kind(pilot, kind: str) -> None:
+    """From the welcome screen to the connection form of one energy kind."""
+    from edgemining_tui.ui.setup.state import ENERGY_KINDS
+    await pilot.press("ctrl+n", *(["down"] * list(ENERGY_KINDS).index(kind)), "enter")
+    assert isinstance(pilot.app.screen, SourceFormScreen) and pilot.app.screen.kind == kind
+
+
+async def confirm_and_write(pilot) -> None:
+    """Signs confirmed, no miners, the policy as offered; write the config without starting."""
+    await pilot.press("y", "ctrl+n", "ctrl+n")
+    assert isinstance(pilot.app.screen, ReviewScreen)
+    await pilot.press("w", "n")
+
+
 def fake_scanner(results):
     """The seam: any ``async (subnet) -> list[FoundMiner]``."""
     calls = []
@@ -161,9 +175,7 @@ async def test_fronius_source_with_sign_flip(tmp_path):
             await pilot.press("g")                       # ...and is undone with the same key
             await settle(pilot)
             assert "exporting 3.00 kW" in str(app.screen.query_one("#flow-line").render())
-            await pilot.press("y", "ctrl+n", "ctrl+n")
-            assert isinstance(app.screen, ReviewScreen)
-            await pilot.press("w", "n")
+            await confirm_and_write(pilot)
     finally:
         await srv.close()
     cfg = load_config(path)
@@ -269,16 +281,13 @@ async def test_opendtu_source_reads_its_recorded_reply(tmp_path):
     from pathlib import Path
 
     from edgemining_tui.sim.local_api_server import LocalApiServer
-    from edgemining_tui.ui.setup.state import ENERGY_KINDS
     fx = json.loads((Path(__file__).parent / "data/energy/opendtu/two_hoymiles_day.json").read_text())
     srv = await LocalApiServer({fx["request"]["path"]: fx["reply"]}).start()
     path = tmp_path / "config.yaml"
     app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
-    downs = list(ENERGY_KINDS).index("opendtu")
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("ctrl+n", *(["down"] * downs), "enter")
-            assert isinstance(app.screen, SourceFormScreen) and app.screen.kind == "opendtu"
+            await choose_kind(pilot, "opendtu")
             await type_into(pilot, "#f-url", srv.url)
             await pilot.press("enter")
             assert isinstance(app.screen, FlowScreen)
@@ -286,10 +295,91 @@ async def test_opendtu_source_reads_its_recorded_reply(tmp_path):
             assert "PV 0.14 kW" in str(app.screen.query_one("#flow-line").render())
             await pilot.press("g")                        # OpenDTU gives PV only: the grid cannot be flipped
             assert "only gives pv" in str(app.screen.query_one("#status").render())
-            await pilot.press("y", "ctrl+n", "ctrl+n")
-            assert isinstance(app.screen, ReviewScreen)
-            await pilot.press("w", "n")
+            await confirm_and_write(pilot)
     finally:
         await srv.close()
     cfg = load_config(path)
     assert cfg.energy.source == "opendtu" and cfg.energy.opendtu.url == srv.url
+
+
+async def test_sma_energy_meter_is_offered_and_read_from_its_multicast(tmp_path):
+    """SMA Energy Meter in setup: the form (interface, serial), the live reading of a recorded Energy
+    Meter 2.0 datagram multicast to 239.12.255.254:9522 on the loopback interface (TTL 0), the config."""
+    import asyncio
+    import json
+    import socket
+    from pathlib import Path
+
+    fx = json.loads((Path(__file__).parent / "data/energy/sma_em/em20_importing_single_phase.json").read_text())
+    datagram = bytes.fromhex(fx["datagram_hex"])
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
+    tx.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 0)
+    try:
+        tx.sendto(datagram, ("239.12.255.254", 9522))
+    except OSError as e:
+        tx.close()
+        pytest.skip(f"this host cannot send multicast on loopback ({e.strerror})")
+
+    async def meter():                                   # the meter sends every second, here faster
+        while True:
+            tx.sendto(datagram, ("239.12.255.254", 9522))
+            await asyncio.sleep(0.1)
+    sending = asyncio.create_task(meter())
+    path = tmp_path / "config.yaml"
+    app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await choose_kind(pilot, "sma_em")
+            await type_into(pilot, "#f-interface", "eth0")
+            await type_into(pilot, "#f-serial", str(fx["serial"]))
+            await pilot.press("enter")
+            assert "IPv4 address" in str(app.screen.query_one("#status").render())
+            await type_into(pilot, "#f-interface", "127.0.0.1")
+            await type_into(pilot, "#f-serial", str(fx["serial"]))
+            await pilot.press("enter")
+            assert isinstance(app.screen, FlowScreen)
+            await settle(pilot)
+            assert "0.63 kW" in str(app.screen.query_one("#flow-line").render())
+            await confirm_and_write(pilot)
+    finally:
+        sending.cancel()
+        tx.close()
+    cfg = load_config(path)
+    assert cfg.energy.source == "sma_em" and cfg.energy.sma_em.serial == fx["serial"]
+    assert cfg.energy.sma_em.interface == "127.0.0.1"
+
+
+async def test_enphase_gateway_certificate_is_pinned_at_setup(tmp_path):
+    """An HTTPS gateway in setup: the flow screen shows the certificate the gateway presents, t trusts
+    only it (the reading goes through the pin again), and the config pins it (tls_fingerprint)."""
+    import json
+    from pathlib import Path
+
+    from edgemining_tui.energy.tls_pin import shown
+    from edgemining_tui.sim.local_api_server import LocalApiServer
+    fx = json.loads((Path(__file__).parent / "data/energy/enphase/day_battery_charging_8.2.4286.json").read_text())
+    srv = await LocalApiServer({fx["request"]["path"]: fx["reply"], **fx["extra_replies"]}, tls=True,
+                               bearer=fx["bearer"]).start()
+    path = tmp_path / "config.yaml"
+    app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await choose_kind(pilot, "enphase")
+            await type_into(pilot, "#f-url", srv.url)
+            await type_into(pilot, "#f-token", fx["bearer"])
+            await pilot.press("enter")
+            assert isinstance(app.screen, FlowScreen)
+            await settle(pilot)
+            assert "PV 7.12 kW" in str(app.screen.query_one("#flow-line").render())
+            assert shown(srv.cert_sha256) in str(app.screen.query_one("#cert").render())
+            seen = len(srv.requests)
+            await pilot.press("t")
+            await settle(pilot)
+            assert "Certificate pinned" in str(app.screen.query_one("#cert").render())
+            assert len(srv.requests) > seen and "PV 7.12 kW" in str(app.screen.query_one("#flow-line").render())
+            await confirm_and_write(pilot)
+    finally:
+        await srv.close()
+    cfg = load_config(path, env={"ENVOY_TOKEN": fx["bearer"]})
+    assert cfg.energy.enphase.tls_fingerprint.replace(":", "").lower() == srv.cert_sha256

@@ -68,8 +68,8 @@ def test_standby_cut_config_is_checked(tmp_path):
 
 
 def test_a_miners_power_switch_is_replayed_as_the_console_switches_it(tmp_path):
-    # miners/plug.py: the standby is cut after standby_cut_after; a start restores power and the
-    # miner hashes after boot_time (the console does not switch it on ahead of the start)
+    # miners/plug.py: the standby is cut after standby_cut_after; the console switches it on ahead
+    # of the start (enable timer); a start with the plug still off boots for boot_time first
     p = tmp_path / "c.yaml"
     p.write_text("site: {timezone: Europe/Berlin}\nminers:\n"
                  "  - name: s19\n    host: 192.168.1.50\n    family: braiins\n"
@@ -77,7 +77,7 @@ def test_a_miners_power_switch_is_replayed_as_the_console_switches_it(tmp_path):
                  "  - {name: s9, host: 192.168.1.51, family: antminer}\n")
     cfg = load_backtest_config(p)
     sm = SimMiner(cfg.app.miners[0], 0.0)
-    assert (sm.cut_after, sm.boot_s, sm.ahead) == (1200.0, 90.0, False)
+    assert (sm.cut_after, sm.boot_s, sm.ahead) == (1200.0, 90.0, True)
     assert SimMiner(cfg.app.miners[1], 0.0).cut_after is None
     sm.observe(1200.0)
     assert sm.cut

@@ -88,7 +88,7 @@ class SimMiner:
         self.ahead = False           # restored when the enable timer starts, not on the start
         ps = getattr(cfg, "power_switch", None)
         if ps is not None and ps.standby_cut_after is not None:
-            self.plug(ps.standby_cut_after, ps.boot_time, ahead=False)   # as miners/plug.py does live
+            self.plug(ps.standby_cut_after, ps.boot_time)   # ahead of the start, as miners/plug.py does live
 
     def plug(self, cut_after_s: float, boot_s: float, ahead: bool = True) -> None:
         self.cut_after = cut_after_s

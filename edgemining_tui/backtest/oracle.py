@@ -37,10 +37,11 @@ class Bound:
     solve_s: float
     status: str
     mined_kwh_by_day: dict | None = None   # local date (YYYY-MM-DD) -> the bound's mining that day
+    build_s: float = 0.0       # of solve_s: building the LP (the rest is HiGHS)
 
     def as_dict(self) -> dict:
         out = {"mined_kwh": round(self.mined_kwh, 3), "export_kwh": round(self.export_kwh, 3),
-               "solve_s": round(self.solve_s, 3), "status": self.status}
+               "solve_s": round(self.solve_s, 3), "build_s": round(self.build_s, 3), "status": self.status}
         if self.mined_kwh_by_day is not None:
             out["mined_kwh_by_day"] = {d: round(v, 3) for d, v in self.mined_kwh_by_day.items()}
         return out
@@ -99,15 +100,16 @@ def _quiet_highs(highspy):
         os.close(null)
 
 
-def solve(cfg: BacktestConfig, trace: Trace) -> Bound:
-    try:
-        import highspy
-        import numpy as np
-    except ImportError:
-        raise OracleUnavailable("--oracle needs HiGHS: pip install 'edgemining-tui[oracle]' "
-                                "(or pip install highspy)") from None
-    import time
-    t0 = time.perf_counter()
+def build(cfg: BacktestConfig, trace: Trace, highspy, np):
+    """The LP as one column-wise sparse matrix (handed to HiGHS in a single passModel).
+
+    Columns, ``n`` each: mining m, import i, charge c, discharge d, battery s, import so far u.
+    Rows, ``n`` each: balance (``i + d - m - c >= load - pv``; the export is its slack), battery
+    (``s_t - s_{t-1} - eta h c_t + h/eta d_t = 0``), import so far (``u_t - u_{t-1} - h i_t = 0``,
+    with ``u`` at the end bounded by the import without miners). The running import ``u`` keeps
+    every row short: a single row summing all ``n`` imports would make the interior-point solver's
+    normal equations dense (a month took a minute; with ``u`` it takes seconds). The LP is the
+    same: ``u`` and the export are only named sums."""
     n = len(trace)
     h = trace.step_s / 3600.0
     pv = np.asarray(trace.pv_w, dtype=float)
@@ -117,9 +119,8 @@ def solve(cfg: BacktestConfig, trace: Trace) -> Bound:
     eta = math.sqrt(b.round_trip_efficiency / 100.0) if has_bat else 1.0
     imp0, soc_end0 = _baseline(cfg, trace)
     mmax = fleet_max_w(cfg)
-    # columns: m (n), i (n), e (n), c (n), d (n), s (n)
     nv = 6 * n
-    M, I, E, C, D, S = (k * n for k in range(6))
+    M, I, C, D, S, U = (k * n for k in range(6))
     inf = highspy.kHighsInf
     lo = np.zeros(nv)
     hi = np.full(nv, inf)
@@ -133,64 +134,70 @@ def solve(cfg: BacktestConfig, trace: Trace) -> Bound:
     else:
         hi[C:C + 2 * n] = 0.0
         hi[S:S + n] = 0.0
+    hi[U + n - 1] = imp0 + 1e-6
     cost = np.zeros(nv)
     cost[M:M + n] = -h                       # HiGHS minimises: maximise mining energy
-    # rows: balance (n), battery (n), import budget (1)
     t = np.arange(n)
-    rows, cols, vals = [], [], []
-
-    def put(r, c, v):
-        rows.append(r)
-        cols.append(c)
-        vals.append(np.broadcast_to(np.asarray(v, dtype=float), r.shape))
-    # balance: i + d - m - c - e = load - pv
-    put(t, I + t, 1.0)
-    put(t, D + t, 1.0)
-    put(t, M + t, -1.0)
-    put(t, C + t, -1.0)
-    put(t, E + t, -1.0)
-    # battery: s_t - s_{t-1} - eta h c_t + h/eta d_t = 0 (s_{-1} = initial, moved to the bound)
-    put(n + t, S + t, 1.0)
-    put(n + t[1:], S + t[:-1], -1.0)
-    put(n + t, C + t, -eta * h)
-    put(n + t, D + t, h / eta)
-    put(np.full(n, 2 * n), I + t, h)
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    v = np.concatenate(vals)
-    row_lo = np.concatenate([load - pv, np.zeros(n), [-inf]])
-    row_hi = np.concatenate([load - pv, np.zeros(n), [imp0 + 1e-6]])
+    t1 = t[1:]
+    one = np.ones(n)
+    # (row, col, value) per nonzero, all vectors
+    rows = np.concatenate([t, t, t, t,                                  # balance
+                           n + t, n + t1, n + t, n + t,                 # battery
+                           2 * n + t, 2 * n + t1, 2 * n + t])           # import so far
+    cols = np.concatenate([I + t, D + t, M + t, C + t,
+                           S + t, S + t1 - 1, C + t, D + t,
+                           U + t, U + t1 - 1, I + t])
+    vals = np.concatenate([one, one, -one, -one,
+                           one, -one[1:], np.full(n, -eta * h), np.full(n, h / eta),
+                           one, -one[1:], np.full(n, -h)])
     s0 = b.capacity * b.initial_soc / 100.0 if has_bat else 0.0
-    row_lo[n] = row_hi[n] = s0
-    order = np.lexsort((r, c))
-    r, c, v = r[order], c[order], v[order]
-    starts = np.searchsorted(c, np.arange(nv + 1))
+    row_lo = np.concatenate([load - pv, np.zeros(2 * n)])
+    row_hi = np.concatenate([np.full(n, inf), np.zeros(2 * n)])
+    row_lo[n] = row_hi[n] = s0               # s_{-1} = the initial charge, moved to the bound
+    order = np.lexsort((rows, cols))
+    rows, cols, vals = rows[order], cols[order], vals[order]
     lp = highspy.HighsLp()
     lp.num_col_ = nv
-    lp.num_row_ = 2 * n + 1
+    lp.num_row_ = 3 * n
     lp.col_cost_ = cost
     lp.col_lower_ = lo
     lp.col_upper_ = hi
     lp.row_lower_ = row_lo
     lp.row_upper_ = row_hi
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = starts.astype(np.int32)
-    lp.a_matrix_.index_ = r.astype(np.int32)
-    lp.a_matrix_.value_ = v
+    lp.a_matrix_.start_ = np.searchsorted(cols, np.arange(nv + 1)).astype(np.int32)
+    lp.a_matrix_.index_ = rows.astype(np.int32)
+    lp.a_matrix_.value_ = vals
+    return lp, (n, h, M, load - pv)
+
+
+def solve(cfg: BacktestConfig, trace: Trace) -> Bound:
+    try:
+        import highspy
+        import numpy as np
+    except ImportError:
+        raise OracleUnavailable("--oracle needs HiGHS: pip install 'edgemining-tui[oracle]' "
+                                "(or pip install highspy)") from None
+    import time
+    t0 = time.perf_counter()
+    lp, (n, h, M, need) = build(cfg, trace, highspy, np)
+    t1 = time.perf_counter()
     hs = _quiet_highs(highspy)
     hs.setOptionValue("output_flag", False)
-    hs.setOptionValue("solver", "ipm")
-    hs.setOptionValue("run_crossover", "off")      # the bound is the objective; no vertex needed          # interior point: fast on these long, banded LPs
+    hs.setOptionValue("solver", "ipm")             # interior point: fast on these long, banded LPs
+    hs.setOptionValue("run_crossover", "off")      # the bound is the objective; no vertex needed
     hs.passModel(lp)
     hs.run()
     status = hs.modelStatusToString(hs.getModelStatus())
-    sol = np.asarray(hs.getSolution().col_value)
-    if status != "Optimal" or sol.size != nv:
-        return Bound(math.nan, math.nan, time.perf_counter() - t0, status)
-    mined = float(sol[M:M + n].sum() * h)
-    export = float(sol[E:E + n].sum() * h)
-    per_day = by_local_day(trace.ts0, trace.step_s, sol[M:M + n] * (h / 1000.0), cfg.app.site.timezone)
-    return Bound(mined / 1000.0, export / 1000.0, time.perf_counter() - t0, status, per_day)
+    sol = hs.getSolution()
+    x = np.asarray(sol.col_value)
+    t2 = time.perf_counter()
+    if status != "Optimal" or x.size != lp.num_col_:
+        return Bound(math.nan, math.nan, t2 - t0, status, build_s=t1 - t0)
+    mined = float(x[M:M + n].sum() * h)
+    export = float(np.clip(np.asarray(sol.row_value)[:n] - need, 0.0, None).sum() * h)
+    per_day = by_local_day(trace.ts0, trace.step_s, x[M:M + n] * (h / 1000.0), cfg.app.site.timezone)
+    return Bound(mined / 1000.0, export / 1000.0, t2 - t0, status, per_day, build_s=t1 - t0)
 
 
 def shares(result, bound: Bound) -> dict:

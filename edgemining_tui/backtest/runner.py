@@ -35,7 +35,7 @@ from .fast import make_input, make_reading, make_snapshot
 from .heat import ReplayZones
 from .metrics import Result, Totals
 from .miners import SimMiner
-from .site import ReplaySite
+from .site import Baselines, ReplaySite
 from .trace import Trace, TraceError
 
 log = logging.getLogger("edgemining_tui.backtest")
@@ -146,6 +146,62 @@ def builtin_remaining(cfg: BacktestConfig, trace: Trace, tz: ZoneInfo, history: 
                             site.pv_array, hist)
 
 
+class Prepared:
+    """What a replay works out from the trace alone, kept for the next replay of the same trace:
+    the sites that need no decision (backtest/site.py Baselines) and the PV forecast series.
+    ``tune`` replays one history under many policy settings; each setting reuses these instead of
+    working them out again (each is keyed by everything it depends on, so a config that differs
+    where it matters gets its own)."""
+
+    def __init__(self, trace: Trace, history: Trace | None = None) -> None:
+        self.trace = trace
+        self.history = history
+        self._cache: dict = {}
+
+    def baselines(self, cfg: BacktestConfig, sub: int, dt: float, idle_w: float) -> Baselines:
+        tr = self.trace
+        key = ("base", cfg.battery, sub, dt, idle_w)
+        b = self._cache.get(key)
+        if b is None:
+            b = self._cache[key] = Baselines(cfg.battery, tr.pv_w, tr.load_w, sub, dt, idle_w,
+                                             tr.price_import, tr.price_export)
+        return b
+
+    def warm(self, cfg: BacktestConfig) -> None:
+        """Work out now what a replay of ``cfg`` will ask for (before forking workers that share it)."""
+        dt, sub = decision_step(cfg, self.trace)
+        from .miners import SimMiner
+        idle_w = sum(SimMiner(m, self.trace.ts0, cfg.section.efficiency_j_th).model.idle_w
+                     for m in cfg.app.miners if m.enabled)
+        self.baselines(cfg, sub, dt, idle_w)
+        dec = make_decider(cfg, VirtualClock(self.trace.ts0), self.trace).decider
+        if getattr(dec, "reserve", None) is not None or reads_forecast_rules(dec):
+            self.forecast(cfg, ZoneInfo(cfg.app.site.timezone))
+
+    def forecast(self, cfg: BacktestConfig, tz: ZoneInfo):
+        """"Wh still to come today" at every row: the trace's recorded forecast, the built-in
+        forecast run on the rows before, or the noisy stand-in (backtest/forecast.py)."""
+        tr = self.trace
+        builtin = tr.pv_forecast_w is None and cfg.forecast_model == "builtin"
+        site = cfg.app.site
+        key = ("fc", builtin, str(tz), (site.latitude, site.longitude, site.pv_array) if builtin
+               else cfg.section.forecast)
+        f = self._cache.get(key)
+        if f is None:
+            if builtin:
+                f = builtin_remaining(cfg, tr, tz, self.history)
+            else:
+                from .forecast import remaining_today
+                f = remaining_today(tr, tz, cfg.section.forecast)
+            self._cache[key] = f
+        return f
+
+
+def reads_forecast_rules(decider) -> bool:
+    rules = getattr(getattr(decider, "rules", None), "ruleset", None)
+    return rules is not None and any(f.startswith("forecast.") for f in rules.fields())
+
+
 def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple[float, float]:
     """(power now W, energy next hour Wh) from a "Wh still to come today" series: what is left
     now minus what is left later the same day (the series jumps up at midnight)."""
@@ -198,10 +254,12 @@ def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
 
 def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None = None,
                  history: Trace | None = None,
-                 decider: Any = None, progress: Callable[[int, int], None] | None = None) -> Result:
+                 decider: Any = None, progress: Callable[[int, int], None] | None = None,
+                 prepared: Prepared | None = None) -> Result:
     """Replay ``trace`` under ``cfg`` and return the scores. ``steps_out``: a text stream for the
     per-step CSV. ``decider``: a DeciderInfo from make_decider (built ahead, so bad rules fail before
-    anything runs) or any Decider (tests); default: built from the config."""
+    anything runs) or any Decider (tests); default: built from the config. ``prepared``: a Prepared
+    for this trace (and ``history``) from an earlier replay, to reuse its work."""
     app = cfg.app
     tz = ZoneInfo(app.site.timezone)
     tzname = app.site.timezone
@@ -224,7 +282,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
-    settle, settle0, settle_s = site.battery.settle, site.baseline.settle, site.asleep.settle
+    settle = site.battery.settle
     idle_w = sum(m.model.idle_w for m in fleet)      # the fleet's standby draw, all asleep
     bat = site.battery
     has_battery = site.has_battery
@@ -248,28 +306,26 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         sats_k = hashprice * dt / 86400.0
     empty: dict = {}
     t_start = time.perf_counter()     # the run time counts the forecast's making too
+    if prepared is None or prepared.trace is not trace or prepared.history is not history:
+        prepared = Prepared(trace, history)
     # the PV forecast ("energy still to come today"), when the policy reads it
     fc_rem = None
     fc: dict = empty
-    rules = getattr(getattr(info.decider, "rules", None), "ruleset", None)
-    fc_rules = rules is not None and any(f.startswith("forecast.") for f in rules.fields())
+    fc_rules = reads_forecast_rules(info.decider)
     if getattr(info.decider, "reserve", None) is not None or fc_rules:
-        if trace.pv_forecast_w is None and cfg.forecast_model == "builtin":
-            fc_rem = builtin_remaining(cfg, trace, tz, history)
-        else:
-            from .forecast import remaining_today
-            fc_rem = remaining_today(trace, tz, cfg.section.forecast)
+        fc_rem = prepared.forecast(cfg, tz)
         fc = {"energy_today_remaining_wh": 0.0}
     # the rules' forecast fields: power now and the next hour from the same replayed forecast
     fc_hour = int(round(3600.0 / trace.step_s)) if fc_rules else 0
     n = len(trace)
     ts0 = trace.ts0
+    # the sites without miners and with them asleep need no decision: settled ahead in one pass
+    base = prepared.baselines(cfg, sub, dt, idle_w)
+    imp0 = base.imp0
 
     # running sums in W·tick; scaled to Wh at the end
     s_mined = s_imp = s_exp = s_ch = s_dis = 0.0
-    s_imp0 = s_exp0 = s_ch0 = s_dis0 = 0.0
-    s_imp_s = s_exp_s = 0.0
-    c_imp = c_exp = c_imp0 = c_exp0 = 0.0      # money: W·tick·price
+    c_imp = c_exp = 0.0      # money: W·tick·price
     max_imp_extra = 0.0
     errors = 0
     first_error = ""
@@ -320,16 +376,8 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             for mo in models:
                 mw += mo.power_w
             # 2. the site over [t, t + dt)
-            net0 = pv - load
-            ch = settle(net0 - mw, dt)
-            ch0 = settle0(net0, dt)
+            ch = settle(pv - load - mw, dt)
             grid = load + mw + ch - pv
-            grid0 = load + ch0 - pv
-            grid_s = load + idle_w + settle_s(net0 - idle_w, dt) - pv
-            if grid_s > 0:
-                s_imp_s += grid_s
-            else:
-                s_exp_s -= grid_s
             s_mined += mw
             if zones is not None:
                 per = {fm.name: fm.model.power_w for fm in fleet}
@@ -341,26 +389,16 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             else:
                 s_exp -= grid
                 c_exp -= grid * pe
-            if grid0 > 0:
-                s_imp0 += grid0
-                c_imp0 += grid0 * pi
-            else:
-                s_exp0 -= grid0
-                c_exp0 -= grid0 * pe
             if ch > 0:
                 s_ch += ch
             else:
                 s_dis -= ch
-            if ch0 > 0:
-                s_ch0 += ch0
-            else:
-                s_dis0 -= ch0
             if ledger is not None:
                 hr = 0.0
                 for mo in models:
                     hr += mo.hashrate_ths
                 ledger.add(dt, mw, grid, ch, hr * sats_k, prices, btc)
-            extra = (grid if grid > 0 else 0.0) - (grid0 if grid0 > 0 else 0.0)
+            extra = (grid if grid > 0 else 0.0) - imp0[tick - 1]
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
@@ -430,14 +468,15 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     s_load = math.fsum(loads) * sub
     totals = Totals(pv_wh=s_pv * h, load_wh=s_load * h, mined_wh=s_mined * h, import_wh=s_imp * h,
                     export_wh=s_exp * h, charged_wh=s_ch * h, discharged_wh=s_dis * h,
-                    import0_wh=s_imp0 * h, export0_wh=s_exp0 * h, charged0_wh=s_ch0 * h,
-                    discharged0_wh=s_dis0 * h, max_extra_import_w=max_imp_extra,
-                    import_asleep_wh=s_imp_s * h, export_asleep_wh=s_exp_s * h,
+                    import0_wh=base.s_imp0 * h, export0_wh=base.s_exp0 * h, charged0_wh=base.s_ch0 * h,
+                    discharged0_wh=base.s_dis0 * h, max_extra_import_w=max_imp_extra,
+                    import_asleep_wh=base.s_imp_s * h, export_asleep_wh=base.s_exp_s * h,
                     standby_wh=idle_w * tick * h)
     if has_prices:
         k = h / 1000.0
         totals.money = {"import_cost": c_imp * k, "export_revenue": c_exp * k,
-                        "import_cost_without_miners": c_imp0 * k, "export_revenue_without_miners": c_exp0 * k}
+                        "import_cost_without_miners": base.c_imp0 * k,
+                        "export_revenue_without_miners": base.c_exp0 * k}
     for sm in fleet:
         sm.energy_wh = sm.p_sum * h
         sm.th_s_s = sm.hr_sum * dt
@@ -445,7 +484,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                   step_s=dt, trace_step_s=trace.step_s, start_ts=ts0, end_ts=ts0 + tick * dt, tz=tzname,
                   battery=cfg.battery, totals=totals, miners=fleet, hashprice=cfg.section.hashprice,
                   run_s=wall, decide_s=decide_s, decide_calls=calls, decider_errors=errors, first_error=first_error,
-                  soc_end_pct=site.soc_pct, soc0_end_pct=(site.baseline.soc_pct if has_battery else None),
+                  soc_end_pct=site.soc_pct, soc0_end_pct=base.soc0_end_pct,
                   notes=list(info.notes) + notes_extra,
                   zones=zones.to_dict() if zones is not None else None,
                   economics=ledger.total.as_dict(btc, econ.currency) if ledger is not None else None)

@@ -70,7 +70,7 @@ _JOB: dict = {}
 def _run(setting: dict) -> dict:
     from .runner import run_backtest
     cfg = apply(_JOB["cfg"], setting)
-    d = run_backtest(cfg, _JOB["trace"]).to_dict()
+    d = run_backtest(cfg, _JOB["trace"], prepared=_JOB.get("prepared")).to_dict()
     net = d["captured_kwh"] - d["extra_import_kwh"] - max(0.0, d["battery"].get("end_deficit_kwh") or 0.0)
     return {"setting": setting, "captured_pct": d["captured_pct"], "fed_pct": d["fed_pct"],
             "fed_asleep_pct": d["vs_asleep"]["fed_pct"], "starts_max": d["starts_per_miner_per_day"]["max"],
@@ -78,8 +78,12 @@ def _run(setting: dict) -> dict:
 
 
 def run_grid(cfg, trace, settings: list[dict], jobs: int) -> list[dict]:
-    """Replay every setting; results ranked best first."""
-    _JOB["cfg"], _JOB["trace"] = cfg, trace
+    """Replay every setting; results ranked best first. What does not depend on the policy (the
+    sites without a decision, the PV forecast) is worked out once, before the workers fork."""
+    from .runner import Prepared
+    prepared = Prepared(trace)
+    prepared.warm(cfg)
+    _JOB["cfg"], _JOB["trace"], _JOB["prepared"] = cfg, trace, prepared
     try:
         if jobs <= 1:
             out = [_run(s) for s in settings]

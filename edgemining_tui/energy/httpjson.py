@@ -25,11 +25,16 @@ class HttpJsonSource:
         self.auth: httpx.Auth | None = None
         self.headers: dict[str, str] = {}
         self.verify: bool = True       # gateways with self-signed certificates set verify_tls: false
+        self.tls_fingerprint: str | None = None   # or pin their certificate (tls_pin.py): then only it
 
     async def start(self) -> None:
         if self._client is None:
+            transport = None
+            if self.tls_fingerprint is not None:
+                from .tls_pin import pinned_transport
+                transport = pinned_transport(self.tls_fingerprint)
             self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout, auth=self.auth,
-                                             headers=self.headers, verify=self.verify)
+                                             headers=self.headers, verify=self.verify, transport=transport)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -42,20 +47,27 @@ class HttpJsonSource:
         assert self._client is not None
         try:
             r = await self._client.get(path, params=params)
-        except httpx.TimeoutException:
-            return None, f"{self.vendor} did not answer in {self.timeout:g} s"
-        except httpx.ConnectError as e:
-            if "CERTIFICATE" in str(e).upper():
-                return None, (f"{self.vendor}'s TLS certificate is not trusted (self-signed?): "
-                              "set verify_tls: false for this device")
-            return None, f"cannot reach {self.vendor} at {self.base_url} (ConnectError)"
         except httpx.HTTPError as e:
-            return None, f"cannot reach {self.vendor} at {self.base_url} ({type(e).__name__})"
+            return None, await self.http_error(e)
         if r.status_code in (401, 403):
             return None, f"{self.vendor} refused access (HTTP {r.status_code}; check credentials)"
         if r.status_code != 200:
             return None, f"{self.vendor} answered HTTP {r.status_code}"
         return decode_json(r.content, self.vendor, r.headers.get("content-type", ""))
+
+    async def http_error(self, e: httpx.HTTPError) -> str:
+        """What went wrong in words, and for a certificate what to do about it."""
+        if isinstance(e, httpx.TimeoutException):
+            return f"{self.vendor} did not answer in {self.timeout:g} s"
+        if isinstance(e, httpx.ConnectError) and "fingerprint mismatch" in str(e):
+            return (f"{self.vendor} presented another certificate than the pinned one ({e}): a replaced "
+                    "device, or something in between; pin the new one only if you replaced the device")
+        if isinstance(e, httpx.ConnectError) and "CERTIFICATE" in str(e).upper():
+            from .tls_pin import presented_fingerprint, shown
+            fp = await presented_fingerprint(self.base_url, self.timeout)
+            pin = f'pin it with tls_fingerprint: "{shown(fp)}" (compare it with the device\'s first) or ' if fp else ""
+            return f"{self.vendor}'s TLS certificate is not trusted (self-signed?): {pin}set verify_tls: false"
+        return f"cannot reach {self.vendor} at {self.base_url} ({type(e).__name__})"
 
     def parse(self, body: object, ts: float) -> tuple[dict[str, Reading], dict[str, float | None]]:
         raise NotImplementedError

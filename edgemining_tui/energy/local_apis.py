@@ -5,7 +5,7 @@
 |---|---|---|---|---|---|
 | HomeWizard P1 v1/v2 | — | — | ``active_power_w`` / ``power_w`` (+ import) | — | — |
 | OpenDTU | ``total.Power`` | — | — | — | — |
-| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` | ``net-consumption`` (+ import) | — | — |
+| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` − charging | ``net-consumption`` (+ import) | −(Σ ``real_power_mw``/1000 + Σ acb ``wNow``) (+ discharging) | mean of the units |
 | Powerwall 2 | ``solar.instant_power`` | ``load.instant_power`` | ``site.instant_power`` (+ import) | −``battery.instant_power`` (+ discharging) | ``soe.percentage`` |
 | sonnenBatterie | ``Production_W`` | ``Consumption_W`` | −``GridFeedIn_W`` (+ feed-in) | −``Pac_total_W`` (+ discharging) | ``USOC`` |
 """
@@ -19,7 +19,8 @@ from ..clock import Clock
 from .convert import to_reading
 from .httpjson import HttpJsonSource
 from .local_config import EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SonnenConfig
-from .snapshot import Reading, missing
+from .snapshot import Reading, absent, missing
+from .tls_pin import pin_of
 
 
 def _neg(x: Any) -> Any:
@@ -36,12 +37,19 @@ class HomeWizardSource(HttpJsonSource):
     def __init__(self, cfg: HomeWizardConfig, clock: Clock, name: str = "homewizard") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         if cfg.api == "v2":
             self.headers = {"Authorization": f"Bearer {cfg.token}", "X-Api-Version": "2"}
             self.verify = cfg.verify_tls
 
     async def request(self):
-        return await self.fetch("/api/measurement" if self.cfg.api == "v2" else "/api/v1/data")
+        body, err = await self.fetch("/api/measurement" if self.cfg.api == "v2" else "/api/v1/data")
+        if err is not None and "refused access" in err:
+            err = (f"{err}: the P1 meter did not accept the v2 token; press the meter's button and ask it "
+                   "for a new one (POST /api/user), then put it in P1_TOKEN") if self.cfg.api == "v2" else \
+                (f"{err}: the P1 meter's local API is switched off; switch on 'Local API' for this meter in "
+                 "the HomeWizard Energy app")
+        return body, err
 
     def parse(self, body, ts):
         key = "power_w" if self.cfg.api == "v2" else "active_power_w"
@@ -75,21 +83,50 @@ class OpenDtuSource(HttpJsonSource):
 
 class EnphaseSource(HttpJsonSource):
     vendor = "Enphase IQ Gateway"
-    provides = ("pv_w", "house_w", "grid_import_w")
+    provides = ("pv_w", "house_w", "grid_import_w", "battery_charge_w", "battery_soc_pct")
+    ENSEMBLE = "/ivp/ensemble/power"
 
     def __init__(self, cfg: EnphaseConfig, clock: Clock, name: str = "enphase") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         self.verify = cfg.verify_tls
         if cfg.token is not None:
             self.headers = {"Authorization": f"Bearer {cfg.token}"}
+        # why this gateway has no IQ Battery (None: it has, or not asked yet); asked again every
+        # ENSEMBLE_RECHECK_S, so a gateway that was booting or got a battery later is read without a restart
+        self._no_ensemble: str | None = None
+        self._no_ensemble_since = 0.0
+        self._had_batteries = False
 
     async def request(self):
-        return await self.fetch("/production.json", {"details": "1"})
+        body, err = await self.fetch("/production.json", {"details": "1"})
+        if err is not None:
+            if "refused access" in err:
+                err = enphase_refusal(self.cfg.token, self.clock.now(), err)
+            return None, err
+        ensemble, ens_err = None, None
+        now = self.clock.now()
+        if self._no_ensemble is None or now - self._no_ensemble_since >= ENSEMBLE_RECHECK_S:
+            ensemble, ens_err = await self.fetch(self.ENSEMBLE)
+            devices = _devices(ensemble)
+            verdict = None
+            if ens_err is not None and not self._had_batteries and any(
+                    w in ens_err for w in ("HTTP 404", "HTML", "refused access")):
+                # firmware without Ensemble, or a token that may not read it: no IQ Battery here
+                verdict = f"no IQ Battery data on this gateway ({self.ENSEMBLE}: {ens_err})"
+            elif ens_err is None and devices == []:
+                verdict = "no IQ Battery on this gateway (its Ensemble lists none)"
+            self._had_batteries = self._had_batteries or bool(devices)
+            self._no_ensemble, self._no_ensemble_since = verdict, now
+            if verdict is not None:
+                ensemble, ens_err = None, None
+        return {"production": body, "ensemble": ensemble, "ensemble_error": ens_err}, None
 
     def parse(self, body, ts):
-        prod = {(p.get("type"), p.get("measurementType")): p for p in body.get("production") or ()}
-        cons = {p.get("measurementType"): p for p in body.get("consumption") or ()}
+        prod_body = body["production"]
+        prod = {(p.get("type"), p.get("measurementType")): p for p in prod_body.get("production") or ()}
+        cons = {p.get("measurementType"): p for p in prod_body.get("consumption") or ()}
         eim = prod.get(("eim", "production"))
         pv_src, label = (eim, "production[eim].wNow") if eim and eim.get("activeCount") else \
             (prod.get(("inverters", None)), "production[inverters].wNow")
@@ -103,7 +140,101 @@ class EnphaseSource(HttpJsonSource):
                 out[field] = missing(ts, self.name, f"{mtype}: no consumption CT installed on this gateway")
             else:
                 out[field] = to_reading(c.get("wNow"), field, ts=ts, source=self.name, label=f"{mtype}.wNow")
+        out.update(self._battery(prod_body, body, ts))
+        # the gateway's total-consumption is production + net: the batteries' charging is inside it
+        batt, house = out["battery_charge_w"], out["house_w"]
+        if house.value is not None and batt.value is not None:
+            out["house_w"] = to_reading(house.value - batt.value, "house_w", ts=ts, source=self.name,
+                                        label="total-consumption.wNow - battery charging")
+        elif house.value is not None and batt.value is None and not batt.absent:
+            out["house_w"] = missing(ts, self.name, "total-consumption includes the batteries, whose power is "
+                                     f"unknown ({batt.error})")
         return out, {}
+
+    def _battery(self, prod_body: dict, body: dict, ts: float) -> dict[str, Reading]:
+        """IQ Batteries (/ivp/ensemble/power, mW, + discharging) and legacy AC Batteries
+        (production.json storage[acb], W, + discharging); SoC is the mean over the units."""
+        power_w, soc_units, n_units = 0.0, 0.0, 0
+        acb = [s for s in prod_body.get("storage") or () if s.get("type") == "acb" and s.get("activeCount")]
+        for s in acb:
+            w, pct, count = s.get("wNow"), s.get("percentFull"), s.get("activeCount")
+            if not (_is_num(w) and _is_num(pct) and isinstance(count, int) and count > 0):
+                return self._battery_unknown(ts, f"storage[acb]: wNow {w!r}, percentFull {pct!r}, "
+                                                 f"activeCount {count!r}")
+            power_w += w
+            soc_units, n_units = soc_units + pct * count, n_units + count
+        if self._no_ensemble is None:
+            ens, err = body.get("ensemble"), body.get("ensemble_error")
+            if err is not None:
+                return self._battery_unknown(ts, f"{self.ENSEMBLE}: {err}")
+            devices = _devices(ens)
+            if devices is None:
+                return self._battery_unknown(ts, f"{self.ENSEMBLE}: no device list in the reply")
+            for d in devices:
+                mw, soc = (d.get("real_power_mw"), d.get("soc")) if isinstance(d, dict) else (None, None)
+                if not _is_num(mw) or not _is_num(soc):
+                    serial = d.get("serial_num") if isinstance(d, dict) else None
+                    return self._battery_unknown(ts, f"{self.ENSEMBLE}: battery {serial}: "
+                                                     f"real_power_mw {mw!r}, soc {soc!r}")
+                power_w += mw / 1000.0
+                soc_units, n_units = soc_units + soc, n_units + 1
+        if n_units == 0:
+            why = self._no_ensemble or "no IQ Battery or AC Battery on this gateway"
+            return {f: absent(ts, self.name, why) for f in ("battery_charge_w", "battery_soc_pct")}
+        return {"battery_charge_w": to_reading(-power_w, "battery_charge_w", ts=ts, source=self.name,
+                                               label="batteries' real power"),
+                "battery_soc_pct": to_reading(soc_units / n_units, "battery_soc_pct", ts=ts, source=self.name,
+                                              label="batteries' soc")}
+
+    def _battery_unknown(self, ts: float, why: str) -> dict[str, Reading]:
+        return {f: missing(ts, self.name, why) for f in ("battery_charge_w", "battery_soc_pct")}
+
+
+ENSEMBLE_RECHECK_S = 900.0
+
+
+def _devices(ensemble: Any) -> list | None:
+    """The battery list of an /ivp/ensemble/power reply (its key is ``devices:``, colon included)."""
+    devices = ensemble.get("devices:", ensemble.get("devices")) if isinstance(ensemble, dict) else None
+    return devices if isinstance(devices, list) else None
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def enphase_refusal(token: object, now: float, err: str) -> str:
+    """The gateway's 401/403 said in words the owner can act on: an expired token says when it
+    expired and where to get a new one (the JWT's own ``exp``; its signature is the gateway's business)."""
+    exp = jwt_expiry(str(token)) if token is not None else None
+    if token is None:
+        return (f"{err}: firmware 7 and later need the owner's token (from entrez.enphaseenergy.com, for this "
+                "gateway's serial number)")
+    if exp is not None and exp <= now:
+        import datetime as dt
+        when = dt.datetime.fromtimestamp(exp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return (f"the Enphase token expired on {when}: get a new one at entrez.enphaseenergy.com (owner tokens "
+                "last a year) and put it in the config's token entry (ENVOY_TOKEN in secrets.env after the setup)")
+    return f"{err}: the gateway did not accept the token (is it for this gateway's serial number?)"
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT, unverified; None for anything that is not one."""
+    import base64
+    import json
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    exp = payload.get("exp") if isinstance(payload, dict) else None
+    return float(exp) if _is_num(exp) else None
+
+
+POWERWALL_STOPPED = ("the Powerwall gateway answered HTTP 502: its site master is stopped (commissioning, a firmware "
+                     "update, or stopped on the gateway's own web page); readings return once it runs again")
 
 
 class PowerwallSource(HttpJsonSource):
@@ -113,6 +244,7 @@ class PowerwallSource(HttpJsonSource):
     def __init__(self, cfg: PowerwallConfig, clock: Clock, name: str = "powerwall") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
         self.cfg = cfg
+        self.tls_fingerprint = pin_of(cfg.tls_fingerprint)
         self.verify = cfg.verify_tls
         self._logged_in = False
 
@@ -124,10 +256,15 @@ class PowerwallSource(HttpJsonSource):
                 "username": "customer", "password": str(self.cfg.password), "email": self.cfg.email,
                 "force_sm_off": False})
         except httpx.HTTPError as e:
-            return f"cannot reach the Powerwall gateway at {self.base_url} ({type(e).__name__})"
+            return await self.http_error(e)
         if r.status_code in (401, 403):
             return "the Powerwall gateway refused the login (check the customer password: the last 5 " \
                    "characters of the gateway's password on its label)"
+        if r.status_code == 429:
+            return "the Powerwall gateway is refusing logins after too many failed attempts (HTTP 429): " \
+                   "check the password, then wait a few minutes"
+        if r.status_code == 502:
+            return POWERWALL_STOPPED
         if r.status_code != 200:
             return f"the Powerwall gateway answered the login with HTTP {r.status_code}"
         self._logged_in = True
@@ -146,7 +283,7 @@ class PowerwallSource(HttpJsonSource):
                 return None, err2
             agg, err = await self.fetch("/api/meters/aggregates")
         if err:
-            return None, err
+            return None, POWERWALL_STOPPED if err.endswith("HTTP 502") else err
         soe, err = await self.fetch("/api/system_status/soe")
         return {"aggregates": agg, "soe": soe if err is None else None, "soe_error": err}, None
 
@@ -177,7 +314,14 @@ class SonnenSource(HttpJsonSource):
             self.headers = {"Auth-Token": str(cfg.token)}
 
     async def request(self):
-        return await self.fetch("/api/v2/status")
+        body, err = await self.fetch("/api/v2/status")
+        if err is not None and "refused access" in err:
+            err = f"{err}: " + ("this sonnenBatterie wants an API token (switch on the read API on its "
+                                "dashboard's Software-Integration page and copy the token it shows into the config)"
+                                if self.cfg.token is None
+                                else "the sonnenBatterie did not accept the token (copy it again from its "
+                                     "dashboard's Software-Integration page)")
+        return body, err
 
     def parse(self, body, ts):
         def r(key: str, field: str, flip: bool = False) -> Reading:

@@ -15,6 +15,14 @@ def _url(url: str) -> None:
     _check_url(url)
 
 
+def _pin(url: str, fingerprint: str | None) -> None:
+    if fingerprint is not None:
+        from .tls_pin import normalise
+        normalise(fingerprint)
+        if not url.startswith("https://"):
+            raise ValueError("tls_fingerprint: pins an HTTPS certificate; the url is not https://")
+
+
 @dataclass(frozen=True)
 class HomeWizardConfig:
     """HomeWizard P1 meter as the grid meter. ``api: v1`` (``/api/v1/data``, local API switched on
@@ -24,11 +32,13 @@ class HomeWizardConfig:
     api: Literal["v1", "v2"] = "v1"
     token: Secret | None = None
     verify_tls: bool = False          # the P1's certificate is signed by HomeWizard's own CA
+    tls_fingerprint: str | None = None   # SHA-256 of the device's certificate: trust only it
     timeout: Timeout = 3.0
     invert: bool = False
 
     def validate(self) -> None:
         _url(self.url)
+        _pin(self.url, self.tls_fingerprint)
         if self.api == "v2" and self.token is None:
             raise ValueError("token: the v2 API needs the token the meter gave (POST /api/user after its button)")
 
@@ -52,10 +62,12 @@ class EnphaseConfig:
     url: str
     token: Secret | None = None
     verify_tls: bool = False
+    tls_fingerprint: str | None = None   # SHA-256 of the gateway's certificate: trust only it
     timeout: Timeout = 5.0
 
     def validate(self) -> None:
         _url(self.url)
+        _pin(self.url, self.tls_fingerprint)
 
 
 @dataclass(frozen=True)
@@ -67,10 +79,12 @@ class PowerwallConfig:
     password: Secret
     email: str = "edgemining@localhost"
     verify_tls: bool = False
+    tls_fingerprint: str | None = None   # SHA-256 of the gateway's certificate: trust only it
     timeout: Timeout = 5.0
 
     def validate(self) -> None:
         _url(self.url)
+        _pin(self.url, self.tls_fingerprint)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 111–113 and 701, meters 201–204 / 211–214, storage 124 and 802, MPPT 160), plus plain registers.
 
 Signs, per model and vendor (docs/energy-sources.md):
-- inverter ``W`` (AC) is PV; an inverter whose ``St`` is off, sleeping or standby is a known 0 W;
+- inverter ``W`` (AC) is PV; an inverter whose ``St`` is off, sleeping or standby, or whose AC
+  points and ``St`` are all "not implemented" while its energy counter stays (an SMA at night), is
+  a known 0 W;
 - meter ``W`` is + import by the SunSpec model; SolarEdge meters count + export (``meter_invert``,
   as evcc's SolarEdge templates do with scale -1);
 - storage 124 ``ChaState`` is the SoC; 802 ``W`` is + discharging by its model, flipped to ours;
@@ -24,13 +26,29 @@ from .local_config import ModbusRegister, SunSpecConfig
 from .snapshot import ALL_FIELDS, EnergySnapshot, Reading, missing
 from .sunspec_models import END, MARKER, decode, model_def
 
+try:
+    from pymodbus.exceptions import ModbusIOException
+except ImportError:              # without the [modbus] extra the config refuses sunspec before this runs
+    class ModbusIOException(Exception):  # type: ignore[no-redef]
+        pass
+
 INVERTERS = (101, 102, 103, 111, 112, 113, 701)
 METERS = (201, 202, 203, 204, 211, 212, 213, 214)
+SECONDARY_RETRY_S = 60.0            # a meter unit that failed is asked again after this long
+MAX_MODELS = 64                     # a map longer than this is a loop or garbage, not a device
+MAX_MODEL_LEN = 1000                # registers; the largest wanted model (160 with 40 modules) is ~810
 ASLEEP = {1: "off", 2: "sleeping", 8: "standby"}      # inverter St values that produce nothing
 # pymodbus logs every failed exchange with a hex dump at ERROR; the source reports failures itself
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+REFUSALS = {1: "illegal function", 2: "illegal data address: no such register on this device",
+            3: "illegal data value", 4: "device failure", 6: "device busy",
+            10: "gateway: no path to that unit id", 11: "gateway: that unit id did not answer"}
 FIELD = {"pv": "pv_w", "house": "house_w", "grid": "grid_import_w", "battery": "battery_charge_w",
          "soc": "battery_soc_pct"}
+
+
+class UnitSilent(LookupError):
+    """Nothing answers for a unit id while the connection stays up (a gateway with no such device)."""
 
 
 @dataclass(frozen=True)
@@ -39,17 +57,19 @@ class Preset:
     meter_unit_id: int | None = None
     meter_invert: bool = False
     registers: tuple[ModbusRegister, ...] = ()
-    note: str = ""
+    grid_hint: str = ""                 # where this vendor's grid meter is, when the map has none
 
 
 PRESETS = {
     "generic": Preset(),
     "solaredge": Preset(1, None, True, (ModbusRegister("battery", 62836, "float32s"),
                                         ModbusRegister("soc", 62852, "float32s")),
-                        "meter in the inverter's map counts + export; battery in registers 62836/62852"),
-    "fronius": Preset(1, 200, False, (), "GEN24: meter on unit 200 (Symo with Datamanager: set meter_unit_id 240)"),
-    "sma": Preset(126, None, False, (), "SunSpec on unit 126; the Energy Meter is not on Modbus"),
-    "kostal": Preset(71, None, False, (), "Plenticore: SunSpec on unit 71 (port 1502 on some firmware)"),
+                        "a SolarEdge meter shows as model 203 after the inverter's models: is one wired to it?"),
+    "fronius": Preset(1, 200, False, (), "GEN24: meter on unit 200; a Symo with Datamanager: meter_unit_id 240"),
+    "sma": Preset(126, None, False, (), "SMA's Energy Meter / Home Manager is not on Modbus: read it with "
+                                        "source sma_em"),
+    "kostal": Preset(71, None, False, (), "the KOSTAL Smart Energy Meter is a device of its own (its own host, "
+                                          "unit 71)"),
 }
 
 
@@ -67,6 +87,7 @@ class SunSpecSource:
         self.registers = tuple(cfg.registers) or (pre.registers if cfg.sunspec else ())
         self._client: Any = None
         self._maps: dict[int, list[tuple[int, int, int]]] = {}   # unit -> [(model id, address, length)]
+        self._retry_at: dict[int, tuple[float, str]] = {}       # secondary unit -> (when to ask again, why it failed)
         self.where = f"{cfg.host}:{cfg.port}"
 
     async def start(self) -> None:
@@ -97,9 +118,18 @@ class SunSpecSource:
         while count > 0:
             n = min(count, 125)       # the most one Modbus read may ask for
             fn = c.read_holding_registers if kind == "holding" else c.read_input_registers
-            rr = await asyncio.wait_for(fn(address, count=n, device_id=unit), self.cfg.timeout + 1)
+            try:
+                rr = await asyncio.wait_for(fn(address, count=n, device_id=unit), self.cfg.timeout + 1)
+            except (asyncio.TimeoutError, ModbusIOException):
+                if c.connected:       # the device is there; nothing answers for this unit id
+                    raise UnitSilent(f"unit {unit} did not answer (registers {address}..{address + n - 1}) in "
+                                     f"{self.cfg.timeout:g} s at {self.where}: is a device on that unit id?") from None
+                raise ConnectionError(f"no answer from {self.where} (the connection dropped?); "
+                                      "reconnecting on the next read") from None
             if rr.isError():
-                raise LookupError(f"unit {unit} refused registers {address}..{address + n - 1} ({rr})")
+                code = getattr(rr, "exception_code", None)
+                raise LookupError(f"unit {unit} refused registers {address}..{address + n - 1} "
+                                  f"({REFUSALS.get(code, f'Modbus exception {code}')})")
             out += list(rr.registers)
             address += n
             count -= n
@@ -112,16 +142,26 @@ class SunSpecSource:
         for base in bases:
             try:
                 head = await self._read(unit, base, 2)
+            except UnitSilent:
+                raise                     # silence is no device, not a wrong base: do not wait out the others
             except LookupError:
                 continue
             if tuple(head) != MARKER:
                 continue
-            models = []
+            models: list[tuple[int, int, int]] = []
             addr = base + 2
-            for _ in range(64):
-                mid, length = await self._read(unit, addr, 2)
+            for _ in range(MAX_MODELS):
+                try:
+                    mid, length = await self._read(unit, addr, 2)
+                except LookupError:
+                    if not models:
+                        raise
+                    break                 # a map that stops without its end marker: keep what it had
                 if mid == END or mid == 0:
                     break
+                if addr + 2 + length > 0xFFFF:
+                    raise LookupError(f"unit {unit}: model {mid} at {addr} claims {length} registers, past the "
+                                      f"end of the address space: not a SunSpec map (check base_address)")
                 models.append((mid, addr, length))
                 addr += 2 + length
             self._maps[unit] = models
@@ -133,6 +173,9 @@ class SunSpecSource:
         md = model_def(mid)
         if md is None:
             return {}
+        if length > MAX_MODEL_LEN:
+            raise LookupError(f"unit {unit}: model {mid} at {addr} claims {length} registers (at most "
+                              f"{MAX_MODEL_LEN} expected): a broken map")
         return decode(await self._read(unit, addr, length + 2), md)
 
     async def read(self) -> EnergySnapshot:
@@ -148,7 +191,7 @@ class SunSpecSource:
         except Exception as e:  # noqa: BLE001  (pymodbus raises its own ModbusException family)
             await self.close()
             why = f"Modbus error at {self.where}: {type(e).__name__}: {e}"[:200]
-            if type(e).__name__ == "ModbusIOException":
+            if isinstance(e, ModbusIOException):
                 why = f"no answer from {self.where} (the connection dropped?); reconnecting on the next read"
             values = {f: missing(now, self.name, why) for f in ALL_FIELDS}
         for f in ALL_FIELDS:
@@ -159,13 +202,9 @@ class SunSpecSource:
         out: dict[str, Reading] = {}
         models: dict[int, dict[str, Any]] = {}
         if self.cfg.sunspec:
-            units = [self.unit] + ([self.meter_unit] if self.meter_unit is not None else [])
-            for unit in units:
-                for mid, addr, length in await self._discover(unit):
-                    wanted = mid in INVERTERS or mid in METERS or mid in (124, 802, 160)
-                    if wanted and mid not in models:
-                        models[mid] = await self._model(unit, mid, addr, length)
+            found, failed = await self._read_models(models)
             out.update(self._from_models(models, ts))
+            out.update(self._mismatch(models, found, failed, ts))
         for reg in self.registers:
             out[FIELD[reg.field]] = await self._register(reg, ts)
         if self.cfg.preset == "solaredge" and "battery_charge_w" in out and out["battery_charge_w"].ok:
@@ -176,6 +215,67 @@ class SunSpecSource:
                                          source=self.name, label="103:DCW + battery")
         return out
 
+    async def _read_models(self, models: dict[int, dict[str, Any]]) -> tuple[dict[int, list[int]], dict[int, str]]:
+        """The wanted models of every unit into ``models``; ({unit: model ids found}, {unit: why it
+        could not be read}). A separate meter unit that is wrong or silent costs the grid value
+        only, not the inverter's; when no unit has a map at all the read fails as a whole."""
+        units = [self.unit] + ([self.meter_unit] if self.meter_unit not in (None, self.unit) else [])
+        found: dict[int, list[int]] = {}
+        failed: dict[int, str] = {}
+        now = self.clock.now()
+        for unit in units:
+            retry = self._retry_at.get(unit)
+            if retry is not None and now < retry[0]:
+                failed[unit] = f"{retry[1]} (next try in {retry[0] - now:.0f} s)"
+                continue
+            try:
+                for mid, addr, length in await self._discover(unit):
+                    found.setdefault(unit, []).append(mid)
+                    wanted = mid in INVERTERS or mid in METERS or mid in (124, 802, 160)
+                    # one inverter and one meter model say it all: Kostal maps 103 and its float twin 113,
+                    # SolarEdge a second and third meter after the grid meter
+                    twin = next((g for g in (INVERTERS, METERS) if mid in g and any(m in models for m in g)), None)
+                    if wanted and twin is None and mid not in models:
+                        models[mid] = await self._model(unit, mid, addr, length)
+                self._retry_at.pop(unit, None)
+            except LookupError as e:
+                failed[unit] = str(e)
+                if unit != self.unit:
+                    # a wrong or absent meter unit is asked again after a while, not on every poll
+                    # (a silent one costs a timeout each time, and pymodbus drops the connection after three)
+                    self._retry_at[unit] = (now + SECONDARY_RETRY_S, str(e))
+        if len(failed) == len(units):
+            raise LookupError(failed[self.unit])
+        return found, failed
+
+    def _mismatch(self, models: dict[int, dict[str, Any]], found: dict[int, list[int]], failed: dict[int, str],
+                  ts: float) -> dict[str, Reading]:
+        """Say which map the preset or config expected and what the device holds instead."""
+        def holds(units: list[int]) -> str:
+            seen = [str(m) for u in units for m in found.get(u, [])]
+            return f"models found: {', '.join(seen)}" if seen else "no models found"
+        out: dict[str, Reading] = {}
+        if not any(m in models for m in INVERTERS):
+            why = failed.get(self.unit) or (
+                f"no inverter model (101-103, 111-113, 701) on unit {self.unit} at {self.where} "
+                f"({holds([self.unit])}): is this the inverter? check unit_id / preset")
+            out["pv_w"] = missing(ts, self.name, why)
+        if not any(m in models for m in METERS):
+            if self.meter_unit is not None and self.meter_unit in failed:
+                why = f"grid meter on unit {self.meter_unit}: {failed[self.meter_unit]}"
+            else:
+                units = [self.unit] + ([self.meter_unit] if self.meter_unit not in (None, self.unit) else [])
+                hint = PRESETS[self.cfg.preset].grid_hint or "a meter outside the inverter's map needs meter_unit_id"
+                why = (f"no meter model (201-204, 211-214) on unit {', '.join(map(str, units))} at {self.where} "
+                       f"({holds(units)}): {hint}")
+            out["grid_import_w"] = missing(ts, self.name, why)
+        return out
+
+    def _point(self, raw: Any, field: str, ts: float, label: str, invert: bool = False) -> Reading:
+        if raw is None:
+            return missing(ts, self.name, f"{label}: not implemented by the device (or its scale factor is not)")
+        return to_reading(raw, field, ts=ts, source=self.name, label=label, invert=invert)
+
     def _from_models(self, models: dict[int, dict[str, Any]], ts: float) -> dict[str, Reading]:
         out: dict[str, Reading] = {}
         inv_id = next((m for m in INVERTERS if m in models), None)
@@ -183,10 +283,14 @@ class SunSpecSource:
             inv = models[inv_id]
             st = inv.get("St")
             w = inv.get("W")
-            if st in ASLEEP and not w:
-                out["pv_w"] = Reading(0.0, ts, self.name, None)      # asleep: a known zero
+            # asleep, a known zero: by its state, or (an SMA at night) with W, A, Hz and St all 'not
+            # implemented' while the model stays (its energy counter still there): the AC stage is off
+            ac_off = (w is None and st is None and inv.get("A") is None and inv.get("Hz") is None
+                      and inv.get("WH") is not None)
+            if (st in ASLEEP and not w) or ac_off:
+                out["pv_w"] = Reading(0.0, ts, self.name, None)
             else:
-                out["pv_w"] = to_reading(w, "pv_w", ts=ts, source=self.name, label=f"{inv_id}:W")
+                out["pv_w"] = self._point(w, "pv_w", ts, f"{inv_id}:W")
         mppt = models.get(160, {}).get("module") or []
         if self.cfg.preset == "fronius" and len(mppt) >= 4:
             def dcw(i: int) -> float | None:
@@ -199,19 +303,15 @@ class SunSpecSource:
                                                      label="160:3-4:DCW")
         meter_id = next((m for m in METERS if m in models), None)
         if meter_id is not None:
-            w = models[meter_id].get("W")
-            out["grid_import_w"] = to_reading(w, "grid_import_w", ts=ts, source=self.name, label=f"{meter_id}:W",
-                                              invert=self.meter_invert)
+            out["grid_import_w"] = self._point(models[meter_id].get("W"), "grid_import_w", ts, f"{meter_id}:W",
+                                               invert=self.meter_invert)
         if 124 in models:
-            out["battery_soc_pct"] = to_reading(models[124].get("ChaState"), "battery_soc_pct", ts=ts,
-                                                source=self.name, label="124:ChaState")
+            out["battery_soc_pct"] = self._point(models[124].get("ChaState"), "battery_soc_pct", ts, "124:ChaState")
         if 802 in models:
             b = models[802]
-            out["battery_soc_pct"] = to_reading(b.get("SoC"), "battery_soc_pct", ts=ts, source=self.name,
-                                                label="802:SoC")
+            out["battery_soc_pct"] = self._point(b.get("SoC"), "battery_soc_pct", ts, "802:SoC")
             w = b.get("W")
-            out["battery_charge_w"] = to_reading(None if w is None else -w, "battery_charge_w", ts=ts,
-                                                 source=self.name, label="802:W")
+            out["battery_charge_w"] = self._point(None if w is None else -w, "battery_charge_w", ts, "802:W")
         return out
 
     async def _register(self, reg: ModbusRegister, ts: float) -> Reading:

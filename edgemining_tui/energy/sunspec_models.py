@@ -14,9 +14,10 @@ from typing import Any
 MARKER = (0x5375, 0x6E53)          # "SunS" at the base address
 END = 0xFFFF                       # model id that ends the map
 # values the spec reserves for "not implemented"
+# (as pysunspec2 has them: a count's is 0xFFFF like any uint16, an accumulator's is 0)
 _NI = {"int16": 0x8000, "sunssf": 0x8000, "uint16": 0xFFFF, "enum16": 0xFFFF, "bitfield16": 0xFFFF,
-       "acc16": 0x0000, "count": 0x0000, "int32": 0x80000000, "uint32": 0xFFFFFFFF, "enum32": 0xFFFFFFFF,
-       "bitfield32": 0xFFFFFFFF, "acc32": 0x00000000}
+       "acc16": 0x0000, "count": 0xFFFF, "int32": 0x80000000, "uint32": 0xFFFFFFFF, "enum32": 0xFFFFFFFF,
+       "bitfield32": 0xFFFFFFFF, "acc32": 0x00000000, "int64": 1 << 63, "uint64": (1 << 64) - 1, "acc64": 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,11 @@ def _raw(regs: list[int], p: Point, base: int = 0) -> Any:
         if v == _NI.get(t):
             return None
         return v - 0x100000000 if t == "int32" and v >= 0x80000000 else v
+    if t in ("uint64", "acc64", "int64"):
+        v = (r[0] << 48) | (r[1] << 32) | (r[2] << 16) | r[3]
+        if v == _NI.get(t):
+            return None
+        return v - (1 << 64) if t == "int64" and v >= 1 << 63 else v
     if t == "float32":
         v = struct.unpack(">f", struct.pack(">HH", r[0], r[1]))[0]
         return None if math.isnan(v) else v
@@ -103,7 +109,8 @@ def decode(regs: list[int], md: ModelDef) -> dict[str, Any]:
                 sf = p.sf if isinstance(p.sf, int) else fixed.get(p.sf, out.get(p.sf))
                 if sf is None:
                     sf = _raw(regs, points[p.sf], base) if isinstance(p.sf, str) and p.sf in points else None
-                v = None if sf is None else v * (10.0 ** sf)
+                # the spec bounds scale factors to -10..10; anything else is a broken register, not 10^-32768
+                v = None if sf is None or not -10 <= sf <= 10 else v * (10.0 ** sf)
             out[name] = v
         return out
     raw_sfs = {n: _raw(regs, p) for n, p in md.points.items() if p.type == "sunssf"}

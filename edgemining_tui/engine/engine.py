@@ -399,10 +399,31 @@ class Engine:
             self._cmd_pending[n] = (cmd, self.clock.now())
             self._cmd_tasks[n] = asyncio.create_task(self._send(n, cmd, d.reason), name=f"command:{n}")
             started = True
+        prepare = getattr(self.fleet, "prepare", None)
+        if prepare is not None:
+            # a start is coming (the enable timer runs): a plug in front of the miner restores its
+            # power now, so the boot runs inside the delay (miners/plug.py SwitchedDriver.prepare)
+            for n, d in decision.miners.items():
+                key = "prepare:" + n
+                if d.term == "enable_timer" and d.command is None and n in self.meta \
+                        and n not in self._cmd_pending and key not in self._cmd_tasks:
+                    self._cmd_tasks[key] = asyncio.create_task(self._prepare(n, key, prepare), name=key)
+                    started = True
         if started:
             # one turn of the loop: a command that needs no I/O (simulated miners) finishes in this
             # cycle; one that talks to a miner finishes in its own time
             await asyncio.sleep(0)
+
+    async def _prepare(self, name: str, key: str, prepare) -> None:
+        try:
+            async with asyncio.timeout(self._deadline_s(name)):
+                msg = await prepare(name)
+        except Exception as e:  # noqa: BLE001  (a plug that fails here is tried again next cycle)
+            msg = f"could not get ready for its start: {type(e).__name__}: {e}"
+        finally:
+            self._cmd_tasks.pop(key, None)
+        if msg:
+            self.event("command", f"{name}: {msg}", name)
 
     def _deadline_s(self, name: str) -> float:
         fn = getattr(self.fleet, "command_deadline_s", None)

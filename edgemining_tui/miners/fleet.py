@@ -18,6 +18,7 @@ from typing import Iterable, Mapping
 
 from ..clock import Clock
 from ..secrets import redact
+from .plug import Prepares
 from .sanitize import sanitize
 from .model import (
     Capabilities, CommandKind, CommandResult, MinerCommand, MinerDriver, MinerSample, MinerState,
@@ -128,6 +129,14 @@ class Fleet:
             return MinerSample(name, self.clock.now(), MinerState.UNKNOWN, error=redact(f"driver error: {e!r}"))
 
     # ---- commanding ----
+    async def prepare(self, name: str) -> str | None:
+        """A start of ``name`` is coming (the decider's enable timer runs): a plug in front of it
+        restores its power ahead (miners/plug.py). What was done, or None."""
+        d = self._drivers.get(name)
+        if isinstance(d, Prepares):
+            return await d.prepare()
+        return None
+
     async def apply(self, name: str, command: MinerCommand) -> CommandResult:
         d = self._drivers.get(name)
         if d is None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import httpx
 
@@ -289,6 +289,16 @@ class PlugDriver:
 # ------------------------------------------------------------------------------------------------
 # a plug in front of a pyasic miner
 # ------------------------------------------------------------------------------------------------
+_HOLD = MinerCommand(CommandKind.STOP, reason="powered ahead of its start: paused until the start")
+
+
+@runtime_checkable
+class Prepares(Protocol):
+    """A driver that can get ready for a start the decider has announced (its enable timer runs)."""
+
+    async def prepare(self) -> str | None: ...
+
+
 class SwitchedDriver:
     """A miner (pyasic) behind a plug. While the plug is on, the miner's own reads and commands;
     a pause longer than ``standby_cut_after`` switches the plug off (the miner reads paused at
@@ -310,6 +320,7 @@ class SwitchedDriver:
         self.cut = False                          # we cut the power (the miner is off at the wall)
         self.booting_since: float | None = None   # power restored for a start, miner not yet up
         self.pending: MinerCommand | None = None  # the start to send once the miner answers
+        self.hold = False                         # powered ahead of a start: kept paused until it
         self.events: list[str] = []               # what the plug did, for the log and tests
 
     @property
@@ -341,16 +352,30 @@ class SwitchedDriver:
         if st is not None and st.done():
             self._starting = None
             res = st.result() if not st.cancelled() and st.exception() is None else None
-            self.events.append(f"miner up after power restore: {res.message if res else 'start failed'}")
+            self.events.append(f"miner up after power restore: {res.message if res else 'command failed'}")
+        if self.hold:
+            if s.online and s.running and self.booting_since is None and self.pending is None:
+                # it booted into mining, but the decider has not started it yet: pause it, and
+                # until that takes it reads paused (a start the decider did not count is no start)
+                if self._starting is None:
+                    self._starting = asyncio.ensure_future(self.inner.apply(_HOLD))
+                return replace(s, state=MinerState.PAUSED, error="powered ahead of its start, held paused")
+            if s.online and not s.running and self.booting_since is None:
+                self.hold = False
         if self.booting_since is not None:
             if s.online:
                 self.booting_since = None
+                if self.hold and self.pending is None:
+                    return await self.read_held(s)
                 if self.pending is not None:
                     # the start goes out in the background: a command may take longer than a poll
                     cmd, self.pending = self.pending, None
                     self._starting = asyncio.ensure_future(self.inner.apply(cmd))
                     return replace(s, state=MinerState.RAMPING, error="starting after its plug restored power")
             elif now - self.booting_since < self.timing.boot_s * 3:
+                if self.hold:     # ahead of its start: paused for the decider, booting at the wall
+                    return MinerSample(self.name, now, MinerState.PAUSED, power_w=s.power_w,
+                                       error="booting ahead of its start (plug on)")
                 return MinerSample(self.name, now, MinerState.RAMPING, power_w=s.power_w,
                                    error="booting after its plug restored power")
             else:
@@ -370,8 +395,38 @@ class SwitchedDriver:
             self.paused_since = None
         return s
 
+    async def read_held(self, s: MinerSample) -> MinerSample:
+        """The first read after a boot ahead of a start: a miner that came up mining is paused."""
+        if s.running:
+            if self._starting is None:
+                self._starting = asyncio.ensure_future(self.inner.apply(_HOLD))
+            return replace(s, state=MinerState.PAUSED, error="powered ahead of its start, held paused")
+        self.hold = False
+        return s
+
+    async def prepare(self) -> str | None:
+        """A start is coming (the decider's enable timer runs): restore the power now, so the boot
+        runs inside the enable delay and the start finds the miner up. It stays paused until the
+        start. None when there is nothing to do (the power is on)."""
+        if not self.cut:
+            return None
+        now = self.clock.now()
+        try:
+            await self.switch.set(True)
+        except PlugError as e:
+            return f"plug: could not restore power ahead of a start: {e}"
+        self.cut = False
+        self.paused_since = None
+        self.booting_since = now
+        self.pending = None
+        self.hold = True
+        self.events.append("power restored ahead of a start")
+        return f"plug switched on ahead of a start; the miner boots (~{self.timing.boot_s:.0f} s)"
+
     async def apply(self, command: MinerCommand) -> CommandResult:
         now = self.clock.now()
+        if command.kind is CommandKind.START:
+            self.hold = False
         if command.kind is CommandKind.START and self.cut:
             try:
                 await self.switch.set(True)
@@ -400,5 +455,5 @@ class SwitchedDriver:
         await asyncio.gather(self.inner.close(), self.switch.close(), return_exceptions=True)
 
 
-__all__ = ["PlugReading", "PlugError", "PowerSwitch", "PlugTiming", "standby_cut_due", "ShellyGen2Switch",
+__all__ = ["PlugReading", "PlugError", "PowerSwitch", "PlugTiming", "standby_cut_due", "ShellyGen2Switch", "Prepares",
            "HomeAssistantSwitch", "build_switch", "PlugDriver", "SwitchedDriver"]

@@ -35,6 +35,7 @@ from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
+LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
 
 # Slot.heat: what the miner's climate zone asks for this cycle
 HEAT_NONE, HEAT_DEMAND, HEAT_GRID, HEAT_CAP = 0, 1, 2, 3
@@ -44,7 +45,7 @@ class Site:
     """This cycle's site terms. ``ok`` False: the energy data can't support a decision (fail-safe)."""
 
     __slots__ = ("ok", "why", "available_w", "import_w", "charge_w", "kept_w", "soc", "below_priority",
-                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short")
+                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short", "lend_w")
 
     def __init__(self) -> None:
         self.ok = False
@@ -61,6 +62,7 @@ class Site:
         self.battery = ""
         self.reserve = None        # policy/reserve.py Reserve when the forecast reserve decides
         self.short = False         # the battery or the grid covers the miners without leave (reserve)
+        self.lend_w = 0.0          # W the battery may add to the surplus to start a miner (reserve)
 
 
 def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
@@ -115,6 +117,11 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.reserve = reserve
         s.below_priority = share >= 1.0
         s.buffered = share < 1.0
+        if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
+            # exporting: the battery is full or at its charge limit. The surplus still to come
+            # that it will not need, spread over the time left, may make up a start's minimum
+            # (the afternoon's tail below every minimum is otherwise exported)
+            s.lend_w = (reserve.coming_wh - reserve.need_wh) * 3600.0 / reserve.left_s
         s.short = not s.buffered and (grid > EXPORTING_W or charge < -EXPORTING_W)
         s.battery = "reserve"
     elif has_battery:
@@ -343,10 +350,11 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 # reasons to start without surplus, and without the enable delay: a start rule, a zone
                 # asking for heat on grid, an import price under break-even
                 go = sl.forced or hgrid or bool(sl.pgrid)
-                if lo > C and (R >= need or go or site.buffer_start):
+                lend = site.lend_w > 0 and R > 0 and R + site.lend_w >= need
+                if lo > C and (R >= need or go or site.buffer_start or lend):
                     st.enable_since = None
                     term, reason = "import_cap", f"import cap {cap:.0f} W: can't start ({lo:.0f} W min)"
-                elif R >= need or go or site.buffer_start:
+                elif R >= need or go or site.buffer_start or lend:
                     if st.enable_since is None:
                         st.enable_since = now
                     left = t.enable_delay - (now - st.enable_since) if not go else 0.0
@@ -358,6 +366,8 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                         term = "enable_timer"
                         if R >= need:
                             reason = f"enable in {fmt_dur(left)} (surplus {fmt_kw(R)} ≥ {fmt_kw(lo)} min)"
+                        elif lend:
+                            reason = f"enable in {fmt_dur(left)} ({_lend_why(site, R, lo)})"
                         else:
                             reason = (f"enable in {fmt_dur(left)} (SoC {site.soc:.0f} % ≥ buffer-start "
                                       f"{cfg.battery.buffer_start_soc:.0f} %)")
@@ -383,6 +393,8 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                                 term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
                             elif hgrid:
                                 term, reason, grid = "heat", sl.zone_why + ": heating on grid", True
+                            elif lend:
+                                term, reason = "soc_guard", f"start at {fit:.0f} W: {_lend_why(site, R, lo)}"
                             else:
                                 term = "soc_guard"
                                 reason = (f"SoC {site.soc:.0f} % ≥ buffer-start {cfg.battery.buffer_start_soc:.0f} %:"
@@ -433,6 +445,13 @@ def _first_why(cfg: PolicyConfig, site: Site) -> str:
     if site.soc is None:
         return "battery SoC unknown: battery first"
     return f"SoC {site.soc:.0f} % < priority {cfg.battery.priority_soc:.0f} %: battery first"
+
+
+def _lend_why(site: Site, R: float, lo: float) -> str:
+    """Why the battery may make up a start's minimum: the surplus it will not need."""
+    r = site.reserve
+    return (f"surplus {fmt_kw(R)} + {fmt_kw(lo - R)} from the battery, which gets "
+            f"{_kwh(r.coming_wh - r.need_wh)} more than it needs before sunset")
 
 
 def _buffer_why(cfg: PolicyConfig, site: Site) -> str:

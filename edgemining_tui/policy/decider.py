@@ -72,6 +72,7 @@ class PolicyDecider(OverrideRequests):
         if b.capacity and (b.reserve == "forecast" or (b.reserve == "auto" and sunset and sunrise)):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
+                                           trust_sunrise_pct=b.forecast_trust_sunrise,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
         self.headroom = None
         if cfg is not None and self.cfg.headroom_w == "auto":
@@ -150,7 +151,8 @@ class PolicyDecider(OverrideRequests):
             self._events.extend(ov.expire(now))
         day = self._day(now)
         pause = observe = None
-        if ov:
+        has_ov = bool(ov)            # asked once: a release below leaves for_miner() answering None
+        if has_ov:
             pause = ov.global_("pause")
             observe = ov.global_("observe")
         out: dict[str, MinerDecision] = {}
@@ -173,7 +175,7 @@ class PolicyDecider(OverrideRequests):
                     all_draw += pw
             else:
                 all_draw = None
-            if ov and ov.for_miner(name) is not None:
+            if has_ov and ov.for_miner(name) is not None:
                 self._check_override(name, caps, now)
             if caps.monitor_only:
                 out[name] = MinerDecision(name, bool(sample and sample.running), None, None, "monitor_only",
@@ -212,7 +214,7 @@ class PolicyDecider(OverrideRequests):
             sl.failsafe = False
             sl.nocmd = False
             sl.timer = ""
-            o = ov.for_miner(name) if ov else None
+            o = ov.for_miner(name) if has_ov else None
             if o is not None:
                 self._override(sl, o, now)
                 acted.append(sl)
@@ -239,9 +241,10 @@ class PolicyDecider(OverrideRequests):
                 has_batt = self._battery = True
         res = None
         if self.reserve is not None:
-            res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast)
+            res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
+                                      self._min_w(surplus))
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt))
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
         site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
@@ -325,7 +328,8 @@ class PolicyDecider(OverrideRequests):
         r = site.reserve
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
-            terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh}
+            terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh,
+                                "tail_wh": r.tail_wh, "lends_w": site.lend_w}
         elif self.reserve is not None:
             terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:
@@ -337,6 +341,15 @@ class PolicyDecider(OverrideRequests):
         fd = FleetDecision(now, site.available_w, out, terms, summary)
         self.last = fd
         return fd
+
+    def _min_w(self, surplus: list[Slot]) -> float:
+        """The smallest minimum power of the surplus miners (the reserve's tail), 0 W if none."""
+        lo = 0.0
+        for sl in surplus:
+            m = sl.ladder.lo
+            if m > 0.0 and (lo == 0.0 or m < lo):
+                lo = m
+        return lo
 
     # ------------------------------------------------------------------------------------------
     def _stage(self, age: float) -> str:
@@ -530,6 +543,16 @@ class PolicyDecider(OverrideRequests):
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
+
+def _step_w(surplus: list[Slot]) -> float:
+    """The smallest step of a running power-target miner (0 W: none runs)."""
+    step = 0.0
+    for sl in surplus:
+        lad = sl.ladder
+        if lad.kind == CONTINUOUS and sl.st.on and lad.step > 0.0 and (step == 0.0 or lad.step < step):
+            step = lad.step
+    return step
+
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,

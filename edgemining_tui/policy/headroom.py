@@ -6,7 +6,8 @@ battery the battery absorbs what the miners' target misses by, so the margin onl
 how much the reading jumps between cycles when nothing changes: twice the running **median** of
 |Δ grid| (a kettle or a passing cloud is one sample, not the median), between 10 W and 100 W. A
 power-target miner then soaks up what is left down to its step (the allocator quantises its target
-down). Without a battery every miss is grid import: 100 W.
+down); as that leaves half a step unused on average, half the running power-target miner's step
+comes off the margin (still at least 10 W). Without a battery every miss is grid import: 100 W.
 
 The median is tracked without a window (a stochastic median: each sample nudges it up or down by a
 small share), so it costs two comparisons a cycle.
@@ -26,8 +27,10 @@ class AdaptiveHeadroom:
         self.median_w = MAX_W / 2.0
         self._last: float | None = None
 
-    def update(self, grid_w: float | None, battery: bool) -> float:
-        """Feed this cycle's grid reading; returns the headroom to keep, W."""
+    def update(self, grid_w: float | None, battery: bool, step_w: float = 0.0) -> float:
+        """Feed this cycle's grid reading; returns the headroom to keep, W. ``step_w``: the step of
+        the running power-target miner (0: none): its target is quantised down, so on average half
+        a step already stays unused, and the margin need not keep it twice."""
         if grid_w is not None:
             last = self._last
             self._last = grid_w
@@ -40,5 +43,5 @@ class AdaptiveHeadroom:
                 self.median_w = m + step if d > m else m - step if m > step else m
         if not battery:
             return NO_BATTERY_W
-        h = 2.0 * self.median_w
+        h = 2.0 * self.median_w - 0.5 * step_w
         return MIN_W if h < MIN_W else MAX_W if h > MAX_W else h

@@ -8,7 +8,7 @@ export to the afternoon. The forecast reserve answers it with energy instead::
 
     need   = (full - SoC) x capacity / charge efficiency       Wh the battery still takes
     coming = surplus still to come today                       Wh
-    share  = need / coming      (1 when nothing is coming)
+    share  = need / coming      (1 when nothing is coming; the tail below refines it)
 
 ``coming`` spreads ``trust`` x the forecast for the rest of today over a sine from sunrise to
 sunset (the clear-sky shape; a forecast service gives the total, not the shape) and takes away
@@ -17,9 +17,21 @@ cover the house, there is no surplus to lose. The house load is the home-load fo
 from now to sunset (policy/home_load.py, learned from the site's own history) when there is one,
 else the last hour's average.
 
+Surplus below the smallest miner's minimum power (the afternoon's tail, the peak of a dull day)
+can only charge the battery or be exported: no miner can take it. So the battery counts that
+*tail* first and keeps a share only of the surplus above it::
+
+    share  = (need - tail) / (coming - tail)       0 when the tail alone fills it
+
+Without this the miners leave the battery its share at noon too, it is full by mid-afternoon and
+the tail goes to the grid (most of what the allocator failed to capture, docs/backtest.md).
+
 The battery keeps ``share`` of the present surplus; the miners get the rest. If the forecast is
 right, the battery is full when the surplus ends, and what the miners took would have been exported.
-``trust`` below 100 % errs towards the battery. With ``share`` under 1 the battery may also carry a
+``trust`` below 100 % errs towards the battery. ``trust_sunrise`` (``battery.forecast_trust_sunrise``)
+lowers it in the morning, rising linearly to ``trust`` at sunset: the forecast for the rest of the
+day is least certain at dawn. On the generated year that halved the winter weeks' fed against the
+miners asleep and lost no captured surplus (docs/backtest.md). With ``share`` under 1 the battery may also carry a
 running miner through a cloud (the energy comes back before sunset); at 1 it may not.
 
 Without a forecast reading, a battery capacity or the sun's times the reserve is off for that
@@ -41,26 +53,31 @@ FORECAST_KEY = "energy_today_remaining_wh"
 class Reserve:
     """One cycle's answer. ``share``: the part of the surplus the battery keeps (0..1)."""
 
-    __slots__ = ("share", "need_wh", "coming_wh")
+    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh")
 
     def __init__(self) -> None:
+        self.left_s = 0.0
         self.share = 1.0
         self.need_wh = 0.0
         self.coming_wh = 0.0
+        self.tail_wh = 0.0         # the part of coming_wh below every miner's minimum: the battery's anyway
 
 
 class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
-    __slots__ = ("trust", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
+    __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
                  "_rise", "out", "load_forecast", "_lf")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
-                 sunrise: SunFn | None = None, load: LoadFn | None = None) -> None:
+                 sunrise: SunFn | None = None, load: LoadFn | None = None,
+                 trust_sunrise_pct: float | None = None) -> None:
         self.load_forecast = load
         self._lf: tuple = (None, None)          # (hour, mean W to sunset): refreshed hourly
         self.trust = trust_pct / 100.0
+        # the trust at sunrise, rising linearly to ``trust`` at sunset (None: flat)
+        self.trust0 = trust_sunrise_pct / 100.0 if trust_sunrise_pct is not None else self.trust
         self.full = full_soc_pct
         self._wh_per_pct = capacity_wh / 100.0 / charge_efficiency
         self.sunset = sunset
@@ -71,7 +88,7 @@ class ForecastReserve:
         self.out = Reserve()
 
     def update(self, now: float, soc: float | None, house_w: float | None,
-               forecast: dict | None) -> Reserve | None:
+               forecast: dict | None, min_w: float = 0.0) -> Reserve | None:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
         load = self._load
         if house_w is not None:
@@ -106,38 +123,61 @@ class ForecastReserve:
         if need < 0.0:
             need = 0.0
         r.need_wh = need
-        r.coming_wh = coming = surplus_left(self.trust * f, load, now, rise, self._set)
-        if need <= 0.0:
+        r.left_s = self._set - now
+        trust = self.trust
+        t0 = self.trust0
+        if t0 != trust:
+            # the rest of the day is least certain in the morning (its weather still unknown, the
+            # forecast leans on the days before) and nearly known by the evening
+            x = (now - rise) / (self._set - rise) if self._set > rise else 1.0
+            trust = t0 + (trust - t0) * (0.0 if x < 0.0 else 1.0 if x > 1.0 else x)
+        pv = trust * f
+        r.coming_wh = coming = surplus_left(pv, load, now, rise, self._set)
+        # surplus below the smallest miner's minimum (the afternoon's tail, a dull day's peak) can
+        # only charge the battery: it takes its need from that first and shares only the rest
+        tail = 0.0
+        if min_w > 0.0 and coming > 0.0:
+            above_wh, above_s = _above(pv, load + min_w, now, rise, self._set)
+            tail = coming - above_wh - min_w * above_s / 3600.0
+            if tail < 0.0:
+                tail = 0.0
+        r.tail_wh = tail
+        if need <= tail:
             r.share = 0.0
         elif coming <= need:
             r.share = 1.0
         else:
-            r.share = need / coming
+            r.share = (need - tail) / (coming - tail)
         return r
 
 
 def surplus_left(pv_wh: float, load_w: float, now: float, rise: float, sset: float) -> float:
     """Wh of PV above ``load_w`` from ``now`` to sunset, if the ``pv_wh`` still to come follows
     p(u) = P sin(pi u), u = (t - sunrise) / daylength."""
+    return _above(pv_wh, load_w, now, rise, sset)[0]
+
+
+def _above(pv_wh: float, load_w: float, now: float, rise: float, sset: float) -> tuple[float, float]:
+    """(Wh of PV above ``load_w``, seconds it is above) from ``now`` to sunset, on the sine."""
     length = sset - rise
     if pv_wh <= 0.0 or length <= 0.0 or now >= sset:
-        return 0.0
+        return 0.0, 0.0
     x = (now - rise) / length
     if x < 0.0:
         x = 0.0
     # energy left in the curve from u = x: P * length / pi * (1 + cos(pi x))
     tail = 1.0 + _cos(_PI * x)
     if tail <= 1e-9:
-        return 0.0
+        return 0.0, 0.0
     if load_w <= 0.0:
-        return pv_wh
+        return pv_wh, (1.0 - x) * length
     peak = pv_wh * 3600.0 * _PI / (length * tail)        # P, in W
     if load_w >= peak:
-        return 0.0
+        return 0.0, 0.0
     u1 = _asin(load_w / peak) / _PI
     u2 = 1.0 - u1
     a = x if x > u1 else u1
     if a >= u2:
-        return 0.0
+        return 0.0, 0.0
     wh = (peak / _PI * (_cos(_PI * a) - _cos(_PI * u2)) - load_w * (u2 - a)) * length / 3600.0
-    return wh if wh > 0.0 else 0.0
+    return (wh if wh > 0.0 else 0.0), (u2 - a) * length

@@ -16,8 +16,10 @@ from typing import Any
 from .http import HttpServer, Request, Response, StandInServer
 
 
-def self_signed_context(host: str = "127.0.0.1") -> ssl.SSLContext:
-    """A server TLS context with a fresh self-signed certificate, as gateways ship."""
+def self_signed_context(host: str = "127.0.0.1") -> tuple[ssl.SSLContext, str]:
+    """A server TLS context with a fresh self-signed certificate, as gateways ship, and the
+    certificate's SHA-256 fingerprint (hex) for a client that pins it."""
+    import hashlib
     import ipaddress
 
     from cryptography import x509
@@ -38,7 +40,7 @@ def self_signed_context(host: str = "127.0.0.1") -> ssl.SSLContext:
                                                   serialization.NoEncryption()))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tmp / "c.pem", tmp / "k.pem")
-    return ctx
+    return ctx, hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 class LocalApiServer(StandInServer):
@@ -48,7 +50,8 @@ class LocalApiServer(StandInServer):
                  bearer: str | None = None, auth_token: str | None = None,
                  login_password: str | None = None) -> None:
         super().__init__(host)
-        self.http = HttpServer(self._handle, host, 0, ssl_context=self_signed_context(host) if tls else None)
+        ctx, self.cert_sha256 = self_signed_context(host) if tls else (None, None)
+        self.http = HttpServer(self._handle, host, 0, ssl_context=ctx)
         self.replay = replay
         self.bearer = bearer
         self.auth_token = auth_token
@@ -56,6 +59,11 @@ class LocalApiServer(StandInServer):
         self.sessions: set[str] = set()
         self.logins = 0
         self.requests: list[str] = []
+
+    def failure(self, status: int) -> Response:
+        # a stopped Powerwall gateway answers 502 with no body at all (vloschiavo/powerwall2's
+        # samples/21.39.1-foogod/stopped/*.err); the other gateways' error pages are as terse
+        return Response(status, b"", "text/plain")
 
     def expire_sessions(self) -> None:
         self.sessions.clear()

@@ -14,9 +14,28 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-import sqlite_utils
-
 from .files import private_dir, private_file
+
+
+def _import_sqlite_utils() -> Any:
+    """sqlite-utils imports numpy and pandas whenever they are installed (the [oracle] extra's
+    highspy brings numpy), only to accept their scalar types, which we never pass. On a Pi that is
+    ~15 MB and a tenth of a second at every start, so it is imported with both hidden; a later
+    ``import numpy`` (backtest --oracle) still works."""
+    import sys
+    hidden = [m for m in ("numpy", "pandas") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` raise ImportError
+    try:
+        import sqlite_utils as su
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+    return su
+
+
+sqlite_utils = _import_sqlite_utils()
 
 SCHEMA: dict[str, tuple[dict[str, type], list[str] | None]] = {
     "energy": ({"ts": float, "pv_w": float, "house_w": float, "grid_import_w": float,

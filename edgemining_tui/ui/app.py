@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,10 @@ class EdgeMiningApp(MinerControls, App[int]):
     def __init__(self, cfg, data_dir: Path | None = None, observe: bool = False,
                  config_path: Path | None = None, *, runtime: Any = None, clock: Any = None,
                  run_engine: bool = True, fleet_throttle_s: float | None = None, prefill_demo: bool = False) -> None:
-        super().__init__()
+        # NO_COLOR: Textual's default is its Monochrome filter, greys in 256-colour codes; with ANSI
+        # colours allowed it strips colour altogether (NoColor), and app.tcss marks the cursor, focus
+        # and selection with reverse / bold instead (the :nocolor rules)
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         self.cfg = cfg
         self.data_dir = data_dir
         self.observe = observe

@@ -37,6 +37,27 @@ class _ResolvedStyles:
         self.rich_style = rich_style
 
 
+def measure_now(table: DataTable) -> None:
+    """Size the columns for the rows just added or widened, before the next paint.
+
+    DataTable measures new rows on its next idle; a panel that has just been shown paints before
+    that, with every column as wide as its header: "desk-" for desk-bitaxe, "minin" for mining, cut
+    without an ellipsis (seen in tmux at every size; scripts/tmux_terminals.py checks it). Its own
+    idle step, run here; without those internals the next idle does it, as before."""
+    if not all(hasattr(table, a) for a in ("_updated_cells", "_new_rows", "_require_update_dimensions",
+                                            "_update_column_widths", "_update_dimensions")):
+        return
+    if table._updated_cells:
+        cells = table._updated_cells.copy()
+        table._updated_cells.clear()
+        table._update_column_widths(cells)
+    if table._require_update_dimensions:
+        table._require_update_dimensions = False
+        rows = table._new_rows.copy()
+        table._new_rows.clear()
+        table._update_dimensions(rows)
+
+
 class RowDiffTable(DataTable):
     _widths: tuple = ()
     _frame_styles: dict | None = None    # styles resolved once per repaint (inside render_lines only)

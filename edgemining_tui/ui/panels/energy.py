@@ -323,8 +323,8 @@ class EnergyPanel(Panel):
             else:
                 parts.append(f"{short} {age(a)}")
         out = "[b]Readings[/]  " + " · ".join(parts) + " old"
-        if st.stale:
-            out += f"   [$stale]STALE: {', '.join(st.stale)} — holding, then stepping down[/]"
+        if st.stale:   # first: one row, cut with an ellipsis when narrow, and this part must show
+            out = f"[$stale]STALE: {', '.join(st.stale)} — holding, then stepping down[/]   " + out
         return out
 
     # --- charts -----------------------------------------------------------------------------

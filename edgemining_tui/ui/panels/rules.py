@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from ...engine.events import EngineState
 from ..fmt import plain_terms, term_words, timer_texts, watts
+from ..table import measure_now
 from . import Panel
 
 TRACE_KEYS = ("rules", "rule_traces", "rules_trace", "traces")
@@ -107,6 +108,7 @@ class RulesPanel(Panel):
                                 t.update_cell(name, key, val)
                     else:
                         t.add_row(*row, key=name)
+                measure_now(t)
         traces = rule_trace_lines(st.extra)
         self.query_one("#rules-traces", Static).update(
             "[b]Rule traces[/]\n" + ("\n".join(traces) if traces else "no rule traces this cycle"))

@@ -60,6 +60,7 @@ class FlowReading:
     values: dict[str, float | None] = field(default_factory=dict)    # role -> canonical value
     errors: dict[str, str] = field(default_factory=dict)             # role -> why it is missing
     failure: str = ""                                                # the source could not be read at all
+    tls_fingerprint: str | None = None      # the certificate an HTTPS gateway presented (hex), to pin
 
     def value(self, role: str) -> float | None:
         return self.values.get(role)
@@ -103,10 +104,15 @@ async def read_flow(state: SetupState, attempts: int = 5, pause_s: float = 1.0) 
                 await close()
             except Exception:  # noqa: BLE001
                 pass
+    url = state.fields.get("url", "")
+    if state.energy_kind in PINNABLE and url.startswith("https://") and not out.failure:
+        from ...energy.tls_pin import presented_fingerprint
+        out.tls_fingerprint = await presented_fingerprint(url, 5.0)
     return out
 
 
-LOCAL = ("sunspec", "homewizard", "opendtu", "enphase", "powerwall", "sonnen")
+PINNABLE = ("enphase", "powerwall", "homewizard")     # HTTPS gateways with self-signed certificates
+LOCAL = ("sunspec", "homewizard", "opendtu", "enphase", "powerwall", "sonnen", "sma_em")
 
 
 def _local_section(state: SetupState, kind: str):
@@ -118,18 +124,25 @@ def _local_section(state: SetupState, kind: str):
         v = state.secrets.get(name)
         return Secret(v) if v else None
     if kind == "sunspec":
+        meter = f.get("meter_unit_id")
         return lc.SunSpecConfig(host=f.get("host", ""), port=int(f.get("port", 502) or 502),
-                                preset=f.get("preset", "generic"))
+                                preset=f.get("preset", "generic"), meter_unit_id=int(meter) if meter else None)
+    pin = f.get("tls_fingerprint") or None
     if kind == "homewizard":
         token = secret("P1_TOKEN")
         return lc.HomeWizardConfig(url=f.get("url", ""), api="v2" if token else "v1", token=token,
-                                   invert=state.inverts.get("grid", False))
+                                   invert=state.inverts.get("grid", False), tls_fingerprint=pin)
     if kind == "opendtu":
         return lc.OpenDtuConfig(url=f.get("url", ""))
     if kind == "enphase":
-        return lc.EnphaseConfig(url=f.get("url", ""), token=secret("ENVOY_TOKEN"))
+        return lc.EnphaseConfig(url=f.get("url", ""), token=secret("ENVOY_TOKEN"), tls_fingerprint=pin)
+    if kind == "sma_em":
+        serial = f.get("serial")
+        return lc.SmaEmConfig(interface=f.get("interface") or "0.0.0.0", serial=int(serial) if serial else None,
+                              invert=state.inverts.get("grid", False))
     if kind == "powerwall":
-        return lc.PowerwallConfig(url=f.get("url", ""), password=secret("POWERWALL_PASSWORD") or Secret(""))
+        return lc.PowerwallConfig(url=f.get("url", ""), password=secret("POWERWALL_PASSWORD") or Secret(""),
+                                  tls_fingerprint=pin)
     return lc.SonnenConfig(url=f.get("url", ""), token=secret("SONNEN_TOKEN"))
 
 

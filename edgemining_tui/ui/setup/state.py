@@ -31,6 +31,7 @@ ENERGY_KINDS: dict[str, str] = {
     "enphase": "Enphase IQ Gateway (Envoy)",
     "powerwall": "Tesla Powerwall 2 gateway",
     "sonnen": "sonnenBatterie",
+    "sma_em": "SMA Energy Meter / Home Manager 2.0 grid meter (Speedwire)",
     "demo": "Demo site (simulated house and miners, nothing real)",
 }
 # (kind, form field) -> the secrets.env name a secret field is kept under
@@ -41,7 +42,7 @@ SECRET_NAMES: dict[tuple[str, str], str] = {
 # what each single-purpose device measures (the flow check reads only these)
 MEASURES: dict[str, tuple[str, ...]] = {
     "shelly": ("grid",), "homewizard": ("grid",), "opendtu": ("pv",), "sunspec": ("pv", "grid"),
-    "enphase": ("pv", "grid"), "powerwall": ("pv", "grid"), "sonnen": ("pv", "grid"),
+    "enphase": ("pv", "grid"), "powerwall": ("pv", "grid"), "sonnen": ("pv", "grid"), "sma_em": ("grid",),
 }
 
 POLICY_CHOICES: dict[str, str] = {
@@ -51,7 +52,8 @@ POLICY_CHOICES: dict[str, str] = {
     "heat": "Heat first for a climate zone",
     "forecast": "Surplus, battery filled by sunset from the PV forecast",
 }
-FORECAST_TRUST_PCT = 90.0       # the share of the forecast the "forecast" policy counts on
+FORECAST_TRUST_PCT = 100.0      # the share of the forecast the "forecast" policy counts on at sunset
+FORECAST_TRUST_SUNRISE_PCT = 75.0   # ... and at sunrise (the morning's forecast is the least certain)
 
 
 @dataclass

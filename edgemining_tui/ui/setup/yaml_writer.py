@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...config import ConfigError, load_config
 from .secrets_file import write_secrets
-from .state import SECRET_NAMES, FORECAST_TRUST_PCT, ROLES, SetupState
+from .state import SECRET_NAMES, FORECAST_TRUST_PCT, FORECAST_TRUST_SUNRISE_PCT, ROLES, SetupState
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
@@ -175,10 +175,21 @@ def _energy(state: SetupState, add) -> None:
                 if name in state.secrets:
                     add(_comment(f'    {key}: "${{{name}}}"', "kept in secrets.env, not here"))
                 continue
-            if key in f:
-                add(f"    {key}: {int(f[key]) if key == 'port' else scalar(f[key])}")
+            if key == "tls_fingerprint" and key in f:
+                # the SHA-256 of the certificate trusted at setup, folded to fit 80 columns
+                add("    # trusted at setup: only the certificate with this SHA-256")
+                add(f"    {key}: >-\n      {f[key]}")
+            elif key in f:
+                add(f"    {key}: {int(f[key]) if key in ('port', 'serial', 'meter_unit_id') else scalar(f[key])}")
+            elif (kind, key) == ("sma_em", "interface"):
+                add(_comment("    interface: 0.0.0.0", "listen on every interface"))
+            elif (kind, key) == ("sma_em", "serial"):
+                add("    # serial: 3015241932        # needed when several SMA meters send")
+            elif (kind, key) == ("sunspec", "meter_unit_id"):
+                add("    # meter_unit_id: 240         # a grid meter outside the inverter's map (Fronius Symo)")
         if kind == "homewizard":
             add(f"    api: {'v2' if 'P1_TOKEN' in state.secrets else 'v1'}")
+        if kind in ("homewizard", "sma_em"):
             if inv.get("grid"):
                 add("    invert: true")
     elif kind == "victron":
@@ -189,8 +200,11 @@ def _energy(state: SetupState, add) -> None:
         _invert_block(inv, add)
 
 
-LOCAL_FIELDS = {"sunspec": ("host", "port", "preset"), "homewizard": ("url", "token"), "opendtu": ("url",),
-                "enphase": ("url", "token"), "powerwall": ("url", "password"), "sonnen": ("url", "token")}
+LOCAL_FIELDS = {"sunspec": ("host", "port", "preset", "meter_unit_id"),
+                "homewizard": ("url", "token", "tls_fingerprint"), "opendtu": ("url",),
+                "enphase": ("url", "token", "tls_fingerprint"),
+                "powerwall": ("url", "password", "tls_fingerprint"), "sonnen": ("url", "token"),
+                "sma_em": ("interface", "serial")}
 
 ENERGY_NOTES = {
     "home_assistant": "read from Home Assistant's REST API",
@@ -204,6 +218,7 @@ ENERGY_NOTES = {
     "enphase": "Enphase IQ Gateway production.json",
     "powerwall": "Powerwall gateway, customer login",
     "sonnen": "sonnenBatterie status API",
+    "sma_em": "SMA Energy Meter multicast (Speedwire)",
     "demo": "the simulated demo site",
 }
 
@@ -291,8 +306,9 @@ def _policy(state: SetupState, add) -> None:
         add(_comment(f"  headroom: {_w(state.headroom_w)}", "kept unused: lean to export"))
     reserve = p == "forecast" or (p == "battery" and state.battery_capacity_kwh and state.latitude is not None)
     if reserve or p == "battery":
-        # ride out 1-5 minute cloud dips instead of stopping (docs/backtest.md): <= 2 starts a day
-        add(_comment("  enable: {delay: 5m}", "surplus must last 5 min to start"))
+        # ride out 1-5 minute cloud dips instead of stopping (docs/backtest.md): <= 2 starts a day;
+        # a start waits 2 min (5 min exported 0.2-0.5 % of the surplus while the timer ran)
+        add(_comment("  enable: {delay: 2m}", "surplus must last 2 min to start"))
         add(_comment("  disable: {delay: 7m}", "and be gone 7 min to stop"))
         add(_comment("  min_off: 15m", "no quick restart"))
         add(_comment("  max_starts_per_day: 2", "a morning start, one after a cloud"))
@@ -310,6 +326,7 @@ def _policy(state: SetupState, add) -> None:
         add(_comment("    reserve: forecast", "fill the battery by sunset"))
         add(_comment(f"    capacity: {_kwh(state.battery_capacity_kwh or 0)}", "usable battery capacity"))
         add(_comment(f"    forecast_trust: {FORECAST_TRUST_PCT:g}%", "the share of the forecast counted on"))
+        add(_comment(f"    forecast_trust_sunrise: {FORECAST_TRUST_SUNRISE_PCT:g}%", "at sunrise, rising to it by sunset"))
         add(_comment("    priority_soc: 50", "no forecast reading: these levels"))
         add(_comment("    buffer_soc: 90", "apply (as for battery first)"))
     if p == "heat":

@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ....energy.tls_pin import shown
 from .. import ha_probe
 from ..flow import balance_hint, describe, read_flow
 from ..state import ENERGY_KINDS, FORECAST_LABEL, FORECAST_PICK, MEASURES, POWER_ROLES, ROLES, SECRET_NAMES
@@ -315,7 +316,9 @@ FORMS: dict[str, list[tuple[str, str, str, bool]]] = {
                 ("portal_id", "VRM portal id (Settings → VRM online portal)", "", False)],
     "sunspec": [("host", "Inverter address (Modbus TCP switched on)", "192.168.1.20", False),
                 ("port", "Modbus TCP port (SolarEdge with LCD: 1502)", "502", False),
-                ("preset", "Vendor: generic, solaredge, fronius, sma or kostal", "generic", False)],
+                ("preset", "Vendor: generic, solaredge, fronius, sma or kostal", "generic", False),
+                ("meter_unit_id", "Grid meter's unit id, if not in the inverter's map (Fronius Symo with "
+                 "Datamanager: 240; empty: the preset's)", "", False)],
     "homewizard": [("url", "P1 meter address", "http://192.168.1.41", False),
                    ("token", "v2 API token (empty: the v1 API, switched on in the app)", "", True)],
     "opendtu": [("url", "OpenDTU address", "http://192.168.1.40", False)],
@@ -325,6 +328,8 @@ FORMS: dict[str, list[tuple[str, str, str, bool]]] = {
                   ("password", "Customer password (the last 5 characters on the gateway's label)", "", True)],
     "sonnen": [("url", "sonnenBatterie address", "http://192.168.1.50", False),
                ("token", "API token (Software-Integration page; empty if none)", "", True)],
+    "sma_em": [("interface", "This machine's address on the meter's network (0.0.0.0: any)", "0.0.0.0", False),
+               ("serial", "Meter serial number, on its label (empty: the only meter sending)", "", False)],
 }
 PRESETS = ("generic", "solaredge", "fronius", "sma", "kostal")
 
@@ -381,8 +386,19 @@ class SourceFormScreen(StepScreen):
             return self.say("The portal id is needed: the GX publishes under N/<portal id>/…", "error")
         if self.kind == "mqtt" and not any(values.get(r) for r in ROLES):
             return self.say("Give at least one topic (the grid topic is the important one).", "error")
+        if self.kind == "sma_em":
+            import ipaddress
+            try:
+                ipaddress.IPv4Address(values.get("interface") or "0.0.0.0")
+            except ValueError:
+                return self.say("The interface is this machine's IPv4 address (ip -4 addr), or 0.0.0.0.", "error")
+            if values.get("serial") and not (values["serial"].isdigit() and int(values["serial"]) < 2 ** 32):
+                return self.say("The serial is the number on the meter's label (digits only).", "error")
         if self.kind == "sunspec" and values.get("preset") not in PRESETS:
             return self.say(f"preset: one of {', '.join(PRESETS)}.", "error")
+        if self.kind == "sunspec" and values.get("meter_unit_id") and not (
+                values["meter_unit_id"].isdigit() and int(values["meter_unit_id"]) <= 255):
+            return self.say("meter_unit_id: a Modbus unit id 0..255, or empty.", "error")
         for key, *_rest, secret in FORMS[self.kind]:
             if secret:
                 value = values.pop(key, "")
@@ -406,6 +422,7 @@ class FlowScreen(StepScreen):
                 Binding("g", "flip('grid')", "Flip grid", id="setup.flip_grid"),
                 Binding("b", "flip('battery')", "Flip battery", id="setup.flip_battery"),
                 Binding("r", "reread", "Read again", id="setup.reread"),
+                Binding("t", "trust", "Trust this certificate", id="setup.trust_cert"),
                 Binding("y,enter", "confirm", "Yes, correct", id="setup.confirm")]
 
     def body(self) -> ComposeResult:
@@ -413,6 +430,7 @@ class FlowScreen(StepScreen):
         yield Static("reading…", id="flow-line", classes="flow")
         yield DataTable(id="flow-table", cursor_type="none", show_cursor=False)
         yield Static("", id="balance", classes="hint")
+        yield Static("", id="cert", classes="hint")
         yield Static("Correct? y: yes · p/h/g/b: flip the sign of PV/house/grid/battery · "
                      "r: read again", classes="hint")
 
@@ -451,6 +469,15 @@ class FlowScreen(StepScreen):
             t.update_cell(role, "reads", text)
             t.update_cell(role, "flip", "flipped" if self.state.inverts.get(role) else "")
         self.query_one("#balance", Static).update(escape(balance_hint(r)))
+        pinned = self.state.fields.get("tls_fingerprint")
+        if pinned:
+            cert = f"Certificate pinned: only {shown(pinned)[:23]}… is trusted."
+        elif r.tls_fingerprint:
+            cert = (f"This gateway's certificate: {shown(r.tls_fingerprint)}. If it matches the gateway's own, "
+                    "t trusts only it (otherwise any device at this address is trusted).")
+        else:
+            cert = ""
+        self.query_one("#cert", Static).update(escape(cert))
         if r.failure:
             self.say("Reading failed; fix the details (escape) or press y to keep them anyway.", "error")
         else:
@@ -475,6 +502,15 @@ class FlowScreen(StepScreen):
             self.reading.values[role] = -self.reading.values[role]   # show it at once, then re-read
             self._show()
         self._read()
+
+    def action_trust(self) -> None:
+        r = self.reading
+        if r is None or not r.tls_fingerprint:
+            self.say("No HTTPS certificate to trust here.", "error")
+            return
+        self.state.fields["tls_fingerprint"] = r.tls_fingerprint
+        self.state.flow_confirmed = False
+        self.action_reread()                      # read again through the pin: it must still work
 
     async def action_confirm(self) -> None:
         r = self.reading
