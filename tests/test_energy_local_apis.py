@@ -108,7 +108,8 @@ def _jwt(exp: float) -> str:
 
 
 @pytest.mark.parametrize("token, words", [
-    (_jwt(1_700_000_000), "expired on 2023-11-14 22:13 UTC: get a new one at entrez.enphaseenergy.com"),
+    (_jwt(1_700_000_000), "expired on 2023-11-14 22:13 UTC: get a new one at entrez.enphaseenergy.com (owner "
+                          "tokens last a year) and put it in the config's token entry (ENVOY_TOKEN in secrets.env"),
     (_jwt(1_900_000_000), "did not accept the token (is it for this gateway's serial number?)"),
     (None, "need the owner's token"),
 ])
@@ -120,7 +121,7 @@ async def test_enphase_refusal_says_what_to_do(token, words):
         s = await src.read()
     for f in FIELDS:
         assert getattr(s, f).value is None
-    assert words in s.pv_w.error, s.pv_w.error
+    assert words in s.pv_w.error and "***" not in s.pv_w.error, s.pv_w.error
     assert (token or "no-token") not in s.pv_w.error             # the token itself never reaches a screen
 
 
@@ -184,6 +185,20 @@ async def test_wrong_token_and_password_name_the_cause():
     async with served("homewizard", fx, token="stale") as (src, _):
         s = await src.read()
     assert "refused access" in s.grid_import_w.error
+
+
+@pytest.mark.parametrize("name, overrides, words", [
+    ("sonnen/night_discharging_v2", {"token": None}, "wants an API token (switch on the read API"),
+    ("sonnen/night_discharging_v2", {"token": "stale"}, "did not accept the token (copy it again"),
+    ("homewizard/p1_v2_measurement", {"token": "stale"}, "ask it for a new one (POST /api/user)"),
+])
+async def test_each_refusal_says_what_to_do(name, overrides, words):
+    vendor, fx = CORPUS[name]
+    async with served(vendor, fx, **overrides) as (src, _):
+        s = await src.read()
+    r = s.grid_import_w
+    assert r.value is None and "refused access (HTTP 401" in r.error and words in r.error, r.error
+    assert "***" not in r.error                                  # nothing in the advice looks like a secret
 
 
 async def test_self_signed_certificate_needs_verify_off_and_says_so():

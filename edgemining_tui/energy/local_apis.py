@@ -43,7 +43,13 @@ class HomeWizardSource(HttpJsonSource):
             self.verify = cfg.verify_tls
 
     async def request(self):
-        return await self.fetch("/api/measurement" if self.cfg.api == "v2" else "/api/v1/data")
+        body, err = await self.fetch("/api/measurement" if self.cfg.api == "v2" else "/api/v1/data")
+        if err is not None and "refused access" in err:
+            err = (f"{err}: the P1 meter did not accept the v2 token; press the meter's button and ask it "
+                   "for a new one (POST /api/user), then put it in P1_TOKEN") if self.cfg.api == "v2" else \
+                (f"{err}: the P1 meter's local API is switched off; switch on 'Local API' for this meter in "
+                 "the HomeWizard Energy app")
+        return body, err
 
     def parse(self, body, ts):
         key = "power_w" if self.cfg.api == "v2" else "active_power_w"
@@ -202,13 +208,13 @@ def enphase_refusal(token: object, now: float, err: str) -> str:
     expired and where to get a new one (the JWT's own ``exp``; its signature is the gateway's business)."""
     exp = jwt_expiry(str(token)) if token is not None else None
     if token is None:
-        return (f"{err}: firmware 7 and later need the owner's token (token:, from entrez.enphaseenergy.com "
-                "for this gateway's serial number)")
+        return (f"{err}: firmware 7 and later need the owner's token (from entrez.enphaseenergy.com, for this "
+                "gateway's serial number)")
     if exp is not None and exp <= now:
         import datetime as dt
         when = dt.datetime.fromtimestamp(exp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         return (f"the Enphase token expired on {when}: get a new one at entrez.enphaseenergy.com (owner tokens "
-                "last a year) and put it where token: comes from (ENVOY_TOKEN in secrets.env after the setup)")
+                "last a year) and put it in the config's token entry (ENVOY_TOKEN in secrets.env after the setup)")
     return f"{err}: the gateway did not accept the token (is it for this gateway's serial number?)"
 
 
@@ -308,7 +314,14 @@ class SonnenSource(HttpJsonSource):
             self.headers = {"Auth-Token": str(cfg.token)}
 
     async def request(self):
-        return await self.fetch("/api/v2/status")
+        body, err = await self.fetch("/api/v2/status")
+        if err is not None and "refused access" in err:
+            err = f"{err}: " + ("this sonnenBatterie wants an API token (switch on the read API on its "
+                                "dashboard's Software-Integration page and copy the token it shows into the config)"
+                                if self.cfg.token is None
+                                else "the sonnenBatterie did not accept the token (copy it again from its "
+                                     "dashboard's Software-Integration page)")
+        return body, err
 
     def parse(self, body, ts):
         def r(key: str, field: str, flip: bool = False) -> Reading:
