@@ -96,14 +96,17 @@ def is_demo(args: argparse.Namespace, cfg) -> bool:
 
 
 @contextmanager
-def run_data_dir(args: argparse.Namespace, cfg) -> Iterator[Path | None]:
+def run_data_dir(args: argparse.Namespace, cfg, prefill: bool = True) -> Iterator[Path | None]:
     """The data directory of this run. --data-dir wins; a demo without one runs in a throw-away
     directory removed at exit, so it never writes history or overrides into the real one (a demo
-    config's own ``site.data_dir`` is kept, as asked for); otherwise None: the config's."""
+    config's own ``site.data_dir`` is kept, as asked for); otherwise None: the config's.
+
+    ``prefill=False``: the caller writes the demo's simulated days itself (the console does, after
+    its first frame, with :func:`prefill_demo_dir`)."""
     demo = is_demo(args, cfg)
     if args.data_dir:
         d = Path(args.data_dir)
-        if demo:
+        if demo and prefill:
             _prefill(d, cfg)
         yield d
         return
@@ -112,20 +115,26 @@ def run_data_dir(args: argparse.Namespace, cfg) -> Iterator[Path | None]:
         return
     with tempfile.TemporaryDirectory(prefix="edgemining-demo-", ignore_cleanup_errors=True) as tmp:
         d = Path(tmp)
-        _prefill(d, cfg)
+        if prefill:
+            _prefill(d, cfg)
         yield d
 
 
-def _prefill(data_dir: Path, cfg) -> None:
-    """A fresh demo directory gets a few simulated days of history (sim/demo_history.py)."""
-    if (data_dir / "history.db").exists():
+def prefill_demo_dir(data_dir: Path, cfg) -> None:
+    """A fresh demo directory gets a few simulated days of history (sim/demo_history.py); a
+    directory with history, or a config that is not a demo, is left alone."""
+    if getattr(cfg, "demo", None) is None or (data_dir / "history.db").exists():
         return
     import time
     from .sim import demo_history
     from .store.files import private_dir
     private_dir(data_dir)
+    demo_history.prefill(data_dir, cfg, time.time())
+
+
+def _prefill(data_dir: Path, cfg) -> None:
     try:
-        demo_history.prefill(data_dir, cfg, time.time())
+        prefill_demo_dir(data_dir, cfg)
     except Exception as e:  # noqa: BLE001 - the demo runs without its back story
         print(f"edgemining-tui: demo history not pre-filled: {type(e).__name__}: {e}", file=sys.stderr)
 
@@ -189,7 +198,7 @@ def _main(argv: list[str] | None = None) -> int:
         print("edgemining-tui: each demo runs in its own throw-away data directory; to watch one, "
               "give its --data-dir (edgemining-tui serve --demo does this for a browser)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    with run_data_dir(args, cfg) as data_dir:
+    with run_data_dir(args, cfg, prefill=args.headless) as data_dir:
         if args.headless:
             from .headless import run_headless
             return run_headless(cfg, data_dir=data_dir, cycles=args.cycles, level=args.log_level,
@@ -198,7 +207,8 @@ def _main(argv: list[str] | None = None) -> int:
             from dataclasses import replace
             cfg = replace(cfg, ui=replace(cfg.ui, sites=tuple(args.site)))
         from .ui.launch import run_app
-        return run_app(cfg, data_dir=data_dir, observe=args.observe or bool(cfg.ui.sites), config_path=path)
+        return run_app(cfg, data_dir=data_dir, observe=args.observe or bool(cfg.ui.sites), config_path=path,
+                       prefill_demo=True)
 
 
 def run_subcommand(name: str, argv: list[str]) -> int:

@@ -6,7 +6,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from .clock import Clock, RealClock
@@ -56,8 +56,12 @@ def tz_offset_s(cfg: AppConfig, ts: float) -> float:
 
 async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: Path | None = None,
                        demo: bool | None = None, observe: bool = False,
-                       config_path: Path | None = None) -> Runtime:
-    """Open the store, take the owner lock if free, and (as owner) build and start the engine's ports."""
+                       config_path: Path | None = None,
+                       on_store: Callable[[Store], Awaitable[None]] | None = None) -> Runtime:
+    """Open the store, take the owner lock if free, and (as owner) build and start the engine's ports.
+
+    ``on_store`` is awaited once the store is open, before the ports start (the console draws its
+    charts from history there while emulators and miners are still coming up)."""
     clock = clock or RealClock()
     data_dir = Path(data_dir or cfg.data_dir())
     from .store.files import private_dir
@@ -65,6 +69,8 @@ async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: 
     stack = AsyncExitStack()
     store = Store(data_dir / "history.db", history=getattr(cfg, "history", None))
     stack.callback(store.close)
+    if on_store is not None:
+        await on_store(store)
     lock = OwnerLock(data_dir)
     owner = (not observe) and lock.acquire()
     if owner:

@@ -208,6 +208,32 @@ async def test_a_demo_override_does_not_carry_over_and_the_real_dir_stays_empty(
     assert not real.exists() or not any(real.rglob("history.db"))
 
 
+async def test_the_console_writes_the_demo_history_after_its_first_frame_and_charts_it(monkeypatch, tmp_path):
+    """The console's path: the directory is handed over empty (the first frame does not wait for
+    three simulated days), then the days are written and the energy chart is drawn from them."""
+    from edgemining_tui.ui.app import EdgeMiningApp
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "real-data"))
+    cfg = load_config(cli.demo_config_path())
+    with cli.run_data_dir(_demo_args(data_dir=str(tmp_path / "demo")), cfg, prefill=False) as d:
+        assert not (d / "history.db").exists()
+        app = EdgeMiningApp(cfg, data_dir=d, prefill_demo=True)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(300):
+                chart = app.energy_panel.chart
+                if chart is not None and chart["xs"]:
+                    break
+                await pilot.pause(0.1)
+            assert chart is not None and len(chart["xs"]) >= 50       # the last hour, from the simulated days
+            assert app.energy_panel.chart_loaded_at > 0
+    from edgemining_tui.store.db import Store
+    store = Store(d / "history.db")
+    try:
+        n = store.query("select count(*) as n from energy")[0]["n"]
+    finally:
+        store.close()
+    assert n >= 3 * 1440                                              # three days a minute apart
+
+
 def test_demo_history_never_reaches_the_real_history_export(home):
     rc, out, err = run_cli("--headless", "--demo", "--cycles", "1", env=home)
     assert rc == 0, err

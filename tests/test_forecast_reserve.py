@@ -99,15 +99,28 @@ def test_battery_carries_a_running_miner_through_a_midday_cloud():
     assert md.reason.startswith("battery carries it:")
 
 
-def test_carry_soc_keeps_a_half_full_battery_out_of_a_cloud():
-    """battery.carry_soc: 90 %: at 60 % the battery does not carry the miner, though the forecast
-    would let it; at 95 % it does."""
-    running = view("a", CONT, sample("a", T0, True, power=1200, limit=1200))
-    hedged = BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=90.0, carry_soc=90.0)
-    for soc, term in ((60, "disable_timer"), (95, "soc_guard")):
-        snap = site(T0, pv=600, house=400, charge=-1000, soc=soc, forecast_wh=30000, miners_w=1200)
-        md = decide(decider(hedged, rise_ago_h=5, set_in_h=7), T0, snap, running).miners["a"]
-        assert md.term == term
+def test_trust_rises_from_sunrise_to_sunset():
+    """forecast_trust_sunrise 60 %, forecast_trust 100 %: at sunrise the reserve counts on 60 % of
+    the forecast, halfway through the day on 80 %, at sunset on all of it."""
+    def coming(x_h):                      # x_h hours after a 6:00 sunrise, 12 h of daylight
+        r = ForecastReserve(10000.0, 100.0, trust_sunrise_pct=60.0,
+                            sunset=lambda now: T0 + (12 - x_h) * H,
+                            sunrise=lambda now: T0 - x_h * H + 86400.0)
+        flat = ForecastReserve(10000.0, 100.0, sunset=lambda now: T0 + (12 - x_h) * H,
+                               sunrise=lambda now: T0 - x_h * H + 86400.0)
+        fc = {"energy_today_remaining_wh": 8000.0}
+        return r.update(T0, 50.0, 0.0, fc).coming_wh / flat.update(T0, 50.0, 0.0, fc).coming_wh
+    assert coming(0.0) == pytest.approx(0.6)
+    assert coming(6.0) == pytest.approx(0.8)
+    assert coming(11.9) == pytest.approx(0.6 + 0.4 * 11.9 / 12, rel=1e-6)
+
+
+def test_morning_trust_above_the_evening_trust_is_refused(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(BASE % (", latitude: 48, longitude: 11", "",
+                         ", capacity: 10kWh, forecast_trust: 80%, forecast_trust_sunrise: 90%"))
+    with pytest.raises(ConfigError, match="forecast_trust_sunrise"):
+        load_config(p)
 
 
 def test_step_down_is_not_held_back_when_the_battery_pays_for_it():

@@ -1,6 +1,6 @@
 """Every theme legible at every colour depth: the console is rendered in each theme, its segments are
 turned into what a truecolor, a 256-colour and a 16-colour terminal would show (Rich's own
-downgrade, the one Textual's output goes through), and under NO_COLOR (Textual's Monochrome filter),
+downgrade, the one Textual's output goes through), and under NO_COLOR (no colour at all: the console lets Textual strip it, app.py),
 and every miner state and every flow value must reach a WCAG contrast of 4.5 on its background.
 
 16-colour RGB values are the VGA palette (the Linux console's, and the one Rich's downgrade matches
@@ -14,7 +14,7 @@ from rich.color import Color as RColor, ColorSystem
 from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.terminal_theme import TerminalTheme
-from textual.filter import Monochrome, NoColor
+from textual.filter import NoColor
 
 from edgemining_tui.ui.app import EdgeMiningApp
 from edgemining_tui.ui.fixtures import build_owner, close, run_cycles
@@ -85,7 +85,7 @@ async def test_every_state_is_legible_at_every_depth(theme, tmp_path):
     assert "mining" in words, words
     assert any(w.endswith("kW") for w in words)
     bad = []
-    mono = NoColor() if ansi else Monochrome()      # what Textual applies under NO_COLOR
+    mono = NoColor()      # what the console applies under NO_COLOR (EdgeMiningApp: ansi_color)
     for depth, system in DEPTHS.items():
         for what, seg in segs:
             fg, bg = shown(seg.style.color, system, False), shown(seg.style.bgcolor, system, True)
@@ -93,7 +93,7 @@ async def test_every_state_is_legible_at_every_depth(theme, tmp_path):
                 fg, bg = bg, fg
             if contrast(fg, bg) < 4.5:
                 bad.append(f"{depth}: {what} {tuple(fg)} on {tuple(bg)} = {contrast(fg, bg):.2f}")
-        for what, seg in segs:                            # NO_COLOR: Textual's Monochrome filter
+        for what, seg in segs:                            # NO_COLOR: colour stripped
             (m,) = mono.apply([seg], None)
             fg, bg = shown(m.style.color, system, False), shown(m.style.bgcolor, system, True)
             if m.style.reverse:

@@ -16,6 +16,12 @@ class MinerState(str, Enum):
     UNKNOWN = "unknown"
 
 
+# the states the properties below test, looked up once (an Enum class attribute costs more than
+# the test itself, and the decider asks several times per miner per cycle)
+_NOT_ONLINE = (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.UNKNOWN)
+_RUNNING = (MinerState.MINING, MinerState.RAMPING)
+
+
 @dataclass(frozen=True, slots=True)
 class Level:
     name: str
@@ -97,11 +103,11 @@ class MinerSample:
 
     @property
     def online(self) -> bool:
-        return self.state not in (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.UNKNOWN)
+        return self.state not in _NOT_ONLINE
 
     @property
     def running(self) -> bool:
-        return self.state in (MinerState.MINING, MinerState.RAMPING)
+        return self.state in _RUNNING
 
     @property
     def worker(self) -> str | None:

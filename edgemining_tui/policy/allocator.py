@@ -117,9 +117,6 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.reserve = reserve
         s.below_priority = share >= 1.0
         s.buffered = share < 1.0
-        if b.carry_soc is not None and soc < b.carry_soc:
-            # the owner's hedge against a forecast that runs high: carry only a nearly full battery
-            s.buffered = False
         if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum

@@ -18,8 +18,8 @@ Example (every key is optional; the values shown are the defaults)::
       command_retry: 60s         # resend an unconfirmed command after this long
       battery: {priority_soc: 50%, buffer_soc: 90%, buffer_start_soc: null}
       # or: battery: {reserve: forecast, capacity: 10kWh, forecast_trust: 80%}  (policy/reserve.py);
-      # reserve: auto (the default) is forecast once capacity is given; carry_soc: 90% carries a
-      # running miner through a cloud only above 90 % (a hedge against a forecast that runs high)
+      # reserve: auto (the default) is forecast once capacity is given; forecast_trust_sunrise: 75%
+      # counts on less of the forecast in the morning, rising to forecast_trust at sunset
       stale: {grace: 60s, minimum_for: 120s}
       miners:                    # per-miner timer overrides
         garage-s19: {min_on: 20m, max_starts_per_day: 4}
@@ -88,9 +88,8 @@ class BatteryPolicy:
     reserve: Reserve = "auto"
     capacity: Optional[bounded(Energy, 0, 1_000_000, above=True)] = None           # usable Wh; needed by reserve: forecast
     forecast_trust: Percent = 80.0              # the share of the forecast counted on
-    # forecast reserve only: the battery carries a running miner (and lends to a start) only at or
-    # above this SoC; None: whenever the forecast leaves surplus it will not need
-    carry_soc: Optional[Percent] = None
+    # the share counted on at sunrise, rising linearly to forecast_trust at sunset; None: flat
+    forecast_trust_sunrise: Optional[Percent] = None
 
     def validate(self) -> None:
         if self.reserve not in RESERVES:
@@ -99,6 +98,10 @@ class BatteryPolicy:
             raise ValueError("capacity: reserve: forecast needs the battery's usable capacity (e.g. 10kWh)")
         if not 0 < self.forecast_trust <= 100:
             raise ValueError("forecast_trust: expected more than 0 % and at most 100 %")
+        ts = self.forecast_trust_sunrise
+        if ts is not None and not 0 < ts <= self.forecast_trust:
+            raise ValueError(f"forecast_trust_sunrise: expected more than 0 % and at most forecast_trust "
+                             f"({self.forecast_trust:g} %)")
         p = self.priority_soc if self.priority_soc is not None else 0.0
         b = self.buffer_soc
         s = self.buffer_start_soc

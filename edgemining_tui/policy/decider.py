@@ -72,6 +72,7 @@ class PolicyDecider(OverrideRequests):
         if b.capacity and (b.reserve == "forecast" or (b.reserve == "auto" and sunset and sunrise)):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
+                                           trust_sunrise_pct=b.forecast_trust_sunrise,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
         self.headroom = None
         if cfg is not None and self.cfg.headroom_w == "auto":
@@ -150,7 +151,8 @@ class PolicyDecider(OverrideRequests):
             self._events.extend(ov.expire(now))
         day = self._day(now)
         pause = observe = None
-        if ov:
+        has_ov = bool(ov)            # asked once: a release below leaves for_miner() answering None
+        if has_ov:
             pause = ov.global_("pause")
             observe = ov.global_("observe")
         out: dict[str, MinerDecision] = {}
@@ -173,7 +175,7 @@ class PolicyDecider(OverrideRequests):
                     all_draw += pw
             else:
                 all_draw = None
-            if ov and ov.for_miner(name) is not None:
+            if has_ov and ov.for_miner(name) is not None:
                 self._check_override(name, caps, now)
             if caps.monitor_only:
                 out[name] = MinerDecision(name, bool(sample and sample.running), None, None, "monitor_only",
@@ -212,7 +214,7 @@ class PolicyDecider(OverrideRequests):
             sl.failsafe = False
             sl.nocmd = False
             sl.timer = ""
-            o = ov.for_miner(name) if ov else None
+            o = ov.for_miner(name) if has_ov else None
             if o is not None:
                 self._override(sl, o, now)
                 acted.append(sl)

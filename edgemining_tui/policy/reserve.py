@@ -28,7 +28,10 @@ the tail goes to the grid (most of what the allocator failed to capture, docs/ba
 
 The battery keeps ``share`` of the present surplus; the miners get the rest. If the forecast is
 right, the battery is full when the surplus ends, and what the miners took would have been exported.
-``trust`` below 100 % errs towards the battery. With ``share`` under 1 the battery may also carry a
+``trust`` below 100 % errs towards the battery. ``trust_sunrise`` (``battery.forecast_trust_sunrise``)
+lowers it in the morning, rising linearly to ``trust`` at sunset: the forecast for the rest of the
+day is least certain at dawn. On the generated year that halved the winter weeks' fed against the
+miners asleep and lost no captured surplus (docs/backtest.md). With ``share`` under 1 the battery may also carry a
 running miner through a cloud (the energy comes back before sunset); at 1 it may not.
 
 Without a forecast reading, a battery capacity or the sun's times the reserve is off for that
@@ -63,15 +66,18 @@ class Reserve:
 class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
-    __slots__ = ("trust", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
+    __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
                  "_rise", "out", "load_forecast", "_lf")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
-                 sunrise: SunFn | None = None, load: LoadFn | None = None) -> None:
+                 sunrise: SunFn | None = None, load: LoadFn | None = None,
+                 trust_sunrise_pct: float | None = None) -> None:
         self.load_forecast = load
         self._lf: tuple = (None, None)          # (hour, mean W to sunset): refreshed hourly
         self.trust = trust_pct / 100.0
+        # the trust at sunrise, rising linearly to ``trust`` at sunset (None: flat)
+        self.trust0 = trust_sunrise_pct / 100.0 if trust_sunrise_pct is not None else self.trust
         self.full = full_soc_pct
         self._wh_per_pct = capacity_wh / 100.0 / charge_efficiency
         self.sunset = sunset
@@ -118,7 +124,14 @@ class ForecastReserve:
             need = 0.0
         r.need_wh = need
         r.left_s = self._set - now
-        pv = self.trust * f
+        trust = self.trust
+        t0 = self.trust0
+        if t0 != trust:
+            # the rest of the day is least certain in the morning (its weather still unknown, the
+            # forecast leans on the days before) and nearly known by the evening
+            x = (now - rise) / (self._set - rise) if self._set > rise else 1.0
+            trust = t0 + (trust - t0) * (0.0 if x < 0.0 else 1.0 if x > 1.0 else x)
+        pv = trust * f
         r.coming_wh = coming = surplus_left(pv, load, now, rise, self._set)
         # surplus below the smallest miner's minimum (the afternoon's tail, a dull day's peak) can
         # only charge the battery: it takes its need from that first and shares only the rest

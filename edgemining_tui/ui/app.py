@@ -7,7 +7,9 @@ write requests to the store's inbox. The header says which one we are.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -115,8 +117,11 @@ class EdgeMiningApp(MinerControls, App[int]):
 
     def __init__(self, cfg, data_dir: Path | None = None, observe: bool = False,
                  config_path: Path | None = None, *, runtime: Any = None, clock: Any = None,
-                 run_engine: bool = True, fleet_throttle_s: float | None = None) -> None:
-        super().__init__()
+                 run_engine: bool = True, fleet_throttle_s: float | None = None, prefill_demo: bool = False) -> None:
+        # NO_COLOR: Textual's default is its Monochrome filter, greys in 256-colour codes; with ANSI
+        # colours allowed it strips colour altogether (NoColor), and app.tcss marks the cursor, focus
+        # and selection with reverse / bold instead (the :nocolor rules)
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         self.cfg = cfg
         self.data_dir = data_dir
         self.observe = observe
@@ -126,6 +131,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         self._own_runtime = runtime is None
         self.clock = clock or (runtime.clock if runtime is not None else None)
         self.run_engine = run_engine
+        self.prefill_demo = prefill_demo   # write the demo's simulated days into data_dir after the first frame
         self.link: Any = None
         self.state: EngineState | None = None
         self.store: Any = runtime.store if runtime is not None else None
@@ -141,6 +147,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         self._status_text = ""
         self.active_panel_id = "energy"
         self.animation_level = "full" if cfg.ui.animations else "none"
+        self._theme_problems: list[str] = []
 
     # --- look ---------------------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -157,7 +164,8 @@ class EdgeMiningApp(MinerControls, App[int]):
                            "history": HistoryPanel, "events": EventsPanel}[pid](id=f"panel-{pid}")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def on_load(self) -> None:
+        # the theme is chosen before the widgets are mounted: choosing it later restyles them all
         from .theming import load_themes
         themes, problems = load_themes()
         for t in themes.values():
@@ -168,12 +176,19 @@ class EdgeMiningApp(MinerControls, App[int]):
         except Exception:
             self.theme = "edgemining-dark" if "edgemining-dark" in themes else "textual-dark"
             problems.append(f"ui.theme: unknown theme {want!r}; using {self.theme}")
-        for p in problems:
-            self.notify(p, severity="error", timeout=15)
+        self._theme_problems = problems
         if self.cfg.ui.keymap:
             self.set_keymap(dict(self.cfg.ui.keymap))
+
+    def on_mount(self) -> None:
+        for p in self._theme_problems:
+            self.notify(p, severity="error", timeout=15)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.sub_title = f"{self.cfg.site.name} · starting"
+        # the first frame goes out before the heavy work (demo history, imports, opening the store)
+        self.call_after_refresh(self._start_worker)
+
+    def _start_worker(self) -> None:
         self.run_worker(self._start(), name="engine", group="engine", exit_on_error=False)
 
     def _theme_changed(self, _theme) -> None:
@@ -208,14 +223,27 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.refresh_bindings()
         if self.state is not None:
             self._render(force=True)
+        panel = self.query_one(f"#panel-{pid}", Panel)
+        # after the layout that gives the panel its size: a resize while another panel showed
+        # reaches it without a Resize event of its own
+        self.call_after_refresh(panel.activated)
         if pid == "fleet":
             self.call_after_refresh(self.fleet_panel.table.focus)
 
     # --- engine / observer --------------------------------------------------------------------
     async def _start(self) -> None:
         if self.rt is None:
+            if self.prefill_demo and self.data_dir is not None:
+                from ..cli import prefill_demo_dir
+                try:
+                    await asyncio.to_thread(prefill_demo_dir, self.data_dir, self.cfg)
+                except Exception as e:  # the demo runs without its back story
+                    log.warning("demo history not pre-filled: %s: %s", type(e).__name__, e)
+            # imported off the event loop, so keys and repaints are served meanwhile
+            await asyncio.to_thread(importlib.import_module, "edgemining_tui.runtime")
             from ..runtime import open_runtime
-            self.rt = await open_runtime(self.cfg, data_dir=self.data_dir, observe=self.observe)
+            self.rt = await open_runtime(self.cfg, data_dir=self.data_dir, observe=self.observe,
+                                         on_store=self._first_chart)
         rt = self.rt
         self.store = rt.store
         self.clock = self.clock or rt.clock
@@ -250,10 +278,18 @@ class EdgeMiningApp(MinerControls, App[int]):
         else:
             await self._observe_loop()
 
+    async def _first_chart(self, store) -> None:
+        """The energy chart from history as soon as the store is open (before miners come up)."""
+        try:
+            await self.energy_panel.load_chart(store, time.time(), self.tz)
+        except Exception as e:  # history is nice to have; never a reason not to start
+            log.warning("could not read history: %s", e)
+
     async def _backfill(self) -> None:
         """Fill the energy chart's window and the event log from the store, off the UI thread."""
         try:
-            await self.energy_panel.load_chart(self.store, self.clock.now(), self.tz)
+            if self.energy_panel.chart_due(self.clock.now()):
+                await self.energy_panel.load_chart(self.store, self.clock.now(), self.tz)
             if self.rt.engine is not None:
                 evs = await asyncio.to_thread(
                     self.store.query, "select * from events order by rowid desc limit 200")

@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def run_app(cfg, data_dir: Path | None = None, observe: bool = False, config_path: Path | None = None) -> int:
+def run_app(cfg, data_dir: Path | None = None, observe: bool = False, config_path: Path | None = None,
+            prefill_demo: bool = False) -> int:
     from .app import EdgeMiningApp
-    app = EdgeMiningApp(cfg, data_dir=data_dir, observe=observe, config_path=config_path)
+    app = EdgeMiningApp(cfg, data_dir=data_dir, observe=observe, config_path=config_path, prefill_demo=prefill_demo)
     app.run(mouse=bool(cfg.ui.mouse))
     return app.return_code or 0
 

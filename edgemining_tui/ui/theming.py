@@ -17,6 +17,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 BUILTIN_DIR = Path(__file__).parent / "themes"
+_LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader   # libyaml when present: read before the first frame
 BASE_KEYS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground", "background",
              "surface", "panel", "boost")
 
@@ -65,7 +66,7 @@ def load_themes(dirs: list[Path] | None = None) -> tuple[dict[str, Theme], list[
             continue
         for path in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
                 t = theme_from_dict(data, str(path))
             except (OSError, yaml.YAMLError, ValueError, TypeError) as e:
                 problems.append(str(e) if str(path) in str(e) else f"{path}: {e}")

@@ -7,11 +7,13 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult, RenderResult
 from textual.color import Color
 from textual.markup import escape
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -129,7 +131,10 @@ def plain_reason(st: EngineState) -> str:
 
 
 class FlowView(Widget):
-    """The flow picture, drawn to fit the widget (big numbers when there is room)."""
+    """The flow picture, drawn to fit the widget (big numbers when there is room).
+
+    Painted line by line from strips kept until the picture changes: readings move a few watts
+    every cycle, the picture (rounded numbers, arrows, gauge) much less often."""
 
     DEFAULT_CSS = "FlowView { height: 12; }"
 
@@ -138,10 +143,25 @@ class FlowView(Widget):
         self.flows = Flows(None, None, None, None, None, None)
         self._styles: dict[str | None, Style] = {}
         self._styles_theme = ""
+        self._rows: list[list[tuple[str, str | None]]] = []
+        self._rows_size: tuple[int, int] = (0, 0)
+        self._strips: list[Strip] = []
+        self._strips_key: tuple = ()
 
     def set_flows(self, flows: Flows) -> None:
         if flows != self.flows:
             self.flows = flows
+            self._redraw()
+
+    def on_resize(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        size = (self.size.width, self.size.height)
+        rows = draw(self.flows, *size)
+        if rows != self._rows or size != self._rows_size:
+            self._rows, self._rows_size = rows, size
+            self._strips_key = ()
             self.refresh()
 
     def _style(self, key: str | None) -> Style:
@@ -164,22 +184,45 @@ class FlowView(Widget):
             self._styles[key] = st + Style(bold=True) if bold else st
         return self._styles[key]
 
+    @staticmethod
+    def _runs(row: list[tuple[str, str | None]]):
+        """``(text, colour key)`` runs of one row."""
+        run, cur = "", None
+        for ch, key in row:
+            if key != cur and run:
+                yield run, cur
+                run = ""
+            cur = key
+            run += ch
+        if run:
+            yield run, cur
+
     def render(self) -> RenderResult:
-        rows = draw(self.flows, self.size.width, self.size.height)
+        """The picture as Rich text (what the strips show; tests read it)."""
         out = Text()
-        for i, row in enumerate(rows):
+        for i, row in enumerate(draw(self.flows, self.size.width, self.size.height)):
             if i:
                 out.append("\n")
-            run, cur = "", None
-            for ch, key in row:
-                if key != cur and run:
-                    out.append(run, self._style(cur))
-                    run = ""
-                cur = key
-                run += ch
-            if run:
-                out.append(run, self._style(cur))
+            for run, key in self._runs(row):
+                out.append(run, self._style(key))
         return out
+
+    def render_lines(self, crop):
+        base = self.rich_style
+        width = self.size.width
+        key = (base, width, self.app.theme, self._rows_size)
+        if key != self._strips_key:
+            if self._rows_size != (width, self.size.height):
+                self._rows = draw(self.flows, width, self.size.height)
+                self._rows_size = (width, self.size.height)
+            self._strips = [Strip([Segment(run, base + self._style(k)) for run, k in self._runs(row)])
+                            .adjust_cell_length(width, base).simplify() for row in self._rows]
+            self._strips_key = key
+            self._blank = Strip.blank(width, base)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        return self._strips[y] if y < len(self._strips) else self._blank
 
 
 class EnergyPanel(Panel):
@@ -193,6 +236,7 @@ class EnergyPanel(Panel):
         self.chart_loaded_at = -1e18
         self.chart_first = False     # in short layouts: show the chart instead of the picture
         self.short = False
+        self._laid_out_for = None
         self._title()
 
     def _title(self) -> None:
@@ -212,6 +256,7 @@ class EnergyPanel(Panel):
     def _layout(self) -> None:
         """Picture, sentence and chart when they fit; when they do not (80×24 and smaller), the
         picture or the chart (``v`` swaps them)."""
+        self._laid_out_for = self.content_size
         h, w = self.content_size.height, self.content_size.width
         flow = self.query_one(FlowView)
         chart = self.query_one("#energy-chart")
@@ -234,6 +279,12 @@ class EnergyPanel(Panel):
     def toggle_view(self) -> None:
         self.chart_first = not self.chart_first
         self._layout()
+
+    def activated(self) -> None:
+        if self.content_size != self._laid_out_for:
+            # resized while another panel showed (tmux: 200×60 → 60×20 kept the 20-row picture
+            # and pushed the sentence off the screen)
+            self._layout()
 
     def show(self, st: EngineState, force: bool = False) -> None:
         s = st.snapshot
@@ -280,8 +331,8 @@ class EnergyPanel(Panel):
             else:
                 parts.append(f"{short} {age(a)}")
         out = "[b]Readings[/]  " + " · ".join(parts) + " old"
-        if st.stale:
-            out += f"   [$stale]STALE: {', '.join(st.stale)} — holding, then stepping down[/]"
+        if st.stale:   # first: one row, cut with an ellipsis when narrow, and this part must show
+            out = f"[$stale]STALE: {', '.join(st.stale)} — holding, then stepping down[/]   " + out
         return out
 
     # --- charts -----------------------------------------------------------------------------

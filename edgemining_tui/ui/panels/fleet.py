@@ -16,7 +16,7 @@ from ...format import duration
 from ...secrets import strip_controls
 
 from ..fmt import num, term_words, timer_texts, watts
-from ..table import RowDiffTable
+from ..table import RowDiffTable, measure_now
 from . import Panel
 
 # key, label
@@ -218,6 +218,7 @@ class FleetPanel(Panel):
             t.set_cells(quiet)
             if changed_sort and t.row_count > 1:
                 self._sort()
+            measure_now(t)
         self.show_detail(st)
         self.last_refresh_ms = (time.perf_counter() - t0) * 1000
 

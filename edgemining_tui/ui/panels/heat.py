@@ -8,6 +8,7 @@ from textual.widgets import DataTable, Static
 
 from ...engine.events import EngineState
 from ..fmt import num
+from ..table import measure_now
 from . import Panel
 
 COLS = (("zone", "Zone"), ("temp", "°C"), ("band", "Band"), ("demand", "Demand"), ("miners", "Miners"),
@@ -101,3 +102,4 @@ class HeatPanel(Panel):
                     t.add_row(*cells, key=key)
             for key in [k.value for k in list(t.rows) if k.value not in seen]:
                 t.remove_row(key)
+            measure_now(t)

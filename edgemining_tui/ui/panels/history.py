@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
+from ..table import measure_now
 from . import Panel
 
 log = logging.getLogger("edgemining_tui.ui")
@@ -229,6 +230,7 @@ class HistoryPanel(Panel):
             for r in reversed(rows):
                 t.add_row(r["label"], f"{r['surplus_kwh']:.2f}", f"{r['battery_kwh']:.2f}", f"{r['grid_kwh']:.2f}",
                           f"{r['exported_kwh']:.2f}", f"{r['sats']:,.0f}", f"{r['net']:+.2f}")
+            measure_now(t)
 
 
 def _short(label: str, mode: str) -> str:

@@ -136,5 +136,5 @@ def run_setup_app(path: Path, args: Any = None) -> int:
         os.environ.setdefault(name, value)        # for anything the console loads later
     from ...cli import run_data_dir
     from ..launch import run_app
-    with run_data_dir(args or argparse.Namespace(data_dir=None, demo=False), cfg) as data_dir:
-        return run_app(cfg, data_dir=data_dir, config_path=path)
+    with run_data_dir(args or argparse.Namespace(data_dir=None, demo=False), cfg, prefill=False) as data_dir:
+        return run_app(cfg, data_dir=data_dir, config_path=path, prefill_demo=True)

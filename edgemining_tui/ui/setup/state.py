@@ -52,7 +52,8 @@ POLICY_CHOICES: dict[str, str] = {
     "heat": "Heat first for a climate zone",
     "forecast": "Surplus, battery filled by sunset from the PV forecast",
 }
-FORECAST_TRUST_PCT = 90.0       # the share of the forecast the "forecast" policy counts on
+FORECAST_TRUST_PCT = 100.0      # the share of the forecast the "forecast" policy counts on at sunset
+FORECAST_TRUST_SUNRISE_PCT = 75.0   # ... and at sunrise (the morning's forecast is the least certain)
 
 
 @dataclass
