@@ -2,6 +2,7 @@
 
     python benchmarks/tune.py                 # 90 days, 24 settings, 2 processes
     python benchmarks/tune.py --days 30 --jobs 1
+    python benchmarks/tune.py --compare       # also without sharing the forecast and baselines
 
 The history is 90 days of the generated year (the simulated site's own weather, from 1 April: a
 mix of spring sun and cloud) at 1-minute steps, the config examples/backtest.yaml (three miners,
@@ -30,19 +31,25 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--config", default=str(ROOT / "examples" / "backtest.yaml"))
+    ap.add_argument("--compare", action="store_true",
+                    help="first run the grid without the shared preparation (each replay makes its own)")
     args = ap.parse_args()
     cfg = load_backtest_config(args.config)
     trace = generate("2025-04-01T00:00:00", days=args.days, step_s=60.0, weather=None, prices=False)
     settings = grid(True)
+    import os
     import resource
-    t0 = time.perf_counter()
-    c0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + time.process_time()
-    ranked = run_grid(cfg, trace, settings, args.jobs)
-    wall = time.perf_counter() - t0
-    cpu = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + time.process_time() - c0
-    print(f"{args.days} days ({len(trace):,} minutes) x {len(settings)} settings on {args.jobs} processes: "
-          f"{wall:.1f} s wall ({len(settings) / wall:.2f} replays/s; goal <= {GOAL_S:g} s); "
-          f"{cpu:.1f} s CPU in all, so {cpu / args.jobs:.1f} s on {args.jobs} idle cores")
+    for share in ((False, True) if args.compare else (True,)):
+        t0 = time.perf_counter()
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + time.process_time()
+        ranked = run_grid(cfg, trace, settings, args.jobs, share=share)
+        wall = time.perf_counter() - t0
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + time.process_time() - c0
+        print(f"{args.days} days ({len(trace):,} minutes) x {len(settings)} settings on {args.jobs} processes"
+              f"{'' if share else ' (nothing shared)'}: "
+              f"{wall:.1f} s wall ({len(settings) / wall:.2f} replays/s; goal <= {GOAL_S:g} s); "
+              f"{cpu:.1f} s CPU in all, so {cpu / args.jobs:.1f} s on {args.jobs} idle cores; "
+              f"load average {os.getloadavg()[0]:.1f}")
     for k, r in enumerate(ranked[:3], 1):
         print(f"  {k}. net {r['net_kwh']:.1f} kWh, captured {r['captured_pct']:.1f} %, fed {r['fed_pct']:.1f} %, "
               f"starts/day {r['starts_max']}: {describe(r['setting'])}")

@@ -60,7 +60,7 @@ PANELS = {  # key -> (name, text that says the panel is showing)
 VGA = [(0, 0, 0), (170, 0, 0), (0, 170, 0), (170, 85, 0), (0, 0, 170), (170, 0, 170), (0, 170, 170),
        (170, 170, 170), (85, 85, 85), (255, 85, 85), (85, 255, 85), (255, 255, 85), (85, 85, 255),
        (255, 85, 255), (85, 255, 255), (255, 255, 255)]
-GLYPH = r"[\u2801-\u28ff\u2580-\u259f]"          # braille dots, block elements (charts, gauges)
+GLYPH = r"[\u2801-\u28ff\u2580-\u258b\u258d-\u259f]"   # braille, blocks (charts, gauges); not ▌, a toast's edge
 TEXT = r"[A-Za-z0-9%]"
 MIN_16_CONTRAST = 3.0   # WCAG's floor for large text; 16 colours leave little room above it (the header's 3.2)
 OVERRUN = re.compile(rf"{TEXT}{GLYPH}|{GLYPH}{TEXT}")
@@ -414,10 +414,13 @@ def check_panel(run: Run, where: str, panel: str, lines: list[str], w: int, h: i
         if w >= 80:
             check_reason(run, where, lines, w)
     elif panel == "3":
-        if "Power the miners may use" not in screen:
+        if "Powertheminersmayuse" not in _squash(screen.replace("│", "")):
             run.fail(where, "the allocator's figures are not on screen")
-        if h >= 40 and not all(n in screen for n in MINERS):
+        if not all(n in screen for n in MINERS):
             run.fail(where, "the per-miner decisions are not on screen")
+        internal = re.findall(r"\b[a-z]+_[a-z_]+\b(?:\[\w+\])?", screen)
+        if internal:
+            run.fail(where, f"internal identifiers on the Rules panel: {sorted(set(internal))}")
     elif panel == "4":
         if "Office" not in screen or "office-avalon" not in screen:
             run.fail(where, "the zone or its miner is not on screen whole")

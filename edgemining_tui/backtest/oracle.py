@@ -16,6 +16,10 @@ It knows the future, takes any power from 0 to the fleet's maximum (no minimum p
 no standby) and moves energy through the battery at will: no policy can do better, so a policy's
 captured energy as a share of it says how much is left on the table. The replay's import and end
 SoC without miners come from the same trace through the same battery model (backtest/site.py).
+
+The LP keeps the trace's own steps. Averaging them to 5 minutes would be a smaller LP but not the
+same bound: within the 5 minutes a minute above the fleet's maximum or the charge limit would be
+evened out against a minute below it, so the coarse bound is higher than the trace allows.
 """
 from __future__ import annotations
 
@@ -24,6 +28,12 @@ from dataclasses import dataclass
 
 from .config import BacktestConfig
 from .trace import Trace
+
+
+# HiGHS's dual simplex: an exact vertex, and on these long banded LPs it grows about linearly
+# with the trace (a week ~1.5 s, a month ~13 s CPU); the interior-point solver (IPX) was faster on
+# some weeks but grew much faster than the trace (a month: over a minute). benchmarks/oracle.py
+SOLVER = "simplex"
 
 
 class OracleUnavailable(RuntimeError):
@@ -101,15 +111,13 @@ def _quiet_highs(highspy):
 
 
 def build(cfg: BacktestConfig, trace: Trace, highspy, np):
-    """The LP as one column-wise sparse matrix (handed to HiGHS in a single passModel).
+    """The LP as one column-wise sparse matrix, built from whole vectors (no loop over steps) and
+    handed to HiGHS in a single passModel.
 
-    Columns, ``n`` each: mining m, import i, charge c, discharge d, battery s, import so far u.
-    Rows, ``n`` each: balance (``i + d - m - c >= load - pv``; the export is its slack), battery
-    (``s_t - s_{t-1} - eta h c_t + h/eta d_t = 0``), import so far (``u_t - u_{t-1} - h i_t = 0``,
-    with ``u`` at the end bounded by the import without miners). The running import ``u`` keeps
-    every row short: a single row summing all ``n`` imports would make the interior-point solver's
-    normal equations dense (a month took a minute; with ``u`` it takes seconds). The LP is the
-    same: ``u`` and the export are only named sums."""
+    Columns, ``n`` each: mining m, import i, charge c, discharge d, battery s. Rows: balance, ``n``
+    (``i + d - m - c >= load - pv``: the export is its slack, not a column of its own), battery,
+    ``n`` (``s_t - s_{t-1} - eta h c_t + h/eta d_t = 0``), and one row for the import budget
+    (``h Σ i_t <= the import without miners``)."""
     n = len(trace)
     h = trace.step_s / 3600.0
     pv = np.asarray(trace.pv_w, dtype=float)
@@ -119,8 +127,8 @@ def build(cfg: BacktestConfig, trace: Trace, highspy, np):
     eta = math.sqrt(b.round_trip_efficiency / 100.0) if has_bat else 1.0
     imp0, soc_end0 = _baseline(cfg, trace)
     mmax = fleet_max_w(cfg)
-    nv = 6 * n
-    M, I, C, D, S, U = (k * n for k in range(6))
+    nv = 5 * n
+    M, I, C, D, S = (k * n for k in range(5))
     inf = highspy.kHighsInf
     lo = np.zeros(nv)
     hi = np.full(nv, inf)
@@ -134,31 +142,31 @@ def build(cfg: BacktestConfig, trace: Trace, highspy, np):
     else:
         hi[C:C + 2 * n] = 0.0
         hi[S:S + n] = 0.0
-    hi[U + n - 1] = imp0 + 1e-6
     cost = np.zeros(nv)
     cost[M:M + n] = -h                       # HiGHS minimises: maximise mining energy
     t = np.arange(n)
     t1 = t[1:]
     one = np.ones(n)
-    # (row, col, value) per nonzero, all vectors
+    # (row, column, value) of every nonzero, as whole vectors
     rows = np.concatenate([t, t, t, t,                                  # balance
                            n + t, n + t1, n + t, n + t,                 # battery
-                           2 * n + t, 2 * n + t1, 2 * n + t])           # import so far
+                           np.full(n, 2 * n)])                          # import budget
     cols = np.concatenate([I + t, D + t, M + t, C + t,
                            S + t, S + t1 - 1, C + t, D + t,
-                           U + t, U + t1 - 1, I + t])
+                           I + t])
     vals = np.concatenate([one, one, -one, -one,
                            one, -one[1:], np.full(n, -eta * h), np.full(n, h / eta),
-                           one, -one[1:], np.full(n, -h)])
+                           np.full(n, h)])
     s0 = b.capacity * b.initial_soc / 100.0 if has_bat else 0.0
-    row_lo = np.concatenate([load - pv, np.zeros(2 * n)])
-    row_hi = np.concatenate([np.full(n, inf), np.zeros(2 * n)])
+    need = load - pv
+    row_lo = np.concatenate([need, np.zeros(n), [-inf]])
+    row_hi = np.concatenate([np.full(n, inf), np.zeros(n), [imp0 + 1e-6]])
     row_lo[n] = row_hi[n] = s0               # s_{-1} = the initial charge, moved to the bound
     order = np.lexsort((rows, cols))
     rows, cols, vals = rows[order], cols[order], vals[order]
     lp = highspy.HighsLp()
     lp.num_col_ = nv
-    lp.num_row_ = 3 * n
+    lp.num_row_ = 2 * n + 1
     lp.col_cost_ = cost
     lp.col_lower_ = lo
     lp.col_upper_ = hi
@@ -168,7 +176,7 @@ def build(cfg: BacktestConfig, trace: Trace, highspy, np):
     lp.a_matrix_.start_ = np.searchsorted(cols, np.arange(nv + 1)).astype(np.int32)
     lp.a_matrix_.index_ = rows.astype(np.int32)
     lp.a_matrix_.value_ = vals
-    return lp, (n, h, M, load - pv)
+    return lp, (n, h, M, need)
 
 
 def solve(cfg: BacktestConfig, trace: Trace) -> Bound:
@@ -184,8 +192,7 @@ def solve(cfg: BacktestConfig, trace: Trace) -> Bound:
     t1 = time.perf_counter()
     hs = _quiet_highs(highspy)
     hs.setOptionValue("output_flag", False)
-    hs.setOptionValue("solver", "ipm")             # interior point: fast on these long, banded LPs
-    hs.setOptionValue("run_crossover", "off")      # the bound is the objective; no vertex needed
+    hs.setOptionValue("solver", SOLVER)
     hs.passModel(lp)
     hs.run()
     status = hs.modelStatusToString(hs.getModelStatus())
@@ -241,7 +248,8 @@ def attach(cfgs: list[BacktestConfig], results: list, trace: Trace) -> list[str]
             lines.append(f"oracle {r.label}: no bound ({bound.status})")
             continue
         lines.append(f"oracle {r.label}: bound {bound.mined_kwh:.1f} kWh mined without extra import "
-                     f"(perfect foresight, solved in {bound.solve_s:.1f} s); captured "
+                     f"(perfect foresight; LP built in {bound.build_s:.1f} s, solved in "
+                     f"{bound.solve_s - bound.build_s:.1f} s); captured "
                      f"{sh['captured_pct_of_bound']:.1f} % of it, net value {sh['net_pct_of_bound']:.1f} % "
                      f"({sh['net_kwh']:.1f} kWh: captured less extra import and battery end deficit)")
     return lines

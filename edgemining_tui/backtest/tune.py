@@ -77,12 +77,15 @@ def _run(setting: dict) -> dict:
             "net_kwh": net, "captured_kwh": d["captured_kwh"], "extra_import_kwh": d["extra_import_kwh"]}
 
 
-def run_grid(cfg, trace, settings: list[dict], jobs: int) -> list[dict]:
+def run_grid(cfg, trace, settings: list[dict], jobs: int, share: bool = True) -> list[dict]:
     """Replay every setting; results ranked best first. What does not depend on the policy (the
-    sites without a decision, the PV forecast) is worked out once, before the workers fork."""
+    sites without a decision, the PV forecast) is worked out once, before the workers fork
+    (``share=False``: each replay works it out itself, for benchmarks/tune.py --compare)."""
     from .runner import Prepared
-    prepared = Prepared(trace)
-    prepared.warm(cfg)
+    prepared = None
+    if share:
+        prepared = Prepared(trace)
+        prepared.warm(cfg)
     _JOB["cfg"], _JOB["trace"], _JOB["prepared"] = cfg, trace, prepared
     try:
         if jobs <= 1:

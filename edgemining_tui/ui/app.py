@@ -223,6 +223,10 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.refresh_bindings()
         if self.state is not None:
             self._render(force=True)
+        panel = self.query_one(f"#panel-{pid}", Panel)
+        # after the layout that gives the panel its size: a resize while another panel showed
+        # reaches it without a Resize event of its own
+        self.call_after_refresh(panel.activated)
         if pid == "fleet":
             self.call_after_refresh(self.fleet_panel.table.focus)
 

@@ -151,9 +151,13 @@ def _box(c: Canvas, x: int, y: int, w: int, h: int, n: Node, big: bool, soc: flo
             value_rows = 3
     else:
         value = n.value
-        if n.key == "battery" and soc is not None and h - 2 <= 1:
-            value = f"{value} · {soc:.0f} %"     # no room for a gauge row
-        c.put(x + 2 + max(0, (inner - len(value)) // 2), y + 1, value[:inner],
+        if n.key == "battery" and soc is not None and h - 2 <= 1:   # no room for a gauge row
+            # the longest form that fits: at 60 columns "2.37 kW · 55 %" lost its "%" ("· 55")
+            forms = (f"{value} · {soc:.0f} %", f"{value} {soc:.0f}%", f"{value.replace(' ', '')} {soc:.0f}%")
+            value = next((v for v in forms if len(v) <= inner), forms[-1])
+        if len(value) > inner:
+            value = value[:max(0, inner - 1)] + "…"
+        c.put(x + 2 + max(0, (inner - len(value)) // 2), y + 1, value,
               "bold:" + col if n.value != "no data" else "stale")
         value_rows = 1
     note_y = y + 1 + value_rows
@@ -166,7 +170,8 @@ def _box(c: Canvas, x: int, y: int, w: int, h: int, n: Node, big: bool, soc: flo
         else:
             c.put_cells(x + 2, note_y, soc_gauge(soc, inner))
     elif n.note and h - 2 > value_rows:
-        c.put(x + 2 + max(0, (inner - len(n.note)) // 2), note_y, n.note[:inner], None)
+        note = n.note if len(n.note) <= inner else n.note[:max(0, inner - 1)] + "…"   # "4 of 4 minin" was cut bare
+        c.put(x + 2 + max(0, (inner - len(note)) // 2), note_y, note, None)
     return y + 1 + (value_rows - 1) // 2 if value_rows > 1 else y + 1
 
 

@@ -238,6 +238,7 @@ class EnergyPanel(Panel):
         self.chart_first = False     # in short layouts: show the chart instead of the picture
         self._tz = None
         self.short = False
+        self._laid_out_for = None
         self._title()
 
     def _title(self) -> None:
@@ -265,6 +266,7 @@ class EnergyPanel(Panel):
     def _layout(self) -> None:
         """Picture, sentence and chart when they fit; when they do not (80×24 and smaller), the
         picture or the chart (``v`` swaps them)."""
+        self._laid_out_for = self.content_size
         h, w = self.content_size.height, self.content_size.width
         try:
             flow = self.query_one(FlowView)
@@ -290,6 +292,12 @@ class EnergyPanel(Panel):
     def toggle_view(self) -> None:
         self.chart_first = not self.chart_first
         self._layout()
+
+    def activated(self) -> None:
+        if self.content_size != self._laid_out_for:
+            # resized while another panel showed (tmux: 200×60 → 60×20 kept the 20-row picture
+            # and pushed the sentence off the screen)
+            self._layout()
 
     def show(self, st: EngineState, force: bool = False) -> None:
         s = st.snapshot

@@ -67,13 +67,16 @@ class EventsPanel(Panel):
     def on_resize(self) -> None:
         """RichLog keeps lines as laid out when written: lay them out again for the new width."""
         width = self.size.width
-        if width == self._width:
-            return
-        self._width = width
         log = self.query_one(RichLog)
-        log.clear()
-        for e in self._events:
-            log.write(self._line(*e))
+        if width != self._width:
+            self._width = width
+            log.clear()
+            for e in self._events:
+                log.write(self._line(*e))
+        # the newest whole: an event written while the panel was hidden left the log a line short
+        self.call_after_refresh(log.scroll_end, animate=False)
+
+    activated = on_resize      # resized while another panel showed
 
     def show(self, st) -> None:
         pass

@@ -81,12 +81,11 @@ class RulesPanel(Panel):
         lines = [f"[b]Policy[/]  {escape(policy_words.get(mode, mode))}",
                  f"[b]Automation[/]  {'[$warning]paused[/]' if st.paused else 'on'}"
                  f"{'  [$warning]observe only[/]' if st.observe_only else ''}"]
-        if d is not None:
-            lines.append(f"[b]Miners may use[/]  {watts(d.available_w)}")
+        lines.append(f"[b]Miners may use[/]  {watts(d.available_w)}" if d is not None else "")
         glob = [v for k, v in (st.overrides or {}).items() if isinstance(v, dict) and not v.get("miner")]
         for g in glob:
             lines.append(f"[$override]{escape(str(g.get('text') or g.get('kind')))}[/]")
-        self.query_one("#rules-policy", Static).update("\n".join(lines))
+        self.query_one("#rules-policy", Static).update("\n".join(x for x in lines if x))
         terms = plain_terms(dict(d.terms)) if d is not None else []
         timers = timer_texts(d.terms.get("timers")) if d is not None else []
         tl = ["[b]What the decision used[/]"]
@@ -94,6 +93,11 @@ class RulesPanel(Panel):
         tl += [escape(f"{k}: {v}") for k, v in terms[:14]]
         if len(tl) == 1:
             tl.append("nothing reported")
+        if self.app.size.height < 34:   # the app's "-short" breakpoint, from the terminal's size now
+            # under 34 rows one item a line left no room for the per-miner table (60×20 showed its
+            # header only): the policy and the figures as one paragraph, the policy column hidden
+            # policy and automation are on the status line, what the miners may use is in the figures
+            tl = [tl[0] + "  " + " · ".join([*lines[3:], *tl[1:]])]
         self.query_one("#rules-terms", Static).update("\n".join(tl))
         t = self.query_one("#rules-miners", DataTable)
         if d is not None:
@@ -104,14 +108,21 @@ class RulesPanel(Panel):
                         old = t.get_row(name)
                         for (key, _), val, was in zip((("name", 0), ("run", 0), ("target", 0), ("term", 0),
                                                        ("reason", 0)), row, old):
-                            if val != was:
-                                t.update_cell(name, key, val)
+                            if val != was:   # wider text widens its column (was cut: "too soon since the")
+                                t.update_cell(name, key, val, update_width=True)
                     else:
                         t.add_row(*row, key=name)
                 measure_now(t)
         traces = rule_trace_lines(st.extra)
         self.query_one("#rules-traces", Static).update(
             "[b]Rule traces[/]\n" + ("\n".join(traces) if traces else "no rule traces this cycle"))
+
+    def on_resize(self) -> None:
+        st = getattr(self.app, "state", None)
+        if st is not None:
+            self.show(st)     # one item a line, or one paragraph (under 34 rows)
+
+    activated = on_resize      # resized while another panel showed
 
     def show_log(self, rows: list[dict], tz) -> None:
         """The decision log: one line per change of what was decided (newest first)."""
