@@ -1,9 +1,9 @@
 """Backtest cost: a year at 1-minute steps (525,600 rows) with three miners, goal ≤ 6 s.
 
-    /tmp/venv/bin/python benchmarks/backtest_year.py                 # week, month, year
-    /tmp/venv/bin/python benchmarks/backtest_year.py --config examples/backtest-rules.yaml
-    /tmp/venv/bin/python benchmarks/backtest_year.py --csv           # also time parsing the year's CSV
-    /tmp/venv/bin/python benchmarks/backtest_year.py --profile       # cProfile the month
+    .venv/bin/python benchmarks/backtest_year.py                 # week, month, year
+    .venv/bin/python benchmarks/backtest_year.py --config examples/backtest-rules.yaml
+    .venv/bin/python benchmarks/backtest_year.py --csv           # also time parsing the year's CSV
+    .venv/bin/python benchmarks/backtest_year.py --profile       # cProfile the month
 
 The trace is generated in memory from the simulated site (sim/site.py: PV with cloud dips, a house
 with spikes; each day's cloudiness drawn by the site), then replayed through the decider the
@@ -94,7 +94,8 @@ def main() -> int:
     if year_s is not None:
         verdict = "OK" if year_s <= GOAL_S else "OVER"
         print(f"year replay: {year_s:.1f} s wall, {year_cpu:.1f} s CPU (goal ≤ {GOAL_S:g} s): {verdict}"
-              " (on a shared machine the CPU time is the fairer figure)")
+              f" (on a shared machine the CPU time is the fairer figure; load average now "
+              f"{os.getloadavg()[0]:.1f})")
     return 0
 
 

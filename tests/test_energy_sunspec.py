@@ -1,8 +1,8 @@
 """Modbus TCP with SunSpec against a real Modbus TCP server on loopback (pymodbus's own).
 
 Recorded devices (tests/data/energy/sunspec/*.json, provenance in each file): whole SunSpec maps
-read from real devices (an SMA Sunny Boy 3.6 by day in 2023 and 2025 and at night, a FIMER PVS;
-from nielsbasjes/modbus-schema), register words of real devices' Modbus replies as logged by evcc's
+read from real devices (an SMA Sunny Boy 3.6 by day in 2023 and 2025 and at night, a FIMER PVS,
+a SolarEdge SE3000H; from nielsbasjes/modbus-schema), register words of real devices' Modbus replies as logged by evcc's
 trace (SolarEdge SE5000H-RWS with its meter, SE10K-RWS with its meter, a KOSTAL Smart Energy Meter,
 a Fronius GEN24's MPPT model) and model dumps in point form from `evcc sunspec` (Fronius Symo 8.2
 float map, KOSTAL PLENTICORE plus8), the latter encoded by pysunspec2 (the SunSpec Alliance's
