@@ -5,6 +5,7 @@ start. Real sockets, real httpx, real pyasic; the clock is virtual."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -178,15 +179,18 @@ async def test_plug_miner_under_the_decider_counts_its_starts():
 # ------------------------------------------------------------------------------------------------
 # a plug in front of a pyasic miner
 # ------------------------------------------------------------------------------------------------
-async def test_plug_in_front_of_a_pyasic_miner_cuts_standby_and_restores_for_a_start():
+@contextlib.asynccontextmanager
+async def s19_behind_a_plug(clock: VirtualClock, switched: list | None = None):
+    """The Braiins emulator behind the Shelly stand-in (boot 30 s, standby cut after 2 min): the
+    miner has power only while the relay is on, and power back means a boot. Yields (plug, driver)."""
     from miner_fixtures import spec
     from edgemining_tui.emulators.fleet import start_emulators
-    clock = VirtualClock(T0)
     emus = await start_emulators([spec("garage-s19", "braiins")], clock)
     emu = emus["garage-s19"]
 
     async def follow(on: bool) -> None:
-        # the miner has power only while the relay is on; power back means a boot
+        if switched is not None:
+            switched.append((clock.now(), on))
         if on:
             await emu.reboot(30.0)
         else:
@@ -198,107 +202,95 @@ async def test_plug_in_front_of_a_pyasic_miner_cuts_standby_and_restores_for_a_s
                                                                                 standby_cut_after=120.0))
             driver = build_driver(mc, clock)
             assert isinstance(driver, SwitchedDriver)
-            fleet = Fleet([driver], clock, retries=0)
-            s = (await fleet.read_all())["garage-s19"]
-            assert s.running
-            assert (await fleet.apply("garage-s19", STOP)).ok
-            s = (await fleet.read_all())["garage-s19"]
-            assert s.state is MinerState.PAUSED and plug.relay.on          # a short pause: standby stays
-            clock.advance(60)
-            await fleet.read_all()
-            assert plug.relay.on
-            clock.advance(61)                                                # paused > 2 min: cut
-            s = (await fleet.read_all())["garage-s19"]
-            assert not plug.relay.on and s.state is MinerState.PAUSED and s.power_w == 0.0
-            s = (await fleet.read_all())["garage-s19"]
-            assert s.state is MinerState.PAUSED and "plug" in (s.error or "")   # not offline: off at the wall
-            # a start restores power and waits for the boot
-            res = await fleet.apply("garage-s19", START)
-            assert res.ok and plug.relay.on and "boots" in res.message
-            s = (await fleet.read_all())["garage-s19"]
-            assert s.state is MinerState.RAMPING and "booting" in s.error
-            clock.advance(31)
-            seen = []
-            for _ in range(60):             # the emulator comes back; the start goes out; it mines
-                await asyncio.sleep(0.05)
-                s = (await fleet.read_all())["garage-s19"]
-                seen.append((s.state, s.error))
-                if s.state is MinerState.MINING:
-                    break
-                clock.advance(1)
-            assert (MinerState.RAMPING, "starting after its plug restored power") in seen, seen
-            assert any("after power restore: start" in e for e in driver.events), driver.events
-            assert s.running, (s.state, driver.events)
-            assert fleet.verification("garage-s19").confirmed is True
-            assert any("after power restore" in e for e in driver.events)
-            assert plug.relay.switched == 2                                  # one cut, one restore
-            await fleet.close()
+            yield plug, driver
     finally:
         await emus.stop()
+
+
+async def test_plug_in_front_of_a_pyasic_miner_cuts_standby_and_restores_for_a_start():
+    clock = VirtualClock(T0)
+    async with s19_behind_a_plug(clock) as (plug, driver):
+        fleet = Fleet([driver], clock, retries=0)
+        s = (await fleet.read_all())["garage-s19"]
+        assert s.running
+        assert (await fleet.apply("garage-s19", STOP)).ok
+        s = (await fleet.read_all())["garage-s19"]
+        assert s.state is MinerState.PAUSED and plug.relay.on          # a short pause: standby stays
+        clock.advance(60)
+        await fleet.read_all()
+        assert plug.relay.on
+        clock.advance(61)                                                # paused > 2 min: cut
+        s = (await fleet.read_all())["garage-s19"]
+        assert not plug.relay.on and s.state is MinerState.PAUSED and s.power_w == 0.0
+        s = (await fleet.read_all())["garage-s19"]
+        assert s.state is MinerState.PAUSED and "plug" in (s.error or "")   # not offline: off at the wall
+        # a start restores power and waits for the boot
+        res = await fleet.apply("garage-s19", START)
+        assert res.ok and plug.relay.on and "boots" in res.message
+        s = (await fleet.read_all())["garage-s19"]
+        assert s.state is MinerState.RAMPING and "booting" in s.error
+        clock.advance(31)
+        seen = []
+        for _ in range(60):             # the emulator comes back; the start goes out; it mines
+            await asyncio.sleep(0.05)
+            s = (await fleet.read_all())["garage-s19"]
+            seen.append((s.state, s.error))
+            if s.state is MinerState.MINING:
+                break
+            clock.advance(1)
+        assert (MinerState.RAMPING, "starting after its plug restored power") in seen, seen
+        assert any("after power restore: start" in e for e in driver.events), driver.events
+        assert s.running, (s.state, driver.events)
+        assert fleet.verification("garage-s19").confirmed is True
+        assert any("after power restore" in e for e in driver.events)
+        assert plug.relay.switched == 2                                  # one cut, one restore
+        await fleet.close()
 
 
 async def test_live_engine_switches_the_plug_on_when_the_enable_timer_starts():
     """The standby was cut; surplus comes back. The plug goes on in the cycle the decider's enable
     timer starts (not with the start), the miner boots inside the 2 min delay and reads paused
     (held) until the start; the start then finds it up: no second boot, one start counted."""
-    from miner_fixtures import spec
-    from edgemining_tui.emulators.fleet import start_emulators
     from edgemining_tui.engine.engine import Engine, MinerMeta
     from edgemining_tui.policy.config import EnableConfig, PolicyConfig
     from edgemining_tui.policy.decider import build_decider
     from edgemining_tui.ui.fixtures import ScriptedSource
     clock = VirtualClock(T0)
-    emus = await start_emulators([spec("garage-s19", "braiins")], clock)
-    emu = emus["garage-s19"]
     switched: list[tuple[float, bool]] = []
-
-    async def follow(on: bool) -> None:
-        switched.append((clock.now(), on))
-        if on:
-            await emu.reboot(30.0)
-        else:
-            await emu.refuse(True)
-    try:
-        async with ShellySwitchServer(clock, PlugLoad(run_w=3200, boot_w=120, boot_s=30), on=True,
-                                      on_change=follow) as plug:
-            mc = emus.config("garage-s19").with_(power_switch=plug.plug_config(boot_time=30.0,
-                                                                                standby_cut_after=120.0))
-            driver = build_driver(mc, clock)
-            fleet = Fleet([driver], clock, retries=0)
-            assert (await fleet.apply("garage-s19", STOP)).ok
-            for _ in range(3):                     # paused for more than 2 min: the plug cuts it
-                await fleet.read_all()
-                clock.advance(61)
-            assert not plug.relay.on and driver.cut
-            src = ScriptedSource(clock, grid_w=-3000.0)
-            dec = build_decider(PolicyConfig(enable=EnableConfig(delay=120.0)), "Europe/Berlin")
-            eng = Engine(clock=clock, source=src, fleet=fleet, decider=dec,
-                         miners=[MinerMeta(mc.name, 1)], interval_s=5.0, tz="Europe/Berlin")
-            terms: list[tuple[float, str, str]] = []
-            for _ in range(60):
-                st = await eng.cycle()
-                d = st.decision.miners["garage-s19"]
-                s = st.samples["garage-s19"]
-                terms.append((clock.now(), d.term, s.state.value))
-                await asyncio.sleep(0.06)          # the emulator comes back in real time
-                await eng.wait_commands()
-                if s.state is MinerState.MINING:
-                    break
-                clock.advance(5)
-            timer_from = next(t for t, term, _ in terms if term == "enable_timer")
-            on_at = [t for t, on in switched if on]
-            assert on_at and on_at[0] == timer_from, (on_at, terms[:5])
-            # during the delay the miner is never seen running before its start
-            started = next(t for t, term, _ in terms if term == "surplus")
-            assert started - timer_from >= 120.0
-            assert all(state != "mining" for t, _, state in terms if t < started), terms
-            assert "power restored ahead of a start" in driver.events
-            assert "power restored for a start" not in driver.events       # no second boot
-            assert s.state is MinerState.MINING or any(state in ("ramping", "mining") for *_, state in terms[-3:])
-            assert dec._slots["garage-s19"].st.starts_on(dec._day(clock.now())) == 1
-            await fleet.close()
-    finally:
-        await emus.stop()
+    async with s19_behind_a_plug(clock, switched) as (plug, driver):
+        fleet = Fleet([driver], clock, retries=0)
+        assert (await fleet.apply("garage-s19", STOP)).ok
+        for _ in range(3):                     # paused for more than 2 min: the plug cuts it
+            await fleet.read_all()
+            clock.advance(61)
+        assert not plug.relay.on and driver.cut
+        src = ScriptedSource(clock, grid_w=-3000.0)
+        dec = build_decider(PolicyConfig(enable=EnableConfig(delay=120.0)), "Europe/Berlin")
+        eng = Engine(clock=clock, source=src, fleet=fleet, decider=dec,
+                     miners=[MinerMeta("garage-s19", 1)], interval_s=5.0, tz="Europe/Berlin")
+        terms: list[tuple[float, str, str]] = []
+        for _ in range(60):
+            st = await eng.cycle()
+            d = st.decision.miners["garage-s19"]
+            s = st.samples["garage-s19"]
+            terms.append((clock.now(), d.term, s.state.value))
+            await asyncio.sleep(0.06)          # the emulator comes back in real time
+            await eng.wait_commands()
+            if s.state is MinerState.MINING:
+                break
+            clock.advance(5)
+        timer_from = next(t for t, term, _ in terms if term == "enable_timer")
+        on_at = [t for t, on in switched if on]
+        assert on_at and on_at[0] == timer_from, (on_at, terms[:5])
+        # during the delay the miner is never seen running before its start
+        started = next(t for t, term, _ in terms if term == "surplus")
+        assert started - timer_from >= 120.0
+        assert all(state != "mining" for t, _, state in terms if t < started), terms
+        assert "power restored ahead of a start" in driver.events
+        assert "power restored for a start" not in driver.events       # no second boot
+        assert s.state is MinerState.MINING or any(state in ("ramping", "mining") for *_, state in terms[-3:])
+        assert dec._slots["garage-s19"].st.starts_on(dec._day(clock.now())) == 1
+        await fleet.close()
 
 
 async def test_a_restart_while_the_plug_is_off_reads_paused_not_offline():

@@ -1,7 +1,7 @@
 """EngineState to and from plain JSON-able dicts, so observers can render the owner's state."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields, is_dataclass
 from typing import Any
 
 from ..energy.snapshot import ALL_FIELDS, EnergySnapshot, Reading
@@ -23,10 +23,10 @@ def state_to_dict(s: EngineState) -> dict:
         "ts": s.ts, "cycle": s.cycle, "miners_w": s.miners_w, "stale": list(s.stale), "cycle_s": s.cycle_s,
         "observe_only": s.observe_only, "paused": s.paused, "faults": dict(s.faults),
         "commands": dict(s.commands),
-        "caps": {n: asdict(c) for n, c in s.caps.items()},
+        "caps": {n: plain(c) for n, c in s.caps.items()},
         "overrides": _jsonable(s.overrides), "extra": _jsonable(s.extra),
         "snapshot": {"ts": snap.ts, "forecast": dict(snap.forecast),
-                     **{f: asdict(getattr(snap, f)) for f in ALL_FIELDS}},
+                     **{f: plain(getattr(snap, f)) for f in ALL_FIELDS}},
         "samples": {n: _sample_dict(x) for n, x in s.samples.items()},
         "decision": None if s.decision is None else {
             "ts": s.decision.ts, "available_w": s.decision.available_w, "summary": s.decision.summary,
@@ -41,9 +41,28 @@ def state_to_dict(s: EngineState) -> dict:
 
 
 def _sample_dict(x: MinerSample) -> dict:
-    d = asdict(x)
+    d = plain(x)
     d["state"] = x.state.value
     return d
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain(x: Any) -> Any:
+    """``dataclasses.asdict`` for the engine's state: the same dicts, lists and tuples, but leaves
+    (numbers, strings, enums, None) are shared, not deep-copied. The state is serialised every cycle
+    for observers; asdict's copying was most of that cost."""
+    if is_dataclass(x) and not isinstance(x, type):
+        names = _FIELD_NAMES.get(type(x))
+        if names is None:
+            names = _FIELD_NAMES[type(x)] = tuple(f.name for f in fields(x))
+        return {n: plain(getattr(x, n)) for n in names}
+    if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
+        return type(x)(plain(v) for v in x)
+    if isinstance(x, dict):
+        return {plain(k): plain(v) for k, v in x.items()}
+    return x
 
 
 def state_from_dict(d: dict) -> EngineState:

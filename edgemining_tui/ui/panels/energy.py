@@ -11,6 +11,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult, RenderResult
+from textual.css.query import NoMatches
 from textual.color import Color
 from textual.markup import escape
 from textual.strip import Strip
@@ -20,7 +21,7 @@ from textual.widgets import Static
 from ...engine.events import EngineState
 from ..flow import Flows, draw
 from ..fmt import age, watts
-from . import Panel
+from . import Panel, PlotSlot, mount_plots
 
 # window key -> (span, buckets, reload every, title)
 WINDOWS = {"1h": (3600.0, 120, 10.0, "last hour"), "24h": (86400.0, 144, 60.0, "last 24 hours"),
@@ -235,6 +236,7 @@ class EnergyPanel(Panel):
         self.chart: dict | None = None
         self.chart_loaded_at = -1e18
         self.chart_first = False     # in short layouts: show the chart instead of the picture
+        self._tz = None
         self.short = False
         self._laid_out_for = None
         self._title()
@@ -243,12 +245,20 @@ class EnergyPanel(Panel):
         self.border_title = (f"Energy flow · chart: {WINDOWS[self.window][3]} (r: 1 h / 24 h / 7 d, v: picture/chart)")
 
     def compose(self) -> ComposeResult:
-        from textual_plotext import PlotextPlot
         yield FlowView(id="flow")
         yield Static("", id="budget")
         yield Static("", id="ages")
-        yield PlotextPlot(id="energy-chart")
-        yield PlotextPlot(id="soc-chart")
+        yield PlotSlot("", id="energy-chart")
+        yield PlotSlot("", id="soc-chart")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._mount_plots)
+
+    async def _mount_plots(self) -> None:
+        if await mount_plots(self, "energy-chart", "soc-chart"):
+            self._layout()
+            if self.chart is not None and self._tz is not None:
+                self.draw_charts(self._tz)
 
     def on_resize(self) -> None:
         self._layout()
@@ -258,9 +268,12 @@ class EnergyPanel(Panel):
         picture or the chart (``v`` swaps them)."""
         self._laid_out_for = self.content_size
         h, w = self.content_size.height, self.content_size.width
-        flow = self.query_one(FlowView)
-        chart = self.query_one("#energy-chart")
-        soc = self.query_one("#soc-chart")
+        try:
+            flow = self.query_one(FlowView)
+            chart = self.query_one("#energy-chart")
+            soc = self.query_one("#soc-chart")
+        except NoMatches:    # a plot taking its slot's place
+            return
         flow_h = 20 if h >= 40 and w >= 90 else 12 if h >= 15 else 9 if h >= 12 else 3
         both = h - flow_h - 3 >= 8
         self.short = not both
@@ -285,8 +298,11 @@ class EnergyPanel(Panel):
             # resized while another panel showed (tmux: 200×60 → 60×20 kept the 20-row picture
             # and pushed the sentence off the screen)
             self._layout()
+        super().activated()
 
     def show(self, st: EngineState, force: bool = False) -> None:
+        if self.content_size != self._laid_out_for:   # a Resize handled before the new size arrived
+            self._layout()
         s = st.snapshot
         running = sum(1 for x in st.samples.values() if x.running)
         self.query_one(FlowView).set_flows(Flows(
@@ -351,17 +367,19 @@ class EnergyPanel(Panel):
         self.draw_charts(tz)
 
     def draw_charts(self, tz) -> None:
-        from textual_plotext import PlotextPlot
+        self._tz = tz
         data = self.chart
-        if data is None:
-            return
+        p = self.query_one("#energy-chart")
+        if data is None or isinstance(p, PlotSlot):
+            return      # drawn when the plots are mounted
+        from textual_plotext import PlotextPlot
         from ..theming import theme_rgb
 
         def rgb(var: str) -> tuple[int, int, int]:
             return theme_rgb(self.app, var)
         xs, start, end = data["xs"], data["start"], data["now"]
         title = WINDOWS[data["window"]][3]
-        p = self.query_one("#energy-chart", PlotextPlot)
+        assert isinstance(p, PlotextPlot)
         plt = p.plt
         plt.clear_data()
         plt.clear_figure()

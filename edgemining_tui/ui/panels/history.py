@@ -16,7 +16,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
 from ..table import measure_now
-from . import Panel
+from . import Panel, PlotSlot, mount_plots
 
 log = logging.getLogger("edgemining_tui.ui")
 
@@ -136,14 +136,18 @@ class HistoryPanel(Panel):
         self.border_title = "History"
 
     def compose(self) -> ComposeResult:
-        from textual_plotext import PlotextPlot
         with Horizontal(id="history-bar"):
             yield Static("", id="history-head")
             yield Input(placeholder="g: date YYYY-MM-DD", id="history-date")
-        yield PlotextPlot(id="history-chart")
+        yield PlotSlot("", id="history-chart")
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
 
+    async def _mount_plot(self) -> None:
+        if await mount_plots(self, "history-chart") and self.data is not None:
+            self._draw_chart(self.data["rows"], self.data["mode"])
+
     def on_mount(self) -> None:
+        self.call_after_refresh(self._mount_plot)
         t = self.query_one("#history-table", DataTable)
         # fixed widths: columns sized from their content re-lay the table whenever a row or the
         # currency label arrives, and the picture jumps while it loads
@@ -191,7 +195,6 @@ class HistoryPanel(Panel):
         self.render_data(data, tz)
 
     def render_data(self, data: dict, tz=None) -> None:
-        from textual_plotext import PlotextPlot
         rows, mode = data["rows"], data["mode"]
         end: date = data["end"]
         self.border_title = (f"History by {mode}: {COUNTS[mode]} {mode}s to {end.strftime('%a %d %b %Y')}"
@@ -203,11 +206,24 @@ class HistoryPanel(Panel):
             f"[b]Mined[/] [$grid-export]{tot['surplus_kwh']:.1f}[/] kWh from surplus, "
             f"[$battery]{tot['battery_kwh']:.1f}[/] battery, [$grid-import]{tot['grid_kwh']:.1f}[/] grid · "
             f"[b]exported[/] [$solar]{tot['exported_kwh']:.1f}[/] · {tot['sats']:,.0f} sats · {tot['net']:+.2f} {cur}")
+        self._draw_chart(rows, mode)
+        t = self.query_one("#history-table", DataTable)
+        with self.app.batch_update():
+            t.columns["net"].label = Text(f"Net {cur}".strip())
+            t.clear()
+            for r in reversed(rows):
+                t.add_row(r["label"], f"{r['surplus_kwh']:.2f}", f"{r['battery_kwh']:.2f}", f"{r['grid_kwh']:.2f}",
+                          f"{r['exported_kwh']:.2f}", f"{r['sats']:,.0f}", f"{r['net']:+.2f}")
+            measure_now(t)
+
+    def _draw_chart(self, rows: list[dict], mode: str) -> None:
+        p = self.query_one("#history-chart")
+        if isinstance(p, PlotSlot):
+            return      # drawn when the plot is mounted
         from ..theming import theme_rgb
 
         def rgb(var: str) -> tuple[int, int, int]:
             return theme_rgb(self.app, var)
-        p = self.query_one("#history-chart", PlotextPlot)
         plt = p.plt
         plt.clear_data()
         plt.clear_figure()
@@ -223,14 +239,6 @@ class HistoryPanel(Panel):
         except Exception:   # the chart is a picture of the table below; never lose the table over it
             log.exception("history chart failed")
         p.refresh()
-        t = self.query_one("#history-table", DataTable)
-        with self.app.batch_update():
-            t.columns["net"].label = Text(f"Net {cur}".strip())
-            t.clear()
-            for r in reversed(rows):
-                t.add_row(r["label"], f"{r['surplus_kwh']:.2f}", f"{r['battery_kwh']:.2f}", f"{r['grid_kwh']:.2f}",
-                          f"{r['exported_kwh']:.2f}", f"{r['sats']:,.0f}", f"{r['net']:+.2f}")
-            measure_now(t)
 
 
 def _short(label: str, mode: str) -> str:
