@@ -126,11 +126,13 @@ tmux new-session -d -s "$S_OBS" -x "$COLS" -y "$ROWS" \
 wait_for "$S_OBS" "OBSERVER" 30
 tmux send-keys -t "$S_OBS" 2
 sleep 2
+tmux send-keys -t "$S_OBS" Down Down   # loft-s21 (third by name), the miner the owner overrode
+wait_for "$S_OBS" "loft-s21 ·" 10
 shot "$S_OBS" "observer: fleet"
 tmux send-keys -t "$S_OBS" a
 wait_for "$S_OBS" "Release" 10
 tmux send-keys -t "$S_OBS" y
-sleep 8
+wait_for "$S_OBS" "loft-s21 · [a-z]* · auto" 30
 shot "$S_OBS" "observer after releasing the override through the owner's inbox"
 
 tmux send-keys -t "$S_OBS" q

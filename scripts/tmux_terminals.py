@@ -182,8 +182,10 @@ class Run:
     cpu_s: float | None = None
     screen: str = ""
     dumped: set = field(default_factory=set)
+    transient: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.size = self.first_size
         self.session = f"emt-term-{os.getpid()}-{self.term.replace('-', '')}"
         self.base = Path(tempfile.mkdtemp(prefix="emt-term-"))
         for d in ("home", "tmp", "data", "config", "state", "cache"):
@@ -214,17 +216,28 @@ class Run:
             time.sleep(0.1)
         raise TimeoutError(f"waiting for {texts!r}:\n{screen}")
 
-    def settle(self, seconds: float = 5.0) -> str:
-        """The screen once two captures 0.15 s apart agree (a repaint finished)."""
+    def settle(self, seconds: float = 10.0) -> str:
+        """The screen once it is one whole frame at the window's size (the panel's border closes at
+        the last column, top and bottom) and two captures 0.15 s apart agree. Under load a console
+        can be caught half-way through repainting after a resize, with rows of the old width."""
         deadline = time.monotonic() + seconds
         last = self.capture()
         while time.monotonic() < deadline:
             time.sleep(0.15)
             now = self.capture()
-            if now == last:
+            if now == last and self.whole_frame(now):
                 return now
             last = now
         return last
+
+    def whole_frame(self, screen: str) -> bool:
+        w, h = self.size
+        lines = screen.split("\n")
+        if len(lines) < h - 1:
+            return False
+        top, bottom = lines[4].rstrip(), lines[h - 2].rstrip()
+        return (top.startswith("╭") and top.endswith("╮") and len(top) == w
+                and bottom.startswith("╰") and bottom.endswith("╯") and len(bottom) == w)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -285,7 +298,7 @@ class Run:
         t0 = time.monotonic()
         try:
             self.launch()
-            self.wait("controlled miners", "Energy flow", seconds=40)
+            self.wait("controlled miners", "Energy flow", seconds=90)
             self.startup_s = time.monotonic() - t0
             for size in self.sizes:
                 self.visit(size)
@@ -299,6 +312,7 @@ class Run:
 
     def visit(self, size: tuple[int, int]) -> None:
         w, h = size
+        self.size = size
         self.tmux("resize-window", "-t", self.session, "-x", str(w), "-y", str(h))
         for key, (name, marker) in PANELS.items():
             self.keys(key)
@@ -344,6 +358,24 @@ class Run:
 
     # the checks
     def check(self, where: str, panel: str, w: int, h: int) -> None:
+        """Check the screen; a screen that fails is read again 1.5 s later and only what fails
+        twice counts. Under a load of 20+ on 2 cores a capture can catch the console between two
+        writes of one frame (the tab bar of one panel over the content of the next); what cleared
+        on the second look is listed as transient."""
+        before = len(self.failures)
+        self._check(where, panel, w, h)
+        if len(self.failures) == before:
+            return
+        first = self.failures[before:]
+        del self.failures[before:]
+        self.dumped.discard(where)
+        time.sleep(1.5)
+        self.screens -= 1
+        self._check(where, panel, w, h)
+        if len(self.failures) == before:
+            self.transient.extend(f for f in first if not f.startswith("the screen:"))
+
+    def _check(self, where: str, panel: str, w: int, h: int) -> None:
         plain = self.settle()
         self.screen = plain
         escaped = self.capture(escapes=True)
@@ -520,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         t.join()
     wall = time.monotonic() - t0
     failures = [f for r in runs for f in r.failures]
+    transient = [f for r in runs for f in r.transient]
     for r in runs:
         for screen in r.log:
             print(screen)
@@ -538,6 +571,10 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     print(f"wall time {wall:.1f} s; the consoles' CPU time {sum(cpus):.1f} s (process CPU, from /proc); "
           f"load average {load:.1f} on {os.cpu_count()} cores")
+    if transient:
+        print(f"\ntransient (failed once, held on a second look 1.5 s later): {len(transient)}")
+        for f in transient:
+            print("  " + f.splitlines()[0])
     if failures:
         print(f"\ntmux_terminals: {len(failures)} failures")
         for f in failures:

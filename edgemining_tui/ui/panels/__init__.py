@@ -15,7 +15,14 @@ class Panel(Vertical):
         pass
 
     def activated(self) -> None:
-        pass
+        """Runs after the layout that shows the panel. A panel resized while another one showed
+        can keep content rendered for its old size (tmux under load, 200×60 → 60×20: the 20-row
+        flow picture cut to 9 rows, the Rules figures one a line): repaint all of it then."""
+        size = self.app.size
+        if size != getattr(self, "_shown_at", None):
+            self._shown_at = size
+            for w in self.walk_children():
+                w.refresh()
 
 
 class PlotSlot(Static):

@@ -298,8 +298,11 @@ class EnergyPanel(Panel):
             # resized while another panel showed (tmux: 200×60 → 60×20 kept the 20-row picture
             # and pushed the sentence off the screen)
             self._layout()
+        super().activated()
 
     def show(self, st: EngineState, force: bool = False) -> None:
+        if self.content_size != self._laid_out_for:   # a Resize handled before the new size arrived
+            self._layout()
         s = st.snapshot
         running = sum(1 for x in st.samples.values() if x.running)
         self.query_one(FlowView).set_flows(Flows(

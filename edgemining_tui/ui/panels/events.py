@@ -73,10 +73,10 @@ class EventsPanel(Panel):
             log.clear()
             for e in self._events:
                 log.write(self._line(*e))
-        # the newest whole: an event written while the panel was hidden left the log a line short
-        self.call_after_refresh(log.scroll_end, animate=False)
 
-    activated = on_resize      # resized while another panel showed
+    def activated(self) -> None:
+        self.on_resize()      # resized while another panel showed
+        super().activated()
 
     def show(self, st) -> None:
         pass

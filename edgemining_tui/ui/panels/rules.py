@@ -122,7 +122,9 @@ class RulesPanel(Panel):
         if st is not None:
             self.show(st)     # one item a line, or one paragraph (under 34 rows)
 
-    activated = on_resize      # resized while another panel showed
+    def activated(self) -> None:
+        self.on_resize()      # resized while another panel showed
+        super().activated()
 
     def show_log(self, rows: list[dict], tz) -> None:
         """The decision log: one line per change of what was decided (newest first)."""
