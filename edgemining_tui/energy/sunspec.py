@@ -8,9 +8,11 @@ Signs, per model and vendor (docs/energy-sources.md):
 - meter ``W`` is + import by the SunSpec model; SolarEdge meters count + export (``meter_invert``,
   as evcc's SolarEdge templates do with scale -1);
 - storage 124 ``ChaState`` is the SoC; 802 ``W`` is + discharging by its model, flipped to ours;
-- Fronius GEN24: model 160's modules 3 and 4 are the battery's charge and discharge DC power,
-  modules 1 and 2 the PV strings;
-- SolarEdge battery: holding 62836 (float32, words swapped, + charging) and 62852 (SoE %).
+- Fronius GEN24 / Verto: model 160's modules named 'StCha n' and 'StDisCha n' are the battery's
+  charge and discharge DC power, the other modules ('MPPT n') the PV strings;
+- SolarEdge battery 1: holding 0xE174 (57716, float32, low word first, + charging) and 0xE184
+  (57732, SoE %), where SolarEdge's power control note puts its block (0xE100; mirrored at 0xF500,
+  the 62836/62852 evcc reads).
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ METERS = (201, 202, 203, 204, 211, 212, 213, 214)
 SECONDARY_RETRY_S = 60.0            # a meter unit that failed is asked again after this long
 MAX_MODELS = 64                     # a map longer than this is a loop or garbage, not a device
 MAX_MODEL_LEN = 1000                # registers; the largest wanted model (160 with 40 modules) is ~810
-ASLEEP = {1: "off", 2: "sleeping", 8: "standby"}      # inverter St values that produce nothing
+ASLEEP = {1: "off", 2: "sleeping", 3: "starting", 8: "standby"}   # inverter St values that feed nothing yet
 # pymodbus logs every failed exchange with a hex dump at ERROR; the source reports failures itself
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 REFUSALS = {1: "illegal function", 2: "illegal data address: no such register on this device",
@@ -62,8 +64,8 @@ class Preset:
 
 PRESETS = {
     "generic": Preset(),
-    "solaredge": Preset(1, None, True, (ModbusRegister("battery", 62836, "float32s"),
-                                        ModbusRegister("soc", 62852, "float32s")),
+    "solaredge": Preset(1, None, True, (ModbusRegister("battery", 0xE174, "float32s"),
+                                        ModbusRegister("soc", 0xE184, "float32s")),
                         "a SolarEdge meter shows as model 203 after the inverter's models: is one wired to it?"),
     "fronius": Preset(1, 200, False, (), "GEN24: meter on unit 200; a Symo with Datamanager: meter_unit_id 240"),
     "sma": Preset(126, None, False, (), "SMA's Energy Meter / Home Manager is not on Modbus: read it with "
@@ -287,20 +289,16 @@ class SunSpecSource:
             # implemented' while the model stays (its energy counter still there): the AC stage is off
             ac_off = (w is None and st is None and inv.get("A") is None and inv.get("Hz") is None
                       and inv.get("WH") is not None)
-            if (st in ASLEEP and not w) or ac_off:
-                out["pv_w"] = Reading(0.0, ts, self.name, None)
+            # the reading's source says why it is 0 W (`read energy` shows it): a value, not an error
+            if st in ASLEEP and not w:
+                out["pv_w"] = Reading(0.0, ts, f"{self.name} ({inv_id}:St {st} {ASLEEP[st]})", None)
+            elif ac_off:
+                out["pv_w"] = Reading(0.0, ts, f"{self.name} ({inv_id}: AC off, W/A/Hz/St not implemented)", None)
             else:
                 out["pv_w"] = self._point(w, "pv_w", ts, f"{inv_id}:W")
         mppt = models.get(160, {}).get("module") or []
-        if self.cfg.preset == "fronius" and len(mppt) >= 4:
-            def dcw(i: int) -> float | None:
-                return mppt[i].get("DCW")
-            strings = [dcw(0), dcw(1)]
-            if all(v is not None for v in strings):
-                out["pv_w"] = to_reading(sum(strings), "pv_w", ts=ts, source=self.name, label="160:1+2:DCW")
-            if dcw(2) is not None and dcw(3) is not None:
-                out["battery_charge_w"] = to_reading(dcw(2) - dcw(3), "battery_charge_w", ts=ts, source=self.name,
-                                                     label="160:3-4:DCW")
+        if self.cfg.preset == "fronius" and mppt:
+            out.update(self._fronius_modules(mppt, ts))
         meter_id = next((m for m in METERS if m in models), None)
         if meter_id is not None:
             out["grid_import_w"] = self._point(models[meter_id].get("W"), "grid_import_w", ts, f"{meter_id}:W",
@@ -314,11 +312,36 @@ class SunSpecSource:
             out["battery_charge_w"] = self._point(None if w is None else -w, "battery_charge_w", ts, "802:W")
         return out
 
+    def _fronius_modules(self, mppt: list[dict[str, Any]], ts: float) -> dict[str, Reading]:
+        """A Fronius hybrid's model 160, told apart by each module's name as the inverter gives it:
+        'StCha n' / 'StDisCha n' are the battery's charge and discharge, every other named module a
+        string ('MPPT n'). A GEN24 has two strings before them, a Verto three, so a position says
+        nothing. A string whose DCW is not implemented (no panels on that tracker) adds nothing."""
+        strings: list[tuple[int, float]] = []
+        charge: tuple[int, float | None] | None = None
+        discharge: tuple[int, float | None] | None = None
+        for pos, m in enumerate(mppt, 1):
+            name = str(m.get("IDStr") or "")
+            if name.startswith("StCha"):
+                charge = (pos, m.get("DCW"))
+            elif name.startswith("StDisCha"):
+                discharge = (pos, m.get("DCW"))
+            elif name and m.get("DCW") is not None:
+                strings.append((pos, m["DCW"]))
+        out: dict[str, Reading] = {}
+        if strings:
+            out["pv_w"] = to_reading(sum(w for _, w in strings), "pv_w", ts=ts, source=self.name,
+                                     label=f"160:{'+'.join(str(p) for p, _ in strings)}:DCW")
+        if charge is not None and discharge is not None and charge[1] is not None and discharge[1] is not None:
+            out["battery_charge_w"] = to_reading(charge[1] - discharge[1], "battery_charge_w", ts=ts,
+                                                 source=self.name, label=f"160:{charge[0]}-{discharge[0]}:DCW")
+        return out
+
     async def _register(self, reg: ModbusRegister, ts: float) -> Reading:
         field = FIELD[reg.field]
         unit = reg.unit_id if reg.unit_id is not None else self.unit
         size = 1 if reg.type in ("int16", "uint16") else 2
-        label = f"register {reg.address} ({reg.type})"
+        label = f"register {reg.address} (0x{reg.address:04X}, {reg.type})"
         try:
             r = await self._read(unit, reg.address, size, reg.register)
         except LookupError as e:
