@@ -127,6 +127,8 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     # the replay observes every simulated miner at every step and reuses an unchanged sample with
     # the time it last changed (backtest/miners.py): its age says nothing about freshness here
     dec.miner_data_max_age_s = None
+    # nothing reads a replayed decision's words (reasons, summary, terms): decide without them
+    dec.explain = False
     mode = getattr(pol, "mode", "policy")
     name = f"{mode} + rules" if rules is not None and mode != "rules" else mode
     return DeciderInfo(dec, name, used_clock, notes)

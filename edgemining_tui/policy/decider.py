@@ -27,7 +27,7 @@ from ..miners.model import CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
-from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision
+from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
 from .overrides import MODE_OF_KIND, Override, OverrideEvent, Overrides, override_refusal
 from .requests import OverrideRequests
 from .rule_hook import RuleHook, RuleSetHook, SiteFeeds, _as_hook
@@ -68,6 +68,9 @@ class PolicyDecider(OverrideRequests):
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
         # None: no check, for the replay, whose samples carry the time they last changed)
         self.miner_data_max_age_s: float | str | None = "grace"
+        # False: decide only (run, target, level, term, command) and leave the words out (reasons,
+        # summary, terms), which are most of a cycle's cost; for the replay, which reads none of them
+        self.explain = True
         self._battery: bool | None = self.cfg.battery.present
         b = self.cfg.battery
         self.reserve = None
@@ -293,10 +296,11 @@ class PolicyDecider(OverrideRequests):
                                                  stopped_since=st.last_stop)
                         if act == "start":
                             sl.forced = True
-                left, reserved = allocate(cfg, site, surplus, now, day)
+                left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
 
         # commands
         retry = cfg.command_retry
+        explain = self.explain
         timers: dict[str, dict] = {}
         for sl in acted:
             cmd, resend = self._command(sl, now, retry)
@@ -315,11 +319,14 @@ class PolicyDecider(OverrideRequests):
             elif observe is None and sl.run and sl.want is not None and st.on:
                 st.setpoint_w = sl.want
                 st.level = sl.level
-            if sl.timer:
+            if sl.timer and explain:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": st.starts_on(day)}
             out[sl.name] = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
 
+        if not explain:
+            fd = self.last = make_fleet(now, site.available_w, out, {}, "")
+            return fd
         terms = {
             "mode": cfg.mode,
             "available_w": site.available_w,
@@ -351,8 +358,7 @@ class PolicyDecider(OverrideRequests):
             summary = f"available {fmt_kw(site.available_w)}"
         else:
             summary = f"{site.why}: {terms['failsafe']} ({fmt_dur(stale_for)})"
-        fd = FleetDecision(now, site.available_w, out, terms, summary)
-        self.last = fd
+        fd = self.last = make_fleet(now, site.available_w, out, terms, summary)
         return fd
 
     def _min_w(self, surplus: list[Slot]) -> float:
