@@ -131,16 +131,24 @@ async def test_recorded_verto_battery_is_told_apart_by_module_name_not_position(
 
 
 async def test_a_sleeping_inverter_by_its_state_is_zero():
-    """The recorded SE10K-RWS48 at night (St 2 SLEEPING, W 0): 0 W, not missing. Then its W
-    register (40083) goes 'not implemented' while St stays 2, as inverters that blank their AC
-    points when asleep do: still a known 0 W. Once St says it produces (4) a missing W is missing."""
+    """The recorded SE10K-RWS48 at night (St 2 SLEEPING, W 0): 0 W, not missing, and its source
+    says why. Then its W register (40083) goes 'not implemented' while St stays 2, as inverters
+    that blank their AC points when asleep do: still a known 0 W; so at St 3 (starting). Once St
+    says it produces (4) a missing W is missing."""
     fx = RECORDED["solaredge_se10k_rws48_sleeping_2024"]
     s, src, dev = await _read(recorded_image(fx), preset="solaredge")
     try:
-        assert s.pv_w.value == 0.0 and s.pv_w.error is None
+        assert s.pv_w.value == 0.0 and s.pv_w.error is None and "103:St 2 sleeping" in s.pv_w.source
         await dev.set(1, 40083, [0x8000])
         s = await src.read()
         assert s.pv_w.value == 0.0 and s.pv_w.error is None
+        await dev.set(1, 40107, [3])                                # St: starting at dawn, feeding nothing yet
+        s = await src.read()
+        assert s.pv_w.value == 0.0 and "starting" in s.pv_w.source
+        await dev.set(1, 40083, [0x0078])                           # 120 W while still 'starting': the value wins
+        s = await src.read()
+        assert s.pv_w.value == pytest.approx(120.0) and s.pv_w.source == src.name
+        await dev.set(1, 40083, [0x8000])
         await dev.set(1, 40107, [4])                                # St: MPPT, W still not implemented
         s = await src.read()
         assert s.pv_w.value is None and "103:W" in s.pv_w.error

@@ -39,7 +39,7 @@ METERS = (201, 202, 203, 204, 211, 212, 213, 214)
 SECONDARY_RETRY_S = 60.0            # a meter unit that failed is asked again after this long
 MAX_MODELS = 64                     # a map longer than this is a loop or garbage, not a device
 MAX_MODEL_LEN = 1000                # registers; the largest wanted model (160 with 40 modules) is ~810
-ASLEEP = {1: "off", 2: "sleeping", 8: "standby"}      # inverter St values that produce nothing
+ASLEEP = {1: "off", 2: "sleeping", 3: "starting", 8: "standby"}   # inverter St values that feed nothing yet
 # pymodbus logs every failed exchange with a hex dump at ERROR; the source reports failures itself
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 REFUSALS = {1: "illegal function", 2: "illegal data address: no such register on this device",
@@ -289,8 +289,11 @@ class SunSpecSource:
             # implemented' while the model stays (its energy counter still there): the AC stage is off
             ac_off = (w is None and st is None and inv.get("A") is None and inv.get("Hz") is None
                       and inv.get("WH") is not None)
-            if (st in ASLEEP and not w) or ac_off:
-                out["pv_w"] = Reading(0.0, ts, self.name, None)
+            # the reading's source says why it is 0 W (`read energy` shows it): a value, not an error
+            if st in ASLEEP and not w:
+                out["pv_w"] = Reading(0.0, ts, f"{self.name} ({inv_id}:St {st} {ASLEEP[st]})", None)
+            elif ac_off:
+                out["pv_w"] = Reading(0.0, ts, f"{self.name} ({inv_id}: AC off, W/A/Hz/St not implemented)", None)
             else:
                 out["pv_w"] = self._point(w, "pv_w", ts, f"{inv_id}:W")
         mppt = models.get(160, {}).get("module") or []
