@@ -20,6 +20,7 @@ else to ``MinerView.zone``), and price, from ``DecisionInput.prices`` with the `
 """
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 from ..miners.model import CommandKind, MinerCommand, MinerState
@@ -37,6 +38,7 @@ from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
 _START, _STOP, _SETP, _SETL = CommandKind.START, CommandKind.STOP, CommandKind.SET_POWER, CommandKind.SET_LEVEL
 _FAULT = MinerState.FAULT
 GIVE_UP_AFTER = 3          # unconfirmed start/stop sends before we accept what the miner reports
+_NAME_PRIO = attrgetter("name", "priority")
 
 
 class PolicyDecider(OverrideRequests):
@@ -91,12 +93,15 @@ class PolicyDecider(OverrideRequests):
         return sl
 
     def _ordered(self, miners: tuple[MinerView, ...]) -> list[MinerView]:
-        key = tuple((v.name, v.priority) for v in miners)
+        return [miners[i] for i in self._order_of(miners)]
+
+    def _order_of(self, miners: tuple[MinerView, ...]) -> list[int]:
+        """Indexes of ``miners`` in priority order (sorted again only when a name or priority changes)."""
+        key = tuple(map(_NAME_PRIO, miners))
         if key != self._order_key:
             self._order_key = key
-            idx = sorted(range(len(miners)), key=lambda i: (miners[i].priority, miners[i].name))
-            self._order_idx = idx
-        return [miners[i] for i in self._order_idx]
+            self._order_idx = sorted(range(len(miners)), key=lambda i: (miners[i].priority, miners[i].name))
+        return self._order_idx
 
     def _reconcile(self, st: CtlState, sample, now: float) -> None:
         """Bring our belief in line with what the miner reports, without counting it as our start."""
@@ -143,8 +148,9 @@ class PolicyDecider(OverrideRequests):
         now = inp.now
         cfg = self.cfg
         ov = self.overrides
+        snp = inp.snapshot
         if self.home_load is not None:
-            r = inp.snapshot.house_w
+            r = snp.house_w
             if r.error is None:
                 self.home_load.observe(now, r.value)
         if ov._next_expiry is not None and now >= ov._next_expiry:
@@ -162,14 +168,18 @@ class PolicyDecider(OverrideRequests):
         max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
-        for v in self._ordered(inp.miners):
+        miners = inp.miners
+        slots = self._slots
+        for i in self._order_of(miners):
+            v = miners[i]
             name = v.name
             sample = v.sample
             caps = v.caps
             if sample is not None:
+                running = sample.running
                 pw = sample.power_w
                 if pw is None:
-                    if sample.running:
+                    if running:
                         all_draw = None
                 elif all_draw is not None:
                     all_draw += pw
@@ -178,7 +188,7 @@ class PolicyDecider(OverrideRequests):
             if has_ov and ov.for_miner(name) is not None:
                 self._check_override(name, caps, now)
             if caps.monitor_only:
-                out[name] = MinerDecision(name, bool(sample and sample.running), None, None, "monitor_only",
+                out[name] = MinerDecision(name, sample is not None and running, None, None, "monitor_only",
                                           "monitor only: never commanded")
                 continue
             if sample is None or not sample.online or sample.state is _FAULT:
@@ -192,19 +202,23 @@ class PolicyDecider(OverrideRequests):
             if max_age is not None and age > max_age:
                 # its data is older than the fail-safe's hold (a command in flight, a stuck poll):
                 # never command a miner on what it said that long ago
-                out[name] = MinerDecision(name, sample.running, None, None, "stale",
+                out[name] = MinerDecision(name, running, None, None, "stale",
                                           f"miner data {fmt_dur(age)} old: not commanded")
                 continue
-            sl = self._slot(name)
+            sl = slots.get(name)
+            if sl is None:
+                sl = self._slot(name)
             if sl.caps is not caps:
                 if sl.caps is None or sl.caps != caps:
                     sl.ladder = Ladder(caps)
                 sl.caps = caps
             sl.view = v
+            sl.running = running
             st = sl.st
-            self._reconcile(st, sample, now)
+            if not st.known or st.awaiting or running != st.on:
+                self._reconcile(st, sample, now)
             lad = sl.ladder
-            if sample.running:
+            if running:
                 m = pw if pw is not None else (sample.power_limit_w or st.setpoint_w or lad.lo)
             else:
                 m = pw if pw is not None else lad.idle
@@ -225,7 +239,7 @@ class PolicyDecider(OverrideRequests):
                                           "paused", pause.describe(now))
                 continue
             if sl.mode == "manual":
-                out[name] = MinerDecision(name, sample.running, None, None, "manual", "manual mode: not automated")
+                out[name] = MinerDecision(name, running, None, None, "manual", "manual mode: not automated")
                 continue
             if sl.mode == "rules":
                 rules_slots.append(sl)
@@ -235,7 +249,6 @@ class PolicyDecider(OverrideRequests):
             acted.append(sl)
 
         has_batt = self._battery
-        snp = inp.snapshot
         if has_batt is None:
             if snp.battery_charge_w.value is not None or snp.battery_soc_pct.value is not None:
                 has_batt = self._battery = True
@@ -245,7 +258,7 @@ class PolicyDecider(OverrideRequests):
                                       self._min_w(surplus))
         if self.headroom is not None:
             self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
-        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
+        site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
         left = reserved = 0.0
@@ -450,10 +463,12 @@ class PolicyDecider(OverrideRequests):
         """What to send so the miner does what the slot says; None when nothing needs to change,
         when the rules/fail-safe forbid commands, or when an identical command awaits confirmation."""
         view = sl.view
+        running = sl.running
+        if not sl.run and not running:
+            return None, False          # off and meant to be off: the common case, nothing to send
         sample = view.sample
         st = sl.st
         lad = sl.ladder
-        running = sample.running
         kind = None
         w = lvl = None
         if sl.run:
