@@ -348,6 +348,24 @@ async def test_recorded_se5000h_drops_the_connection_then_recovers():
         await _done(src, dev)
 
 
+async def test_an_inverter_model_refused_at_night_keeps_the_meter():
+    """Some SolarEdge inverters refuse their inverter model's registers (40071 on) while asleep and
+    still serve the map (solaredge2mqtt issue #400, an SE3680H). The recorded SE5000H with its
+    model 101 body taken out of the running image: PV says which model was refused and why, the
+    grid meter in the same map still reads."""
+    fx = RECORDED["solaredge_se5000h_rws_meter"]
+    image = recorded_image(fx)
+    for a in range(40071, 40121):
+        del image[1][a]
+    s, src, dev = await _read(image, preset="solaredge")
+    try:
+        assert s.pv_w.value is None
+        assert "model 101 at 40069" in s.pv_w.error and "no such register" in s.pv_w.error
+        assert s.grid_import_w.value == pytest.approx(91)
+    finally:
+        await _done(src, dev)
+
+
 async def test_recorded_symo_with_the_wrong_meter_unit_keeps_its_pv():
     """Fronius' preset looks for the meter on unit 200 (GEN24); a Symo behind a Datamanager has it
     on 240, or none: the grid value says which unit failed, and PV still reads."""
