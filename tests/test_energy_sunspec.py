@@ -170,6 +170,19 @@ async def test_recorded_solaredge_battery_block_sign_and_mirror():
         assert s.battery_soc_pct.value == pytest.approx(28.89, abs=0.01)
     finally:
         await _done(src, dev)
+    # asleep: status 10 (power saving) and the power register at -32768 W, as an LG RESU reports it
+    # then (binsentsu/home-assistant-solaredge-modbus issue #45): a known 0 W, the SoE still read
+    s, src, dev = await _read(image, preset="solaredge")
+    try:
+        await dev.set(1, 0xE186, [10, 0])
+        await dev.set(1, 0xE174, float32s(-32768.0))
+        s = await src.read()
+        assert s.battery_charge_w.value == 0.0 and "status 10 power saving" in s.battery_charge_w.source
+        assert s.battery_soc_pct.value == pytest.approx(28.89, abs=0.01)
+        await dev.set(1, 0xE186, [0xFFFF, 0xFFFF])                  # no status given: the value as read
+        assert (await src.read()).battery_charge_w.value == pytest.approx(-32768.0)
+    finally:
+        await _done(src, dev)
     # the same block at the mirror, read with registers: as evcc's templates do
     mirrored = {1: {**image[1], **{a + 0x1400: w for a, w in image[1].items() if 0xE100 <= a < 0xE200}}}
     s, src, dev = await _read(mirrored, registers=(ModbusRegister("battery", 62836, "float32s"),

@@ -42,6 +42,9 @@ MAX_MODEL_LEN = 1000                # registers; the largest wanted model (160 w
 ASLEEP = {1: "off", 2: "sleeping", 3: "starting", 8: "standby"}   # inverter St values that feed nothing yet
 # pymodbus logs every failed exchange with a hex dump at ERROR; the source reports failures itself
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+SE_BATTERY_STATUS = 0xE186          # SolarEdge battery 1 status, uint32 low word first
+SE_BATTERY_MOVING = (3, 4, 6)       # charge, discharge, preserve charge: the power register means something
+SE_BATTERY_STATUS_TEXT = {0: "off", 1: "standby", 2: "initializing", 5: "fault", 7: "idle", 10: "power saving"}
 REFUSALS = {1: "illegal function", 2: "illegal data address: no such register on this device",
             3: "illegal data value", 4: "device failure", 6: "device busy",
             10: "gateway: no path to that unit id", 11: "gateway: that unit id did not answer"}
@@ -210,6 +213,8 @@ class SunSpecSource:
         for reg in self.registers:
             out[FIELD[reg.field]] = await self._register(reg, ts)
         if self.cfg.preset == "solaredge" and "battery_charge_w" in out and out["battery_charge_w"].ok:
+            if not self.cfg.registers:
+                out["battery_charge_w"] = await self._solaredge_battery_idle(out["battery_charge_w"], ts)
             inv = next((models[m] for m in INVERTERS if m in models), None)
             if inv is not None and inv.get("DCW") is not None:
                 # a hybrid's AC output includes the battery: PV is the DC input plus what charges
@@ -311,6 +316,21 @@ class SunSpecSource:
             w = b.get("W")
             out["battery_charge_w"] = self._point(None if w is None else -w, "battery_charge_w", ts, "802:W")
         return out
+
+    async def _solaredge_battery_idle(self, power: Reading, ts: float) -> Reading:
+        """Battery 1's power as read, or a known 0 W when its status (0xE186) says it moves nothing:
+        asleep, an LG RESU reports -32768 W and bogus voltage and current (binsentsu's SolarEdge
+        integration trusts them only in 3 charge, 4 discharge, 6 preserve charge, as here). A status
+        the device does not give (refused, or 'not implemented') leaves the value as read."""
+        try:
+            lo, hi = await self._read(self.unit, SE_BATTERY_STATUS, 2)
+        except LookupError:
+            return power
+        status = (hi << 16) | lo                  # uint32, low word first like the block's floats
+        if status == 0xFFFFFFFF or status in SE_BATTERY_MOVING:
+            return power
+        what = SE_BATTERY_STATUS_TEXT.get(status, "not charging or discharging")
+        return Reading(0.0, ts, f"{self.name} (SolarEdge battery status {status} {what})", None)
 
     def _fronius_modules(self, mppt: list[dict[str, Any]], ts: float) -> dict[str, Reading]:
         """A Fronius hybrid's model 160, told apart by each module's name as the inverter gives it:
