@@ -221,6 +221,22 @@ async def test_enphase_storage_ct_wins_over_the_batteries_own_figures_and_balanc
     assert s.pv_w.value + s.grid_import_w.value - s.house_w.value - s.battery_charge_w.value == pytest.approx(0)
 
 
+async def test_enphase_ct_installed_backwards_makes_the_house_unknown_not_negative():
+    """A net CT clamped the wrong way round reads the night's 3.8 kW import as export: PV + grid -
+    charging is then -5 kW, which no house draws; the house is unknown and says why, the grid
+    still shows what the CT reads."""
+    import copy
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    fx = copy.deepcopy(fx)
+    for r in fx["extra_replies"]["/ivp/meters/readings"]:
+        if r["eid"] == 704643584:                       # the net-consumption CT in /ivp/meters
+            r["activePower"] = -r["activePower"]
+    async with served("enphase", fx) as (src, _):
+        s = await src.read()
+    assert s.grid_import_w.value == pytest.approx(-3760.828)
+    assert s.house_w.value is None and "CTs do not add up" in s.house_w.error and "= -5058 W" in s.house_w.error
+
+
 async def test_enphase_asks_for_its_ct_list_once_and_falls_back_when_readings_fail():
     """/ivp/meters (which CT is which) is asked once a quarter hour, the readings every time; when
     the readings fail, that read comes from production.json (the same meters), not from nothing."""

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ..clock import Clock
-from .convert import to_reading
+from .convert import NEGATIVE_TOLERANCE_W, NONNEGATIVE, to_reading
 from .httpjson import HttpJsonSource
 from .local_config import EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SonnenConfig
 from .snapshot import Reading, absent, missing
@@ -224,6 +224,10 @@ class EnphaseSource(HttpJsonSource):
             if r.value is None:
                 return missing(ts, self.name, f"{label}: {r.error}")
             total += sign * r.value
+        if field in NONNEGATIVE and total < -NEGATIVE_TOLERANCE_W:
+            # not a sign to invert: a CT installed backwards or given the wrong role on the gateway
+            return missing(ts, self.name, f"{label} = {total:.0f} W: the gateway's CTs do not add up (a CT's "
+                           "direction or role set wrong in its installer settings?)")
         return to_reading(total, field, ts=ts, source=self.name, label=label)
 
     def _battery(self, prod_body: dict, body: dict, ts: float) -> dict[str, Reading]:
