@@ -319,8 +319,17 @@ class SunSpecSource:
             out.update(self._fronius_modules(mppt, ts))
         meter_id = next((m for m in METERS if m in models), None)
         if meter_id is not None:
-            out["grid_import_w"] = self._point(models[meter_id].get("W"), "grid_import_w", ts, f"{meter_id}:W",
-                                               invert=self.meter_invert)
+            meter = models[meter_id]
+            inv_st = models[inv_id].get("St") if inv_id is not None else None
+            if self.cfg.preset == "solaredge" and inv_st in ASLEEP and meter.get("W") == 0 and meter.get("A") == 0:
+                # a house draws something at night: an exact 0 W and 0 A with the inverter asleep is a meter
+                # SolarEdge stopped updating (nmakel/solaredge_modbus#106: SetApp showed the real values)
+                out["grid_import_w"] = missing(ts, self.name, (
+                    f"{meter_id}:W reads 0 W and 0 A while the inverter sleeps ({inv_id}:St {inv_st}): SolarEdge "
+                    "does not update its meter then; no value rather than a false 0"))
+            else:
+                out["grid_import_w"] = self._point(meter.get("W"), "grid_import_w", ts, f"{meter_id}:W",
+                                                   invert=self.meter_invert)
         if 124 in models:
             out["battery_soc_pct"] = self._point(models[124].get("ChaState"), "battery_soc_pct", ts, "124:ChaState")
         if 802 in models:
