@@ -358,7 +358,10 @@ class SunSpecSource:
         """A Fronius hybrid's model 160, told apart by each module's name as the inverter gives it:
         'StCha n' / 'StDisCha n' are the battery's charge and discharge, every other named module a
         string ('MPPT n'). A GEN24 has two strings before them, a Verto three, so a position says
-        nothing. A string whose DCW is not implemented (no panels on that tracker) adds nothing."""
+        nothing. A string whose DCW is not implemented (no panels on that tracker) adds nothing.
+        PV comes from the strings only on a hybrid (its AC output carries the battery too); without
+        battery modules the inverter model's AC W stands: on an Argeno's modular power stages the
+        160 channels showed 6.5 kW of 31.7 kW (evcc PR #32329)."""
         strings: list[tuple[int, float]] = []
         charge: tuple[int, float | None] | None = None
         discharge: tuple[int, float | None] | None = None
@@ -371,7 +374,7 @@ class SunSpecSource:
             elif name and m.get("DCW") is not None:
                 strings.append((pos, m["DCW"]))
         out: dict[str, Reading] = {}
-        if strings:
+        if strings and (charge is not None or discharge is not None):
             out["pv_w"] = to_reading(sum(w for _, w in strings), "pv_w", ts=ts, source=self.name,
                                      label=f"160:{'+'.join(str(p) for p, _ in strings)}:DCW")
         if charge is not None and discharge is not None and charge[1] is not None and discharge[1] is not None:
