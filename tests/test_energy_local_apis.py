@@ -221,6 +221,22 @@ async def test_enphase_storage_ct_wins_over_the_batteries_own_figures_and_balanc
     assert s.pv_w.value + s.grid_import_w.value - s.house_w.value - s.battery_charge_w.value == pytest.approx(0)
 
 
+async def test_enphase_ct_installed_backwards_makes_the_house_unknown_not_negative():
+    """A net CT clamped the wrong way round reads the night's 3.8 kW import as export: PV + grid -
+    charging is then -5 kW, which no house draws; the house is unknown and says why, the grid
+    still shows what the CT reads."""
+    import copy
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    fx = copy.deepcopy(fx)
+    for r in fx["extra_replies"]["/ivp/meters/readings"]:
+        if r["eid"] == 704643584:                       # the net-consumption CT in /ivp/meters
+            r["activePower"] = -r["activePower"]
+    async with served("enphase", fx) as (src, _):
+        s = await src.read()
+    assert s.grid_import_w.value == pytest.approx(-3760.828)
+    assert s.house_w.value is None and "CTs do not add up" in s.house_w.error and "= -5058 W" in s.house_w.error
+
+
 async def test_enphase_asks_for_its_ct_list_once_and_falls_back_when_readings_fail():
     """/ivp/meters (which CT is which) is asked once a quarter hour, the readings every time; when
     the readings fail, that read comes from production.json (the same meters), not from nothing."""
@@ -382,17 +398,28 @@ async def test_bad_replies_are_errors_not_numbers(body, words):
     assert s.pv_w.value is None and words.lower() in s.pv_w.error.lower(), s.pv_w.error
 
 
-def test_read_energy_on_a_local_api(tmp_path):
-    """`read energy --json` against a HomeWizard P1 stand-in in another process."""
+@pytest.mark.parametrize("name, field, value, sign", [
+    ("homewizard/p1_v1_exporting", "grid_import_w", -123, "exporting to the grid"),
+    ("enphase/cts_night_storage_ct_charging_from_grid_8.3.1598", "battery_charge_w", 1297.667, "battery charging"),
+    ("powerwall/night_discharging_into_house", "battery_charge_w", -1200, "battery discharging"),
+    ("sonnen/night_empty_at_reserve_idle_importing", "grid_import_w", 2106, "importing from the grid"),
+])
+def test_read_energy_on_a_local_api(tmp_path, name, field, value, sign):
+    """`edgemining-tui read energy --json` in another process against a stand-in replaying a recorded
+    reply with what the device asks for (HTTPS, token, login): the value and its sign in words."""
     import asyncio
     import threading
-    _, fx = CORPUS["homewizard/p1_v1_exporting"]
+
+    import yaml
+    vendor, fx = CORPUS[name]
     ready = threading.Event()
     box: dict = {}
 
     def serve():
         async def main():
-            srv = LocalApiServer({fx["request"]["path"]: fx["reply"]})
+            srv = LocalApiServer({fx["request"]["path"]: fx["reply"], **fx.get("extra_replies", {})},
+                                 tls=fx.get("tls", False), bearer=fx.get("bearer"), auth_token=fx.get("auth_token"),
+                                 login_password=fx.get("login_password"))
             await srv.start()
             box["url"] = srv.url
             ready.set()
@@ -405,13 +432,15 @@ def test_read_energy_on_a_local_api(tmp_path):
     assert ready.wait(10)
     try:
         cfg = tmp_path / "c.yaml"
-        cfg.write_text(f"energy:\n  source: homewizard\n  homewizard: {{url: '{box['url']}'}}\n")
+        cfg.write_text(yaml.safe_dump({"energy": {"source": vendor, vendor: {"url": box["url"], **fx.get("config", {})}}}))
         out = subprocess.run([sys.executable, "-m", "edgemining_tui", "read", "energy", "--config", str(cfg), "--json"],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         d = json.loads(out.stdout)
-        assert d["grid_import_w"]["value"] == -123 and d["grid_import_w"]["error"] is None
-        assert d["pv_w"]["value"] is None and d["pv_w"]["error"]
+        assert d[field]["value"] == pytest.approx(value) and d[field]["error"] is None, d[field]
+        assert d[field]["sign"] == sign
+        missing_fields = [f for f in FIELDS if f not in fx["expect"]]
+        assert all(d[f]["value"] is None and d[f]["error"] for f in missing_fields)
     finally:
         box["stop"] = True
         t.join(5)
@@ -497,11 +526,39 @@ def _replace_at(doc, path, value):
 
 def _ct_powers(fx: dict) -> dict | None:
     """What EnphaseSource.request hands parse for a fixture's CT meters: {measurementType: activePower}."""
-    if "/ivp/meters/readings" not in fx["extra_replies"]:
+    from edgemining_tui.energy.local_apis import ct_powers, enabled_cts
+    replies = fx["extra_replies"]
+    if "/ivp/meters/readings" not in replies:
         return None
-    by_eid = {r["eid"]: r["activePower"] for r in fx["extra_replies"]["/ivp/meters/readings"]}
-    return {m["measurementType"]: by_eid[m["eid"]] for m in fx["extra_replies"]["/ivp/meters"]
-            if m["state"] == "enabled" and m["eid"] in by_eid}
+    return ct_powers(enabled_cts(replies["/ivp/meters"]), replies["/ivp/meters/readings"])
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.sampled_from(["/ivp/meters", "/ivp/meters/readings"]), st.integers(0, 7), st.sampled_from(
+    ["eid", "state", "measurementType", "activePower", None]), _json)
+def test_hostile_ct_meter_replies_are_errors_never_a_crash(endpoint, index, key, value):
+    """Any JSON in /ivp/meters or /ivp/meters/readings (a whole reply, one CT, one key of it) gives
+    readings that are finite and plausible, or unknown with a reason; never an exception."""
+    import asyncio
+    import copy
+    import math
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    replies = copy.deepcopy(fx["extra_replies"])
+    doc = replies[endpoint]
+    if key is None:
+        replies[endpoint] = value
+    else:
+        doc[index % len(doc)][key] = value
+    cfg = LC.EnphaseConfig(url="https://127.0.0.1:9", **fx["config"])
+    src = build_one("enphase", cfg, VirtualClock(1_750_000_000), "enphase")
+
+    async def fetch(path, params=None):
+        return (fx["reply"], None) if path == "/production.json" else (replies[path], None)
+    src.fetch = fetch
+    snap = asyncio.run(src.read())
+    for f in FIELDS:
+        r = getattr(snap, f)
+        assert (r.value is None and r.error) or (math.isfinite(r.value) and abs(r.value) <= 100_000), (f, r)
 
 
 _HOSTILE_PATHS = {

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ..clock import Clock
-from .convert import to_reading
+from .convert import NEGATIVE_TOLERANCE_W, NONNEGATIVE, to_reading
 from .httpjson import HttpJsonSource
 from .local_config import EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SonnenConfig
 from .snapshot import Reading, absent, missing
@@ -135,15 +135,12 @@ class EnphaseSource(HttpJsonSource):
         if self._cts is None or now - self._cts_since >= ENSEMBLE_RECHECK_S:
             meters, err = await self.fetch(self.METERS)
             # a transient failure keeps the CTs already known; a gateway that never listed any has none
-            self._cts = _enabled_cts(meters) if err is None else (self._cts or {})
+            self._cts = enabled_cts(meters) if err is None else (self._cts or {})
             self._cts_since = now
         if not self._cts:
             return None
         readings, err = await self.fetch(self.METERS + "/readings")
-        if err is not None or not isinstance(readings, list):
-            return None
-        by_eid = {str(r.get("eid")): r for r in readings if isinstance(r, dict)}
-        return {mtype: by_eid[eid].get("activePower") for eid, mtype in self._cts.items() if eid in by_eid}
+        return None if err is not None else ct_powers(self._cts, readings)
 
     def parse(self, body, ts):
         """The CT meters (/ivp/meters/readings) win over production.json where the gateway has them:
@@ -227,6 +224,10 @@ class EnphaseSource(HttpJsonSource):
             if r.value is None:
                 return missing(ts, self.name, f"{label}: {r.error}")
             total += sign * r.value
+        if field in NONNEGATIVE and total < -NEGATIVE_TOLERANCE_W:
+            # not a sign to invert: a CT installed backwards or given the wrong role on the gateway
+            return missing(ts, self.name, f"{label} = {total:.0f} W: the gateway's CTs do not add up (a CT's "
+                           "direction or role set wrong in its installer settings?)")
         return to_reading(total, field, ts=ts, source=self.name, label=label)
 
     def _battery(self, prod_body: dict, body: dict, ts: float) -> dict[str, Reading]:
@@ -271,7 +272,7 @@ class EnphaseSource(HttpJsonSource):
 ENSEMBLE_RECHECK_S = 900.0
 
 
-def _enabled_cts(meters: Any) -> dict[str, str]:
+def enabled_cts(meters: Any) -> dict[str, str]:
     """eid -> measurementType of the enabled CTs in an /ivp/meters reply ({} for anything else:
     a non-metered gateway lists none, old firmware answers {"error": ...}). Readings for an eid it
     does not list (firmware 8.3 adds an all-zero one) are never read."""
@@ -279,6 +280,15 @@ def _enabled_cts(meters: Any) -> dict[str, str]:
         return {}
     return {str(m.get("eid")): m["measurementType"] for m in meters if isinstance(m, dict)
             and m.get("state") == "enabled" and m.get("measurementType") in CT_TYPES_READ}
+
+
+def ct_powers(cts: dict[str, str], readings: Any) -> dict[str, object] | None:
+    """{measurementType: activePower} of an /ivp/meters/readings reply for the enabled CTs in
+    ``cts`` (eid -> measurementType); None when the reply is not a list of readings."""
+    if not isinstance(readings, list):
+        return None
+    by_eid = {str(r.get("eid")): r for r in readings if isinstance(r, dict)}
+    return {mtype: by_eid[eid].get("activePower") for eid, mtype in cts.items() if eid in by_eid}
 
 
 # the CTs that carry a flow of ours; backfeed, load, evse and pv3p (IQ System Controller / collar
