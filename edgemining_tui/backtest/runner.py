@@ -284,7 +284,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
-    settle = site.battery.settle
+    settle = site.battery.settler(dt)
     idle_w = sum(m.model.idle_w for m in fleet)      # the fleet's standby draw, all asleep
     bat = site.battery
     has_battery = site.has_battery
@@ -378,7 +378,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             for mo in models:
                 mw += mo.power_w
             # 2. the site over [t, t + dt)
-            ch = settle(pv - load - mw, dt)
+            ch = settle(pv - load - mw)
             grid = load + mw + ch - pv
             s_mined += mw
             if zones is not None:
