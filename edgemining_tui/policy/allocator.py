@@ -150,7 +150,8 @@ class Slot:
 
     __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
                  "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept",
-                 "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running")
+                 "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running",
+                 "decision")
 
     def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
         self.name = name
@@ -158,6 +159,7 @@ class Slot:
         self.timing = timing
         self.view = None
         self.running = False       # its sample says it runs (set by the decider each cycle)
+        self.decision = None       # the MinerDecision it got last cycle (reused while it is the same)
         self.ladder: Ladder | None = None
         self.caps = None
         self.measured = 0.0

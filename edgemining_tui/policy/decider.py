@@ -322,7 +322,11 @@ class PolicyDecider(OverrideRequests):
             if sl.timer and explain:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": st.starts_on(day)}
-            out[sl.name] = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            d = sl.decision
+            if cmd is not None or d is None or d.run is not sl.run or d.target_w != sl.want or d.level != sl.level \
+                    or d.term != term or d.reason != reason or d.command is not None:
+                d = sl.decision = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            out[sl.name] = d        # (the same decision as last cycle: the same immutable object)
 
         if not explain:
             fd = self.last = make_fleet(now, site.available_w, out, {}, "")
