@@ -78,6 +78,7 @@ class PolicyDecider(OverrideRequests):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
                                            trust_sunrise_pct=b.forecast_trust_sunrise,
+                                           learned_quantile_pct=b.forecast_learned,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
         self.headroom = None
         if cfg is not None and self.cfg.headroom_w == "auto":
@@ -258,7 +259,7 @@ class PolicyDecider(OverrideRequests):
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      self._min_w(surplus))
+                                      self._min_w(surplus), snp.pv_w.value)
         if self.headroom is not None:
             self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
@@ -556,8 +557,12 @@ class PolicyDecider(OverrideRequests):
         miners = dict(self._restored)
         for name, sl in self._slots.items():
             miners[name] = sl.st.export()
-        return {"version": 1, "miners": miners, "overrides": self.overrides.export(),
-                "battery_seen": bool(self._battery)}
+        out = {"version": 1, "miners": miners, "overrides": self.overrides.export(),
+               "battery_seen": bool(self._battery)}
+        if self.reserve is not None and self.reserve.quantile is not None:
+            # what the forecast's recent misses were: a restart keeps learning from them
+            out["forecast_misses"] = self.reserve.misses.export()
+        return out
 
     def restore_state(self, state: dict, now: float | None = None) -> None:
         if not state:
@@ -568,6 +573,8 @@ class PolicyDecider(OverrideRequests):
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
+        if self.reserve is not None and state.get("forecast_misses") is not None:
+            self.reserve.misses.restore(state.get("forecast_misses"))
 
 def _step_w(surplus: list[Slot]) -> float:
     """The smallest step of a running power-target miner (0 W: none runs)."""
