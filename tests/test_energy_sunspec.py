@@ -348,6 +348,50 @@ async def test_recorded_se5000h_drops_the_connection_then_recovers():
         await _done(src, dev)
 
 
+async def test_a_solaredge_meter_frozen_at_zero_while_the_inverter_sleeps_is_no_value():
+    """An SE10K-RWS48 asleep (St 2) served its meter as 0 W and 0 A on every phase while SetApp
+    showed the real values (nmakel/solaredge_modbus#106). On the recorded SE5000H (inverter 101 and
+    meter 203 in one map): asleep with the meter at exactly 0 W and 0 A, the grid has no value and
+    says why; asleep with the meter reading 58 W, or awake with it at 0, the value stands."""
+    fx = RECORDED["solaredge_se5000h_rws_meter"]
+    s, src, dev = await _read(recorded_image(fx), preset="solaredge")
+    try:
+        await dev.set(1, 40083, [0, 0])                             # 101:W 0, W_SF 0
+        await dev.set(1, 40107, [2])                                # 101:St sleeping
+        await dev.set(1, 40190, [0, 0, 0, 0])                       # 203:A and its phases 0
+        await dev.set(1, 40206, [0, 0, 0, 0])                       # 203:W and its phases 0
+        s = await src.read()
+        assert s.pv_w.value == 0.0
+        assert s.grid_import_w.value is None and "0 W and 0 A while the inverter sleeps" in s.grid_import_w.error
+        await dev.set(1, 40206, [0xFFC6])                           # -58 (+ export on SolarEdge): 58 W import
+        s = await src.read()
+        assert s.grid_import_w.value == pytest.approx(58)
+        await dev.set(1, 40206, [0])
+        await dev.set(1, 40107, [4])                                # awake: a 0 is a 0
+        s = await src.read()
+        assert s.grid_import_w.value == 0.0
+    finally:
+        await _done(src, dev)
+
+
+async def test_an_inverter_model_refused_at_night_keeps_the_meter():
+    """Some SolarEdge inverters refuse their inverter model's registers (40071 on) while asleep and
+    still serve the map (solaredge2mqtt issue #400, an SE3680H). The recorded SE5000H with its
+    model 101 body taken out of the running image: PV says which model was refused and why, the
+    grid meter in the same map still reads."""
+    fx = RECORDED["solaredge_se5000h_rws_meter"]
+    image = recorded_image(fx)
+    for a in range(40071, 40121):
+        del image[1][a]
+    s, src, dev = await _read(image, preset="solaredge")
+    try:
+        assert s.pv_w.value is None
+        assert "model 101 at 40069" in s.pv_w.error and "no such register" in s.pv_w.error
+        assert s.grid_import_w.value == pytest.approx(91)
+    finally:
+        await _done(src, dev)
+
+
 async def test_recorded_symo_with_the_wrong_meter_unit_keeps_its_pv():
     """Fronius' preset looks for the meter on unit 200 (GEN24); a Symo behind a Datamanager has it
     on 240, or none: the grid value says which unit failed, and PV still reads."""

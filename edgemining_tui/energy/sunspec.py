@@ -207,9 +207,10 @@ class SunSpecSource:
         out: dict[str, Reading] = {}
         models: dict[int, dict[str, Any]] = {}
         if self.cfg.sunspec:
-            found, failed = await self._read_models(models)
+            refused: dict[int, str] = {}
+            found, failed = await self._read_models(models, refused)
             out.update(self._from_models(models, ts))
-            out.update(self._mismatch(models, found, failed, ts))
+            out.update(self._mismatch(models, found, failed, refused, ts))
         for reg in self.registers:
             out[FIELD[reg.field]] = await self._register(reg, ts)
         if self.cfg.preset == "solaredge" and "battery_charge_w" in out and out["battery_charge_w"].ok:
@@ -222,10 +223,13 @@ class SunSpecSource:
                                          source=self.name, label="103:DCW + battery")
         return out
 
-    async def _read_models(self, models: dict[int, dict[str, Any]]) -> tuple[dict[int, list[int]], dict[int, str]]:
+    async def _read_models(self, models: dict[int, dict[str, Any]], refused: dict[int, str]
+                           ) -> tuple[dict[int, list[int]], dict[int, str]]:
         """The wanted models of every unit into ``models``; ({unit: model ids found}, {unit: why it
         could not be read}). A separate meter unit that is wrong or silent costs the grid value
-        only, not the inverter's; when no unit has a map at all the read fails as a whole."""
+        only, not the inverter's; when no unit has a map at all the read fails as a whole. A model
+        the device refuses while its map reads (a SolarEdge at night refusing its inverter model,
+        solaredge2mqtt issue #400) goes into ``refused`` with why, and the others still read."""
         units = [self.unit] + ([self.meter_unit] if self.meter_unit not in (None, self.unit) else [])
         found: dict[int, list[int]] = {}
         failed: dict[int, str] = {}
@@ -243,7 +247,12 @@ class SunSpecSource:
                     # SolarEdge a second and third meter after the grid meter
                     twin = next((g for g in (INVERTERS, METERS) if mid in g and any(m in models for m in g)), None)
                     if wanted and twin is None and mid not in models:
-                        models[mid] = await self._model(unit, mid, addr, length)
+                        try:
+                            models[mid] = await self._model(unit, mid, addr, length)
+                        except UnitSilent:
+                            raise
+                        except LookupError as e:
+                            refused[mid] = f"model {mid} at {addr}: {e}"
                 self._retry_at.pop(unit, None)
             except LookupError as e:
                 failed[unit] = str(e)
@@ -256,20 +265,24 @@ class SunSpecSource:
         return found, failed
 
     def _mismatch(self, models: dict[int, dict[str, Any]], found: dict[int, list[int]], failed: dict[int, str],
-                  ts: float) -> dict[str, Reading]:
+                  refused: dict[int, str], ts: float) -> dict[str, Reading]:
         """Say which map the preset or config expected and what the device holds instead."""
         def holds(units: list[int]) -> str:
             seen = [str(m) for u in units for m in found.get(u, [])]
             return f"models found: {', '.join(seen)}" if seen else "no models found"
         out: dict[str, Reading] = {}
+        def refusal(group: tuple[int, ...]) -> str | None:
+            return next((refused[m] for m in group if m in refused), None)
         if not any(m in models for m in INVERTERS):
-            why = failed.get(self.unit) or (
+            why = failed.get(self.unit) or refusal(INVERTERS) or (
                 f"no inverter model (101-103, 111-113, 701) on unit {self.unit} at {self.where} "
                 f"({holds([self.unit])}): is this the inverter? check unit_id / preset")
             out["pv_w"] = missing(ts, self.name, why)
         if not any(m in models for m in METERS):
             if self.meter_unit is not None and self.meter_unit in failed:
                 why = f"grid meter on unit {self.meter_unit}: {failed[self.meter_unit]}"
+            elif refusal(METERS):
+                why = f"grid meter: {refusal(METERS)}"
             else:
                 units = [self.unit] + ([self.meter_unit] if self.meter_unit not in (None, self.unit) else [])
                 hint = PRESETS[self.cfg.preset].grid_hint or "a meter outside the inverter's map needs meter_unit_id"
@@ -306,8 +319,17 @@ class SunSpecSource:
             out.update(self._fronius_modules(mppt, ts))
         meter_id = next((m for m in METERS if m in models), None)
         if meter_id is not None:
-            out["grid_import_w"] = self._point(models[meter_id].get("W"), "grid_import_w", ts, f"{meter_id}:W",
-                                               invert=self.meter_invert)
+            meter = models[meter_id]
+            inv_st = models[inv_id].get("St") if inv_id is not None else None
+            if self.cfg.preset == "solaredge" and inv_st in ASLEEP and meter.get("W") == 0 and meter.get("A") == 0:
+                # a house draws something at night: an exact 0 W and 0 A with the inverter asleep is a meter
+                # SolarEdge stopped updating (nmakel/solaredge_modbus#106: SetApp showed the real values)
+                out["grid_import_w"] = missing(ts, self.name, (
+                    f"{meter_id}:W reads 0 W and 0 A while the inverter sleeps ({inv_id}:St {inv_st}): SolarEdge "
+                    "does not update its meter then; no value rather than a false 0"))
+            else:
+                out["grid_import_w"] = self._point(meter.get("W"), "grid_import_w", ts, f"{meter_id}:W",
+                                                   invert=self.meter_invert)
         if 124 in models:
             out["battery_soc_pct"] = self._point(models[124].get("ChaState"), "battery_soc_pct", ts, "124:ChaState")
         if 802 in models:
@@ -336,7 +358,10 @@ class SunSpecSource:
         """A Fronius hybrid's model 160, told apart by each module's name as the inverter gives it:
         'StCha n' / 'StDisCha n' are the battery's charge and discharge, every other named module a
         string ('MPPT n'). A GEN24 has two strings before them, a Verto three, so a position says
-        nothing. A string whose DCW is not implemented (no panels on that tracker) adds nothing."""
+        nothing. A string whose DCW is not implemented (no panels on that tracker) adds nothing.
+        PV comes from the strings only on a hybrid (its AC output carries the battery too); without
+        battery modules the inverter model's AC W stands: on an Argeno's modular power stages the
+        160 channels showed 6.5 kW of 31.7 kW (evcc PR #32329)."""
         strings: list[tuple[int, float]] = []
         charge: tuple[int, float | None] | None = None
         discharge: tuple[int, float | None] | None = None
@@ -349,7 +374,7 @@ class SunSpecSource:
             elif name and m.get("DCW") is not None:
                 strings.append((pos, m["DCW"]))
         out: dict[str, Reading] = {}
-        if strings:
+        if strings and (charge is not None or discharge is not None):
             out["pv_w"] = to_reading(sum(w for _, w in strings), "pv_w", ts=ts, source=self.name,
                                      label=f"160:{'+'.join(str(p) for p, _ in strings)}:DCW")
         if charge is not None and discharge is not None and charge[1] is not None and discharge[1] is not None:

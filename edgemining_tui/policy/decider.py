@@ -27,7 +27,7 @@ from ..miners.model import CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
-from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision
+from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
 from .overrides import MODE_OF_KIND, Override, OverrideEvent, Overrides, override_refusal
 from .requests import OverrideRequests
 from .rule_hook import RuleHook, RuleSetHook, SiteFeeds, _as_hook
@@ -68,6 +68,9 @@ class PolicyDecider(OverrideRequests):
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
         # None: no check, for the replay, whose samples carry the time they last changed)
         self.miner_data_max_age_s: float | str | None = "grace"
+        # False: decide only (run, target, level, term, command) and leave the words out (reasons,
+        # summary, terms), which are most of a cycle's cost; for the replay, which reads none of them
+        self.explain = True
         self._battery: bool | None = self.cfg.battery.present
         b = self.cfg.battery
         self.reserve = None
@@ -75,6 +78,7 @@ class PolicyDecider(OverrideRequests):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
                                            trust_sunrise_pct=b.forecast_trust_sunrise,
+                                           learned_quantile_pct=b.forecast_learned,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
         self.headroom = None
         if cfg is not None and self.cfg.headroom_w == "auto":
@@ -255,7 +259,7 @@ class PolicyDecider(OverrideRequests):
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      self._min_w(surplus))
+                                      self._min_w(surplus), snp.pv_w.value)
         if self.headroom is not None:
             self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
@@ -293,10 +297,11 @@ class PolicyDecider(OverrideRequests):
                                                  stopped_since=st.last_stop)
                         if act == "start":
                             sl.forced = True
-                left, reserved = allocate(cfg, site, surplus, now, day)
+                left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
 
         # commands
         retry = cfg.command_retry
+        explain = self.explain
         timers: dict[str, dict] = {}
         for sl in acted:
             cmd, resend = self._command(sl, now, retry)
@@ -315,11 +320,18 @@ class PolicyDecider(OverrideRequests):
             elif observe is None and sl.run and sl.want is not None and st.on:
                 st.setpoint_w = sl.want
                 st.level = sl.level
-            if sl.timer:
+            if sl.timer and explain:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": st.starts_on(day)}
-            out[sl.name] = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            d = sl.decision
+            if cmd is not None or d is None or d.run is not sl.run or d.target_w != sl.want or d.level != sl.level \
+                    or d.term != term or d.reason != reason or d.command is not None:
+                d = sl.decision = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            out[sl.name] = d        # (the same decision as last cycle: the same immutable object)
 
+        if not explain:
+            fd = self.last = make_fleet(now, site.available_w, out, {}, "")
+            return fd
         terms = {
             "mode": cfg.mode,
             "available_w": site.available_w,
@@ -351,8 +363,7 @@ class PolicyDecider(OverrideRequests):
             summary = f"available {fmt_kw(site.available_w)}"
         else:
             summary = f"{site.why}: {terms['failsafe']} ({fmt_dur(stale_for)})"
-        fd = FleetDecision(now, site.available_w, out, terms, summary)
-        self.last = fd
+        fd = self.last = make_fleet(now, site.available_w, out, terms, summary)
         return fd
 
     def _min_w(self, surplus: list[Slot]) -> float:
@@ -546,8 +557,12 @@ class PolicyDecider(OverrideRequests):
         miners = dict(self._restored)
         for name, sl in self._slots.items():
             miners[name] = sl.st.export()
-        return {"version": 1, "miners": miners, "overrides": self.overrides.export(),
-                "battery_seen": bool(self._battery)}
+        out = {"version": 1, "miners": miners, "overrides": self.overrides.export(),
+               "battery_seen": bool(self._battery)}
+        if self.reserve is not None and self.reserve.quantile is not None:
+            # what the forecast's recent misses were: a restart keeps learning from them
+            out["forecast_misses"] = self.reserve.misses.export()
+        return out
 
     def restore_state(self, state: dict, now: float | None = None) -> None:
         if not state:
@@ -558,6 +573,8 @@ class PolicyDecider(OverrideRequests):
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
+        if self.reserve is not None and state.get("forecast_misses") is not None:
+            self.reserve.misses.restore(state.get("forecast_misses"))
 
 def _step_w(surplus: list[Slot]) -> float:
     """The smallest step of a running power-target miner (0 W: none runs)."""
