@@ -75,7 +75,8 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
     ``reserve``: this cycle's forecast reserve (policy/reserve.py), None to use the fixed SoC levels."""
     s = Site()
     value = snapshot.value
-    grid = value("grid_import_w")
+    r = snapshot.grid_import_w
+    grid = r.value if r.error is None else None        # value("grid_import_w"), read often
     if has_battery is None:
         # battery.present: false — the owner says there is none: whatever a source reports for a
         # battery (a GEN24's disabled input at SoC 0 %) is ignored, and never blocks a decision

@@ -304,7 +304,10 @@ class PolicyDecider(OverrideRequests):
         explain = self.explain
         timers: dict[str, dict] = {}
         for sl in acted:
-            cmd, resend = self._command(sl, now, retry)
+            if sl.run or sl.running:
+                cmd, resend = self._command(sl, now, retry)
+            else:
+                cmd, resend = None, False       # off and meant to be off: nothing to send
             st = sl.st
             term, reason = sl.term, sl.reason
             if view_pending := sl.view.pending:
@@ -475,8 +478,6 @@ class PolicyDecider(OverrideRequests):
         when the rules/fail-safe forbid commands, or when an identical command awaits confirmation."""
         view = sl.view
         running = sl.running
-        if not sl.run and not running:
-            return None, False          # off and meant to be off: the common case, nothing to send
         sample = view.sample
         st = sl.st
         lad = sl.ladder
