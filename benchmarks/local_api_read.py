@@ -2,7 +2,9 @@
 figures hold on a loaded machine): one Speedwire datagram parsed (the meter sends up to 5 a second),
 and one Enphase read over loopback HTTPS (production.json + ensemble/power) with `verify_tls: false`
 against the same with the certificate pinned (`tls_fingerprint`), on a kept-alive connection and
-on a fresh connection (a new handshake, where the pin is checked). Medians.
+on a fresh connection (a new handshake, where the pin is checked); and a gateway with CT meters
+(production.json + ensemble/power + /ivp/meters/readings) against the same gateway read from
+production.json alone. Medians.
 
     .venv/bin/python benchmarks/local_api_read.py [READS]
 """
@@ -35,8 +37,8 @@ def speedwire_us(n: int = 20000) -> float:
     return statistics.median(times)
 
 
-async def enphase_ms(reads: int, pin: bool, fresh: bool) -> float:
-    fx = json.loads((DATA / "enphase" / "day_battery_charging_8.2.4286.json").read_text())
+async def enphase_ms(reads: int, pin: bool, fresh: bool, fixture: str = "day_battery_charging_8.2.4286") -> float:
+    fx = json.loads((DATA / "enphase" / f"{fixture}.json").read_text())
     srv = LocalApiServer({fx["request"]["path"]: fx["reply"], **fx["extra_replies"]}, tls=True, bearer=fx["bearer"])
     await srv.start()
     try:
@@ -67,6 +69,10 @@ def main() -> None:
         what = "fresh connection each read" if fresh else "kept-alive connection"
         print(f"enphase read ({what}): verify_tls false {off:.2f} ms CPU, pinned {pinned:.2f} ms CPU "
               f"(ratio {pinned / off:.2f}), median of {reads} (client and loopback server in one process)")
+    plain = asyncio.run(enphase_ms(reads, pin=False, fresh=False))
+    cts = asyncio.run(enphase_ms(reads, pin=False, fresh=False, fixture="cts_day_storage_ct_charging_8.2.4286"))
+    print(f"enphase read with CT meters (+ /ivp/meters/readings, 8.2.4286 with a storage CT): {cts:.2f} ms CPU vs "
+          f"production.json + ensemble only {plain:.2f} ms CPU (ratio {cts / plain:.2f}), median of {reads}")
 
 
 if __name__ == "__main__":

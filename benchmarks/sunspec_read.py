@@ -74,7 +74,7 @@ async def measure(port: int, config: dict, n: int) -> tuple[float, int, float, i
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    print(f"{'recorded device':<32} {'first read':>18} {'steady read (median of ' + str(n) + ')':>30} {'values':>7}")
+    print(f"{'recorded device':<36} {'first read':>18} {'steady read (median of ' + str(n) + ')':>30} {'values':>7}")
     for f in sorted((ROOT / "tests" / "data" / "energy" / "sunspec").glob("*.json")):
         fx = json.loads(f.read_text())
         if "config" not in fx:
@@ -84,7 +84,7 @@ def main() -> None:
             first_ms, first_req, ms, req, ok = asyncio.run(measure(port, fx["config"], n))
         finally:
             stop()
-        print(f"{f.stem:<32} {first_ms:7.2f} ms {first_req:3d} req {ms:19.2f} ms {req:3d} req {ok:>7}")
+        print(f"{f.stem:<36} {first_ms:7.2f} ms {first_req:3d} req {ms:19.2f} ms {req:3d} req {ok:>7}")
 
 
 if __name__ == "__main__":

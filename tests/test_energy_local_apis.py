@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from edgemining_tui.clock import VirtualClock
 from edgemining_tui.energy import local_config as LC
@@ -63,6 +63,23 @@ def test_each_battery_device_is_recorded_by_night_and_by_day_and_with_its_batter
             f"{vendor}: no reply with the battery idle"
     exp = [fx["expect"] for v, fx in CORPUS.values() if v == "enphase"]
     assert any(e.get("battery_charge_w", None) is None for e in exp), "enphase: no gateway without a battery"
+    # the CT meters (/ivp/meters/readings): with a storage CT and without one, each by night and by day
+    for storage_ct in (True, False):
+        exp = [fx["expect"] for v, fx in CORPUS.values() if v == "enphase" and "/ivp/meters/readings" in
+               fx.get("extra_replies", {}) and storage_ct == ("storage" in _enabled_cts(fx))]
+        assert any(e.get("pv_w") == 0 for e in exp) and any((e.get("pv_w") or 0) > 500 for e in exp), storage_ct
+    # sonnen with its battery idle, full by day and empty by night
+    exp = [fx["expect"] for v, fx in CORPUS.values() if v == "sonnen"]
+    idle = [e for e in exp if abs(e["battery_charge_w"]) < 50]
+    assert any(e["battery_soc_pct"] == 100 and e["pv_w"] > 500 for e in idle), "sonnen: no full battery by day"
+    assert any(e["battery_soc_pct"] == 0 and e["pv_w"] == 0 for e in idle), "sonnen: no empty battery by night"
+    # a Powerwall discharging into the house by night
+    exp = [fx["expect"] for v, fx in CORPUS.values() if v == "powerwall"]
+    assert any(e["pv_w"] < 50 and e["battery_charge_w"] < -500 for e in exp), "powerwall: no night discharge"
+
+
+def _enabled_cts(fx: dict) -> set[str]:
+    return {m["measurementType"] for m in fx["extra_replies"].get("/ivp/meters", []) if m["state"] == "enabled"}
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -89,14 +106,19 @@ async def test_fixture_reads_to_documented_values(name):
                                          ("sonnen/night_discharging_v2", "battery_charge_w"),
                                          ("enphase/day_battery_charging_8.2.4286", "battery_charge_w"),
                                          ("enphase/night_battery_charging_from_grid_8.3.1598", "battery_charge_w"),
-                                         ("enphase/day_acb_and_iq_battery_discharging_8.2.4382", "battery_charge_w")])
+                                         ("enphase/day_acb_and_iq_battery_discharging_8.2.4382", "battery_charge_w"),
+                                         ("enphase/cts_night_storage_ct_charging_from_grid_8.3.1598", "battery_charge_w"),
+                                         ("enphase/cts_day_no_battery_exporting_7.6.175", "grid_import_w"),
+                                         ("powerwall/night_discharging_into_house", "battery_charge_w"),
+                                         ("sonnen/day_full_idle_feeding_in", "grid_import_w"),
+                                         ("sonnen/night_empty_at_reserve_idle_importing", "grid_import_w")])
 async def test_vendor_signs_flip_at_the_boundary(name, field):
     """Powerwall, sonnen and Enphase count their battery + discharging and sonnen the grid + feed-in:
     the readings come out as ours (+ charging, + import), balancing the site by day and by night."""
     vendor, fx = CORPUS[name]
     async with served(vendor, fx) as (src, _):
         s = await src.read()
-    balance = s.pv_w.value + s.grid_import_w.value - s.house_w.value - s.battery_charge_w.value
+    balance = s.pv_w.value + s.grid_import_w.value - s.house_w.value - (s.battery_charge_w.value or 0.0)
     assert abs(balance) < max(20.0, 0.05 * s.pv_w.value), balance
     assert getattr(s, field).value == pytest.approx(fx["expect"][field])
 
@@ -170,6 +192,124 @@ async def test_enphase_battery_unknown_makes_the_house_unknown_not_wrong():
     assert s.battery_charge_w.value is None and "real_power_mw None" in s.battery_charge_w.error
     assert s.house_w.value is None and "includes the batteries" in s.house_w.error
     assert s.pv_w.value == pytest.approx(7123.097)
+
+
+async def test_enphase_ct_meters_win_and_the_8_3_5433_total_is_repaired_without_them():
+    """Firmware 8.3.5433 writes net-consumption into production.json's total-consumption (428.4 W
+    both). The load CT in /ivp/meters/readings says 786.5 W, and it is what the house reads; a
+    gateway whose CT meters cannot be read falls back to production.json, where the house is
+    net + production (785.9 W), never the copied 428.4 W."""
+    _, fx = CORPUS["enphase/cts_day_load_ct_no_battery_8.3.5433"]
+    async with served("enphase", fx) as (src, _):
+        s = await src.read()
+    assert s.house_w.value == pytest.approx(786.513) and s.grid_import_w.value == pytest.approx(433.762)
+    no_cts = {k: v for k, v in fx["extra_replies"].items() if not k.startswith("/ivp/meters")}
+    async with served("enphase", {**fx, "extra_replies": no_cts}) as (src, _):
+        s = await src.read()
+    assert s.house_w.value == pytest.approx(428.414 + 357.492) and s.grid_import_w.value == pytest.approx(428.414)
+    assert s.pv_w.value == pytest.approx(357.492)
+
+
+async def test_enphase_storage_ct_wins_over_the_batteries_own_figures_and_balances():
+    """With a storage CT the battery power is the CT's (charging 1297.7 W by night, measured with
+    the grid CT at one timestamp), not the batteries' own sum (1084 W); the SoC is still theirs,
+    and PV + grid = house + charging holds exactly."""
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    async with served("enphase", fx) as (src, _):
+        s = await src.read()
+    assert s.battery_charge_w.value == pytest.approx(1297.667) and s.battery_soc_pct.value == pytest.approx(89.0)
+    assert s.pv_w.value + s.grid_import_w.value - s.house_w.value - s.battery_charge_w.value == pytest.approx(0)
+
+
+async def test_enphase_ct_installed_backwards_makes_the_house_unknown_not_negative():
+    """A net CT clamped the wrong way round reads the night's 3.8 kW import as export: PV + grid -
+    charging is then -5 kW, which no house draws; the house is unknown and says why, the grid
+    still shows what the CT reads."""
+    import copy
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    fx = copy.deepcopy(fx)
+    for r in fx["extra_replies"]["/ivp/meters/readings"]:
+        if r["eid"] == 704643584:                       # the net-consumption CT in /ivp/meters
+            r["activePower"] = -r["activePower"]
+    async with served("enphase", fx) as (src, _):
+        s = await src.read()
+    assert s.grid_import_w.value == pytest.approx(-3760.828)
+    assert s.house_w.value is None and "CTs do not add up" in s.house_w.error and "= -5058 W" in s.house_w.error
+
+
+async def test_enphase_asks_for_its_ct_list_once_and_falls_back_when_readings_fail():
+    """/ivp/meters (which CT is which) is asked once a quarter hour, the readings every time; when
+    the readings fail, that read comes from production.json (the same meters), not from nothing."""
+    _, fx = CORPUS["enphase/cts_day_storage_ct_charging_8.2.4286"]
+    async with served("enphase", fx) as (src, srv):
+        for _ in range(3):
+            s = await src.read()
+        assert s.battery_charge_w.value == pytest.approx(7083.656)
+        assert sum(r == "GET /ivp/meters" for r in srv.requests) == 1
+        assert sum(r == "GET /ivp/meters/readings" for r in srv.requests) == 3
+        readings = srv.replay.pop("/ivp/meters/readings")
+        s = await src.read()
+        assert s.pv_w.value == pytest.approx(7123.097) and s.battery_charge_w.value == pytest.approx(6592.0)
+        assert s.house_w.value == pytest.approx(2292.72)
+        srv.replay["/ivp/meters/readings"] = readings
+        assert (await src.read()).pv_w.value == pytest.approx(7131.017)
+        src.clock.advance(900)
+        await src.read()
+        assert sum(r == "GET /ivp/meters" for r in srv.requests) == 2
+
+
+async def test_enphase_old_firmware_error_body_for_its_ct_list_reads_production_json():
+    """Firmware 3.8 answers /ivp/meters with 200 and {"error": "404 - Not Found"} (pyenphase's
+    recorded 3.8.10 reply): no CT meters, production.json is read, nothing is an error."""
+    _, fx = CORPUS["enphase/cts_day_storage_ct_charging_8.2.4286"]
+    replies = {**fx["extra_replies"], "/ivp/meters": {"error": "404 - Not Found"}}
+    async with served("enphase", {**fx, "extra_replies": replies}) as (src, srv):
+        s = await src.read()
+    assert s.pv_w.value == pytest.approx(7123.097) and s.battery_charge_w.value == pytest.approx(6592.0)
+    assert "GET /ivp/meters/readings" not in srv.requests
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.floats(-60, 12_000), st.floats(-15_000, 15_000), st.floats(-8_000, 8_000) | st.none())
+@example(100.0, -120.0, 0.0)            # the CTs' sum is -20 W: standby noise, a house of 0 W
+@example(100.0, -300.0, 0.0)            # -200 W: no house draws that; unknown
+def test_ct_readings_balance_or_the_house_is_unknown(production_w, net_w, storage_w):
+    """Whatever the production, net and storage CTs read, PV + grid = house + charging holds to the
+    watt (within the 50 W of standby noise read as a 0 W house), or the house is unknown with a
+    reason; the house is never negative."""
+    import asyncio
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    readings = {"production": production_w, "net-consumption": net_w}
+    if storage_w is not None:
+        readings["storage"] = storage_w
+    cfg = LC.EnphaseConfig(url="https://127.0.0.1:9", **fx["config"])
+    src = build_one("enphase", cfg, VirtualClock(1_750_000_000), "enphase")
+
+    async def canned():
+        return {"production": fx["reply"], "ensemble": fx["extra_replies"]["/ivp/ensemble/power"],
+                "ensemble_error": None, "readings": readings}, None
+    src.request = canned
+    s = asyncio.run(src.read())
+    if s.house_w.value is None:
+        assert s.house_w.error
+        return
+    assert s.house_w.value >= 0
+    batt = s.battery_charge_w.value
+    balance_w = s.pv_w.value + s.grid_import_w.value - s.house_w.value - batt
+    assert abs(balance_w) <= 0.01 or (s.house_w.value == 0 and -50 <= balance_w < 0), balance_w
+    assert batt == pytest.approx(-storage_w if storage_w is not None else 1084.0)
+
+
+async def test_enphase_storage_ct_without_battery_soc_is_unknown_not_absent():
+    """A storage CT means a battery: when no battery reports its SoC (Ensemble answered 404), the
+    SoC is unknown with that reason, while the power is the CT's."""
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    no_ensemble = {k: v for k, v in fx["extra_replies"].items() if k != "/ivp/ensemble/power"}
+    async with served("enphase", {**fx, "extra_replies": no_ensemble}) as (src, _):
+        s = await src.read()
+    assert s.battery_charge_w.value == pytest.approx(1297.667)
+    assert s.battery_soc_pct.value is None and not s.battery_soc_pct.absent
+    assert "a storage CT but no IQ Battery data" in s.battery_soc_pct.error
 
 
 async def test_wrong_token_and_password_name_the_cause():
@@ -300,17 +440,28 @@ async def test_bad_replies_are_errors_not_numbers(body, words):
     assert s.pv_w.value is None and words.lower() in s.pv_w.error.lower(), s.pv_w.error
 
 
-def test_read_energy_on_a_local_api(tmp_path):
-    """`read energy --json` against a HomeWizard P1 stand-in in another process."""
+@pytest.mark.parametrize("name, field, value, sign", [
+    ("homewizard/p1_v1_exporting", "grid_import_w", -123, "exporting to the grid"),
+    ("enphase/cts_night_storage_ct_charging_from_grid_8.3.1598", "battery_charge_w", 1297.667, "battery charging"),
+    ("powerwall/night_discharging_into_house", "battery_charge_w", -1200, "battery discharging"),
+    ("sonnen/night_empty_at_reserve_idle_importing", "grid_import_w", 2106, "importing from the grid"),
+])
+def test_read_energy_on_a_local_api(tmp_path, name, field, value, sign):
+    """`edgemining-tui read energy --json` in another process against a stand-in replaying a recorded
+    reply with what the device asks for (HTTPS, token, login): the value and its sign in words."""
     import asyncio
     import threading
-    _, fx = CORPUS["homewizard/p1_v1_exporting"]
+
+    import yaml
+    vendor, fx = CORPUS[name]
     ready = threading.Event()
     box: dict = {}
 
     def serve():
         async def main():
-            srv = LocalApiServer({fx["request"]["path"]: fx["reply"]})
+            srv = LocalApiServer({fx["request"]["path"]: fx["reply"], **fx.get("extra_replies", {})},
+                                 tls=fx.get("tls", False), bearer=fx.get("bearer"), auth_token=fx.get("auth_token"),
+                                 login_password=fx.get("login_password"))
             await srv.start()
             box["url"] = srv.url
             ready.set()
@@ -323,13 +474,15 @@ def test_read_energy_on_a_local_api(tmp_path):
     assert ready.wait(10)
     try:
         cfg = tmp_path / "c.yaml"
-        cfg.write_text(f"energy:\n  source: homewizard\n  homewizard: {{url: '{box['url']}'}}\n")
+        cfg.write_text(yaml.safe_dump({"energy": {"source": vendor, vendor: {"url": box["url"], **fx.get("config", {})}}}))
         out = subprocess.run([sys.executable, "-m", "edgemining_tui", "read", "energy", "--config", str(cfg), "--json"],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         d = json.loads(out.stdout)
-        assert d["grid_import_w"]["value"] == -123 and d["grid_import_w"]["error"] is None
-        assert d["pv_w"]["value"] is None and d["pv_w"]["error"]
+        assert d[field]["value"] == pytest.approx(value) and d[field]["error"] is None, d[field]
+        assert d[field]["sign"] == sign
+        missing_fields = [f for f in FIELDS if f not in fx["expect"]]
+        assert all(d[f]["value"] is None and d[f]["error"] for f in missing_fields)
     finally:
         box["stop"] = True
         t.join(5)
@@ -413,12 +566,52 @@ def _replace_at(doc, path, value):
     return doc
 
 
+def _ct_powers(fx: dict) -> dict | None:
+    """What EnphaseSource.request hands parse for a fixture's CT meters: {measurementType: activePower}."""
+    from edgemining_tui.energy.local_apis import ct_powers, enabled_cts
+    replies = fx["extra_replies"]
+    if "/ivp/meters/readings" not in replies:
+        return None
+    return ct_powers(enabled_cts(replies["/ivp/meters"]), replies["/ivp/meters/readings"])
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.sampled_from(["/ivp/meters", "/ivp/meters/readings"]), st.integers(0, 7), st.sampled_from(
+    ["eid", "state", "measurementType", "activePower", None]), _json)
+def test_hostile_ct_meter_replies_are_errors_never_a_crash(endpoint, index, key, value):
+    """Any JSON in /ivp/meters or /ivp/meters/readings (a whole reply, one CT, one key of it) gives
+    readings that are finite and plausible, or unknown with a reason; never an exception."""
+    import asyncio
+    import copy
+    import math
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    replies = copy.deepcopy(fx["extra_replies"])
+    doc = replies[endpoint]
+    if key is None:
+        replies[endpoint] = value
+    else:
+        doc[index % len(doc)][key] = value
+    cfg = LC.EnphaseConfig(url="https://127.0.0.1:9", **fx["config"])
+    src = build_one("enphase", cfg, VirtualClock(1_750_000_000), "enphase")
+
+    async def fetch(path, params=None):
+        return (fx["reply"], None) if path == "/production.json" else (replies[path], None)
+    src.fetch = fetch
+    snap = asyncio.run(src.read())
+    for f in FIELDS:
+        r = getattr(snap, f)
+        assert (r.value is None and r.error) or (math.isfinite(r.value) and abs(r.value) <= 100_000), (f, r)
+
+
 _HOSTILE_PATHS = {
     "enphase/day_acb_and_iq_battery_discharging_8.2.4382": [
         ("production", ["storage"]), ("production", ["storage", 0, "activeCount"]), ("production", ["storage", 0, "wNow"]),
         ("production", ["production"]), ("production", ["consumption", 0, "wNow"]), ("production", ["production", 1]),
         ("ensemble", ["devices:"]), ("ensemble", ["devices:", 0, "real_power_mw"]), ("ensemble", ["devices:", 0, "soc"]),
         ("ensemble", ["devices:", 0]), ("ensemble", [])],
+    "enphase/cts_night_storage_ct_charging_from_grid_8.3.1598": [
+        ("readings", ["storage"]), ("readings", ["net-consumption"]), ("readings", ["production"]), ("readings", [])],
+    "enphase/cts_day_load_ct_no_battery_8.3.5433": [("readings", ["total-consumption"]), ("readings", ["production"])],
     "powerwall/night_fw21_39_battery_idle_importing": [
         ("aggregates", ["battery", "instant_power"]), ("aggregates", ["site"]), ("aggregates", []), ("soe", ["percentage"]),
         ("soe", [])],
@@ -438,7 +631,8 @@ def test_a_hostile_reply_is_an_error_never_a_crash_or_a_wild_number(case, value)
     vendor, fx = CORPUS[name]
     part, path = _HOSTILE_PATHS[name][i]
     if vendor == "enphase":
-        body = {"production": fx["reply"], "ensemble": fx["extra_replies"]["/ivp/ensemble/power"], "ensemble_error": None}
+        body = {"production": fx["reply"], "ensemble": fx["extra_replies"]["/ivp/ensemble/power"], "ensemble_error": None,
+                "readings": _ct_powers(fx)}
     elif vendor == "powerwall":
         body = {"aggregates": fx["reply"], "soe": fx["extra_replies"]["/api/system_status/soe"], "soe_error": None}
     else:

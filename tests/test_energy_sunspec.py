@@ -4,14 +4,15 @@ Recorded devices (tests/data/energy/sunspec/*.json, provenance in each file): wh
 read from real devices (an SMA Sunny Boy 3.6 by day in 2023 and 2025 and at night, a FIMER PVS,
 a SolarEdge SE3000H; from nielsbasjes/modbus-schema), register words of real devices' Modbus replies as logged by evcc's
 trace (SolarEdge SE5000H-RWS with its meter, SE10K-RWS with its meter, a KOSTAL Smart Energy Meter,
-a Fronius GEN24's MPPT model) and model dumps in point form from `evcc sunspec` (Fronius Symo 8.2
+a Fronius GEN24's MPPT model), model dumps in point form from `evcc sunspec` (Fronius Symo 8.2
 float map, KOSTAL PLENTICORE plus8), the latter encoded by pysunspec2 (the SunSpec Alliance's
-implementation, not our decoder). What a recording did not show is marked 'unrecorded' in the file
-and served as 'not implemented'.
+implementation, not our decoder), and solaredge_modbus' `example.py --json` dumps (a SolarEdge
+SE10K-RWS48 asleep at night, St 2; a SolarEdge Home Battery's block at 0xE100). What a recording
+did not show is marked 'unrecorded' in the file and served as 'not implemented'.
 
 Synthetic images (ours, encoded by our own sunspec_models.encode) remain only where no recording
-was found: a SolarEdge battery in registers 62836/62852, a GEN24 with all four MPPT modules and its
-meter on unit 200, storage model 802 with values, an inverter sleeping by its St."""
+was found: a SolarEdge hybrid with battery, inverter and meter in one image, a GEN24 with all four
+MPPT modules and its meter on unit 200, storage model 802 with values."""
 from __future__ import annotations
 
 import json
@@ -52,13 +53,14 @@ SOLAREDGE = {1: {**sunspec_image([
     (103, {"W": 32000, "W_SF": -1, "DCW": 3300, "DCW_SF": 0, "St": 4}),
     (1, {"Mn": "SolarEdge", "Md": "SE-MTR-3Y-400V-A", "SN": "606E1F2A"}),
     (203, {"W": 12, "W_SF": 2}),                 # 1200 W, counted + export by SolarEdge meters
-]), **dict(zip((62836, 62837), float32s(800.0))), **dict(zip((62852, 62853), float32s(55.5)))}}
+]), **dict(zip((0xE174, 0xE175), float32s(800.0))), **dict(zip((0xE184, 0xE185), float32s(55.5)))}}
 
 GEN24 = {
     1: sunspec_image([
         (1, {"Mn": "Fronius", "Md": "Primo GEN24 6.0 Plus", "Vr": "1.28.7-1"}),
         (113, {"W": 2900.0, "St": 4}),
-        (160, {"DCW_SF": 0, "N": 4}, [{"DCW": 2000}, {"DCW": 1500}, {"DCW": 400}, {"DCW": 0}]),
+        (160, {"DCW_SF": 0, "N": 4}, [{"IDStr": "MPPT 1", "DCW": 2000}, {"IDStr": "MPPT 2", "DCW": 1500},
+                                      {"IDStr": "StCha 3", "DCW": 400}, {"IDStr": "StDisCha 4", "DCW": 0}]),
         (124, {"ChaState": 655, "ChaState_SF": -1}),
     ]),
     200: sunspec_image([(1, {"Mn": "Fronius", "Md": "Smart Meter TS 65A-3"}), (213, {"W": -850.0})]),
@@ -82,12 +84,12 @@ async def _done(src, dev):
 
 
 async def test_solaredge_hybrid_meter_counts_export_and_battery_in_registers():
-    """Synthetic (no recording of SolarEdge's battery registers was found): the preset's battery
-    registers and the hybrid's PV as DC input plus what charges."""
+    """Synthetic (the recorded battery block has no inverter map with it): the preset's battery
+    registers, the meter's sign and the hybrid's PV as DC input plus what charges, in one map."""
     s, src, dev = await _read(SOLAREDGE, preset="solaredge")
     try:
         assert s.grid_import_w.value == pytest.approx(-1200)        # + export on the meter: ours is - export
-        assert s.battery_charge_w.value == pytest.approx(800)       # 62836, + charging
+        assert s.battery_charge_w.value == pytest.approx(800)       # 0xE174, + charging
         assert s.battery_soc_pct.value == pytest.approx(55.5)
         assert s.pv_w.value == pytest.approx(3300 + 800)            # DC input plus what charges
         assert s.house_w.value is None and "does not measure" in s.house_w.error
@@ -96,7 +98,8 @@ async def test_solaredge_hybrid_meter_counts_export_and_battery_in_registers():
 
 
 async def test_fronius_gen24_float_models_mppt_battery_and_meter_on_unit_200():
-    """Synthetic (the recorded GEN24 trace has only module 3): strings, battery and meter per preset."""
+    """Synthetic: the float map (113, 213), which the recorded GEN24-family devices were not
+    switched to (theirs are int + SF, 103 and 203): strings, battery and meter per preset."""
     s, src, dev = await _read(GEN24, preset="fronius")
     try:
         assert s.pv_w.value == pytest.approx(3500)                  # strings 1 and 2
@@ -107,13 +110,85 @@ async def test_fronius_gen24_float_models_mppt_battery_and_meter_on_unit_200():
         await _done(src, dev)
 
 
-async def test_a_sleeping_inverter_by_its_state_is_zero():
-    """Synthetic (no recording of an St 'sleeping' map was found; the recorded SMA night is the
-    other kind of asleep): W not implemented, St 2."""
-    night = {1: sunspec_image([(1, {"Mn": "Kostal"}), (101, {"St": 2})])}
-    s, src, dev = await _read(night)
+async def test_recorded_verto_battery_is_told_apart_by_module_name_not_position():
+    """The recorded Verto 17.5 Plus has three trackers, so its battery is modules 4 and 5
+    ('StCha 4', 'StDisCha 5'), where a GEN24's is 3 and 4. Read by position, the unused MPPT 3
+    ('not implemented') would have been the battery's charge and no battery power read at all.
+    Then the battery turns to discharging (module 4 0 W, module 5 1200 W, as the firmware writes
+    both): the next read says -1200 W."""
+    fx = RECORDED["fronius_verto_17_5_meter_200"]
+    s, src, dev = await _read(recorded_image(fx), preset="fronius")
     try:
+        assert s.battery_charge_w.value == pytest.approx(8583.0) and s.pv_w.value == pytest.approx(5498 + 5293)
+        assert s.grid_import_w.value == pytest.approx(-1782.1)      # unit 200's meter, exporting
+        # model 160 at 40253, module 4 DCW at 40253 + 10 + 3 * 20 + 11, module 5's 20 later (DCW_SF 0)
+        await dev.set(1, 40334, [0])
+        await dev.set(1, 40354, [1200])
+        s = await src.read()
+        assert s.battery_charge_w.value == pytest.approx(-1200.0)
+    finally:
+        await _done(src, dev)
+
+
+async def test_a_sleeping_inverter_by_its_state_is_zero():
+    """The recorded SE10K-RWS48 at night (St 2 SLEEPING, W 0): 0 W, not missing, and its source
+    says why. Then its W register (40083) goes 'not implemented' while St stays 2, as inverters
+    that blank their AC points when asleep do: still a known 0 W; so at St 3 (starting). Once St
+    says it produces (4) a missing W is missing."""
+    fx = RECORDED["solaredge_se10k_rws48_sleeping_2024"]
+    s, src, dev = await _read(recorded_image(fx), preset="solaredge")
+    try:
+        assert s.pv_w.value == 0.0 and s.pv_w.error is None and "103:St 2 sleeping" in s.pv_w.source
+        await dev.set(1, 40083, [0x8000])
+        s = await src.read()
         assert s.pv_w.value == 0.0 and s.pv_w.error is None
+        await dev.set(1, 40107, [3])                                # St: starting at dawn, feeding nothing yet
+        s = await src.read()
+        assert s.pv_w.value == 0.0 and "starting" in s.pv_w.source
+        await dev.set(1, 40083, [0x0078])                           # 120 W while still 'starting': the value wins
+        s = await src.read()
+        assert s.pv_w.value == pytest.approx(120.0) and s.pv_w.source == src.name
+        await dev.set(1, 40083, [0x8000])
+        await dev.set(1, 40107, [4])                                # St: MPPT, W still not implemented
+        s = await src.read()
+        assert s.pv_w.value is None and "103:W" in s.pv_w.error
+    finally:
+        await _done(src, dev)
+
+
+async def test_recorded_solaredge_battery_block_sign_and_mirror():
+    """SolarEdge's Home Battery as solaredge_modbus printed it: 690 W with status 3 (Charge) at
+    0xE186, so + is charging, as the preset reads it. The block's mirror at 0xF500 (where evcc
+    reads, 62836) was not recorded: served, it would read the same; refused, the preset does not
+    need it."""
+    fx = RECORDED["solaredge_home_battery_9k2_e100"]
+    image = recorded_image(fx)
+    assert image[1][0xE186] == 3                                    # recorded status: Charge
+    s, src, dev = await _read(image, preset="solaredge")
+    try:
+        assert s.battery_charge_w.value == pytest.approx(690.0) and s.battery_charge_w.error is None
+        assert s.battery_soc_pct.value == pytest.approx(28.89, abs=0.01)
+    finally:
+        await _done(src, dev)
+    # asleep: status 10 (power saving) and the power register at -32768 W, as an LG RESU reports it
+    # then (binsentsu/home-assistant-solaredge-modbus issue #45): a known 0 W, the SoE still read
+    s, src, dev = await _read(image, preset="solaredge")
+    try:
+        await dev.set(1, 0xE186, [10, 0])
+        await dev.set(1, 0xE174, float32s(-32768.0))
+        s = await src.read()
+        assert s.battery_charge_w.value == 0.0 and "status 10 power saving" in s.battery_charge_w.source
+        assert s.battery_soc_pct.value == pytest.approx(28.89, abs=0.01)
+        await dev.set(1, 0xE186, [0xFFFF, 0xFFFF])                  # no status given: the value as read
+        assert (await src.read()).battery_charge_w.value == pytest.approx(-32768.0)
+    finally:
+        await _done(src, dev)
+    # the same block at the mirror, read with registers: as evcc's templates do
+    mirrored = {1: {**image[1], **{a + 0x1400: w for a, w in image[1].items() if 0xE100 <= a < 0xE200}}}
+    s, src, dev = await _read(mirrored, registers=(ModbusRegister("battery", 62836, "float32s"),
+                                                   ModbusRegister("soc", 62852, "float32s")))
+    try:
+        assert s.battery_charge_w.value == pytest.approx(690.0) and s.battery_soc_pct.value == pytest.approx(28.89, abs=0.01)
     finally:
         await _done(src, dev)
 
@@ -233,7 +308,7 @@ async def test_solaredge_meter_sign_per_preset_on_the_recorded_se5000h():
     try:
         assert s.grid_import_w.value == pytest.approx(91)
         # no battery registers were recorded: the device refuses them, and says so
-        assert "62836" in s.battery_charge_w.error and "no such register" in s.battery_charge_w.error
+        assert "57716 (0xE174" in s.battery_charge_w.error and "no such register" in s.battery_charge_w.error
     finally:
         await _done(src, dev)
 
@@ -269,6 +344,50 @@ async def test_recorded_se5000h_drops_the_connection_then_recovers():
         assert s.pv_w.value is None and s.grid_import_w.value is None and s.pv_w.error
         s = await src.read()
         assert s.pv_w.value == pytest.approx(1395) and s.grid_import_w.value == pytest.approx(91)
+    finally:
+        await _done(src, dev)
+
+
+async def test_a_solaredge_meter_frozen_at_zero_while_the_inverter_sleeps_is_no_value():
+    """An SE10K-RWS48 asleep (St 2) served its meter as 0 W and 0 A on every phase while SetApp
+    showed the real values (nmakel/solaredge_modbus#106). On the recorded SE5000H (inverter 101 and
+    meter 203 in one map): asleep with the meter at exactly 0 W and 0 A, the grid has no value and
+    says why; asleep with the meter reading 58 W, or awake with it at 0, the value stands."""
+    fx = RECORDED["solaredge_se5000h_rws_meter"]
+    s, src, dev = await _read(recorded_image(fx), preset="solaredge")
+    try:
+        await dev.set(1, 40083, [0, 0])                             # 101:W 0, W_SF 0
+        await dev.set(1, 40107, [2])                                # 101:St sleeping
+        await dev.set(1, 40190, [0, 0, 0, 0])                       # 203:A and its phases 0
+        await dev.set(1, 40206, [0, 0, 0, 0])                       # 203:W and its phases 0
+        s = await src.read()
+        assert s.pv_w.value == 0.0
+        assert s.grid_import_w.value is None and "0 W and 0 A while the inverter sleeps" in s.grid_import_w.error
+        await dev.set(1, 40206, [0xFFC6])                           # -58 (+ export on SolarEdge): 58 W import
+        s = await src.read()
+        assert s.grid_import_w.value == pytest.approx(58)
+        await dev.set(1, 40206, [0])
+        await dev.set(1, 40107, [4])                                # awake: a 0 is a 0
+        s = await src.read()
+        assert s.grid_import_w.value == 0.0
+    finally:
+        await _done(src, dev)
+
+
+async def test_an_inverter_model_refused_at_night_keeps_the_meter():
+    """Some SolarEdge inverters refuse their inverter model's registers (40071 on) while asleep and
+    still serve the map (solaredge2mqtt issue #400, an SE3680H). The recorded SE5000H with its
+    model 101 body taken out of the running image: PV says which model was refused and why, the
+    grid meter in the same map still reads."""
+    fx = RECORDED["solaredge_se5000h_rws_meter"]
+    image = recorded_image(fx)
+    for a in range(40071, 40121):
+        del image[1][a]
+    s, src, dev = await _read(image, preset="solaredge")
+    try:
+        assert s.pv_w.value is None
+        assert "model 101 at 40069" in s.pv_w.error and "no such register" in s.pv_w.error
+        assert s.grid_import_w.value == pytest.approx(91)
     finally:
         await _done(src, dev)
 
@@ -411,7 +530,7 @@ async def test_setup_wizard_reads_the_recorded_devices_live(tmp_path):
         await dev.close()
     assert not flow.failure
     assert flow.value("pv") == pytest.approx(1395) and flow.value("grid") == pytest.approx(91)
-    assert "62836" in flow.errors["battery"]
+    assert "57716" in flow.errors["battery"]
     symo = RECORDED["fronius_symo_8_2_float"]
     dev = await ModbusDevice(recorded_image(symo)).start()
     try:

@@ -116,3 +116,39 @@ def test_scale_factors_outside_the_spec_never_scale_a_reading(mid):
                 assert (r.value is None) != (r.error is None), (field, r)
                 assert r.value is None or math.isfinite(r.value), (field, r)
     check()
+
+
+@st.composite
+def fronius_modules(draw):
+    """A Fronius model 160's modules in any order: 1-4 named strings ('MPPT n', DCW or 'not
+    implemented' for an unused tracker) and, or not, the battery's 'StCha n' / 'StDisCha n'."""
+    n_strings = draw(st.integers(1, 4))
+    watts = st.one_of(st.none(), st.integers(0, 12_000).map(float))
+    mods = [{"IDStr": f"MPPT {i + 1}", "DCW": draw(watts)} for i in range(n_strings)]
+    if draw(st.booleans()):
+        mods += [{"IDStr": f"StCha {n_strings + 1}", "DCW": draw(watts)},
+                 {"IDStr": f"StDisCha {n_strings + 2}", "DCW": draw(watts)}]
+    return draw(st.permutations(mods))
+
+
+@SETTINGS
+@given(fronius_modules())
+def test_fronius_modules_read_the_same_in_any_position(mods):
+    """Where a module sits says nothing (a GEN24 has two trackers before the battery, a Verto
+    three): PV is the named strings' sum on a hybrid (without battery modules the AC W stands),
+    the battery charge minus discharge, whatever the order; and no battery value is made up from a
+    module that is not the battery's."""
+    src = SunSpecSource(SunSpecConfig(host="127.0.0.1", preset="fronius"), VirtualClock(0))
+    out = src._fronius_modules(mods, 0.0)
+    strings = [m["DCW"] for m in mods if m["IDStr"].startswith("MPPT") and m["DCW"] is not None]
+    hybrid = any(m["IDStr"].startswith("St") for m in mods)
+    if strings and hybrid:
+        assert out["pv_w"].value == pytest.approx(sum(strings))
+    else:
+        assert "pv_w" not in out
+    cha = next((m["DCW"] for m in mods if m["IDStr"].startswith("StCha")), None)
+    dis = next((m["DCW"] for m in mods if m["IDStr"].startswith("StDisCha")), None)
+    if cha is not None and dis is not None:
+        assert out["battery_charge_w"].value == pytest.approx(cha - dis)
+    else:
+        assert "battery_charge_w" not in out

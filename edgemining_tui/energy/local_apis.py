@@ -5,7 +5,7 @@
 |---|---|---|---|---|---|
 | HomeWizard P1 v1/v2 | — | — | ``active_power_w`` / ``power_w`` (+ import) | — | — |
 | OpenDTU | ``total.Power`` | — | — | — | — |
-| Enphase IQ Gateway | eim ``production`` (else ``inverters``) ``wNow`` | ``total-consumption`` − charging | ``net-consumption`` (+ import) | −(Σ ``real_power_mw``/1000 + Σ acb ``wNow``) (+ discharging) | mean of the units |
+| Enphase IQ Gateway | production CT ``activePower``; else eim ``production`` (else ``inverters``) ``wNow`` | load CT, or PV + grid − charging | net CT ``activePower`` / ``net-consumption`` (+ import) | −storage CT ``activePower``; else −(Σ ``real_power_mw``/1000 + Σ acb ``wNow``) (+ discharging) | mean of the units |
 | Powerwall 2 | ``solar.instant_power`` | ``load.instant_power`` | ``site.instant_power`` (+ import) | −``battery.instant_power`` (+ discharging) | ``soe.percentage`` |
 | sonnenBatterie | ``Production_W`` | ``Consumption_W`` | −``GridFeedIn_W`` (+ feed-in) | −``Pac_total_W`` (+ discharging) | ``USOC`` |
 """
@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ..clock import Clock
-from .convert import to_reading
+from .convert import NEGATIVE_TOLERANCE_W, NONNEGATIVE, to_reading
 from .httpjson import HttpJsonSource
 from .local_config import EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SonnenConfig
 from .snapshot import Reading, absent, missing
@@ -85,6 +85,7 @@ class EnphaseSource(HttpJsonSource):
     vendor = "Enphase IQ Gateway"
     provides = ("pv_w", "house_w", "grid_import_w", "battery_charge_w", "battery_soc_pct")
     ENSEMBLE = "/ivp/ensemble/power"
+    METERS = "/ivp/meters"
 
     def __init__(self, cfg: EnphaseConfig, clock: Clock, name: str = "enphase") -> None:
         super().__init__(cfg.url, cfg.timeout, clock, name)
@@ -98,6 +99,8 @@ class EnphaseSource(HttpJsonSource):
         self._no_ensemble: str | None = None
         self._no_ensemble_since = 0.0
         self._had_batteries = False
+        self._cts: dict[str, str] | None = None      # eid -> measurementType of the enabled CTs
+        self._cts_since = 0.0
 
     async def request(self):
         body, err = await self.fetch("/production.json", {"details": "1"})
@@ -121,35 +124,111 @@ class EnphaseSource(HttpJsonSource):
             self._no_ensemble, self._no_ensemble_since = verdict, now
             if verdict is not None:
                 ensemble, ens_err = None, None
-        return {"production": body, "ensemble": ensemble, "ensemble_error": ens_err}, None
+        readings = await self._ct_readings(now)
+        return {"production": body, "ensemble": ensemble, "ensemble_error": ens_err, "readings": readings}, None
+
+    async def _ct_readings(self, now: float) -> dict[str, object] | None:
+        """{measurementType: activePower} of the gateway's enabled CTs (/ivp/meters says which eid is
+        which; /ivp/meters/readings gives all of them at one timestamp), or None: no CT meter
+        endpoint (firmware before 4, a 404/401, an error body) or no enabled CT, or its readings
+        failed this time; production.json is read instead."""
+        if self._cts is None or now - self._cts_since >= ENSEMBLE_RECHECK_S:
+            meters, err = await self.fetch(self.METERS)
+            # a transient failure keeps the CTs already known; a gateway that never listed any has none
+            self._cts = enabled_cts(meters) if err is None else (self._cts or {})
+            self._cts_since = now
+        if not self._cts:
+            return None
+        readings, err = await self.fetch(self.METERS + "/readings")
+        return None if err is not None else ct_powers(self._cts, readings)
 
     def parse(self, body, ts):
+        """The CT meters (/ivp/meters/readings) win over production.json where the gateway has them:
+        one timestamp for all CTs, each CT's role from /ivp/meters, and a total-consumption that
+        firmware 8.3.5433 overwrites with the net figure in production.json. Each CT's activePower is
+        + towards the switchboard: production + producing, net + import, storage + discharging,
+        total-consumption (a load CT) + consuming."""
         prod_body = body["production"]
-        prod = {(p.get("type"), p.get("measurementType")): p for p in prod_body.get("production") or ()}
-        cons = {p.get("measurementType"): p for p in prod_body.get("consumption") or ()}
-        eim = prod.get(("eim", "production"))
-        pv_src, label = (eim, "production[eim].wNow") if eim and eim.get("activeCount") else \
-            (prod.get(("inverters", None)), "production[inverters].wNow")
-        raw = pv_src.get("wNow") if pv_src else None
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool) and -50 <= raw < 0:
+        cts = body.get("readings") or {}
+        out = {"pv_w": self._pv(prod_body, cts, ts)}
+        out.update(self._battery(prod_body, body, ts))
+        if "storage" in cts:
+            out["battery_charge_w"] = to_reading(_neg(cts["storage"]), "battery_charge_w", ts=ts, source=self.name,
+                                                 label="storage CT activePower")
+            if out["battery_soc_pct"].absent:      # a storage CT means a battery, whose SoC we cannot see
+                out["battery_soc_pct"] = missing(ts, self.name, f"a storage CT but {out['battery_soc_pct'].error}")
+        pv, batt = out["pv_w"], out["battery_charge_w"]
+        if "net-consumption" in cts:
+            out["grid_import_w"] = to_reading(cts["net-consumption"], "grid_import_w", ts=ts, source=self.name,
+                                              label="net-consumption CT activePower")
+            # what the gateway calls total consumption (PV + grid) still holds the batteries' charging
+            out["house_w"] = self._derived("house_w", "PV + grid - battery charging",
+                                           (pv, 1), (out["grid_import_w"], 1), (batt, -1), ts=ts)
+        elif "total-consumption" in cts:
+            # a load CT measures the house alone; the batteries sit with the PV, before it
+            out["house_w"] = to_reading(cts["total-consumption"], "house_w", ts=ts, source=self.name,
+                                        label="total-consumption CT activePower")
+            out["grid_import_w"] = self._derived("grid_import_w", "house + battery charging - PV",
+                                                 (out["house_w"], 1), (batt, 1), (pv, -1), ts=ts)
+        else:
+            out.update(self._consumption_from_production_json(prod_body, pv, batt, ts))
+        return out, {}
+
+    def _pv(self, prod_body: dict, cts: dict, ts: float) -> Reading:
+        if "production" in cts:
+            raw, label = cts["production"], "production CT activePower"
+        else:
+            prod = {(p.get("type"), p.get("measurementType")): p for p in prod_body.get("production") or ()}
+            eim = prod.get(("eim", "production"))
+            pv_src, label = (eim, "production[eim].wNow") if eim and eim.get("activeCount") else \
+                (prod.get(("inverters", None)), "production[inverters].wNow")
+            raw = pv_src.get("wNow") if pv_src else None
+        if _is_num(raw) and -50 <= raw < 0:
             raw = 0.0      # the production CT reads the inverters' own night draw as a few watts negative
-        out = {"pv_w": to_reading(raw, "pv_w", ts=ts, source=self.name, label=label)}
+        return to_reading(raw, "pv_w", ts=ts, source=self.name, label=label)
+
+    def _consumption_from_production_json(self, prod_body: dict, pv: Reading, batt: Reading,
+                                          ts: float) -> dict[str, Reading]:
+        cons = {p.get("measurementType"): p for p in prod_body.get("consumption") or ()}
+        out = {}
         for field, mtype in (("house_w", "total-consumption"), ("grid_import_w", "net-consumption")):
             c = cons.get(mtype)
             if c is None or not c.get("activeCount"):
                 out[field] = missing(ts, self.name, f"{mtype}: no consumption CT installed on this gateway")
             else:
                 out[field] = to_reading(c.get("wNow"), field, ts=ts, source=self.name, label=f"{mtype}.wNow")
-        out.update(self._battery(prod_body, body, ts))
+        total, net = cons.get("total-consumption") or {}, cons.get("net-consumption") or {}
+        if (total.get("activeCount") and _is_num(total.get("wNow")) and total.get("wNow") == net.get("wNow")
+                and total.get("whLifetime") == net.get("whLifetime") and pv.value):
+            # firmware 8.3.5433 copies net-consumption into total-consumption (pyenphase's known
+            # issues): the house is then net + production, as the gateway computes it otherwise
+            out["house_w"] = self._derived("house_w", "net-consumption + production (total-consumption "
+                                           "repeats net-consumption)", (out["grid_import_w"], 1), (pv, 1), ts=ts)
         # the gateway's total-consumption is production + net: the batteries' charging is inside it
-        batt, house = out["battery_charge_w"], out["house_w"]
+        house = out["house_w"]
         if house.value is not None and batt.value is not None:
             out["house_w"] = to_reading(house.value - batt.value, "house_w", ts=ts, source=self.name,
                                         label="total-consumption.wNow - battery charging")
         elif house.value is not None and batt.value is None and not batt.absent:
             out["house_w"] = missing(ts, self.name, "total-consumption includes the batteries, whose power is "
                                      f"unknown ({batt.error})")
-        return out, {}
+        return out
+
+    def _derived(self, field: str, label: str, *terms: tuple[Reading, int], ts: float) -> Reading:
+        """A sum of readings (each with its sign); unknown with the first missing term's reason.
+        An absent battery counts as 0: the site has none."""
+        total = 0.0
+        for r, sign in terms:
+            if r.value is None and r.absent:
+                continue
+            if r.value is None:
+                return missing(ts, self.name, f"{label}: {r.error}")
+            total += sign * r.value
+        if field in NONNEGATIVE and total < -NEGATIVE_TOLERANCE_W:
+            # not a sign to invert: a CT installed backwards or given the wrong role on the gateway
+            return missing(ts, self.name, f"{label} = {total:.0f} W: the gateway's CTs do not add up (a CT's "
+                           "direction or role set wrong in its installer settings?)")
+        return to_reading(total, field, ts=ts, source=self.name, label=label)
 
     def _battery(self, prod_body: dict, body: dict, ts: float) -> dict[str, Reading]:
         """IQ Batteries (/ivp/ensemble/power, mW, + discharging) and legacy AC Batteries
@@ -191,6 +270,30 @@ class EnphaseSource(HttpJsonSource):
 
 
 ENSEMBLE_RECHECK_S = 900.0
+
+
+def enabled_cts(meters: Any) -> dict[str, str]:
+    """eid -> measurementType of the enabled CTs in an /ivp/meters reply ({} for anything else:
+    a non-metered gateway lists none, old firmware answers {"error": ...}). Readings for an eid it
+    does not list (firmware 8.3 adds an all-zero one) are never read."""
+    if not isinstance(meters, list):
+        return {}
+    return {str(m.get("eid")): m["measurementType"] for m in meters if isinstance(m, dict)
+            and m.get("state") == "enabled" and m.get("measurementType") in CT_TYPES_READ}
+
+
+def ct_powers(cts: dict[str, str], readings: Any) -> dict[str, object] | None:
+    """{measurementType: activePower} of an /ivp/meters/readings reply for the enabled CTs in
+    ``cts`` (eid -> measurementType); None when the reply is not a list of readings."""
+    if not isinstance(readings, list):
+        return None
+    by_eid = {str(r.get("eid")): r for r in readings if isinstance(r, dict)}
+    return {mtype: by_eid[eid].get("activePower") for eid, mtype in cts.items() if eid in by_eid}
+
+
+# the CTs that carry a flow of ours; backfeed, load, evse and pv3p (IQ System Controller / collar
+# circuits) are not read
+CT_TYPES_READ = ("production", "net-consumption", "total-consumption", "storage")
 
 
 def _devices(ensemble: Any) -> list | None:

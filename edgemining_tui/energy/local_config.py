@@ -56,8 +56,10 @@ class OpenDtuConfig:
 
 @dataclass(frozen=True)
 class EnphaseConfig:
-    """Enphase IQ Gateway (Envoy) ``/production.json``: PV, and with consumption CTs the house and
-    the grid. Firmware 7 and later: HTTPS with a self-signed certificate and the owner's token."""
+    """Enphase IQ Gateway (Envoy) ``/production.json`` and, where it has CT meters,
+    ``/ivp/meters/readings``: PV, with consumption CTs the house and the grid, with a storage CT or
+    IQ/AC Batteries the battery. Firmware 7 and later: HTTPS with a self-signed certificate and the
+    owner's token."""
 
     url: str
     token: Secret | None = None

@@ -8,9 +8,11 @@ Signs, per model and vendor (docs/energy-sources.md):
 - meter ``W`` is + import by the SunSpec model; SolarEdge meters count + export (``meter_invert``,
   as evcc's SolarEdge templates do with scale -1);
 - storage 124 ``ChaState`` is the SoC; 802 ``W`` is + discharging by its model, flipped to ours;
-- Fronius GEN24: model 160's modules 3 and 4 are the battery's charge and discharge DC power,
-  modules 1 and 2 the PV strings;
-- SolarEdge battery: holding 62836 (float32, words swapped, + charging) and 62852 (SoE %).
+- Fronius GEN24 / Verto: model 160's modules named 'StCha n' and 'StDisCha n' are the battery's
+  charge and discharge DC power, the other modules ('MPPT n') the PV strings;
+- SolarEdge battery 1: holding 0xE174 (57716, float32, low word first, + charging) and 0xE184
+  (57732, SoE %), where SolarEdge's power control note puts its block (0xE100; mirrored at 0xF500,
+  the 62836/62852 evcc reads).
 """
 from __future__ import annotations
 
@@ -37,9 +39,12 @@ METERS = (201, 202, 203, 204, 211, 212, 213, 214)
 SECONDARY_RETRY_S = 60.0            # a meter unit that failed is asked again after this long
 MAX_MODELS = 64                     # a map longer than this is a loop or garbage, not a device
 MAX_MODEL_LEN = 1000                # registers; the largest wanted model (160 with 40 modules) is ~810
-ASLEEP = {1: "off", 2: "sleeping", 8: "standby"}      # inverter St values that produce nothing
+ASLEEP = {1: "off", 2: "sleeping", 3: "starting", 8: "standby"}   # inverter St values that feed nothing yet
 # pymodbus logs every failed exchange with a hex dump at ERROR; the source reports failures itself
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+SE_BATTERY_STATUS = 0xE186          # SolarEdge battery 1 status, uint32 low word first
+SE_BATTERY_MOVING = (3, 4, 6)       # charge, discharge, preserve charge: the power register means something
+SE_BATTERY_STATUS_TEXT = {0: "off", 1: "standby", 2: "initializing", 5: "fault", 7: "idle", 10: "power saving"}
 REFUSALS = {1: "illegal function", 2: "illegal data address: no such register on this device",
             3: "illegal data value", 4: "device failure", 6: "device busy",
             10: "gateway: no path to that unit id", 11: "gateway: that unit id did not answer"}
@@ -62,8 +67,8 @@ class Preset:
 
 PRESETS = {
     "generic": Preset(),
-    "solaredge": Preset(1, None, True, (ModbusRegister("battery", 62836, "float32s"),
-                                        ModbusRegister("soc", 62852, "float32s")),
+    "solaredge": Preset(1, None, True, (ModbusRegister("battery", 0xE174, "float32s"),
+                                        ModbusRegister("soc", 0xE184, "float32s")),
                         "a SolarEdge meter shows as model 203 after the inverter's models: is one wired to it?"),
     "fronius": Preset(1, 200, False, (), "GEN24: meter on unit 200; a Symo with Datamanager: meter_unit_id 240"),
     "sma": Preset(126, None, False, (), "SMA's Energy Meter / Home Manager is not on Modbus: read it with "
@@ -202,12 +207,15 @@ class SunSpecSource:
         out: dict[str, Reading] = {}
         models: dict[int, dict[str, Any]] = {}
         if self.cfg.sunspec:
-            found, failed = await self._read_models(models)
+            refused: dict[int, str] = {}
+            found, failed = await self._read_models(models, refused)
             out.update(self._from_models(models, ts))
-            out.update(self._mismatch(models, found, failed, ts))
+            out.update(self._mismatch(models, found, failed, refused, ts))
         for reg in self.registers:
             out[FIELD[reg.field]] = await self._register(reg, ts)
         if self.cfg.preset == "solaredge" and "battery_charge_w" in out and out["battery_charge_w"].ok:
+            if not self.cfg.registers:
+                out["battery_charge_w"] = await self._solaredge_battery_idle(out["battery_charge_w"], ts)
             inv = next((models[m] for m in INVERTERS if m in models), None)
             if inv is not None and inv.get("DCW") is not None:
                 # a hybrid's AC output includes the battery: PV is the DC input plus what charges
@@ -215,10 +223,13 @@ class SunSpecSource:
                                          source=self.name, label="103:DCW + battery")
         return out
 
-    async def _read_models(self, models: dict[int, dict[str, Any]]) -> tuple[dict[int, list[int]], dict[int, str]]:
+    async def _read_models(self, models: dict[int, dict[str, Any]], refused: dict[int, str]
+                           ) -> tuple[dict[int, list[int]], dict[int, str]]:
         """The wanted models of every unit into ``models``; ({unit: model ids found}, {unit: why it
         could not be read}). A separate meter unit that is wrong or silent costs the grid value
-        only, not the inverter's; when no unit has a map at all the read fails as a whole."""
+        only, not the inverter's; when no unit has a map at all the read fails as a whole. A model
+        the device refuses while its map reads (a SolarEdge at night refusing its inverter model,
+        solaredge2mqtt issue #400) goes into ``refused`` with why, and the others still read."""
         units = [self.unit] + ([self.meter_unit] if self.meter_unit not in (None, self.unit) else [])
         found: dict[int, list[int]] = {}
         failed: dict[int, str] = {}
@@ -236,7 +247,12 @@ class SunSpecSource:
                     # SolarEdge a second and third meter after the grid meter
                     twin = next((g for g in (INVERTERS, METERS) if mid in g and any(m in models for m in g)), None)
                     if wanted and twin is None and mid not in models:
-                        models[mid] = await self._model(unit, mid, addr, length)
+                        try:
+                            models[mid] = await self._model(unit, mid, addr, length)
+                        except UnitSilent:
+                            raise
+                        except LookupError as e:
+                            refused[mid] = f"model {mid} at {addr}: {e}"
                 self._retry_at.pop(unit, None)
             except LookupError as e:
                 failed[unit] = str(e)
@@ -249,20 +265,24 @@ class SunSpecSource:
         return found, failed
 
     def _mismatch(self, models: dict[int, dict[str, Any]], found: dict[int, list[int]], failed: dict[int, str],
-                  ts: float) -> dict[str, Reading]:
+                  refused: dict[int, str], ts: float) -> dict[str, Reading]:
         """Say which map the preset or config expected and what the device holds instead."""
         def holds(units: list[int]) -> str:
             seen = [str(m) for u in units for m in found.get(u, [])]
             return f"models found: {', '.join(seen)}" if seen else "no models found"
         out: dict[str, Reading] = {}
+        def refusal(group: tuple[int, ...]) -> str | None:
+            return next((refused[m] for m in group if m in refused), None)
         if not any(m in models for m in INVERTERS):
-            why = failed.get(self.unit) or (
+            why = failed.get(self.unit) or refusal(INVERTERS) or (
                 f"no inverter model (101-103, 111-113, 701) on unit {self.unit} at {self.where} "
                 f"({holds([self.unit])}): is this the inverter? check unit_id / preset")
             out["pv_w"] = missing(ts, self.name, why)
         if not any(m in models for m in METERS):
             if self.meter_unit is not None and self.meter_unit in failed:
                 why = f"grid meter on unit {self.meter_unit}: {failed[self.meter_unit]}"
+            elif refusal(METERS):
+                why = f"grid meter: {refusal(METERS)}"
             else:
                 units = [self.unit] + ([self.meter_unit] if self.meter_unit not in (None, self.unit) else [])
                 hint = PRESETS[self.cfg.preset].grid_hint or "a meter outside the inverter's map needs meter_unit_id"
@@ -287,24 +307,29 @@ class SunSpecSource:
             # implemented' while the model stays (its energy counter still there): the AC stage is off
             ac_off = (w is None and st is None and inv.get("A") is None and inv.get("Hz") is None
                       and inv.get("WH") is not None)
-            if (st in ASLEEP and not w) or ac_off:
-                out["pv_w"] = Reading(0.0, ts, self.name, None)
+            # the reading's source says why it is 0 W (`read energy` shows it): a value, not an error
+            if st in ASLEEP and not w:
+                out["pv_w"] = Reading(0.0, ts, f"{self.name} ({inv_id}:St {st} {ASLEEP[st]})", None)
+            elif ac_off:
+                out["pv_w"] = Reading(0.0, ts, f"{self.name} ({inv_id}: AC off, W/A/Hz/St not implemented)", None)
             else:
                 out["pv_w"] = self._point(w, "pv_w", ts, f"{inv_id}:W")
         mppt = models.get(160, {}).get("module") or []
-        if self.cfg.preset == "fronius" and len(mppt) >= 4:
-            def dcw(i: int) -> float | None:
-                return mppt[i].get("DCW")
-            strings = [dcw(0), dcw(1)]
-            if all(v is not None for v in strings):
-                out["pv_w"] = to_reading(sum(strings), "pv_w", ts=ts, source=self.name, label="160:1+2:DCW")
-            if dcw(2) is not None and dcw(3) is not None:
-                out["battery_charge_w"] = to_reading(dcw(2) - dcw(3), "battery_charge_w", ts=ts, source=self.name,
-                                                     label="160:3-4:DCW")
+        if self.cfg.preset == "fronius" and mppt:
+            out.update(self._fronius_modules(mppt, ts))
         meter_id = next((m for m in METERS if m in models), None)
         if meter_id is not None:
-            out["grid_import_w"] = self._point(models[meter_id].get("W"), "grid_import_w", ts, f"{meter_id}:W",
-                                               invert=self.meter_invert)
+            meter = models[meter_id]
+            inv_st = models[inv_id].get("St") if inv_id is not None else None
+            if self.cfg.preset == "solaredge" and inv_st in ASLEEP and meter.get("W") == 0 and meter.get("A") == 0:
+                # a house draws something at night: an exact 0 W and 0 A with the inverter asleep is a meter
+                # SolarEdge stopped updating (nmakel/solaredge_modbus#106: SetApp showed the real values)
+                out["grid_import_w"] = missing(ts, self.name, (
+                    f"{meter_id}:W reads 0 W and 0 A while the inverter sleeps ({inv_id}:St {inv_st}): SolarEdge "
+                    "does not update its meter then; no value rather than a false 0"))
+            else:
+                out["grid_import_w"] = self._point(meter.get("W"), "grid_import_w", ts, f"{meter_id}:W",
+                                                   invert=self.meter_invert)
         if 124 in models:
             out["battery_soc_pct"] = self._point(models[124].get("ChaState"), "battery_soc_pct", ts, "124:ChaState")
         if 802 in models:
@@ -314,11 +339,54 @@ class SunSpecSource:
             out["battery_charge_w"] = self._point(None if w is None else -w, "battery_charge_w", ts, "802:W")
         return out
 
+    async def _solaredge_battery_idle(self, power: Reading, ts: float) -> Reading:
+        """Battery 1's power as read, or a known 0 W when its status (0xE186) says it moves nothing:
+        asleep, an LG RESU reports -32768 W and bogus voltage and current (binsentsu's SolarEdge
+        integration trusts them only in 3 charge, 4 discharge, 6 preserve charge, as here). A status
+        the device does not give (refused, or 'not implemented') leaves the value as read."""
+        try:
+            lo, hi = await self._read(self.unit, SE_BATTERY_STATUS, 2)
+        except LookupError:
+            return power
+        status = (hi << 16) | lo                  # uint32, low word first like the block's floats
+        if status == 0xFFFFFFFF or status in SE_BATTERY_MOVING:
+            return power
+        what = SE_BATTERY_STATUS_TEXT.get(status, "not charging or discharging")
+        return Reading(0.0, ts, f"{self.name} (SolarEdge battery status {status} {what})", None)
+
+    def _fronius_modules(self, mppt: list[dict[str, Any]], ts: float) -> dict[str, Reading]:
+        """A Fronius hybrid's model 160, told apart by each module's name as the inverter gives it:
+        'StCha n' / 'StDisCha n' are the battery's charge and discharge, every other named module a
+        string ('MPPT n'). A GEN24 has two strings before them, a Verto three, so a position says
+        nothing. A string whose DCW is not implemented (no panels on that tracker) adds nothing.
+        PV comes from the strings only on a hybrid (its AC output carries the battery too); without
+        battery modules the inverter model's AC W stands: on an Argeno's modular power stages the
+        160 channels showed 6.5 kW of 31.7 kW (evcc PR #32329)."""
+        strings: list[tuple[int, float]] = []
+        charge: tuple[int, float | None] | None = None
+        discharge: tuple[int, float | None] | None = None
+        for pos, m in enumerate(mppt, 1):
+            name = str(m.get("IDStr") or "")
+            if name.startswith("StCha"):
+                charge = (pos, m.get("DCW"))
+            elif name.startswith("StDisCha"):
+                discharge = (pos, m.get("DCW"))
+            elif name and m.get("DCW") is not None:
+                strings.append((pos, m["DCW"]))
+        out: dict[str, Reading] = {}
+        if strings and (charge is not None or discharge is not None):
+            out["pv_w"] = to_reading(sum(w for _, w in strings), "pv_w", ts=ts, source=self.name,
+                                     label=f"160:{'+'.join(str(p) for p, _ in strings)}:DCW")
+        if charge is not None and discharge is not None and charge[1] is not None and discharge[1] is not None:
+            out["battery_charge_w"] = to_reading(charge[1] - discharge[1], "battery_charge_w", ts=ts,
+                                                 source=self.name, label=f"160:{charge[0]}-{discharge[0]}:DCW")
+        return out
+
     async def _register(self, reg: ModbusRegister, ts: float) -> Reading:
         field = FIELD[reg.field]
         unit = reg.unit_id if reg.unit_id is not None else self.unit
         size = 1 if reg.type in ("int16", "uint16") else 2
-        label = f"register {reg.address} ({reg.type})"
+        label = f"register {reg.address} (0x{reg.address:04X}, {reg.type})"
         try:
             r = await self._read(unit, reg.address, size, reg.register)
         except LookupError as e:

@@ -20,13 +20,14 @@ else to ``MinerView.zone``), and price, from ``DecisionInput.prices`` with the `
 """
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 from ..miners.model import CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
-from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision
+from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
 from .overrides import MODE_OF_KIND, Override, OverrideEvent, Overrides, override_refusal
 from .requests import OverrideRequests
 from .rule_hook import RuleHook, RuleSetHook, SiteFeeds, _as_hook
@@ -37,6 +38,7 @@ from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
 _START, _STOP, _SETP, _SETL = CommandKind.START, CommandKind.STOP, CommandKind.SET_POWER, CommandKind.SET_LEVEL
 _FAULT = MinerState.FAULT
 GIVE_UP_AFTER = 3          # unconfirmed start/stop sends before we accept what the miner reports
+_NAME_PRIO = attrgetter("name", "priority")
 
 
 class PolicyDecider(OverrideRequests):
@@ -66,6 +68,9 @@ class PolicyDecider(OverrideRequests):
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
         # None: no check, for the replay, whose samples carry the time they last changed)
         self.miner_data_max_age_s: float | str | None = "grace"
+        # False: decide only (run, target, level, term, command) and leave the words out (reasons,
+        # summary, terms), which are most of a cycle's cost; for the replay, which reads none of them
+        self.explain = True
         self._battery: bool | None = self.cfg.battery.present
         b = self.cfg.battery
         self.reserve = None
@@ -73,6 +78,7 @@ class PolicyDecider(OverrideRequests):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
                                            trust_sunrise_pct=b.forecast_trust_sunrise,
+                                           learned_quantile_pct=b.forecast_learned,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
         self.headroom = None
         if cfg is not None and self.cfg.headroom_w == "auto":
@@ -91,12 +97,15 @@ class PolicyDecider(OverrideRequests):
         return sl
 
     def _ordered(self, miners: tuple[MinerView, ...]) -> list[MinerView]:
-        key = tuple((v.name, v.priority) for v in miners)
+        return [miners[i] for i in self._order_of(miners)]
+
+    def _order_of(self, miners: tuple[MinerView, ...]) -> list[int]:
+        """Indexes of ``miners`` in priority order (sorted again only when a name or priority changes)."""
+        key = tuple(map(_NAME_PRIO, miners))
         if key != self._order_key:
             self._order_key = key
-            idx = sorted(range(len(miners)), key=lambda i: (miners[i].priority, miners[i].name))
-            self._order_idx = idx
-        return [miners[i] for i in self._order_idx]
+            self._order_idx = sorted(range(len(miners)), key=lambda i: (miners[i].priority, miners[i].name))
+        return self._order_idx
 
     def _reconcile(self, st: CtlState, sample, now: float) -> None:
         """Bring our belief in line with what the miner reports, without counting it as our start."""
@@ -143,8 +152,9 @@ class PolicyDecider(OverrideRequests):
         now = inp.now
         cfg = self.cfg
         ov = self.overrides
+        snp = inp.snapshot
         if self.home_load is not None:
-            r = inp.snapshot.house_w
+            r = snp.house_w
             if r.error is None:
                 self.home_load.observe(now, r.value)
         if ov._next_expiry is not None and now >= ov._next_expiry:
@@ -162,14 +172,18 @@ class PolicyDecider(OverrideRequests):
         max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
-        for v in self._ordered(inp.miners):
+        miners = inp.miners
+        slots = self._slots
+        for i in self._order_of(miners):
+            v = miners[i]
             name = v.name
             sample = v.sample
             caps = v.caps
             if sample is not None:
+                running = sample.running
                 pw = sample.power_w
                 if pw is None:
-                    if sample.running:
+                    if running:
                         all_draw = None
                 elif all_draw is not None:
                     all_draw += pw
@@ -178,7 +192,7 @@ class PolicyDecider(OverrideRequests):
             if has_ov and ov.for_miner(name) is not None:
                 self._check_override(name, caps, now)
             if caps.monitor_only:
-                out[name] = MinerDecision(name, bool(sample and sample.running), None, None, "monitor_only",
+                out[name] = MinerDecision(name, sample is not None and running, None, None, "monitor_only",
                                           "monitor only: never commanded")
                 continue
             if sample is None or not sample.online or sample.state is _FAULT:
@@ -192,19 +206,23 @@ class PolicyDecider(OverrideRequests):
             if max_age is not None and age > max_age:
                 # its data is older than the fail-safe's hold (a command in flight, a stuck poll):
                 # never command a miner on what it said that long ago
-                out[name] = MinerDecision(name, sample.running, None, None, "stale",
+                out[name] = MinerDecision(name, running, None, None, "stale",
                                           f"miner data {fmt_dur(age)} old: not commanded")
                 continue
-            sl = self._slot(name)
+            sl = slots.get(name)
+            if sl is None:
+                sl = self._slot(name)
             if sl.caps is not caps:
                 if sl.caps is None or sl.caps != caps:
                     sl.ladder = Ladder(caps)
                 sl.caps = caps
             sl.view = v
+            sl.running = running
             st = sl.st
-            self._reconcile(st, sample, now)
+            if not st.known or st.awaiting or running != st.on:
+                self._reconcile(st, sample, now)
             lad = sl.ladder
-            if sample.running:
+            if running:
                 m = pw if pw is not None else (sample.power_limit_w or st.setpoint_w or lad.lo)
             else:
                 m = pw if pw is not None else lad.idle
@@ -225,7 +243,7 @@ class PolicyDecider(OverrideRequests):
                                           "paused", pause.describe(now))
                 continue
             if sl.mode == "manual":
-                out[name] = MinerDecision(name, sample.running, None, None, "manual", "manual mode: not automated")
+                out[name] = MinerDecision(name, running, None, None, "manual", "manual mode: not automated")
                 continue
             if sl.mode == "rules":
                 rules_slots.append(sl)
@@ -235,17 +253,16 @@ class PolicyDecider(OverrideRequests):
             acted.append(sl)
 
         has_batt = self._battery
-        snp = inp.snapshot
         if has_batt is None:
             if snp.battery_charge_w.value is not None or snp.battery_soc_pct.value is not None:
                 has_batt = self._battery = True
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      self._min_w(surplus))
+                                      self._min_w(surplus), snp.pv_w.value)
         if self.headroom is not None:
             self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
-        site = site_terms(cfg, inp.snapshot, inp.stale, alloc_draw, all_draw,
+        site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
         left = reserved = 0.0
@@ -280,13 +297,17 @@ class PolicyDecider(OverrideRequests):
                                                  stopped_since=st.last_stop)
                         if act == "start":
                             sl.forced = True
-                left, reserved = allocate(cfg, site, surplus, now, day)
+                left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
 
         # commands
         retry = cfg.command_retry
+        explain = self.explain
         timers: dict[str, dict] = {}
         for sl in acted:
-            cmd, resend = self._command(sl, now, retry)
+            if sl.run or sl.running:
+                cmd, resend = self._command(sl, now, retry)
+            else:
+                cmd, resend = None, False       # off and meant to be off: nothing to send
             st = sl.st
             term, reason = sl.term, sl.reason
             if view_pending := sl.view.pending:
@@ -302,11 +323,18 @@ class PolicyDecider(OverrideRequests):
             elif observe is None and sl.run and sl.want is not None and st.on:
                 st.setpoint_w = sl.want
                 st.level = sl.level
-            if sl.timer:
+            if sl.timer and explain:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": st.starts_on(day)}
-            out[sl.name] = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            d = sl.decision
+            if cmd is not None or d is None or d.run is not sl.run or d.target_w != sl.want or d.level != sl.level \
+                    or d.term != term or d.reason != reason or d.command is not None:
+                d = sl.decision = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            out[sl.name] = d        # (the same decision as last cycle: the same immutable object)
 
+        if not explain:
+            fd = self.last = make_fleet(now, site.available_w, out, {}, "")
+            return fd
         terms = {
             "mode": cfg.mode,
             "available_w": site.available_w,
@@ -338,8 +366,7 @@ class PolicyDecider(OverrideRequests):
             summary = f"available {fmt_kw(site.available_w)}"
         else:
             summary = f"{site.why}: {terms['failsafe']} ({fmt_dur(stale_for)})"
-        fd = FleetDecision(now, site.available_w, out, terms, summary)
-        self.last = fd
+        fd = self.last = make_fleet(now, site.available_w, out, terms, summary)
         return fd
 
     def _min_w(self, surplus: list[Slot]) -> float:
@@ -450,10 +477,10 @@ class PolicyDecider(OverrideRequests):
         """What to send so the miner does what the slot says; None when nothing needs to change,
         when the rules/fail-safe forbid commands, or when an identical command awaits confirmation."""
         view = sl.view
+        running = sl.running
         sample = view.sample
         st = sl.st
         lad = sl.ladder
-        running = sample.running
         kind = None
         w = lvl = None
         if sl.run:
@@ -531,8 +558,12 @@ class PolicyDecider(OverrideRequests):
         miners = dict(self._restored)
         for name, sl in self._slots.items():
             miners[name] = sl.st.export()
-        return {"version": 1, "miners": miners, "overrides": self.overrides.export(),
-                "battery_seen": bool(self._battery)}
+        out = {"version": 1, "miners": miners, "overrides": self.overrides.export(),
+               "battery_seen": bool(self._battery)}
+        if self.reserve is not None and self.reserve.quantile is not None:
+            # what the forecast's recent misses were: a restart keeps learning from them
+            out["forecast_misses"] = self.reserve.misses.export()
+        return out
 
     def restore_state(self, state: dict, now: float | None = None) -> None:
         if not state:
@@ -543,6 +574,8 @@ class PolicyDecider(OverrideRequests):
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
+        if self.reserve is not None and state.get("forecast_misses") is not None:
+            self.reserve.misses.restore(state.get("forecast_misses"))
 
 def _step_w(surplus: list[Slot]) -> float:
     """The smallest step of a running power-target miner (0 W: none runs)."""

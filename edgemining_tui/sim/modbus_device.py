@@ -32,9 +32,12 @@ def recorded_image(doc: dict[str, Any]) -> dict[int, dict[int, int]]:
     carried them), ``model``/``L``/``points`` (a model dump in point form, as ``evcc sunspec``
     prints it: scale factors raw, every other point in its unit), ``model``/``L`` with
     ``unrecorded`` (a block the recording did not show: its header, every point 'not
-    implemented') or ``end`` (the end marker). Point dumps are encoded by pysunspec2, the SunSpec
-    Alliance's own implementation, not by the decoder under test. Later blocks win where they
-    overlap, so a raw reply overrides what a point dump implied."""
+    implemented'), ``end`` (the end marker) or ``type``/``value`` (one vendor register outside
+    the SunSpec map as a tool printed it decoded: ``float32s``, ``uint32s`` and ``uint64s`` low word
+    first as SolarEdge stores them, ``uint16``, or ``string`` with its ``size`` in registers).
+    Point dumps are encoded by pysunspec2, the SunSpec Alliance's own implementation, not by the
+    decoder under test. Later blocks win where they overlap, so a raw reply overrides what a point
+    dump implied."""
     image_by_unit: dict[int, dict[int, int]] = {}
     for unit, blocks in doc["units"].items():
         image: dict[int, int] = {}
@@ -46,6 +49,8 @@ def recorded_image(doc: dict[str, Any]) -> dict[int, dict[int, int]]:
                 regs = list(struct.unpack(f">{len(raw) // 2}H", raw))
             elif b.get("end"):
                 regs = [END, 0]
+            elif "type" in b:
+                regs = vendor_words(b["type"], b["value"], int(b.get("size", 0)))
             else:
                 regs = _pysunspec2_block(int(b["model"]), int(b["L"]), b.get("points") or {})
             image.update({int(b["at"]) + i: r for i, r in enumerate(regs)})
@@ -70,6 +75,25 @@ def float32s(value: float) -> list[int]:
     """A float as SolarEdge stores it: two words, low word first."""
     hi, lo = struct.unpack(">HH", struct.pack(">f", value))
     return [lo, hi]
+
+
+def vendor_words(kind: str, value: Any, size: int = 0) -> list[int]:
+    """The registers holding one decoded vendor value (see ``recorded_image``). A float32 printed
+    by a tool in full (690.0, 28.888887405395508) is that float's exact bits: nothing is rounded."""
+    if kind == "float32s":
+        words = float32s(float(value))
+        if struct.unpack(">f", struct.pack(">HH", words[1], words[0]))[0] != float(value):
+            raise ValueError(f"{value!r} is not a float32 as printed: the recording was rounded")
+        return words
+    if kind in ("uint32s", "uint64s"):
+        n = 2 if kind == "uint32s" else 4
+        return [(int(value) >> (16 * i)) & 0xFFFF for i in range(n)]
+    if kind == "uint16":
+        return [int(value) & 0xFFFF]
+    if kind == "string":
+        b = str(value).encode()[: size * 2].ljust(size * 2, b"\x00")
+        return list(struct.unpack(f">{size}H", b))
+    raise ValueError(f"unknown register type {kind!r}")
 
 
 class ModbusDevice:
