@@ -172,6 +172,7 @@ class PolicyDecider(OverrideRequests):
         max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
+        min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
         slots = self._slots
         for i in self._order_of(miners):
@@ -250,6 +251,11 @@ class PolicyDecider(OverrideRequests):
             else:
                 surplus.append(sl)
                 alloc_draw += m
+                lo = lad.lo
+                if lo > 0.0 and (min_w == 0.0 or lo < min_w):
+                    min_w = lo
+                if lad.kind == CONTINUOUS and st.on and lad.step > 0.0 and (step_w == 0.0 or lad.step < step_w):
+                    step_w = lad.step
             acted.append(sl)
 
         has_batt = self._battery
@@ -259,9 +265,9 @@ class PolicyDecider(OverrideRequests):
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      self._min_w(surplus), snp.pv_w.value)
+                                      min_w, snp.pv_w.value)
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), step_w)
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
@@ -368,15 +374,6 @@ class PolicyDecider(OverrideRequests):
             summary = f"{site.why}: {terms['failsafe']} ({fmt_dur(stale_for)})"
         fd = self.last = make_fleet(now, site.available_w, out, terms, summary)
         return fd
-
-    def _min_w(self, surplus: list[Slot]) -> float:
-        """The smallest minimum power of the surplus miners (the reserve's tail), 0 W if none."""
-        lo = 0.0
-        for sl in surplus:
-            m = sl.ladder.lo
-            if m > 0.0 and (lo == 0.0 or m < lo):
-                lo = m
-        return lo
 
     # ------------------------------------------------------------------------------------------
     def _stage(self, age: float) -> str:
@@ -576,16 +573,6 @@ class PolicyDecider(OverrideRequests):
             self._battery = True
         if self.reserve is not None and state.get("forecast_misses") is not None:
             self.reserve.misses.restore(state.get("forecast_misses"))
-
-def _step_w(surplus: list[Slot]) -> float:
-    """The smallest step of a running power-target miner (0 W: none runs)."""
-    step = 0.0
-    for sl in surplus:
-        lad = sl.ladder
-        if lad.kind == CONTINUOUS and sl.st.on and lad.step > 0.0 and (step == 0.0 or lad.step < step):
-            step = lad.step
-    return step
-
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,
