@@ -259,7 +259,7 @@ class PolicyDecider(OverrideRequests):
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      self._min_w(surplus), snp.pv_w.value)
+                                      self._min_w(surplus), snp.pv_w.value, snp.grid_import_w.value)
         if self.headroom is not None:
             self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
