@@ -380,15 +380,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     hl_observe = hl.observe if hl is not None else None
     idle_last = False
     tick = 0
+    fc_row = -1
     for i in range(n):
         pv = pvs[i]
         load = loads[i]
-        if fc_rem is not None:
-            rem = fc_rem[i]
-            fc["energy_today_remaining_wh"] = rem
-            if fc_hour:
-                fc["power_now_w"], fc["energy_next_hour_wh"] = replay_forecast_now(fc_rem, i, fc_hour,
-                                                                                   trace.step_s)
         if temps is not None:
             tv = temps[i]
             climate = {"outdoor_temperature": tv} if tv == tv else empty
@@ -407,10 +402,8 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         for _ in range(sub):
             t = ts0 + tick * dt
             tick += 1
-            if vclock is not None:
-                vclock.set(t)
             # 1. the fleet as a poll would see it now
-            views = tuple([obs(t) for obs in observers])
+            views = [obs(t) for obs in observers]
             mw = 0.0
             for mo in models:
                 mw += mo.power_w
@@ -441,7 +434,6 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
-            soc = soc_k * bat.soc_wh if has_battery else None
             if quiet and pv <= 0.0 and idle_last and all_paused(models):
                 # night, the fleet paused and nothing that starts a miner without PV: the decider
                 # would say "idle" again; skip it (its house-load model still sees the house)
@@ -449,11 +441,22 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                     hl_observe(t, load)
                 dec = None
                 if writer is not None:
+                    soc = soc_k * bat.soc_wh if has_battery else None
                     stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
                     soc_s = f"{soc:.2f}" if soc is not None else ""
                     per = ",".join(f"{mo.power_w:.1f}" for mo in models)
                     writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
                 continue
+            # (what only a decision reads is made only for one)
+            if vclock is not None:
+                vclock.set(t)
+            if fc_row != i and fc_rem is not None:
+                fc_row = i
+                fc["energy_today_remaining_wh"] = fc_rem[i]
+                if fc_hour:
+                    fc["power_now_w"], fc["energy_next_hour_wh"] = replay_forecast_now(fc_rem, i, fc_hour,
+                                                                                       trace.step_s)
+            soc = soc_k * bat.soc_wh if has_battery else None
             if has_battery:
                 r_ch = make_reading(ch, t, src)
                 r_soc = make_reading(soc, t, src)
@@ -461,7 +464,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 r_ch = r_soc = make_reading(None, t, src)
             snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
                                  make_reading(grid, t, src), r_ch, r_soc, fc)
-            inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
+            inp = make_input(t, snap, tuple(views), (), 0.0, prices, climate, tzname)
             d0 = perf()
             calls += 1
             try:

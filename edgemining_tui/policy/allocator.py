@@ -76,7 +76,8 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
     ``reserve``: this cycle's forecast reserve (policy/reserve.py), None to use the fixed SoC levels."""
     s = Site()
     value = snapshot.value
-    grid = value("grid_import_w")
+    r = snapshot.grid_import_w
+    grid = r.value if r.error is None else None        # value("grid_import_w"), read often
     if has_battery is None:
         # battery.present: false — the owner says there is none: whatever a source reports for a
         # battery (a GEN24's disabled input at SoC 0 %) is ignored, and never blocks a decision
@@ -153,7 +154,8 @@ class Slot:
 
     __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
                  "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept",
-                 "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running")
+                 "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running",
+                 "decision")
 
     def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
         self.name = name
@@ -161,6 +163,7 @@ class Slot:
         self.timing = timing
         self.view = None
         self.running = False       # its sample says it runs (set by the decider each cycle)
+        self.decision = None       # the MinerDecision it got last cycle (reused while it is the same)
         self.ladder: Ladder | None = None
         self.caps = None
         self.measured = 0.0

@@ -23,6 +23,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any, Callable, Iterable
 
+from ..fastobj import checked
 from ..miners.model import CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
@@ -38,6 +39,9 @@ from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
 _START, _STOP, _SETP, _SETL = CommandKind.START, CommandKind.STOP, CommandKind.SET_POWER, CommandKind.SET_LEVEL
 _FAULT = MinerState.FAULT
 GIVE_UP_AFTER = 3          # unconfirmed start/stop sends before we accept what the miner reports
+# MinerCommand(...) positionally, without the frozen-init cost (a power-target miner's setpoint moves
+# every few minutes of sun: a year's replay sends tens of thousands)
+_make_command = checked(MinerCommand, ("kind", "watts", "level", "reason"), (_START, 1.0, None, ""))
 _NAME_PRIO = attrgetter("name", "priority")
 
 
@@ -172,6 +176,7 @@ class PolicyDecider(OverrideRequests):
         max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
+        min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
         slots = self._slots
         for i in self._order_of(miners):
@@ -250,6 +255,11 @@ class PolicyDecider(OverrideRequests):
             else:
                 surplus.append(sl)
                 alloc_draw += m
+                lo = lad.lo
+                if lo > 0.0 and (min_w == 0.0 or lo < min_w):
+                    min_w = lo
+                if lad.kind == CONTINUOUS and st.on and lad.step > 0.0 and (step_w == 0.0 or lad.step < step_w):
+                    step_w = lad.step
             acted.append(sl)
 
         has_batt = self._battery
@@ -259,9 +269,9 @@ class PolicyDecider(OverrideRequests):
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      self._min_w(surplus), snp.pv_w.value, snp.grid_import_w.value)
+                                      min_w, snp.pv_w.value, snp.grid_import_w.value)
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), step_w)
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
@@ -304,7 +314,10 @@ class PolicyDecider(OverrideRequests):
         explain = self.explain
         timers: dict[str, dict] = {}
         for sl in acted:
-            cmd, resend = self._command(sl, now, retry)
+            if sl.run or sl.running:
+                cmd, resend = self._command(sl, now, retry)
+            else:
+                cmd, resend = None, False       # off and meant to be off: nothing to send
             st = sl.st
             term, reason = sl.term, sl.reason
             if view_pending := sl.view.pending:
@@ -323,7 +336,11 @@ class PolicyDecider(OverrideRequests):
             if sl.timer and explain:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": st.starts_on(day)}
-            out[sl.name] = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            d = sl.decision
+            if cmd is not None or d is None or d.run is not sl.run or d.target_w != sl.want or d.level != sl.level \
+                    or d.term != term or d.reason != reason or d.command is not None:
+                d = sl.decision = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            out[sl.name] = d        # (the same decision as last cycle: the same immutable object)
 
         if not explain:
             fd = self.last = make_fleet(now, site.available_w, out, {}, "")
@@ -361,15 +378,6 @@ class PolicyDecider(OverrideRequests):
             summary = f"{site.why}: {terms['failsafe']} ({fmt_dur(stale_for)})"
         fd = self.last = make_fleet(now, site.available_w, out, terms, summary)
         return fd
-
-    def _min_w(self, surplus: list[Slot]) -> float:
-        """The smallest minimum power of the surplus miners (the reserve's tail), 0 W if none."""
-        lo = 0.0
-        for sl in surplus:
-            m = sl.ladder.lo
-            if m > 0.0 and (lo == 0.0 or m < lo):
-                lo = m
-        return lo
 
     # ------------------------------------------------------------------------------------------
     def _stage(self, age: float) -> str:
@@ -471,8 +479,6 @@ class PolicyDecider(OverrideRequests):
         when the rules/fail-safe forbid commands, or when an identical command awaits confirmation."""
         view = sl.view
         running = sl.running
-        if not sl.run and not running:
-            return None, False          # off and meant to be off: the common case, nothing to send
         sample = view.sample
         st = sl.st
         lad = sl.ladder
@@ -501,7 +507,7 @@ class PolicyDecider(OverrideRequests):
             if view.confirmed is False and st.sent_kind in (_SETP, _SETL) and st.sent_ts is not None \
                     and now - st.sent_ts >= retry and sl.run and running and \
                     (st.sent_w == sl.want if st.sent_kind is _SETP else st.sent_level == sl.level):
-                return MinerCommand(st.sent_kind, st.sent_w, st.sent_level, sl.reason), True
+                return _make_command(st.sent_kind, st.sent_w, st.sent_level, sl.reason), True
             return None, False
         if sl.nocmd or (sl.failsafe and kind is _START):
             return None, False
@@ -512,7 +518,7 @@ class PolicyDecider(OverrideRequests):
         resend = (st.awaiting and same) if kind is _START or kind is _STOP else same
         if resend and now - st.sent_ts < retry:
             return None, False
-        return MinerCommand(kind, w, lvl, sl.reason), resend
+        return _make_command(kind, w, lvl, sl.reason), resend
 
     def _commit(self, sl: Slot, cmd: MinerCommand, resend: bool, now: float, day: str) -> None:
         st = sl.st
@@ -571,16 +577,6 @@ class PolicyDecider(OverrideRequests):
             self._battery = True
         if self.reserve is not None and state.get("forecast_misses") is not None:
             self.reserve.misses.restore(state.get("forecast_misses"))
-
-def _step_w(surplus: list[Slot]) -> float:
-    """The smallest step of a running power-target miner (0 W: none runs)."""
-    step = 0.0
-    for sl in surplus:
-        lad = sl.ladder
-        if lad.kind == CONTINUOUS and sl.st.on and lad.step > 0.0 and (step == 0.0 or lad.step < step):
-            step = lad.step
-    return step
-
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,
