@@ -509,3 +509,12 @@ def test_after_a_night_the_battery_ran_out_it_carries_a_miner_only_with_plenty_t
         r.careful, r.share, r.need_wh, r.coming_wh, r.left_s = careful, 0.8, 4000.0, coming, 5 * H
         out[(careful, coming)] = site_terms(cfg, snap, (), 1100.0, 1100.0, True, r, 50.0).buffered
     assert out == {(False, 5000.0): True, (True, 5000.0): False, (True, 9000.0): True}
+
+
+def test_the_rules_panel_says_when_the_reserve_is_careful():
+    from edgemining_tui.ui.fmt import plain_terms
+    base = {"keeps_pct": 80.0, "needs_wh": 4000.0, "coming_wh": 5000.0, "tail_wh": 0.0, "lends_w": 0.0}
+    said = dict(plain_terms({"reserve": dict(base, careful=True)}))
+    assert any("ran out last night" in v for v in said.values())
+    said = dict(plain_terms({"reserve": dict(base, careful=False)}))
+    assert not any("ran out" in v for v in said.values())
