@@ -149,3 +149,42 @@ def test_a_replay_can_start_the_forecast_from_the_days_before_as_a_running_conso
     warm = builtin_remaining(cfg, week, BERLIN, hist)
     assert fresh[360] != warm[360]                              # the first morning differs
     assert fresh[-1] == warm[-1] == 0.0                         # nothing left at the day's end
+
+
+def _series_step_by_step(pv_w, ts0, step_s, array=None, history=None) -> list[float]:
+    """What remaining_series inlines: ask, then observe, row by row."""
+    f = BuiltinForecast(48.1, 11.6, BERLIN, array)
+    if history is not None:
+        f.seed(history)
+    out = []
+    for i, w in enumerate(pv_w):
+        out.append(f.remaining_wh(ts0 + i * step_s))
+        f.observe(ts0 + i * step_s, w)
+    return out
+
+
+def test_the_replays_series_is_the_forecast_row_by_row_to_the_last_bit():
+    tr = generate("2025-03-25T00:00:00", days=12, weather=None)      # across the spring DST change
+    hist = ((tr.ts0 - 2 * 86400 + i * 60, w) for i, w in enumerate(tr.pv_w[:2 * 1440]))
+    hist2 = ((tr.ts0 - 2 * 86400 + i * 60, w) for i, w in enumerate(tr.pv_w[:2 * 1440]))
+    assert remaining_series(tr.pv_w, tr.ts0, 60.0, 48.1, 11.6, BERLIN) == _series_step_by_step(tr.pv_w, tr.ts0, 60.0)
+    assert remaining_series(tr.pv_w, tr.ts0, 60.0, 48.1, 11.6, BERLIN, None, hist) == \
+        _series_step_by_step(tr.pv_w, tr.ts0, 60.0, None, hist2)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.floats(min_value=-500, max_value=9000), st.just(math.nan), st.just(0.0)),
+                min_size=1, max_size=900),
+       st.sampled_from([60.0, 300.0, 1200.0]), st.booleans(),
+       st.integers(0, 86400 * 3))
+def test_the_replays_series_equals_the_forecast_for_any_readings(pv, step_s, learn_peak, offset_s):
+    """Hostile readings (NaN, negative), steps longer than the forecaster's gap, a learnt peak."""
+    array = PvArray() if learn_peak else PvArray(peak=8000.0)
+    ts0 = datetime(2025, 6, 1, tzinfo=timezone.utc).timestamp() + offset_s
+    got = remaining_series(pv, ts0, step_s, 48.1, 11.6, BERLIN, array)
+    want = _series_step_by_step(pv, ts0, step_s, array)
+    assert [repr(x) for x in got] == [repr(x) for x in want]

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from edgemining_tui.clock import VirtualClock
 from edgemining_tui.energy import local_config as LC
@@ -256,6 +256,48 @@ async def test_enphase_asks_for_its_ct_list_once_and_falls_back_when_readings_fa
         src.clock.advance(900)
         await src.read()
         assert sum(r == "GET /ivp/meters" for r in srv.requests) == 2
+
+
+async def test_enphase_old_firmware_error_body_for_its_ct_list_reads_production_json():
+    """Firmware 3.8 answers /ivp/meters with 200 and {"error": "404 - Not Found"} (pyenphase's
+    recorded 3.8.10 reply): no CT meters, production.json is read, nothing is an error."""
+    _, fx = CORPUS["enphase/cts_day_storage_ct_charging_8.2.4286"]
+    replies = {**fx["extra_replies"], "/ivp/meters": {"error": "404 - Not Found"}}
+    async with served("enphase", {**fx, "extra_replies": replies}) as (src, srv):
+        s = await src.read()
+    assert s.pv_w.value == pytest.approx(7123.097) and s.battery_charge_w.value == pytest.approx(6592.0)
+    assert "GET /ivp/meters/readings" not in srv.requests
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.floats(-60, 12_000), st.floats(-15_000, 15_000), st.floats(-8_000, 8_000) | st.none())
+@example(100.0, -120.0, 0.0)            # the CTs' sum is -20 W: standby noise, a house of 0 W
+@example(100.0, -300.0, 0.0)            # -200 W: no house draws that; unknown
+def test_ct_readings_balance_or_the_house_is_unknown(production_w, net_w, storage_w):
+    """Whatever the production, net and storage CTs read, PV + grid = house + charging holds to the
+    watt (within the 50 W of standby noise read as a 0 W house), or the house is unknown with a
+    reason; the house is never negative."""
+    import asyncio
+    _, fx = CORPUS["enphase/cts_night_storage_ct_charging_from_grid_8.3.1598"]
+    readings = {"production": production_w, "net-consumption": net_w}
+    if storage_w is not None:
+        readings["storage"] = storage_w
+    cfg = LC.EnphaseConfig(url="https://127.0.0.1:9", **fx["config"])
+    src = build_one("enphase", cfg, VirtualClock(1_750_000_000), "enphase")
+
+    async def canned():
+        return {"production": fx["reply"], "ensemble": fx["extra_replies"]["/ivp/ensemble/power"],
+                "ensemble_error": None, "readings": readings}, None
+    src.request = canned
+    s = asyncio.run(src.read())
+    if s.house_w.value is None:
+        assert s.house_w.error
+        return
+    assert s.house_w.value >= 0
+    batt = s.battery_charge_w.value
+    balance_w = s.pv_w.value + s.grid_import_w.value - s.house_w.value - batt
+    assert abs(balance_w) <= 0.01 or (s.house_w.value == 0 and -50 <= balance_w < 0), balance_w
+    assert batt == pytest.approx(-storage_w if storage_w is not None else 1084.0)
 
 
 async def test_enphase_storage_ct_without_battery_soc_is_unknown_not_absent():

@@ -340,3 +340,181 @@ def test_auto_headroom_lets_a_power_target_miner_take_the_rest_when_the_battery_
         got[h] = d.last.terms["headroom_w"], dec.miners["s19"].target_w
     assert got["auto"][0] <= 15.0 and got[100.0][0] == 100.0
     assert got["auto"][1] > got[100.0][1]                       # it soaks up what 100 W left
+
+
+# --- what the recent days say about the forecast (battery.forecast_learned) -------------------------
+DAY = 86400.0
+RISE_H, SET_H = 6.0, 18.0
+
+
+def _sun(hour):
+    def nxt(now):
+        d = math.floor((now - T0) / DAY)
+        t = T0 + d * DAY + hour * H
+        return t if t > now else t + DAY
+    return nxt
+
+
+def _remaining(now, total_wh):
+    """What a forecast of a sine day with ``total_wh`` says is still to come at ``now``."""
+    x = ((now - T0) % DAY / H - RISE_H) / (SET_H - RISE_H)
+    x = min(max(x, 0.0), 1.0)
+    return total_wh * (1.0 + math.cos(math.pi * x)) / 2.0
+
+
+def _pv(now, total_wh):
+    x = ((now - T0) % DAY / H - RISE_H) / (SET_H - RISE_H)
+    if not 0.0 <= x <= 1.0:
+        return 0.0
+    return total_wh * math.pi / (2.0 * (SET_H - RISE_H)) * math.sin(math.pi * x)
+
+
+def _days(r, days, forecast_wh, actual_wh, step=600.0):
+    """Run ``r`` through whole days (T0 is a midnight here) with a forecast that says
+    ``forecast_wh`` a day while ``actual_wh`` comes; no house load."""
+    fc = {"energy_today_remaining_wh": 0.0}
+    t = T0
+    while t < T0 + days * DAY:
+        fc["energy_today_remaining_wh"] = _remaining(t, forecast_wh)
+        r.update(t, 50.0, 0.0, fc, 0.0, _pv(t, actual_wh))
+        t += step
+    return t
+
+
+def test_learned_misses_count_on_what_the_recent_days_brought():
+    """The forecast says 10 kWh a day, 15 kWh come: once three whole days are known the reserve
+    counts on 1.5x the forecast; before (on the third day itself, not over yet) the trust schedule."""
+    r = ForecastReserve(10000.0, 100.0, trust_sunrise_pct=75.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H),
+                        learned_quantile_pct=50.0)
+    flat = ForecastReserve(10000.0, 100.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    fc = {"energy_today_remaining_wh": 0.0}
+    _days(r, 2.5, 10000.0, 15000.0)                        # two whole days and the third's morning
+    at = T0 + 2 * DAY + 12 * H
+    fc["energy_today_remaining_wh"] = _remaining(at, 10000.0)
+    base = flat.update(at, 50.0, 0.0, fc).coming_wh
+    assert r.update(at, 50.0, 0.0, fc).coming_wh == pytest.approx(0.875 * base, rel=1e-6)   # schedule
+    r3 = ForecastReserve(10000.0, 100.0, trust_sunrise_pct=75.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H),
+                         learned_quantile_pct=50.0)
+    _days(r3, 3, 10000.0, 15000.0)                         # ... and the third is over
+    at = T0 + 3 * DAY + 12 * H
+    fc["energy_today_remaining_wh"] = _remaining(at, 10000.0)
+    base = flat.update(at, 50.0, 0.0, fc).coming_wh
+    assert r3.update(at, 50.0, 0.0, fc).coming_wh == pytest.approx(1.5 * base, rel=0.03)
+
+
+def test_learned_misses_low_quantile_counts_on_the_bad_days():
+    """Days that bring 60 % and 140 % of the forecast: the 0 % quantile counts on 60 %, the median on
+    about 100 %."""
+    def run(q):
+        r = ForecastReserve(10000.0, 100.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H), learned_quantile_pct=q)
+        fc = {"energy_today_remaining_wh": 0.0}
+        t = T0
+        for d in range(6):
+            actual = 6000.0 if d % 2 else 14000.0
+            while t < T0 + (d + 1) * DAY:
+                fc["energy_today_remaining_wh"] = _remaining(t, 10000.0)
+                r.update(t, 50.0, 0.0, fc, 0.0, _pv(t, actual))
+                t += 600.0
+        at = T0 + 6 * DAY + 9 * H
+        fc["energy_today_remaining_wh"] = _remaining(at, 10000.0)
+        return r.update(at, 50.0, 0.0, fc).coming_wh / _remaining(at, 10000.0)
+    assert run(0.0) == pytest.approx(0.6, rel=0.03)
+    assert run(50.0) == pytest.approx(1.0, rel=0.05)
+
+
+def test_learned_misses_survive_a_restart():
+    """The decider's saved state carries the record: a restarted console counts on it at once."""
+    pol = BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=100.0, forecast_learned=50.0)
+    d = build_decider(PolicyConfig(battery=pol), sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    _days(d.reserve, 4, 10000.0, 15000.0)
+    state = d.export_state()
+    assert state["forecast_misses"][4]
+    d2 = build_decider(PolicyConfig(battery=pol), sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    d2.restore_state(state)
+    assert d2.reserve.misses.ratio(0.5, 0.5) == pytest.approx(1.5, rel=0.03)
+    d2.restore_state({"forecast_misses": [["x", float("nan"), -1.0]] * 8})   # hostile: nothing kept
+    assert d2.reserve.misses.ratio(0.5, 0.5) == pytest.approx(1.5, rel=0.03)
+
+
+def test_learned_quantile_out_of_range_is_refused(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(BASE % (", latitude: 48, longitude: 11", "",
+                         ", capacity: 10kWh, forecast_learned: 150%"))
+    with pytest.raises(ConfigError, match="forecast_learned"):
+        load_config(p)
+
+
+def test_replay_learns_the_misses_from_the_history_before_the_trace():
+    """A replay with history starts with the record a running console would have: the days before."""
+    from dataclasses import replace
+    from pathlib import Path
+    from edgemining_tui.backtest.config import load_backtest_config
+    from edgemining_tui.backtest.runner import make_decider, warm_misses
+    from edgemining_tui.backtest.tracegen import generate
+    from edgemining_tui.clock import VirtualClock
+    cfg = load_backtest_config(Path(__file__).resolve().parents[1] / "examples" / "backtest-setup.yaml")
+    app = cfg.app
+    cfg = replace(cfg, app=replace(app, policy=replace(app.policy, battery=replace(
+        app.policy.battery, forecast_learned=50.0))))
+    hist = generate("2025-05-01T00:00:00", days=5, step_s=300.0, weather=None, prices=False)
+    dec = make_decider(cfg, VirtualClock(hist.ts0), hist).decider
+    rec = warm_misses(cfg, dec.reserve, hist, ZoneInfo(app.site.timezone), 800.0)
+    assert len(rec) == 8 and all(3 <= len(r) <= 5 for r in rec[1:7])
+    assert all(0.2 < v < 5.0 for r in rec for v in r)
+    dec.reserve.misses.restore(rec)
+    assert dec.reserve.misses.ratio(0.5, 0.5) is not None
+
+
+def _mixed_days(r, days, grid_at_dawn_w):
+    """Days that bring 60 % and 140 % of a 10 kWh forecast in turn; before sunrise the house (400 W)
+    draws ``grid_at_dawn_w`` from the grid (the battery ran out in the night) or none."""
+    fc = {"energy_today_remaining_wh": 0.0}
+    t = T0
+    for d in range(days):
+        actual = 6000.0 if d % 2 else 14000.0
+        while t < T0 + (d + 1) * DAY:
+            fc["energy_today_remaining_wh"] = _remaining(t, 10000.0)
+            pv = _pv(t, actual)
+            r.update(t, 50.0, 400.0, fc, 0.0, pv, grid_at_dawn_w if pv < 400.0 else -pv)
+            t += 600.0
+    return t
+
+
+@pytest.mark.parametrize("grid_at_dawn_w, lo, hi", [(0.0, 0.85, 1.15), (400.0, 0.2, 0.6)])
+def test_after_a_night_the_battery_ran_out_the_reserve_counts_on_the_bad_days(grid_at_dawn_w, lo, hi):
+    """The median recent day when the battery kept something overnight (being short costs nothing);
+    after a night it ran out and the grid fed the house, what 9 days in 10 brought at least."""
+    r = ForecastReserve(10000.0, 100.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H), learned_quantile_pct=50.0)
+    _mixed_days(r, 6, grid_at_dawn_w)
+    at = T0 + 6 * DAY + 9 * H
+    fc = {"energy_today_remaining_wh": _remaining(at, 10000.0)}
+    r.update(at - 4 * H, 50.0, 400.0, fc, 0.0, 0.0, grid_at_dawn_w)      # 5:00, before sunrise
+    res = r.update(at, 50.0, 400.0, fc, 0.0, 3000.0, -2600.0)
+    assert res.careful is (grid_at_dawn_w > 0)
+    ratio = res.coming_wh / surplus_left(_remaining(at, 10000.0), 400.0, at, T0 + 6 * DAY + RISE_H * H,
+                                          T0 + 6 * DAY + SET_H * H)
+    assert lo < ratio < hi        # (the bad days' surplus above the house is well under 60 % of its forecast)
+
+
+def test_after_a_night_the_battery_ran_out_it_carries_a_miner_only_with_plenty_to_come():
+    """share < 1 lets the battery carry a running miner at its minimum through a cloud; after a
+    night it ran out, only while at least twice its need is still to come."""
+    from edgemining_tui.policy.allocator import site_terms
+    from edgemining_tui.policy.reserve import Reserve
+    cfg = PolicyConfig(battery=RESERVE)
+    snap = site(T0, pv=1000, house=400, charge=-500, soc=60, forecast_wh=9000, miners_w=1100)
+    out = {}
+    for careful, coming in ((False, 5000.0), (True, 5000.0), (True, 9000.0)):
+        r = Reserve()
+        r.careful, r.share, r.need_wh, r.coming_wh, r.left_s = careful, 0.8, 4000.0, coming, 5 * H
+        out[(careful, coming)] = site_terms(cfg, snap, (), 1100.0, 1100.0, True, r, 50.0).buffered
+    assert out == {(False, 5000.0): True, (True, 5000.0): False, (True, 9000.0): True}
+
+
+def test_the_rules_panel_says_when_the_reserve_is_careful():
+    from edgemining_tui.ui.fmt import plain_terms
+    base = {"keeps_pct": 80.0, "needs_wh": 4000.0, "coming_wh": 5000.0, "tail_wh": 0.0, "lends_w": 0.0}
+    said = dict(plain_terms({"reserve": dict(base, careful=True)}))
+    assert any("ran out last night" in v for v in said.values())
+    said = dict(plain_terms({"reserve": dict(base, careful=False)}))
+    assert not any("ran out" in v for v in said.values())

@@ -179,3 +179,27 @@ def test_wal_and_synchronous_settings(tmp_path):
     assert c.execute("PRAGMA synchronous").fetchone()[0] == 1          # NORMAL
     assert c.execute("PRAGMA auto_vacuum").fetchone()[0] == 2          # INCREMENTAL (new files)
     s.close()
+
+
+async def test_energy_rows_are_written_every_5_s_events_at_once_and_all_on_shutdown(tmp_path):
+    """At a 1 s cycle the energy rows and samples go to disk in one transaction per 5 s (the
+    default ``history.write_every``): what a crash can lose at any moment is at most the last 5 s
+    of them, never an event or a command, and a clean shutdown writes the rest."""
+    store = Store(tmp_path / "history.db", history=HistoryConfig())
+    rig = SiteRig(tmp_path, store=store)
+    behind: list[float] = []
+    for i in range(30):
+        rig.driver("m1").faults.offline = 10 <= i < 20     # a fault and its recovery: events
+        rig.clock.advance(1)
+        await rig.engine.cycle()
+        saved = store.query("select max(ts) as t from energy")[0]["t"]
+        behind.append(rig.clock.now() - saved)
+        # every event so far is on disk already (the miners starting, their commands)
+        assert store.query("select count(*) as n from events")[0]["n"] == len(rig.events)
+    assert max(behind) <= 5.0 and max(behind) >= 4.0, behind
+    assert len(rig.events) >= 2
+    n_cycles = len(rig.states)
+    assert store.query("select count(*) as n from energy")[0]["n"] < n_cycles
+    await rig.engine.close()
+    assert store.query("select count(*) as n from energy")[0]["n"] == n_cycles
+    assert store.get("state")["cycle"] == rig.states[-1].cycle

@@ -86,6 +86,9 @@ class Site:
             "    battery: {entity: sensor.battery_power, invert: true}",
             "    soc: sensor.battery_soc",
             "notify: {daily_summary: null}",
+            # every cycle written at once, so "every logged cycle was saved" can be checked exactly;
+            # the default (5 s) bound is tested in tests/test_reliability_history.py
+            "history: {write_every: 0s}",
             "miners:",
         ]
         for c in self.emus.configs:

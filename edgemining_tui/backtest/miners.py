@@ -54,7 +54,7 @@ class SimMiner:
     __slots__ = ("name", "priority", "zone", "caps", "model", "level_names", "last_command", "confirmed",
                  "starts", "starts_by_day", "energy_wh", "th_s_s", "commands", "sample", "view",
                  "p_sum", "hr_sum", "ramp_tol", "cut_after", "boot_s", "paused_since", "cut", "idle_saved",
-                 "boot_done", "pending_day", "cuts", "ahead")
+                 "boot_done", "pending_day", "cuts", "ahead", "steady", "steady_p", "steady_hr")
 
     def __init__(self, cfg: MinerConfig, now: float, efficiency_j_th: float = 29.5) -> None:
         self.name = cfg.name
@@ -86,6 +86,11 @@ class SimMiner:
         self.pending_day: int | None = None
         self.cuts = 0
         self.ahead = False           # restored when the enable timer starts, not on the start
+        # the model sits at its goal and nothing has touched it since the last observe: the next
+        # observe sees the same draw, hashrate and view (cleared by every command and plug change)
+        self.steady = False
+        self.steady_p = 0.0
+        self.steady_hr = 0.0
         ps = getattr(cfg, "power_switch", None)
         if ps is not None and ps.standby_cut_after is not None:
             self.plug(ps.standby_cut_after, ps.boot_time)   # ahead of the start, as miners/plug.py does live
@@ -94,9 +99,11 @@ class SimMiner:
         self.cut_after = cut_after_s
         self.boot_s = boot_s
         self.ahead = ahead
+        self.steady = False
 
     def restore(self, now: float) -> None:
         """The plug switches on: the miner boots (standby draw, no hashing) for boot_s."""
+        self.steady = False
         if self.cut:
             self.cut = False
             self.model.idle_w = self.idle_saved
@@ -123,8 +130,16 @@ class SimMiner:
 
         Also adds this step's draw and hashrate to the miner's running sums (the caller scales them).
         Fast path: a model that sits at its goal only has its clock moved on (its temperatures are
-        not relaxed: nothing in a replay reads them)."""
+        not relaxed: nothing in a replay reads them); if nothing touched it since the last observe,
+        the draw, hashrate and view are the last ones."""
         m = self.model
+        if self.steady:
+            if now > m.last_ts:
+                m.last_ts = now
+            self.p_sum += self.steady_p
+            if not m.paused:
+                self.hr_sum += self.steady_hr
+            return self.view
         if self.cut_after is not None:
             self._plug_step(now)
         if now > m.last_ts:
@@ -149,6 +164,10 @@ class SimMiner:
             self.confirmed = True       # a simulated miner always does what it is told
         s = self.sample
         v = self.view
+        if self.cut_after is None and p == (m.idle_w if m.paused else m.target_w) and m.offline_until == _NEG_INF:
+            self.steady = True
+            self.steady_p = p
+            self.steady_hr = hr
         if s is not None and s.power_w == p and s.state is state and s.power_limit_w == m.target_w \
                 and s.level == level and v.last_command is self.last_command and v.confirmed is self.confirmed:
             # nothing the decider reads has changed: hand it the same view (its sample keeps the
@@ -167,6 +186,7 @@ class SimMiner:
             return False
         m = self.model
         kind = cmd.kind
+        self.steady = False
         self.commands += 1
         ok = True
         if kind is _START:

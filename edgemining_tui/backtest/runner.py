@@ -127,6 +127,8 @@ def make_decider(cfg: BacktestConfig, clock: VirtualClock, trace: Trace | None =
     # the replay observes every simulated miner at every step and reuses an unchanged sample with
     # the time it last changed (backtest/miners.py): its age says nothing about freshness here
     dec.miner_data_max_age_s = None
+    # nothing reads a replayed decision's words (reasons, summary, terms): decide without them
+    dec.explain = False
     mode = getattr(pol, "mode", "policy")
     name = f"{mode} + rules" if rules is not None and mode != "rules" else mode
     return DeciderInfo(dec, name, used_clock, notes)
@@ -178,6 +180,15 @@ class Prepared:
         if getattr(dec, "reserve", None) is not None or reads_forecast_rules(dec):
             self.forecast(cfg, ZoneInfo(cfg.app.site.timezone))
 
+    def misses(self, cfg: BacktestConfig, reserve, tz: ZoneInfo, min_w: float) -> list:
+        site = cfg.app.site
+        key = ("miss", cfg.forecast_model, cfg.section.forecast, str(tz), min_w,
+               (site.latitude, site.longitude, site.pv_array))
+        m = self._cache.get(key)
+        if m is None:
+            m = self._cache[key] = warm_misses(cfg, reserve, self.history, tz, min_w)
+        return m
+
     def forecast(self, cfg: BacktestConfig, tz: ZoneInfo):
         """"Wh still to come today" at every row: the trace's recorded forecast, the built-in
         forecast run on the rows before, or the noisy stand-in (backtest/forecast.py)."""
@@ -195,6 +206,30 @@ class Prepared:
                 f = remaining_today(tr, tz, cfg.section.forecast)
             self._cache[key] = f
         return f
+
+
+def warm_misses(cfg: BacktestConfig, reserve, history: Trace, tz: ZoneInfo, min_w: float):
+    """The reserve's record of how far its surplus forecast missed (policy/reserve.py
+    SurplusMisses), learnt on ``history`` as the running console would have learnt it on those
+    days: the forecast as it was said then (the built-in one from the history's own past), the
+    surplus that came."""
+    from ..policy.reserve import ForecastReserve
+    if history.pv_forecast_w is None and cfg.forecast_model == "builtin":
+        f = builtin_remaining(cfg, history, tz, None)
+    else:
+        from .forecast import remaining_today
+        f = remaining_today(history, tz, cfg.section.forecast)
+    w = ForecastReserve(10000.0, 100.0, sunset=reserve.sunset, sunrise=reserve.sunrise,
+                        learned_quantile_pct=100.0 * reserve.quantile)
+    fc = {"energy_today_remaining_wh": 0.0}
+    up = w.update
+    ts0, step = history.ts0, history.step_s
+    pvs, loads = history.pv_w, history.load_w
+    for i in range(len(history)):
+        fc["energy_today_remaining_wh"] = f[i]
+        up(ts0 + i * step, 50.0, loads[i], fc, min_w, pvs[i], None)
+    w.misses.close()
+    return w.misses.export()
 
 
 def reads_forecast_rules(decider) -> bool:
@@ -282,7 +317,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     models = [m.model for m in fleet]
     observers = [m.observe for m in fleet]
     site = ReplaySite(cfg.battery)
-    settle = site.battery.settle
+    settle = site.battery.settler(dt)
     idle_w = sum(m.model.idle_w for m in fleet)      # the fleet's standby draw, all asleep
     bat = site.battery
     has_battery = site.has_battery
@@ -312,6 +347,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     fc_rem = None
     fc: dict = empty
     fc_rules = reads_forecast_rules(info.decider)
+    res_obj = getattr(info.decider, "reserve", None)
+    if res_obj is not None and history is not None and getattr(res_obj, "quantile", None) is not None:
+        mins = [m.model.min_w for m in fleet if m.model.min_w > 0]
+        res_obj.misses.restore(prepared.misses(cfg, res_obj, tz, min(mins) if mins else 0.0))
     if getattr(info.decider, "reserve", None) is not None or fc_rules:
         fc_rem = prepared.forecast(cfg, tz)
         fc = {"energy_today_remaining_wh": 0.0}
@@ -341,15 +380,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     hl_observe = hl.observe if hl is not None else None
     idle_last = False
     tick = 0
+    fc_row = -1
     for i in range(n):
         pv = pvs[i]
         load = loads[i]
-        if fc_rem is not None:
-            rem = fc_rem[i]
-            fc["energy_today_remaining_wh"] = rem
-            if fc_hour:
-                fc["power_now_w"], fc["energy_next_hour_wh"] = replay_forecast_now(fc_rem, i, fc_hour,
-                                                                                   trace.step_s)
         if temps is not None:
             tv = temps[i]
             climate = {"outdoor_temperature": tv} if tv == tv else empty
@@ -368,15 +402,13 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         for _ in range(sub):
             t = ts0 + tick * dt
             tick += 1
-            if vclock is not None:
-                vclock.set(t)
             # 1. the fleet as a poll would see it now
-            views = tuple([obs(t) for obs in observers])
+            views = [obs(t) for obs in observers]
             mw = 0.0
             for mo in models:
                 mw += mo.power_w
             # 2. the site over [t, t + dt)
-            ch = settle(pv - load - mw, dt)
+            ch = settle(pv - load - mw)
             grid = load + mw + ch - pv
             s_mined += mw
             if zones is not None:
@@ -402,7 +434,6 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
-            soc = soc_k * bat.soc_wh if has_battery else None
             if quiet and pv <= 0.0 and idle_last and all_paused(models):
                 # night, the fleet paused and nothing that starts a miner without PV: the decider
                 # would say "idle" again; skip it (its house-load model still sees the house)
@@ -410,11 +441,22 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                     hl_observe(t, load)
                 dec = None
                 if writer is not None:
+                    soc = soc_k * bat.soc_wh if has_battery else None
                     stamp = datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
                     soc_s = f"{soc:.2f}" if soc is not None else ""
                     per = ",".join(f"{mo.power_w:.1f}" for mo in models)
                     writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
                 continue
+            # (what only a decision reads is made only for one)
+            if vclock is not None:
+                vclock.set(t)
+            if fc_row != i and fc_rem is not None:
+                fc_row = i
+                fc["energy_today_remaining_wh"] = fc_rem[i]
+                if fc_hour:
+                    fc["power_now_w"], fc["energy_next_hour_wh"] = replay_forecast_now(fc_rem, i, fc_hour,
+                                                                                       trace.step_s)
+            soc = soc_k * bat.soc_wh if has_battery else None
             if has_battery:
                 r_ch = make_reading(ch, t, src)
                 r_soc = make_reading(soc, t, src)
@@ -422,7 +464,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 r_ch = r_soc = make_reading(None, t, src)
             snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
                                  make_reading(grid, t, src), r_ch, r_soc, fc)
-            inp = make_input(t, snap, views, (), 0.0, prices, climate, tzname)
+            inp = make_input(t, snap, tuple(views), (), 0.0, prices, climate, tzname)
             d0 = perf()
             calls += 1
             try:

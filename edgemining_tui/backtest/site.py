@@ -44,7 +44,7 @@ class Baselines:
                  pimp=None, pexp=None) -> None:
         from array import array
         baseline, asleep = Battery(battery), Battery(battery)
-        settle0, settle_s = baseline.settle, asleep.settle
+        settle0, settle_s = baseline.settler(dt), asleep.settler(dt)
         imp0 = array("d", bytes(8 * len(pvs) * sub))
         s_imp0 = s_exp0 = s_ch0 = s_dis0 = c_imp0 = c_exp0 = s_imp_s = s_exp_s = 0.0
         money = pimp is not None or pexp is not None
@@ -60,9 +60,9 @@ class Baselines:
                 pe = pe if pe == pe else 0.0
             net0 = pv - load
             for _ in range(sub):
-                ch0 = settle0(net0, dt)
+                ch0 = settle0(net0)
                 grid0 = load + ch0 - pv
-                grid_s = load + idle_w + settle_s(net0 - idle_w, dt) - pv
+                grid_s = load + idle_w + settle_s(net0 - idle_w) - pv
                 if grid_s > 0:
                     s_imp_s += grid_s
                 else:

@@ -34,6 +34,7 @@ from .quantize import ON_OFF, Ladder
 from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
+CAREFUL_CARRY = 2.0       # after a night the battery ran out: it carries a miner only with this x its need to come
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
 
@@ -75,7 +76,8 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
     ``reserve``: this cycle's forecast reserve (policy/reserve.py), None to use the fixed SoC levels."""
     s = Site()
     value = snapshot.value
-    grid = value("grid_import_w")
+    r = snapshot.grid_import_w
+    grid = r.value if r.error is None else None        # value("grid_import_w"), read often
     if has_battery is None:
         # battery.present: false — the owner says there is none: whatever a source reports for a
         # battery (a GEN24's disabled input at SoC 0 %) is ignored, and never blocks a decision
@@ -116,7 +118,9 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.kept_w = kept
         s.reserve = reserve
         s.below_priority = share >= 1.0
-        s.buffered = share < 1.0
+        # after a night the battery ran out, it carries a miner only with the surplus to come well
+        # above what it needs (what it lends is bought back in the small hours)
+        s.buffered = share < 1.0 and (not reserve.careful or reserve.coming_wh >= CAREFUL_CARRY * reserve.need_wh)
         if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
@@ -150,7 +154,8 @@ class Slot:
 
     __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
                  "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept",
-                 "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running")
+                 "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running",
+                 "decision")
 
     def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
         self.name = name
@@ -158,6 +163,7 @@ class Slot:
         self.timing = timing
         self.view = None
         self.running = False       # its sample says it runs (set by the decider each cycle)
+        self.decision = None       # the MinerDecision it got last cycle (reused while it is the same)
         self.ladder: Ladder | None = None
         self.caps = None
         self.measured = 0.0
@@ -186,9 +192,11 @@ class Slot:
         self.grid = False          # it runs on grid power this cycle because of heat or price
 
 
-def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: str) -> tuple[float, float]:
+def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: str,
+             explain: bool = True) -> tuple[float, float]:
     """Share ``site.available_w`` across the slots (already in priority order). Fills each slot's
     run / want / term / reason and advances its enable/disable timers. Returns (left, reserved).
+    ``explain`` False: the reasons are left empty (nothing else changes; see PolicyDecider.explain).
 
     Precedence inside the allocator: stop rule > zone above its band > start rule > zone asking for
     heat on grid > price gate (feed-in pays more) > surplus. The import cap is a hard limit for all."""
@@ -198,6 +206,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
     en_thr = cfg.enable.threshold
     dis_thr = cfg.disable.threshold
     cap_pause = cfg.heat_cap == "pause"
+    ex = explain
     reserved = 0.0
     # Keep-alive first: running miners keep their minimum, in priority order, before anyone gets
     # more. A cloud then trims the continuous miners instead of stopping the small ones (a power
@@ -237,7 +246,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 left = min_on_left(st, t, now)
                 if left > 0 and lo <= C:
                     want, term = lo, "min_on"
-                    reason = f"stop rule waits for min on-time: {fmt_dur(left)} left ({sl.veto})"
+                    reason = f"stop rule waits for min on-time: {fmt_dur(left)} left ({sl.veto})" if ex else ""
                     sl.timer, sl.timer_left = "min_on", left
                 else:
                     want, term, reason = None, "rule", sl.veto
@@ -252,7 +261,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     tm, why = "price", sl.pblock
                 left = min_on_left(st, t, now)
                 if left > 0 and lo <= C:
-                    want, term, reason = lo, "min_on", f"min on-time: {fmt_dur(left)} left ({why})"
+                    want, term, reason = lo, "min_on", (f"min on-time: {fmt_dur(left)} left ({why})" if ex else "")
                     sl.timer, sl.timer_left = "min_on", left
                 else:
                     want, term = None, tm
@@ -272,15 +281,15 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     if g is not None and g > fit:
                         want, term, reason, grid = g, "price", sl.pgrid, True
                     elif hcut:
-                        term, reason = "heat", f"{sl.zone_why}: held at {lo:.0f} W"
+                        term, reason = "heat", (f"{sl.zone_why}: held at {lo:.0f} W" if ex else "")
                     elif C < R and fit < lad.hi:
-                        term, reason = "import_cap", f"import cap {cap:.0f} W → {fit:.0f} W"
+                        term, reason = "import_cap", (f"import cap {cap:.0f} W → {fit:.0f} W" if ex else "")
                     else:
-                        term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
+                        term, reason = "surplus", (f"surplus {fmt_kw(R)} → {fit:.0f} W" if ex else "")
                 elif lo > C:
                     # even the minimum would import above the cap: the cap is a hard limit
                     st.disable_since = None
-                    want, term, reason = None, "import_cap", f"import cap {cap:.0f} W: pause"
+                    want, term, reason = None, "import_cap", (f"import cap {cap:.0f} W: pause" if ex else "")
                 elif sl.pgrid:
                     st.disable_since = None
                     want = lo if heat == HEAT_CAP else lad.fit(C)
@@ -290,31 +299,31 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     want, term, reason, grid = lo, "heat", sl.zone_why + ": heating on grid", True
                 elif sl.forced:
                     st.disable_since = None
-                    want, term, reason = lo, "rule", f"start rule holds it at minimum {lo:.0f} W"
+                    want, term, reason = lo, "rule", (f"start rule holds it at minimum {lo:.0f} W" if ex else "")
                 elif site.buffered:
                     st.disable_since = None
                     want, term = lo, "soc_guard"
-                    reason = _buffer_why(cfg, site)
+                    reason = _buffer_why(cfg, site) if ex else ""
                 elif lo - R <= dis_thr:
                     st.disable_since = None
                     want, term = lo, "surplus"
-                    reason = f"surplus {fmt_kw(R)}: at minimum {lo:.0f} W (import ≤ {dis_thr:.0f} W allowed)"
+                    reason = f"surplus {fmt_kw(R)}: at minimum {lo:.0f} W (import ≤ {dis_thr:.0f} W allowed)" if ex else ""
                 else:
                     if st.disable_since is None:
                         st.disable_since = now
                     left = t.disable_delay - (now - st.disable_since)
                     if left > 0:
                         want, term = lo, "disable_timer"
-                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min)"
+                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min)" if ex else ""
                         sl.timer, sl.timer_left = "disable", left
                     else:
                         left = min_on_left(st, t, now)
                         if left > 0:
-                            want, term, reason = lo, "min_on", f"min on-time: {fmt_dur(left)} left"
+                            want, term, reason = lo, "min_on", (f"min on-time: {fmt_dur(left)} left" if ex else "")
                             sl.timer, sl.timer_left = "min_on", left
                         else:
                             want, term = None, "surplus"
-                            reason = f"surplus {fmt_kw_below(R, lo)} min: pause"
+                            reason = f"surplus {fmt_kw_below(R, lo)} min: pause" if ex else ""
             # minimum interval between power changes (miners ramp; toggling targets wears them)
             if want is not None and lad.kind != ON_OFF and st.setpoint_w is not None \
                     and not lad.same(want, st.setpoint_w) and st.last_change is not None \
@@ -324,7 +333,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 since = now - st.last_change
                 if since < t.min_change and st.setpoint_w <= C:
                     left = t.min_change - since
-                    reason = f"next change in {fmt_dur(left)} (wants {want:.0f} W)"
+                    reason = f"next change in {fmt_dur(left)} (wants {want:.0f} W)" if ex else ""
                     want, term = st.setpoint_w, "min_interval"
                     sl.timer, sl.timer_left = "min_interval", left
             if want is None:
@@ -354,7 +363,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 lend = site.lend_w > 0 and R > 0 and R + site.lend_w >= need
                 if lo > C and (R >= need or go or site.buffer_start or lend):
                     st.enable_since = None
-                    term, reason = "import_cap", f"import cap {cap:.0f} W: can't start ({lo:.0f} W min)"
+                    term, reason = "import_cap", (f"import cap {cap:.0f} W: can't start ({lo:.0f} W min)" if ex else "")
                 elif R >= need or go or site.buffer_start or lend:
                     if st.enable_since is None:
                         st.enable_since = now
@@ -366,12 +375,12 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     if left > 0:
                         term = "enable_timer"
                         if R >= need:
-                            reason = f"enable in {fmt_dur(left)} (surplus {fmt_kw(R)} ≥ {fmt_kw(lo)} min)"
+                            reason = f"enable in {fmt_dur(left)} (surplus {fmt_kw(R)} ≥ {fmt_kw(lo)} min)" if ex else ""
                         elif lend:
-                            reason = f"enable in {fmt_dur(left)} ({_lend_why(site, R, lo)})"
+                            reason = f"enable in {fmt_dur(left)} ({_lend_why(site, R, lo)})" if ex else ""
                         else:
                             reason = (f"enable in {fmt_dur(left)} (SoC {site.soc:.0f} % ≥ buffer-start "
-                                      f"{cfg.battery.buffer_start_soc:.0f} %)")
+                                      f"{cfg.battery.buffer_start_soc:.0f} %)") if ex else ""
                         sl.timer, sl.timer_left = "enable", left
                         # evcc's reservedPVPower: lower-priority miners must not grab what this one will take
                         R -= fit
@@ -383,32 +392,32 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                             if bl > 0:
                                 sl.timer, sl.timer_left = term, bl
                             if hgrid:
-                                reason = f"{reason} ({sl.zone_why})"
+                                reason = f"{reason} ({sl.zone_why})" if ex else ""
                         else:
                             want = fit
                             if sl.forced:
-                                term, reason = "rule", f"start rule: start at {fit:.0f} W"
+                                term, reason = "rule", (f"start rule: start at {fit:.0f} W" if ex else "")
                             elif sl.pgrid and fit > R:
                                 term, reason, grid = "price", sl.pgrid, True
                             elif R >= need:
-                                term, reason = "surplus", f"surplus {fmt_kw(R)} → {fit:.0f} W"
+                                term, reason = "surplus", (f"surplus {fmt_kw(R)} → {fit:.0f} W" if ex else "")
                             elif hgrid:
                                 term, reason, grid = "heat", sl.zone_why + ": heating on grid", True
                             elif lend:
-                                term, reason = "soc_guard", f"start at {fit:.0f} W: {_lend_why(site, R, lo)}"
+                                term, reason = "soc_guard", (f"start at {fit:.0f} W: {_lend_why(site, R, lo)}" if ex else "")
                             else:
                                 term = "soc_guard"
                                 reason = (f"SoC {site.soc:.0f} % ≥ buffer-start {cfg.battery.buffer_start_soc:.0f} %:"
-                                          f" battery starts it at {fit:.0f} W")
+                                          f" battery starts it at {fit:.0f} W") if ex else ""
                 else:
                     st.enable_since = None
                     if site.kept_w > 0 and R + site.kept_w >= need:
                         term = "soc_guard"
-                        reason = _first_why(cfg, site)
+                        reason = _first_why(cfg, site) if ex else ""
                     elif R <= 0:
-                        term, reason = "idle", f"no surplus ({fmt_kw(R)})"
+                        term, reason = "idle", (f"no surplus ({fmt_kw(R)})" if ex else "")
                     else:
-                        term, reason = "surplus", f"surplus {fmt_kw_below(R, need)} min"
+                        term, reason = "surplus", (f"surplus {fmt_kw_below(R, need)} min" if ex else "")
             if want is None:
                 sl.run, sl.want = False, None
                 use = sl.measured
@@ -416,7 +425,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 sl.run, sl.want = True, want
                 use = want
         if sl.note:
-            reason = f"{reason}; {sl.note}"
+            reason = f"{reason}; {sl.note}" if ex else ""
         sl.term, sl.reason = term, reason
         sl.level = lad.level_name(sl.want) if sl.want is not None else None
         if grid and use > R:

@@ -90,6 +90,10 @@ class BatteryPolicy:
     forecast_trust: Percent = 80.0              # the share of the forecast counted on
     # the share counted on at sunrise, rising linearly to forecast_trust at sunset; None: flat
     forecast_trust_sunrise: Optional[Percent] = None
+    # count on the forecast surplus times this quantile of the site's recent days' actual /
+    # forecast surplus at the same time of day (policy/reserve.py SurplusMisses); the trust above
+    # applies until 3 days are known. None: off
+    forecast_learned: Optional[Percent] = None
 
     def validate(self) -> None:
         if self.reserve not in RESERVES:
@@ -102,6 +106,9 @@ class BatteryPolicy:
         if ts is not None and not 0 < ts <= self.forecast_trust:
             raise ValueError(f"forecast_trust_sunrise: expected more than 0 % and at most forecast_trust "
                              f"({self.forecast_trust:g} %)")
+        q = self.forecast_learned
+        if q is not None and not 0 <= q <= 100:
+            raise ValueError("forecast_learned: expected a quantile from 0 % to 100 %")
         p = self.priority_soc if self.priority_soc is not None else 0.0
         b = self.buffer_soc
         s = self.buffer_start_soc

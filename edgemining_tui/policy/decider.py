@@ -23,11 +23,12 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any, Callable, Iterable
 
+from ..fastobj import checked
 from ..miners.model import CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
-from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision
+from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
 from .overrides import MODE_OF_KIND, Override, OverrideEvent, Overrides, override_refusal
 from .requests import OverrideRequests
 from .rule_hook import RuleHook, RuleSetHook, SiteFeeds, _as_hook
@@ -38,6 +39,9 @@ from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
 _START, _STOP, _SETP, _SETL = CommandKind.START, CommandKind.STOP, CommandKind.SET_POWER, CommandKind.SET_LEVEL
 _FAULT = MinerState.FAULT
 GIVE_UP_AFTER = 3          # unconfirmed start/stop sends before we accept what the miner reports
+# MinerCommand(...) positionally, without the frozen-init cost (a power-target miner's setpoint moves
+# every few minutes of sun: a year's replay sends tens of thousands)
+_make_command = checked(MinerCommand, ("kind", "watts", "level", "reason"), (_START, 1.0, None, ""))
 _NAME_PRIO = attrgetter("name", "priority")
 
 
@@ -68,6 +72,9 @@ class PolicyDecider(OverrideRequests):
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
         # None: no check, for the replay, whose samples carry the time they last changed)
         self.miner_data_max_age_s: float | str | None = "grace"
+        # False: decide only (run, target, level, term, command) and leave the words out (reasons,
+        # summary, terms), which are most of a cycle's cost; for the replay, which reads none of them
+        self.explain = True
         self._battery: bool | None = self.cfg.battery.present
         b = self.cfg.battery
         self.reserve = None
@@ -75,6 +82,7 @@ class PolicyDecider(OverrideRequests):
             from .reserve import ForecastReserve
             self.reserve = ForecastReserve(b.capacity, b.forecast_trust, sunset=sunset, sunrise=sunrise,
                                            trust_sunrise_pct=b.forecast_trust_sunrise,
+                                           learned_quantile_pct=b.forecast_learned,
                                            load=self.home_load.mean_w if self.home_load is not None else None)
         self.headroom = None
         if cfg is not None and self.cfg.headroom_w == "auto":
@@ -168,6 +176,7 @@ class PolicyDecider(OverrideRequests):
         max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
+        min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
         slots = self._slots
         for i in self._order_of(miners):
@@ -246,6 +255,11 @@ class PolicyDecider(OverrideRequests):
             else:
                 surplus.append(sl)
                 alloc_draw += m
+                lo = lad.lo
+                if lo > 0.0 and (min_w == 0.0 or lo < min_w):
+                    min_w = lo
+                if lad.kind == CONTINUOUS and st.on and lad.step > 0.0 and (step_w == 0.0 or lad.step < step_w):
+                    step_w = lad.step
             acted.append(sl)
 
         has_batt = self._battery
@@ -255,9 +269,9 @@ class PolicyDecider(OverrideRequests):
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      self._min_w(surplus))
+                                      min_w, snp.pv_w.value, snp.grid_import_w.value)
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), step_w)
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
@@ -293,13 +307,17 @@ class PolicyDecider(OverrideRequests):
                                                  stopped_since=st.last_stop)
                         if act == "start":
                             sl.forced = True
-                left, reserved = allocate(cfg, site, surplus, now, day)
+                left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
 
         # commands
         retry = cfg.command_retry
+        explain = self.explain
         timers: dict[str, dict] = {}
         for sl in acted:
-            cmd, resend = self._command(sl, now, retry)
+            if sl.run or sl.running:
+                cmd, resend = self._command(sl, now, retry)
+            else:
+                cmd, resend = None, False       # off and meant to be off: nothing to send
             st = sl.st
             term, reason = sl.term, sl.reason
             if view_pending := sl.view.pending:
@@ -315,11 +333,18 @@ class PolicyDecider(OverrideRequests):
             elif observe is None and sl.run and sl.want is not None and st.on:
                 st.setpoint_w = sl.want
                 st.level = sl.level
-            if sl.timer:
+            if sl.timer and explain:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": st.starts_on(day)}
-            out[sl.name] = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            d = sl.decision
+            if cmd is not None or d is None or d.run is not sl.run or d.target_w != sl.want or d.level != sl.level \
+                    or d.term != term or d.reason != reason or d.command is not None:
+                d = sl.decision = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+            out[sl.name] = d        # (the same decision as last cycle: the same immutable object)
 
+        if not explain:
+            fd = self.last = make_fleet(now, site.available_w, out, {}, "")
+            return fd
         terms = {
             "mode": cfg.mode,
             "available_w": site.available_w,
@@ -342,7 +367,7 @@ class PolicyDecider(OverrideRequests):
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
             terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh,
-                                "tail_wh": r.tail_wh, "lends_w": site.lend_w}
+                                "tail_wh": r.tail_wh, "lends_w": site.lend_w, "careful": r.careful}
         elif self.reserve is not None:
             terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:
@@ -351,18 +376,8 @@ class PolicyDecider(OverrideRequests):
             summary = f"available {fmt_kw(site.available_w)}"
         else:
             summary = f"{site.why}: {terms['failsafe']} ({fmt_dur(stale_for)})"
-        fd = FleetDecision(now, site.available_w, out, terms, summary)
-        self.last = fd
+        fd = self.last = make_fleet(now, site.available_w, out, terms, summary)
         return fd
-
-    def _min_w(self, surplus: list[Slot]) -> float:
-        """The smallest minimum power of the surplus miners (the reserve's tail), 0 W if none."""
-        lo = 0.0
-        for sl in surplus:
-            m = sl.ladder.lo
-            if m > 0.0 and (lo == 0.0 or m < lo):
-                lo = m
-        return lo
 
     # ------------------------------------------------------------------------------------------
     def _stage(self, age: float) -> str:
@@ -464,8 +479,6 @@ class PolicyDecider(OverrideRequests):
         when the rules/fail-safe forbid commands, or when an identical command awaits confirmation."""
         view = sl.view
         running = sl.running
-        if not sl.run and not running:
-            return None, False          # off and meant to be off: the common case, nothing to send
         sample = view.sample
         st = sl.st
         lad = sl.ladder
@@ -494,7 +507,7 @@ class PolicyDecider(OverrideRequests):
             if view.confirmed is False and st.sent_kind in (_SETP, _SETL) and st.sent_ts is not None \
                     and now - st.sent_ts >= retry and sl.run and running and \
                     (st.sent_w == sl.want if st.sent_kind is _SETP else st.sent_level == sl.level):
-                return MinerCommand(st.sent_kind, st.sent_w, st.sent_level, sl.reason), True
+                return _make_command(st.sent_kind, st.sent_w, st.sent_level, sl.reason), True
             return None, False
         if sl.nocmd or (sl.failsafe and kind is _START):
             return None, False
@@ -505,7 +518,7 @@ class PolicyDecider(OverrideRequests):
         resend = (st.awaiting and same) if kind is _START or kind is _STOP else same
         if resend and now - st.sent_ts < retry:
             return None, False
-        return MinerCommand(kind, w, lvl, sl.reason), resend
+        return _make_command(kind, w, lvl, sl.reason), resend
 
     def _commit(self, sl: Slot, cmd: MinerCommand, resend: bool, now: float, day: str) -> None:
         st = sl.st
@@ -546,8 +559,12 @@ class PolicyDecider(OverrideRequests):
         miners = dict(self._restored)
         for name, sl in self._slots.items():
             miners[name] = sl.st.export()
-        return {"version": 1, "miners": miners, "overrides": self.overrides.export(),
-                "battery_seen": bool(self._battery)}
+        out = {"version": 1, "miners": miners, "overrides": self.overrides.export(),
+               "battery_seen": bool(self._battery)}
+        if self.reserve is not None and self.reserve.quantile is not None:
+            # what the forecast's recent misses were: a restart keeps learning from them
+            out["forecast_misses"] = self.reserve.misses.export()
+        return out
 
     def restore_state(self, state: dict, now: float | None = None) -> None:
         if not state:
@@ -558,16 +575,8 @@ class PolicyDecider(OverrideRequests):
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
-
-def _step_w(surplus: list[Slot]) -> float:
-    """The smallest step of a running power-target miner (0 W: none runs)."""
-    step = 0.0
-    for sl in surplus:
-        lad = sl.ladder
-        if lad.kind == CONTINUOUS and sl.st.on and lad.step > 0.0 and (step == 0.0 or lad.step < step):
-            step = lad.step
-    return step
-
+        if self.reserve is not None and state.get("forecast_misses") is not None:
+            self.reserve.misses.restore(state.get("forecast_misses"))
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,

@@ -70,6 +70,9 @@ class FleetDecision:
     summary: str = ""
 
 
+make_fleet = checked(FleetDecision, ("ts", "available_w", "miners", "terms", "summary"), (1.0, None, {}, {}, ""))
+
+
 class Decider(Protocol):
     def decide(self, inp: DecisionInput) -> FleetDecision: ...
 

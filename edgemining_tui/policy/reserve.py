@@ -40,6 +40,7 @@ cycle and the allocator falls back to the fixed levels (the UI says which one bi
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Callable
 
 SunFn = Callable[[float], "float | None"]
@@ -53,9 +54,10 @@ FORECAST_KEY = "energy_today_remaining_wh"
 class Reserve:
     """One cycle's answer. ``share``: the part of the surplus the battery keeps (0..1)."""
 
-    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh")
+    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh", "careful")
 
     def __init__(self) -> None:
+        self.careful = False       # last night the battery ran out: a short battery is paid for in import
         self.left_s = 0.0
         self.share = 1.0
         self.need_wh = 0.0
@@ -63,16 +65,98 @@ class Reserve:
         self.tail_wh = 0.0         # the part of coming_wh below every miner's minimum: the battery's anyway
 
 
+ERR_BUCKETS = 8          # parts of the daylight the misses are kept apart for
+ERR_DAYS = 14            # days of misses kept per part
+ERR_MIN_DAYS = 3         # fewer days than this: the fixed trust schedule applies
+ERR_MIN_WH = 300.0       # a surplus forecast below this says too little about the miss
+RAN_OUT_W = 50.0         # grid import before the PV covers the house: the battery ran out overnight
+MORNING = 0.3            # the share of the daylight in which last night's running out is looked for
+CAREFUL_QUANTILE = 0.1   # after such a night: count on what 9 days in 10 brought at least
+
+
+class SurplusMisses:
+    """How far the reserve's "surplus still to come today" was off on the site's recent days, by
+    the time of day it was said: for each eighth of the daylight, actual / forecast surplus from
+    then to sunset, one ratio a day. It measures the whole estimate as the battery meets it (the
+    PV forecast's miss, the clear-sky shape, the house load's timing), causally: a day's ratios
+    are known only once it is over."""
+
+    __slots__ = ("ratios", "_marks", "_cum_wh", "_ts", "_day")
+
+    def __init__(self) -> None:
+        self.ratios: list[deque] = [deque(maxlen=ERR_DAYS) for _ in range(ERR_BUCKETS)]
+        self._marks: list = [None] * ERR_BUCKETS     # (forecast surplus Wh, surplus so far Wh)
+        self._cum_wh = 0.0
+        self._ts: float | None = None
+        self._day: float | None = None               # the sunset of the day being recorded
+
+    def observe(self, now: float, surplus_w: float) -> None:
+        ts = self._ts
+        if ts is not None and now > ts:
+            dt = now - ts
+            if dt <= 900.0 and surplus_w > 0.0:
+                self._cum_wh += surplus_w * dt / 3600.0
+        self._ts = now
+
+    def wants(self, sunset: float, x: float) -> bool:
+        """Is this part of the day still without its mark (or a new day begun)?"""
+        b = int(x * ERR_BUCKETS)
+        return sunset != self._day or (0 <= b < ERR_BUCKETS and self._marks[b] is None)
+
+    def mark(self, sunset: float, x: float, coming_wh: float) -> None:
+        if sunset != self._day:
+            self.close()
+            self._day = sunset
+        b = int(x * ERR_BUCKETS)
+        if 0 <= b < ERR_BUCKETS and self._marks[b] is None:
+            self._marks[b] = (coming_wh, self._cum_wh)
+
+    def close(self) -> None:
+        """The day is over: each mark's actual surplus to sunset against what was forecast."""
+        cum = self._cum_wh
+        for b, m in enumerate(self._marks):
+            if m is not None and m[0] >= ERR_MIN_WH:
+                self.ratios[b].append((cum - m[1]) / m[0])
+        self._marks = [None] * ERR_BUCKETS
+        self._cum_wh = 0.0
+
+    def ratio(self, x: float, q: float) -> float | None:
+        """The ``q`` quantile of the recent days' actual / forecast at this time of day."""
+        b = int(x * ERR_BUCKETS)
+        if b >= ERR_BUCKETS:
+            b = ERR_BUCKETS - 1
+        elif b < 0:
+            b = 0
+        r = self.ratios[b]
+        if len(r) < ERR_MIN_DAYS:
+            return None
+        s = sorted(r)
+        k = q * (len(s) - 1)
+        i = int(k)
+        return s[i] if i + 1 >= len(s) else s[i] + (s[i + 1] - s[i]) * (k - i)
+
+    def export(self) -> list:
+        return [list(r) for r in self.ratios]
+
+    def restore(self, data) -> None:
+        if isinstance(data, list) and len(data) == ERR_BUCKETS:
+            for b, r in enumerate(data):
+                if isinstance(r, list):
+                    self.ratios[b].extend(float(v) for v in r if isinstance(v, (int, float)) and v == v
+                                          and 0.0 <= v < 100.0)
+
+
+
 class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
     __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
-                 "_rise", "out", "load_forecast", "_lf")
+                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile", "_ran_out", "_ran_out_prev")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
                  sunrise: SunFn | None = None, load: LoadFn | None = None,
-                 trust_sunrise_pct: float | None = None) -> None:
+                 trust_sunrise_pct: float | None = None, learned_quantile_pct: float | None = None) -> None:
         self.load_forecast = load
         self._lf: tuple = (None, None)          # (hour, mean W to sunset): refreshed hourly
         self.trust = trust_pct / 100.0
@@ -86,10 +170,18 @@ class ForecastReserve:
         self._load_ts = 0.0
         self._set = self._rise = -math.inf
         self.out = Reserve()
+        self.misses = SurplusMisses()
+        # battery.forecast_learned: count on the forecast surplus times this quantile of the recent
+        # days' actual / forecast at the same time of day (None: the trust schedule)
+        self.quantile = learned_quantile_pct / 100.0 if learned_quantile_pct is not None else None
+        self._ran_out = self._ran_out_prev = False
 
     def update(self, now: float, soc: float | None, house_w: float | None,
-               forecast: dict | None, min_w: float = 0.0) -> Reserve | None:
+               forecast: dict | None, min_w: float = 0.0, pv_w: float | None = None,
+               grid_w: float | None = None) -> Reserve | None:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
+        if pv_w is not None and house_w is not None and self.quantile is not None:
+            self.misses.observe(now, pv_w - house_w)
         load = self._load
         if house_w is not None:
             if load is None:
@@ -108,6 +200,9 @@ class ForecastReserve:
             rs = self.sunrise(now) if self.sunrise is not None else None
             if st is None or rs is None:
                 return None
+            if now >= self._set and self.quantile is not None:
+                self.misses.close()           # the day's surplus is in: its misses are known
+                self._ran_out_prev, self._ran_out = self._ran_out, False
             self._set, self._rise = st, rs
         if self.load_forecast is not None and now < self._set:
             hour = (int(now // 3600.0), self._set)
@@ -126,13 +221,32 @@ class ForecastReserve:
         r.left_s = self._set - now
         trust = self.trust
         t0 = self.trust0
-        if t0 != trust:
-            # the rest of the day is least certain in the morning (its weather still unknown, the
-            # forecast leans on the days before) and nearly known by the evening
-            x = (now - rise) / (self._set - rise) if self._set > rise else 1.0
-            trust = t0 + (trust - t0) * (0.0 if x < 0.0 else 1.0 if x > 1.0 else x)
-        pv = trust * f
-        r.coming_wh = coming = surplus_left(pv, load, now, rise, self._set)
+        x = (now - rise) / (self._set - rise) if self._set > rise else 1.0
+        x = 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+        # with a learned quantile: the recent days' misses at this time of day, once there are
+        # enough of them (None: the trust schedule stands in), learnt on the forecast at full trust
+        k = coming1 = None
+        if self.quantile is not None:
+            if x < MORNING and not self._ran_out and grid_w is not None and grid_w > RAN_OUT_W \
+                    and pv_w is not None and house_w is not None and pv_w < house_w:
+                self._ran_out = True
+            careful = self._ran_out or (x < MORNING and self._ran_out_prev)
+            r.careful = careful
+            k = self.misses.ratio(x, CAREFUL_QUANTILE if careful else self.quantile)
+            if now >= rise and (k is not None or self.misses.wants(self._set, x)):
+                coming1 = surplus_left(f, load, now, rise, self._set)
+                self.misses.mark(self._set, x, coming1)
+        if k is None:
+            if t0 != trust:
+                # the rest of the day is least certain in the morning (its weather still unknown, the
+                # forecast leans on the days before) and nearly known by the evening
+                trust = t0 + (trust - t0) * x
+            pv = trust * f
+            coming = coming1 if trust == 1.0 and coming1 is not None else surplus_left(pv, load, now, rise,
+                                                                                         self._set)
+        else:
+            pv = f
+            coming = coming1 if coming1 is not None else surplus_left(f, load, now, rise, self._set)
         # surplus below the smallest miner's minimum (the afternoon's tail, a dull day's peak) can
         # only charge the battery: it takes its need from that first and shares only the rest
         tail = 0.0
@@ -141,6 +255,10 @@ class ForecastReserve:
             tail = coming - above_wh - min_w * above_s / 3600.0
             if tail < 0.0:
                 tail = 0.0
+        if k is not None:
+            coming *= k
+            tail *= k
+        r.coming_wh = coming
         r.tail_wh = tail
         if need <= tail:
             r.share = 0.0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from ..config.types import Energy, Percent, Power, bounded
 
@@ -65,3 +66,44 @@ class Battery:
             self.soc_wh -= p * h / self._eff_out
             return -p
         return 0.0
+
+    def settler(self, dt_s: float) -> Callable[[float], float]:
+        """``settle(net_w, dt_s)`` for one fixed step, its constants bound once (a replay settles
+        three batteries every tick): the same arithmetic in the same order, so the same figures
+        (``min`` replaced by the comparisons it makes)."""
+        if self._cap <= 0 or dt_s <= 0:
+            return _no_flow
+        h = dt_s / 3600.0
+        cap, eff_in, eff_out, min_wh = self._cap, self._eff_in, self._eff_out, self._min_wh
+        h_in = h * eff_in
+        max_ch, max_dis = self.cfg.max_charge, self.cfg.max_discharge
+
+        def settle(net_w: float) -> float:
+            if net_w > 0:
+                p = net_w
+                if max_ch < p:
+                    p = max_ch
+                room_w = (cap - self.soc_wh) / h_in
+                if room_w < p:
+                    p = room_w
+                if p < 0:
+                    p = 0.0
+                self.soc_wh += p * h * eff_in
+                return p
+            if net_w < 0:
+                p = -net_w
+                if max_dis < p:
+                    p = max_dis
+                avail_w = (self.soc_wh - min_wh) * eff_out / h
+                if avail_w < p:
+                    p = avail_w
+                if p < 0:
+                    p = 0.0
+                self.soc_wh -= p * h / eff_out
+                return -p
+            return 0.0
+        return settle
+
+
+def _no_flow(net_w: float) -> float:
+    return 0.0

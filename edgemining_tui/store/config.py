@@ -9,6 +9,8 @@ Example (the defaults)::
       events_for: 1y       # events, commands, decisions ("why was it off?"), applied observer requests
       events_max_rows: 100000  # and never more events than this (the oldest go first): ~10 MB
       maintain_every: 10m  # how often the owner rolls up and prunes (never every cycle)
+      write_every: 5s      # energy rows and samples are written this often (events, commands and
+                           # decisions at once); a crash loses at most this much of them
 
 Durations here accept days, weeks and years as well: ``36h``, ``7d``, ``12w``, ``5y``
 (a year is 365 days). With the defaults, 10 miners at a 5 s cycle need about the size
@@ -66,6 +68,8 @@ class HistoryConfig:
     # a bound whatever happens (issue 16): ~100 bytes a row, so the events table stays ≤ ~10 MB
     events_max_rows: int = 100_000
     maintain_every: Duration = 600.0
+    # one transaction per write, not per cycle: at a 1 s cycle that is a fifth of the writes
+    write_every: Duration = 5.0
 
     def validate(self) -> None:
         if self.raw_for < 3600:
@@ -84,6 +88,8 @@ class HistoryConfig:
             raise ValueError("events_max_rows: expected between 1000 and 10000000")
         if not 60 <= self.maintain_every <= 86400:
             raise ValueError("maintain_every: expected between 1m and 24h")
+        if not 0 <= self.write_every <= 60:
+            raise ValueError("write_every: expected between 0s (every cycle) and 1m")
 
 
 def _fmt(s: float) -> str:

@@ -67,6 +67,12 @@ ROLLUPS: dict[str, str] = {
                   "PRIMARY KEY (ts, name)) WITHOUT ROWID",
 }
 TABLES = tuple(SCHEMA) + tuple(ROLLUPS)
+# table -> (columns in order, the same as a set, the insert statement)
+_COLUMNS = {t: (tuple(cols), frozenset(cols),
+                f"insert into [{t}] ({', '.join(f'[{c}]' for c in cols)}) values ({', '.join('?' * len(cols))})")
+            for t, (cols, _pk) in SCHEMA.items()}
+_KV_UPSERT = ("insert into kv ([key], value, ts) values (?, ?, ?) "
+              "on conflict([key]) do update set value = excluded.value, ts = excluded.ts")
 
 
 class Store:
@@ -142,14 +148,26 @@ class Store:
             with self.db.conn:
                 for table, rows in batches.items():
                     if rows:
-                        self.db[table].insert_all(rows)
-                for k, v in (kv or {}).items():
-                    self.db["kv"].upsert({"key": k, "value": json.dumps(v), "ts": 0.0}, pk="key")
+                        self._insert(table, rows)
+                if kv:
+                    self.db.conn.executemany(_KV_UPSERT, [(k, json.dumps(v), 0.0) for k, v in kv.items()])
                 for rid, (ts, result) in marks.items():
                     self.db.conn.execute("update inbox set applied_ts = ?, result = ? where id = ?",
                                          [ts, result, rid])
             for rid in marks:
                 self._marks.pop(rid, None)
+
+    def _insert(self, table: str, rows: list[dict]) -> None:
+        """Rows of one of our tables in plain SQL: sqlite-utils looks up the table's views and columns
+        and converts every value on each call, most of a cycle's write (rows hold only numbers, text
+        and None). Anything else (another table, a column we do not have) goes through sqlite-utils
+        and fails there as before."""
+        cols = _COLUMNS.get(table)
+        if cols is None or not set().union(*rows) <= cols[1]:
+            self.db[table].insert_all(rows)
+            return
+        names = cols[0]
+        self.db.conn.executemany(cols[2], [tuple(r.get(c) for c in names) for r in rows])
 
     def flush_marks(self) -> None:
         with self._lock:
