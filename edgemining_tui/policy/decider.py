@@ -269,7 +269,7 @@ class PolicyDecider(OverrideRequests):
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      min_w, snp.pv_w.value)
+                                      min_w, snp.pv_w.value, snp.grid_import_w.value)
         if self.headroom is not None:
             self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), step_w)
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
@@ -367,7 +367,7 @@ class PolicyDecider(OverrideRequests):
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
             terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh,
-                                "tail_wh": r.tail_wh, "lends_w": site.lend_w}
+                                "tail_wh": r.tail_wh, "lends_w": site.lend_w, "careful": r.careful}
         elif self.reserve is not None:
             terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:

@@ -54,9 +54,10 @@ FORECAST_KEY = "energy_today_remaining_wh"
 class Reserve:
     """One cycle's answer. ``share``: the part of the surplus the battery keeps (0..1)."""
 
-    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh")
+    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh", "careful")
 
     def __init__(self) -> None:
+        self.careful = False       # last night the battery ran out: a short battery is paid for in import
         self.left_s = 0.0
         self.share = 1.0
         self.need_wh = 0.0
@@ -68,6 +69,9 @@ ERR_BUCKETS = 8          # parts of the daylight the misses are kept apart for
 ERR_DAYS = 14            # days of misses kept per part
 ERR_MIN_DAYS = 3         # fewer days than this: the fixed trust schedule applies
 ERR_MIN_WH = 300.0       # a surplus forecast below this says too little about the miss
+RAN_OUT_W = 50.0         # grid import before the PV covers the house: the battery ran out overnight
+MORNING = 0.3            # the share of the daylight in which last night's running out is looked for
+CAREFUL_QUANTILE = 0.1   # after such a night: count on what 9 days in 10 brought at least
 
 
 class SurplusMisses:
@@ -147,7 +151,7 @@ class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
     __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
-                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile")
+                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile", "_ran_out", "_ran_out_prev")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
@@ -170,9 +174,11 @@ class ForecastReserve:
         # battery.forecast_learned: count on the forecast surplus times this quantile of the recent
         # days' actual / forecast at the same time of day (None: the trust schedule)
         self.quantile = learned_quantile_pct / 100.0 if learned_quantile_pct is not None else None
+        self._ran_out = self._ran_out_prev = False
 
     def update(self, now: float, soc: float | None, house_w: float | None,
-               forecast: dict | None, min_w: float = 0.0, pv_w: float | None = None) -> Reserve | None:
+               forecast: dict | None, min_w: float = 0.0, pv_w: float | None = None,
+               grid_w: float | None = None) -> Reserve | None:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
         if pv_w is not None and house_w is not None and self.quantile is not None:
             self.misses.observe(now, pv_w - house_w)
@@ -196,6 +202,7 @@ class ForecastReserve:
                 return None
             if now >= self._set and self.quantile is not None:
                 self.misses.close()           # the day's surplus is in: its misses are known
+                self._ran_out_prev, self._ran_out = self._ran_out, False
             self._set, self._rise = st, rs
         if self.load_forecast is not None and now < self._set:
             hour = (int(now // 3600.0), self._set)
@@ -220,7 +227,12 @@ class ForecastReserve:
         # enough of them (None: the trust schedule stands in), learnt on the forecast at full trust
         k = coming1 = None
         if self.quantile is not None:
-            k = self.misses.ratio(x, self.quantile)
+            if x < MORNING and not self._ran_out and grid_w is not None and grid_w > RAN_OUT_W \
+                    and pv_w is not None and house_w is not None and pv_w < house_w:
+                self._ran_out = True
+            careful = self._ran_out or (x < MORNING and self._ran_out_prev)
+            r.careful = careful
+            k = self.misses.ratio(x, CAREFUL_QUANTILE if careful else self.quantile)
             if now >= rise and (k is not None or self.misses.wants(self._set, x)):
                 coming1 = surplus_left(f, load, now, rise, self._set)
                 self.misses.mark(self._set, x, coming1)
