@@ -87,7 +87,7 @@ class SurplusMisses:
     PV forecast's miss, the clear-sky shape, the house load's timing), causally: a day's ratios
     are known only once it is over."""
 
-    __slots__ = ("ratios", "_marks", "_cum_wh", "_ts", "_day", "_export")
+    __slots__ = ("ratios", "_marks", "_cum_wh", "_ts", "_day", "_export", "_sorted")
 
     def __init__(self) -> None:
         self.ratios: list[deque] = [deque(maxlen=ERR_DAYS) for _ in range(ERR_BUCKETS)]
@@ -96,6 +96,7 @@ class SurplusMisses:
         self._ts: float | None = None
         self._day: float | None = None               # the sunset of the day being recorded
         self._export: list | None = None             # export()'s answer until the record changes
+        self._sorted: list = [None] * ERR_BUCKETS    # each part's ratios in order, until they change
 
     def observe(self, now: float, surplus_w: float) -> None:
         ts = self._ts
@@ -125,6 +126,7 @@ class SurplusMisses:
             if m is not None and m[0] >= ERR_MIN_WH:
                 self.ratios[b].append((cum - m[1]) / m[0])
                 self._export = None
+                self._sorted[b] = None
         self._marks = [None] * ERR_BUCKETS
         self._cum_wh = 0.0
 
@@ -135,10 +137,11 @@ class SurplusMisses:
             b = ERR_BUCKETS - 1
         elif b < 0:
             b = 0
-        r = self.ratios[b]
-        if len(r) < ERR_MIN_DAYS:
+        s = self._sorted[b]
+        if s is None:
+            s = self._sorted[b] = sorted(self.ratios[b])
+        if len(s) < ERR_MIN_DAYS:
             return None
-        s = sorted(r)
         k = q * (len(s) - 1)
         i = int(k)
         return s[i] if i + 1 >= len(s) else s[i] + (s[i + 1] - s[i]) * (k - i)
@@ -156,6 +159,7 @@ class SurplusMisses:
                     self.ratios[b].extend(float(v) for v in r if isinstance(v, (int, float)) and v == v
                                           and 0.0 <= v < 100.0)
             self._export = None
+            self._sorted = [None] * ERR_BUCKETS
 
 
 
