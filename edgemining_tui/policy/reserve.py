@@ -153,11 +153,12 @@ class SurplusMisses:
         return self._export
 
     def restore(self, data) -> None:
+        """Take a saved record back; anything that is not a ratio (NaN, text, out of range) is left out."""
         if isinstance(data, list) and len(data) == ERR_BUCKETS:
             for b, r in enumerate(data):
                 if isinstance(r, list):
-                    self.ratios[b].extend(float(v) for v in r if isinstance(v, (int, float)) and v == v
-                                          and 0.0 <= v < 100.0)
+                    self.ratios[b].extend(float(v) for v in r if isinstance(v, (int, float))
+                                          and not isinstance(v, bool) and 0.0 <= v < 100.0)
             self._export = None
             self._sorted = [None] * ERR_BUCKETS
 
