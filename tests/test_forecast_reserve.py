@@ -518,3 +518,36 @@ def test_the_rules_panel_says_when_the_reserve_is_careful():
     assert any("ran out last night" in v for v in said.values())
     said = dict(plain_terms({"reserve": dict(base, careful=False)}))
     assert not any("ran out" in v for v in said.values())
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_JSONISH = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=3),
+                        lambda c: st.lists(c, max_size=9) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+                        max_leaves=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_JSONISH)
+def test_a_saved_record_of_any_shape_restores_without_raising_and_keeps_only_ratios(data):
+    from edgemining_tui.policy.reserve import SurplusMisses
+    m = SurplusMisses()
+    m.restore(data)
+    for r in m.export():
+        assert all(isinstance(v, float) and 0.0 <= v < 100.0 for v in r)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 10.0), min_size=0, max_size=20), st.floats(0.0, 1.0), st.floats(0.0, 1.0),
+       st.floats(0.0, 1.0))
+def test_the_learned_ratio_is_a_quantile_of_the_record(ratios, x, q1, q2):
+    from edgemining_tui.policy.reserve import ERR_BUCKETS, ERR_DAYS, ERR_MIN_DAYS, SurplusMisses
+    m = SurplusMisses()
+    m.restore([list(ratios)] * ERR_BUCKETS)
+    kept = ratios[-ERR_DAYS:]
+    lo, hi = sorted((q1, q2))
+    a, b = m.ratio(x, lo), m.ratio(x, hi)
+    if len(kept) < ERR_MIN_DAYS:
+        assert a is None and b is None
+    else:
+        assert min(kept) <= a <= b <= max(kept)

@@ -34,6 +34,12 @@ day is least certain at dawn. On the generated year that halved the winter weeks
 miners asleep and lost no captured surplus (docs/backtest.md). With ``share`` under 1 the battery may also carry a
 running miner through a cloud (the energy comes back before sunset); at 1 it may not.
 
+``battery.forecast_learned`` replaces that schedule once the site has 3 days on record
+(``SurplusMisses``): ``coming`` is counted as the forecast's times a quantile of the recent days'
+actual / forecast surplus at the same time of day: the configured one (the median) after a night
+the battery kept charge, the 10 % one after a night it ran out (the grid fed the house before the
+PV covered it), when a short battery at sunset is bought back in the small hours.
+
 Without a forecast reading, a battery capacity or the sun's times the reserve is off for that
 cycle and the allocator falls back to the fixed levels (the UI says which one binds).
 """
@@ -81,7 +87,7 @@ class SurplusMisses:
     PV forecast's miss, the clear-sky shape, the house load's timing), causally: a day's ratios
     are known only once it is over."""
 
-    __slots__ = ("ratios", "_marks", "_cum_wh", "_ts", "_day")
+    __slots__ = ("ratios", "_marks", "_cum_wh", "_ts", "_day", "_export", "_sorted")
 
     def __init__(self) -> None:
         self.ratios: list[deque] = [deque(maxlen=ERR_DAYS) for _ in range(ERR_BUCKETS)]
@@ -89,6 +95,8 @@ class SurplusMisses:
         self._cum_wh = 0.0
         self._ts: float | None = None
         self._day: float | None = None               # the sunset of the day being recorded
+        self._export: list | None = None             # export()'s answer until the record changes
+        self._sorted: list = [None] * ERR_BUCKETS    # each part's ratios in order, until they change
 
     def observe(self, now: float, surplus_w: float) -> None:
         ts = self._ts
@@ -117,6 +125,8 @@ class SurplusMisses:
         for b, m in enumerate(self._marks):
             if m is not None and m[0] >= ERR_MIN_WH:
                 self.ratios[b].append((cum - m[1]) / m[0])
+                self._export = None
+                self._sorted[b] = None
         self._marks = [None] * ERR_BUCKETS
         self._cum_wh = 0.0
 
@@ -127,23 +137,30 @@ class SurplusMisses:
             b = ERR_BUCKETS - 1
         elif b < 0:
             b = 0
-        r = self.ratios[b]
-        if len(r) < ERR_MIN_DAYS:
+        s = self._sorted[b]
+        if s is None:
+            s = self._sorted[b] = sorted(self.ratios[b])
+        if len(s) < ERR_MIN_DAYS:
             return None
-        s = sorted(r)
         k = q * (len(s) - 1)
         i = int(k)
         return s[i] if i + 1 >= len(s) else s[i] + (s[i + 1] - s[i]) * (k - i)
 
     def export(self) -> list:
-        return [list(r) for r in self.ratios]
+        """The record for the decider's saved state (asked every cycle; it changes once a day)."""
+        if self._export is None:
+            self._export = [list(r) for r in self.ratios]
+        return self._export
 
     def restore(self, data) -> None:
+        """Take a saved record back; anything that is not a ratio (NaN, text, out of range) is left out."""
         if isinstance(data, list) and len(data) == ERR_BUCKETS:
             for b, r in enumerate(data):
                 if isinstance(r, list):
-                    self.ratios[b].extend(float(v) for v in r if isinstance(v, (int, float)) and v == v
-                                          and 0.0 <= v < 100.0)
+                    self.ratios[b].extend(float(v) for v in r if isinstance(v, (int, float))
+                                          and not isinstance(v, bool) and 0.0 <= v < 100.0)
+            self._export = None
+            self._sorted = [None] * ERR_BUCKETS
 
 
 
