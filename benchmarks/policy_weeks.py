@@ -14,8 +14,9 @@ Configs:
   own writer, ui/setup/yaml_writer.py), with the sample fleet and battery of examples/backtest.yaml.
   It is written to examples/backtest-setup.yaml so the CLI can replay it;
 - **setup + plugs**: the same with a smart plug in front of each miner (backtest.standby_cut);
-- **setup, morning trust 60 %**: the setup config with ``battery.forecast_trust_sunrise: 60%``
-  instead of 75 %: the trade-off of less fed for less captured.
+- **setup, trust schedule only**: the setup config without ``battery.forecast_learned`` (75 % of
+  the forecast at sunrise rising to 100 % at sunset, whatever the recent days said): the previous
+  default, for comparison.
 
 Every week is replayed on its own (battery at the config's initial SoC). The built-in forecast of a
 year's week starts from the two weeks before it (what a running console has in its database; the
@@ -89,10 +90,10 @@ def configs() -> dict:
     plugs = replace(setup, label="setup + plugs",
                     section=replace(setup.section, standby_cut=StandbyCut(after=1800.0, boot=120.0)))
     app = setup.app
-    hedged = replace(setup, label="setup, morning trust 60 %", app=replace(app, policy=replace(
-        app.policy, battery=replace(app.policy.battery, forecast_trust_sunrise=60.0))))
+    schedule = replace(setup, label="setup, trust schedule only", app=replace(app, policy=replace(
+        app.policy, battery=replace(app.policy.battery, forecast_learned=None))))
     return {"rules": load_backtest_config(ROOT / "examples" / "backtest-rules.yaml"),
-            "setup": setup, "setup + plugs": plugs, "setup, morning trust 60 %": hedged}
+            "setup": setup, "setup + plugs": plugs, "setup, trust schedule only": schedule}
 
 
 _W: dict = {}
@@ -195,7 +196,8 @@ def summary(cfgs, traces, res, weeks):
 LABELS = {"rules": "Edge Mining-style rules (examples/backtest-rules.yaml)",
           "setup": "**ours, what `setup` writes** (10 kWh battery, no forecast sensor)",
           "setup + plugs": "ours, `setup` + a plug in front of each miner (standby cut after 30 min)",
-          "setup, morning trust 60 %": "ours, `setup` with `forecast_trust_sunrise: 60%` (less fed, less captured)"}
+          "setup, trust schedule only": "ours, `setup` without `forecast_learned` (the trust schedule alone: "
+                                        "the previous default)"}
 
 
 def oracle_row(cfg, traces, res) -> str | None:

@@ -6,13 +6,15 @@ a SolarEdge SE3000H; from nielsbasjes/modbus-schema), register words of real dev
 trace (SolarEdge SE5000H-RWS with its meter, SE10K-RWS with its meter, a KOSTAL Smart Energy Meter,
 a Fronius GEN24's MPPT model), model dumps in point form from `evcc sunspec` (Fronius Symo 8.2
 float map, KOSTAL PLENTICORE plus8), the latter encoded by pysunspec2 (the SunSpec Alliance's
-implementation, not our decoder), and solaredge_modbus' `example.py --json` dumps (a SolarEdge
-SE10K-RWS48 asleep at night, St 2; a SolarEdge Home Battery's block at 0xE100). What a recording
-did not show is marked 'unrecorded' in the file and served as 'not implemented'.
+implementation, not our decoder), solaredge_modbus' `example.py --json` dumps (a SolarEdge
+SE10K-RWS48 asleep at night, St 2; a SolarEdge Home Battery's block at 0xE100) and the captured
+register maps in two Home Assistant Fronius integrations' test fixtures (a Symo GEN24 10.0 and a
+Verto 17.5 Plus, each with its meter on unit 200 and a battery). What a recording did not show is
+marked 'unrecorded' (or 'not captured') in the file and served as 'not implemented'.
 
 Synthetic images (ours, encoded by our own sunspec_models.encode) remain only where no recording
-was found: a SolarEdge hybrid with battery, inverter and meter in one image, a GEN24 with all four
-MPPT modules and its meter on unit 200, storage model 802 with values."""
+was found: a SolarEdge hybrid with battery, inverter and meter in one image, Fronius' float map
+(113, 213 on unit 200), storage model 802 with values."""
 from __future__ import annotations
 
 import json

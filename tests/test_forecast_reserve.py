@@ -463,3 +463,91 @@ def test_replay_learns_the_misses_from_the_history_before_the_trace():
     assert all(0.2 < v < 5.0 for r in rec for v in r)
     dec.reserve.misses.restore(rec)
     assert dec.reserve.misses.ratio(0.5, 0.5) is not None
+
+
+def _mixed_days(r, days, grid_at_dawn_w):
+    """Days that bring 60 % and 140 % of a 10 kWh forecast in turn; before sunrise the house (400 W)
+    draws ``grid_at_dawn_w`` from the grid (the battery ran out in the night) or none."""
+    fc = {"energy_today_remaining_wh": 0.0}
+    t = T0
+    for d in range(days):
+        actual = 6000.0 if d % 2 else 14000.0
+        while t < T0 + (d + 1) * DAY:
+            fc["energy_today_remaining_wh"] = _remaining(t, 10000.0)
+            pv = _pv(t, actual)
+            r.update(t, 50.0, 400.0, fc, 0.0, pv, grid_at_dawn_w if pv < 400.0 else -pv)
+            t += 600.0
+    return t
+
+
+@pytest.mark.parametrize("grid_at_dawn_w, lo, hi", [(0.0, 0.85, 1.15), (400.0, 0.2, 0.6)])
+def test_after_a_night_the_battery_ran_out_the_reserve_counts_on_the_bad_days(grid_at_dawn_w, lo, hi):
+    """The median recent day when the battery kept something overnight (being short costs nothing);
+    after a night it ran out and the grid fed the house, what 9 days in 10 brought at least."""
+    r = ForecastReserve(10000.0, 100.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H), learned_quantile_pct=50.0)
+    _mixed_days(r, 6, grid_at_dawn_w)
+    at = T0 + 6 * DAY + 9 * H
+    fc = {"energy_today_remaining_wh": _remaining(at, 10000.0)}
+    r.update(at - 4 * H, 50.0, 400.0, fc, 0.0, 0.0, grid_at_dawn_w)      # 5:00, before sunrise
+    res = r.update(at, 50.0, 400.0, fc, 0.0, 3000.0, -2600.0)
+    assert res.careful is (grid_at_dawn_w > 0)
+    ratio = res.coming_wh / surplus_left(_remaining(at, 10000.0), 400.0, at, T0 + 6 * DAY + RISE_H * H,
+                                          T0 + 6 * DAY + SET_H * H)
+    assert lo < ratio < hi        # (the bad days' surplus above the house is well under 60 % of its forecast)
+
+
+def test_after_a_night_the_battery_ran_out_it_carries_a_miner_only_with_plenty_to_come():
+    """share < 1 lets the battery carry a running miner at its minimum through a cloud; after a
+    night it ran out, only while at least twice its need is still to come."""
+    from edgemining_tui.policy.allocator import site_terms
+    from edgemining_tui.policy.reserve import Reserve
+    cfg = PolicyConfig(battery=RESERVE)
+    snap = site(T0, pv=1000, house=400, charge=-500, soc=60, forecast_wh=9000, miners_w=1100)
+    out = {}
+    for careful, coming in ((False, 5000.0), (True, 5000.0), (True, 9000.0)):
+        r = Reserve()
+        r.careful, r.share, r.need_wh, r.coming_wh, r.left_s = careful, 0.8, 4000.0, coming, 5 * H
+        out[(careful, coming)] = site_terms(cfg, snap, (), 1100.0, 1100.0, True, r, 50.0).buffered
+    assert out == {(False, 5000.0): True, (True, 5000.0): False, (True, 9000.0): True}
+
+
+def test_the_rules_panel_says_when_the_reserve_is_careful():
+    from edgemining_tui.ui.fmt import plain_terms
+    base = {"keeps_pct": 80.0, "needs_wh": 4000.0, "coming_wh": 5000.0, "tail_wh": 0.0, "lends_w": 0.0}
+    said = dict(plain_terms({"reserve": dict(base, careful=True)}))
+    assert any("ran out last night" in v for v in said.values())
+    said = dict(plain_terms({"reserve": dict(base, careful=False)}))
+    assert not any("ran out" in v for v in said.values())
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_JSONISH = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=3),
+                        lambda c: st.lists(c, max_size=9) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+                        max_leaves=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_JSONISH)
+def test_a_saved_record_of_any_shape_restores_without_raising_and_keeps_only_ratios(data):
+    from edgemining_tui.policy.reserve import SurplusMisses
+    m = SurplusMisses()
+    m.restore(data)
+    for r in m.export():
+        assert all(isinstance(v, float) and 0.0 <= v < 100.0 for v in r)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 10.0), min_size=0, max_size=20), st.floats(0.0, 1.0), st.floats(0.0, 1.0),
+       st.floats(0.0, 1.0))
+def test_the_learned_ratio_is_a_quantile_of_the_record(ratios, x, q1, q2):
+    from edgemining_tui.policy.reserve import ERR_BUCKETS, ERR_DAYS, ERR_MIN_DAYS, SurplusMisses
+    m = SurplusMisses()
+    m.restore([list(ratios)] * ERR_BUCKETS)
+    kept = ratios[-ERR_DAYS:]
+    lo, hi = sorted((q1, q2))
+    a, b = m.ratio(x, lo), m.ratio(x, hi)
+    if len(kept) < ERR_MIN_DAYS:
+        assert a is None and b is None
+    else:
+        assert min(kept) <= a <= b <= max(kept)

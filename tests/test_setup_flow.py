@@ -321,7 +321,8 @@ async def test_setup_forecast_reserve_with_and_without_the_forecast_entity(tmp_p
         await pilot.press("n")
     cfg = load_config(cfg_path, env={"HA_TOKEN": TOKEN})
     b = cfg.policy.battery
-    assert (b.reserve, b.capacity, b.forecast_trust, b.forecast_trust_sunrise) == ("forecast", 13500.0, 100.0, 75.0)
+    assert (b.reserve, b.capacity, b.forecast_trust, b.forecast_trust_sunrise, b.forecast_learned) == \
+        ("forecast", 13500.0, 100.0, 75.0, 50.0)
     assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == FORECAST
     assert (cfg.site.latitude, cfg.site.longitude) == (48.1, 11.6)
 

@@ -195,11 +195,13 @@ def test_forecast_policy_writes_the_reserve_and_loads(tmp_path):
                  forecast_entity="sensor.solar_forecast_energy_today_remaining")
     assert s.forecast_policy_missing() == ""
     text = render(s)
-    assert "reserve: forecast" in text and "capacity: 13.5kWh" in text and "forecast_trust: 100%" in text and "forecast_trust_sunrise: 75%" in text
+    assert "reserve: forecast" in text and "capacity: 13.5kWh" in text and "forecast_trust: 100%" in text and "forecast_trust_sunrise: 75%" in text \
+        and "forecast_learned: 50%" in text
     cfg = validate(s, text)
     b = cfg.policy.battery
     assert cfg.policy.mode == "surplus"
-    assert (b.reserve, b.capacity, b.forecast_trust, b.forecast_trust_sunrise) == ("forecast", 13500.0, 100.0, 75.0)
+    assert (b.reserve, b.capacity, b.forecast_trust, b.forecast_trust_sunrise, b.forecast_learned) == \
+        ("forecast", 13500.0, 100.0, 75.0, 50.0)
     assert (b.priority_soc, b.buffer_soc) == (50, 90)          # the levels while no forecast reads
     assert cfg.energy.home_assistant.forecast_energy_today_remaining.entity == \
         "sensor.solar_forecast_energy_today_remaining"

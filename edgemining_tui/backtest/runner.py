@@ -227,7 +227,7 @@ def warm_misses(cfg: BacktestConfig, reserve, history: Trace, tz: ZoneInfo, min_
     pvs, loads = history.pv_w, history.load_w
     for i in range(len(history)):
         fc["energy_today_remaining_wh"] = f[i]
-        up(ts0 + i * step, 50.0, loads[i], fc, min_w, pvs[i])
+        up(ts0 + i * step, 50.0, loads[i], fc, min_w, pvs[i], None)
     w.misses.close()
     return w.misses.export()
 

@@ -34,6 +34,7 @@ from .quantize import ON_OFF, Ladder
 from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
+CAREFUL_CARRY = 2.0       # after a night the battery ran out: it carries a miner only with this x its need to come
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
 
@@ -117,7 +118,9 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.kept_w = kept
         s.reserve = reserve
         s.below_priority = share >= 1.0
-        s.buffered = share < 1.0
+        # after a night the battery ran out, it carries a miner only with the surplus to come well
+        # above what it needs (what it lends is bought back in the small hours)
+        s.buffered = share < 1.0 and (not reserve.careful or reserve.coming_wh >= CAREFUL_CARRY * reserve.need_wh)
         if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum

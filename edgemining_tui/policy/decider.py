@@ -23,6 +23,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any, Callable, Iterable
 
+from ..fastobj import checked
 from ..miners.model import CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
@@ -38,6 +39,9 @@ from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw
 _START, _STOP, _SETP, _SETL = CommandKind.START, CommandKind.STOP, CommandKind.SET_POWER, CommandKind.SET_LEVEL
 _FAULT = MinerState.FAULT
 GIVE_UP_AFTER = 3          # unconfirmed start/stop sends before we accept what the miner reports
+# MinerCommand(...) positionally, without the frozen-init cost (a power-target miner's setpoint moves
+# every few minutes of sun: a year's replay sends tens of thousands)
+_make_command = checked(MinerCommand, ("kind", "watts", "level", "reason"), (_START, 1.0, None, ""))
 _NAME_PRIO = attrgetter("name", "priority")
 
 
@@ -172,6 +176,7 @@ class PolicyDecider(OverrideRequests):
         max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
         alloc_draw = 0.0
         all_draw: float | None = 0.0
+        min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
         slots = self._slots
         for i in self._order_of(miners):
@@ -250,6 +255,11 @@ class PolicyDecider(OverrideRequests):
             else:
                 surplus.append(sl)
                 alloc_draw += m
+                lo = lad.lo
+                if lo > 0.0 and (min_w == 0.0 or lo < min_w):
+                    min_w = lo
+                if lad.kind == CONTINUOUS and st.on and lad.step > 0.0 and (step_w == 0.0 or lad.step < step_w):
+                    step_w = lad.step
             acted.append(sl)
 
         has_batt = self._battery
@@ -259,9 +269,9 @@ class PolicyDecider(OverrideRequests):
         res = None
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
-                                      self._min_w(surplus), snp.pv_w.value)
+                                      min_w, snp.pv_w.value, snp.grid_import_w.value)
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), _step_w(surplus))
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), step_w)
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
                           None if has_batt is False else bool(has_batt), res, self.headroom_w)
         stale_for = 0.0
@@ -357,7 +367,7 @@ class PolicyDecider(OverrideRequests):
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
             terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh,
-                                "tail_wh": r.tail_wh, "lends_w": site.lend_w}
+                                "tail_wh": r.tail_wh, "lends_w": site.lend_w, "careful": r.careful}
         elif self.reserve is not None:
             terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:
@@ -368,15 +378,6 @@ class PolicyDecider(OverrideRequests):
             summary = f"{site.why}: {terms['failsafe']} ({fmt_dur(stale_for)})"
         fd = self.last = make_fleet(now, site.available_w, out, terms, summary)
         return fd
-
-    def _min_w(self, surplus: list[Slot]) -> float:
-        """The smallest minimum power of the surplus miners (the reserve's tail), 0 W if none."""
-        lo = 0.0
-        for sl in surplus:
-            m = sl.ladder.lo
-            if m > 0.0 and (lo == 0.0 or m < lo):
-                lo = m
-        return lo
 
     # ------------------------------------------------------------------------------------------
     def _stage(self, age: float) -> str:
@@ -506,7 +507,7 @@ class PolicyDecider(OverrideRequests):
             if view.confirmed is False and st.sent_kind in (_SETP, _SETL) and st.sent_ts is not None \
                     and now - st.sent_ts >= retry and sl.run and running and \
                     (st.sent_w == sl.want if st.sent_kind is _SETP else st.sent_level == sl.level):
-                return MinerCommand(st.sent_kind, st.sent_w, st.sent_level, sl.reason), True
+                return _make_command(st.sent_kind, st.sent_w, st.sent_level, sl.reason), True
             return None, False
         if sl.nocmd or (sl.failsafe and kind is _START):
             return None, False
@@ -517,7 +518,7 @@ class PolicyDecider(OverrideRequests):
         resend = (st.awaiting and same) if kind is _START or kind is _STOP else same
         if resend and now - st.sent_ts < retry:
             return None, False
-        return MinerCommand(kind, w, lvl, sl.reason), resend
+        return _make_command(kind, w, lvl, sl.reason), resend
 
     def _commit(self, sl: Slot, cmd: MinerCommand, resend: bool, now: float, day: str) -> None:
         st = sl.st
@@ -576,16 +577,6 @@ class PolicyDecider(OverrideRequests):
             self._battery = True
         if self.reserve is not None and state.get("forecast_misses") is not None:
             self.reserve.misses.restore(state.get("forecast_misses"))
-
-def _step_w(surplus: list[Slot]) -> float:
-    """The smallest step of a running power-target miner (0 W: none runs)."""
-    step = 0.0
-    for sl in surplus:
-        lad = sl.ladder
-        if lad.kind == CONTINUOUS and sl.st.on and lad.step > 0.0 and (step == 0.0 or lad.step < step):
-            step = lad.step
-    return step
-
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,

@@ -34,6 +34,12 @@ day is least certain at dawn. On the generated year that halved the winter weeks
 miners asleep and lost no captured surplus (docs/backtest.md). With ``share`` under 1 the battery may also carry a
 running miner through a cloud (the energy comes back before sunset); at 1 it may not.
 
+``battery.forecast_learned`` replaces that schedule once the site has 3 days on record
+(``SurplusMisses``): ``coming`` is counted as the forecast's times a quantile of the recent days'
+actual / forecast surplus at the same time of day: the configured one (the median) after a night
+the battery kept charge, the 10 % one after a night it ran out (the grid fed the house before the
+PV covered it), when a short battery at sunset is bought back in the small hours.
+
 Without a forecast reading, a battery capacity or the sun's times the reserve is off for that
 cycle and the allocator falls back to the fixed levels (the UI says which one binds).
 """
@@ -54,9 +60,10 @@ FORECAST_KEY = "energy_today_remaining_wh"
 class Reserve:
     """One cycle's answer. ``share``: the part of the surplus the battery keeps (0..1)."""
 
-    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh")
+    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh", "careful")
 
     def __init__(self) -> None:
+        self.careful = False       # last night the battery ran out: a short battery is paid for in import
         self.left_s = 0.0
         self.share = 1.0
         self.need_wh = 0.0
@@ -68,6 +75,9 @@ ERR_BUCKETS = 8          # parts of the daylight the misses are kept apart for
 ERR_DAYS = 14            # days of misses kept per part
 ERR_MIN_DAYS = 3         # fewer days than this: the fixed trust schedule applies
 ERR_MIN_WH = 300.0       # a surplus forecast below this says too little about the miss
+RAN_OUT_W = 50.0         # grid import before the PV covers the house: the battery ran out overnight
+MORNING = 0.3            # the share of the daylight in which last night's running out is looked for
+CAREFUL_QUANTILE = 0.1   # after such a night: count on what 9 days in 10 brought at least
 
 
 class SurplusMisses:
@@ -77,7 +87,7 @@ class SurplusMisses:
     PV forecast's miss, the clear-sky shape, the house load's timing), causally: a day's ratios
     are known only once it is over."""
 
-    __slots__ = ("ratios", "_marks", "_cum_wh", "_ts", "_day")
+    __slots__ = ("ratios", "_marks", "_cum_wh", "_ts", "_day", "_export", "_sorted")
 
     def __init__(self) -> None:
         self.ratios: list[deque] = [deque(maxlen=ERR_DAYS) for _ in range(ERR_BUCKETS)]
@@ -85,6 +95,8 @@ class SurplusMisses:
         self._cum_wh = 0.0
         self._ts: float | None = None
         self._day: float | None = None               # the sunset of the day being recorded
+        self._export: list | None = None             # export()'s answer until the record changes
+        self._sorted: list = [None] * ERR_BUCKETS    # each part's ratios in order, until they change
 
     def observe(self, now: float, surplus_w: float) -> None:
         ts = self._ts
@@ -113,6 +125,8 @@ class SurplusMisses:
         for b, m in enumerate(self._marks):
             if m is not None and m[0] >= ERR_MIN_WH:
                 self.ratios[b].append((cum - m[1]) / m[0])
+                self._export = None
+                self._sorted[b] = None
         self._marks = [None] * ERR_BUCKETS
         self._cum_wh = 0.0
 
@@ -123,23 +137,30 @@ class SurplusMisses:
             b = ERR_BUCKETS - 1
         elif b < 0:
             b = 0
-        r = self.ratios[b]
-        if len(r) < ERR_MIN_DAYS:
+        s = self._sorted[b]
+        if s is None:
+            s = self._sorted[b] = sorted(self.ratios[b])
+        if len(s) < ERR_MIN_DAYS:
             return None
-        s = sorted(r)
         k = q * (len(s) - 1)
         i = int(k)
         return s[i] if i + 1 >= len(s) else s[i] + (s[i + 1] - s[i]) * (k - i)
 
     def export(self) -> list:
-        return [list(r) for r in self.ratios]
+        """The record for the decider's saved state (asked every cycle; it changes once a day)."""
+        if self._export is None:
+            self._export = [list(r) for r in self.ratios]
+        return self._export
 
     def restore(self, data) -> None:
+        """Take a saved record back; anything that is not a ratio (NaN, text, out of range) is left out."""
         if isinstance(data, list) and len(data) == ERR_BUCKETS:
             for b, r in enumerate(data):
                 if isinstance(r, list):
-                    self.ratios[b].extend(float(v) for v in r if isinstance(v, (int, float)) and v == v
-                                          and 0.0 <= v < 100.0)
+                    self.ratios[b].extend(float(v) for v in r if isinstance(v, (int, float))
+                                          and not isinstance(v, bool) and 0.0 <= v < 100.0)
+            self._export = None
+            self._sorted = [None] * ERR_BUCKETS
 
 
 
@@ -147,7 +168,7 @@ class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
     __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
-                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile")
+                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile", "_ran_out", "_ran_out_prev")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
@@ -170,9 +191,11 @@ class ForecastReserve:
         # battery.forecast_learned: count on the forecast surplus times this quantile of the recent
         # days' actual / forecast at the same time of day (None: the trust schedule)
         self.quantile = learned_quantile_pct / 100.0 if learned_quantile_pct is not None else None
+        self._ran_out = self._ran_out_prev = False
 
     def update(self, now: float, soc: float | None, house_w: float | None,
-               forecast: dict | None, min_w: float = 0.0, pv_w: float | None = None) -> Reserve | None:
+               forecast: dict | None, min_w: float = 0.0, pv_w: float | None = None,
+               grid_w: float | None = None) -> Reserve | None:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
         if pv_w is not None and house_w is not None and self.quantile is not None:
             self.misses.observe(now, pv_w - house_w)
@@ -196,6 +219,7 @@ class ForecastReserve:
                 return None
             if now >= self._set and self.quantile is not None:
                 self.misses.close()           # the day's surplus is in: its misses are known
+                self._ran_out_prev, self._ran_out = self._ran_out, False
             self._set, self._rise = st, rs
         if self.load_forecast is not None and now < self._set:
             hour = (int(now // 3600.0), self._set)
@@ -220,7 +244,12 @@ class ForecastReserve:
         # enough of them (None: the trust schedule stands in), learnt on the forecast at full trust
         k = coming1 = None
         if self.quantile is not None:
-            k = self.misses.ratio(x, self.quantile)
+            if x < MORNING and not self._ran_out and grid_w is not None and grid_w > RAN_OUT_W \
+                    and pv_w is not None and house_w is not None and pv_w < house_w:
+                self._ran_out = True
+            careful = self._ran_out or (x < MORNING and self._ran_out_prev)
+            r.careful = careful
+            k = self.misses.ratio(x, CAREFUL_QUANTILE if careful else self.quantile)
             if now >= rise and (k is not None or self.misses.wants(self._set, x)):
                 coming1 = surplus_left(f, load, now, rise, self._set)
                 self.misses.mark(self._set, x, coming1)

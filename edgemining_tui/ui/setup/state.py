@@ -54,6 +54,7 @@ POLICY_CHOICES: dict[str, str] = {
 }
 FORECAST_TRUST_PCT = 100.0      # the share of the forecast the "forecast" policy counts on at sunset
 FORECAST_TRUST_SUNRISE_PCT = 75.0   # ... and at sunrise (the morning's forecast is the least certain)
+FORECAST_LEARNED_PCT = 50.0     # once 3 days are known: the recent days' median miss (docs/allocator.md)
 
 
 @dataclass

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ...config import ConfigError, load_config
 from .secrets_file import write_secrets
-from .state import SECRET_NAMES, FORECAST_TRUST_PCT, FORECAST_TRUST_SUNRISE_PCT, ROLES, SetupState
+from .state import SECRET_NAMES, FORECAST_LEARNED_PCT, FORECAST_TRUST_PCT, FORECAST_TRUST_SUNRISE_PCT, ROLES, \
+    SetupState
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
@@ -327,6 +328,7 @@ def _policy(state: SetupState, add) -> None:
         add(_comment(f"    capacity: {_kwh(state.battery_capacity_kwh or 0)}", "usable battery capacity"))
         add(_comment(f"    forecast_trust: {FORECAST_TRUST_PCT:g}%", "the share of the forecast counted on"))
         add(_comment(f"    forecast_trust_sunrise: {FORECAST_TRUST_SUNRISE_PCT:g}%", "at sunrise, rising to it by sunset"))
+        add(_comment(f"    forecast_learned: {FORECAST_LEARNED_PCT:g}%", "then: the recent days' median miss"))
         add(_comment("    priority_soc: 50", "no forecast reading: these levels"))
         add(_comment("    buffer_soc: 90", "apply (as for battery first)"))
     if p == "heat":
