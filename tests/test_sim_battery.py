@@ -1,6 +1,9 @@
-"""The replay's battery (sim/battery.py): ``settler(dt)``, the per-tick shortcut the replay runs,
-settles exactly as ``settle(net, dt)`` does, for any battery and any flows."""
+"""The simulated battery (sim/battery.py): ``settle`` and the replay's per-tick ``settler(dt)`` follow
+the self-consumption rule below to the last bit, for any battery and any flows (the replay's scores
+were pinned with this formula: tests/test_replay_golden.py)."""
 from __future__ import annotations
+
+import math
 
 import pytest
 
@@ -22,14 +25,43 @@ def battery(draw) -> BatteryConfig:
                          initial_soc=draw(st.floats(min_value=min_soc, max_value=100)))
 
 
+class _Rule:
+    """Charge the least of the surplus, the limit and the room left; discharge the least of the
+    shortfall, the limit and what is above min_soc; the loss split evenly between the two ways."""
+
+    def __init__(self, cfg: BatteryConfig) -> None:
+        self.cfg = cfg
+        self.soc_wh = cfg.capacity * cfg.initial_soc / 100.0
+        self.eff = math.sqrt(cfg.round_trip_efficiency / 100.0)
+        self.min_wh = cfg.capacity * cfg.min_soc / 100.0
+
+    def settle(self, net_w: float, dt_s: float) -> float:
+        if self.cfg.capacity <= 0 or dt_s <= 0:
+            return 0.0
+        h = dt_s / 3600.0
+        if net_w > 0:
+            p = min(net_w, self.cfg.max_charge, (self.cfg.capacity - self.soc_wh) / (h * self.eff))
+            p = 0.0 if p < 0 else p
+            self.soc_wh += p * h * self.eff
+            return p
+        if net_w < 0:
+            p = min(-net_w, self.cfg.max_discharge, (self.soc_wh - self.min_wh) * self.eff / h)
+            p = 0.0 if p < 0 else p
+            self.soc_wh -= p * h / self.eff
+            return -p
+        return 0.0
+
+
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(battery(), st.sampled_from([1.0, 5.0, 60.0, 900.0]), st.lists(FLOW_W, min_size=1, max_size=200))
-def test_the_replays_shortcut_settles_as_the_battery_does(cfg, dt_s, flows):
-    slow, fast = Battery(cfg), Battery(cfg)
-    settle = fast.settler(dt_s)
+def test_the_battery_settles_by_the_rule_step_by_step_and_through_the_replays_shortcut(cfg, dt_s, flows):
+    rule, stepped, replay = _Rule(cfg), Battery(cfg), Battery(cfg)
+    settle = replay.settler(dt_s)
     for net_w in flows:
-        assert repr(settle(net_w)) == repr(slow.settle(net_w, dt_s))
-        assert fast.soc_wh == slow.soc_wh
+        want = rule.settle(net_w, dt_s)
+        assert repr(stepped.settle(net_w, dt_s)) == repr(want)
+        assert repr(settle(net_w)) == repr(want)
+        assert stepped.soc_wh == replay.soc_wh == rule.soc_wh
 
 
 def test_a_full_battery_takes_nothing_and_an_empty_one_gives_nothing():

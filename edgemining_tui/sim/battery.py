@@ -48,29 +48,12 @@ class Battery:
 
         Positive: the battery charges with that power; negative: it discharges.
         """
-        if self._cap <= 0 or dt_s <= 0:
-            return 0.0
-        h = dt_s / 3600.0
-        if net_w > 0:
-            room_w = (self._cap - self.soc_wh) / (h * self._eff_in)
-            p = min(net_w, self.cfg.max_charge, room_w)
-            if p < 0:
-                p = 0.0
-            self.soc_wh += p * h * self._eff_in
-            return p
-        if net_w < 0:
-            avail_w = (self.soc_wh - self._min_wh) * self._eff_out / h
-            p = min(-net_w, self.cfg.max_discharge, avail_w)
-            if p < 0:
-                p = 0.0
-            self.soc_wh -= p * h / self._eff_out
-            return -p
-        return 0.0
+        return self.settler(dt_s)(net_w)
 
     def settler(self, dt_s: float) -> Callable[[float], float]:
-        """``settle(net_w, dt_s)`` for one fixed step, its constants bound once (a replay settles
-        three batteries every tick): the same arithmetic in the same order, so the same figures
-        (``min`` replaced by the comparisons it makes)."""
+        """``settle(net_w)`` for one fixed step, its constants bound once (a replay settles three
+        batteries every tick): it charges with the least of the surplus, the charge limit and the
+        room left, and discharges the least of the shortfall, the limit and what is above min_soc."""
         if self._cap <= 0 or dt_s <= 0:
             return _no_flow
         h = dt_s / 3600.0
