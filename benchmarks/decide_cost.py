@@ -39,8 +39,9 @@ def median_us(fn, n: int, runs: int = 5) -> float:
     return statistics.median(out)
 
 
-def allocator(priced: bool) -> float:
+def allocator(priced: bool, explain: bool = True) -> float:
     d, ms, pv, site = three()
+    d.explain = explain
     if priced:
         from edgemining_tui.econ.config import EconomicsConfig
         d = build_decider(PolicyConfig(), economics=EconomicsConfig())
@@ -75,9 +76,11 @@ def rule_step() -> tuple[float, float]:
 
 if __name__ == "__main__":
     plain = allocator(False)
+    quiet = allocator(False, explain=False)
     priced = allocator(True)
     step, lookup = rule_step()
     print(f"allocator decide, 3 miners:                {plain:7.1f} us  (a year of minutes: {plain * 525600 / 1e6:.1f} s)")
+    print(f"allocator decide, without words (replay): {quiet:7.1f} us  (PolicyDecider.explain = False)")
     print(f"allocator decide, prices + a heat zone:    {priced:7.1f} us")
     print(f"Edge Mining rule step (context + decide):  {step:7.1f} us")
     print(f"cached rule field lookup:                  {lookup:7.2f} us")
