@@ -27,17 +27,12 @@ class _WeatherSite(SimSite):
         super().__init__(cfg, tz_offset_s)
         self._day0 = day0
         self._weather = weather
-        self._cache: dict[int, tuple[float, float, float]] = {}
 
-    def _day_params(self, local: float) -> tuple[float, float, float]:
-        day = int(local // 86400)
-        hit = self._cache.get(day)
-        if hit is None:
-            daylen, season, weather = super()._day_params(local)
-            if self._weather:
-                weather = self._weather[(day - self._day0) % len(self._weather)]
-            hit = self._cache[day] = (daylen, season, weather)
-        return hit
+    def _compute_day_params(self, local: float, day: int) -> tuple[float, float, float]:
+        daylen, season, weather = super()._compute_day_params(local, day)   # cached per day by SimSite
+        if self._weather:
+            weather = self._weather[(day - self._day0) % len(self._weather)]
+        return daylen, season, weather
 
 
 def generate(start: str | datetime = WEEK_START, days: float = 7, step_s: float = 60.0, *,

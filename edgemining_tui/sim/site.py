@@ -52,6 +52,7 @@ class SimSite:
         self.grid_offset_w = 0.0
         self.pv_override_w: float | None = None
         self.rooms: dict = {}
+        self._day_cache: dict[int, tuple[float, float, float]] = {}   # day -> _day_params (cfg is frozen)
 
     def add_room(self, name: str, model) -> None:
         from .room import Room
@@ -60,6 +61,16 @@ class SimSite:
     # --- generators ------------------------------------------------------------------------
     def _day_params(self, local: float) -> tuple[float, float, float]:
         day = int(local // 86400)
+        # one day's values: a step asks for them ~35 times (the forecast sums the clear sky over
+        # the rest of the day), and they were a tenth of the demo console's CPU at a 1 s cycle
+        hit = self._day_cache.get(day)
+        if hit is None:
+            if len(self._day_cache) > 8:
+                self._day_cache.clear()
+            hit = self._day_cache[day] = self._compute_day_params(local, day)
+        return hit
+
+    def _compute_day_params(self, local: float, day: int) -> tuple[float, float, float]:
         doy = datetime.fromtimestamp(local, timezone.utc).timetuple().tm_yday
         decl = 23.44 * math.sin(math.radians(360 / 365 * (doy - 81)))
         lat = math.radians(self.cfg.latitude)
