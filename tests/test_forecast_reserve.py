@@ -115,11 +115,14 @@ def test_trust_rises_from_sunrise_to_sunset():
     assert coming(11.9) == pytest.approx(0.6 + 0.4 * 11.9 / 12, rel=1e-6)
 
 
-def test_morning_trust_above_the_evening_trust_is_refused(tmp_path):
+@pytest.mark.parametrize("bat_kw, key", [
+    (", forecast_trust: 80%, forecast_trust_sunrise: 90%", "forecast_trust_sunrise"),   # morning above evening
+    (", forecast_learned: 150%", "forecast_learned"),                                     # not a quantile
+])
+def test_trust_settings_out_of_range_are_refused(tmp_path, bat_kw, key):
     p = tmp_path / "c.yaml"
-    p.write_text(BASE % (", latitude: 48, longitude: 11", "",
-                         ", capacity: 10kWh, forecast_trust: 80%, forecast_trust_sunrise: 90%"))
-    with pytest.raises(ConfigError, match="forecast_trust_sunrise"):
+    p.write_text(BASE % (", latitude: 48, longitude: 11", "", ", capacity: 10kWh" + bat_kw))
+    with pytest.raises(ConfigError, match=key):
         load_config(p)
 
 
@@ -434,14 +437,6 @@ def test_learned_misses_survive_a_restart():
     assert d2.reserve.misses.ratio(0.5, 0.5) == pytest.approx(1.5, rel=0.03)
     d2.restore_state({"forecast_misses": [["x", float("nan"), -1.0]] * 8})   # hostile: nothing kept
     assert d2.reserve.misses.ratio(0.5, 0.5) == pytest.approx(1.5, rel=0.03)
-
-
-def test_learned_quantile_out_of_range_is_refused(tmp_path):
-    p = tmp_path / "c.yaml"
-    p.write_text(BASE % (", latitude: 48, longitude: 11", "",
-                         ", capacity: 10kWh, forecast_learned: 150%"))
-    with pytest.raises(ConfigError, match="forecast_learned"):
-        load_config(p)
 
 
 def test_replay_learns_the_misses_from_the_history_before_the_trace():

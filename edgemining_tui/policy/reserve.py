@@ -163,7 +163,6 @@ class SurplusMisses:
             self._sorted = [None] * ERR_BUCKETS
 
 
-
 class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
