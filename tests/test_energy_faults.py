@@ -97,6 +97,29 @@ async def test_http_faults_are_visible_and_heal(kind, fault, expect):
         await srv.close()
 
 
+async def test_ha_that_hangs_costs_one_timeout_a_cycle_not_one_per_entity():
+    """The entities are read in turn over one connection: when Home Assistant stops answering,
+    the first request waits out the timeout and the others are not sent in that cycle."""
+    clock = VirtualClock()
+    srv = await HomeAssistantServer(lambda: STATE).start()
+    src = HomeAssistantSource(srv.source_config(timeout=0.3), clock)
+    try:
+        assert all_ok(await src.read())
+        before = srv.requests
+        srv.hang = True
+        clock.advance(5)
+        snap = await src.read()
+        assert all_failed(snap, FIELDS, "did not answer in 0.3 s")
+        assert srv.requests == before + 1          # five entities, one request that hung
+        srv.hang = False
+        clock.advance(5)
+        assert all_ok(await eventually(lambda: _ok(src)))
+    finally:
+        srv.hang = False
+        await src.close()
+        await srv.close()
+
+
 async def _ok(src, fields=FIELDS):
     s = await src.read()
     return s if all_ok(s, fields) else None
