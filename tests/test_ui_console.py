@@ -96,6 +96,30 @@ async def test_energy_panel_shows_flows_reason_and_ages(owner):
         assert ep.chart["now"] - ep.chart["start"] == 3600.0
 
 
+async def test_decision_sentence_that_grows_or_shrinks_moves_what_is_below_it(owner):
+    """The sentence is updated without a screen layout when it keeps its number of rows (a layout
+    repaints both charts); when it needs another row, the widgets below make room."""
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        panel = app.energy_panel
+        budget, ages = app.query_one("#budget", Static), app.query_one("#ages", Static)
+        panel._set("budget", "All four miners on.")
+        await settle(pilot)
+        assert budget.size.height == 1
+        row = ages.region.y
+        panel._set("budget", "All four miners on.\n[b]Held back by[/]  minimum rest time: desk-bitaxe")
+        await settle(pilot)
+        assert budget.size.height == 2 and ages.region.y == row + 1
+        assert "Held back by" in text_of(app, "#budget")
+        panel._set("budget", "Three of four miners on.\n[b]Held back by[/]  price too high: desk-bitaxe")
+        await settle(pilot)
+        assert budget.size.height == 2 and ages.region.y == row + 1 and "price too high" in text_of(app, "#budget")
+        panel._set("budget", "All four miners on.")
+        await settle(pilot)
+        assert budget.size.height == 1 and ages.region.y == row
+
+
 async def test_energy_panel_says_when_data_is_stale(owner):
     owner.source.fail = True
     app = make_app(owner)
