@@ -152,7 +152,7 @@ def test_a_replay_can_start_the_forecast_from_the_days_before_as_a_running_conso
 
 
 def _series_step_by_step(pv_w, ts0, step_s, array=None, history=None) -> list[float]:
-    """What remaining_series inlines: ask, then observe, row by row."""
+    """The forecast asked, then told the reading, row by row, as a running console does."""
     f = BuiltinForecast(48.1, 11.6, BERLIN, array)
     if history is not None:
         f.seed(history)

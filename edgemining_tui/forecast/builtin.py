@@ -231,68 +231,17 @@ def remaining_series(pv_w, ts0: float, step_s: float, latitude: float, longitude
                      array: PvArray | None = None, history=None) -> list[float]:
     """``energy_today_remaining_wh`` at every row of a trace, as the built-in forecast would have
     said it then (it sees only the rows before). ``history``: (ts, pv_w) rows before the trace, as
-    the console seeds it from its database.
-
-    The same figures as ``remaining_wh(ts)`` then ``observe(ts, w)`` row by row (tests/
-    test_builtin_forecast.py holds them equal), with the per-row path inlined: a replay asks for a
-    year of rows. The last hour's energy, which only ``fields`` reads, is not kept."""
+    the console seeds it from its database."""
     f = BuiltinForecast(latitude, longitude, tz, array)
     if history is not None:
         f.seed(history)
+    obs, ask = f.observe, f.remaining_wh
     out = [0.0] * len(pv_w)
     ts = ts0
-    day = f.day
-    k_w = f.weather_ratio()
-    meas = f._meas_today
-    last, last_w = f._last_ts, f._last_w
     for i, w in enumerate(pv_w):
-        if day is None or not day.start <= ts < day.end:
-            f._meas_today = meas
-            day = f._roll(ts)                  # a new day: the last one joins the envelope and the weather
-            k_w = f.weather_ratio()
-            meas = f._meas_today
-        # remaining_wh(ts)
-        cum = day.cum
-        total = cum[day.n]
-        start = day.start
-        if ts <= start:
-            past = 0.0
-        else:
-            x = (ts - start) / BUCKET_S
-            b = int(x)
-            past = cum[b] + day.rate[b] * (x - b) * BUCKET_S / 3600.0
-        k = k_w
-        if past > 0 and total > 0:
-            sh = past / total
-            k = sh * (meas / past) + (1.0 - sh) * k
-        out[i] = k * (total - past)
-        # observe(ts, w)
-        if w is not None and w == w:
-            if w < 0:
-                w = 0.0
-            if last is not None and ts > last:
-                dt = ts - last
-                if dt > 900.0:
-                    dt = 0.0
-                if last >= day.end:      # (not reached: the day was rolled to ts above)
-                    f._meas_today = meas
-                    day = f._roll(last)
-                    k_w = f.weather_ratio()
-                    meas = f._meas_today
-                b = int((last - day.start) // BUCKET_S) if last >= day.start else -1
-                wh = last_w * dt / 3600.0
-                if 0 <= b < day.n:
-                    day.meas[b] += wh
-                    meas += wh
-                    if f.peak_w is None and day.clear[b] > 0.6 * day.cmax > 0:
-                        r = last_w / day.clear[b]
-                        if r > f._seen:
-                            f._seen = r
-                            if f.env[b] is None:
-                                f._rates(day)
-            last, last_w = ts, w
+        out[i] = ask(ts)
+        obs(ts, w)
         ts += step_s
-    f._meas_today, f._last_ts, f._last_w = meas, last, last_w
     return out
 
 
