@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..miners.model import CommandResult, MinerCommand
 from .events import EngineState, Event
 from .serialize import state_to_dict
+
+if TYPE_CHECKING:
+    from ..store.config import HistoryConfig
 
 log = logging.getLogger("edgemining_tui.recorder")
 
@@ -49,7 +52,7 @@ def _d(v: float | None, digits: int) -> float | None:
 
 class Recorder:
     def __init__(self, store: Any, wait_s: float = 1.0, max_pending: int = 120,
-                 history: Any = None) -> None:
+                 history: "HistoryConfig | None" = None) -> None:
         self.store = store
         self.wait_s = wait_s
         self.max_pending = max_pending
@@ -106,7 +109,7 @@ class Recorder:
 
     # --- writing ------------------------------------------------------------------------------
     def _write_every(self) -> float:
-        return float(getattr(self.history, "write_every", 0.0) or 0.0) if self.history is not None else 0.0
+        return self.history.write_every if self.history is not None else 0.0
 
     async def cycle(self, state: EngineState, results: list, decider_state: dict) -> None:
         batches = self._rows(state, results)
@@ -175,7 +178,7 @@ class Recorder:
 
     # --- retention ----------------------------------------------------------------------------
     def _maybe_maintain(self, now: float) -> None:
-        every = getattr(self.history, "maintain_every", 600.0) if self.history is not None else 600.0
+        every = self.history.maintain_every if self.history is not None else 600.0
         if self._last_maint is None:
             # the first maintenance a little after start, not in the middle of start-up
             self._last_maint = now - every + min(every, 60.0)

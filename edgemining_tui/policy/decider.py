@@ -575,8 +575,10 @@ class PolicyDecider(OverrideRequests):
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):
             self._battery = True
-        if self.reserve is not None and state.get("forecast_misses") is not None:
-            self.reserve.misses.restore(state.get("forecast_misses"))
+        misses = state.get("forecast_misses")
+        if self.reserve is not None and misses is not None:
+            self.reserve.misses.restore(misses)
+
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
                   sunset: Callable[[float], float | None] | None = None,

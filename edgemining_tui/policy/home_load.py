@@ -90,10 +90,7 @@ class HomeLoadForecaster:
         if house_w is None or not 0.0 <= house_w < math.inf or ts <= self._last_ts:
             return
         self._last_ts = ts
-        if int(ts // 3600.0) == self._off_hour:
-            s = int((ts + self._off) // SLOT_S)     # _abs_slot(ts) within the hour it last looked up
-        else:
-            s = self._abs_slot(ts)
+        s = self._abs_slot(ts)
         if s != self._slot:
             self._close()
             self._slot = s
