@@ -67,6 +67,7 @@ class PolicyDecider(OverrideRequests):
         self._events: list[OverrideEvent] = []
         self._bad_since: float | None = None
         self._order_key: tuple | None = None
+        self._order_src: tuple | None = None     # the miners tuple the order was last asked for
         self._order: list[MinerView] = []
         self.last: FleetDecision | None = None
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
@@ -105,6 +106,12 @@ class PolicyDecider(OverrideRequests):
 
     def _order_of(self, miners: tuple[MinerView, ...]) -> list[int]:
         """Indexes of ``miners`` in priority order (sorted again only when a name or priority changes)."""
+        if miners is self._order_src:
+            # the same tuple as last cycle (the replay hands over one while no view changed): the
+            # same frozen views, so the same names and priorities (it is kept, so never another
+            # tuple at the same address)
+            return self._order_idx
+        self._order_src = miners
         key = tuple(map(_NAME_PRIO, miners))
         if key != self._order_key:
             self._order_key = key
