@@ -24,7 +24,7 @@ from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 from ..fastobj import checked
-from ..miners.model import CommandKind, MinerCommand, MinerState
+from ..miners.model import NOT_ONLINE_STATES, RUNNING_STATES, CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
@@ -192,7 +192,8 @@ class PolicyDecider(OverrideRequests):
             sample = v.sample
             caps = v.caps
             if sample is not None:
-                running = sample.running
+                state = sample.state
+                running = state in RUNNING_STATES        # sample.running / .online, the state read once
                 pw = sample.power_w
                 if pw is None:
                     if running:
@@ -207,7 +208,7 @@ class PolicyDecider(OverrideRequests):
                 out[name] = MinerDecision(name, sample is not None and running, None, None, "monitor_only",
                                           "monitor only: never commanded")
                 continue
-            if sample is None or not sample.online or sample.state is _FAULT:
+            if sample is None or state in NOT_ONLINE_STATES or state is _FAULT:
                 why = "no data yet" if sample is None else (sample.error or sample.state.value)
                 out[name] = MinerDecision(name, False, None, None, "offline", f"offline: {why}")
                 sl = self._slots.get(name)
