@@ -15,7 +15,7 @@ from edgemining_tui.miners.model import CommandKind
 from edgemining_tui.policy.config import BatteryPolicy, PolicyConfig
 from edgemining_tui.policy.decider import build_decider
 from edgemining_tui.policy.decision import DecisionInput
-from edgemining_tui.policy.reserve import ForecastReserve, surplus_left
+from edgemining_tui.policy.reserve import ForecastReserve, _fade, surplus_left
 
 H = 3600.0
 RESERVE = BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=90.0)
@@ -167,6 +167,37 @@ def test_surplus_left_counts_only_pv_above_the_house(x):
     assert surplus_left(pv_left, load, now, 0.0, length) == pytest.approx(numeric, rel=1e-3)
     assert surplus_left(pv_left, load, now, 0.0, length) < pv_left - 0.0   # the house takes its part
     assert surplus_left(pv_left, 5000.0, now, 0.0, length) == 0.0          # a house above the peak
+
+
+@pytest.mark.parametrize("p0,load", [(2200.0, 450.0), (3000.0, 0.0), (1500.0, 1400.0)])
+def test_afternoon_fade_holds_the_forecast_and_counts_pv_above_the_house(p0, load):
+    pv_left, left = 1500.0, 2 * H
+    T = left / H
+    a = p0 * T / pv_left - 1.0
+    n = 20000
+    curve = [p0 * (1.0 - (i + 0.5) / n) ** a for i in range(n)]
+    assert sum(curve) * T / n == pytest.approx(pv_left, rel=1e-3)          # the shape keeps the energy
+    wh, s = _fade(pv_left, p0, load, left)
+    assert wh == pytest.approx(sum(max(0.0, c - load) for c in curve) * T / n, rel=1e-3)
+    assert s == pytest.approx(sum(c > load for c in curve) / n * left, rel=1e-3)
+
+
+def test_winter_afternoon_counts_the_surplus_the_pv_now_fades_out_with():
+    """14:30, sunset in 2 h, 1.5 kWh of PV still forecast, 2.2 kW measured, the house at 450 W:
+    spread on the sine the rest of the day starts near 1.3 kW and more of it falls in the last hour,
+    where the house takes it; faded from the 2.2 kW measured now more of it is surplus (0.86 vs
+    0.73 kWh). Under a cloud (300 W now) the fade cannot hold the forecast and the sine stands in."""
+    fc = {"energy_today_remaining_wh": 1500.0}
+    sine = _reserve(6.5, 2).update(T0, 90.0, 450.0, fc)
+    faded = _reserve(6.5, 2).update(T0, 90.0, 450.0, fc, pv_w=2200.0)
+    assert faded.coming_wh == pytest.approx(_fade(1500.0, 2200.0, 450.0, 2 * H)[0])
+    assert faded.coming_wh > 1.15 * sine.coming_wh
+    cloud = _reserve(6.5, 2).update(T0, 90.0, 450.0, fc, pv_w=300.0)
+    assert cloud.coming_wh == pytest.approx(sine.coming_wh)
+    # in the morning the sine applies whatever the PV now
+    morning = _reserve(2, 6.5).update(T0, 50.0, 450.0, {"energy_today_remaining_wh": 12000.0}, pv_w=2200.0)
+    assert morning.coming_wh == pytest.approx(
+        _reserve(2, 6.5).update(T0, 50.0, 450.0, {"energy_today_remaining_wh": 12000.0}).coming_wh)
 
 
 # --- the tail below every minimum ------------------------------------------------------------------
