@@ -77,8 +77,9 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
     ``reserve``: this cycle's forecast reserve (policy/reserve.py), None to use the fixed SoC levels."""
     s = Site()
     value = snapshot.value
+    # snapshot.value(...) for the three readings every cycle needs, without the call
     r = snapshot.grid_import_w
-    grid = r.value if r.error is None else None        # value("grid_import_w"), read often
+    grid = r.value if r.error is None else None
     if has_battery is None:
         # battery.present: false — the owner says there is none: whatever a source reports for a
         # battery (a GEN24's disabled input at SoC 0 %) is ignored, and never blocks a decision
@@ -86,8 +87,10 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         has_battery = False
         stale = tuple(f for f in stale if f not in ("battery_charge_w", "battery_soc_pct"))
     else:
-        charge = value("battery_charge_w")
-        soc = value("battery_soc_pct")
+        r = snapshot.battery_charge_w
+        charge = r.value if r.error is None else None
+        r = snapshot.battery_soc_pct
+        soc = r.value if r.error is None else None
         has_battery = has_battery or charge is not None or soc is not None
     if stale and ("grid_import_w" in stale or (has_battery and "battery_charge_w" in stale)):
         s.why = "energy data stale (" + ", ".join(stale) + ")"
@@ -431,7 +434,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
         if sl.note:
             reason = f"{reason}; {sl.note}" if ex else ""
         sl.term, sl.reason = term, reason
-        sl.level = lad.level_name(sl.want) if sl.want is not None else None
+        sl.level = lad.name_of.get(sl.want) if sl.want is not None else None     # lad.level_name(sl.want)
         if grid and use > R:
             # grid-justified power takes the surplus that is left; the grid covers the rest, and the
             # miners after it are not made to look like they import
