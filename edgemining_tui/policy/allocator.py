@@ -34,7 +34,8 @@ from .quantize import ON_OFF, Ladder
 from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
-CAREFUL_CARRY = 2.0       # after a night the battery ran out: it carries a miner only with this x its need to come
+CARRY = 1.3               # the battery carries a running miner only with this x its need still to come
+CAREFUL_CARRY = 2.0       # after a night the battery ran out: ... with this x
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
 
@@ -121,9 +122,11 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.kept_w = kept
         s.reserve = reserve
         s.below_priority = share >= 1.0
-        # after a night the battery ran out, it carries a miner only with the surplus to come well
-        # above what it needs (what it lends is bought back in the small hours)
-        s.buffered = share < 1.0 and (not reserve.careful or reserve.coming_wh >= CAREFUL_CARRY * reserve.need_wh)
+        # it carries a miner through a dip only with the surplus to come well above what it needs:
+        # what it gives is counted nowhere else, and an afternoon duller than forecast leaves it
+        # short at sunset (bought back at night); after a night it ran out, with twice its need
+        carry = CAREFUL_CARRY if reserve.careful else CARRY
+        s.buffered = share < 1.0 and reserve.coming_wh >= carry * reserve.need_wh
         if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
@@ -317,7 +320,8 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     left = t.disable_delay - (now - st.disable_since)
                     if left > 0:
                         want, term = lo, "disable_timer"
-                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min)" if ex else ""
+                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min{_no_carry_why(site)})" \
+                            if ex else ""
                         sl.timer, sl.timer_left = "disable", left
                     else:
                         left = min_on_left(st, t, now)
@@ -465,6 +469,15 @@ def _lend_why(site: Site, R: float, lo: float) -> str:
     r = site.reserve
     return (f"surplus {fmt_kw(R)} + {fmt_kw(lo - R)} from the battery, which gets "
             f"{_kwh(r.coming_wh - r.need_wh)} more than it needs before sunset")
+
+
+def _no_carry_why(site: Site) -> str:
+    """Why the battery, which will fill anyway, does not carry a running miner through the dip."""
+    r = site.reserve
+    if r is None or r.share >= 1.0 or site.buffered:
+        return ""
+    return (f"; the battery does not carry it: {_kwh(max(r.coming_wh, 0.0))} to come is under "
+            f"{CAREFUL_CARRY if r.careful else CARRY:g}× its need of {_kwh(r.need_wh)}")
 
 
 def _buffer_why(cfg: PolicyConfig, site: Site) -> str:
