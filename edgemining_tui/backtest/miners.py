@@ -244,12 +244,13 @@ class Fleet:
     their draw now (W); ``views`` is then what the decider is handed, the same tuple while no
     miner's view changed (most ticks)."""
 
-    __slots__ = ("miners", "models", "views")
+    __slots__ = ("miners", "models", "views", "_paused")
 
     def __init__(self, miners: list[SimMiner]) -> None:
         self.miners = miners
         self.models = [sm.model for sm in miners]
         self.views: tuple[MinerView, ...] = ()
+        self._paused: bool | None = None     # all_paused(), until a miner is not steady
 
     def step(self, now: float) -> float:
         mw = 0.0
@@ -267,9 +268,23 @@ class Fleet:
                     sm.hr_sum += sm.steady_hr
             else:
                 v = sm.observe(now)
+                self._paused = None
                 if fresh is None and (i >= len(views) or v is not views[i]):
                     fresh = True
             mw += m.power_w
         if fresh:
             self.views = tuple(sm.view for sm in self.miners)
         return mw
+
+    def all_paused(self) -> bool:
+        """Every miner paused and drawing no more than its standby. Asked after ``step``; the
+        answer stands while every miner stays steady (a command or a plug change ends that)."""
+        p = self._paused
+        if p is None:
+            p = True
+            for m in self.models:
+                if not m.paused or m.power_w > m.idle_w:
+                    p = False
+                    break
+            self._paused = p
+        return p

@@ -250,13 +250,6 @@ def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple
     return (p if p > 0.0 else 0.0), (e if e > 0.0 else 0.0)
 
 
-def all_paused(models) -> bool:
-    for m in models:
-        if not m.paused or m.power_w > m.idle_w:
-            return False
-    return True
-
-
 def night_skip_ok(decider, zones) -> bool:
     """May the replay skip the decider at night while every miner is paused and the last decision
     was "idle"? Only when nothing can start a miner without PV: surplus mode for every miner, no
@@ -432,7 +425,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
-            if quiet and pv <= 0.0 and idle_last and all_paused(models):
+            if quiet and pv <= 0.0 and idle_last and stepper.all_paused():
                 # night, the fleet paused and nothing that starts a miner without PV: the decider
                 # would say "idle" again; skip it (its house-load model still sees the house)
                 if hl_observe is not None:
