@@ -35,7 +35,7 @@ from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
 CARRY = 1.3               # the battery carries a running miner only with this x its need still to come
-CAREFUL_CARRY = 2.0       # after a night the battery ran out: ... with this x
+CAREFUL_CARRY = 1.5       # after a night the battery ran out: ... with this x
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
 
@@ -47,7 +47,7 @@ class Site:
     """This cycle's site terms. ``ok`` False: the energy data can't support a decision (fail-safe)."""
 
     __slots__ = ("ok", "why", "available_w", "import_w", "charge_w", "kept_w", "soc", "below_priority",
-                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short", "lend_w")
+                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short", "lend_w", "carry_wh")
 
     def __init__(self) -> None:
         self.ok = False
@@ -65,6 +65,7 @@ class Site:
         self.reserve = None        # policy/reserve.py Reserve when the forecast reserve decides
         self.short = False         # the battery or the grid covers the miners without leave (reserve)
         self.lend_w = 0.0          # W the battery may add to the surplus to start a miner (reserve)
+        self.carry_wh = 0.0        # the surplus to come it takes for the battery to carry a miner (reserve)
 
 
 def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
@@ -122,11 +123,13 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.kept_w = kept
         s.reserve = reserve
         s.below_priority = share >= 1.0
-        # it carries a miner through a dip only with the surplus to come well above what it needs:
-        # what it gives is counted nowhere else, and an afternoon duller than forecast leaves it
-        # short at sunset (bought back at night); after a night it ran out, with twice its need
+        # it carries a miner through a dip only with the surplus to come well above what it needs
+        # (an afternoon duller than forecast leaves it short at sunset, bought back at night; after
+        # a night it ran out, further above), plus what the running miners may draw through a
+        # whole disable delay (a dip's most: the reserve counts that energy nowhere else)
         carry = CAREFUL_CARRY if reserve.careful else CARRY
-        s.buffered = share < 1.0 and reserve.coming_wh >= carry * reserve.need_wh
+        s.carry_wh = carry * reserve.need_wh + alloc_draw_w * cfg.disable.delay / 3600.0
+        s.buffered = share < 1.0 and reserve.coming_wh >= s.carry_wh
         if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
@@ -476,8 +479,9 @@ def _no_carry_why(site: Site) -> str:
     r = site.reserve
     if r is None or r.share >= 1.0 or site.buffered:
         return ""
-    return (f"; the battery does not carry it: {_kwh(max(r.coming_wh, 0.0))} to come is under "
-            f"{CAREFUL_CARRY if r.careful else CARRY:g}× its need of {_kwh(r.need_wh)}")
+    return (f"; the battery does not carry it: {_kwh(max(r.coming_wh, 0.0))} to come, it wants "
+            f"{_kwh(site.carry_wh)} ({CAREFUL_CARRY if r.careful else CARRY:g}× its need of {_kwh(r.need_wh)} "
+            f"and what the miners draw through the disable delay)")
 
 
 def _buffer_why(cfg: PolicyConfig, site: Site) -> str:
