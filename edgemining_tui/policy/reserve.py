@@ -24,7 +24,9 @@ mid-afternoon and the rest of the day is exported). From solar noon on, the PV s
 spread instead over a fade from the PV measured now (averaged over ``PV_TAU_S``, so a passing
 cloud is not the fade) to 0 at sunset, p0 (1 - u)^a, its steepness a from the forecast's energy.
 When that would fall slower than linearly (a cloud now, or more forecast than the PV now can
-fade out with) the sine stands in.
+fade out with) the sine stands in; without a record of the forecast's misses (below: a new
+install, whose built-in forecast has not seen the site's afternoon yet) the reserve then counts
+on no more than the linear fade.
 
 Surplus below the smallest miner's minimum power (the afternoon's tail, the peak of a dull day)
 can only charge the battery or be exported: no miner can take it. So the battery counts that
@@ -283,6 +285,14 @@ class ForecastReserve:
                 # forecast leans on the days before) and nearly known by the evening
                 trust = t0 + (trust - t0) * x
             pv = trust * f
+            if x >= FADE_FROM_X and self._pv is not None:
+                # without a record of its misses (a new install) an afternoon forecast above what the
+                # PV now gives fading linearly to sunset is not counted on: the built-in forecast
+                # learns the site's afternoon only once it has seen one
+                lin = self._pv * (self._set - now) / 3600.0 / (FADE_A_MIN + 1.0)
+                if pv > lin:
+                    pv = lin
+                    coming1 = None
             coming = coming1 if trust == 1.0 and coming1 is not None else \
                 self._surplus(pv, load, now, rise, x)[0]
         else:
