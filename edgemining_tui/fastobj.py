@@ -2,9 +2,15 @@
 
 A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (the frozen
 guard), which costs about 0.1 µs a field; a MinerSample has 17. The replay builds ~10 of these
-objects per step for half a million steps, so this module makes positional factories that fill the
-slots directly through their descriptors. The objects are the real classes and compare equal to
-ones built the normal way (checked at import; on any mismatch the normal constructor is used).
+objects per step for half a million steps, so this module makes positional factories that skip it.
+
+The fast way: a plain class with the same slots in the same order (a *twin*: the same memory
+layout) is filled by ordinary attribute stores, which the interpreter specialises to a direct slot
+write, and the object then becomes the real class (``__class__`` assignment, which Python allows
+only between classes of the same layout, and checks). That is half the cost of calling each slot
+descriptor's ``__set__`` (0.21 against 0.41 µs for a Reading), the fallback for a class that
+cannot have a twin. The objects are the real classes, frozen as ever, and compare equal to ones
+built the normal way (checked at import; on any mismatch the normal constructor is used).
 """
 from __future__ import annotations
 
@@ -33,13 +39,32 @@ def factory(cls: type, variable: tuple[str, ...], fixed: dict[str, Any] | None =
         if d is None or not hasattr(d, "__set__"):
             return _slow(cls, variable, fixed)
         sets[n] = d.__set__
-    body = "\n".join(f"    _s_{n}(o, {n if n in variable else '_f_' + n})" for n in names)
-    src = f"def make({', '.join(variable)}):\n    o = _new(_cls)\n{body}\n    return o\n"
-    ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    twin = _twin(cls, names)
+    ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_twin": twin}
+    if twin is not None:
+        body = "\n".join(f"    o.{n} = {n if n in variable else '_f_' + n}" for n in names)
+        src = f"def make({', '.join(variable)}):\n    o = _new(_twin)\n{body}\n    o.__class__ = _cls\n    return o\n"
+    else:
+        body = "\n".join(f"    _s_{n}(o, {n if n in variable else '_f_' + n})" for n in names)
+        src = f"def make({', '.join(variable)}):\n    o = _new(_cls)\n{body}\n    return o\n"
     ns.update({f"_s_{n}": s for n, s in sets.items()})
     ns.update({f"_f_{k}": v for k, v in fixed.items()})
     exec(src, ns)  # noqa: S102 - generated from dataclass field names only
     return ns["make"]
+
+
+def _twin(cls: type, names: list[str]) -> type | None:
+    """A plain class with ``cls``'s slots in the same order, whose objects may become ``cls``
+    (None when ``cls`` has other slots, a base with a layout of its own, or Python refuses)."""
+    if cls.__bases__ != (object,) or tuple(cls.__dict__.get("__slots__", ())) != tuple(names):
+        return None
+    twin = type("_Twin" + cls.__name__, (), {"__slots__": tuple(names)})
+    try:
+        o = object.__new__(twin)
+        o.__class__ = cls
+    except TypeError:
+        return None
+    return twin
 
 
 def _slow(cls: type, variable: tuple[str, ...], fixed: dict[str, Any]) -> Callable[..., Any]:

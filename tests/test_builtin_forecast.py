@@ -172,6 +172,15 @@ def test_the_replays_series_is_the_forecast_row_by_row_to_the_last_bit():
         _series_step_by_step(tr.pv_w, tr.ts0, 60.0, None, hist2)
 
 
+
+def test_a_forecaster_without_the_hour_window_refuses_fields_rather_than_guess_the_next_hour():
+    f = BuiltinForecast(48.1, 11.6, BERLIN, hour_window=False)
+    f.observe(1.75e9, 1000.0)
+    f.observe(1.75e9 + 60, 1000.0)
+    with pytest.raises(RuntimeError):
+        f.fields(1.75e9 + 120)
+
+
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 

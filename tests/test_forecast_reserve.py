@@ -15,7 +15,7 @@ from edgemining_tui.miners.model import CommandKind
 from edgemining_tui.policy.config import BatteryPolicy, PolicyConfig
 from edgemining_tui.policy.decider import build_decider
 from edgemining_tui.policy.decision import DecisionInput
-from edgemining_tui.policy.reserve import ForecastReserve, surplus_left
+from edgemining_tui.policy.reserve import ForecastReserve, _fade, surplus_left
 
 H = 3600.0
 RESERVE = BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=90.0)
@@ -169,6 +169,60 @@ def test_surplus_left_counts_only_pv_above_the_house(x):
     assert surplus_left(pv_left, 5000.0, now, 0.0, length) == 0.0          # a house above the peak
 
 
+def _known(rise_ago_h: float, set_in_h: float) -> ForecastReserve:
+    """A reserve with a record of 5 days on which the surplus came as forecast."""
+    r = ForecastReserve(10000.0, 100.0, sunset=lambda now: T0 + set_in_h * H,
+                        sunrise=lambda now: T0 - rise_ago_h * H + 86400.0, learned_quantile_pct=50.0)
+    r.misses.restore([[1.0] * 5] * 8)
+    return r
+
+
+@pytest.mark.parametrize("p0,load", [(2200.0, 450.0), (3000.0, 0.0), (1500.0, 1400.0)])
+def test_afternoon_fade_holds_the_forecast_and_counts_pv_above_the_house(p0, load):
+    pv_left, left = 1500.0, 2 * H
+    T = left / H
+    a = p0 * T / pv_left - 1.0
+    n = 20000
+    curve = [p0 * (1.0 - (i + 0.5) / n) ** a for i in range(n)]
+    assert sum(curve) * T / n == pytest.approx(pv_left, rel=1e-3)          # the shape keeps the energy
+    wh, s = _fade(pv_left, p0, load, left)
+    assert wh == pytest.approx(sum(max(0.0, c - load) for c in curve) * T / n, rel=1e-3)
+    assert s == pytest.approx(sum(c > load for c in curve) / n * left, rel=1e-3)
+
+
+def test_winter_afternoon_counts_the_surplus_the_pv_now_fades_out_with():
+    """14:30, sunset in 2 h, 1.5 kWh of PV still forecast, 2.2 kW measured, the house at 450 W:
+    spread on the sine the rest of the day starts near 1.3 kW and more of it falls in the last hour,
+    where the house takes it; faded from the 2.2 kW measured now more of it is surplus (0.86 vs
+    0.73 kWh). Under a cloud (300 W now) the fade cannot hold the forecast: with a record of the
+    forecast's misses the sine stands in, a new install counts on 300 W fading out (none of it
+    above the house)."""
+    fc = {"energy_today_remaining_wh": 1500.0}
+    sine = _reserve(6.5, 2).update(T0, 90.0, 450.0, fc)
+    faded = _reserve(6.5, 2).update(T0, 90.0, 450.0, fc, pv_w=2200.0)
+    assert faded.coming_wh == pytest.approx(_fade(1500.0, 2200.0, 450.0, 2 * H)[0])
+    assert faded.coming_wh > 1.15 * sine.coming_wh
+    assert _known(6.5, 2).update(T0, 90.0, 450.0, fc, pv_w=300.0).coming_wh == pytest.approx(sine.coming_wh)
+    assert _reserve(6.5, 2).update(T0, 90.0, 450.0, fc, pv_w=300.0).coming_wh == 0.0
+    # in the morning the sine applies whatever the PV now
+    morning = _reserve(2, 6.5).update(T0, 50.0, 450.0, {"energy_today_remaining_wh": 12000.0}, pv_w=2200.0)
+    assert morning.coming_wh == pytest.approx(
+        _reserve(2, 6.5).update(T0, 50.0, 450.0, {"energy_today_remaining_wh": 12000.0}).coming_wh)
+
+
+def test_new_install_counts_an_afternoon_forecast_only_as_far_as_the_pv_now_fades_out():
+    """14:00, sunset in 3 h: the forecast still says 6 kWh, 1.2 kW is measured. A new install (no
+    record of the forecast's misses) counts on no more than 1.2 kW fading linearly to 0 at sunset
+    (1.8 kWh): its forecast has not seen the site's afternoon yet. With a record it counts on the
+    forecast times what the record says (here 1)."""
+    fc = {"energy_today_remaining_wh": 6000.0}
+    new = _reserve(5, 3).update(T0, 80.0, 300.0, fc, pv_w=1200.0)
+    assert new.coming_wh == pytest.approx(_fade(1800.0, 1200.0, 300.0, 3 * H)[0])
+    no_pv = _reserve(5, 3).update(T0, 80.0, 300.0, fc)
+    assert no_pv.coming_wh > 2 * new.coming_wh
+    assert _known(5, 3).update(T0, 80.0, 300.0, fc, pv_w=1200.0).coming_wh == pytest.approx(no_pv.coming_wh)
+
+
 # --- the tail below every minimum ------------------------------------------------------------------
 def _reserve(rise_ago_h: float, set_in_h: float) -> ForecastReserve:
     return ForecastReserve(10000.0, 100.0, sunset=lambda now: T0 + set_in_h * H,
@@ -214,14 +268,17 @@ def _full_and_exporting(now, forecast_wh, export_w=700.0, soc=100.0, charge=0.0)
 
 
 def test_full_battery_lends_the_rest_of_a_minimum_when_the_afternoon_still_has_surplus():
-    """14:00, battery full, 700 W exported (600 W after the 100 W headroom), 1.2 kW minimum: the 600 W
-    missing come from the battery, which gets them back from the surplus still to come."""
-    d = decider(RESERVE, rise_ago_h=7, set_in_h=3)
-    md = decide(d, T0, _full_and_exporting(T0, 5000.0), stopped(T0)).miners["a"]
+    """Late morning, battery full, 700 W exported (600 W after the 100 W headroom), 1.2 kW minimum: the
+    600 W missing come from the battery, which gets them back from the surplus still to come. (In the
+    afternoon a new install counts on no more than the 1.1 kW of PV fading out: too little to lend.)"""
+    assert decide(decider(RESERVE, rise_ago_h=7, set_in_h=3), T0, _full_and_exporting(T0, 5000.0),
+                  stopped(T0)).miners["a"].term == "surplus"
+    d = decider(RESERVE, rise_ago_h=4.5, set_in_h=5.5)
+    md = decide(d, T0, _full_and_exporting(T0, 7000.0), stopped(T0)).miners["a"]
     assert md.term == "enable_timer"
     assert "surplus 0.6 kW + 0.6 kW from the battery" in md.reason and "more than it needs before sunset" in md.reason
     t = T0 + d.cfg.enable.delay
-    md = decide(d, t, _full_and_exporting(t, 4900.0), stopped(t)).miners["a"]
+    md = decide(d, t, _full_and_exporting(t, 6900.0), stopped(t)).miners["a"]
     assert md.command is not None and md.command.kind is CommandKind.START and md.command.watts == 1200
     assert md.term == "soc_guard" and md.reason.startswith("start at 1200 W: surplus 0.6 kW")
 
@@ -492,18 +549,36 @@ def test_after_a_night_the_battery_ran_out_the_reserve_counts_on_the_bad_days(gr
 
 
 def test_after_a_night_the_battery_ran_out_it_carries_a_miner_only_with_plenty_to_come():
-    """share < 1 lets the battery carry a running miner at its minimum through a cloud; after a
-    night it ran out, only while at least twice its need is still to come."""
+    """share < 1 lets the battery carry a running miner at its minimum through a cloud while 1.3x
+    its need is still to come (it is short at sunset when the afternoon is a little duller than
+    forecast), 1.5x after a night it ran out, plus what the running miners draw through a whole
+    disable delay (1.1 kW for 3 min: 55 Wh)."""
     from edgemining_tui.policy.allocator import site_terms
     from edgemining_tui.policy.reserve import Reserve
     cfg = PolicyConfig(battery=RESERVE)
     snap = site(T0, pv=1000, house=400, charge=-500, soc=60, forecast_wh=9000, miners_w=1100)
     out = {}
-    for careful, coming in ((False, 5000.0), (True, 5000.0), (True, 9000.0)):
+    for careful, coming in ((False, 5240.0), (False, 5260.0), (True, 6040.0), (True, 6060.0)):
         r = Reserve()
         r.careful, r.share, r.need_wh, r.coming_wh, r.left_s = careful, 0.8, 4000.0, coming, 5 * H
         out[(careful, coming)] = site_terms(cfg, snap, (), 1100.0, 1100.0, True, r, 50.0).buffered
-    assert out == {(False, 5000.0): True, (True, 5000.0): False, (True, 9000.0): True}
+    assert out == {(False, 5240.0): False, (False, 5260.0): True, (True, 6040.0): False, (True, 6060.0): True}
+
+
+def test_a_cloud_the_battery_does_not_carry_says_why():
+    """A running miner at its minimum in a cloud at 12:00: 4.6 kWh of surplus to come for a 4.0 kWh
+    need (the battery fills anyway, but not with room to spare): the disable timer runs and the
+    reason says why the battery does not carry it."""
+    running = view("a", CONT, sample("a", T0, True, power=1200, limit=1200))
+    snap = site(T0, pv=1000, house=400, charge=-600, soc=62, forecast_wh=6500, miners_w=1200)
+    d = decide(decider(BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=100.0),
+                       rise_ago_h=4, set_in_h=5), T0, snap, running)
+    r = d.terms["reserve"]
+    assert r["keeps_pct"] < 100 and r["needs_wh"] < r["coming_wh"] < 1.3 * r["needs_wh"]
+    md = d.miners["a"]
+    assert md.term == "disable_timer" and md.run
+    assert "the battery does not carry it: 4.6 kWh to come, it wants 5.3 kWh (1.3× its need of 4.0 kWh" \
+        in md.reason
 
 
 def test_the_rules_panel_says_when_the_reserve_is_careful():

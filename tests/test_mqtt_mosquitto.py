@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from edgemining_tui.clock import RealClock, VirtualClock
 from edgemining_tui.energy.config import MqttConfig, MqttTls, MqttValue
-from edgemining_tui.energy.mqtt import RETAINED, MqttSource, VictronSource
+from edgemining_tui.energy.mqtt import FULL_PUBLISH_GRACE_S, RETAINED, MqttSource, VictronSource
 from edgemining_tui.sim import mosquitto as mq
 from edgemining_tui.sim.mqtt_site import MqttSitePublisher
 from edgemining_tui.sim.state import SiteState
@@ -160,11 +161,85 @@ async def test_victron_retained_values_wait_for_the_gx(broker):
         async def got():
             s = await src.read()
             return s if s.grid_import_w.value == 500.0 else None
+        await eventually(lambda: _const(src.messages >= 1))
+        # one retained phase and no full publish: not summed until the grace after the connect
+        assert "waiting for the GX's full publish" in (await src.read()).grid_import_w.error
+        clock.advance(FULL_PUBLISH_GRACE_S)
         snap = await eventually(got)
         assert not snap.grid_import_w.age_known and snap.value("grid_import_w") is None
     finally:
         await src.close()
         await publish(broker, f"N/{portal}/system/0/Ac/Grid/L1/Power", b"", retain=True)
+
+
+def _ccgx_three_phase() -> tuple[str, dict]:
+    fx = json.loads((Path(__file__).parent / "data/energy/victron/ccgx_three_phase_grid_meter.json").read_text())
+    return fx["portal_id"], fx["reply"]
+
+
+async def _gx_sends(broker, portal: str, reply: dict, paths) -> None:
+    import aiomqtt
+    async with aiomqtt.Client(broker.host, broker.port, username=broker.username, password=broker.password) as c:
+        for p in paths:
+            await c.publish(f"N/{portal}/system/0/{p}", json.dumps(reply[p]).encode(), qos=1)
+
+
+async def _victron(broker, portal: str, clock) -> VictronSource:
+    from edgemining_tui.energy.config import VictronConfig
+    src = VictronSource(VictronConfig(portal_id=portal, host=broker.host, port=broker.port,
+                                      username=broker.username, password=broker.password), clock)
+    await src.start()
+    await eventually(lambda: _const(src.connected and src.keepalives >= 1))
+    return src
+
+
+async def test_victron_three_phase_sum_waits_for_every_phase(broker):
+    """The recorded CCGX (963.1 W import over three phases) publishing one phase at a time, as a GX
+    does after a keepalive: the grid is never the first phase alone (260.6 W), and is the whole
+    sum as soon as the last phase is in, before any full_publish_completed."""
+    clock = VirtualClock()
+    portal, reply = _ccgx_three_phase()
+    src = await _victron(broker, portal, clock)
+    try:
+        await _gx_sends(broker, portal, reply, ["Ac/Grid/L1/Power", "Ac/Consumption/L1/Power"])
+        await eventually(lambda: _const(src.messages >= 2))
+        snap = await src.read()
+        assert snap.value("grid_import_w") is None and snap.value("house_w") is None
+        assert "full publish" in snap.grid_import_w.error
+        await _gx_sends(broker, portal, reply, ["Ac/Grid/L2/Power", "Ac/Grid/L3/Power"])
+        await eventually(lambda: _const(src.messages >= 4))
+        snap = await src.read()
+        assert snap.value("grid_import_w") == pytest.approx(963.1)
+        assert snap.value("house_w") is None          # two of its phases still to come
+    finally:
+        await src.close()
+
+
+async def test_victron_single_phase_gx_reads_after_its_full_publish(broker):
+    """A single-phase GX never publishes L2/L3: its full_publish_completed ends the wait at once,
+    and a GX that never sends it (dbus-mqtt, Venus OS before 3.20) is read after the grace."""
+    clock = VirtualClock()
+    portal, reply = _ccgx_three_phase()
+    src = await _victron(broker, portal, clock)
+    try:
+        await _gx_sends(broker, portal, reply, ["Ac/Grid/L1/Power"])
+        await eventually(lambda: _const(src.messages >= 1))
+        assert (await src.read()).value("grid_import_w") is None
+        await publish(broker, f"N/{portal}/full_publish_completed", b'{"full-publish-completed-echo": ""}')
+        snap = await eventually(lambda: reads(src, 260.6))
+        assert snap.value("grid_import_w") == pytest.approx(260.6)
+    finally:
+        await src.close()
+    clock = VirtualClock()
+    src = await _victron(broker, portal, clock)
+    try:
+        await _gx_sends(broker, portal, reply, ["Ac/Grid/L1/Power"])
+        await eventually(lambda: _const(src.messages >= 1))
+        assert (await src.read()).value("grid_import_w") is None
+        clock.advance(FULL_PUBLISH_GRACE_S)
+        assert (await src.read()).value("grid_import_w") == pytest.approx(260.6)
+    finally:
+        await src.close()
 
 
 async def test_victron_keepalive_is_resent_until_the_gx_answers(broker):

@@ -129,17 +129,10 @@ class SimMiner:
         """Step the model to ``now`` and return what the decider sees (a fresh sample and view).
 
         Also adds this step's draw and hashrate to the miner's running sums (the caller scales them).
-        Fast path: a model that sits at its goal only has its clock moved on (its temperatures are
-        not relaxed: nothing in a replay reads them); if nothing touched it since the last observe,
-        the draw, hashrate and view are the last ones."""
+        A model that sits at its goal only has its clock moved on (its temperatures are not relaxed:
+        nothing in a replay reads them). When nothing touched it since (``steady``), ``Fleet.step``
+        does what this would, without asking it."""
         m = self.model
-        if self.steady:
-            if now > m.last_ts:
-                m.last_ts = now
-            self.p_sum += self.steady_p
-            if not m.paused:
-                self.hr_sum += self.steady_hr
-            return self.view
         if self.cut_after is not None:
             self._plug_step(now)
         if now > m.last_ts:
@@ -244,3 +237,54 @@ class SimMiner:
             "commands": self.commands,
             "energy_kwh": self.energy_wh / 1000.0,
         }
+
+
+class Fleet:
+    """The replayed miners, stepped together once a tick: ``step(now)`` observes each and returns
+    their draw now (W); ``views`` is then what the decider is handed, the same tuple while no
+    miner's view changed (most ticks)."""
+
+    __slots__ = ("miners", "models", "views", "_paused")
+
+    def __init__(self, miners: list[SimMiner]) -> None:
+        self.miners = miners
+        self.models = [sm.model for sm in miners]
+        self.views: tuple[MinerView, ...] = ()
+        self._paused: bool | None = None     # all_paused(), until a miner is not steady
+
+    def step(self, now: float) -> float:
+        mw = 0.0
+        views = self.views
+        fresh = None
+        for i, sm in enumerate(self.miners):
+            m = sm.model
+            if sm.steady:
+                # at its goal, untouched since the last step: the same draw, hashrate and view
+                # (SimMiner.observe would find just that, at more cost; most ticks take this path)
+                if now > m.last_ts:
+                    m.last_ts = now
+                sm.p_sum += sm.steady_p
+                if not m.paused:
+                    sm.hr_sum += sm.steady_hr
+            else:
+                v = sm.observe(now)
+                self._paused = None
+                if fresh is None and (i >= len(views) or v is not views[i]):
+                    fresh = True
+            mw += m.power_w
+        if fresh:
+            self.views = tuple(sm.view for sm in self.miners)
+        return mw
+
+    def all_paused(self) -> bool:
+        """Every miner paused and drawing no more than its standby. Asked after ``step``; the
+        answer stands while every miner stays steady (a command or a plug change ends that)."""
+        p = self._paused
+        if p is None:
+            p = True
+            for m in self.models:
+                if not m.paused or m.power_w > m.idle_w:
+                    p = False
+                    break
+            self._paused = p
+        return p

@@ -34,7 +34,7 @@ from .days import LocalDays
 from .fast import make_input, make_reading, make_snapshot
 from .heat import ReplayZones
 from .metrics import Result, Totals
-from .miners import SimMiner
+from .miners import Fleet, SimMiner
 from .site import Baselines, ReplaySite
 from .trace import Trace, TraceError
 
@@ -172,7 +172,7 @@ class Prepared:
     def warm(self, cfg: BacktestConfig) -> None:
         """Work out now what a replay of ``cfg`` will ask for (before forking workers that share it)."""
         dt, sub = decision_step(cfg, self.trace)
-        from .miners import SimMiner
+        from .miners import Fleet, SimMiner
         idle_w = sum(SimMiner(m, self.trace.ts0, cfg.section.efficiency_j_th).model.idle_w
                      for m in cfg.app.miners if m.enabled)
         self.baselines(cfg, sub, dt, idle_w)
@@ -250,13 +250,6 @@ def replay_forecast_now(rem, i: int, rows_per_hour: int, step_s: float) -> tuple
     return (p if p > 0.0 else 0.0), (e if e > 0.0 else 0.0)
 
 
-def all_paused(models) -> bool:
-    for m in models:
-        if not m.paused or m.power_w > m.idle_w:
-            return False
-    return True
-
-
 def night_skip_ok(decider, zones) -> bool:
     """May the replay skip the decider at night while every miner is paused and the last decision
     was "idle"? Only when nothing can start a miner without PV: surplus mode for every miner, no
@@ -314,8 +307,9 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         for sm in fleet:
             sm.plug(cut.after, cut.boot)
     plugged = any(sm.cut_after is not None for sm in fleet)
-    models = [m.model for m in fleet]
-    observers = [m.observe for m in fleet]
+    stepper = Fleet(fleet)
+    models = stepper.models
+    step_fleet = stepper.step
     site = ReplaySite(cfg.battery)
     settle = site.battery.settler(dt)
     idle_w = sum(m.model.idle_w for m in fleet)      # the fleet's standby draw, all asleep
@@ -402,11 +396,8 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         for _ in range(sub):
             t = ts0 + tick * dt
             tick += 1
-            # 1. the fleet as a poll would see it now
-            views = [obs(t) for obs in observers]
-            mw = 0.0
-            for mo in models:
-                mw += mo.power_w
+            # 1. the fleet as a poll would see it now (its views: stepper.views)
+            mw = step_fleet(t)
             # 2. the site over [t, t + dt)
             ch = settle(pv - load - mw)
             grid = load + mw + ch - pv
@@ -434,7 +425,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
-            if quiet and pv <= 0.0 and idle_last and all_paused(models):
+            if quiet and pv <= 0.0 and idle_last and stepper.all_paused():
                 # night, the fleet paused and nothing that starts a miner without PV: the decider
                 # would say "idle" again; skip it (its house-load model still sees the house)
                 if hl_observe is not None:
@@ -464,7 +455,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 r_ch = r_soc = make_reading(None, t, src)
             snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
                                  make_reading(grid, t, src), r_ch, r_soc, fc)
-            inp = make_input(t, snap, tuple(views), (), 0.0, prices, climate, tzname)
+            inp = make_input(t, snap, stepper.views, (), 0.0, prices, climate, tzname)
             d0 = perf()
             calls += 1
             try:

@@ -122,6 +122,7 @@ class _MqttSource:
         self._task: asyncio.Task | None = None
         self._closed = False
         self._session = 0                # bumped on every connect and disconnect
+        self.session_started_at = 0.0    # clock time of the last connect
         self._connected = False
         self._last_error: str | None = "not connected to the MQTT broker yet"
         self.connects = 0
@@ -185,6 +186,7 @@ class _MqttSource:
                     self.connects += 1
                     delay = 0.5
                     self._session += 1
+                    self.session_started_at = self.clock.now()
                     helper = asyncio.create_task(self.on_connected(client))
                     try:
                         async for msg in client.messages:
@@ -298,6 +300,11 @@ VICTRON_PATHS: dict[str, tuple[str, ...]] = {
 }
 _INVERT_KEY = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery"}
 _ABSENT = object()
+# After a (re)connect the GX sends its paths one message at a time, so a three-phase sum taken
+# before they are all in can be one phase only (seen: 260.6 W of a 963.1 W import). A sum waits
+# for the session's full_publish_completed, for every one of its paths, or -- for dbus-mqtt
+# (Venus OS before 3.20), which never sends that topic -- this long after the connect.
+FULL_PUBLISH_GRACE_S = 5.0
 
 
 class VictronSource(_MqttSource):
@@ -315,6 +322,8 @@ class VictronSource(_MqttSource):
                            for paths in VICTRON_PATHS.values() for p in paths}
         self.keepalives = 0
         self.full_publishes = 0
+        self._whole_session = -1          # the session whose full publish has completed
+        self._seen: dict[str, int] = {}   # path -> the session it last arrived in
 
     def topics(self) -> list[str]:
         return [self.prefix + p for paths in VICTRON_PATHS.values() for p in paths] + [self.completed_topic]
@@ -343,11 +352,17 @@ class VictronSource(_MqttSource):
         if topic == self.completed_topic:
             if not retained:
                 self.full_publishes += 1
+                self._whole_session = self._session
                 self._completed.set()
+                if self._push is not None:
+                    for f in VICTRON_PATHS:
+                        if len(VICTRON_PATHS[f]) > 1:
+                            self._pushed(f, self._field(f, ts))
             return
         if not topic.startswith(self.prefix):
             return
         path = topic[len(self.prefix):]
+        self._seen[path] = self._session
         text = payload.decode("utf-8", "replace").strip()
         if not text:
             self._parts.pop(path, None)          # the device went away
@@ -367,9 +382,21 @@ class VictronSource(_MqttSource):
             self._parts[path] = (f"{path}: {e}", ts, retained)
         if self._push is not None:
             for f in self._fields_of.get(path, ()):
-                self._pushed(f, self._field(f, ts))
+                if self._sum_complete(f, ts):
+                    self._pushed(f, self._field(f, ts))
+
+    def _sum_complete(self, f: str, now: float) -> bool:
+        paths = VICTRON_PATHS[f]
+        if len(paths) == 1 or self._whole_session == self._session or not self._connected:
+            return True
+        if now - self.session_started_at >= FULL_PUBLISH_GRACE_S:
+            return True
+        return all(self._seen.get(p) == self._session for p in paths)
 
     def _field(self, f: str, now: float) -> Reading:
+        if not self._sum_complete(f, now):
+            return missing(now, self.name, f"waiting for the GX's full publish: {VICTRON_PATHS[f][0]} "
+                                           f"and the paths summed with it are not all in yet")
         present = [(p, self._parts[p]) for p in VICTRON_PATHS[f] if p in self._parts]
         if not present:
             why = self._last_error if not self._connected and self._last_error else \

@@ -44,10 +44,13 @@ class _Day:
 
 
 class BuiltinForecast:
-    """Per site. ``observe(ts, pv_w)`` every reading; ``fields(ts)`` whenever asked."""
+    """Per site. ``observe(ts, pv_w)`` every reading; ``fields(ts)`` whenever asked.
+
+    ``hour_window=False``: only ``remaining_wh`` will be asked (a replay's series), so the last
+    hour's energy that ``fields`` blends into the next hour is not kept."""
 
     def __init__(self, latitude: float, longitude: float, tz: str | ZoneInfo, array: PvArray | None = None,
-                 days_kept: int = 14, weather_days: int = 4) -> None:
+                 days_kept: int = 14, weather_days: int = 4, hour_window: bool = True) -> None:
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self.array = array or PvArray()
         self.sky = ClearSky(latitude, longitude, self.array, 1.0)
@@ -58,11 +61,12 @@ class BuiltinForecast:
         # array's effective peak at that time of day); None: not seen yet, the peak stands in
         self.env: list[float | None] = [None] * NB
         self.weather: deque[float] = deque(maxlen=weather_days)
+        self._weather_k = PRIOR_WEATHER          # weather_ratio(), worked out when a day is added
         self.day: _Day | None = None
         self._last_ts: float | None = None
         self._last_w = 0.0
         self._meas_today = 0.0
-        self._hour: deque[tuple[float, float]] = deque()   # (ts, Wh) over the last hour
+        self._hour: deque[tuple[float, float]] | None = deque() if hour_window else None  # (ts, Wh), last hour
         self._hour_wh = 0.0
         self._out = dict.fromkeys(FIELDS, 0.0)
 
@@ -129,7 +133,9 @@ class BuiltinForecast:
         self._rates(day)
         exp = day.cum[day.n]
         if exp > 0:
-            self.weather.append(sum(day.meas) / exp)
+            w = self.weather
+            w.append(sum(day.meas) / exp)
+            self._weather_k = sum(w) / len(w)
 
     # -- input --------------------------------------------------------------------------------
     def observe(self, ts: float, pv_w: float | None) -> None:
@@ -158,10 +164,11 @@ class BuiltinForecast:
                         if self.env[b] is None:
                             self._rates(day)
             hr = self._hour
-            hr.append((ts, wh))
-            self._hour_wh += wh
-            while hr[0][0] <= ts - 3600.0:
-                self._hour_wh -= hr.popleft()[1]
+            if hr is not None:
+                hr.append((ts, wh))
+                self._hour_wh += wh
+                while hr[0][0] <= ts - 3600.0:
+                    self._hour_wh -= hr.popleft()[1]
         elif last is None:
             self._roll(ts)
         self._last_ts = ts
@@ -177,10 +184,8 @@ class BuiltinForecast:
 
     # -- output -------------------------------------------------------------------------------
     def weather_ratio(self) -> float:
-        w = self.weather
-        if not w:
-            return PRIOR_WEATHER
-        return sum(w) / len(w)
+        """The recent days' mean ratio of measured to expected energy (PRIOR_WEATHER before any)."""
+        return self._weather_k
 
     def _so_far(self, day: _Day, t: float) -> float:
         """Expected Wh from midnight to ``t`` (clipped to the day)."""
@@ -195,10 +200,12 @@ class BuiltinForecast:
     def remaining_wh(self, ts: float) -> float:
         """Only ``energy_today_remaining_wh`` (what the battery reserve reads; a replay asks it
         every row)."""
-        day = self._roll(ts)
+        day = self.day
+        if day is None or not day.start <= ts < day.end:
+            day = self._roll(ts)
         total = day.cum[day.n]
         past = self._so_far(day, ts)
-        k = self.weather_ratio()
+        k = self._weather_k
         if past > 0 and total > 0:
             w = past / total
             k = w * (self._meas_today / past) + (1.0 - w) * k
@@ -206,6 +213,8 @@ class BuiltinForecast:
 
     def fields(self, ts: float) -> dict[str, float]:
         """The forecast at ``ts`` (the same dict is reused: copy it to keep it)."""
+        if self._hour is None:
+            raise RuntimeError("BuiltinForecast(hour_window=False) answers only remaining_wh")
         out = self._out
         day = self._roll(ts)
         so_far = self._so_far
@@ -232,7 +241,7 @@ def remaining_series(pv_w, ts0: float, step_s: float, latitude: float, longitude
     """``energy_today_remaining_wh`` at every row of a trace, as the built-in forecast would have
     said it then (it sees only the rows before). ``history``: (ts, pv_w) rows before the trace, as
     the console seeds it from its database."""
-    f = BuiltinForecast(latitude, longitude, tz, array)
+    f = BuiltinForecast(latitude, longitude, tz, array, hour_window=False)
     if history is not None:
         f.seed(history)
     obs, ask = f.observe, f.remaining_wh

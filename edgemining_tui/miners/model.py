@@ -20,6 +20,8 @@ class MinerState(str, Enum):
 # the test itself, and the decider asks several times per miner per cycle)
 _NOT_ONLINE = (MinerState.OFFLINE, MinerState.UNRESPONSIVE, MinerState.UNKNOWN)
 _RUNNING = (MinerState.MINING, MinerState.RAMPING)
+# MinerSample.online / .running as state tests, for a hot loop that reads the state once anyway
+NOT_ONLINE_STATES, RUNNING_STATES = _NOT_ONLINE, _RUNNING
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,8 @@ from .quantize import ON_OFF, Ladder
 from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
-CAREFUL_CARRY = 2.0       # after a night the battery ran out: it carries a miner only with this x its need to come
+CARRY = 1.3               # the battery carries a running miner only with this x its need still to come
+CAREFUL_CARRY = 1.5       # after a night the battery ran out: ... with this x
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
 
@@ -46,7 +47,7 @@ class Site:
     """This cycle's site terms. ``ok`` False: the energy data can't support a decision (fail-safe)."""
 
     __slots__ = ("ok", "why", "available_w", "import_w", "charge_w", "kept_w", "soc", "below_priority",
-                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short", "lend_w")
+                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short", "lend_w", "carry_wh")
 
     def __init__(self) -> None:
         self.ok = False
@@ -64,6 +65,7 @@ class Site:
         self.reserve = None        # policy/reserve.py Reserve when the forecast reserve decides
         self.short = False         # the battery or the grid covers the miners without leave (reserve)
         self.lend_w = 0.0          # W the battery may add to the surplus to start a miner (reserve)
+        self.carry_wh = 0.0        # the surplus to come it takes for the battery to carry a miner (reserve)
 
 
 def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
@@ -76,8 +78,9 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
     ``reserve``: this cycle's forecast reserve (policy/reserve.py), None to use the fixed SoC levels."""
     s = Site()
     value = snapshot.value
+    # snapshot.value(...) for the three readings every cycle needs, without the call
     r = snapshot.grid_import_w
-    grid = r.value if r.error is None else None        # value("grid_import_w"), read often
+    grid = r.value if r.error is None else None
     if has_battery is None:
         # battery.present: false — the owner says there is none: whatever a source reports for a
         # battery (a GEN24's disabled input at SoC 0 %) is ignored, and never blocks a decision
@@ -85,8 +88,10 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         has_battery = False
         stale = tuple(f for f in stale if f not in ("battery_charge_w", "battery_soc_pct"))
     else:
-        charge = value("battery_charge_w")
-        soc = value("battery_soc_pct")
+        r = snapshot.battery_charge_w
+        charge = r.value if r.error is None else None
+        r = snapshot.battery_soc_pct
+        soc = r.value if r.error is None else None
         has_battery = has_battery or charge is not None or soc is not None
     if stale and ("grid_import_w" in stale or (has_battery and "battery_charge_w" in stale)):
         s.why = "energy data stale (" + ", ".join(stale) + ")"
@@ -118,9 +123,13 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.kept_w = kept
         s.reserve = reserve
         s.below_priority = share >= 1.0
-        # after a night the battery ran out, it carries a miner only with the surplus to come well
-        # above what it needs (what it lends is bought back in the small hours)
-        s.buffered = share < 1.0 and (not reserve.careful or reserve.coming_wh >= CAREFUL_CARRY * reserve.need_wh)
+        # it carries a miner through a dip only with the surplus to come well above what it needs
+        # (an afternoon duller than forecast leaves it short at sunset, bought back at night; after
+        # a night it ran out, further above), plus what the running miners may draw through a
+        # whole disable delay (a dip's most: the reserve counts that energy nowhere else)
+        carry = CAREFUL_CARRY if reserve.careful else CARRY
+        s.carry_wh = carry * reserve.need_wh + alloc_draw_w * cfg.disable.delay / 3600.0
+        s.buffered = share < 1.0 and reserve.coming_wh >= s.carry_wh
         if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
@@ -314,7 +323,8 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     left = t.disable_delay - (now - st.disable_since)
                     if left > 0:
                         want, term = lo, "disable_timer"
-                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min)" if ex else ""
+                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min{_no_carry_why(site)})" \
+                            if ex else ""
                         sl.timer, sl.timer_left = "disable", left
                     else:
                         left = min_on_left(st, t, now)
@@ -427,7 +437,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
         if sl.note:
             reason = f"{reason}; {sl.note}" if ex else ""
         sl.term, sl.reason = term, reason
-        sl.level = lad.level_name(sl.want) if sl.want is not None else None
+        sl.level = lad.name_of.get(sl.want) if sl.want is not None else None     # lad.level_name(sl.want)
         if grid and use > R:
             # grid-justified power takes the surplus that is left; the grid covers the rest, and the
             # miners after it are not made to look like they import
@@ -462,6 +472,16 @@ def _lend_why(site: Site, R: float, lo: float) -> str:
     r = site.reserve
     return (f"surplus {fmt_kw(R)} + {fmt_kw(lo - R)} from the battery, which gets "
             f"{_kwh(r.coming_wh - r.need_wh)} more than it needs before sunset")
+
+
+def _no_carry_why(site: Site) -> str:
+    """Why the battery, which will fill anyway, does not carry a running miner through the dip."""
+    r = site.reserve
+    if r is None or r.share >= 1.0 or site.buffered:
+        return ""
+    return (f"; the battery does not carry it: {_kwh(max(r.coming_wh, 0.0))} to come, it wants "
+            f"{_kwh(site.carry_wh)} ({CAREFUL_CARRY if r.careful else CARRY:g}× its need of {_kwh(r.need_wh)} "
+            f"and what the miners draw through the disable delay)")
 
 
 def _buffer_why(cfg: PolicyConfig, site: Site) -> str:

@@ -24,7 +24,7 @@ from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 from ..fastobj import checked
-from ..miners.model import CommandKind, MinerCommand, MinerState
+from ..miners.model import NOT_ONLINE_STATES, RUNNING_STATES, CommandKind, MinerCommand, MinerState
 from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
@@ -67,6 +67,7 @@ class PolicyDecider(OverrideRequests):
         self._events: list[OverrideEvent] = []
         self._bad_since: float | None = None
         self._order_key: tuple | None = None
+        self._order_src: tuple | None = None     # the miners tuple the order was last asked for
         self._order: list[MinerView] = []
         self.last: FleetDecision | None = None
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
@@ -105,6 +106,12 @@ class PolicyDecider(OverrideRequests):
 
     def _order_of(self, miners: tuple[MinerView, ...]) -> list[int]:
         """Indexes of ``miners`` in priority order (sorted again only when a name or priority changes)."""
+        if miners is self._order_src:
+            # the same tuple as last cycle (the replay hands over one while no view changed): the
+            # same frozen views, so the same names and priorities (it is kept, so never another
+            # tuple at the same address)
+            return self._order_idx
+        self._order_src = miners
         key = tuple(map(_NAME_PRIO, miners))
         if key != self._order_key:
             self._order_key = key
@@ -185,7 +192,8 @@ class PolicyDecider(OverrideRequests):
             sample = v.sample
             caps = v.caps
             if sample is not None:
-                running = sample.running
+                state = sample.state
+                running = state in RUNNING_STATES        # sample.running / .online, the state read once
                 pw = sample.power_w
                 if pw is None:
                     if running:
@@ -200,7 +208,7 @@ class PolicyDecider(OverrideRequests):
                 out[name] = MinerDecision(name, sample is not None and running, None, None, "monitor_only",
                                           "monitor only: never commanded")
                 continue
-            if sample is None or not sample.online or sample.state is _FAULT:
+            if sample is None or state in NOT_ONLINE_STATES or state is _FAULT:
                 why = "no data yet" if sample is None else (sample.error or sample.state.value)
                 out[name] = MinerDecision(name, False, None, None, "offline", f"offline: {why}")
                 sl = self._slots.get(name)

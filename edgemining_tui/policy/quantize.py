@@ -13,7 +13,7 @@ ON_OFF = 2
 class Ladder:
     """A miner's feasible operating points, precomputed once per Capabilities (hot path: ``fit``)."""
 
-    __slots__ = ("kind", "lo", "hi", "step", "levels", "names", "idle")
+    __slots__ = ("kind", "lo", "hi", "step", "levels", "names", "idle", "name_of")
 
     def __init__(self, caps: Capabilities) -> None:
         self.idle = float(caps.idle_w or 0.0)
@@ -35,6 +35,12 @@ class Ladder:
             self.lo = self.hi = float(caps.max_w)
             self.step = 0.0
             self.levels, self.names = (), ()
+        # level_name() as one dict lookup (the allocator names every slot's target every cycle);
+        # the first level with those watts wins, as in level_name
+        self.name_of: dict[float, str] = {}
+        if self.kind == LEVELS:
+            for w, n in zip(self.levels, self.names):
+                self.name_of.setdefault(w, n)
 
     def fit(self, budget: float) -> float | None:
         """The highest operating point <= budget (quantised down to the step), None if even the lowest doesn't fit."""

@@ -17,6 +17,17 @@ cover the house, there is no surplus to lose. The house load is the home-load fo
 from now to sunset (policy/home_load.py, learned from the site's own history) when there is one,
 else the last hour's average.
 
+In the afternoon the sine is the wrong shape: a low winter sun on a tilted array fades faster than
+it, so the sine puts too much of what is left near sunset, where the house takes it, and the
+surplus comes out about half of what it is (the battery then counts on too little, is full by
+mid-afternoon and the rest of the day is exported). From solar noon on, the PV still to come is
+spread instead over a fade from the PV measured now (averaged over ``PV_TAU_S``, so a passing
+cloud is not the fade) to 0 at sunset, p0 (1 - u)^a, its steepness a from the forecast's energy.
+When that would fall slower than linearly (a cloud now, or more forecast than the PV now can
+fade out with) the sine stands in; without a record of the forecast's misses (below: a new
+install, whose built-in forecast has not seen the site's afternoon yet) the reserve then counts
+on no more than the linear fade.
+
 Surplus below the smallest miner's minimum power (the afternoon's tail, the peak of a dull day)
 can only charge the battery or be exported: no miner can take it. So the battery counts that
 *tail* first and keeps a share only of the surplus above it::
@@ -54,6 +65,10 @@ LoadFn = Callable[[float, float], "float | None"]     # mean house W predicted o
 
 _PI, _cos, _asin = math.pi, math.cos, math.asin
 LOAD_TAU_S = 3600.0      # the house-load average's time constant
+PV_TAU_S = 900.0         # the PV average's time constant (a passing cloud is not the afternoon's fade)
+FADE_FROM_X = 0.5        # the fade shape applies from the middle of the daylight (solar noon) on
+FADE_A_MIN = 1.0         # ... when it falls at least linearly; flatter, the sine stands in
+FADE_A_MAX = 6.0         # the steepest fade counted on
 FORECAST_KEY = "energy_today_remaining_wh"
 
 
@@ -167,7 +182,7 @@ class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
     __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
-                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile", "_ran_out", "_ran_out_prev")
+                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile", "_ran_out", "_ran_out_prev", "_pv", "_pv_ts")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
@@ -191,6 +206,8 @@ class ForecastReserve:
         # days' actual / forecast at the same time of day (None: the trust schedule)
         self.quantile = learned_quantile_pct / 100.0 if learned_quantile_pct is not None else None
         self._ran_out = self._ran_out_prev = False
+        self._pv: float | None = None     # the PV power, averaged over PV_TAU_S: where the afternoon's fade starts
+        self._pv_ts = 0.0
 
     def update(self, now: float, soc: float | None, house_w: float | None,
                forecast: dict | None, min_w: float = 0.0, pv_w: float | None = None,
@@ -198,6 +215,16 @@ class ForecastReserve:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
         if pv_w is not None and house_w is not None and self.quantile is not None:
             self.misses.observe(now, pv_w - house_w)
+        if pv_w is not None:
+            p = self._pv
+            if p is None:
+                p = pv_w
+            else:
+                a = (now - self._pv_ts) / PV_TAU_S
+                if a > 0.0:
+                    p += (pv_w - p) * (a if a < 1.0 else 1.0)
+            self._pv = p
+            self._pv_ts = now
         load = self._load
         if house_w is not None:
             if load is None:
@@ -250,7 +277,7 @@ class ForecastReserve:
             r.careful = careful
             k = self.misses.ratio(x, CAREFUL_QUANTILE if careful else self.quantile)
             if now >= rise and (k is not None or self.misses.wants(self._set, x)):
-                coming1 = surplus_left(f, load, now, rise, self._set)
+                coming1 = self._surplus(f, load, now, rise, x)[0]
                 self.misses.mark(self._set, x, coming1)
         if k is None:
             if t0 != trust:
@@ -258,16 +285,24 @@ class ForecastReserve:
                 # forecast leans on the days before) and nearly known by the evening
                 trust = t0 + (trust - t0) * x
             pv = trust * f
-            coming = coming1 if trust == 1.0 and coming1 is not None else surplus_left(pv, load, now, rise,
-                                                                                         self._set)
+            if x >= FADE_FROM_X and self._pv is not None:
+                # without a record of its misses (a new install) an afternoon forecast above what the
+                # PV now gives fading linearly to sunset is not counted on: the built-in forecast
+                # learns the site's afternoon only once it has seen one
+                lin = self._pv * (self._set - now) / 3600.0 / (FADE_A_MIN + 1.0)
+                if pv > lin:
+                    pv = lin
+                    coming1 = None
+            coming = coming1 if trust == 1.0 and coming1 is not None else \
+                self._surplus(pv, load, now, rise, x)[0]
         else:
             pv = f
-            coming = coming1 if coming1 is not None else surplus_left(f, load, now, rise, self._set)
+            coming = coming1 if coming1 is not None else self._surplus(f, load, now, rise, x)[0]
         # surplus below the smallest miner's minimum (the afternoon's tail, a dull day's peak) can
         # only charge the battery: it takes its need from that first and shares only the rest
         tail = 0.0
         if min_w > 0.0 and coming > 0.0:
-            above_wh, above_s = _above(pv, load + min_w, now, rise, self._set)
+            above_wh, above_s = self._surplus(pv, load + min_w, now, rise, x)
             tail = coming - above_wh - min_w * above_s / 3600.0
             if tail < 0.0:
                 tail = 0.0
@@ -283,6 +318,43 @@ class ForecastReserve:
         else:
             r.share = (need - tail) / (coming - tail)
         return r
+
+
+    def _surplus(self, pv_wh: float, load_w: float, now: float, rise: float, x: float) -> tuple[float, float]:
+        """(Wh of PV above ``load_w``, seconds above) to sunset: on the afternoon's fade from the PV
+        measured now when it applies, else on the sine."""
+        p0 = self._pv
+        if x >= FADE_FROM_X and p0 is not None and pv_wh > 0.0:
+            r = _fade(pv_wh, p0, load_w, self._set - now)
+            if r is not None:
+                return r
+        return _above(pv_wh, load_w, now, rise, self._set)
+
+
+def _fade(pv_wh: float, p0_w: float, load_w: float, left_s: float) -> tuple[float, float] | None:
+    """(Wh of PV above ``load_w``, seconds above) if the ``pv_wh`` still to come fades from ``p0_w``
+    now to 0 at sunset as p0 (1 - u)^a, u the share of the time left (a from the energy: the curve
+    holds ``pv_wh``). None when it would fall slower than linearly (a < FADE_A_MIN: a cloud now, or
+    the forecast expects more than the PV now can fade out with): the sine then stands in."""
+    T = left_s / 3600.0
+    if T <= 0.0:
+        return 0.0, 0.0
+    a = p0_w * T / pv_wh - 1.0
+    if a < FADE_A_MIN:
+        return None
+    if a > FADE_A_MAX:
+        a = FADE_A_MAX
+        p0_w = pv_wh * (a + 1.0) / T
+    if load_w <= 0.0:
+        return pv_wh, left_s
+    if load_w >= p0_w:
+        return 0.0, 0.0
+    if a <= 1e-9:
+        return (p0_w - load_w) * T, left_s
+    v = (load_w / p0_w) ** (1.0 / a)          # (1 - u) where the curve meets the load
+    uc = 1.0 - v
+    wh = pv_wh * (1.0 - v ** (a + 1.0)) - load_w * uc * T
+    return (wh if wh > 0.0 else 0.0), uc * left_s
 
 
 def surplus_left(pv_wh: float, load_w: float, now: float, rise: float, sset: float) -> float:

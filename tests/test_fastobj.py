@@ -1,0 +1,76 @@
+"""fastobj's positional factories build the real frozen classes, equal to ones the constructor
+builds and as frozen, whichever way they fill the slots (a same-layout twin, or each slot's
+descriptor when a class cannot have a twin)."""
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import pytest
+
+from edgemining_tui.backtest.fast import make_input, make_reading, make_sample, make_snapshot, make_view
+from edgemining_tui.energy.snapshot import EnergySnapshot, Reading
+from edgemining_tui.fastobj import checked, factory
+from edgemining_tui.miners.model import CommandKind, MinerCommand, MinerSample, MinerState
+from edgemining_tui.policy.decision import (DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision,
+                                            make_fleet)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Point:
+    x: float
+    y: float = 2.0
+    label: str = "p"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Base:
+    a: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Derived(_Base):        # its layout extends a base's: no twin, the descriptors fill it
+    b: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _NoSlots:
+    a: int
+
+
+def test_the_replay_objects_are_the_real_classes_and_equal_to_constructed_ones():
+    r = make_reading(5.0, 10.0, "trace")
+    assert type(r) is Reading and r == Reading(5.0, 10.0, "trace") and hash(r) == hash(Reading(5.0, 10.0, "trace"))
+    snap = make_snapshot(10.0, r, r, r, r, r, {"energy_today_remaining_wh": 1.0})
+    assert type(snap) is EnergySnapshot
+    assert snap == EnergySnapshot(10.0, r, r, r, r, r, {"energy_today_remaining_wh": 1.0})
+    s = make_sample("m", 10.0, MinerState.MINING, 900.0, 1000.0, None, 30.0)
+    assert type(s) is MinerSample
+    assert s == MinerSample(name="m", ts=10.0, state=MinerState.MINING, power_w=900.0, power_limit_w=1000.0,
+                            hashrate_ths=30.0)
+    assert s.running and s.online
+    v = make_view("m", 1, None, s, None, None, None)
+    assert type(v) is MinerView and v == MinerView("m", 1, None, s)
+    inp = make_input(10.0, snap, (v,), (), 0.0, {}, {}, "UTC")
+    assert type(inp) is DecisionInput and inp == DecisionInput(10.0, snap, (v,))
+    cmd = MinerCommand(CommandKind.SET_POWER, 1200.0)
+    d = make_decision("m", True, 1200.0, None, "surplus", "", cmd)
+    assert type(d) is MinerDecision and d == MinerDecision("m", True, 1200.0, None, "surplus", "", cmd)
+    fd = make_fleet(10.0, 50.0, {"m": d}, {}, "")
+    assert type(fd) is FleetDecision and fd == FleetDecision(10.0, 50.0, {"m": d})
+
+
+@pytest.mark.parametrize("cls,args", [(_Point, (1.0,)), (_Derived, (1,)), (_NoSlots, (1,))])
+def test_factories_stay_frozen_and_picklable(cls, args):
+    make = checked(cls, tuple(f.name for f in dataclasses.fields(cls))[:len(args)], args)
+    o = make(*args)
+    assert type(o) is cls and o == cls(*args)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(o, dataclasses.fields(cls)[0].name, 9)
+    assert pickle.loads(pickle.dumps(o)) == o
+
+
+def test_a_fixed_field_and_defaults_fill_what_is_not_passed():
+    make = factory(_Point, ("x",), {"label": "q"})
+    assert make(3.0) == _Point(3.0, 2.0, "q")
+    assert repr(make(3.0)) == "_Point(x=3.0, y=2.0, label='q')"
