@@ -65,6 +65,7 @@ class HomeAssistantServer:
         # entity id -> a recorded state object served verbatim (tests/data/energy/home_assistant)
         self.replay: dict[str, dict] | None = None
         self.requests = 0
+        self._iso_for: tuple[float | None, str] = (None, "")
         self.http = HttpServer(self._handle, host, port)
         self.ws = None
         if websocket:
@@ -119,7 +120,10 @@ class HomeAssistantServer:
             value = "unavailable"
         else:
             value = f"{read(st):.3f}" if unit in ("kW", "kWh") else f"{read(st):.1f}"
-        ts = _iso(st.ts if st else 0.0)
+        when = st.ts if st else 0.0
+        if self._iso_for[0] != when:      # the five entities of a cycle share one timestamp
+            self._iso_for = (when, _iso(when))
+        ts = self._iso_for[1]
         attrs = {"unit_of_measurement": self.units.get(entity_id, unit), "friendly_name": name}
         if dclass:
             attrs["device_class"] = dclass

@@ -154,6 +154,16 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.animation_level = "full" if cfg.ui.animations else "none"
         self._theme_problems: list[str] = []
 
+    def get_driver_class(self):
+        """Textual's choice, except that its Linux terminal driver becomes one whose input thread
+        sleeps while no key comes (ui/driver.py): ~0.25 % of a core at rest."""
+        chosen = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+        if chosen is LinuxDriver:
+            from .driver import QuietLinuxDriver
+            return QuietLinuxDriver
+        return chosen
+
     # --- look ---------------------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(THEME_VARIABLE_DEFAULTS)
