@@ -621,3 +621,20 @@ def test_the_learned_ratio_is_a_quantile_of_the_record(ratios, x, q1, q2):
         assert a is None and b is None
     else:
         assert min(kept) <= a <= b <= max(kept)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1.0, 30000.0), st.floats(0.0, 8000.0), st.floats(0.0, 6000.0), st.floats(0.0, 6000.0),
+       st.floats(60.0, 8 * H))
+def test_the_afternoon_fade_never_counts_more_than_the_forecast_or_less_for_a_lighter_house(pv_wh, p0, load1,
+                                                                                              load2, left):
+    """Whatever the PV now, the forecast and the house: the surplus on the fade is between 0 and the
+    forecast's PV, lasts at most the time left, and a heavier house never leaves more of it."""
+    a, b = _fade(pv_wh, p0, load1, left), _fade(pv_wh, p0, load2, left)
+    if a is None:
+        assert b is None                          # the shape depends on the PV and the forecast only
+        return
+    for wh, s in (a, b):
+        assert 0.0 <= wh <= pv_wh * (1 + 1e-9) and 0.0 <= s <= left * (1 + 1e-9)
+    if load1 <= load2:
+        assert a[0] >= b[0] - 1e-6 * pv_wh
