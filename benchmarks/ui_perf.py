@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import pty
+import re
 import select
 import statistics
 import struct
@@ -82,6 +83,9 @@ def child_env(tmp: Path) -> dict:
     return env
 
 
+# the status line's "3/10 mining" (the header's "edgemining-tui" is there from the first frame)
+FIRST_STATE = re.compile(rb"\d+/\d+ mining")
+
 # The console as started by ``edgemining-tui``, plus a note of its own CPU time when the first frame
 # has been handed to the terminal driver: read from the pty, the figure would also count whatever the
 # console does while a loaded machine has not yet woken the reader.
@@ -138,7 +142,7 @@ def run_in_pty(argv: list[str], env: dict, seconds: float, idle: bool = True) ->
         if first_frame is None and b"edgemining-tui" in buf:
             first_frame = time.perf_counter() - t0
             first_frame_cpu = _cpu_s(pid)
-        if first_state is None and b"mining" in buf and b"#" in buf:
+        if first_state is None and FIRST_STATE.search(buf):
             first_state = time.perf_counter() - t0
         if first_chart is None and b"points)" in buf:      # the chart's title once history is drawn
             first_chart = time.perf_counter() - t0

@@ -84,7 +84,7 @@ async def test_energy_panel_shows_flows_reason_and_ages(owner):
         assert "OWNER" in app.sub_title
         pic = flow_text(app)
         # PV 6.2 kW flows in, 2.6 kW is exported, the battery charges at 72 %
-        assert "6.20 kW" in pic and "exporting" in pic and "2.60 kW" in pic
+        assert "6.2 kW" in pic and "exporting" in pic and "2.6 kW" in pic
         assert "charging" in pic and "72 %" in pic
         assert "◀" in pic and "▶" in pic
         budget = text_of(app, "#budget")
@@ -130,6 +130,77 @@ async def test_energy_panel_says_when_data_is_stale(owner):
         assert "STALE" in text_of(app, "#status")
 
 
+async def test_a_cycle_that_changes_nothing_shown_sends_no_frame(owner):
+    """Readings move by a few watts every cycle: the console sends the terminal a frame only when
+    what it shows changes (power to 0.1 kW from 1 kW, the clock to the minute)."""
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await run_cycles(owner, 30)            # the miners have ramped and settled
+        await settle(pilot)
+        frames = []
+        display = app._display
+
+        def counted(screen, renderable):
+            if renderable is not None:
+                frames.append(renderable)
+            display(screen, renderable)
+        app._display = counted
+        src = owner.source.values
+        for dw in (12.0, -7.0, 3.0):          # 6.2 kW PV, 1.2 kW into the battery: the same on screen
+            src["pv_w"] += dw
+            src["battery_charge_w"] -= dw
+            await run_cycles(owner, 2, step_s=1.0)
+            await settle(pilot)
+        assert frames == []
+        src["pv_w"] += 400.0
+        await run_cycles(owner, 1)
+        await settle(pilot)
+        assert frames and "6.6 kW" in flow_text(app)
+
+
+async def test_status_line_says_when_the_engine_falls_silent(tmp_path, monkeypatch):
+    """The status line's clock is to the minute; a stuck engine is said in words instead."""
+    import asyncio
+    import edgemining_tui.ui.app as app_mod
+    from edgemining_tui.ui.fixtures import ScriptedSource
+    monkeypatch.setattr(app_mod, "SILENT_AFTER_MIN_S", 0.3)
+    monkeypatch.setattr(app_mod, "SILENT_CHECK_S", 0.05)
+
+    class Hanging(ScriptedSource):
+        hang = asyncio.Event()
+        go_on = asyncio.Event()
+
+        async def read(self):
+            if self.hang.is_set():
+                await self.go_on.wait()
+            return await super().read()
+
+    cfg = make_config()
+    cfg = replace(cfg, site=replace(cfg.site, cycle_interval=0.05))
+    rt = build_owner(tmp_path / "data", cfg=cfg, source=None)
+    src = Hanging(rt.clock)
+    rt.engine.source = src
+    app = EdgeMiningApp(rt.cfg, runtime=rt, run_engine=True, fleet_throttle_s=0)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if app.state is not None:
+                    break
+            assert "mining" in text_of(app, "#status") and "silent" not in text_of(app, "#status")
+            assert re.match(r"\s*\d\d:\d\d ·", text_of(app, "#status"))     # no seconds, no cycle number
+            src.hang.set()
+            await pilot.pause(0.6)
+            assert "engine silent for 0:0" in text_of(app, "#status")
+            src.go_on.set()
+            src.hang.clear()
+            await pilot.pause(0.3)
+            assert "silent" not in text_of(app, "#status")
+            app._stop.set()
+    finally:
+        await close(rt)
+
+
 async def test_energy_panel_at_80x24_swaps_picture_and_chart(owner):
     from edgemining_tui.ui.panels.energy import FlowView
     app = make_app(owner)
@@ -137,7 +208,7 @@ async def test_energy_panel_at_80x24_swaps_picture_and_chart(owner):
         await settle(pilot)
         flow, chart = app.query_one(FlowView), app.query_one("#energy-chart")
         assert flow.display and not chart.display          # the picture first
-        assert "6.20 kW" in flow_text(app)
+        assert "6.2 kW" in flow_text(app)
         await pilot.press("v")
         await settle(pilot)
         assert chart.display and not flow.display and chart.size.height >= 8

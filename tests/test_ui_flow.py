@@ -19,7 +19,7 @@ def link_row(lines: list[str], label: str) -> str:
 def test_arrows_follow_the_power():
     lines = text(draw(Flows(0.0, 400.0, 0.0, 1200.0, -800.0, 23.0), 76, 14))
     assert "importing" in " ".join(lines) and "discharging" not in " ".join(lines)   # 3-row boxes: no note
-    grid = link_row(lines, "1.20 kW")
+    grid = link_row(lines, "1.2 kW")
     assert "▶" in grid and "◀" not in grid          # import flows into the site
     bat = link_row(lines, "800 W")
     assert "▶" in bat                                # discharging: out of the battery, into the site

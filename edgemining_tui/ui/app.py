@@ -27,7 +27,7 @@ from ..engine.events import EngineState, Event
 from ..format import duration
 from .commands import ConsoleCommands
 from .controls import MinerControls, _detail_cls
-from .fmt import watts
+from .fmt import power
 from .panels import Panel
 from .panels.energy import EnergyPanel
 from .panels.events import EventsPanel
@@ -40,6 +40,10 @@ log = logging.getLogger("edgemining_tui.ui")
 
 HISTORY_RELOAD_S = 60.0
 DECISION_LOG_RELOAD_S = 10.0
+# The status line shows the state's time to the minute (a seconds clock repainted the screen every
+# cycle); that the engine is alive is checked instead: no state for this long says so in red.
+SILENT_AFTER_MIN_S = 30.0
+SILENT_CHECK_S = 5.0
 
 # Colour variables the stylesheets use, declared once; themes/*.yaml override them.
 THEME_VARIABLE_DEFAULTS = {
@@ -145,6 +149,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         self._unsubscribe = None
         self._log_loaded_at = -1e18
         self._status_text = ""
+        self._state_at: float | None = None     # monotonic time of the last state, while we run the engine
         self.active_panel_id = "energy"
         self.animation_level = "full" if cfg.ui.animations else "none"
         self._theme_problems: list[str] = []
@@ -274,6 +279,8 @@ class EdgeMiningApp(MinerControls, App[int]):
             if rt.engine.state is not None:
                 self.post_message(StateArrived(rt.engine.state))
             if self.run_engine:
+                self._state_at = time.monotonic()
+                self.set_interval(SILENT_CHECK_S, self._check_silent)
                 await rt.engine.run(self._stop)
         else:
             await self._observe_loop()
@@ -324,7 +331,21 @@ class EdgeMiningApp(MinerControls, App[int]):
     @on(StateArrived)
     def _state_arrived(self, message: StateArrived) -> None:
         self.state = message.state
+        if self._state_at is not None:
+            self._state_at = time.monotonic()
         self._render()
+
+    def _silent_for(self) -> float | None:
+        """Seconds without a state from the engine this console runs, once that is too long."""
+        if self._state_at is None:
+            return None
+        gap = time.monotonic() - self._state_at
+        limit = max(SILENT_AFTER_MIN_S, 3 * float(self.cfg.site.cycle_interval))
+        return gap if gap >= limit else None
+
+    def _check_silent(self) -> None:
+        if self.state is not None:
+            self._update_status(self.state)
 
     @on(EventArrived)
     def _event_arrived(self, m: EventArrived) -> None:
@@ -391,7 +412,10 @@ class EdgeMiningApp(MinerControls, App[int]):
         describe = getattr(self.link, "describe", None)
         if describe is not None:
             self.sub_title = describe()
-        parts = [f"#{st.cycle} {_clock(st.ts, self.tz)}"]
+        parts = [_clock(st.ts, self.tz)]
+        silent = self._silent_for()
+        if silent is not None:
+            parts.append(f"[$error]engine silent for {duration(silent)}[/]")
         if self.link is not None and self.link.role == "observer" and self.clock is not None:
             gone = self.link.owner_gone(st.ts) if hasattr(self.link, "owner_gone") else ""
             lag = self.clock.now() - st.ts
@@ -405,7 +429,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         mode = st.decision.terms.get("mode") if st.decision is not None else None
         parts.append(f"policy {mode or getattr(self.cfg.policy, 'mode', '?')}")
         running = sum(1 for s in st.samples.values() if s.running)
-        parts.append(f"{running}/{len(st.samples)} mining {watts(st.miners_w)}")
+        parts.append(f"{running}/{len(st.samples)} mining {power(st.miners_w)}")
         if st.stale:
             parts.append(f"[$stale]STALE {','.join(st.stale)}[/]")
         if st.faults:
@@ -600,7 +624,7 @@ class EdgeMiningApp(MinerControls, App[int]):
 
 def _clock(ts: float, tz) -> str:
     from datetime import datetime
-    return datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S")
+    return datetime.fromtimestamp(ts, tz).strftime("%H:%M")
 
 
 __all__ = ["EdgeMiningApp", "StateArrived", "EventArrived", "ModalScreen"]

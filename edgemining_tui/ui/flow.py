@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from textual.renderables.digits import DIGITS, DIGITS3X3
 
-from .fmt import watts
+from .fmt import power
 
 Cell = tuple[str, str | None]   # (character, colour variable or None); "dim" marks idle lines
 
@@ -50,7 +50,7 @@ class Node:
 def nodes(f: Flows) -> tuple[list[Node], list[Node]]:
     """Left (sources, or both ways) and right (consumers) nodes, worded for a person."""
     def v(w: float | None) -> str:
-        return "no data" if w is None else watts(abs(w))
+        return "no data" if w is None else power(abs(w))
 
     if f.grid_w is None:
         g_note, g_col = "", "grid-import"
@@ -189,7 +189,7 @@ def _link(c: Canvas, x0: int, x1: int, y: int, n: Node, towards_right: bool) -> 
         return
     right = (w > 0) == towards_right
     arrow = "▶" if right else "◀"
-    label = f" {watts(abs(w))} "
+    label = f" {power(abs(w))} "
     if length >= len(label) + 6:
         mid = x0 + (length - len(label)) // 2
         c.put(mid, y, label, "bold:" + col)

@@ -15,6 +15,26 @@ def watts(w: float | None) -> str:
     return f"{w:.0f} W"
 
 
+def shown_w(w: float | None) -> float | None:
+    """Site power at the precision the console shows it (see ``power``): readings move by tens of
+    watts every cycle, and a picture keyed on the raw values repainted on nearly every one."""
+    if w is None:
+        return None
+    return float(round(w, -2)) if abs(w) >= 999.5 else float(round(w))
+
+
+def power(w: float | None) -> str:
+    """Site power as the flow picture, the decision sentence and the status line show it: kW with
+    one decimal from 1 kW, as evcc and Home Assistant's energy card do, whole watts below (the
+    fleet table keeps ``watts``: a miner's target is set in tens of watts)."""
+    if w is None:
+        return "—"
+    w = shown_w(w)
+    if abs(w) >= 1000:
+        return f"{w / 1000:.1f} kW"
+    return f"{w:.0f} W"
+
+
 def age(s: float | None) -> str:
     if s is None:
         return "—"

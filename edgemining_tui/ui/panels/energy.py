@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from ...engine.events import EngineState
 from ..flow import Flows, draw
-from ..fmt import age, watts
+from ..fmt import age, power, shown_w
 from . import Panel, PlotSlot, mount_plots
 
 # window key -> (span, buckets, reload every, title)
@@ -117,8 +117,8 @@ def plain_reason(st: EngineState) -> str:
     running = [m for m in ms if m.run and m.term not in ("monitor_only", "offline")]
     controlled = [m for m in ms if m.term not in ("monitor_only", "offline")]
     avail = d.available_w
-    head = (f"{len(running)} of {len(controlled)} controlled miners on, drawing {watts(st.miners_w)}"
-            + (f" of the {watts(avail)} the site can spare" if avail is not None else ""))
+    head = (f"{len(running)} of {len(controlled)} controlled miners on, drawing {power(st.miners_w)}"
+            + (f" of the {power(avail)} the site can spare" if avail is not None else ""))
     waits = [m for m in controlled if not m.run]
     if waits:
         m = waits[0]
@@ -306,9 +306,12 @@ class EnergyPanel(Panel):
             self._layout()
         s = st.snapshot
         running = sum(1 for x in st.samples.values() if x.running)
+        soc = s.value("battery_soc_pct")
+        # at the precision shown: the picture is drawn again only when what it shows changes
         self.query_one(FlowView).set_flows(Flows(
-            s.value("pv_w"), s.value("house_w"), st.miners_w, s.value("grid_import_w"),
-            s.value("battery_charge_w"), s.value("battery_soc_pct"),
+            shown_w(s.value("pv_w")), shown_w(s.value("house_w")), shown_w(st.miners_w),
+            shown_w(s.value("grid_import_w")), shown_w(s.value("battery_charge_w")),
+            None if soc is None else float(round(soc)),
             f"{running} of {len(st.samples)} mining" if st.samples else ""))
         self._set("budget", self._budget(st, running))
         self._set("ages", self._ages(st))
