@@ -563,6 +563,13 @@ def test_after_a_night_the_battery_ran_out_it_carries_a_miner_only_with_plenty_t
         r.careful, r.share, r.need_wh, r.coming_wh, r.left_s = careful, 0.8, 4000.0, coming, 5 * H
         out[(careful, coming)] = site_terms(cfg, snap, (), 1100.0, 1100.0, True, r, 50.0).buffered
     assert out == {(False, 5240.0): False, (False, 5260.0): True, (True, 6040.0): False, (True, 6060.0): True}
+    # a miner with no start left today: carried while the battery still fills, not after a night it ran out
+    last = {}
+    for careful, coming in ((False, 4040.0), (False, 4060.0), (True, 6040.0)):
+        r = Reserve()
+        r.careful, r.share, r.need_wh, r.coming_wh, r.left_s = careful, 0.8, 4000.0, coming, 5 * H
+        last[(careful, coming)] = site_terms(cfg, snap, (), 1100.0, 1100.0, True, r, 50.0).last_start_ok
+    assert last == {(False, 4040.0): False, (False, 4060.0): True, (True, 6040.0): False}
 
 
 def test_a_cloud_the_battery_does_not_carry_says_why():
@@ -621,3 +628,40 @@ def test_the_learned_ratio_is_a_quantile_of_the_record(ratios, x, q1, q2):
         assert a is None and b is None
     else:
         assert min(kept) <= a <= b <= max(kept)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1.0, 30000.0), st.floats(0.0, 8000.0), st.floats(0.0, 6000.0), st.floats(0.0, 6000.0),
+       st.floats(60.0, 8 * H))
+def test_the_afternoon_fade_never_counts_more_than_the_forecast_or_less_for_a_lighter_house(pv_wh, p0, load1,
+                                                                                              load2, left):
+    """Whatever the PV now, the forecast and the house: the surplus on the fade is between 0 and the
+    forecast's PV, lasts at most the time left, and a heavier house never leaves more of it."""
+    a, b = _fade(pv_wh, p0, load1, left), _fade(pv_wh, p0, load2, left)
+    if a is None:
+        assert b is None                          # the shape depends on the PV and the forecast only
+        return
+    for wh, s in (a, b):
+        assert 0.0 <= wh <= pv_wh * (1 + 1e-9) and 0.0 <= s <= left * (1 + 1e-9)
+    if load1 <= load2:
+        assert a[0] >= b[0] - 1e-6 * pv_wh
+
+
+@pytest.mark.parametrize("starts", [1, 2])
+def test_a_miner_with_no_start_left_today_is_carried_while_the_battery_still_fills(starts):
+    """The cloud of the test above, with 2 starts a day allowed: a miner that has used both is
+    carried (stopping it would end its day, and the rest of a cloudy day's surplus would go to the
+    grid) as long as the surplus to come still fills the battery; one that may start again pauses."""
+    running = view("a", CONT, sample("a", T0, True, power=1200, limit=1200))
+    snap = site(T0, pv=1000, house=400, charge=-600, soc=62, forecast_wh=6500, miners_w=1200)
+    d = decider(BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=100.0),
+                rise_ago_h=4, set_in_h=5, max_starts_per_day=2)
+    st = d._slot("a").st
+    for _ in range(starts):
+        st.count_start(d._day(T0))
+    md = decide(d, T0, snap, running).miners["a"]
+    if starts == 2:
+        assert md.term == "soc_guard" and md.run and md.target_w == 1200
+        assert md.reason.startswith("battery carries it (no start left today): 4.6 kWh of surplus still to come")
+    else:
+        assert md.term == "disable_timer" and "the battery does not carry it" in md.reason

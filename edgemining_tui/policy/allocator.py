@@ -47,7 +47,8 @@ class Site:
     """This cycle's site terms. ``ok`` False: the energy data can't support a decision (fail-safe)."""
 
     __slots__ = ("ok", "why", "available_w", "import_w", "charge_w", "kept_w", "soc", "below_priority",
-                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short", "lend_w", "carry_wh")
+                 "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short", "lend_w", "carry_wh",
+                 "last_start_ok")
 
     def __init__(self) -> None:
         self.ok = False
@@ -66,6 +67,7 @@ class Site:
         self.short = False         # the battery or the grid covers the miners without leave (reserve)
         self.lend_w = 0.0          # W the battery may add to the surplus to start a miner (reserve)
         self.carry_wh = 0.0        # the surplus to come it takes for the battery to carry a miner (reserve)
+        self.last_start_ok = False  # ... enough to carry one that has no start left today (reserve)
 
 
 def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
@@ -128,8 +130,13 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         # a night it ran out, further above), plus what the running miners may draw through a
         # whole disable delay (a dip's most: the reserve counts that energy nowhere else)
         carry = CAREFUL_CARRY if reserve.careful else CARRY
-        s.carry_wh = carry * reserve.need_wh + alloc_draw_w * cfg.disable.delay / 3600.0
+        dip_wh = alloc_draw_w * cfg.disable.delay / 3600.0
+        s.carry_wh = carry * reserve.need_wh + dip_wh
         s.buffered = share < 1.0 and reserve.coming_wh >= s.carry_wh
+        # a miner with no start left today is carried whenever the battery still fills (stopping it
+        # ends its day: on a cloudy day the rest of the surplus went to the grid), but not after a
+        # night the battery ran out
+        s.last_start_ok = share < 1.0 and not reserve.careful and reserve.coming_wh >= reserve.need_wh + dip_wh
         if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
@@ -309,10 +316,10 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 elif sl.forced:
                     st.disable_since = None
                     want, term, reason = lo, "rule", (f"start rule holds it at minimum {lo:.0f} W" if ex else "")
-                elif site.buffered:
+                elif site.buffered or (site.last_start_ok and st.starts_on(day) >= t.max_starts):
                     st.disable_since = None
                     want, term = lo, "soc_guard"
-                    reason = _buffer_why(cfg, site) if ex else ""
+                    reason = _buffer_why(cfg, site, not site.buffered) if ex else ""
                 elif lo - R <= dis_thr:
                     st.disable_since = None
                     want, term = lo, "surplus"
@@ -484,10 +491,10 @@ def _no_carry_why(site: Site) -> str:
             f"and what the miners draw through the disable delay)")
 
 
-def _buffer_why(cfg: PolicyConfig, site: Site) -> str:
+def _buffer_why(cfg: PolicyConfig, site: Site, last_start: bool = False) -> str:
     """Why the battery may carry a running miner at its minimum."""
     r = site.reserve
     if r is not None:
-        return (f"battery carries it: {_kwh(r.coming_wh)} of surplus still to come, "
-                f"it needs {_kwh(r.need_wh)}")
+        return (f"battery carries it{' (no start left today)' if last_start else ''}: {_kwh(r.coming_wh)} of "
+                f"surplus still to come, it needs {_kwh(r.need_wh)}")
     return f"SoC {site.soc:.0f} % > buffer {cfg.battery.buffer_soc:.0f} %: battery keeps it running"
