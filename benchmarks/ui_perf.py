@@ -1,7 +1,8 @@
 """Console performance: time to first frame, idle CPU and RSS with the demo running (10 miners,
 1 s cycle), and the cost of a fleet-table refresh with 500 miners.
 
-    python benchmarks/ui_perf.py [--seconds 20] [--emulated]
+    python benchmarks/ui_perf.py [--seconds 20] [--emulated] [--repeat 3]
+    python benchmarks/ui_perf.py --against OTHER_CHECKOUT [--windows 6] [--seconds 25]
 
 The app runs in a real pseudo-terminal (120x40, truecolor) so the Textual driver, rendering and
 output encoding are all counted. Goals (issue 19): first frame <= 0.5 s, CPU with 10 miners at a 1 s
@@ -242,13 +243,77 @@ async def fleet_refresh(n: int = 500, ticks: int = 12) -> dict:
             "cells_changed": int(statistics.median(changed))}
 
 
+def side_by_side(others: list[str], windows: int, seconds: float) -> int:
+    """This checkout's bench console and each other checkout's (``git worktree`` or ``git archive``
+    of another commit), all running at once in their own ptys: CPU per window. On this VM the same
+    build reads 1.2 % or 2.5 % depending on what the host does, so builds are compared this way."""
+    import fcntl
+    import termios
+    dirs = [str(ROOT)] + [str(Path(o).resolve()) for o in others]
+    probe = ("import sys; sys.path.insert(0, {d!r}); import edgemining_tui; "
+             "assert edgemining_tui.__file__.startswith({d!r}), edgemining_tui.__file__; "
+             "from edgemining_tui.cli import main; sys.exit(main(sys.argv[1:]))")
+    procs = []
+    with tempfile.TemporaryDirectory(prefix="ui-bench-sbs-") as tmp:
+        for i, d in enumerate(dirs):
+            t = Path(tmp) / str(i)
+            t.mkdir()
+            argv = ["--config", str(bench_config(t, False)), "--data-dir", str(t / "data")]
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.chdir(d)
+                os.execvpe(sys.executable, [sys.executable, "-c", probe.format(d=d), *argv], child_env(t))
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+            procs.append((d, pid, fd))
+
+        def drain(t: float) -> None:
+            end = time.perf_counter() + t
+            while time.perf_counter() < end:
+                ready, _, _ = select.select([p[2] for p in procs], [], [], 0.1)
+                for fd in ready:
+                    try:
+                        os.read(fd, 65536)
+                    except OSError:
+                        pass
+        drain(10)
+        res: dict[str, list[float]] = {d: [] for d in dirs}
+        print(f"side by side, {windows} windows of {seconds:g} s after a 10 s warm-up (CPU time, % of a core):")
+        for w in range(windows):
+            c0 = {d: _cpu_s(pid) for d, pid, _ in procs}
+            t0 = time.perf_counter()
+            drain(seconds)
+            dt = time.perf_counter() - t0
+            for d, pid, _ in procs:
+                res[d].append((_cpu_s(pid) - c0[d]) / dt * 100)
+            print(f"  window {w + 1} (load {os.getloadavg()[0]:.1f}): "
+                  + "  ".join(f"{res[d][-1]:.2f}" for d in dirs), flush=True)
+        for d, pid, fd in procs:
+            os.write(fd, b"q")
+        time.sleep(3)
+        for d, pid, fd in procs:
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            os.close(fd)
+    for d in dirs:
+        print(f"  {d}: median {statistics.median(res[d]):.2f} %")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="idle measurement window")
     ap.add_argument("--emulated", action="store_true", help="10 emulated miners through pyasic instead of simulated")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each measurement; medians are printed")
     ap.add_argument("--skip-pty", action="store_true")
+    ap.add_argument("--against", nargs="+", metavar="CHECKOUT",
+                    help="only the running CPU, this checkout's console beside each CHECKOUT's, at once")
+    ap.add_argument("--windows", type=int, default=6, help="with --against: measurement windows")
     a = ap.parse_args()
+    if a.against:
+        return side_by_side(a.against, a.windows, a.seconds)
     runs: list[dict] = []
     load = [os.getloadavg()[0]]
     for _ in range(max(1, a.repeat)):

@@ -156,6 +156,10 @@ async def test_a_cycle_that_changes_nothing_shown_sends_no_frame(owner):
         await run_cycles(owner, 1)
         await settle(pilot)
         assert frames and "6.6 kW" in flow_text(app)
+        # and only the rows that changed are sent: the PV figures, not the whole picture
+        flow = app.query_one("#flow")
+        rows = {y for f in frames for y, _, _ in f.spans if flow.region.y <= y < flow.region.bottom}
+        assert rows and len(rows) <= 3, rows
 
 
 async def test_status_line_says_when_the_engine_falls_silent(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult, RenderResult
 from textual.css.query import NoMatches
+from textual.geometry import Region
 from textual.color import Color
 from textual.markup import escape
 from textual.strip import Strip
@@ -161,10 +162,16 @@ class FlowView(Widget):
     def _redraw(self) -> None:
         size = (self.size.width, self.size.height)
         rows = draw(self.flows, *size)
-        if rows != self._rows or size != self._rows_size:
+        if size != self._rows_size or len(rows) != len(self._rows):
             self._rows, self._rows_size = rows, size
             self._strips_key = ()
             self.refresh()
+        elif rows != self._rows:
+            # only the rows whose figures changed go to the terminal (a miner ramping changes two)
+            changed = [Region(0, y, size[0], 1) for y, (a, b) in enumerate(zip(rows, self._rows)) if a != b]
+            self._rows = rows
+            self._strips_key = ()
+            self.refresh(*changed)
 
     def _style(self, key: str | None) -> Style:
         if self._styles_theme != self.app.theme:
