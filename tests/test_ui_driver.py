@@ -134,3 +134,22 @@ def test_an_exit_without_a_key_wakes_the_waiting_input_thread():
         sel.close()
         os.close(r)
         os.close(w)
+
+
+
+async def test_a_textual_that_moved_its_parser_gets_its_own_driver_not_a_failed_start(tmp_path, monkeypatch):
+    """ui/driver.py reuses Textual's private parser modules; should a Textual 8.x release move
+    them, the console starts on Textual's own driver (and says so in the log) instead of failing."""
+    from textual.drivers.linux_driver import LinuxDriver
+    from edgemining_tui.ui.app import EdgeMiningApp
+    from edgemining_tui.ui.driver import QuietLinuxDriver
+    from edgemining_tui.ui.fixtures import build_owner, close
+    monkeypatch.delenv("TEXTUAL_DRIVER", raising=False)
+    rt = build_owner(tmp_path / "data")
+    try:
+        app = EdgeMiningApp(rt.cfg, runtime=rt, run_engine=False)
+        assert app.get_driver_class() is QuietLinuxDriver
+        monkeypatch.setitem(sys.modules, "edgemining_tui.ui.driver", None)     # its import fails
+        assert app.get_driver_class() is LinuxDriver
+    finally:
+        await close(rt)

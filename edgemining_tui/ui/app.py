@@ -160,7 +160,13 @@ class EdgeMiningApp(MinerControls, App[int]):
         chosen = super().get_driver_class()
         from textual.drivers.linux_driver import LinuxDriver
         if chosen is LinuxDriver:
-            from .driver import QuietLinuxDriver
+            try:
+                # it reuses Textual's private parser modules: a Textual release that moves them
+                # costs the quarter per cent, never the start
+                from .driver import QuietLinuxDriver
+            except Exception as e:
+                log.warning("console: Textual's own terminal driver (the idle one cannot load: %s)", e)
+                return chosen
             return QuietLinuxDriver
         return chosen
 
