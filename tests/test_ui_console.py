@@ -35,6 +35,14 @@ def text_of(app, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
 
+async def first_state(pilot, tries: int, every_s: float) -> None:
+    """Wait until the console has its first engine state (or the tries run out)."""
+    for _ in range(tries):
+        await pilot.pause(every_s)
+        if pilot.app.state is not None:
+            return
+
+
 async def settle(pilot) -> None:
     """Let messages and short workers finish (not the engine/observer loop, which never does)."""
     await pilot.pause()
@@ -187,10 +195,7 @@ async def test_status_line_says_when_the_engine_falls_silent(tmp_path, monkeypat
     app = EdgeMiningApp(rt.cfg, runtime=rt, run_engine=True, fleet_throttle_s=0)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            for _ in range(100):
-                await pilot.pause(0.02)
-                if app.state is not None:
-                    break
+            await first_state(pilot, 100, 0.02)
             assert "mining" in text_of(app, "#status") and "silent" not in text_of(app, "#status")
             assert re.match(r"\s*\d\d:\d\d ·", text_of(app, "#status"))     # no seconds, no cycle number
             src.hang.set()
@@ -556,10 +561,7 @@ async def test_observer_renders_owner_state_and_its_requests_reach_the_owner(tmp
     app = make_app(obs)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            for _ in range(50):
-                await pilot.pause(0.05)
-                if app.state is not None:
-                    break
+            await first_state(pilot, 50, 0.05)
             assert app.state is not None and app.state.role == "observer"
             assert "OBSERVER" in app.sub_title
             await to_fleet(pilot, "garage-s19")
