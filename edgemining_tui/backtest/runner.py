@@ -172,7 +172,6 @@ class Prepared:
     def warm(self, cfg: BacktestConfig) -> None:
         """Work out now what a replay of ``cfg`` will ask for (before forking workers that share it)."""
         dt, sub = decision_step(cfg, self.trace)
-        from .miners import Fleet, SimMiner
         idle_w = sum(SimMiner(m, self.trace.ts0, cfg.section.efficiency_j_th).model.idle_w
                      for m in cfg.app.miners if m.enabled)
         self.baselines(cfg, sub, dt, idle_w)

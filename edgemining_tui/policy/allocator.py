@@ -444,7 +444,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
         if sl.note:
             reason = f"{reason}; {sl.note}" if ex else ""
         sl.term, sl.reason = term, reason
-        sl.level = lad.name_of.get(sl.want) if sl.want is not None else None     # lad.level_name(sl.want)
+        sl.level = lad.name_of.get(sl.want) if sl.want is not None else None     # level_name, inlined
         if grid and use > R:
             # grid-justified power takes the surplus that is left; the grid covers the rest, and the
             # miners after it are not made to look like they import

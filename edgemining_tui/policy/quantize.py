@@ -35,8 +35,8 @@ class Ladder:
             self.lo = self.hi = float(caps.max_w)
             self.step = 0.0
             self.levels, self.names = (), ()
-        # level_name() as one dict lookup (the allocator names every slot's target every cycle);
-        # the first level with those watts wins, as in level_name
+        # a level's name by its watts in one lookup (the allocator names every slot's target every
+        # cycle); the first level with those watts wins
         self.name_of: dict[float, str] = {}
         if self.kind == LEVELS:
             for w, n in zip(self.levels, self.names):
@@ -64,12 +64,7 @@ class Ladder:
         return self.hi
 
     def level_name(self, watts: float | None) -> str | None:
-        if self.kind != LEVELS or watts is None:
-            return None
-        for w, n in zip(self.levels, self.names):
-            if w == watts:
-                return n
-        return None
+        return None if watts is None else self.name_of.get(watts)
 
     def watts_of_level(self, name: str | None) -> float | None:
         if name is None:

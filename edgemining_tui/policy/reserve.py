@@ -182,7 +182,8 @@ class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
     __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
-                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile", "_ran_out", "_ran_out_prev", "_pv", "_pv_ts")
+                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile", "_ran_out", "_ran_out_prev",
+                 "_pv", "_pv_ts")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
@@ -306,7 +307,6 @@ class ForecastReserve:
             r.share = (need - tail) / (coming - tail)
         return r
 
-
     def _surplus(self, pv_wh: float, load_w: float, now: float, rise: float, x: float) -> tuple[float, float]:
         """(Wh of PV above ``load_w``, seconds above) to sunset: on the afternoon's fade from the PV
         measured now when it applies, else on the sine."""
@@ -346,8 +346,6 @@ def _fade(pv_wh: float, p0_w: float, load_w: float, left_s: float) -> tuple[floa
         return pv_wh, left_s
     if load_w >= p0_w:
         return 0.0, 0.0
-    if a <= 1e-9:
-        return (p0_w - load_w) * T, left_s
     v = (load_w / p0_w) ** (1.0 / a)          # (1 - u) where the curve meets the load
     uc = 1.0 - v
     wh = pv_wh * (1.0 - v ** (a + 1.0)) - load_w * uc * T
