@@ -6,7 +6,9 @@ every decision (run, target, level, term, command), the available power and ever
 (timers, setpoints, the reserve's averages, the headroom, the house-load model) after every call."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -91,6 +93,7 @@ from edgemining_tui.miners.model import MinerSample, MinerState  # noqa: E402
 from edgemining_tui.miners.sanitize import sanitize  # noqa: E402
 from edgemining_tui.policy.decider import PolicyDecider  # noqa: E402
 from edgemining_tui.policy.decision import DecisionInput, MinerView  # noqa: E402
+from edgemining_tui.policy.home_load import HomeLoadForecaster  # noqa: E402
 
 ONLINE = st.sampled_from([MinerState.MINING, MinerState.RAMPING, MinerState.PAUSED])
 POWER = st.one_of(st.none(), st.floats(min_value=0, max_value=5000))
@@ -130,3 +133,40 @@ def test_the_same_views_again_decide_what_fresh_views_decide(sc):
             assert a.terms == b.terms and a.summary == b.summary
             assert _state(same) == _state(fresh)
             assert same.export_state() == fresh.export_state()
+
+
+class _PlainHomeLoad(HomeLoadForecaster):
+    """The house-load model placing every reading by its local slot (no remembered slot end)."""
+
+    def observe(self, ts, house_w):
+        if house_w is None or not 0.0 <= house_w < math.inf or ts <= self._last_ts:
+            return
+        self._last_ts = ts
+        s = self._abs_slot(ts)
+        if s != self._slot:
+            self._close()
+            self._slot = s
+        self._sum += house_w
+        self._n += 1
+
+
+@SETTINGS
+@given(st.sampled_from(["Europe/Berlin", "Asia/Kathmandu", "America/St_Johns", "UTC"]),
+       st.sampled_from([1_711_846_800.0, 1_729_990_800.0, 1_750_500_000.0]),      # Berlin's DST changes
+       st.sampled_from([60.0, 900.0, 7.5]),
+       st.lists(st.tuples(st.one_of(st.just(0.0), st.floats(min_value=-10.0, max_value=1000.0)),
+                          st.one_of(st.none(), st.floats(min_value=-100.0, max_value=5000.0))),
+                min_size=1, max_size=300))
+def test_the_house_load_model_slots_every_reading_as_before(tz, t0, step, rows):
+    """Readings in time order (and some out of it), across a change of the clocks and in zones a
+    quarter or half hour off: the model that remembers where its slot ends learns exactly what
+    one placing every reading afresh learns."""
+    fast, plain = HomeLoadForecaster(ZoneInfo(tz)), _PlainHomeLoad(ZoneInfo(tz))
+    ts = t0 - 3600.0
+    for jitter, w in rows:
+        ts += step + jitter
+        fast.observe(ts, w)
+        plain.observe(ts, w)
+        assert (fast._slot, fast._sum, fast._n, fast._count, fast._total) == \
+            (plain._slot, plain._sum, plain._n, plain._count, plain._total)
+    assert fast.profile == plain.profile and list(fast.recent) == list(plain.recent)
