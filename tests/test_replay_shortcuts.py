@@ -94,6 +94,7 @@ from edgemining_tui.miners.sanitize import sanitize  # noqa: E402
 from edgemining_tui.policy.decider import PolicyDecider  # noqa: E402
 from edgemining_tui.policy.decision import DecisionInput, MinerView  # noqa: E402
 from edgemining_tui.policy.home_load import HomeLoadForecaster  # noqa: E402
+from edgemining_tui.policy.reserve import ForecastReserve  # noqa: E402
 
 ONLINE = st.sampled_from([MinerState.MINING, MinerState.RAMPING, MinerState.PAUSED])
 POWER = st.one_of(st.none(), st.floats(min_value=0, max_value=5000))
@@ -170,3 +171,21 @@ def test_the_house_load_model_slots_every_reading_as_before(tz, t0, step, rows):
         assert (fast._slot, fast._sum, fast._n, fast._count, fast._total) == \
             (plain._slot, plain._sum, plain._n, plain._count, plain._total)
     assert fast.profile == plain.profile and list(fast.recent) == list(plain.recent)
+
+
+@SETTINGS
+@given(st.floats(min_value=-100.0, max_value=60000.0), st.floats(min_value=-100.0, max_value=8000.0),
+       st.sampled_from([0.0, 800.0, 1200.0]), st.floats(min_value=-7200.0, max_value=60000.0),
+       st.one_of(st.none(), st.floats(min_value=0.0, max_value=9000.0)), st.floats(min_value=0.0, max_value=1.0))
+def test_the_reserves_surplus_pair_is_its_two_surplus_calls(pv_wh, load_w, min_w, since_rise, pv_now, x):
+    """The reserve works out the surplus above the house and above the house plus the smallest
+    minimum on one curve: the same figures as asking for each."""
+    r = ForecastReserve(10000.0, 90.0)
+    rise = 1_750_500_000.0
+    r._set = rise + 50000.0
+    r._pv = pv_now
+    now = rise + since_rise
+    coming, above = r._surplus_pair(pv_wh, load_w, min_w, now, rise, x)
+    assert coming == r._surplus(pv_wh, load_w, now, rise, x)[0]
+    want = r._surplus(pv_wh, load_w + min_w, now, rise, x) if min_w > 0.0 and coming > 0.0 else None
+    assert above == want
