@@ -74,6 +74,7 @@ class HomeLoadForecaster:
         self._off_hour = -1
         self._off = 0.0
         self._last_ts = -math.inf
+        self._slot_end = -math.inf   # before this time a reading is in the slot being accumulated
 
     # ------------------------------------------------------------------ learning
     def _abs_slot(self, ts: float) -> int:
@@ -90,10 +91,17 @@ class HomeLoadForecaster:
         if house_w is None or not 0.0 <= house_w < math.inf or ts <= self._last_ts:
             return
         self._last_ts = ts
-        s = self._abs_slot(ts)
-        if s != self._slot:
-            self._close()
-            self._slot = s
+        if ts >= self._slot_end:
+            # (readings come in time order: until the slot's end every one is in the same slot)
+            s = self._abs_slot(ts)
+            if s != self._slot:
+                self._close()
+                self._slot = s
+            # where this slot ends, within the hour whose offset placed it, less a millisecond
+            # for the rounding of ts + offset (a reading that close to the end takes this path)
+            hour_end = (int(ts // 3600.0) + 1) * 3600.0
+            end = (s + 1) * SLOT_S - self._off
+            self._slot_end = (end if end < hour_end else hour_end) - 1e-3
         self._sum += house_w
         self._n += 1
 
