@@ -189,3 +189,40 @@ def test_the_reserves_surplus_pair_is_its_two_surplus_calls(pv_wh, load_w, min_w
     assert coming == r._surplus(pv_wh, load_w, now, rise, x)[0]
     want = r._surplus(pv_wh, load_w + min_w, now, rise, x) if min_w > 0.0 and coming > 0.0 else None
     assert above == want
+
+
+def _plain_slot_forecasts(m: HomeLoadForecaster, now: float, n_slots: int):
+    """Every slot from now on, one at a time, as the model once worked them out (a day at least)."""
+    s0 = m._abs_slot(now)
+    last, last_mean = m._last_hour(s0)
+    if last_mean is None and m._count == 0:
+        return None
+    devs = [mm - p for s, mm in last if (p := m._profile_at(s)) is not None]
+    dev = sum(devs) / len(devs) if devs else 0.0
+    out = []
+    k0 = (s0 + 3 * 96) % len(m.profile)
+    for i in range(max(n_slots, 96)):
+        p = m.profile[(k0 + i) % len(m.profile)]
+        if p is None:
+            p = m._profile_at(s0 + i)
+        v = (last_mean if last_mean is not None else 0.0) if p is None else \
+            (p + dev * m._decay[i] if i < len(m._decay) else p)
+        out.append(v if v > 0.0 else 0.0)
+    return out[:n_slots]
+
+
+@SETTINGS
+@given(st.integers(1, 30), st.sampled_from([900.0, 1800.0]), st.floats(min_value=0.0, max_value=604800.0),
+       st.integers(1, 200), st.lists(st.floats(min_value=0.0, max_value=4000.0), min_size=1, max_size=50))
+def test_the_house_load_forecast_asks_only_the_slots_it_needs(days, every, at, n, loads):
+    """The forecast for the next n slots, worked out only for those, after any number of days of
+    readings (profiles with gaps early on): the same values as working out a day or more of them."""
+    m = HomeLoadForecaster(ZoneInfo("Europe/Berlin"))
+    t0 = 1_750_500_000.0
+    k = 0
+    for j in range(int(days * 86400.0 / every)):     # every half hour: every other slot seen
+        m.observe(t0 + every * j, loads[k % len(loads)])
+        k += 1
+    now = t0 + days * 86400.0 + at
+    m._cache = None
+    assert m._slot_forecasts(now, n) == _plain_slot_forecasts(m, now, n)
