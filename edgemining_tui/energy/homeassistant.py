@@ -1,4 +1,5 @@
-"""Home Assistant REST adapter: GET /api/states/<entity_id> with a bearer token, over httpx.
+"""Home Assistant REST adapter: GET /api/states/<entity_id> with a bearer token, over one kept-alive
+connection (:mod:`.keepalive`).
 
 Home Assistant has no global sign convention: each entity's sign is whatever its integration
 chose, so each EntityRef carries its own ``invert`` and (optionally) ``unit``.
@@ -7,11 +8,10 @@ from __future__ import annotations
 
 import logging
 
-import httpx
-
 from ..clock import Clock
 from .config import EntityRef, HomeAssistantConfig
 from .convert import KIND, decode_json, to_reading
+from .keepalive import HttpFailure, KeepAliveClient
 from .snapshot import EnergySnapshot, Reading, missing
 
 # canonical field -> config attribute
@@ -122,14 +122,12 @@ class HomeAssistantSource:
     """Reads each configured entity in turn over one kept-alive connection; one bad entity never
     spoils the others.
 
-    Why in turn and through the transport: at a 1 s cycle the five GETs a second were the console's
-    largest CPU cost. Sent one after the other they share one connection (concurrent ones opened
-    five, and httpcore's pool checks every connection for every request); built once per entity and
-    handed to httpx's transport, they skip the client's URL merging, cookie jar, auth and redirect
-    layers, which Home Assistant's API does not use. Half the CPU per read (benchmarks/ui_perf.py,
-    docs/console.md). On a LAN a reply takes milliseconds, so five in turn still fit a cycle; when
-    Home Assistant does not answer or cannot be reached, the entities after it are not tried in
-    that cycle (they would wait as long), they carry the same error.
+    Why in turn, and through :mod:`.keepalive` rather than httpx: at a 1 s cycle the five GETs a
+    second were the console's largest CPU cost. In turn they share one connection; h11 over that
+    connection costs a quarter of httpx's pool per GET (benchmarks/http_poll.py, docs/console.md).
+    On a LAN a reply takes milliseconds, so five in turn still fit a cycle; when Home Assistant does
+    not answer or cannot be reached, the entities after it are not tried in that cycle (they would
+    wait as long), they carry the same error.
     """
 
     def __init__(self, cfg: HomeAssistantConfig, clock: Clock, name: str = "home_assistant") -> None:
@@ -137,63 +135,44 @@ class HomeAssistantSource:
         self.clock = clock
         self.name = name
         self.entities = configured(cfg)
-        self._transport: httpx.AsyncHTTPTransport | None = None
-        self._requests: dict[str, httpx.Request] = {}            # entity id -> its GET, built once
+        self._client: KeepAliveClient | None = None
         self._unreachable: str | None = None     # why the last request failed below HTTP, if it did
         self.auth = AuthBackoff(name)
         self._forecasts: dict[str, tuple[float, Reading]] = {}   # key -> (read at, good reading)
 
     async def start(self) -> None:
-        if self._transport is None:
-            self._transport = httpx.AsyncHTTPTransport()
-            self._requests = {}
+        if self._client is None:
+            self._client = KeepAliveClient(
+                self.cfg.url, {"Authorization": f"Bearer {self.cfg.token}", "Content-Type": "application/json",
+                               "Accept": "application/json", "User-Agent": "edgemining-tui"},
+                timeout_s=float(self.cfg.timeout))
 
     async def close(self) -> None:
-        if self._transport is not None:
-            await self._transport.aclose()
-            self._transport = None
-
-    def _request(self, entity: str) -> httpx.Request:
-        req = self._requests.get(entity)
-        if req is None:
-            req = self._requests[entity] = httpx.Request(
-                "GET", f"{self.cfg.url.rstrip('/')}/api/states/{entity}",
-                headers={"Authorization": f"Bearer {self.cfg.token}", "Content-Type": "application/json",
-                         "Accept": "application/json", "User-Agent": "edgemining-tui"},
-                extensions={"timeout": httpx.Timeout(self.cfg.timeout).as_dict()})
-        return req
-
-    async def _fetch(self, req: httpx.Request) -> httpx.Response:
-        assert self._transport is not None
-        r = await self._transport.handle_async_request(req)
-        try:
-            await r.aread()
-        finally:
-            await r.aclose()
-        return r
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def _get(self, key: str, ref: EntityRef) -> Reading:
         now = self.clock.now()
         self._unreachable = None
+        assert self._client is not None
         try:
-            r = await self._fetch(self._request(ref.entity))
-        except httpx.TimeoutException:
-            self._unreachable = f"Home Assistant did not answer in {self.cfg.timeout:g} s"
+            r = await self._client.get(f"/api/states/{ref.entity}")
+        except HttpFailure as e:
+            self._unreachable = (f"Home Assistant {e.reason}" if e.timed_out
+                                 else f"cannot reach Home Assistant ({e.reason})")
             return missing(now, self.name, f"{ref.entity}: {self._unreachable}")
-        except httpx.HTTPError as e:
-            self._unreachable = f"cannot reach Home Assistant ({type(e).__name__})"
-            return missing(now, self.name, f"{ref.entity}: {self._unreachable}")
-        if r.status_code in (401, 403):
-            why = f"Home Assistant refused the token ({r.status_code})"
+        if r.status in (401, 403):
+            why = f"Home Assistant refused the token ({r.status})"
             self.auth.failed(self.clock.now(), why)
             return missing(now, self.name, self.auth.blocked(self.clock.now()) or why)
-        if r.status_code < 500:
+        if r.status < 500:
             self.auth.accepted()              # the token passed (404 and the like come after auth)
-        if r.status_code == 404:
+        if r.status == 404:
             return missing(now, self.name, f"{ref.entity}: no such entity (404)")
-        if r.status_code != 200:
-            return missing(now, self.name, f"{ref.entity}: Home Assistant answered HTTP {r.status_code}")
-        body, err = decode_json(r.content, "Home Assistant", r.headers.get("content-type", ""))
+        if r.status != 200:
+            return missing(now, self.name, f"{ref.entity}: Home Assistant answered HTTP {r.status}")
+        body, err = decode_json(r.body, "Home Assistant", r.content_type)
         if err is not None:
             return missing(now, self.name, f"{ref.entity}: {err}")
         # a successful read is current as of now: HA's last_updated only moves when the value changes

@@ -69,6 +69,7 @@ class PolicyDecider(OverrideRequests):
         self._order_key: tuple | None = None
         self._order_src: tuple | None = None     # the miners tuple the order was last asked for
         self._order: list[MinerView] = []
+        self._lean: tuple | None = None          # (views, cfg, slots, draws, min, steps) while the views stay
         self.last: FleetDecision | None = None
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
         # None: no check, for the replay, whose samples carry the time they last changed)
@@ -185,90 +186,118 @@ class PolicyDecider(OverrideRequests):
         all_draw: float | None = 0.0
         min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
-        slots = self._slots
-        for i in self._order_of(miners):
-            v = miners[i]
-            name = v.name
-            sample = v.sample
-            caps = v.caps
-            if sample is not None:
-                state = sample.state
-                running = state in RUNNING_STATES        # sample.running / .online, the state read once
-                pw = sample.power_w
-                if pw is None:
-                    if running:
-                        all_draw = None
-                elif all_draw is not None:
-                    all_draw += pw
-            else:
-                all_draw = None
-            if has_ov and ov.for_miner(name) is not None:
-                self._check_override(name, caps, now)
-            if caps.monitor_only:
-                out[name] = MinerDecision(name, sample is not None and running, None, None, "monitor_only",
-                                          "monitor only: never commanded")
-                continue
-            if sample is None or state in NOT_ONLINE_STATES or state is _FAULT:
-                why = "no data yet" if sample is None else (sample.error or sample.state.value)
-                out[name] = MinerDecision(name, False, None, None, "offline", f"offline: {why}")
-                sl = self._slots.get(name)
-                if sl is not None:
-                    sl.st.enable_since = sl.st.disable_since = None
-                continue
-            age = now - sample.ts
-            if max_age is not None and age > max_age:
-                # its data is older than the fail-safe's hold (a command in flight, a stuck poll):
-                # never command a miner on what it said that long ago
-                out[name] = MinerDecision(name, running, None, None, "stale",
-                                          f"miner data {fmt_dur(age)} old: not commanded")
-                continue
-            sl = slots.get(name)
-            if sl is None:
-                sl = self._slot(name)
-            if sl.caps is not caps:
-                if sl.caps is None or sl.caps != caps:
-                    sl.ladder = Ladder(caps)
-                sl.caps = caps
-            sl.view = v
-            sl.running = running
-            st = sl.st
-            if not st.known or st.awaiting or running != st.on:
-                self._reconcile(st, sample, now)
-            lad = sl.ladder
-            if running:
-                m = pw if pw is not None else (sample.power_limit_w or st.setpoint_w or lad.lo)
-            else:
-                m = pw if pw is not None else lad.idle
-            sl.measured = m
-            sl.forced = False
-            sl.veto = ""
-            sl.failsafe = False
-            sl.nocmd = False
-            sl.timer = ""
-            o = ov.for_miner(name) if has_ov else None
-            if o is not None:
-                self._override(sl, o, now)
+        lean = self._lean
+        if lean is not None and lean[0] is miners and lean[1] is cfg and not has_ov and max_age is None:
+            # the same views as last cycle (the replay hands over the same tuple while no miner's
+            # reading changed), which went all to the allocator then: the same slots, draws and
+            # minimum; only what our own state decides is worked out again
+            surplus = acted = lean[2]
+            alloc_draw, all_draw, min_w = lean[3], lean[4], lean[5]
+            for sl in surplus:
+                st = sl.st
+                if not st.known or st.awaiting or sl.running != st.on:
+                    self._reconcile(st, sl.view.sample, now)
+                sl.forced = False
+                sl.veto = ""
+                sl.failsafe = False
+                sl.nocmd = False
+                sl.timer = ""
+            for sl, step in lean[6]:
+                if sl.st.on and (step_w == 0.0 or step < step_w):
+                    step_w = step
+        else:
+            self._lean = None
+            slots = self._slots
+            steps: list = []
+            for i in self._order_of(miners):
+                v = miners[i]
+                name = v.name
+                sample = v.sample
+                caps = v.caps
+                if sample is not None:
+                    state = sample.state
+                    running = state in RUNNING_STATES        # sample.running / .online, the state read once
+                    pw = sample.power_w
+                    if pw is None:
+                        if running:
+                            all_draw = None
+                    elif all_draw is not None:
+                        all_draw += pw
+                else:
+                    all_draw = None
+                if has_ov and ov.for_miner(name) is not None:
+                    self._check_override(name, caps, now)
+                if caps.monitor_only:
+                    out[name] = MinerDecision(name, sample is not None and running, None, None, "monitor_only",
+                                              "monitor only: never commanded")
+                    continue
+                if sample is None or state in NOT_ONLINE_STATES or state is _FAULT:
+                    why = "no data yet" if sample is None else (sample.error or sample.state.value)
+                    out[name] = MinerDecision(name, False, None, None, "offline", f"offline: {why}")
+                    sl = self._slots.get(name)
+                    if sl is not None:
+                        sl.st.enable_since = sl.st.disable_since = None
+                    continue
+                age = now - sample.ts
+                if max_age is not None and age > max_age:
+                    # its data is older than the fail-safe's hold (a command in flight, a stuck poll):
+                    # never command a miner on what it said that long ago
+                    out[name] = MinerDecision(name, running, None, None, "stale",
+                                              f"miner data {fmt_dur(age)} old: not commanded")
+                    continue
+                sl = slots.get(name)
+                if sl is None:
+                    sl = self._slot(name)
+                if sl.caps is not caps:
+                    if sl.caps is None or sl.caps != caps:
+                        sl.ladder = Ladder(caps)
+                    sl.caps = caps
+                sl.view = v
+                sl.running = running
+                st = sl.st
+                if not st.known or st.awaiting or running != st.on:
+                    self._reconcile(st, sample, now)
+                lad = sl.ladder
+                if running:
+                    m = pw if pw is not None else (sample.power_limit_w or st.setpoint_w or lad.lo)
+                else:
+                    m = pw if pw is not None else lad.idle
+                sl.measured = m
+                sl.forced = False
+                sl.veto = ""
+                sl.failsafe = False
+                sl.nocmd = False
+                sl.timer = ""
+                o = ov.for_miner(name) if has_ov else None
+                if o is not None:
+                    self._override(sl, o, now)
+                    acted.append(sl)
+                    continue
+                if pause is not None:
+                    st.enable_since = st.disable_since = None
+                    out[name] = MinerDecision(name, st.on, st.setpoint_w if st.on else None, st.level if st.on else None,
+                                              "paused", pause.describe(now))
+                    continue
+                if sl.mode == "manual":
+                    out[name] = MinerDecision(name, running, None, None, "manual", "manual mode: not automated")
+                    continue
+                if sl.mode == "rules":
+                    rules_slots.append(sl)
+                else:
+                    surplus.append(sl)
+                    alloc_draw += m
+                    lo = lad.lo
+                    if lo > 0.0 and (min_w == 0.0 or lo < min_w):
+                        min_w = lo
+                    if lad.kind == CONTINUOUS and lad.step > 0.0:
+                        steps.append((sl, lad.step))
+                        if st.on and (step_w == 0.0 or lad.step < step_w):
+                            step_w = lad.step
                 acted.append(sl)
-                continue
-            if pause is not None:
-                st.enable_since = st.disable_since = None
-                out[name] = MinerDecision(name, st.on, st.setpoint_w if st.on else None, st.level if st.on else None,
-                                          "paused", pause.describe(now))
-                continue
-            if sl.mode == "manual":
-                out[name] = MinerDecision(name, running, None, None, "manual", "manual mode: not automated")
-                continue
-            if sl.mode == "rules":
-                rules_slots.append(sl)
-            else:
-                surplus.append(sl)
-                alloc_draw += m
-                lo = lad.lo
-                if lo > 0.0 and (min_w == 0.0 or lo < min_w):
-                    min_w = lo
-                if lad.kind == CONTINUOUS and st.on and lad.step > 0.0 and (step_w == 0.0 or lad.step < step_w):
-                    step_w = lad.step
-            acted.append(sl)
+            if len(surplus) == len(miners) and all_draw is not None and not has_ov and max_age is None:
+                # every miner went to the allocator and each draw is its reading: while the views
+                # stay the same tuple, so does all of this
+                self._lean = (miners, cfg, surplus, alloc_draw, all_draw, min_w, steps)
 
         has_batt = self._battery
         if has_batt is None:
@@ -579,6 +608,7 @@ class PolicyDecider(OverrideRequests):
             return
         miners = state.get("miners") or {}
         self._slots.clear()
+        self._lean = None
         self._restored = {str(k): dict(v) for k, v in miners.items() if isinstance(v, dict)}
         self._events.extend(self.overrides.load(state.get("overrides") or (), now))
         if self.cfg.battery.present is None and state.get("battery_seen"):

@@ -74,6 +74,7 @@ class HomeLoadForecaster:
         self._off_hour = -1
         self._off = 0.0
         self._last_ts = -math.inf
+        self._slot_end = -math.inf   # before this time a reading is in the slot being accumulated
 
     # ------------------------------------------------------------------ learning
     def _abs_slot(self, ts: float) -> int:
@@ -90,10 +91,17 @@ class HomeLoadForecaster:
         if house_w is None or not 0.0 <= house_w < math.inf or ts <= self._last_ts:
             return
         self._last_ts = ts
-        s = self._abs_slot(ts)
-        if s != self._slot:
-            self._close()
-            self._slot = s
+        if ts >= self._slot_end:
+            # (readings come in time order: until the slot's end every one is in the same slot)
+            s = self._abs_slot(ts)
+            if s != self._slot:
+                self._close()
+                self._slot = s
+            # where this slot ends, within the hour whose offset placed it, less a millisecond
+            # for the rounding of ts + offset (a reading that close to the end takes this path)
+            hour_end = (int(ts // 3600.0) + 1) * 3600.0
+            end = (s + 1) * SLOT_S - self._off
+            self._slot_end = (end if end < hour_end else hour_end) - 1e-3
         self._sum += house_w
         self._n += 1
 
@@ -150,8 +158,6 @@ class HomeLoadForecaster:
         c = self._cache
         if c is not None and c[0] == key and len(c[1]) >= n_slots:
             return c[1] if len(c[1]) == n_slots else c[1][:n_slots]
-        want = n_slots
-        n_slots = max(n_slots, SLOTS_PER_DAY)
         last, last_mean = self._last_hour(s0)
         if last_mean is None and self._count == 0:
             return None
@@ -161,22 +167,31 @@ class HomeLoadForecaster:
             devs = [m - p for s, m in last if (p := self._profile_at(s)) is not None]
             if devs:
                 dev = sum(devs) / len(devs)
-        out = []
         prof = self.profile
         k0 = (s0 + 3 * SLOTS_PER_DAY) % WEEK_SLOTS
         decay = self._decay
-        fallback = last_mean if last_mean is not None else 0.0
-        for i in range(n_slots):
-            p = prof[(k0 + i) % WEEK_SLOTS]
-            if p is None:
-                p = self._profile_at(s0 + i)
-            if p is None:
-                v = fallback
-            else:
-                v = p + dev * decay[i] if i < len(decay) else p
-            out.append(v if v > 0.0 else 0.0)
+        # the profile's slots from now on (wrapping round the week), each blended with the last
+        # hour's departure; only the slots asked for (each slot's value is the same however many are)
+        ps = prof[k0:k0 + n_slots]
+        if len(ps) < n_slots:
+            ps += prof[:n_slots - len(ps)]
+        nd = len(decay)
+        if None not in ps and n_slots <= nd:
+            out = [v if v > 0.0 else 0.0 for v in [p + dev * d for p, d in zip(ps, decay)]]
+        else:
+            out = []
+            fallback = last_mean if last_mean is not None else 0.0
+            for i in range(n_slots):
+                p = ps[i]
+                if p is None:
+                    p = self._profile_at(s0 + i)
+                if p is None:
+                    v = fallback
+                else:
+                    v = p + dev * decay[i] if i < nd else p
+                out.append(v if v > 0.0 else 0.0)
         self._cache = (key, out)
-        return out if want == n_slots else out[:want]
+        return out
 
     def forecast(self, now: float, hours: int = 24) -> list[float] | None:
         """Mean W predicted for each of the next ``hours`` hours (from the current slot on)."""

@@ -216,12 +216,26 @@ class ForecastReserve:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
         if pv_w is not None and house_w is not None and self.quantile is not None:
             self.misses.observe(now, pv_w - house_w)
+        # (the two averages are _ema's arithmetic, inline: this runs every cycle)
         if pv_w is not None:
-            self._pv = _ema(self._pv, self._pv_ts, pv_w, now, PV_TAU_S)
+            p = self._pv
+            if p is None:
+                p = pv_w
+            else:
+                a = (now - self._pv_ts) / PV_TAU_S
+                if a > 0.0:
+                    p += (pv_w - p) * (a if a < 1.0 else 1.0)
+            self._pv = p
             self._pv_ts = now
         load = self._load
         if house_w is not None:
-            load = self._load = _ema(load, self._load_ts, house_w, now, LOAD_TAU_S)
+            if load is None:
+                load = house_w
+            else:
+                a = (now - self._load_ts) / LOAD_TAU_S
+                if a > 0.0:
+                    load += (house_w - load) * (a if a < 1.0 else 1.0)
+            self._load = load
             self._load_ts = now
         f = forecast.get(FORECAST_KEY) if forecast else None
         if f is None or soc is None or load is None or f != f:
@@ -281,16 +295,23 @@ class ForecastReserve:
                 if pv > lin:
                     pv = lin
                     coming1 = None
-            coming = coming1 if trust == 1.0 and coming1 is not None else \
-                self._surplus(pv, load, now, rise, x)[0]
+            if trust == 1.0 and coming1 is not None:
+                coming = coming1
+            else:
+                coming = above = None
         else:
             pv = f
             coming = coming1 if coming1 is not None else self._surplus(f, load, now, rise, x)[0]
+        if coming is None:
+            # the surplus to come, and above the smallest minimum, on one curve
+            coming, above = self._surplus_pair(pv, load, min_w, now, rise, x)
+        else:
+            above = self._surplus(pv, load + min_w, now, rise, x) if min_w > 0.0 and coming > 0.0 else None
         # surplus below the smallest miner's minimum (the afternoon's tail, a dull day's peak) can
         # only charge the battery: it takes its need from that first and shares only the rest
         tail = 0.0
-        if min_w > 0.0 and coming > 0.0:
-            above_wh, above_s = self._surplus(pv, load + min_w, now, rise, x)
+        if above is not None:
+            above_wh, above_s = above
             tail = coming - above_wh - min_w * above_s / 3600.0
             if tail < 0.0:
                 tail = 0.0
@@ -318,6 +339,42 @@ class ForecastReserve:
         return _above(pv_wh, load_w, now, rise, self._set)
 
 
+    def _surplus_pair(self, pv_wh: float, load_w: float, min_w: float, now: float, rise: float,
+                      x: float) -> tuple[float, tuple[float, float] | None]:
+        """``_surplus`` above ``load_w`` (Wh) and, when ``min_w`` > 0 and that is > 0, above
+        ``load_w + min_w`` (Wh, s): the same arithmetic, the curve's shape worked out once."""
+        sset = self._set
+        p0 = self._pv
+        if x >= FADE_FROM_X and p0 is not None and pv_wh > 0.0:
+            left_s = sset - now
+            T = left_s / 3600.0
+            if T <= 0.0:
+                return 0.0, None
+            a = p0 * T / pv_wh - 1.0
+            if a >= FADE_A_MIN:
+                if a > FADE_A_MAX:
+                    a = FADE_A_MAX
+                    p0 = pv_wh * (a + 1.0) / T
+                wh = _fade_at(pv_wh, p0, a, T, left_s, load_w)[0]
+                if min_w > 0.0 and wh > 0.0:
+                    return wh, _fade_at(pv_wh, p0, a, T, left_s, load_w + min_w)
+                return wh, None
+        length = sset - rise
+        if pv_wh <= 0.0 or length <= 0.0 or now >= sset:
+            return 0.0, None
+        u = (now - rise) / length
+        if u < 0.0:
+            u = 0.0
+        tail = 1.0 + _cos(_PI * u)
+        if tail <= 1e-9:
+            return 0.0, None
+        peak = pv_wh * 3600.0 * _PI / (length * tail)
+        wh = _sine_at(pv_wh, peak, u, length, load_w)[0]
+        if min_w > 0.0 and wh > 0.0:
+            return wh, _sine_at(pv_wh, peak, u, length, load_w + min_w)
+        return wh, None
+
+
 def _ema(avg: float | None, since: float, value: float, now: float, tau_s: float) -> float:
     """``avg`` moved towards ``value`` by the time since ``since`` over ``tau_s`` (at most all the way)."""
     if avg is None:
@@ -342,6 +399,11 @@ def _fade(pv_wh: float, p0_w: float, load_w: float, left_s: float) -> tuple[floa
     if a > FADE_A_MAX:
         a = FADE_A_MAX
         p0_w = pv_wh * (a + 1.0) / T
+    return _fade_at(pv_wh, p0_w, a, T, left_s, load_w)
+
+
+def _fade_at(pv_wh: float, p0_w: float, a: float, T: float, left_s: float, load_w: float) -> tuple[float, float]:
+    """_fade's answer for one load, its curve (p0, a over T h) already worked out."""
     if load_w <= 0.0:
         return pv_wh, left_s
     if load_w >= p0_w:
@@ -370,9 +432,13 @@ def _above(pv_wh: float, load_w: float, now: float, rise: float, sset: float) ->
     tail = 1.0 + _cos(_PI * x)
     if tail <= 1e-9:
         return 0.0, 0.0
+    return _sine_at(pv_wh, pv_wh * 3600.0 * _PI / (length * tail), x, length, load_w)   # (peak P, in W)
+
+
+def _sine_at(pv_wh: float, peak: float, x: float, length: float, load_w: float) -> tuple[float, float]:
+    """_above's answer for one load, its sine (peak W, from x over length s) already worked out."""
     if load_w <= 0.0:
         return pv_wh, (1.0 - x) * length
-    peak = pv_wh * 3600.0 * _PI / (length * tail)        # P, in W
     if load_w >= peak:
         return 0.0, 0.0
     u1 = _asin(load_w / peak) / _PI
