@@ -12,16 +12,21 @@ import asyncio
 import contextlib
 import json
 import ssl
+from pathlib import Path
 
 import pytest
 
 from edgemining_tui.clock import RealClock
+from edgemining_tui.config.types import Secret
+from edgemining_tui.energy.config import HomeAssistantConfig
 from edgemining_tui.energy.homeassistant import HomeAssistantSource
 from edgemining_tui.energy.keepalive import HttpFailure, KeepAliveClient
 from edgemining_tui.sim.ha_server import HomeAssistantServer
 from edgemining_tui.sim.http import HttpServer, Response
 from edgemining_tui.sim.local_api_server import self_signed_context
 from edgemining_tui.sim.state import SiteState
+
+from energy_corpus import _entity
 
 STATE = SiteState(ts=1.0, pv_w=5200.0, house_w=800.0, miners_w=0.0, battery_charge_w=1000.0,
                   battery_soc_pct=61.0, grid_import_w=-3200.0)
@@ -251,3 +256,41 @@ async def test_a_path_prefix_and_port_in_the_url_reach_the_server():
     assert seen[0].startswith("GET /ha/api/states/sensor.x HTTP/1.1\r\n")
     port = url.rsplit(":", 1)[1]
     assert f"host: 127.0.0.1:{port}" in seen[0].lower() and "authorization: bearer t" in seen[0].lower()
+
+
+async def test_against_aiohttp_the_server_home_assistant_runs_on_idle_drops_included():
+    """Home Assistant's HTTP server is aiohttp. Served by aiohttp itself (its own keep-alive, its own
+    idle timeout, here 0.2 s instead of 75 s), the recorded GEN24 states read right through the
+    adapter before and after every idle drop, over as few connections as the drops allow."""
+    web = pytest.importorskip("aiohttp.web", reason="aiohttp (textual-serve's dependency) is not installed")
+    fx = json.loads((Path(__file__).parent / "data/energy/home_assistant/fronius_gen24_storage_states.json").read_text())
+    seen = []
+
+    async def state(request):
+        if request.headers.get("Authorization") != "Bearer t0k":
+            return web.json_response({"message": "Unauthorized"}, status=401)
+        seen.append(request.transport.get_extra_info("peername")[1])
+        return web.json_response(fx["reply"][request.match_info["entity_id"]])
+
+    app = web.Application()
+    app.router.add_get("/api/states/{entity_id}", state)
+    runner = web.AppRunner(app, keepalive_timeout=0.2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    cfg = HomeAssistantConfig(url=f"http://127.0.0.1:{port}", token=Secret("t0k"),
+                              **{k: _entity(v) for k, v in fx["config"].items()})
+    src = HomeAssistantSource(cfg, RealClock())
+    try:
+        for gap_s in (0.0, 0.0, 0.5, 0.0, 0.5):
+            await asyncio.sleep(gap_s)
+            snap = await src.read()
+            for field, want in fx["expect"].items():
+                assert getattr(snap, field).value == pytest.approx(want), (field, getattr(snap, field))
+        # five reads of five entities: a new connection only after each idle drop
+        assert src._client is not None and src._client.connections_opened == 3
+        assert len(set(seen)) == 3 and len(seen) == 25
+    finally:
+        await src.close()
+        await runner.cleanup()

@@ -45,7 +45,10 @@ async def first_state(pilot, tries: int, every_s: float) -> None:
 
 async def settle(pilot) -> None:
     """Let messages and short workers finish (not the engine/observer loop, which never does)."""
-    await pilot.pause()
+    for _ in range(200):        # the panels behind the tabs mount after the first frame
+        await pilot.pause()
+        if pilot.app.panels_ready:
+            break
     for w in [w for w in pilot.app.workers if w.group != "engine"]:
         try:
             await w.wait()
@@ -632,6 +635,27 @@ async def test_command_palette_lists_actions_and_runs_them(owner):
         assert hits
         hits[0].command()
         assert "garage-s19" in await confirm(pilot, "n")
+
+
+@pytest.mark.parametrize("broken", ["import", "compose"])
+async def test_a_panel_that_cannot_be_built_after_the_first_frame_stops_the_start_visibly(owner, monkeypatch, broken):
+    """The panels behind the other tabs are built after the first frame. One that cannot be (its
+    module does not import, or it fails to compose) ends the console with its error, as a panel
+    that failed with the rest did, and the engine is not started: nothing half-started."""
+    import sys
+    from edgemining_tui.ui.panels import events
+
+    def fails(self):
+        raise RuntimeError("events panel broken")
+    if broken == "import":
+        monkeypatch.setitem(sys.modules, "edgemining_tui.ui.panels.events", None)
+    else:
+        monkeypatch.setattr(events.EventsPanel, "compose", fails)
+    app = make_app(owner)
+    with pytest.raises((ImportError, RuntimeError), match="events"):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.5)
+    assert app.return_code == 1 and app.state is None and app.link is None   # never connected to the engine
 
 
 async def test_themes_load_and_switch(owner):

@@ -30,7 +30,9 @@ ui: {refresh_interval: 1s, animations: false}
 
 
 class Console:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, code: str | None = None) -> None:
+        """The console as ``edgemining-tui`` starts it, or through ``code`` (``python -c``), which
+        runs it itself with the same arguments."""
         import pty
         (tmp / "c.yaml").write_text(CONFIG)
         env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", TEXTUAL_ANIMATIONS="none",
@@ -39,7 +41,8 @@ class Console:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.chdir(ROOT)
-            os.execvpe(sys.executable, [sys.executable, "-m", "edgemining_tui", "--config", str(tmp / "c.yaml"),
+            run = ["-c", code] if code else ["-m", "edgemining_tui"]
+            os.execvpe(sys.executable, [sys.executable, *run, "--config", str(tmp / "c.yaml"),
                                         "--data-dir", str(tmp / "data")], env)
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
         self.out = b""
@@ -102,6 +105,48 @@ def test_keys_escape_and_quit_after_the_keyboard_was_idle(tmp_path):
         os.write(c.fd, b"q")
         assert c.exited_within(10), "q did not quit"
         assert time.monotonic() - t0 < 5
+    finally:
+        c.kill()
+
+
+# modules the first frame must not wait for: the panels behind the other tabs (RichLog brings
+# rich.pretty), the runtime (engine, store, sources), pyasic and plotext
+LATER = ("edgemining_tui.ui.panels.fleet", "edgemining_tui.ui.panels.events", "edgemining_tui.ui.panels.history",
+         "edgemining_tui.ui.panels.rules", "edgemining_tui.ui.panels.heat", "rich.pretty", "edgemining_tui.runtime",
+         "pyasic", "plotext")
+FIRST_FRAME_NOTE = """
+import os, sys
+from textual.app import App
+_display = App._display
+def _noted(self, screen, renderable):
+    if renderable is not None and not getattr(App, "_noted", False):
+        App._noted = True
+        loaded = [m for m in {later!r} if m in sys.modules]
+        with open({note!r}, "w") as f:
+            f.write(repr((self.query_one("#panels").active, loaded)))
+    _display(self, screen, renderable)
+App._display = _noted
+from edgemining_tui.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_first_frame_goes_out_before_the_other_panels_and_they_work_after_it(tmp_path):
+    """The first frame is the console (header, tabs, the energy panel) without the panels behind
+    the other tabs: they, the runtime, pyasic and plotext load after it. Then every tab works."""
+    note = tmp_path / "first-frame"
+    c = Console(tmp_path, FIRST_FRAME_NOTE.format(later=LATER, note=str(note)))
+    try:
+        assert c.wait_for(b"edgemining-tui", 60), "no first frame"
+        assert c.wait_for(b"mining", 60), "the console did not show a state"
+        active, loaded = eval(note.read_text())
+        assert active == "energy" and loaded == []
+        os.write(c.fd, b"2")
+        assert c.wait_for(b"sim-a", 10), "the fleet panel did not show its miner"
+        os.write(c.fd, b"6")
+        assert c.wait_for(b"Events (commands", 10), "the events panel did not show"
+        os.write(c.fd, b"q")
+        assert c.exited_within(10), "q did not quit"
     finally:
         c.kill()
 

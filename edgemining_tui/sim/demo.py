@@ -42,6 +42,7 @@ class DemoSite:
         self.tick_s = tick_s
         self.zones: dict[str, tuple[str, ...]] = {}
         self.server = HomeAssistantServer(self.current, token=token)
+        self._task: asyncio.Task | None = None
 
     def add_zone(self, name: str, miners: tuple[str, ...], room) -> str:
         """A simulated room heated by ``miners``; served as ``sensor.<name>_temperature``."""
@@ -51,7 +52,6 @@ class DemoSite:
         self.server.entities[entity] = (f"{name} temperature", "°C", "temperature",
                                         lambda s, n=name: s.rooms_c.get(n, float("nan")))
         return entity
-        self._task: asyncio.Task | None = None
 
     def sim_time(self) -> float:
         return self.clock.now() + self.time_offset_s

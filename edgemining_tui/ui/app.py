@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from textual import on, work
@@ -30,11 +30,10 @@ from .controls import MinerControls, _detail_cls
 from .fmt import power
 from .panels import Panel
 from .panels.energy import EnergyPanel
-from .panels.events import EventsPanel
-from .panels.fleet import FleetPanel
-from .panels.heat import HeatPanel
-from .panels.history import HistoryPanel
-from .panels.rules import RulesPanel
+
+if TYPE_CHECKING:
+    from .panels.events import EventsPanel
+    from .panels.fleet import FleetPanel
 
 log = logging.getLogger("edgemining_tui.ui")
 
@@ -52,6 +51,10 @@ THEME_VARIABLE_DEFAULTS = {
     "miner-idle": "#8B96A5", "miner-fault": "#E5484D", "heat-demand": "#F2784B", "stale": "#F5A524",
     "override": "#D68CF0", "zebra": "#1A222C",
 }
+# The panels the first frame does not show: built, and their modules imported, once it is out
+# (about a tenth of the start-up's CPU; RichLog alone brings rich.pretty and attrs).
+LATER_PANELS = {"fleet": "FleetPanel", "rules": "RulesPanel", "heat": "HeatPanel", "history": "HistoryPanel",
+                "events": "EventsPanel"}
 
 
 class StateArrived(Message, bubble=False):
@@ -153,6 +156,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.active_panel_id = "energy"
         self.animation_level = "full" if cfg.ui.animations else "none"
         self._theme_problems: list[str] = []
+        self.panels_ready = False      # the panels of LATER_PANELS are mounted
 
     def get_driver_class(self):
         """Textual's choice, except that its Linux terminal driver becomes one whose input thread
@@ -178,11 +182,10 @@ class EdgeMiningApp(MinerControls, App[int]):
         yield Header(icon="⚡")
         yield Static("starting…", id="status")
         with TabbedContent(initial="energy", id="panels"):
-            for pid, title in self.PANELS:
-                n = [p for p, _ in self.PANELS].index(pid) + 1
+            for n, (pid, title) in enumerate(self.PANELS, 1):
                 with TabPane(f"{n} {title}", id=pid):
-                    yield {"energy": EnergyPanel, "fleet": FleetPanel, "rules": RulesPanel, "heat": HeatPanel,
-                           "history": HistoryPanel, "events": EventsPanel}[pid](id=f"panel-{pid}")
+                    if pid not in LATER_PANELS:
+                        yield EnergyPanel(id=f"panel-{pid}")
         yield Footer()
 
     def on_load(self) -> None:
@@ -206,13 +209,35 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.notify(p, severity="error", timeout=15)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.sub_title = f"{self.cfg.site.name} · starting"
-        # the first frame goes out before the heavy work (demo history, imports, opening the store)
-        self.call_after_refresh(self._start_worker)
+        # the first frame goes out before the heavy work (the other panels, demo history, imports,
+        # opening the store)
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
+        await self._mount_later_panels()
+        if self.return_code is None:        # else the app is ending (a panel failed, or `q`)
+            self._start_worker()
+
+    async def _mount_later_panels(self) -> None:
+        """The panels behind the other tabs. Any state arrives after them (the engine starts once
+        they are in); a tab chosen meanwhile is shown now. A panel that cannot be built fails the
+        start as it did when it was composed with the rest: shown, and no engine started."""
+        panels = []
+        for pid, cls_name in LATER_PANELS.items():
+            module = importlib.import_module(f"{__package__}.panels.{pid}")
+            panels.append((self.query_one(f"#{pid}", TabPane), getattr(module, cls_name)(id=f"panel-{pid}")))
+        await asyncio.gather(*(pane.mount(panel) for pane, panel in panels))
+        self.panels_ready = True
+        active = self.query_one("#panels", TabbedContent).active
+        if active != self.active_panel_id:
+            self._panel_shown(active)
 
     def _start_worker(self) -> None:
         self.run_worker(self._start(), name="engine", group="engine", exit_on_error=False)
 
     def _theme_changed(self, _theme) -> None:
+        if not self.panels_ready:
+            return          # they take the theme's styles when they mount
         for p in (self.fleet_panel, self.events_panel):
             p.refresh_styles()
         if self.state is not None:
@@ -221,11 +246,11 @@ class EdgeMiningApp(MinerControls, App[int]):
     # --- panels -------------------------------------------------------------------------------
     @property
     def fleet_panel(self) -> FleetPanel:
-        return self.query_one("#panel-fleet", FleetPanel)
+        return self.panel("fleet")
 
     @property
     def events_panel(self) -> EventsPanel:
-        return self.query_one("#panel-events", EventsPanel)
+        return self.panel("events")
 
     @property
     def energy_panel(self) -> EnergyPanel:
@@ -239,7 +264,12 @@ class EdgeMiningApp(MinerControls, App[int]):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        pid = event.pane.id or "energy"
+        # a tab chosen before its panel is mounted (keys typed ahead) is shown once it is, and
+        # until then the keys act as on the panel before it
+        if self.panels_ready:
+            self._panel_shown(event.pane.id or "energy")
+
+    def _panel_shown(self, pid: str) -> None:
         self.active_panel_id = pid
         self.refresh_bindings()
         if self.state is not None:
@@ -459,7 +489,7 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.query_one("#status", Static).update(text, layout=False)   # one row, always
 
     def _maybe_load_history(self, force: bool) -> None:
-        hp = self.query_one("#panel-history", HistoryPanel)
+        hp = self.panel("history")
         now = self.clock.now()
         if force or now - hp.loaded_at >= HISTORY_RELOAD_S:
             hp.loaded_at = now   # no second query while this one runs
@@ -487,7 +517,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         async def load() -> None:
             rows = await asyncio.to_thread(self.store.query,
                                            "select * from decisions order by ts desc limit 40")
-            self.query_one("#panel-rules", RulesPanel).show_log(rows, self.tz)
+            self.panel("rules").show_log(rows, self.tz)
         self.run_worker(load(), group="decision-log", exclusive=True, exit_on_error=False)
 
     # --- which actions apply now ----------------------------------------------------------------
@@ -540,7 +570,7 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.energy_panel.next_window()
             self._maybe_load_chart(force=False)
             return
-        self.query_one("#panel-history", HistoryPanel).toggle_range()
+        self.panel("history").toggle_range()
         self._maybe_load_history(force=True)
 
     def action_energy_view(self) -> None:
@@ -549,7 +579,7 @@ class EdgeMiningApp(MinerControls, App[int]):
             self.call_after_refresh(self.energy_panel.draw_charts, self.tz)
 
     def action_history_shift(self, steps: int) -> None:
-        hp = self.query_one("#panel-history", HistoryPanel)
+        hp = self.panel("history")
         hp.shift(int(steps), self._today())
         self._maybe_load_history(force=True)
 
@@ -563,7 +593,7 @@ class EdgeMiningApp(MinerControls, App[int]):
     def on_input_submitted(self, event) -> None:
         if event.input.id != "history-date":
             return
-        hp = self.query_one("#panel-history", HistoryPanel)
+        hp = self.panel("history")
         problem = hp.pick(event.value, self._today())
         if problem:
             self.notify(problem, severity="warning", timeout=5)
