@@ -31,3 +31,28 @@ def test_rules_and_battery_start_levels_are_asked_every_step():
     assert not night_skip_ok(make_decider(rules, VirtualClock(tr.ts0), tr).decider, None)
     alloc = load_backtest_config(ROOT / "examples" / "backtest.yaml")
     assert night_skip_ok(make_decider(alloc, VirtualClock(tr.ts0), tr).decider, None)
+
+
+def test_a_quiet_nights_tight_loop_scores_what_row_by_row_scores(monkeypatch):
+    """The quiet night's rows run in a loop of their own (battery, sums, house-load model only):
+    every score, each miner's energy and the house-load model's record as stepping the fleet and
+    skipping the decider row by row."""
+    from edgemining_tui.backtest.miners import Fleet
+    from edgemining_tui.backtest.tracegen import generate
+    cfg = load_backtest_config(ROOT / "examples" / "backtest.yaml")
+    tr = generate("2025-02-20T00:00:00", days=5, step_s=60.0, weather=None, prices=False)
+
+    def run():
+        info = make_decider(cfg, VirtualClock(tr.ts0), tr)
+        r = runner.run_backtest(cfg, tr, decider=info)
+        d = r.to_dict()
+        for k in ("run_s", "rows_per_s", "decide_us_per_call", "decide_s"):
+            d.pop(k, None)
+        hl = info.decider.home_load
+        return d, [(m.p_sum, m.hr_sum, m.model.last_ts) for m in r.miners], (hl.profile, list(hl.recent), hl._sum)
+
+    fast = run()
+    monkeypatch.setattr(Fleet, "all_steady", lambda self: False)
+    slow = run()
+    assert fast == slow
+    assert fast[0]["decide_calls"] < len(tr) * 0.7       # the nights were skipped both ways

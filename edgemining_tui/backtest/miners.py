@@ -276,6 +276,26 @@ class Fleet:
             self.views = tuple(sm.view for sm in self.miners)
         return mw
 
+    def all_steady(self) -> bool:
+        """Every miner at its goal and untouched since its last step (``step`` would only add its draw)."""
+        for sm in self.miners:
+            if not sm.steady:
+                return False
+        return True
+
+    def steady_w(self) -> float:
+        """The fleet's draw while every miner stays steady, summed as ``step`` sums it."""
+        mw = 0.0
+        for m in self.models:
+            mw += m.power_w
+        return mw
+
+    def moved_to(self, now: float) -> None:
+        """Steady miners stepped to ``now`` by their caller (their sums added there): their clocks follow."""
+        for m in self.models:
+            if now > m.last_ts:
+                m.last_ts = now
+
     def all_paused(self) -> bool:
         """Every miner paused and drawing no more than its standby. Asked after ``step``; the
         answer stands while every miner stays steady (a command or a plug change ends that)."""
