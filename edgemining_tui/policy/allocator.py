@@ -78,7 +78,6 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
     ``has_battery``: the site has a battery (config, or it has reported before), so a missing battery
     reading is missing data, not "no battery"; None: configured absent (``battery.present: false``);
     ``reserve``: this cycle's forecast reserve (policy/reserve.py), None to use the fixed SoC levels."""
-    s = Site()
     value = snapshot.value
     # snapshot.value(...) for the three readings every cycle needs, without the call
     r = snapshot.grid_import_w
@@ -96,24 +95,25 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         soc = r.value if r.error is None else None
         has_battery = has_battery or charge is not None or soc is not None
     if stale and ("grid_import_w" in stale or (has_battery and "battery_charge_w" in stale)):
-        s.why = "energy data stale (" + ", ".join(stale) + ")"
-        return s
+        return _failed("energy data stale (" + ", ".join(stale) + ")")
     if has_battery and charge is None:
-        s.why = "battery power missing"
-        return s
+        return _failed("battery power missing")
     if charge is None:
         charge = 0.0
     if grid is None:
         pv, house = value("pv_w"), value("house_w")
         if pv is None or house is None or all_draw_w is None:
-            s.why = "grid power missing"
-            return s
+            return _failed("grid power missing")
         grid = house + all_draw_w + charge - pv
+    # (a Site without its __init__: every field is set once below, on each path)
+    s = _new(Site)
     s.ok = True
+    s.why = ""
     s.import_w = grid
     s.charge_w = charge
     s.soc = soc
     b = cfg.battery
+    kept = 0.0
     if has_battery and reserve is not None and soc is not None:
         # the battery keeps its share of the whole surplus (also what running miners draw now), but
         # never more than it takes: if the site exports, the battery is full or at its charge limit
@@ -122,47 +122,71 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         kept = share * total if total > 0 else 0.0
         if grid < -EXPORTING_W and kept > charge:
             kept = charge if charge > 0 else 0.0
-        s.kept_w = kept
         s.reserve = reserve
         s.below_priority = share >= 1.0
+        s.buffer_start = False
         # it carries a miner through a dip only with the surplus to come well above what it needs
         # (an afternoon duller than forecast leaves it short at sunset, bought back at night; after
         # a night it ran out, further above), plus what the running miners may draw through a
         # whole disable delay (a dip's most: the reserve counts that energy nowhere else)
         carry = CAREFUL_CARRY if reserve.careful else CARRY
         dip_wh = alloc_draw_w * cfg.disable.delay / 3600.0
-        s.carry_wh = carry * reserve.need_wh + dip_wh
-        s.buffered = share < 1.0 and reserve.coming_wh >= s.carry_wh
+        s.carry_wh = carry_wh = carry * reserve.need_wh + dip_wh
+        coming = reserve.coming_wh
+        s.buffered = buffered = share < 1.0 and coming >= carry_wh
         # a miner with no start left today is carried whenever the battery still fills (stopping it
         # ends its day: on a cloudy day the rest of the surplus went to the grid), but not after a
         # night the battery ran out
-        s.last_start_ok = share < 1.0 and not reserve.careful and reserve.coming_wh >= reserve.need_wh + dip_wh
-        if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
+        s.last_start_ok = share < 1.0 and not reserve.careful and coming >= reserve.need_wh + dip_wh
+        if buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
             # (the afternoon's tail below every minimum is otherwise exported)
-            s.lend_w = (reserve.coming_wh - reserve.need_wh) * 3600.0 / reserve.left_s
-        s.short = not s.buffered and (grid > EXPORTING_W or charge < -EXPORTING_W)
+            s.lend_w = (coming - reserve.need_wh) * 3600.0 / reserve.left_s
+        else:
+            s.lend_w = 0.0
+        s.short = not buffered and (grid > EXPORTING_W or charge < -EXPORTING_W)
         s.battery = "reserve"
-    elif has_battery:
-        # SoC unknown: assume the battery still needs its charge and may not carry a miner
-        s.below_priority = soc is None or (b.priority_soc is not None and soc < b.priority_soc)
-        if soc is not None:
-            s.buffered = b.buffer_soc is not None and soc > b.buffer_soc
-            s.buffer_start = b.buffer_start_soc is not None and soc >= b.buffer_start_soc
-        if s.below_priority and charge > 0:
-            s.kept_w = charge
-            s.battery = "priority"
-        elif s.buffer_start:
-            s.battery = "buffer_start"
-        elif s.buffered:
-            s.battery = "buffer"
-    s.available_w = alloc_draw_w - grid + charge - s.kept_w - (
+    else:
+        s.reserve = None
+        s.short = False
+        s.lend_w = 0.0
+        s.carry_wh = 0.0
+        s.last_start_ok = False
+        below = buffered = buffer_start = False
+        battery = ""
+        if has_battery:
+            # SoC unknown: assume the battery still needs its charge and may not carry a miner
+            below = soc is None or (b.priority_soc is not None and soc < b.priority_soc)
+            if soc is not None:
+                buffered = b.buffer_soc is not None and soc > b.buffer_soc
+                buffer_start = b.buffer_start_soc is not None and soc >= b.buffer_start_soc
+            if below and charge > 0:
+                kept = charge
+                battery = "priority"
+            elif buffer_start:
+                battery = "buffer_start"
+            elif buffered:
+                battery = "buffer"
+        s.below_priority = below
+        s.buffered = buffered
+        s.buffer_start = buffer_start
+        s.battery = battery
+    s.kept_w = kept
+    s.available_w = alloc_draw_w - grid + charge - kept - (
         headroom_w if headroom_w is not None else cfg.headroom_w)
-    if cfg.import_cap_w is not None:
-        # base import if the allocated miners drew nothing; they may add up to cap - base
-        s.cap_budget_w = cfg.import_cap_w - (grid - alloc_draw_w)
+    # base import if the allocated miners drew nothing; they may add up to cap - base
+    s.cap_budget_w = INF if cfg.import_cap_w is None else cfg.import_cap_w - (grid - alloc_draw_w)
     return s
+
+
+def _failed(why: str) -> Site:
+    s = Site()
+    s.why = why
+    return s
+
+
+_new = object.__new__
 
 
 class Slot:

@@ -171,19 +171,15 @@ class PolicyDecider(OverrideRequests):
                 self.home_load.observe(now, r.value)
         if ov._next_expiry is not None and now >= ov._next_expiry:
             self._events.extend(ov.expire(now))
-        day = self._day(now)
+        dk = self._day
+        day = dk._key if dk._lo <= now < dk._hi else dk(now)       # (DayKey's own test, inline)
         pause = observe = None
-        has_ov = bool(ov)            # asked once: a release below leaves for_miner() answering None
+        has_ov = bool(ov._miner or ov._global)   # bool(ov), asked once: a release below leaves for_miner() answering None
         if has_ov:
             pause = ov.global_("pause")
             observe = ov.global_("observe")
         out: dict[str, MinerDecision] = {}
-        surplus: list[Slot] = []
-        rules_slots: list[Slot] = []
-        acted: list[Slot] = []             # slots whose decision may carry a command
         max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
-        alloc_draw = 0.0
-        all_draw: float | None = 0.0
         min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
         lean = self._lean
@@ -192,6 +188,7 @@ class PolicyDecider(OverrideRequests):
             # reading changed), which went all to the allocator then: the same slots, draws and
             # minimum; only what our own state decides is worked out again
             surplus = acted = lean[2]
+            rules_slots: list[Slot] | tuple = ()
             alloc_draw, all_draw, min_w = lean[3], lean[4], lean[5]
             for sl in surplus:
                 st = sl.st
@@ -207,6 +204,11 @@ class PolicyDecider(OverrideRequests):
                     step_w = step
         else:
             self._lean = None
+            surplus = []
+            rules_slots = []
+            acted = []             # slots whose decision may carry a command
+            alloc_draw = 0.0
+            all_draw: float | None = 0.0
             slots = self._slots
             steps: list = []
             for i in self._order_of(miners):
@@ -351,32 +353,35 @@ class PolicyDecider(OverrideRequests):
         explain = self.explain
         timers: dict[str, dict] = {}
         for sl in acted:
-            if sl.run or sl.running:
+            run = sl.run
+            want = sl.want
+            cmd = None
+            if run or sl.running:        # (off and meant to be off: nothing to send)
                 cmd, resend = self._command(sl, now, retry)
-            else:
-                cmd, resend = None, False       # off and meant to be off: nothing to send
-            st = sl.st
             term, reason = sl.term, sl.reason
             if view_pending := sl.view.pending:
                 # its last command is still in flight (engine.py): send nothing new, believe nothing new
                 reason = f"{reason}; waiting for \"{view_pending.describe()}\" to finish"
                 cmd = None
-            elif cmd is not None and observe is not None:
-                term = "observe"
-                reason = f"observe only: would {cmd.describe()} ({reason})"
-                cmd = None
             elif cmd is not None:
-                self._commit(sl, cmd, resend, now, day)
-            elif observe is None and sl.run and sl.want is not None and st.on:
-                st.setpoint_w = sl.want
-                st.level = sl.level
-            if sl.timer and explain:
+                if observe is not None:
+                    term = "observe"
+                    reason = f"observe only: would {cmd.describe()} ({reason})"
+                    cmd = None
+                else:
+                    self._commit(sl, cmd, resend, now, day)
+            elif run and observe is None and want is not None:
+                st = sl.st
+                if st.on:
+                    st.setpoint_w = want
+                    st.level = sl.level
+            if explain and sl.timer:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
-                                   "starts_today": st.starts_on(day)}
+                                   "starts_today": sl.st.starts_on(day)}
             d = sl.decision
-            if cmd is not None or d is None or d.run is not sl.run or d.target_w != sl.want or d.level != sl.level \
+            if cmd is not None or d is None or d.run is not run or d.target_w != want or d.level != sl.level \
                     or d.term != term or d.reason != reason or d.command is not None:
-                d = sl.decision = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
+                d = sl.decision = make_decision(sl.name, run, want, sl.level, term, reason, cmd)
             out[sl.name] = d        # (the same decision as last cycle: the same immutable object)
 
         if not explain:
