@@ -195,7 +195,7 @@ class Slot:
     __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
                  "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept",
                  "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running",
-                 "decision")
+                 "decision", "dkey")
 
     def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
         self.name = name
@@ -204,6 +204,7 @@ class Slot:
         self.view = None
         self.running = False       # its sample says it runs (set by the decider each cycle)
         self.decision = None       # the MinerDecision it got last cycle (reused while it is the same)
+        self.dkey: tuple | None = None   # its (run, target, level, term, reason); None: not to be reused
         self.ladder: Ladder | None = None
         self.caps = None
         self.measured = 0.0

@@ -378,11 +378,13 @@ class PolicyDecider(OverrideRequests):
             if explain and sl.timer:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": sl.st.starts_on(day)}
-            d = sl.decision
-            if cmd is not None or d is None or d.run is not run or d.target_w != want or d.level != sl.level \
-                    or d.term != term or d.reason != reason or d.command is not None:
+            key = (run, want, sl.level, term, reason)
+            if cmd is None and key == sl.dkey:
+                d = sl.decision     # the same decision as last cycle: the same immutable object
+            else:
                 d = sl.decision = make_decision(sl.name, run, want, sl.level, term, reason, cmd)
-            out[sl.name] = d        # (the same decision as last cycle: the same immutable object)
+                sl.dkey = key if cmd is None else None      # (one with a command is never reused)
+            out[sl.name] = d
 
         if not explain:
             fd = self.last = make_fleet(now, site.available_w, out, {}, "")
