@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from .config import PolicyConfig, Timing
 from .protection import min_on_left, start_block
-from .quantize import ON_OFF, Ladder
+from .quantize import LEVELS, ON_OFF, Ladder
 from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
@@ -469,7 +469,8 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
         if sl.note:
             reason = f"{reason}; {sl.note}" if ex else ""
         sl.term, sl.reason = term, reason
-        sl.level = lad.name_of.get(sl.want) if sl.want is not None else None     # level_name, inlined
+        # level_name, inlined (sl.want is want; only a levels miner has names)
+        sl.level = lad.name_of.get(want) if want is not None and lad.kind == LEVELS else None
         if grid and use > R:
             # grid-justified power takes the surplus that is left; the grid covers the rest, and the
             # miners after it are not made to look like they import

@@ -309,10 +309,11 @@ class PolicyDecider(OverrideRequests):
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
                                       min_w, snp.pv_w.value, snp.grid_import_w.value)
+        batt = True if has_batt else False          # bool(has_batt), without the call
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), step_w)
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, batt, step_w)
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
-                          None if has_batt is False else bool(has_batt), res, self.headroom_w)
+                          None if has_batt is False else batt, res, self.headroom_w)
         stale_for = 0.0
         left = reserved = 0.0
         if site.ok:
