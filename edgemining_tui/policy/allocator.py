@@ -482,6 +482,123 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
     return R, reserved
 
 
+def allocate_plain(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: str) -> tuple[float, float]:
+    """``allocate`` for the plain case the replay runs most: no stop or start rules (no veto, nothing
+    forced), no heat or price gate ever applied (every slot's heat, pblock, pgrid and note at their
+    defaults), no import cap and no words (``explain`` False). The same arithmetic in the same
+    order with those branches left out, so the same decisions and state to the last bit
+    (tests/test_replay_shortcuts.py runs both side by side); ``PolicyDecider`` picks it only then."""
+    R = site.available_w
+    C = site.cap_budget_w          # INF without a cap; kept in the sums exactly as allocate keeps it
+    en_thr = cfg.enable.threshold
+    dis_thr = cfg.disable.threshold
+    reserved = 0.0
+    pending = 0.0
+    keep = R if R < C else C
+    for sl in slots:
+        sl.kept = False
+        sl.grid = False
+        if sl.st.on and sl.ladder.lo <= keep:
+            sl.kept = True
+            keep -= sl.ladder.lo
+            pending += sl.ladder.lo
+    for sl in slots:
+        st = sl.st
+        lad = sl.ladder
+        t = sl.timing
+        lo = lad.lo
+        sl.timer = ""
+        reason = ""
+        if sl.kept:
+            pending -= lo
+        R -= pending
+        C -= pending
+        if st.on:
+            st.enable_since = None
+            fit = lad.fit(R if R < C else C)
+            if fit is not None:
+                st.disable_since = None
+                want, term = fit, "surplus"
+            elif site.buffered or (site.last_start_ok and st.starts_on(day) >= t.max_starts):
+                st.disable_since = None
+                want, term = lo, "soc_guard"
+            elif lo - R <= dis_thr:
+                st.disable_since = None
+                want, term = lo, "surplus"
+            else:
+                if st.disable_since is None:
+                    st.disable_since = now
+                left = t.disable_delay - (now - st.disable_since)
+                if left > 0:
+                    want, term = lo, "disable_timer"
+                    sl.timer, sl.timer_left = "disable", left
+                else:
+                    left = min_on_left(st, t, now)
+                    if left > 0:
+                        want, term = lo, "min_on"
+                        sl.timer, sl.timer_left = "min_on", left
+                    else:
+                        want, term = None, "surplus"
+            sp = st.setpoint_w
+            if want is not None and lad.kind != ON_OFF and sp is not None and not lad.same(want, sp) \
+                    and st.last_change is not None and not (site.short and want < sp):
+                since = now - st.last_change
+                if since < t.min_change and sp <= C:
+                    want, term = sp, "min_interval"
+                    sl.timer, sl.timer_left = "min_interval", t.min_change - since
+            if want is None:
+                sl.run, sl.want = False, None
+                use = sl.measured if sl.measured < lad.idle else lad.idle
+            else:
+                sl.run, sl.want = True, want
+                use = want
+        else:
+            st.disable_since = None
+            want = None
+            need = lo + en_thr
+            lend = site.lend_w > 0 and R > 0 and R + site.lend_w >= need
+            if R >= need or site.buffer_start or lend:
+                if st.enable_since is None:
+                    st.enable_since = now
+                left = t.enable_delay - (now - st.enable_since)
+                fit = lad.fit(R if R < C else C)
+                if fit is None:
+                    fit = lo
+                if left > 0:
+                    term = "enable_timer"
+                    sl.timer, sl.timer_left = "enable", left
+                    R -= fit
+                    reserved += fit
+                else:
+                    block = start_block(st, t, now, day)
+                    if block is not None:
+                        term, reason, bl = block
+                        if bl > 0:
+                            sl.timer, sl.timer_left = term, bl
+                    else:
+                        want = fit
+                        term = "surplus" if R >= need else "soc_guard"
+            else:
+                st.enable_since = None
+                if site.kept_w > 0 and R + site.kept_w >= need:
+                    term = "soc_guard"
+                elif R <= 0:
+                    term = "idle"
+                else:
+                    term = "surplus"
+            if want is None:
+                sl.run, sl.want = False, None
+                use = sl.measured
+            else:
+                sl.run, sl.want = True, want
+                use = want
+        sl.term, sl.reason = term, reason
+        sl.level = lad.name_of.get(want) if want is not None and lad.kind == LEVELS else None
+        R += pending - use
+        C += pending - use
+    return R, reserved
+
+
 def _kwh(wh: float) -> str:
     return f"{wh / 1000.0:.1f} kWh"
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 from ..fastobj import checked
 from ..miners.model import NOT_ONLINE_STATES, RUNNING_STATES, CommandKind, MinerCommand, MinerState
-from .allocator import INF, Site, Slot, allocate, site_terms
+from .allocator import INF, Site, Slot, allocate, allocate_plain, site_terms
 from .gates import Gates
 from .config import PolicyConfig
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
@@ -70,6 +70,10 @@ class PolicyDecider(OverrideRequests):
         self._order_src: tuple | None = None     # the miners tuple the order was last asked for
         self._order: list[MinerView] = []
         self._lean: tuple | None = None          # (views, cfg, slots, draws, min, steps) while the views stay
+        self._gated = False          # the heat and price gates have marked the slots (once is enough)
+        # False: none of the replay's shortcuts (reusing a cycle's per-miner pass for the same views,
+        # the allocator's plain case): what the tests compare them with
+        self.specialise = True
         self.last: FleetDecision | None = None
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
         # None: no check, for the replay, whose samples carry the time they last changed)
@@ -183,7 +187,8 @@ class PolicyDecider(OverrideRequests):
         min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
         lean = self._lean
-        if lean is not None and lean[0] is miners and lean[1] is cfg and not has_ov and max_age is None:
+        if lean is not None and lean[0] is miners and lean[1] is cfg and not has_ov and max_age is None \
+                and self.specialise:
             # the same views as last cycle (the replay hands over the same tuple while no miner's
             # reading changed), which went all to the allocator then: the same slots, draws and
             # minimum; only what our own state decides is worked out again
@@ -329,6 +334,7 @@ class PolicyDecider(OverrideRequests):
         gates = None
         if self.gates.on or inp.climate or self.gates.gated:
             gates = self.gates.apply(surplus, inp)
+            self._gated = True        # its slots' heat and price marks may stay set: allocate reads them
         if site.ok:
             hook = self.rules
             if rules_slots:
@@ -347,7 +353,11 @@ class PolicyDecider(OverrideRequests):
                                                  stopped_since=st.last_stop)
                         if act == "start":
                             sl.forced = True
-                left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
+                if hook is None and gates is None and not self._gated and not self.explain \
+                        and cfg.import_cap_w is None and self.specialise:
+                    left, reserved = allocate_plain(cfg, site, surplus, now, day)
+                else:
+                    left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
 
         # commands
         retry = cfg.command_retry
