@@ -89,18 +89,24 @@ FIRST_STATE = re.compile(rb"\d+/\d+ mining")
 
 # The console as started by ``edgemining-tui``, plus a note of its own CPU time when the first frame
 # has been handed to the terminal driver: read from the pty, the figure would also count whatever the
-# console does while a loaded machine has not yet woken the reader.
+# console does while a loaded machine has not yet woken the reader. Textual is patched when the
+# console is about to start (ui/launch.run_app), so it is imported where the console imports it.
 FIRST_FRAME_PROBE = """
 import os, sys, time
-from textual.app import App
-_display = App._display
-def _noted(self, screen, renderable):
-    _display(self, screen, renderable)
-    if renderable is not None and not self._batch_count and not getattr(App, "_probe_done", False):
-        App._probe_done = True
-        with open(os.environ["UI_PERF_FIRST_FRAME"], "w") as f:
-            f.write(repr(time.process_time()))
-App._display = _noted
+import edgemining_tui.ui.launch as launch
+_run_app = launch.run_app
+def _run_app_noting_the_first_frame(*a, **kw):
+    from textual.app import App
+    _display = App._display
+    def _noted(self, screen, renderable):
+        _display(self, screen, renderable)
+        if renderable is not None and not self._batch_count and not getattr(App, "_probe_done", False):
+            App._probe_done = True
+            with open(os.environ["UI_PERF_FIRST_FRAME"], "w") as f:
+                f.write(repr(time.process_time()))
+    App._display = _noted
+    return _run_app(*a, **kw)
+launch.run_app = _run_app_noting_the_first_frame
 from edgemining_tui.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         quiet_stdout()
         return EXIT_BROKEN_PIPE
+    finally:
+        from .ui.launch import resume_gc
+        resume_gc()         # paused for the console's start-up; any other end of the run resumes it
 
 
 def quiet_stdout() -> None:
@@ -179,6 +182,9 @@ def _main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         return run_subcommand(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
+    if not args.headless:
+        from .ui.launch import pause_gc
+        pause_gc()          # for the console's start-up: loading the config is part of it
     from .config import ConfigError
     warnings: list = []
     try:

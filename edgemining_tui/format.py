@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
-from .engine.events import EngineState
+if TYPE_CHECKING:       # the console imports this before its first frame, the engine after it
+    from .engine.events import EngineState
 
 
 def kw(w: float | None, signed: bool = False) -> str:

@@ -245,6 +245,17 @@ def test_demo_history_never_reaches_the_real_history_export(home):
     assert rc == 2 and "no history at" in err and out == ""
 
 
+def test_a_console_start_that_fails_before_its_app_leaves_the_collector_running(tmp_path, capsys):
+    """The console's start-up pauses the garbage collector from the config load on; a start that
+    ends early (here a config that does not load) must not leave it paused."""
+    import gc
+    assert gc.isenabled()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("site: [\n")
+    assert cli.main(["--config", str(bad)]) == 2
+    assert gc.isenabled()
+
+
 def test_observing_a_demo_needs_its_data_dir(home):
     rc, _, err = run_cli("--headless", "--demo", "--observe", "--cycles", "1", env=home)
     assert rc == 2 and "--data-dir" in err

@@ -658,6 +658,35 @@ async def test_a_panel_that_cannot_be_built_after_the_first_frame_stops_the_star
     assert app.return_code == 1 and app.state is None and app.link is None   # never connected to the engine
 
 
+async def test_the_collector_paused_for_start_up_runs_again_after_the_first_frame(owner):
+    """The console starts with the cyclic garbage collector paused (cli → ui/launch.pause_gc); it
+    must run again once the first frame is out, not only when the console ends."""
+    import gc
+    from edgemining_tui.ui.launch import pause_gc, resume_gc
+    app = make_app(owner)
+    pause_gc()
+    try:
+        assert not gc.isenabled()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert gc.isenabled()
+    finally:
+        resume_gc()
+        gc.enable()
+
+
+def test_a_collector_the_user_turned_off_stays_off():
+    import gc
+    from edgemining_tui.ui.launch import pause_gc, resume_gc
+    gc.disable()
+    try:
+        pause_gc()
+        resume_gc()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 async def test_themes_load_and_switch(owner):
     from edgemining_tui.ui.theming import load_themes
     themes, problems = load_themes()

@@ -123,7 +123,7 @@ def _noted(self, screen, renderable):
         App._noted = True
         loaded = [m for m in {later!r} if m in sys.modules]
         with open({note!r}, "w") as f:
-            f.write(repr((self.query_one("#panels").active, loaded)))
+            f.write(repr((self.query_one("#panels").active, loaded, __import__("gc").isenabled())))
     _display(self, screen, renderable)
 App._display = _noted
 from edgemining_tui.cli import main
@@ -133,14 +133,16 @@ sys.exit(main(sys.argv[1:]))
 
 def test_the_first_frame_goes_out_before_the_other_panels_and_they_work_after_it(tmp_path):
     """The first frame is the console (header, tabs, the energy panel) without the panels behind
-    the other tabs: they, the runtime, pyasic and plotext load after it. Then every tab works."""
+    the other tabs: they, the runtime, pyasic and plotext load after it, and the garbage collector
+    is paused until then. Then every tab works."""
     note = tmp_path / "first-frame"
     c = Console(tmp_path, FIRST_FRAME_NOTE.format(later=LATER, note=str(note)))
     try:
         assert c.wait_for(b"edgemining-tui", 60), "no first frame"
         assert c.wait_for(b"mining", 60), "the console did not show a state"
-        active, loaded = eval(note.read_text())
+        active, loaded, collector_on = eval(note.read_text())
         assert active == "energy" and loaded == []
+        assert not collector_on         # paused for the start-up (ui/launch.pause_gc), resumed after it
         os.write(c.fd, b"2")
         assert c.wait_for(b"sim-a", 10), "the fleet panel did not show its miner"
         os.write(c.fd, b"6")

@@ -23,7 +23,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from ..engine import actions
-from ..engine.events import EngineState, Event
 from ..format import duration
 from .commands import ConsoleCommands
 from .controls import MinerControls, _detail_cls
@@ -32,6 +31,7 @@ from .panels import Panel
 from .panels.energy import EnergyPanel
 
 if TYPE_CHECKING:
+    from ..engine.events import EngineState, Event     # the runtime's: imported with it, after the first frame
     from .panels.events import EventsPanel
     from .panels.fleet import FleetPanel
 
@@ -214,6 +214,8 @@ class EdgeMiningApp(MinerControls, App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     async def _after_first_frame(self) -> None:
+        from .launch import resume_gc
+        resume_gc()
         await self._mount_later_panels()
         if self.return_code is None:        # else the app is ending (a panel failed, or `q`)
             self._start_worker()
@@ -369,6 +371,7 @@ class EdgeMiningApp(MinerControls, App[int]):
             await asyncio.sleep(self.refresh_s)
 
     def _on_engine(self, item: EngineState | Event) -> None:
+        from ..engine.events import EngineState
         if isinstance(item, EngineState):
             self.post_message(StateArrived(item))
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -19,10 +19,12 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...engine.events import EngineState
 from ..flow import Flows, draw
 from ..fmt import age, power, shown_w
 from . import Panel, PlotSlot, mount_plots
+
+if TYPE_CHECKING:
+    from ...engine.events import EngineState
 
 # window key -> (span, buckets, reload every, title)
 # (reloaded once per bucket: a chart read more often redraws the same points)
