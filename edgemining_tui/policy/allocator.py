@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from .config import PolicyConfig, Timing
 from .protection import min_on_left, start_block
-from .quantize import ON_OFF, Ladder
+from .quantize import LEVELS, ON_OFF, Ladder
 from .timers import MinerState, fmt_dur, fmt_kw, fmt_kw_below
 
 INF = float("inf")
@@ -78,7 +78,6 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
     ``has_battery``: the site has a battery (config, or it has reported before), so a missing battery
     reading is missing data, not "no battery"; None: configured absent (``battery.present: false``);
     ``reserve``: this cycle's forecast reserve (policy/reserve.py), None to use the fixed SoC levels."""
-    s = Site()
     value = snapshot.value
     # snapshot.value(...) for the three readings every cycle needs, without the call
     r = snapshot.grid_import_w
@@ -96,24 +95,25 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         soc = r.value if r.error is None else None
         has_battery = has_battery or charge is not None or soc is not None
     if stale and ("grid_import_w" in stale or (has_battery and "battery_charge_w" in stale)):
-        s.why = "energy data stale (" + ", ".join(stale) + ")"
-        return s
+        return _failed("energy data stale (" + ", ".join(stale) + ")")
     if has_battery and charge is None:
-        s.why = "battery power missing"
-        return s
+        return _failed("battery power missing")
     if charge is None:
         charge = 0.0
     if grid is None:
         pv, house = value("pv_w"), value("house_w")
         if pv is None or house is None or all_draw_w is None:
-            s.why = "grid power missing"
-            return s
+            return _failed("grid power missing")
         grid = house + all_draw_w + charge - pv
+    # (a Site without its __init__: every field is set once below, on each path)
+    s = _new(Site)
     s.ok = True
+    s.why = ""
     s.import_w = grid
     s.charge_w = charge
     s.soc = soc
     b = cfg.battery
+    kept = 0.0
     if has_battery and reserve is not None and soc is not None:
         # the battery keeps its share of the whole surplus (also what running miners draw now), but
         # never more than it takes: if the site exports, the battery is full or at its charge limit
@@ -122,47 +122,71 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         kept = share * total if total > 0 else 0.0
         if grid < -EXPORTING_W and kept > charge:
             kept = charge if charge > 0 else 0.0
-        s.kept_w = kept
         s.reserve = reserve
         s.below_priority = share >= 1.0
+        s.buffer_start = False
         # it carries a miner through a dip only with the surplus to come well above what it needs
         # (an afternoon duller than forecast leaves it short at sunset, bought back at night; after
         # a night it ran out, further above), plus what the running miners may draw through a
         # whole disable delay (a dip's most: the reserve counts that energy nowhere else)
         carry = CAREFUL_CARRY if reserve.careful else CARRY
         dip_wh = alloc_draw_w * cfg.disable.delay / 3600.0
-        s.carry_wh = carry * reserve.need_wh + dip_wh
-        s.buffered = share < 1.0 and reserve.coming_wh >= s.carry_wh
+        s.carry_wh = carry_wh = carry * reserve.need_wh + dip_wh
+        coming = reserve.coming_wh
+        s.buffered = buffered = share < 1.0 and coming >= carry_wh
         # a miner with no start left today is carried whenever the battery still fills (stopping it
         # ends its day: on a cloudy day the rest of the surplus went to the grid), but not after a
         # night the battery ran out
-        s.last_start_ok = share < 1.0 and not reserve.careful and reserve.coming_wh >= reserve.need_wh + dip_wh
-        if s.buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
+        s.last_start_ok = share < 1.0 and not reserve.careful and coming >= reserve.need_wh + dip_wh
+        if buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
             # (the afternoon's tail below every minimum is otherwise exported)
-            s.lend_w = (reserve.coming_wh - reserve.need_wh) * 3600.0 / reserve.left_s
-        s.short = not s.buffered and (grid > EXPORTING_W or charge < -EXPORTING_W)
+            s.lend_w = (coming - reserve.need_wh) * 3600.0 / reserve.left_s
+        else:
+            s.lend_w = 0.0
+        s.short = not buffered and (grid > EXPORTING_W or charge < -EXPORTING_W)
         s.battery = "reserve"
-    elif has_battery:
-        # SoC unknown: assume the battery still needs its charge and may not carry a miner
-        s.below_priority = soc is None or (b.priority_soc is not None and soc < b.priority_soc)
-        if soc is not None:
-            s.buffered = b.buffer_soc is not None and soc > b.buffer_soc
-            s.buffer_start = b.buffer_start_soc is not None and soc >= b.buffer_start_soc
-        if s.below_priority and charge > 0:
-            s.kept_w = charge
-            s.battery = "priority"
-        elif s.buffer_start:
-            s.battery = "buffer_start"
-        elif s.buffered:
-            s.battery = "buffer"
-    s.available_w = alloc_draw_w - grid + charge - s.kept_w - (
+    else:
+        s.reserve = None
+        s.short = False
+        s.lend_w = 0.0
+        s.carry_wh = 0.0
+        s.last_start_ok = False
+        below = buffered = buffer_start = False
+        battery = ""
+        if has_battery:
+            # SoC unknown: assume the battery still needs its charge and may not carry a miner
+            below = soc is None or (b.priority_soc is not None and soc < b.priority_soc)
+            if soc is not None:
+                buffered = b.buffer_soc is not None and soc > b.buffer_soc
+                buffer_start = b.buffer_start_soc is not None and soc >= b.buffer_start_soc
+            if below and charge > 0:
+                kept = charge
+                battery = "priority"
+            elif buffer_start:
+                battery = "buffer_start"
+            elif buffered:
+                battery = "buffer"
+        s.below_priority = below
+        s.buffered = buffered
+        s.buffer_start = buffer_start
+        s.battery = battery
+    s.kept_w = kept
+    s.available_w = alloc_draw_w - grid + charge - kept - (
         headroom_w if headroom_w is not None else cfg.headroom_w)
-    if cfg.import_cap_w is not None:
-        # base import if the allocated miners drew nothing; they may add up to cap - base
-        s.cap_budget_w = cfg.import_cap_w - (grid - alloc_draw_w)
+    # base import if the allocated miners drew nothing; they may add up to cap - base
+    s.cap_budget_w = INF if cfg.import_cap_w is None else cfg.import_cap_w - (grid - alloc_draw_w)
     return s
+
+
+def _failed(why: str) -> Site:
+    s = Site()
+    s.why = why
+    return s
+
+
+_new = object.__new__
 
 
 class Slot:
@@ -171,7 +195,7 @@ class Slot:
     __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
                  "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept",
                  "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running",
-                 "decision")
+                 "decision", "dkey")
 
     def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
         self.name = name
@@ -180,6 +204,7 @@ class Slot:
         self.view = None
         self.running = False       # its sample says it runs (set by the decider each cycle)
         self.decision = None       # the MinerDecision it got last cycle (reused while it is the same)
+        self.dkey: tuple | None = None   # its (run, target, level, term, reason); None: not to be reused
         self.ladder: Ladder | None = None
         self.caps = None
         self.measured = 0.0
@@ -444,7 +469,8 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
         if sl.note:
             reason = f"{reason}; {sl.note}" if ex else ""
         sl.term, sl.reason = term, reason
-        sl.level = lad.name_of.get(sl.want) if sl.want is not None else None     # level_name, inlined
+        # level_name, inlined (sl.want is want; only a levels miner has names)
+        sl.level = lad.name_of.get(want) if want is not None and lad.kind == LEVELS else None
         if grid and use > R:
             # grid-justified power takes the surplus that is left; the grid covers the rest, and the
             # miners after it are not made to look like they import
@@ -452,6 +478,123 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             R += pending - (R if R > 0 else 0.0)
         else:
             R += pending - use
+        C += pending - use
+    return R, reserved
+
+
+def allocate_plain(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: str) -> tuple[float, float]:
+    """``allocate`` for the plain case the replay runs most: no stop or start rules (no veto, nothing
+    forced), no heat or price gate ever applied (every slot's heat, pblock, pgrid and note at their
+    defaults), no import cap and no words (``explain`` False). The same arithmetic in the same
+    order with those branches left out, so the same decisions and state to the last bit
+    (tests/test_replay_shortcuts.py runs both side by side); ``PolicyDecider`` picks it only then."""
+    R = site.available_w
+    C = site.cap_budget_w          # INF without a cap; kept in the sums exactly as allocate keeps it
+    en_thr = cfg.enable.threshold
+    dis_thr = cfg.disable.threshold
+    reserved = 0.0
+    pending = 0.0
+    keep = R if R < C else C
+    for sl in slots:
+        sl.kept = False
+        sl.grid = False
+        if sl.st.on and sl.ladder.lo <= keep:
+            sl.kept = True
+            keep -= sl.ladder.lo
+            pending += sl.ladder.lo
+    for sl in slots:
+        st = sl.st
+        lad = sl.ladder
+        t = sl.timing
+        lo = lad.lo
+        sl.timer = ""
+        reason = ""
+        if sl.kept:
+            pending -= lo
+        R -= pending
+        C -= pending
+        if st.on:
+            st.enable_since = None
+            fit = lad.fit(R if R < C else C)
+            if fit is not None:
+                st.disable_since = None
+                want, term = fit, "surplus"
+            elif site.buffered or (site.last_start_ok and st.starts_on(day) >= t.max_starts):
+                st.disable_since = None
+                want, term = lo, "soc_guard"
+            elif lo - R <= dis_thr:
+                st.disable_since = None
+                want, term = lo, "surplus"
+            else:
+                if st.disable_since is None:
+                    st.disable_since = now
+                left = t.disable_delay - (now - st.disable_since)
+                if left > 0:
+                    want, term = lo, "disable_timer"
+                    sl.timer, sl.timer_left = "disable", left
+                else:
+                    left = min_on_left(st, t, now)
+                    if left > 0:
+                        want, term = lo, "min_on"
+                        sl.timer, sl.timer_left = "min_on", left
+                    else:
+                        want, term = None, "surplus"
+            sp = st.setpoint_w
+            if want is not None and lad.kind != ON_OFF and sp is not None and not lad.same(want, sp) \
+                    and st.last_change is not None and not (site.short and want < sp):
+                since = now - st.last_change
+                if since < t.min_change and sp <= C:
+                    want, term = sp, "min_interval"
+                    sl.timer, sl.timer_left = "min_interval", t.min_change - since
+            if want is None:
+                sl.run, sl.want = False, None
+                use = sl.measured if sl.measured < lad.idle else lad.idle
+            else:
+                sl.run, sl.want = True, want
+                use = want
+        else:
+            st.disable_since = None
+            want = None
+            need = lo + en_thr
+            lend = site.lend_w > 0 and R > 0 and R + site.lend_w >= need
+            if R >= need or site.buffer_start or lend:
+                if st.enable_since is None:
+                    st.enable_since = now
+                left = t.enable_delay - (now - st.enable_since)
+                fit = lad.fit(R if R < C else C)
+                if fit is None:
+                    fit = lo
+                if left > 0:
+                    term = "enable_timer"
+                    sl.timer, sl.timer_left = "enable", left
+                    R -= fit
+                    reserved += fit
+                else:
+                    block = start_block(st, t, now, day)
+                    if block is not None:
+                        term, reason, bl = block
+                        if bl > 0:
+                            sl.timer, sl.timer_left = term, bl
+                    else:
+                        want = fit
+                        term = "surplus" if R >= need else "soc_guard"
+            else:
+                st.enable_since = None
+                if site.kept_w > 0 and R + site.kept_w >= need:
+                    term = "soc_guard"
+                elif R <= 0:
+                    term = "idle"
+                else:
+                    term = "surplus"
+            if want is None:
+                sl.run, sl.want = False, None
+                use = sl.measured
+            else:
+                sl.run, sl.want = True, want
+                use = want
+        sl.term, sl.reason = term, reason
+        sl.level = lad.name_of.get(want) if want is not None and lad.kind == LEVELS else None
+        R += pending - use
         C += pending - use
     return R, reserved
 

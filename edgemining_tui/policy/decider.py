@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 from ..fastobj import checked
 from ..miners.model import NOT_ONLINE_STATES, RUNNING_STATES, CommandKind, MinerCommand, MinerState
-from .allocator import INF, Site, Slot, allocate, site_terms
+from .allocator import INF, Site, Slot, allocate, allocate_plain, site_terms
 from .gates import Gates
 from .config import PolicyConfig
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
@@ -70,6 +70,10 @@ class PolicyDecider(OverrideRequests):
         self._order_src: tuple | None = None     # the miners tuple the order was last asked for
         self._order: list[MinerView] = []
         self._lean: tuple | None = None          # (views, cfg, slots, draws, min, steps) while the views stay
+        self._gated = False          # the heat and price gates have marked the slots (once is enough)
+        # False: none of the replay's shortcuts (reusing a cycle's per-miner pass for the same views,
+        # the allocator's plain case): what the tests compare them with
+        self.specialise = True
         self.last: FleetDecision | None = None
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
         # None: no check, for the replay, whose samples carry the time they last changed)
@@ -171,27 +175,25 @@ class PolicyDecider(OverrideRequests):
                 self.home_load.observe(now, r.value)
         if ov._next_expiry is not None and now >= ov._next_expiry:
             self._events.extend(ov.expire(now))
-        day = self._day(now)
+        dk = self._day
+        day = dk._key if dk._lo <= now < dk._hi else dk(now)       # (DayKey's own test, inline)
         pause = observe = None
-        has_ov = bool(ov)            # asked once: a release below leaves for_miner() answering None
+        has_ov = bool(ov._miner or ov._global)   # bool(ov), asked once: a release below leaves for_miner() answering None
         if has_ov:
             pause = ov.global_("pause")
             observe = ov.global_("observe")
         out: dict[str, MinerDecision] = {}
-        surplus: list[Slot] = []
-        rules_slots: list[Slot] = []
-        acted: list[Slot] = []             # slots whose decision may carry a command
         max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
-        alloc_draw = 0.0
-        all_draw: float | None = 0.0
         min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
         lean = self._lean
-        if lean is not None and lean[0] is miners and lean[1] is cfg and not has_ov and max_age is None:
+        if lean is not None and lean[0] is miners and lean[1] is cfg and not has_ov and max_age is None \
+                and self.specialise:
             # the same views as last cycle (the replay hands over the same tuple while no miner's
             # reading changed), which went all to the allocator then: the same slots, draws and
             # minimum; only what our own state decides is worked out again
             surplus = acted = lean[2]
+            rules_slots: list[Slot] | tuple = ()
             alloc_draw, all_draw, min_w = lean[3], lean[4], lean[5]
             for sl in surplus:
                 st = sl.st
@@ -207,6 +209,11 @@ class PolicyDecider(OverrideRequests):
                     step_w = step
         else:
             self._lean = None
+            surplus = []
+            rules_slots = []
+            acted = []             # slots whose decision may carry a command
+            alloc_draw = 0.0
+            all_draw: float | None = 0.0
             slots = self._slots
             steps: list = []
             for i in self._order_of(miners):
@@ -307,10 +314,11 @@ class PolicyDecider(OverrideRequests):
         if self.reserve is not None:
             res = self.reserve.update(now, snp.battery_soc_pct.value, snp.house_w.value, snp.forecast,
                                       min_w, snp.pv_w.value, snp.grid_import_w.value)
+        batt = True if has_batt else False          # bool(has_batt), without the call
         if self.headroom is not None:
-            self.headroom_w = self.headroom.update(snp.grid_import_w.value, bool(has_batt), step_w)
+            self.headroom_w = self.headroom.update(snp.grid_import_w.value, batt, step_w)
         site = site_terms(cfg, snp, inp.stale, alloc_draw, all_draw,
-                          None if has_batt is False else bool(has_batt), res, self.headroom_w)
+                          None if has_batt is False else batt, res, self.headroom_w)
         stale_for = 0.0
         left = reserved = 0.0
         if site.ok:
@@ -326,6 +334,7 @@ class PolicyDecider(OverrideRequests):
         gates = None
         if self.gates.on or inp.climate or self.gates.gated:
             gates = self.gates.apply(surplus, inp)
+            self._gated = True        # its slots' heat and price marks may stay set: allocate reads them
         if site.ok:
             hook = self.rules
             if rules_slots:
@@ -344,40 +353,49 @@ class PolicyDecider(OverrideRequests):
                                                  stopped_since=st.last_stop)
                         if act == "start":
                             sl.forced = True
-                left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
+                if hook is None and gates is None and not self._gated and not self.explain \
+                        and cfg.import_cap_w is None and self.specialise:
+                    left, reserved = allocate_plain(cfg, site, surplus, now, day)
+                else:
+                    left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
 
         # commands
         retry = cfg.command_retry
         explain = self.explain
         timers: dict[str, dict] = {}
         for sl in acted:
-            if sl.run or sl.running:
+            run = sl.run
+            want = sl.want
+            cmd = None
+            if run or sl.running:        # (off and meant to be off: nothing to send)
                 cmd, resend = self._command(sl, now, retry)
-            else:
-                cmd, resend = None, False       # off and meant to be off: nothing to send
-            st = sl.st
             term, reason = sl.term, sl.reason
             if view_pending := sl.view.pending:
                 # its last command is still in flight (engine.py): send nothing new, believe nothing new
                 reason = f"{reason}; waiting for \"{view_pending.describe()}\" to finish"
                 cmd = None
-            elif cmd is not None and observe is not None:
-                term = "observe"
-                reason = f"observe only: would {cmd.describe()} ({reason})"
-                cmd = None
             elif cmd is not None:
-                self._commit(sl, cmd, resend, now, day)
-            elif observe is None and sl.run and sl.want is not None and st.on:
-                st.setpoint_w = sl.want
-                st.level = sl.level
-            if sl.timer and explain:
+                if observe is not None:
+                    term = "observe"
+                    reason = f"observe only: would {cmd.describe()} ({reason})"
+                    cmd = None
+                else:
+                    self._commit(sl, cmd, resend, now, day)
+            elif run and observe is None and want is not None:
+                st = sl.st
+                if st.on:
+                    st.setpoint_w = want
+                    st.level = sl.level
+            if explain and sl.timer:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
-                                   "starts_today": st.starts_on(day)}
-            d = sl.decision
-            if cmd is not None or d is None or d.run is not sl.run or d.target_w != sl.want or d.level != sl.level \
-                    or d.term != term or d.reason != reason or d.command is not None:
-                d = sl.decision = make_decision(sl.name, sl.run, sl.want, sl.level, term, reason, cmd)
-            out[sl.name] = d        # (the same decision as last cycle: the same immutable object)
+                                   "starts_today": sl.st.starts_on(day)}
+            key = (run, want, sl.level, term, reason)
+            if cmd is None and key == sl.dkey:
+                d = sl.decision     # the same decision as last cycle: the same immutable object
+            else:
+                d = sl.decision = make_decision(sl.name, run, want, sl.level, term, reason, cmd)
+                sl.dkey = key if cmd is None else None      # (one with a command is never reused)
+            out[sl.name] = d
 
         if not explain:
             fd = self.last = make_fleet(now, site.available_w, out, {}, "")
