@@ -687,6 +687,24 @@ def test_a_collector_the_user_turned_off_stays_off():
         gc.enable()
 
 
+async def test_engine_messages_that_arrive_while_the_console_closes_are_dropped(owner):
+    """Textual marks the app as no longer running before it removes the widgets; the engine can
+    still post a state or an event then (quitting right after the start, while the emulators come
+    up): they are dropped, not a NoMatches traceback printed at exit."""
+    from edgemining_tui.ui.app import EventArrived, StateArrived
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen, state = app.events_panel.count, app.state
+        app._running = False
+        try:
+            app._event_arrived(EventArrived(owner.clock.now(), "command", "set power 2950 W"))
+            app._state_arrived(StateArrived(await owner.engine.cycle()))
+        finally:
+            app._running = True
+        assert app.events_panel.count == seen and app.state is state
+
+
 async def test_themes_load_and_switch(owner):
     from edgemining_tui.ui.theming import load_themes
     themes, problems = load_themes()

@@ -379,6 +379,8 @@ class EdgeMiningApp(MinerControls, App[int]):
 
     @on(StateArrived)
     def _state_arrived(self, message: StateArrived) -> None:
+        if not self.is_running:     # closing: its widgets are going or gone
+            return
         self.state = message.state
         if self._state_at is not None:
             self._state_at = time.monotonic()
@@ -398,6 +400,8 @@ class EdgeMiningApp(MinerControls, App[int]):
 
     @on(EventArrived)
     def _event_arrived(self, m: EventArrived) -> None:
+        if not self.is_running:     # an engine event while the console closes: no traceback at exit
+            return
         self.events_panel.add(m.ts, m.kind, m.text, m.severity, self.tz)
         if m.severity in ("warning", "error") and m.kind in ("fault", "failsafe"):
             self.notify(m.text, severity="warning" if m.severity == "warning" else "error", timeout=8)
