@@ -217,7 +217,8 @@ class ForecastReserve:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
         if pv_w is not None and house_w is not None and self.quantile is not None:
             self.misses.observe(now, pv_w - house_w)
-        # (the two averages are _ema's arithmetic, inline: this runs every cycle)
+        # the two averages: each moved towards its reading by the time since the last over its
+        # time constant (at most all the way)
         if pv_w is not None:
             p = self._pv
             if p is None:
@@ -375,16 +376,6 @@ class ForecastReserve:
         if min_w > 0.0 and wh > 0.0:
             return wh, _sine_at(pv_wh, peak, u, length, load_w + min_w)
         return wh, None
-
-
-def _ema(avg: float | None, since: float, value: float, now: float, tau_s: float) -> float:
-    """``avg`` moved towards ``value`` by the time since ``since`` over ``tau_s`` (at most all the way)."""
-    if avg is None:
-        return value
-    a = (now - since) / tau_s
-    if a > 0.0:
-        avg += (value - avg) * (a if a < 1.0 else 1.0)
-    return avg
 
 
 def _fade(pv_wh: float, p0_w: float, load_w: float, left_s: float) -> tuple[float, float] | None:
