@@ -294,3 +294,45 @@ async def test_against_aiohttp_the_server_home_assistant_runs_on_idle_drops_incl
     finally:
         await src.close()
         await runner.cleanup()
+
+
+async def test_an_address_that_never_answers_the_connect_does_not_hide_the_next_one(monkeypatch):
+    """homeassistant.local often has an AAAA record on a LAN without an IPv6 route: the first address
+    swallows the connect. Like httpx (anyio), the client tries the next address after 0.25 s instead
+    of waiting out its timeout on the first. Here the first address is a loopback listener whose
+    queue is full (the kernel drops the SYN), on the same port as Home Assistant's stand-in."""
+    import socket
+    srv = await HomeAssistantServer(lambda: STATE).start()
+    port = int(srv.url.rsplit(":", 1)[1])
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.2", port))
+    stuck.listen(0)
+    fillers = []
+    for _ in range(3):                       # fill the queue: later connects get no answer at all
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.2", port))
+        fillers.append(f)
+    await asyncio.sleep(0.1)
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+
+    async def two_addresses(host, *args, **kw):
+        if host == "ha.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port)),
+                    (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return await real(host, *args, **kw)
+
+    monkeypatch.setattr(loop, "getaddrinfo", two_addresses)
+    client = KeepAliveClient(f"http://ha.test:{port}", {"Authorization": "Bearer demo-token"}, timeout_s=3.0)
+    try:
+        t0 = loop.time()
+        r = await client.get("/api/states/sensor.grid_power")
+        assert r.status == 200 and json.loads(r.body)["state"] == "-3200.0"
+        assert loop.time() - t0 < 2.0          # not the 3 s timeout on the first address
+    finally:
+        await client.close()
+        for f in fillers:
+            f.close()
+        stuck.close()
+        await srv.close()

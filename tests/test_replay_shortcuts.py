@@ -100,6 +100,7 @@ from edgemining_tui.policy.decider import PolicyDecider  # noqa: E402
 from edgemining_tui.policy.decision import DecisionInput, MinerView  # noqa: E402
 from edgemining_tui.policy.home_load import HomeLoadForecaster  # noqa: E402
 from edgemining_tui.policy.reserve import ForecastReserve  # noqa: E402
+from edgemining_tui.forecast.builtin import BuiltinForecast  # noqa: E402
 from edgemining_tui.miners.model import Capabilities, Level  # noqa: E402
 from edgemining_tui.policy.allocator import Site, Slot, allocate, allocate_plain  # noqa: E402
 from edgemining_tui.policy.config import DisableConfig, EnableConfig, PolicyConfig  # noqa: E402
@@ -306,3 +307,33 @@ def test_the_plain_allocator_allocates_what_the_allocator_does(cycle):
     want = allocate(cfg, site, twins, now, day, explain=False)
     assert got == want
     assert [_slot_out(s) for s in slots] == [_slot_out(s) for s in twins]
+
+
+class _EveryRowForecast(BuiltinForecast):
+    """The built-in forecast working through every reading (no shortcut for the dark)."""
+
+    def observe(self, ts, pv_w):
+        self._observe(ts, pv_w)
+
+
+@SETTINGS
+@given(st.integers(0, 364), st.lists(st.one_of(st.just(0.0), st.just(-0.0), st.none(), st.just(math.nan),
+                                               st.floats(min_value=-50.0, max_value=9000.0)),
+                                     min_size=1, max_size=400),
+       st.sampled_from([60.0, 300.0, 1000.0]))
+def test_the_forecast_skips_only_what_a_dark_reading_leaves_unchanged(day, rows, step):
+    """Readings at any cadence (dark ones, gaps, a midnight, missing and negative values): the
+    forecast that only moves its clock on for a dark reading after a dark one says at every row
+    what one working through every reading says, and keeps the same record."""
+    tz = ZoneInfo("Europe/Berlin")
+    fast = BuiltinForecast(48.1, 11.6, tz, hour_window=False)
+    slow = _EveryRowForecast(48.1, 11.6, tz, hour_window=False)
+    ts = 1_735_686_000.0 + day * 86400.0 + 20 * 3600.0      # an evening: into the night and the next day
+    for w in rows:
+        assert fast.remaining_wh(ts) == slow.remaining_wh(ts)
+        fast.observe(ts, w)
+        slow.observe(ts, w)
+        ts += step
+    assert (fast._last_ts, fast._last_w, fast._meas_today, fast.weather_ratio(), fast.env) == \
+        (slow._last_ts, slow._last_w, slow._meas_today, slow.weather_ratio(), slow.env)
+    assert [d for d in fast.day.meas] == [d for d in slow.day.meas]

@@ -273,7 +273,7 @@ class Fleet:
                     fresh = True
             mw += m.power_w
         if fresh:
-            self.views = tuple(sm.view for sm in self.miners)
+            self.views = tuple([sm.view for sm in self.miners])
         return mw
 
     def all_steady(self) -> bool:

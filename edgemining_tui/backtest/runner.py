@@ -376,6 +376,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     fc_row = -1
     # a quiet night's rows in a tight loop of their own: one decision tick a row, nothing but the
     # battery, the sums and the house-load model to move on (the same arithmetic, in the same order)
+    reps = range(sub)        # a row's decision ticks (built once, not a range() a row)
     nights = quiet and sub == 1 and zones is None and ledger is None and writer is None and not plugged
     night_end = 0
     for i in range(n):
@@ -437,7 +438,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
         else:
             prices = empty
             pi = pe = 0.0
-        for _ in range(sub):
+        for _ in reps:
             t = ts0 + tick * dt
             tick += 1
             # 1. the fleet as a poll would see it now (its views: stepper.views)

@@ -50,6 +50,7 @@ class Baselines:
         money = pimp is not None or pexp is not None
         pi = pe = 0.0
         k = 0
+        reps = range(sub)
         for i in range(len(pvs)):
             pv = pvs[i]
             load = loads[i]
@@ -59,7 +60,7 @@ class Baselines:
                 pi = pi if pi == pi else 0.0
                 pe = pe if pe == pe else 0.0
             net0 = pv - load
-            for _ in range(sub):
+            for _ in reps:
                 ch0 = settle0(net0)
                 grid0 = load + ch0 - pv
                 grid_s = load + idle_w + settle_s(net0 - idle_w) - pv

@@ -30,6 +30,7 @@ import h11
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 READ_CHUNK_BYTES = 65536
+HAPPY_EYEBALLS_S = 0.25      # RFC 8305's recommended connection attempt delay
 
 
 class HttpFailure(Exception):
@@ -136,8 +137,11 @@ class KeepAliveClient:
             import httpx     # the same trust store and SSL_CERT_FILE handling as the other adapters
             self._ssl = httpx.create_ssl_context()
         try:
+            # happy eyeballs, as anyio (httpx) does: a name with an AAAA record on a LAN without an
+            # IPv6 route (homeassistant.local often) must not hang the connect until the timeout
             self._reader, self._writer = await asyncio.open_connection(
-                self.host, self.port, ssl=self._ssl if self.tls else None, limit=READ_CHUNK_BYTES)
+                self.host, self.port, ssl=self._ssl if self.tls else None, limit=READ_CHUNK_BYTES,
+                happy_eyeballs_delay=HAPPY_EYEBALLS_S)
         except ssl.SSLCertVerificationError as e:
             raise HttpFailure(f"its TLS certificate is not trusted ({e.verify_message})") from None
         self._h11 = h11.Connection(h11.CLIENT)

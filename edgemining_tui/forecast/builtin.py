@@ -139,6 +139,18 @@ class BuiltinForecast:
 
     # -- input --------------------------------------------------------------------------------
     def observe(self, ts: float, pv_w: float | None) -> None:
+        if pv_w == 0.0 and self._last_w == 0.0 and self._hour is None:
+            # dark since the last reading (the night: half of a replay's rows): no energy to add
+            # anywhere, only the clock moves on, unless a day ends
+            last = self._last_ts
+            day = self.day
+            if last is not None and ts > last and day is not None and last < day.end:
+                self._last_ts = ts
+                self._last_w = pv_w
+                return
+        self._observe(ts, pv_w)
+
+    def _observe(self, ts: float, pv_w: float | None) -> None:
         if pv_w is None or pv_w != pv_w:
             return
         if pv_w < 0:

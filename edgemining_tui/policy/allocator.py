@@ -350,22 +350,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     want, term = lo, "surplus"
                     reason = f"surplus {fmt_kw(R)}: at minimum {lo:.0f} W (import ≤ {dis_thr:.0f} W allowed)" if ex else ""
                 else:
-                    if st.disable_since is None:
-                        st.disable_since = now
-                    left = t.disable_delay - (now - st.disable_since)
-                    if left > 0:
-                        want, term = lo, "disable_timer"
-                        reason = f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} min{_no_carry_why(site)})" \
-                            if ex else ""
-                        sl.timer, sl.timer_left = "disable", left
-                    else:
-                        left = min_on_left(st, t, now)
-                        if left > 0:
-                            want, term, reason = lo, "min_on", (f"min on-time: {fmt_dur(left)} left" if ex else "")
-                            sl.timer, sl.timer_left = "min_on", left
-                        else:
-                            want, term = None, "surplus"
-                            reason = f"surplus {fmt_kw_below(R, lo)} min: pause" if ex else ""
+                    want, term, reason = _wind_down(sl, R, site, now, ex)
             # minimum interval between power changes (miners ramp; toggling targets wears them)
             if want is not None and lad.kind != ON_OFF and st.setpoint_w is not None \
                     and not lad.same(want, st.setpoint_w) and st.last_change is not None \
@@ -482,6 +467,24 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
     return R, reserved
 
 
+def _wind_down(sl: Slot, R: float, site: Site, now: float, ex: bool) -> tuple[float | None, str, str]:
+    """(want, term, reason) for a running miner the surplus no longer keeps at its minimum: held
+    there through the disable delay, then through its min on-time, then paused (its timer set)."""
+    st, t, lo = sl.st, sl.timing, sl.ladder.lo
+    if st.disable_since is None:
+        st.disable_since = now
+    left = t.disable_delay - (now - st.disable_since)
+    if left > 0:
+        sl.timer, sl.timer_left = "disable", left
+        return lo, "disable_timer", (f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} "
+                                     f"min{_no_carry_why(site)})" if ex else "")
+    left = min_on_left(st, t, now)
+    if left > 0:
+        sl.timer, sl.timer_left = "min_on", left
+        return lo, "min_on", (f"min on-time: {fmt_dur(left)} left" if ex else "")
+    return None, "surplus", (f"surplus {fmt_kw_below(R, lo)} min: pause" if ex else "")
+
+
 def allocate_plain(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: str) -> tuple[float, float]:
     """``allocate`` for the plain case the replay runs most: no stop or start rules (no veto, nothing
     forced), no heat or price gate ever applied (every slot's heat, pblock, pgrid and note at their
@@ -526,19 +529,7 @@ def allocate_plain(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float,
                 st.disable_since = None
                 want, term = lo, "surplus"
             else:
-                if st.disable_since is None:
-                    st.disable_since = now
-                left = t.disable_delay - (now - st.disable_since)
-                if left > 0:
-                    want, term = lo, "disable_timer"
-                    sl.timer, sl.timer_left = "disable", left
-                else:
-                    left = min_on_left(st, t, now)
-                    if left > 0:
-                        want, term = lo, "min_on"
-                        sl.timer, sl.timer_left = "min_on", left
-                    else:
-                        want, term = None, "surplus"
+                want, term, reason = _wind_down(sl, R, site, now, False)
             sp = st.setpoint_w
             if want is not None and lad.kind != ON_OFF and sp is not None and not lad.same(want, sp) \
                     and st.last_change is not None and not (site.short and want < sp):

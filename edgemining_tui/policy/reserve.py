@@ -182,7 +182,7 @@ class ForecastReserve:
     """Per decider; ``update`` once a cycle. Cheap: no allocation, sun times cached per day."""
 
     __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
-                 "_rise", "out", "load_forecast", "_lf", "misses", "quantile", "_ran_out", "_ran_out_prev",
+                 "_rise", "out", "load_forecast", "_lf", "_lf_lo", "_lf_hi", "_lf_set", "misses", "quantile", "_ran_out", "_ran_out_prev",
                  "_pv", "_pv_ts")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
@@ -190,7 +190,8 @@ class ForecastReserve:
                  sunrise: SunFn | None = None, load: LoadFn | None = None,
                  trust_sunrise_pct: float | None = None, learned_quantile_pct: float | None = None) -> None:
         self.load_forecast = load
-        self._lf: tuple = (None, None)          # (hour, mean W to sunset): refreshed hourly
+        self._lf: float | None = None           # the mean W from now to sunset: refreshed hourly,
+        self._lf_lo = self._lf_hi = self._lf_set = math.nan    # for the hour [lo, hi) and this sunset
         self.trust = trust_pct / 100.0
         # the trust at sunrise, rising linearly to ``trust`` at sunset (None: flat)
         self.trust0 = trust_sunrise_pct / 100.0 if trust_sunrise_pct is not None else self.trust
@@ -216,7 +217,8 @@ class ForecastReserve:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
         if pv_w is not None and house_w is not None and self.quantile is not None:
             self.misses.observe(now, pv_w - house_w)
-        # (the two averages are _ema's arithmetic, inline: this runs every cycle)
+        # the two averages: each moved towards its reading by the time since the last over its
+        # time constant (at most all the way)
         if pv_w is not None:
             p = self._pv
             if p is None:
@@ -250,10 +252,11 @@ class ForecastReserve:
                 self._ran_out_prev, self._ran_out = self._ran_out, False
             self._set, self._rise = st, rs
         if self.load_forecast is not None and now < self._set:
-            hour = (int(now // 3600.0), self._set)
-            if self._lf[0] != hour:
-                self._lf = (hour, self.load_forecast(now, self._set))
-            lf = self._lf[1]
+            if not self._lf_lo <= now < self._lf_hi or self._lf_set != self._set:
+                lo = (now // 3600.0) * 3600.0
+                self._lf_lo, self._lf_hi, self._lf_set = lo, lo + 3600.0, self._set
+                self._lf = self.load_forecast(now, self._set)
+            lf = self._lf
             if lf is not None:
                 load = lf
         # in daylight the next sunrise is tomorrow's; today's was about a day earlier
@@ -373,16 +376,6 @@ class ForecastReserve:
         if min_w > 0.0 and wh > 0.0:
             return wh, _sine_at(pv_wh, peak, u, length, load_w + min_w)
         return wh, None
-
-
-def _ema(avg: float | None, since: float, value: float, now: float, tau_s: float) -> float:
-    """``avg`` moved towards ``value`` by the time since ``since`` over ``tau_s`` (at most all the way)."""
-    if avg is None:
-        return value
-    a = (now - since) / tau_s
-    if a > 0.0:
-        avg += (value - avg) * (a if a < 1.0 else 1.0)
-    return avg
 
 
 def _fade(pv_wh: float, p0_w: float, load_w: float, left_s: float) -> tuple[float, float] | None:
