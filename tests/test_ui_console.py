@@ -368,6 +368,9 @@ async def test_history_panel_bars_by_day_week_month_with_a_date_picker(tmp_path)
     app = make_app(rt)
     try:
         async with app.run_test(size=SIZE) as pilot:
+            # the panel loads its days when a state arrives: after the first frame, the panels
+            # behind the tabs and the chart's backfill
+            await first_state(pilot, 100, 0.02)
             await pilot.press("5")
             await settle(pilot)
             hp = app.query_one("#panel-history")
