@@ -1,15 +1,14 @@
 """The decider's shortcuts for the replay (docs/backtest.md "Speed") decide exactly what its full
 path decides: a decider handed the replay's own views tuple (the same object while no miner's
-reading changed, which lets it reuse last cycle's per-miner work) and free to use the allocator's
-plain case (``allocate_plain``), against a twin with ``specialise = False`` handed a fresh copy of
-the same views every cycle (so it always takes the full path and the full allocator), side by side:
+reading changed, which lets it reuse last cycle's per-miner work), against a twin with
+``specialise = False`` handed a fresh copy of the same views every cycle (so it always takes the
+full path), side by side:
 every decision (run, target, level, term, reason, command), the available power and every piece of
 state (timers, setpoints, the reserve's averages, the headroom, the house-load model) after every
 call. Also the pieces the replay made cheaper: the house-load model's slots, its forecast, the
 reserve's surplus pair."""
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -89,7 +88,7 @@ def test_the_replays_shortcuts_decide_what_the_full_path_decides(config, start, 
 hypothesis = pytest.importorskip("hypothesis")
 from dataclasses import replace  # noqa: E402
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, strategies as st  # noqa: E402
 
 from test_decider_properties import SETTINGS, capabilities, policy, snapshot  # noqa: E402
 
@@ -101,11 +100,6 @@ from edgemining_tui.policy.decision import DecisionInput, MinerView  # noqa: E40
 from edgemining_tui.policy.home_load import HomeLoadForecaster  # noqa: E402
 from edgemining_tui.policy.reserve import ForecastReserve  # noqa: E402
 from edgemining_tui.forecast.builtin import BuiltinForecast  # noqa: E402
-from edgemining_tui.miners.model import Capabilities, Level  # noqa: E402
-from edgemining_tui.policy.allocator import Site, Slot, allocate, allocate_plain  # noqa: E402
-from edgemining_tui.policy.config import DisableConfig, EnableConfig, PolicyConfig  # noqa: E402
-from edgemining_tui.policy.quantize import Ladder  # noqa: E402
-from edgemining_tui.policy.timers import MinerState as CtlState  # noqa: E402
 
 ONLINE = st.sampled_from([MinerState.MINING, MinerState.RAMPING, MinerState.PAUSED])
 POWER = st.one_of(st.none(), st.floats(min_value=0, max_value=5000))
@@ -240,73 +234,6 @@ def test_the_house_load_forecast_asks_only_the_slots_it_needs(days, every, at, n
     now = t0 + days * 86400.0 + at
     m._cache = None
     assert m._slot_forecasts(now, n) == _plain_slot_forecasts(m, now, n)
-
-
-LADDERS = [Capabilities(on_off=True, power_target=True, min_w=1200.0, max_w=3250.0, step_w=50.0),
-           Capabilities(on_off=True, power_target=True, min_w=500.0, max_w=900.0),
-           Capabilities(on_off=True, levels=(Level("eco", 800.0), Level("std", 1300.0), Level("super", 1674.0)),
-                        max_w=1674.0),
-           Capabilities(on_off=True, max_w=1400.0)]
-# the ladders' minimums and maximums, and those less or more a threshold (where the allocator turns)
-EDGES = sorted({w + d for w in (0.0, 500.0, 800.0, 900.0, 1200.0, 1300.0, 1400.0, 1674.0, 3250.0)
-                for d in (-100.0, 0.0, 100.0)})
-WATTS = st.one_of(st.sampled_from(EDGES), st.floats(min_value=-3000.0, max_value=8000.0))
-RARELY = st.sampled_from([False, False, False, True])
-WHEN = st.one_of(st.none(), st.sampled_from([0.0, 60.0, 299.0, 300.0, 301.0, 900.0, 7200.0]))
-
-
-@st.composite
-def plain_cycle(draw):
-    """A site and 1-4 slots as the allocator meets them, around its thresholds and timers."""
-    now = 1_750_500_000.0
-    day = "2025-06-21"
-    cfg = PolicyConfig(enable=EnableConfig(threshold=draw(st.sampled_from([0.0, 100.0])),
-                                           delay=draw(st.sampled_from([0.0, 300.0]))),
-                       disable=DisableConfig(threshold=draw(st.sampled_from([0.0, 100.0])),
-                                             delay=draw(st.sampled_from([0.0, 420.0]))),
-                       min_on=draw(st.sampled_from([0.0, 600.0])), min_off=draw(st.sampled_from([0.0, 900.0])),
-                       max_starts_per_day=draw(st.sampled_from([1, 6])),
-                       min_change_interval=draw(st.sampled_from([0.0, 120.0])))
-    site = Site()
-    site.ok = True
-    site.available_w = draw(WATTS)
-    site.buffered, site.last_start_ok, site.buffer_start, site.short = (draw(RARELY) for _ in range(4))
-    site.lend_w = draw(st.sampled_from([0.0, 0.0, 300.0, 900.0]))
-    site.kept_w = draw(st.sampled_from([0.0, 0.0, 200.0, 1500.0]))
-    slots = []
-    for i in range(draw(st.integers(1, 4))):
-        caps = draw(st.sampled_from(LADDERS))
-        sl = Slot(f"m{i}", CtlState(), cfg.timers_for(f"m{i}"))
-        sl.ladder = Ladder(caps)
-        sl.measured = draw(WATTS)
-        s = sl.st
-        s.on = draw(st.booleans())
-        s.setpoint_w = draw(st.one_of(st.none(), WATTS))
-        for k in ("last_start", "last_stop", "last_change", "enable_since", "disable_since"):
-            ago = draw(WHEN)
-            setattr(s, k, None if ago is None else now - ago)
-        s.starts_day = day
-        s.starts_today = draw(st.integers(0, 7))
-        slots.append(sl)
-    return cfg, site, slots, now, day
-
-
-def _slot_out(sl) -> tuple:
-    return (sl.run, sl.want, sl.level, sl.term, sl.reason, sl.timer, sl.timer_left if sl.timer else None,
-            sl.kept, sl.grid, tuple(getattr(sl.st, k) for k in sl.st.__slots__))
-
-
-@settings(SETTINGS, max_examples=500)
-@given(plain_cycle())
-def test_the_plain_allocator_allocates_what_the_allocator_does(cycle):
-    """No rules, no gates, no cap, no words: ``allocate_plain`` leaves every slot (run, target, level,
-    term, reason, timer, keep-alive, its state) and returns what ``allocate`` does."""
-    cfg, site, slots, now, day = cycle
-    twins = copy.deepcopy(slots)
-    got = allocate_plain(cfg, site, slots, now, day)
-    want = allocate(cfg, site, twins, now, day, explain=False)
-    assert got == want
-    assert [_slot_out(s) for s in slots] == [_slot_out(s) for s in twins]
 
 
 class _EveryRowForecast(BuiltinForecast):

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 from ..fastobj import checked
 from ..miners.model import NOT_ONLINE_STATES, RUNNING_STATES, CommandKind, MinerCommand, MinerState
-from .allocator import INF, Site, Slot, allocate, allocate_plain, site_terms
+from .allocator import INF, Site, Slot, allocate, site_terms
 from .gates import Gates
 from .config import PolicyConfig
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
@@ -71,8 +71,8 @@ class PolicyDecider(OverrideRequests):
         self._order: list[MinerView] = []
         self._lean: tuple | None = None          # (views, cfg, slots, draws, min, steps) while the views stay
         self._gated = False          # the heat and price gates have marked the slots (once is enough)
-        # False: none of the replay's shortcuts (reusing a cycle's per-miner pass for the same views,
-        # the allocator's plain case): what the tests compare them with
+        # False: not the replay's shortcut (reusing a cycle's per-miner pass for the same views):
+        # what the tests compare it with
         self.specialise = True
         self.last: FleetDecision | None = None
         # a miner whose sample is older than this is never commanded ("grace": policy.stale.grace;
@@ -353,11 +353,7 @@ class PolicyDecider(OverrideRequests):
                                                  stopped_since=st.last_stop)
                         if act == "start":
                             sl.forced = True
-                if hook is None and gates is None and not self._gated and not self.explain \
-                        and cfg.import_cap_w is None and self.specialise:
-                    left, reserved = allocate_plain(cfg, site, surplus, now, day)
-                else:
-                    left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
+                left, reserved = allocate(cfg, site, surplus, now, day, self.explain)
 
         # commands
         retry = cfg.command_retry
