@@ -96,21 +96,17 @@ class KeepAliveClient:
                         if not reused:
                             await self._connect()
                         return await self._exchange(request, reused)
-                except _Stale:
+                except BaseException as e:
+                    # failed, stale or cancelled mid-exchange: the connection's state is unknown
                     self._drop()
-                    if attempt == 2:
+                    if isinstance(e, _Stale):
+                        if attempt == 1:
+                            continue
                         raise HttpFailure("the server closed the connection without answering") from None
-                except TimeoutError:
-                    self._drop()
-                    raise HttpFailure(f"did not answer in {self.timeout_s:g} s", timed_out=True) from None
-                except HttpFailure:
-                    self._drop()
-                    raise
-                except (OSError, h11.ProtocolError, asyncio.IncompleteReadError) as e:
-                    self._drop()
-                    raise HttpFailure(_why(e)) from None
-                except BaseException:
-                    self._drop()          # cancelled mid-exchange: the connection's state is unknown
+                    if isinstance(e, TimeoutError):
+                        raise HttpFailure(f"did not answer in {self.timeout_s:g} s", timed_out=True) from None
+                    if isinstance(e, (OSError, h11.ProtocolError)):
+                        raise HttpFailure(_why(e)) from None
                     raise
             raise AssertionError("unreachable")
 
@@ -209,6 +205,4 @@ def _why(e: BaseException) -> str:
         return e.strerror.lower()
     if isinstance(e, h11.RemoteProtocolError):
         return f"the reply is not valid HTTP ({e})"
-    if isinstance(e, asyncio.IncompleteReadError):
-        return "the server closed the connection mid-reply"
     return type(e).__name__
