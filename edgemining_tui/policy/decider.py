@@ -70,7 +70,6 @@ class PolicyDecider(OverrideRequests):
         self._order_src: tuple | None = None     # the miners tuple the order was last asked for
         self._order: list[MinerView] = []
         self._lean: tuple | None = None          # (views, cfg, slots, draws, min, steps) while the views stay
-        self._gated = False          # the heat and price gates have marked the slots (once is enough)
         # False: not the replay's shortcut (reusing a cycle's per-miner pass for the same views):
         # what the tests compare it with
         self.specialise = True
@@ -334,7 +333,6 @@ class PolicyDecider(OverrideRequests):
         gates = None
         if self.gates.on or inp.climate or self.gates.gated:
             gates = self.gates.apply(surplus, inp)
-            self._gated = True        # its slots' heat and price marks may stay set: allocate reads them
         if site.ok:
             hook = self.rules
             if rules_slots:

@@ -217,27 +217,12 @@ class ForecastReserve:
         """None: the reserve can't be worked out this cycle (use the fixed SoC levels)."""
         if pv_w is not None and house_w is not None and self.quantile is not None:
             self.misses.observe(now, pv_w - house_w)
-        # the two averages: each moved towards its reading by the time since the last over its
-        # time constant (at most all the way)
         if pv_w is not None:
-            p = self._pv
-            if p is None:
-                p = pv_w
-            else:
-                a = (now - self._pv_ts) / PV_TAU_S
-                if a > 0.0:
-                    p += (pv_w - p) * (a if a < 1.0 else 1.0)
-            self._pv = p
+            self._pv = _ema(self._pv, self._pv_ts, pv_w, now, PV_TAU_S)
             self._pv_ts = now
         load = self._load
         if house_w is not None:
-            if load is None:
-                load = house_w
-            else:
-                a = (now - self._load_ts) / LOAD_TAU_S
-                if a > 0.0:
-                    load += (house_w - load) * (a if a < 1.0 else 1.0)
-            self._load = load
+            load = self._load = _ema(load, self._load_ts, house_w, now, LOAD_TAU_S)
             self._load_ts = now
         f = forecast.get(FORECAST_KEY) if forecast else None
         if f is None or soc is None or load is None or f != f:
@@ -376,6 +361,16 @@ class ForecastReserve:
         if min_w > 0.0 and wh > 0.0:
             return wh, _sine_at(pv_wh, peak, u, length, load_w + min_w)
         return wh, None
+
+
+def _ema(avg: float | None, since: float, value: float, now: float, tau_s: float) -> float:
+    """``avg`` moved towards ``value`` by the time since ``since`` over ``tau_s`` (at most all the way)."""
+    if avg is None:
+        return value
+    a = (now - since) / tau_s
+    if a > 0.0:
+        avg += (value - avg) * (a if a < 1.0 else 1.0)
+    return avg
 
 
 def _fade(pv_wh: float, p0_w: float, load_w: float, left_s: float) -> tuple[float, float] | None:
