@@ -2,6 +2,7 @@
 tick's cell updates, and a tick's updates leave unchanged rows' cached renders alone."""
 from __future__ import annotations
 
+import pytest
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -100,9 +101,10 @@ async def same_when_focused(pilot, stock, fast) -> list[list[tuple]]:
     return got["fast"][1]
 
 
-async def test_a_repaint_draws_what_datatable_draws_focused_scrolled_hovered_and_after_updates():
+@pytest.mark.parametrize("width", [60, 20])    # wider than the table (a filler), narrower (it scrolls sideways)
+async def test_a_repaint_draws_what_datatable_draws_focused_scrolled_hovered_and_after_updates(width):
     app = Pair()
-    async with app.run_test(size=(26, 30)) as pilot:     # narrower than the table: it scrolls sideways
+    async with app.run_test(size=(width, 30)) as pilot:
         stock, fast = app.query_one("#stock", DataTable), app.query_one("#fast", RowDiffTable)
         for t in (stock, fast):
             t.move_cursor(row=5)
@@ -121,11 +123,11 @@ async def test_a_repaint_draws_what_datatable_draws_focused_scrolled_hovered_and
         await pilot.pause()
         assert after == painted(stock)
         for t in (stock, fast):
-            t.scroll_to(x=6, y=3, animate=False)
+            t.scroll_to(x=10, y=3, animate=False)   # past the State column, into Power
             t.hover_coordinate = t.cursor_coordinate._replace(row=8)
         got = await same_when_focused(pilot, stock, fast)
-        assert any("1 W / 2 W" in "".join(ch for ch, _ in line) for line in got)
-        assert fast.scroll_offset == (6, 3)
+        assert any("2 W ✗" in "".join(ch for ch, _ in line) for line in got)
+        assert fast.scroll_offset == ((10, 3) if width < 30 else (0, 3))
         # the cursor moves: the rows it leaves and enters are drawn again, the rest from the cache
         for t in (stock, fast):
             t.move_cursor(row=9)

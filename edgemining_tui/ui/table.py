@@ -71,7 +71,7 @@ class _Frame:
     (DataTable re-reads columns, widths, styles and its reactives for every line it draws)."""
     __slots__ = ("scroll_x", "scroll_y", "width", "base_style", "header_lines", "widths", "fixed_n",
                  "fixed_width", "fixed_style", "remaining", "cursor_row", "hover_row", "stamp", "row_styles",
-                 "extend_styles")
+                 "extend_styles", "column_keys", "cell_stamp")
 
 
 class RowDiffTable(DataTable):
@@ -145,6 +145,7 @@ class RowDiffTable(DataTable):
         f.base_style = self.rich_style
         f.header_lines = self.header_height if self.show_header else 0
         columns = self.ordered_columns
+        f.column_keys = [c.key for c in columns]
         widths = tuple(c.get_render_width(self) for c in columns)
         self._check_widths(widths)
         f.widths = widths
@@ -156,6 +157,7 @@ class RowDiffTable(DataTable):
         f.hover_row = self.hover_coordinate.row
         f.stamp = (f.width, widths, f.base_style, self.show_cursor, self._show_hover_cursor, self._update_count,
                    self._pseudo_class_state, self.zebra_stripes)
+        f.cell_stamp = (self._show_hover_cursor, self._update_count, self._pseudo_class_state)
         f.row_styles = {}
         f.extend_styles = {}
         if len(self._strips) > 4096:       # rows scrolled past, older stamps
@@ -205,17 +207,43 @@ class RowDiffTable(DataTable):
                 False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor, False, False)[0]
         render_cell = self._render_cell
         widths = f.widths
-        fixed: list[Segment] = []
-        for ci in range(f.fixed_n):
-            fixed += render_cell(row_index, ci, f.fixed_style, widths[ci], cursor, hover)[0]
-        scrollable: list[Segment] = []
-        for ci, w in enumerate(widths):
-            scrollable += render_cell(row_index, ci, row_style, w, cursor, hover)[0]
-        scrollable.append(Segment(" " * f.remaining,
-                                  extend + Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})))
+        fixed_n = f.fixed_n
+        # a cell drawn before is looked up under _render_cell's own cache key, made here once a line
+        cached = self._cell_render_cache.get
+        column_keys = f.column_keys
+        tail = (cursor, hover) + f.cell_stamp
+        segments: list[Segment] = []
+        for ci in range(fixed_n):
+            got = cached((row_key, column_keys[ci], f.fixed_style) + tail)
+            segments += (got or render_cell(row_index, ci, f.fixed_style, widths[ci], cursor, hover))[0]
+        # DataTable draws the fixed columns again at the start of the scrolling part, crops them off
+        # with what is scrolled out on the left, and cuts whatever passes the right edge: every
+        # cell is exactly its column's width, so the cells on screen are taken, nothing else
         width = f.width
-        segments = fixed + line_crop(scrollable, x1 + f.fixed_width, x2, width)
-        strip = self._strips[key] = Strip(segments).adjust_cell_length(width, base_style).simplify()
+        room = width - f.fixed_width        # cells of the scrolling part on screen
+        skip = x1
+        taken = 0
+        for ci in range(fixed_n, len(widths)):
+            if taken >= room:
+                break
+            w = widths[ci]
+            if skip >= w:
+                skip -= w
+                continue
+            got = cached((row_key, column_keys[ci], row_style) + tail)
+            segs = (got or render_cell(row_index, ci, row_style, w, cursor, hover))[0]
+            n = min(w - skip, room - taken)
+            segments += segs if n == w else line_crop(segs, skip, skip + n, w)
+            taken += n
+            skip = 0
+        else:
+            n = min(f.remaining - skip, room - taken)
+            if n > 0:
+                segments.append(Segment(" " * n, extend + Style.from_meta(
+                    {"row": row_index, "column": 0, "out_of_bounds": True})))
+                taken += n
+        strip = Strip(segments, f.fixed_width + taken)
+        strip = self._strips[key] = strip.adjust_cell_length(width, base_style).simplify()
         return strip
 
     def set_cells(self, changes: Iterable[tuple[str, str, Any]]) -> None:
