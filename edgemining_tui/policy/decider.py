@@ -613,6 +613,8 @@ class PolicyDecider(OverrideRequests):
         if self.reserve is not None and self.reserve.quantile is not None:
             # what the forecast's recent misses were: a restart keeps learning from them
             out["forecast_misses"] = self.reserve.misses.export()
+        if self.reserve is not None:
+            out["battery_full"] = self.reserve.export_full()
         return out
 
     def restore_state(self, state: dict, now: float | None = None) -> None:
@@ -628,6 +630,8 @@ class PolicyDecider(OverrideRequests):
         misses = state.get("forecast_misses")
         if self.reserve is not None and misses is not None:
             self.reserve.misses.restore(misses)
+        if self.reserve is not None:
+            self.reserve.restore_full(state.get("battery_full"))
 
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,
