@@ -197,3 +197,20 @@ def test_the_replays_series_equals_the_forecast_for_any_readings(pv, step_s, lea
     got = remaining_series(pv, ts0, step_s, 48.1, 11.6, BERLIN, array)
     want = _series_step_by_step(pv, ts0, step_s, array)
     assert [repr(x) for x in got] == [repr(x) for x in want]
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.0, 0.0, 450.0, -5.0, math.nan]), st.integers(1, 400)),
+                min_size=1, max_size=10),
+       st.sampled_from([60.0, 37.5, 900.0, 1000.0]), st.booleans(),
+       st.integers(0, 4 * 86400 * 4).map(lambda q: q / 4.0))
+def test_the_series_says_the_same_through_long_dark_runs(runs, step_s, learn_peak, offset_s):
+    """The series answers a run of dark readings without asking (the night): runs of darkness
+    across sunrise, sunset and midnight, odd steps and quarter-second starts, hostile readings
+    between them; every answer as asking row by row gives."""
+    pv = [w for w, k in runs for _ in range(k)]
+    array = PvArray() if learn_peak else PvArray(peak=8000.0)
+    ts0 = datetime(2025, 3, 29, 20, tzinfo=timezone.utc).timestamp() + offset_s     # across the DST change
+    got = remaining_series(pv, ts0, step_s, 48.1, 11.6, BERLIN, array)
+    want = _series_step_by_step(pv, ts0, step_s, array)
+    assert [repr(x) for x in got] == [repr(x) for x in want]

@@ -8,9 +8,10 @@ import pickle
 
 import pytest
 
-from edgemining_tui.backtest.fast import make_input, make_reading, make_sample, make_snapshot, make_view
+from edgemining_tui.backtest.fast import (make_decision_input, make_input, make_reading, make_sample, make_snapshot,
+                                         make_view)
 from edgemining_tui.energy.snapshot import EnergySnapshot, Reading
-from edgemining_tui.fastobj import checked, factory
+from edgemining_tui.fastobj import checked, factory, fill_source
 from edgemining_tui.miners.model import CommandKind, MinerCommand, MinerSample, MinerState
 from edgemining_tui.policy.decision import (DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision,
                                             make_fleet)
@@ -74,3 +75,26 @@ def test_a_fixed_field_and_defaults_fill_what_is_not_passed():
     make = factory(_Point, ("x",), {"label": "q"})
     assert make(3.0) == _Point(3.0, 2.0, "q")
     assert repr(make(3.0)) == "_Point(x=3.0, y=2.0, label='q')"
+
+
+def test_the_replays_decision_input_is_built_in_one_call_as_the_constructors_build_it():
+    fc = {"energy_today_remaining_wh": 3.5}
+    v = make_view("m", 1, None, None, None, None, None)
+    inp = make_decision_input(60.0, 1200.0, 400.0, -300.0, 500.0, 55.5, fc, (v,), {}, {}, "Europe/Berlin")
+    want = DecisionInput(60.0, EnergySnapshot(60.0, Reading(1200.0, 60.0, "trace"), Reading(400.0, 60.0, "trace"),
+                                              Reading(-300.0, 60.0, "trace"), Reading(500.0, 60.0, "trace"),
+                                              Reading(55.5, 60.0, "trace"), fc), (v,), tz="Europe/Berlin")
+    assert inp == want and hash(inp.snapshot.pv_w) == hash(want.snapshot.pv_w)
+    assert type(inp) is DecisionInput and type(inp.snapshot) is EnergySnapshot
+    assert {type(r) for r in inp.snapshot.readings().values()} == {Reading}
+    assert inp.snapshot.forecast is fc and inp.miners[0] is v           # handed over, not copied
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        inp.snapshot.pv_w.value = 0.0                                      # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(inp)) == inp
+
+
+def test_a_class_without_a_twin_gets_no_inline_fill():
+    assert fill_source(_Derived, "o", {"a": "1"}) is None
+    assert fill_source(_NoSlots, "o", {"a": "1"}) is None
+    lines, names = fill_source(_Point, "o", {"x": "x"})
+    assert lines[0] == "o = _new(_twin__Point)" and names["_d__Point_label"] == "p"

@@ -31,7 +31,7 @@ from ..clock import VirtualClock
 from ..config.errors import ConfigError
 from .config import BacktestConfig
 from .days import LocalDays
-from .fast import make_input, make_reading, make_snapshot
+from .fast import make_decision_input
 from .heat import ReplayZones
 from .metrics import Result, Totals
 from .miners import Fleet, SimMiner
@@ -364,7 +364,6 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     decide_s = 0.0
     calls = 0
     perf = time.perf_counter
-    src = "trace"
     writer = steps_out.write if steps_out is not None else None
     if writer is not None:
         writer(",".join(STEP_COLUMNS + tuple(f"{m.name}_w" for m in fleet)) + "\n")
@@ -492,15 +491,12 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 if fc_hour:
                     fc["power_now_w"], fc["energy_next_hour_wh"] = replay_forecast_now(fc_rem, i, fc_hour,
                                                                                        trace.step_s)
-            soc = soc_k * bat.soc_wh if has_battery else None
             if has_battery:
-                r_ch = make_reading(ch, t, src)
-                r_soc = make_reading(soc, t, src)
+                soc = soc_k * bat.soc_wh
+                inp = make_decision_input(t, pv, load, grid, ch, soc, fc, stepper.views, prices, climate, tzname)
             else:
-                r_ch = r_soc = make_reading(None, t, src)
-            snap = make_snapshot(t, make_reading(pv, t, src), make_reading(load, t, src),
-                                 make_reading(grid, t, src), r_ch, r_soc, fc)
-            inp = make_input(t, snap, stepper.views, (), 0.0, prices, climate, tzname)
+                soc = None
+                inp = make_decision_input(t, pv, load, grid, None, None, fc, stepper.views, prices, climate, tzname)
             d0 = perf()
             calls += 1
             try:

@@ -42,44 +42,42 @@ class Baselines:
 
     def __init__(self, battery: BatteryConfig, pvs, loads, sub: int, dt: float, idle_w: float,
                  pimp=None, pexp=None) -> None:
-        from array import array
+        from itertools import repeat
         baseline, asleep = Battery(battery), Battery(battery)
         settle0, settle_s = baseline.settler(dt), asleep.settler(dt)
-        imp0 = array("d", bytes(8 * len(pvs) * sub))
+        # a list, not an array("d"): the replay reads it every tick, and a list hands back the
+        # float it holds where an array makes a new one
+        imp0 = [0.0] * (len(pvs) * sub)
         s_imp0 = s_exp0 = s_ch0 = s_dis0 = c_imp0 = c_exp0 = s_imp_s = s_exp_s = 0.0
-        money = pimp is not None or pexp is not None
-        pi = pe = 0.0
+        # one row per tick: (pv, load, import price, export price), a missing price as 0
+        pis = [p if p == p else 0.0 for p in pimp] if pimp is not None else repeat(0.0)
+        pes = [p if p == p else 0.0 for p in pexp] if pexp is not None else repeat(0.0)
+        ticks = zip(pvs, loads, pis, pes)
+        if sub > 1:
+            reps = range(sub)
+            ticks = (row for row in ticks for _ in reps)
         k = 0
-        reps = range(sub)
-        for i in range(len(pvs)):
-            pv = pvs[i]
-            load = loads[i]
-            if money:
-                pi = pimp[i] if pimp is not None else 0.0
-                pe = pexp[i] if pexp is not None else 0.0
-                pi = pi if pi == pi else 0.0
-                pe = pe if pe == pe else 0.0
+        for pv, load, pi, pe in ticks:
             net0 = pv - load
-            for _ in reps:
-                ch0 = settle0(net0)
-                grid0 = load + ch0 - pv
-                grid_s = load + idle_w + settle_s(net0 - idle_w) - pv
-                if grid_s > 0:
-                    s_imp_s += grid_s
-                else:
-                    s_exp_s -= grid_s
-                if grid0 > 0:
-                    s_imp0 += grid0
-                    c_imp0 += grid0 * pi
-                    imp0[k] = grid0
-                else:
-                    s_exp0 -= grid0
-                    c_exp0 -= grid0 * pe
-                if ch0 > 0:
-                    s_ch0 += ch0
-                else:
-                    s_dis0 -= ch0
-                k += 1
+            ch0 = settle0(net0)
+            grid0 = load + ch0 - pv
+            grid_s = load + idle_w + settle_s(net0 - idle_w) - pv
+            if grid_s > 0:
+                s_imp_s += grid_s
+            else:
+                s_exp_s -= grid_s
+            if grid0 > 0:
+                s_imp0 += grid0
+                c_imp0 += grid0 * pi
+                imp0[k] = grid0
+            else:
+                s_exp0 -= grid0
+                c_exp0 -= grid0 * pe
+            if ch0 > 0:
+                s_ch0 += ch0
+            else:
+                s_dis0 -= ch0
+            k += 1
         self.imp0 = imp0
         self.s_imp0, self.s_exp0, self.s_ch0, self.s_dis0 = s_imp0, s_exp0, s_ch0, s_dis0
         self.c_imp0, self.c_exp0, self.s_imp_s, self.s_exp_s = c_imp0, c_exp0, s_imp_s, s_exp_s

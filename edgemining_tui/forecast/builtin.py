@@ -17,6 +17,7 @@ multiplications per call; the clear sky is computed once per bucket and day.
 from __future__ import annotations
 
 from collections import deque
+from itertools import zip_longest
 from datetime import datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -121,14 +122,11 @@ class BuiltinForecast:
                 ratios[b] = day.meas[b] / (c * h)
         self.ratios.append(ratios)
         env: list[float | None] = [None] * NB
-        for b in range(NB):
-            best = None
-            for rs in self.ratios:
-                if b < len(rs):
-                    r = rs[b]
-                    if r is not None and (best is None or r > best):
-                        best = r
-            env[b] = best
+        # bucket by bucket across the days kept (days differ in length by a DST hour)
+        for b, col in enumerate(zip_longest(*self.ratios)):
+            seen = [r for r in col if r is not None]
+            if seen:
+                env[b] = max(seen)
         self.env = env
         self._rates(day)
         exp = day.cum[day.n]
@@ -223,6 +221,25 @@ class BuiltinForecast:
             k = w * (self._meas_today / past) + (1.0 - w) * k
         return k * (total - past)
 
+    def flat_until(self, ts: float) -> float:
+        """Until when ``remaining_wh`` keeps the answer it gives at ``ts`` while only dark
+        readings come (they add no energy): the end of the run of buckets without clear sky that
+        ``ts`` is in (less a millisecond, for the rounding of placing a time in its bucket), never
+        past the day's end; ``ts`` itself when its bucket has sun. Over such a run the expected
+        energy so far stands still (each bucket adds rate 0), and so does every other term."""
+        day = self.day
+        if day is None or not day.start <= ts < day.end:
+            return ts
+        rate = day.rate
+        b = int((ts - day.start) / BUCKET_S)      # as _so_far places it
+        if b >= day.n or rate[b] != 0.0:
+            return ts
+        e = b + 1
+        n = day.n
+        while e < n and rate[e] == 0.0:
+            e += 1
+        return day.start + e * BUCKET_S - 1e-3
+
     def fields(self, ts: float) -> dict[str, float]:
         """The forecast at ``ts`` (the same dict is reused: copy it to keep it)."""
         if self._hour is None:
@@ -256,13 +273,33 @@ def remaining_series(pv_w, ts0: float, step_s: float, latitude: float, longitude
     f = BuiltinForecast(latitude, longitude, tz, array, hour_window=False)
     if history is not None:
         f.seed(history)
-    obs, ask = f.observe, f.remaining_wh
-    out = [0.0] * len(pv_w)
+    obs, ask, flat_until = f.observe, f.remaining_wh, f.flat_until
+    n = len(pv_w)
+    out = [0.0] * n
     ts = ts0
-    for i, w in enumerate(pv_w):
-        out[i] = ask(ts)
+    i = 0
+    while i < n:
+        w = pv_w[i]
+        out[i] = v = ask(ts)
+        dark = w == 0.0 and f._last_w == 0.0      # this reading adds no energy, nor did the last
         obs(ts, w)
-        ts += step_s
+        i += 1
+        if dark and i < n and pv_w[i] == 0.0:
+            # the night (half of a year's rows): while the readings stay dark and the clear sky
+            # too, every ask gives this answer and every reading only moves the clock on
+            until = flat_until(ts)
+            j = i
+            last = ts
+            ts += step_s
+            while i < n and ts < until and pv_w[i] == 0.0:
+                out[i] = v
+                last = ts
+                ts += step_s
+                i += 1
+            if i > j:
+                obs(last, 0.0)        # the clock, moved on to the last of them
+        else:
+            ts += step_s
     return out
 
 

@@ -122,6 +122,9 @@ class FleetPanel(Panel):
         self.filter_text = ""
         self.sort_key = "name"
         self.styles_by_var: dict[str, Style] = {}
+        # one Text per (text, colour): most cells repeat ("mining", "auto", a fan speed) and a
+        # refresh of 500 miners writes ~1,000 of them; the table only reads its cells
+        self._texts: dict[tuple[str, str | None], Text] = {}
         self.last_refresh_ms = 0.0
         self._detail_text = ""
         self.border_title = "Fleet"
@@ -152,6 +155,7 @@ class FleetPanel(Panel):
                 except Exception:
                     pass
         self.styles_by_var = out
+        self._texts.clear()
         self.shown.clear()   # re-render every cell in the new colours on the next refresh
 
     @property
@@ -168,9 +172,14 @@ class FleetPanel(Panel):
             return None
         return None if key is None else key.value
 
-    def _cell(self, text: str, var: str | None) -> Any:
-        style = self.styles_by_var.get(var) if var else None
-        return Text(text, style=style) if style is not None else Text(text)
+    def _cell(self, text: str, var: str | None) -> Text:
+        got = self._texts.get((text, var))
+        if got is None:
+            if len(self._texts) >= 8192:
+                self._texts.clear()
+            style = self.styles_by_var.get(var) if var else None
+            got = self._texts[(text, var)] = Text(text, style=style) if style is not None else Text(text)
+        return got
 
     def _matches(self, name: str, cells: dict) -> bool:
         if not self.filter_text:
@@ -205,7 +214,7 @@ class FleetPanel(Panel):
                     else:
                         t.add_row(*(self._cell(*cells[k]) for k, _ in COLUMNS), key=name)
                     changed_sort = True
-                else:
+                elif old != cells:
                     for key, _ in COLUMNS:
                         if old[key] != cells[key]:
                             if len(cells[key][0]) > t.columns[key].content_width:
