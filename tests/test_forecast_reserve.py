@@ -595,6 +595,9 @@ def test_the_rules_panel_says_when_the_reserve_is_careful():
     assert any("ran out last night" in v for v in said.values())
     said = dict(plain_terms({"reserve": dict(base, careful=False)}))
     assert not any("ran out" in v for v in said.values())
+    said = dict(plain_terms({"reserve": dict(base, careful=True, full_yesterday=True)}))
+    assert any("ran out last night; the battery was full yesterday" in v for v in said.values())
+    assert not any("full yesterday" in v for v in dict(plain_terms({"reserve": base})).values())
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402

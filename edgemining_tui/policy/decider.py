@@ -416,7 +416,8 @@ class PolicyDecider(OverrideRequests):
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
             terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh,
-                                "tail_wh": r.tail_wh, "lends_w": site.lend_w, "careful": r.careful}
+                                "tail_wh": r.tail_wh, "lends_w": site.lend_w, "careful": r.careful,
+                                "full_yesterday": r.full_yesterday}
         elif self.reserve is not None:
             terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:
