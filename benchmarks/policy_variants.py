@@ -5,8 +5,9 @@ variant move issue 18's weekly targets (captured >= 99.5 % and fed vs asleep <= 
     python benchmarks/policy_variants.py --variant battery.forecast_learned=65
 
 A variant is comma-separated ``key=value`` pairs: ``enable.delay``, ``disable.delay``, ``min_off``
-(durations as in a config: 90s, 12m), ``battery.<field>`` (numbers, e.g. forecast_learned=65) and
-``allocator.<CONSTANT>`` (a module constant of policy/allocator.py, e.g. allocator.SURE_SOC=95s,
+(durations as in a config: 90s, 12m), ``enable.threshold`` (W), ``battery.<field>`` (numbers, e.g. forecast_learned=65) and
+``allocator.<CONSTANT>`` or ``reserve.<CONSTANT>`` (a module constant of policy/allocator.py or
+policy/reserve.py, e.g. allocator.SURE_SOC=95s, reserve.FULL_SOC=99s,
 allocator.CARRY=1.2s: the value is read as a duration, so a plain number takes an ``s``; each variant
 then replays in its own pool, forked after the constant is set).
 The unchanged config is always replayed first. For each it prints the year's captured, how many of the
@@ -42,14 +43,20 @@ def variant(setup, spec: str):
         key, _, value = pair.partition("=")
         key = key.strip()
         if key == "enable.delay":
-            changes["enable"] = replace(pol.enable, delay=parse_duration(value))
+            changes["enable"] = replace(changes.get("enable", pol.enable), delay=parse_duration(value))
+        elif key == "enable.threshold":
+            changes["enable"] = replace(changes.get("enable", pol.enable), threshold=float(value.rstrip("W")))
         elif key == "disable.delay":
             changes["disable"] = replace(pol.disable, delay=parse_duration(value))
         elif key == "min_off":
             changes["min_off"] = parse_duration(value)
-        elif key.startswith("allocator."):
-            from edgemining_tui.policy import allocator
-            xp.append((allocator, key.split(".", 1)[1], parse_duration(value)))
+        elif key.startswith(("allocator.", "reserve.")):
+            import importlib
+            mod, _, const = key.partition(".")
+            m = importlib.import_module(f"edgemining_tui.policy.{mod}")
+            if not hasattr(m, const):
+                raise SystemExit(f"no constant {const!r} in policy/{mod}.py (--variant {spec!r})")
+            xp.append((m, const, parse_duration(value)))
         elif key.startswith("battery."):
             battery[key.split(".", 1)[1]] = float(value)
         else:

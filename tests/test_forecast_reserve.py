@@ -595,6 +595,9 @@ def test_the_rules_panel_says_when_the_reserve_is_careful():
     assert any("ran out last night" in v for v in said.values())
     said = dict(plain_terms({"reserve": dict(base, careful=False)}))
     assert not any("ran out" in v for v in said.values())
+    said = dict(plain_terms({"reserve": dict(base, careful=True, full_yesterday=True)}))
+    assert any("ran out last night; the battery was full yesterday" in v for v in said.values())
+    assert not any("full yesterday" in v for v in dict(plain_terms({"reserve": base})).values())
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
@@ -612,6 +615,17 @@ def test_a_saved_record_of_any_shape_restores_without_raising_and_keeps_only_rat
     m.restore(data)
     for r in m.export():
         assert all(isinstance(v, float) and 0.0 <= v < 100.0 for v in r)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_JSONISH | st.lists(st.booleans() | st.floats(allow_nan=True, allow_infinity=True), min_size=3, max_size=3))
+def test_a_saved_full_battery_record_of_any_shape_restores_without_raising(data):
+    r = ForecastReserve(10000.0, 100.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    r.restore_full(data)
+    res = r.update(T0 + 12 * H, 50.0, 400.0, {"energy_today_remaining_wh": 3000.0}, 0.0, 2000.0, 0.0)
+    assert isinstance(res.full_yesterday, bool) and 0.0 <= res.share <= 1.0
+    saved = r.export_full()
+    assert saved[2] is None or math.isfinite(saved[2])
 
 
 @settings(max_examples=60, deadline=None)
@@ -700,6 +714,44 @@ def _lender(yesterday_soc: float):
     decide(d, t, site(t, pv=200, house=400, charge=0, soc=10, forecast_wh=5000, miners_w=10),
            view("a", CONT, sample("a", t, False)))
     return d
+
+
+def _lender_restarted(yesterday_soc: float, saved):
+    """_lender, but the console restarts between yesterday noon and this morning (``saved``: what
+    yesterday's decider exported, through JSON as the state file keeps it)."""
+    import json
+    from edgemining_tui.policy.config import DisableConfig
+    first = build_decider(PolicyConfig(battery=BatteryPolicy(reserve="forecast", capacity=10000.0,
+                                                             forecast_trust=100.0, forecast_learned=50.0)),
+                          sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    y = T0 + 12 * H
+    decide(first, y, site(y, pv=3000, house=400, charge=0, soc=yesterday_soc, forecast_wh=5000, miners_w=1200),
+           view("a", CONT, sample("a", y, True, power=1200, limit=1200)))
+    d = build_decider(PolicyConfig(battery=BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=100.0,
+                                                         forecast_learned=50.0),
+                                   headroom_w=20.0, min_on=0.0, max_starts_per_day=2,
+                                   disable=DisableConfig(delay=420.0)),
+                      sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    d.restore_state(json.loads(json.dumps(saved(first.export_state()))))
+    t = T0 + DAY + 7 * H
+    decide(d, t, site(t, pv=200, house=400, charge=0, soc=10, forecast_wh=5000, miners_w=10),
+           view("a", CONT, sample("a", t, False)))
+    return d
+
+
+@pytest.mark.parametrize("saved, lends", [
+    (lambda s: s, True),                                              # as saved
+    (lambda s: {k: v for k, v in s.items() if k != "battery_full"}, False),   # an older state file
+    (lambda s: dict(s, battery_full=[True, "x", float("nan")]), False),      # a damaged one
+    (lambda s: dict(s, battery_full=[True, False, s["battery_full"][2] - 2 * DAY]), False),  # days old
+])
+def test_a_restart_overnight_keeps_that_the_battery_was_full_yesterday(saved, lends):
+    d = _lender_restarted(100.0, saved)
+    for m in range(0, 10, 2):
+        _cloud(d, m, pv=2600, charge=1000)
+    md = _cloud(d, 10, pv=2600, charge=1000)
+    assert md.run is lends
+    assert ("full yesterday" in md.reason) is lends
 
 
 def _cloud(d, minutes, pv, charge, forecast_wh=2000.0):

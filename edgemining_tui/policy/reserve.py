@@ -189,7 +189,7 @@ class ForecastReserve:
 
     __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
                  "_rise", "out", "load_forecast", "_lf", "_lf_lo", "_lf_hi", "_lf_set", "misses", "quantile", "_ran_out", "_ran_out_prev",
-                 "_pv", "_pv_ts", "_full_today")
+                 "_pv", "_pv_ts", "_full_today", "_full_saved")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
@@ -215,6 +215,7 @@ class ForecastReserve:
         self.quantile = learned_quantile_pct / 100.0 if learned_quantile_pct is not None else None
         self._ran_out = self._ran_out_prev = False
         self._full_today = False          # the battery reached FULL_SOC since today's sunrise
+        self._full_saved: tuple | None = None   # restore_full()'s record, applied at the first update
         self._pv: float | None = None     # the PV power, averaged over PV_TAU_S: where the afternoon's fade starts
         self._pv_ts = 0.0
 
@@ -234,6 +235,8 @@ class ForecastReserve:
         f = forecast.get(FORECAST_KEY) if forecast else None
         if f is None or soc is None or load is None or f != f:
             return None
+        if self._full_saved is not None:
+            self._apply_full(now)
         if now >= self._set or now >= self._rise:
             st = self.sunset(now) if self.sunset is not None else None
             rs = self.sunrise(now) if self.sunrise is not None else None
@@ -327,6 +330,28 @@ class ForecastReserve:
         else:
             r.share = (need - tail) / (coming - tail)
         return r
+
+    def export_full(self) -> list:
+        """[full today, full yesterday, the sunset that ends today] for the decider's saved state."""
+        return [self._full_today, self.out.full_yesterday, self._set if math.isfinite(self._set) else None]
+
+    def restore_full(self, data) -> None:
+        """Take export_full()'s answer back; it counts from the first update on (a restart the same
+        day keeps both, one the next day keeps "full yesterday" from the saved today, a later one
+        nothing). Anything malformed is left out."""
+        if isinstance(data, list) and len(data) == 3 and all(isinstance(v, bool) for v in data[:2]) \
+                and isinstance(data[2], (int, float)) and not isinstance(data[2], bool) and math.isfinite(data[2]):
+            self._full_saved = (data[0], data[1], float(data[2]))
+
+    def _apply_full(self, now: float) -> None:
+        today, yesterday, until = self._full_saved
+        self._full_saved = None
+        if now < until and self._set < 0.0:
+            # the same day: the sun's times are worked out from here on, and the day ends at ``until``
+            self._full_today, self.out.full_yesterday, self._set = today, yesterday, until
+        elif until <= now < until + 86400.0:
+            # the day it was saved in ended while the console was down
+            self._full_today, self.out.full_yesterday, self._set = False, today, math.inf
 
     def _surplus(self, pv_wh: float, load_w: float, now: float, rise: float, x: float) -> tuple[float, float]:
         """(Wh of PV above ``load_w``, seconds above) to sunset: on the afternoon's fade from the PV
