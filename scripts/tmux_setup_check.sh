@@ -23,6 +23,7 @@ STEP=0
 
 cleanup() {
   tmux -L "$SOCK" kill-server 2>/dev/null || true
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"     # tmux leaves the socket file behind
   if [ -n "$SITE_PID" ]; then kill "$SITE_PID" 2>/dev/null || true; wait "$SITE_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
@@ -56,7 +57,7 @@ keys() { tmux -L "$SOCK" send-keys -t setup "$@"; sleep 0.3; }
 typed() { tmux -L "$SOCK" send-keys -t setup -l -- "$1"; sleep 0.3; }
 
 tmux -L "$SOCK" -f /dev/null new-session -d -s setup -x 80 -y 24 \
-  "cd '$ROOT' && XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' '$PY' -m edgemining_tui setup; echo \"setup exited with \$?\"; sleep 120"
+  "cd '$ROOT' && env -u COLUMNS -u LINES XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' '$PY' -m edgemining_tui setup; echo \"setup exited with \$?\"; sleep 120"
 tmux -L "$SOCK" set-option -t setup escape-time 0 >/dev/null
 
 wait_for "step 1/5"

@@ -595,6 +595,9 @@ def test_the_rules_panel_says_when_the_reserve_is_careful():
     assert any("ran out last night" in v for v in said.values())
     said = dict(plain_terms({"reserve": dict(base, careful=False)}))
     assert not any("ran out" in v for v in said.values())
+    said = dict(plain_terms({"reserve": dict(base, careful=True, full_yesterday=True)}))
+    assert any("ran out last night; the battery was full yesterday" in v for v in said.values())
+    assert not any("full yesterday" in v for v in dict(plain_terms({"reserve": base})).values())
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
@@ -612,6 +615,17 @@ def test_a_saved_record_of_any_shape_restores_without_raising_and_keeps_only_rat
     m.restore(data)
     for r in m.export():
         assert all(isinstance(v, float) and 0.0 <= v < 100.0 for v in r)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_JSONISH | st.lists(st.booleans() | st.floats(allow_nan=True, allow_infinity=True), min_size=3, max_size=3))
+def test_a_saved_full_battery_record_of_any_shape_restores_without_raising(data):
+    r = ForecastReserve(10000.0, 100.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    r.restore_full(data)
+    res = r.update(T0 + 12 * H, 50.0, 400.0, {"energy_today_remaining_wh": 3000.0}, 0.0, 2000.0, 0.0)
+    assert isinstance(res.full_yesterday, bool) and 0.0 <= res.share <= 1.0
+    saved = r.export_full()
+    assert saved[2] is None or math.isfinite(saved[2])
 
 
 @settings(max_examples=60, deadline=None)
@@ -663,5 +677,128 @@ def test_a_miner_with_no_start_left_today_is_carried_while_the_battery_still_fil
     if starts == 2:
         assert md.term == "soc_guard" and md.run and md.target_w == 1200
         assert md.reason.startswith("battery carries it (no start left today): 4.6 kWh of surplus still to come")
+    else:
+        assert md.term == "disable_timer" and "the battery does not carry it" in md.reason
+
+
+# --- the battery was full yesterday: what it lends comes back -----------------------------------
+def test_the_reserve_remembers_whether_the_battery_was_full_in_yesterdays_daylight():
+    r = ForecastReserve(10000.0, 100.0, sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    fc = {"energy_today_remaining_wh": 5000.0}
+    seen = []
+    # day 1: full at noon; day 2: 98 % at most, but 100 % at 20:00 (after sunset: not daylight);
+    # day 3: asked at 9:00
+    for day, soc_noon, soc_evening in ((0, 100.0, 80.0), (1, 98.0, 100.0), (2, 50.0, 50.0)):
+        for hour, soc in ((7.0, 40.0), (12.0, soc_noon), (20.0, soc_evening)):
+            t = T0 + day * DAY + hour * H
+            res = r.update(t, soc, 400.0, fc, 0.0, 1000.0 if hour < SET_H else 0.0, 0.0)
+            if hour == 7.0:
+                seen.append(res.full_yesterday)
+    assert seen == [False, True, False]
+
+
+def _lender(yesterday_soc: float):
+    """A decider whose battery was at ``yesterday_soc`` at noon yesterday (a running 1.2 kW miner,
+    7 min disable delay, 2 starts a day) and whose battery ran out last night (the grid fed the house
+    at 7:00 today)."""
+    from edgemining_tui.policy.config import DisableConfig
+    d = build_decider(PolicyConfig(battery=BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=100.0,
+                                                         forecast_learned=50.0),
+                                   headroom_w=20.0, min_on=0.0, max_starts_per_day=2,
+                                   disable=DisableConfig(delay=420.0)),
+                      sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    y = T0 + 12 * H
+    decide(d, y, site(y, pv=3000, house=400, charge=0, soc=yesterday_soc, forecast_wh=5000, miners_w=1200),
+           view("a", CONT, sample("a", y, True, power=1200, limit=1200)))
+    t = T0 + DAY + 7 * H
+    decide(d, t, site(t, pv=200, house=400, charge=0, soc=10, forecast_wh=5000, miners_w=10),
+           view("a", CONT, sample("a", t, False)))
+    return d
+
+
+def _lender_restarted(yesterday_soc: float, saved):
+    """_lender, but the console restarts between yesterday noon and this morning (``saved``: what
+    yesterday's decider exported, through JSON as the state file keeps it)."""
+    import json
+    from edgemining_tui.policy.config import DisableConfig
+    first = build_decider(PolicyConfig(battery=BatteryPolicy(reserve="forecast", capacity=10000.0,
+                                                             forecast_trust=100.0, forecast_learned=50.0)),
+                          sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    y = T0 + 12 * H
+    decide(first, y, site(y, pv=3000, house=400, charge=0, soc=yesterday_soc, forecast_wh=5000, miners_w=1200),
+           view("a", CONT, sample("a", y, True, power=1200, limit=1200)))
+    d = build_decider(PolicyConfig(battery=BatteryPolicy(reserve="forecast", capacity=10000.0, forecast_trust=100.0,
+                                                         forecast_learned=50.0),
+                                   headroom_w=20.0, min_on=0.0, max_starts_per_day=2,
+                                   disable=DisableConfig(delay=420.0)),
+                      sunset=_sun(SET_H), sunrise=_sun(RISE_H))
+    d.restore_state(json.loads(json.dumps(saved(first.export_state()))))
+    t = T0 + DAY + 7 * H
+    decide(d, t, site(t, pv=200, house=400, charge=0, soc=10, forecast_wh=5000, miners_w=10),
+           view("a", CONT, sample("a", t, False)))
+    return d
+
+
+@pytest.mark.parametrize("saved, lends", [
+    (lambda s: s, True),                                              # as saved
+    (lambda s: {k: v for k, v in s.items() if k != "battery_full"}, False),   # an older state file
+    (lambda s: dict(s, battery_full=[True, "x", float("nan")]), False),      # a damaged one
+    (lambda s: dict(s, battery_full=[True, False, s["battery_full"][2] - 2 * DAY]), False),  # days old
+])
+def test_a_restart_overnight_keeps_that_the_battery_was_full_yesterday(saved, lends):
+    d = _lender_restarted(100.0, saved)
+    for m in range(0, 10, 2):
+        _cloud(d, m, pv=2600, charge=1000)
+    md = _cloud(d, 10, pv=2600, charge=1000)
+    assert md.run is lends
+    assert ("full yesterday" in md.reason) is lends
+
+
+def _cloud(d, minutes, pv, charge, forecast_wh=2000.0):
+    """Today from 12:00: the battery at 92 % keeps about half the surplus; the miner at its 1.2 kW
+    minimum gets what is left, 0.1 kW (pv 2.6 kW) or 0.5 kW (pv 2.8 kW) short of it."""
+    t = T0 + DAY + 12 * H + minutes * 60.0
+    return decide(d, t, site(t, pv=pv, house=400, charge=charge, soc=92, forecast_wh=forecast_wh, miners_w=1200),
+                  view("a", CONT, sample("a", t, True, power=1200, limit=1200))).miners["a"]
+
+
+@pytest.mark.parametrize("yesterday_soc", [100.0, 95.0])
+def test_a_battery_full_yesterday_lends_a_shallow_dip_energy_instead_of_minutes(yesterday_soc):
+    """A cloud leaves the miner 0.1 kW short of its minimum for 10 minutes. With the battery full
+    yesterday and at 92 % now it lends the dip what the minimum draws through the 7 min disable
+    delay (140 Wh): this dip has taken 15 Wh, the miner keeps mining. Without a full day behind it
+    the miner pauses after 7 minutes, as before."""
+    d = _lender(yesterday_soc)
+    for m in range(0, 10, 2):
+        _cloud(d, m, pv=2600, charge=1000)
+    md = _cloud(d, 10, pv=2600, charge=1000)
+    if yesterday_soc == 100.0:
+        assert md.run and md.term == "disable_timer"
+        assert "the battery, full yesterday, lends the dip up to 140 Wh (15 so far)" in md.reason
+    else:
+        assert not md.run and md.command is not None and md.command.kind is CommandKind.STOP
+
+
+def test_a_deep_dip_still_ends_when_it_has_drawn_the_minimum_through_the_disable_delay():
+    """No surplus for the miner at all (the battery keeps all of it): the 140 Wh last 7 minutes."""
+    d = _lender(100.0)
+    left = [_cloud(d, m, pv=3200, charge=1600, forecast_wh=1500.0) for m in range(0, 9)]
+    assert [m.run for m in left] == [True] * 7 + [False] * 2
+
+
+@pytest.mark.parametrize("yesterday_soc", [100.0, 95.0])
+def test_after_a_night_it_ran_out_a_battery_full_yesterday_carries_a_miner_on_its_last_start(yesterday_soc):
+    """The miner has used both starts of the day; stopping it in the cloud ends its day. After a night
+    the battery ran out it is not carried on its last start, unless the battery was full yesterday
+    (and is at 92 % now): then it is, while the surplus to come still fills the battery."""
+    d = _lender(yesterday_soc)
+    st = d._slot("a").st
+    for _ in range(2):
+        st.count_start(d._day(T0 + DAY + 12 * H))
+    md = _cloud(d, 0, pv=2600, charge=1000)
+    assert d.last.terms["reserve"]["careful"]
+    if yesterday_soc == 100.0:
+        assert md.run and md.term == "soc_guard"
+        assert md.reason.startswith("battery carries it (no start left today)")
     else:
         assert md.term == "disable_timer" and "the battery does not carry it" in md.reason

@@ -54,7 +54,7 @@ class SimMiner:
     __slots__ = ("name", "priority", "zone", "caps", "model", "level_names", "last_command", "confirmed",
                  "starts", "starts_by_day", "energy_wh", "th_s_s", "commands", "sample", "view",
                  "p_sum", "hr_sum", "ramp_tol", "cut_after", "boot_s", "paused_since", "cut", "idle_saved",
-                 "boot_done", "pending_day", "cuts", "ahead", "steady", "steady_p", "steady_hr")
+                 "boot_done", "pending_day", "cuts", "ahead", "steady", "steady_p", "steady_hr", "fleet")
 
     def __init__(self, cfg: MinerConfig, now: float, efficiency_j_th: float = 29.5) -> None:
         self.name = cfg.name
@@ -91,6 +91,7 @@ class SimMiner:
         self.steady = False
         self.steady_p = 0.0
         self.steady_hr = 0.0
+        self.fleet: Fleet | None = None      # the Fleet stepping it (told when it is touched)
         ps = getattr(cfg, "power_switch", None)
         if ps is not None and ps.standby_cut_after is not None:
             self.plug(ps.standby_cut_after, ps.boot_time)   # ahead of the start, as miners/plug.py does live
@@ -99,11 +100,18 @@ class SimMiner:
         self.cut_after = cut_after_s
         self.boot_s = boot_s
         self.ahead = ahead
+        self._touched()
+
+    def _touched(self) -> None:
+        """A command or a plug change: the model leaves its goal (and the fleet its calm)."""
         self.steady = False
+        f = self.fleet
+        if f is not None:
+            f._calm = None
 
     def restore(self, now: float) -> None:
         """The plug switches on: the miner boots (standby draw, no hashing) for boot_s."""
-        self.steady = False
+        self._touched()
         if self.cut:
             self.cut = False
             self.model.idle_w = self.idle_saved
@@ -179,7 +187,7 @@ class SimMiner:
             return False
         m = self.model
         kind = cmd.kind
-        self.steady = False
+        self._touched()
         self.commands += 1
         ok = True
         if kind is _START:
@@ -244,23 +252,40 @@ class Fleet:
     their draw now (W); ``views`` is then what the decider is handed, the same tuple while no
     miner's view changed (most ticks)."""
 
-    __slots__ = ("miners", "models", "views", "_paused")
+    __slots__ = ("miners", "models", "views", "_paused", "_calm", "_pairs", "_hashing")
 
     def __init__(self, miners: list[SimMiner]) -> None:
         self.miners = miners
         self.models = [sm.model for sm in miners]
         self.views: tuple[MinerView, ...] = ()
         self._paused: bool | None = None     # all_paused(), until a miner is not steady
+        # the fleet's draw after a step that found every miner steady, until one is touched
+        # (SimMiner._touched): the next step then only moves the sums and clocks on
+        self._calm: float | None = None
+        self._pairs = [(sm, sm.model) for sm in miners]
+        self._hashing: list[SimMiner] = []   # of those, the ones not paused
+        for sm in miners:
+            sm.fleet = self
 
     def step(self, now: float) -> float:
+        mw = self._calm
+        if mw is not None:
+            for sm, m in self._pairs:
+                if now > m.last_ts:
+                    m.last_ts = now
+                sm.p_sum += sm.steady_p
+            for sm in self._hashing:
+                sm.hr_sum += sm.steady_hr
+            return mw
         mw = 0.0
         views = self.views
         fresh = None
+        calm = True
         for i, sm in enumerate(self.miners):
             m = sm.model
             if sm.steady:
                 # at its goal, untouched since the last step: the same draw, hashrate and view
-                # (SimMiner.observe would find just that, at more cost; most ticks take this path)
+                # (SimMiner.observe would find just that, at more cost)
                 if now > m.last_ts:
                     m.last_ts = now
                 sm.p_sum += sm.steady_p
@@ -271,9 +296,14 @@ class Fleet:
                 self._paused = None
                 if fresh is None and (i >= len(views) or v is not views[i]):
                     fresh = True
+                if not sm.steady:
+                    calm = False
             mw += m.power_w
         if fresh:
             self.views = tuple([sm.view for sm in self.miners])
+        if calm:
+            self._calm = mw
+            self._hashing = [sm for sm in self.miners if not sm.model.paused]
         return mw
 
     def all_steady(self) -> bool:

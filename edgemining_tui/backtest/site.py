@@ -42,11 +42,12 @@ class Baselines:
 
     def __init__(self, battery: BatteryConfig, pvs, loads, sub: int, dt: float, idle_w: float,
                  pimp=None, pexp=None) -> None:
-        from array import array
         from itertools import repeat
         baseline, asleep = Battery(battery), Battery(battery)
         settle0, settle_s = baseline.settler(dt), asleep.settler(dt)
-        imp0 = array("d", bytes(8 * len(pvs) * sub))
+        # a list, not an array("d"): the replay reads it every tick, and a list hands back the
+        # float it holds where an array makes a new one
+        imp0 = [0.0] * (len(pvs) * sub)
         s_imp0 = s_exp0 = s_ch0 = s_dis0 = c_imp0 = c_exp0 = s_imp_s = s_exp_s = 0.0
         # one row per tick: (pv, load, import price, export price), a missing price as 0
         pis = [p if p == p else 0.0 for p in pimp] if pimp is not None else repeat(0.0)

@@ -38,6 +38,8 @@ CARRY = 1.3               # the battery carries a running miner only with this x
 CAREFUL_CARRY = 1.5       # after a night the battery ran out: ... with this x
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
+SURE_SOC = 90.0           # full yesterday and at least this SoC now: the battery lends a dip energy, not time
+DIP_MAX = 3.0             # ... and a dip still ends after this x the disable delay
 
 # Slot.heat: what the miner's climate zone asks for this cycle
 HEAT_NONE, HEAT_DEMAND, HEAT_GRID, HEAT_CAP = 0, 1, 2, 3
@@ -48,7 +50,7 @@ class Site:
 
     __slots__ = ("ok", "why", "available_w", "import_w", "charge_w", "kept_w", "soc", "below_priority",
                  "buffered", "buffer_start", "cap_budget_w", "battery", "reserve", "short", "lend_w", "carry_wh",
-                 "last_start_ok")
+                 "last_start_ok", "sure")
 
     def __init__(self) -> None:
         self.ok = False
@@ -68,6 +70,7 @@ class Site:
         self.lend_w = 0.0          # W the battery may add to the surplus to start a miner (reserve)
         self.carry_wh = 0.0        # the surplus to come it takes for the battery to carry a miner (reserve)
         self.last_start_ok = False  # ... enough to carry one that has no start left today (reserve)
+        self.sure = False          # the battery was full yesterday and is nearly full now (reserve)
 
 
 def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w: float,
@@ -134,10 +137,13 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.carry_wh = carry_wh = carry * reserve.need_wh + dip_wh
         coming = reserve.coming_wh
         s.buffered = buffered = share < 1.0 and coming >= carry_wh
+        # the battery was full yesterday and is nearly full now: the days have been filling it, so
+        # what it lends a dip comes back (even after a night it ran out)
+        s.sure = sure = reserve.full_yesterday and soc >= SURE_SOC
         # a miner with no start left today is carried whenever the battery still fills (stopping it
         # ends its day: on a cloudy day the rest of the surplus went to the grid), but not after a
-        # night the battery ran out
-        s.last_start_ok = share < 1.0 and not reserve.careful and coming >= reserve.need_wh + dip_wh
+        # night the battery ran out unless it is sure
+        s.last_start_ok = share < 1.0 and (sure or not reserve.careful) and coming >= reserve.need_wh + dip_wh
         if buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
@@ -153,6 +159,7 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         s.lend_w = 0.0
         s.carry_wh = 0.0
         s.last_start_ok = False
+        s.sure = False
         below = buffered = buffer_start = False
         battery = ""
         if has_battery:
@@ -471,13 +478,32 @@ def _wind_down(sl: Slot, R: float, site: Site, now: float, ex: bool) -> tuple[fl
     """(want, term, reason) for a running miner the surplus no longer keeps at its minimum: held
     there through the disable delay, then through its min on-time, then paused (its timer set)."""
     st, t, lo = sl.st, sl.timing, sl.ladder.lo
+    short = lo - R
     if st.disable_since is None:
         st.disable_since = now
-    left = t.disable_delay - (now - st.disable_since)
+        st.dip_wh = 0.0
+    elif short > 0.0:
+        st.dip_wh += short * (now - st.dip_ts) / 3600.0      # what the battery (or grid) lent the dip so far
+    st.dip_ts = now
+    gone = now - st.disable_since
+    lent = ""
+    if site.sure:
+        # the battery will get it back: a dip may draw what the miner's minimum draws through the
+        # disable delay (what a dip with no surplus at all takes), so a shallow one lasts longer
+        budget_wh = lo * t.disable_delay / 3600.0
+        left = DIP_MAX * t.disable_delay - gone
+        if st.dip_wh >= budget_wh:
+            left = 0.0
+        elif short > 0.0 and (budget_wh - st.dip_wh) * 3600.0 / short < left:
+            left = (budget_wh - st.dip_wh) * 3600.0 / short
+        if ex:
+            lent = f"; the battery, full yesterday, lends the dip up to {budget_wh:.0f} Wh ({st.dip_wh:.0f} so far)"
+    else:
+        left = t.disable_delay - gone
     if left > 0:
         sl.timer, sl.timer_left = "disable", left
         return lo, "disable_timer", (f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} "
-                                     f"min{_no_carry_why(site)})" if ex else "")
+                                     f"min{lent}{_no_carry_why(site)})" if ex else "")
     left = min_on_left(st, t, now)
     if left > 0:
         sl.timer, sl.timer_left = "min_on", left

@@ -416,7 +416,8 @@ class PolicyDecider(OverrideRequests):
         if r is not None:
             # numbers, not text: formatting costs more than the reserve itself; the UI words them
             terms["reserve"] = {"keeps_pct": r.share * 100.0, "needs_wh": r.need_wh, "coming_wh": r.coming_wh,
-                                "tail_wh": r.tail_wh, "lends_w": site.lend_w, "careful": r.careful}
+                                "tail_wh": r.tail_wh, "lends_w": site.lend_w, "careful": r.careful,
+                                "full_yesterday": r.full_yesterday}
         elif self.reserve is not None:
             terms["reserve"] = "no forecast (or SoC) this cycle: the fixed SoC levels apply"
         if gates is not None:
@@ -613,6 +614,8 @@ class PolicyDecider(OverrideRequests):
         if self.reserve is not None and self.reserve.quantile is not None:
             # what the forecast's recent misses were: a restart keeps learning from them
             out["forecast_misses"] = self.reserve.misses.export()
+        if self.reserve is not None:
+            out["battery_full"] = self.reserve.export_full()
         return out
 
     def restore_state(self, state: dict, now: float | None = None) -> None:
@@ -628,6 +631,8 @@ class PolicyDecider(OverrideRequests):
         misses = state.get("forecast_misses")
         if self.reserve is not None and misses is not None:
             self.reserve.misses.restore(misses)
+        if self.reserve is not None:
+            self.reserve.restore_full(state.get("battery_full"))
 
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,

@@ -51,6 +51,10 @@ actual / forecast surplus at the same time of day: the configured one (the media
 the battery kept charge, the 10 % one after a night it ran out (the grid fed the house before the
 PV covered it), when a short battery at sunset is bought back in the small hours.
 
+``Reserve.full_yesterday``: the battery reached ``FULL_SOC`` in yesterday's daylight. The allocator
+reads it (with the SoC now) as "the days have been filling the battery": what it lends a dip then
+comes back, even after a night it ran out (policy/allocator.py ``SURE_SOC``).
+
 Without a forecast reading, a battery capacity or the sun's times the reserve is off for that
 cycle and the allocator falls back to the fixed levels (the UI says which one binds).
 """
@@ -75,10 +79,11 @@ FORECAST_KEY = "energy_today_remaining_wh"
 class Reserve:
     """One cycle's answer. ``share``: the part of the surplus the battery keeps (0..1)."""
 
-    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh", "careful")
+    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh", "careful", "full_yesterday")
 
     def __init__(self) -> None:
         self.careful = False       # last night the battery ran out: a short battery is paid for in import
+        self.full_yesterday = False  # the battery was full in yesterday's daylight: the days have been filling it
         self.left_s = 0.0
         self.share = 1.0
         self.need_wh = 0.0
@@ -93,6 +98,7 @@ ERR_MIN_WH = 300.0       # a surplus forecast below this says too little about t
 RAN_OUT_W = 50.0         # grid import before the PV covers the house: the battery ran out overnight
 MORNING = 0.3            # the share of the daylight in which last night's running out is looked for
 CAREFUL_QUANTILE = 0.1   # after such a night: count on what 9 days in 10 brought at least
+FULL_SOC = 99.5          # the battery counts as having been full at this SoC (in daylight)
 
 
 class SurplusMisses:
@@ -183,7 +189,7 @@ class ForecastReserve:
 
     __slots__ = ("trust", "trust0", "full", "_wh_per_pct", "sunset", "sunrise", "_load", "_load_ts", "_set",
                  "_rise", "out", "load_forecast", "_lf", "_lf_lo", "_lf_hi", "_lf_set", "misses", "quantile", "_ran_out", "_ran_out_prev",
-                 "_pv", "_pv_ts")
+                 "_pv", "_pv_ts", "_full_today", "_full_saved")
 
     def __init__(self, capacity_wh: float, trust_pct: float, full_soc_pct: float = 100.0,
                  charge_efficiency: float = 0.95, sunset: SunFn | None = None,
@@ -208,6 +214,8 @@ class ForecastReserve:
         # days' actual / forecast at the same time of day (None: the trust schedule)
         self.quantile = learned_quantile_pct / 100.0 if learned_quantile_pct is not None else None
         self._ran_out = self._ran_out_prev = False
+        self._full_today = False          # the battery reached FULL_SOC since today's sunrise
+        self._full_saved: tuple | None = None   # restore_full()'s record, applied at the first update
         self._pv: float | None = None     # the PV power, averaged over PV_TAU_S: where the afternoon's fade starts
         self._pv_ts = 0.0
 
@@ -227,14 +235,19 @@ class ForecastReserve:
         f = forecast.get(FORECAST_KEY) if forecast else None
         if f is None or soc is None or load is None or f != f:
             return None
+        if self._full_saved is not None:
+            self._apply_full(now)
         if now >= self._set or now >= self._rise:
             st = self.sunset(now) if self.sunset is not None else None
             rs = self.sunrise(now) if self.sunrise is not None else None
             if st is None or rs is None:
                 return None
-            if now >= self._set and self.quantile is not None:
-                self.misses.close()           # the day's surplus is in: its misses are known
-                self._ran_out_prev, self._ran_out = self._ran_out, False
+            if now >= self._set:
+                # the day is over: was the battery full in it?
+                self.out.full_yesterday, self._full_today = self._full_today, False
+                if self.quantile is not None:
+                    self.misses.close()           # the day's surplus is in: its misses are known
+                    self._ran_out_prev, self._ran_out = self._ran_out, False
             self._set, self._rise = st, rs
         if self.load_forecast is not None and now < self._set:
             if not self._lf_lo <= now < self._lf_hi or self._lf_set != self._set:
@@ -247,6 +260,8 @@ class ForecastReserve:
         # in daylight the next sunrise is tomorrow's; today's was about a day earlier
         rise = self._rise if self._rise < self._set else self._rise - 86400.0
         r = self.out
+        if soc >= FULL_SOC and rise <= now:
+            self._full_today = True
         need = (self.full - soc) * self._wh_per_pct
         if need < 0.0:
             need = 0.0
@@ -315,6 +330,28 @@ class ForecastReserve:
         else:
             r.share = (need - tail) / (coming - tail)
         return r
+
+    def export_full(self) -> list:
+        """[full today, full yesterday, the sunset that ends today] for the decider's saved state."""
+        return [self._full_today, self.out.full_yesterday, self._set if math.isfinite(self._set) else None]
+
+    def restore_full(self, data) -> None:
+        """Take export_full()'s answer back; it counts from the first update on (a restart the same
+        day keeps both, one the next day keeps "full yesterday" from the saved today, a later one
+        nothing). Anything malformed is left out."""
+        if isinstance(data, list) and len(data) == 3 and all(isinstance(v, bool) for v in data[:2]) \
+                and isinstance(data[2], (int, float)) and not isinstance(data[2], bool) and math.isfinite(data[2]):
+            self._full_saved = (data[0], data[1], float(data[2]))
+
+    def _apply_full(self, now: float) -> None:
+        today, yesterday, until = self._full_saved
+        self._full_saved = None
+        if now < until and self._set < 0.0:
+            # the same day: the sun's times are worked out from here on, and the day ends at ``until``
+            self._full_today, self.out.full_yesterday, self._set = today, yesterday, until
+        elif until <= now < until + 86400.0:
+            # the day it was saved in ended while the console was down
+            self._full_today, self.out.full_yesterday, self._set = False, today, math.inf
 
     def _surplus(self, pv_wh: float, load_w: float, now: float, rise: float, x: float) -> tuple[float, float]:
         """(Wh of PV above ``load_w``, seconds above) to sunset: on the afternoon's fade from the PV

@@ -16,7 +16,8 @@ _PERSIST = ("on", "setpoint_w", "level", "last_start", "last_stop", "last_change
 class MinerState:
     __slots__ = ("on", "setpoint_w", "level", "last_start", "last_stop", "last_change", "starts_day",
                  "starts_today", "enable_since", "disable_since", "awaiting", "sent_kind", "sent_w",
-                 "sent_level", "sent_ts", "attempts", "known", "restored", "stopped_by")
+                 "sent_level", "sent_ts", "attempts", "known", "restored", "stopped_by",
+                 "dip_wh", "dip_ts")
 
     def __init__(self) -> None:
         self.on = False                     # what we believe / intend: mining or not
@@ -38,6 +39,8 @@ class MinerState:
         self.restored = False               # came from export_state() (a restart)
         self.known = False                  # reconciled with at least one sample since (re)start
         self.stopped_by = ""                # "failsafe" when the fail-safe paused it
+        self.dip_wh = 0.0                   # Wh the running dip (disable timer) has drawn beyond the surplus
+        self.dip_ts = 0.0                   # ... counted up to this time
 
     def export(self) -> dict:
         return {k: getattr(self, k) for k in _PERSIST}

@@ -192,7 +192,8 @@ def plain_terms(terms: dict) -> list[tuple[str, str]]:
             out.append((text, f"keeps {v.get('keeps_pct', 0):.0f} % of the battery; needs "
                               f"{(v.get('needs_wh') or 0) / 1000:.1f} kWh, {(v.get('coming_wh') or 0) / 1000:.1f} kWh "
                               "of sun forecast" + ("; careful: the battery ran out last night" if v.get("careful")
-                                                   else "")))
+                                                   else "")
+                              + ("; the battery was full yesterday" if v.get("full_yesterday") else "")))
             continue
         if isinstance(v, dict):
             out.append((text, ", ".join(f"{k} {'yes' if x is True else 'no' if x is False else term_value(k, x)}"
