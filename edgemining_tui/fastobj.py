@@ -43,7 +43,8 @@ def factory(cls: type, variable: tuple[str, ...], fixed: dict[str, Any] | None =
     ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_twin": twin}
     if twin is not None:
         body = "\n".join(f"    o.{n} = {n if n in variable else '_f_' + n}" for n in names)
-        src = f"def make({', '.join(variable)}):\n    o = _new(_twin)\n{body}\n    o.__class__ = _cls\n    return o\n"
+        # (calling the twin costs less than object.__new__(twin): no argument check of __new__)
+        src = f"def make({', '.join(variable)}):\n    o = _twin()\n{body}\n    o.__class__ = _cls\n    return o\n"
     else:
         body = "\n".join(f"    _s_{n}(o, {n if n in variable else '_f_' + n})" for n in names)
         src = f"def make({', '.join(variable)}):\n    o = _new(_cls)\n{body}\n    return o\n"
@@ -56,7 +57,7 @@ def factory(cls: type, variable: tuple[str, ...], fixed: dict[str, Any] | None =
 def fill_source(cls: type, target: str, exprs: dict[str, str]) -> tuple[list[str], dict[str, Any]] | None:
     """Lines of a generated function that build one ``cls`` into the local ``target`` through its
     twin, each field from ``exprs`` (source text) or its plain default, and the names they need
-    (``_new`` besides). For factories that build several nested objects in one call: a call less
+    (nothing else). For factories that build several nested objects in one call: a call less
     per object. None when ``cls`` cannot have a twin or a field has only a default_factory."""
     names = [f.name for f in dataclasses.fields(cls)]
     twin = _twin(cls, names)
@@ -64,7 +65,7 @@ def fill_source(cls: type, target: str, exprs: dict[str, str]) -> tuple[list[str
         return None
     tag = cls.__name__
     ns: dict[str, Any] = {f"_twin_{tag}": twin, f"_cls_{tag}": cls}
-    lines = [f"{target} = _new(_twin_{tag})"]
+    lines = [f"{target} = _twin_{tag}()"]
     for f in dataclasses.fields(cls):
         expr = exprs.get(f.name)
         if expr is None:

@@ -97,4 +97,4 @@ def test_a_class_without_a_twin_gets_no_inline_fill():
     assert fill_source(_Derived, "o", {"a": "1"}) is None
     assert fill_source(_NoSlots, "o", {"a": "1"}) is None
     lines, names = fill_source(_Point, "o", {"x": "x"})
-    assert lines[0] == "o = _new(_twin__Point)" and names["_d__Point_label"] == "p"
+    assert lines[0] == "o = _twin__Point()" and names["_d__Point_label"] == "p"

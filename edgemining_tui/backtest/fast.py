@@ -43,7 +43,7 @@ def _decision_input_factory():
         "prices": "prices", "climate": "climate", "tz": "tz"}))
     if any(p is None for p in parts):
         return composed
-    ns: dict = {"_new": object.__new__}
+    ns: dict = {}
     body: list[str] = []
     for lines, names in parts:
         body.extend(lines)

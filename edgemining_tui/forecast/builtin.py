@@ -17,7 +17,6 @@ multiplications per call; the clear sky is computed once per bucket and day.
 from __future__ import annotations
 
 from collections import deque
-from itertools import zip_longest
 from datetime import datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -122,11 +121,14 @@ class BuiltinForecast:
                 ratios[b] = day.meas[b] / (c * h)
         self.ratios.append(ratios)
         env: list[float | None] = [None] * NB
-        # bucket by bucket across the days kept (days differ in length by a DST hour)
-        for b, col in enumerate(zip_longest(*self.ratios)):
-            seen = [r for r in col if r is not None]
-            if seen:
-                env[b] = max(seen)
+        for b in range(NB):
+            best = None
+            for rs in self.ratios:
+                if b < len(rs):
+                    r = rs[b]
+                    if r is not None and (best is None or r > best):
+                        best = r
+            env[b] = best
         self.env = env
         self._rates(day)
         exp = day.cum[day.n]
