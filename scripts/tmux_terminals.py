@@ -67,7 +67,7 @@ VGA = [(0, 0, 0), (170, 0, 0), (0, 170, 0), (170, 85, 0), (0, 0, 170), (170, 0, 
        (255, 85, 255), (85, 255, 255), (255, 255, 255)]
 GLYPH = r"[\u2801-\u28ff\u2580-\u258b\u258d-\u259f]"   # braille, blocks (charts, gauges); not ▌, a toast's edge
 TEXT = r"[A-Za-z0-9%]"
-MIN_16_CONTRAST = 3.0   # WCAG's floor for large text; 16 colours leave little room above it (the header's 3.2)
+MIN_16_CONTRAST = 4.5   # WCAG AA for text, as tests/test_ui_contrast.py asks of the states and flows
 OVERRUN = re.compile(rf"{TEXT}{GLYPH}|{GLYPH}{TEXT}")
 SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 OTHER_ESC = re.compile(r"\x1b(\][^\x07\x1b]*(\x07|\x1b\\)|\[[0-9;?]*[A-Za-ln-z])")

@@ -625,8 +625,10 @@ class EdgeMiningApp(MinerControls, App[int]):
 
     def action_reload_config(self) -> None:
         where = f" from {self.config_path}" if self.config_path else ""
-        self.confirm_and_send("Reload config", f"The whole site: the engine re-reads its config{where} and "
-                              "applies it from the next cycle.", actions.RELOAD, {})
+        self.confirm_and_send("Reload config", f"The engine re-reads its config{where}: the policy and its rules "
+                              "files apply from the next cycle, with timers and overrides kept. If another "
+                              "section changed (miners, energy, site...), nothing is applied: those need a "
+                              "restart.", actions.RELOAD, {})
 
     @work(group="prompts", exit_on_error=False)
     async def action_switch_policy(self) -> None:
