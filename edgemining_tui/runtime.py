@@ -142,10 +142,60 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
     feeds = getattr(decider, "feeds", None)
     if feeds is not None:
         feeds.pool = engine.extras[0].performance_fields     # mining_performance.* for the rules
+    if config_path is not None:
+        engine.reloader = ConfigReloader(rt, engine, Path(config_path), miners, demo=use_demo)
     stack.push_async_callback(engine.close)
     _attach_notifications(cfg, clock, store, stack, engine)   # issue 9
     _attach_mqtt_publish(cfg, clock, stack, engine)
     return engine
+
+
+class ConfigReloader:
+    """`R` in the console (and `reload` from an observer): re-read the config file and hand its
+    policy, and the rules file it names, to a new decider from the next cycle. The running one's
+    state goes over (timers, starts today, overrides, what the forecast learned), so a reload
+    neither restarts a miner nor forgets a limit.
+
+    The other sections (site, energy, miners, heat, economics, notifications...) are wired into
+    running connections and tasks at start; a change there refuses the whole reload and says which
+    sections need a restart. A file that does not load refuses it too. Either way nothing changes."""
+
+    def __init__(self, rt: Runtime, engine: Engine, path: Path, miners: list, *, demo: bool) -> None:
+        self.rt, self.engine, self.path, self.miners = rt, engine, path, miners
+        # a demo run replaces the file's energy and miners by the simulated site's
+        self.unchecked = {"policy"} | ({"energy", "miners", "demo"} if demo else set())
+
+    def __call__(self) -> str:
+        from dataclasses import fields, replace
+        from .config import ConfigError, load_config
+        try:
+            new = load_config(self.path)
+        except ConfigError as e:
+            raise ValueError(f"config not reloaded, nothing changed: {e}") from None
+        except OSError as e:
+            raise ValueError(f"config not reloaded, nothing changed: {self.path}: {e.strerror or e}") from None
+        cur = self.rt.cfg
+        changed = [f.name for f in fields(AppConfig)
+                   if f.name not in self.unchecked and getattr(new, f.name) != getattr(cur, f.name)]
+        if changed:
+            raise ValueError(f"config not reloaded, nothing changed: {', '.join(changed)} "
+                             f"{'apply' if len(changed) > 1 else 'applies'} only at a restart")
+        now = self.rt.clock.now()
+        old = self.engine.decider
+        decider = build_decider(new, self.miners, self.path, store=self.rt.store, now=now)
+        decider.restore_state(old.export_state(), now)
+        _observe_from_config(decider, new.site.observe_only, now)
+        if decider.feeds is not None and old.feeds is not None:
+            decider.feeds.pool = old.feeds.pool      # the pool's figures, fed by the economics extra
+        self.engine.decider = decider
+        self.rt.cfg = replace(cur, policy=new.policy)
+        p = new.policy
+        if p == cur.policy:
+            rule_files = p.rules_file or p.start_rules_files or p.stop_rules_files
+            what = "the policy is as before" + (", its rules files read again" if rule_files else "")
+        else:
+            what = f"policy {new.policy.mode} from the next cycle"
+        return f"config reloaded from {self.path.name}: {what}"
 
 
 def _attach_mqtt_publish(cfg: AppConfig, clock: Clock, stack: AsyncExitStack, engine: Engine) -> None:

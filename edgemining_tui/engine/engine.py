@@ -61,6 +61,8 @@ class Engine:
         # extras contribute to the decision input and the state (heat zones, prices...): each has
         # async update(engine) -> None, and contribute(inp_kwargs: dict) / state_extra() -> dict
         self.extras = list(extras)
+        # re-reads the config file and swaps the decider (runtime.ConfigReloader); None: no file
+        self.reloader: Callable[[], str] | None = None
         self.state: EngineState | None = None
         self.cycle_no = 0
         self._listeners: list[Listener] = []
@@ -184,7 +186,7 @@ class Engine:
             if miner is not None and miner != "*" and miner not in self.meta:
                 raise ValueError(f"no miner called {miner!r}")
             msg = handle(action, args, now)   # the decider's own vocabulary (force_on, power, ...)
-        self.event("override" if action != A.CYCLE else "notice", msg, args.get("miner"))
+        self.event("notice" if action in (A.CYCLE, A.RELOAD) else "override", msg, args.get("miner"))
         return msg
 
     def _set_policy(self, mode: str) -> str:
@@ -198,10 +200,13 @@ class Engine:
         return f"policy mode: {mode}"
 
     def _reload(self) -> str:
-        fn = getattr(self, "reloader", None)
-        if fn is None:
-            return "reload not available here"
-        return fn()
+        if self.reloader is None:
+            raise ValueError("reload not available: this engine was not started from a config file")
+        try:
+            return self.reloader()
+        except ValueError as e:
+            self.event("notice", str(e), severity="warning")
+            raise
 
     def _drain_requests(self) -> None:
         reqs, self._requests = self._requests, []

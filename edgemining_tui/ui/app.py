@@ -295,8 +295,9 @@ class EdgeMiningApp(MinerControls, App[int]):
             # imported off the event loop, so keys and repaints are served meanwhile
             await asyncio.to_thread(importlib.import_module, "edgemining_tui.runtime")
             from ..runtime import open_runtime
+            # the config file too: `R` re-reads it (without it the owner answers "not available")
             self.rt = await open_runtime(self.cfg, data_dir=self.data_dir, observe=self.observe,
-                                         on_store=self._first_chart)
+                                         on_store=self._first_chart, config_path=self.config_path)
         rt = self.rt
         self.store = rt.store
         self.clock = self.clock or rt.clock
@@ -625,8 +626,10 @@ class EdgeMiningApp(MinerControls, App[int]):
 
     def action_reload_config(self) -> None:
         where = f" from {self.config_path}" if self.config_path else ""
-        self.confirm_and_send("Reload config", f"The whole site: the engine re-reads its config{where} and "
-                              "applies it from the next cycle.", actions.RELOAD, {})
+        self.confirm_and_send("Reload config", f"The engine re-reads its config{where}: the policy and its rules "
+                              "files apply from the next cycle, with timers and overrides kept. If another "
+                              "section changed (miners, energy, site...), nothing is applied: those need a "
+                              "restart.", actions.RELOAD, {})
 
     @work(group="prompts", exit_on_error=False)
     async def action_switch_policy(self) -> None:
