@@ -621,6 +621,10 @@ async def test_force_cycle_reload_and_switch_policy(owner):
         assert owner.engine.decider.cfg.mode == "manual"
         events = owner.store.query("select message from events where kind = 'override'")
         assert any("policy mode: manual" in e["message"] for e in events)
+        await pilot.press("P")                      # the switch shows as current, not the config's mode
+        await pilot.pause()
+        shown = [str(o.prompt) for o in app.screen.query_one("OptionList")._options]
+        assert [o for o in shown if o.endswith("(current)")] == [next(o for o in shown if o.startswith("manual"))]
 
 
 async def test_miner_actions_need_the_fleet_panel(owner):
