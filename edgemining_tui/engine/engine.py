@@ -193,6 +193,10 @@ class Engine:
         cfg = getattr(self.decider, "cfg", None)
         if cfg is None or mode not in ("surplus", "rules", "manual"):
             raise ValueError(f"cannot switch to policy {mode!r} (expected surplus, rules or manual)")
+        if mode == "rules" and getattr(self.decider, "rules", None) is None:
+            # rules mode without rules commands nothing at all ("no rules loaded: not automated")
+            raise ValueError(f"no rules loaded, so rules mode would automate nothing; the policy stays "
+                             f"{cfg.mode}. Name a rules file (policy.rules_file, docs/rules.md) and reload (R)")
         from dataclasses import replace
         self.decider.cfg = replace(cfg, mode=mode, groups={})
         for name, slot in getattr(self.decider, "_slots", {}).items():
