@@ -109,3 +109,32 @@ async def test_without_a_config_file_the_reload_says_so(tmp_path):
         assert msg is None and "not started from a config file" in err
     finally:
         await rt.close()
+
+
+async def test_the_console_that_owns_the_fleet_reloads_its_config_file(tmp_path):
+    """The console opens its own runtime (not the headless runner): `R` there must re-read the file
+    it was started with, not answer "not available" after a confirmation that promised a re-read."""
+    from edgemining_tui.ui.app import EdgeMiningApp
+    from edgemining_tui.ui.screens import ConfirmScreen
+    path = tmp_path / "config.yaml"
+    write(path)
+    app = EdgeMiningApp(load_config(path), data_dir=tmp_path / "data", config_path=path, fleet_throttle_s=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(300):
+            if app.state is not None:
+                break
+            await pilot.pause(0.05)
+        assert app.link is not None and app.link.role == "owner"
+        write(path, headroom="400W")
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        said: list[str] = []
+        for _ in range(200):
+            said = [n.message for n in app._notifications]
+            if any("config reloaded" in m or "not available" in m for m in said):
+                break
+            await pilot.pause(0.05)
+        assert any("config reloaded from config.yaml" in m for m in said), said
+        assert app.rt.engine.decider.cfg.headroom_w == 400.0

@@ -610,6 +610,10 @@ class PolicyDecider(OverrideRequests):
         from .config import MODES
         if mode not in MODES:
             raise ValueError(f"cannot switch to policy {mode!r} (expected {', '.join(MODES)})")
+        if mode == "rules" and self.rules is None:
+            # rules mode without rules commands nothing at all ("no rules loaded: not automated")
+            raise ValueError(f"no rules loaded, so rules mode would automate nothing; the policy stays "
+                             f"{self.cfg.mode}. Name a rules file (policy.rules_file, docs/rules.md) and reload (R)")
         self.cfg = replace(self.cfg, mode=mode, groups={})
         for slot in self._slots.values():
             slot.mode = mode

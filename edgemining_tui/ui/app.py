@@ -295,8 +295,9 @@ class EdgeMiningApp(MinerControls, App[int]):
             # imported off the event loop, so keys and repaints are served meanwhile
             await asyncio.to_thread(importlib.import_module, "edgemining_tui.runtime")
             from ..runtime import open_runtime
+            # the config file too: `R` re-reads it (without it the owner answers "not available")
             self.rt = await open_runtime(self.cfg, data_dir=self.data_dir, observe=self.observe,
-                                         on_store=self._first_chart)
+                                         on_store=self._first_chart, config_path=self.config_path)
         rt = self.rt
         self.store = rt.store
         self.clock = self.clock or rt.clock
