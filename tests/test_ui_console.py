@@ -565,6 +565,23 @@ async def test_override_for_a_duration(owner):
         assert ov["kind"] == "force_off" and 5380 <= ov["remaining_s"] <= 5400
 
 
+async def test_override_for_takes_the_two_hours_it_shows_when_enter_is_pressed(owner):
+    """The duration prompt shows "2h": enter must give 2 h, not an override until released."""
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot, "garage-s19")
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("down", "enter")             # "Force off"
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("enter")
+        body = await confirm(pilot)
+        assert "for 2:00:00" in body and "until released" not in body
+        await cycle(pilot, owner)
+        assert 7180 <= owner.engine.state.overrides["garage-s19"]["remaining_s"] <= 7200
+
+
 async def test_pause_resume_and_observe_only(owner):
     app = make_app(owner)
     async with app.run_test(size=SIZE) as pilot:
@@ -604,6 +621,10 @@ async def test_force_cycle_reload_and_switch_policy(owner):
         assert owner.engine.decider.cfg.mode == "manual"
         events = owner.store.query("select message from events where kind = 'override'")
         assert any("policy mode: manual" in e["message"] for e in events)
+        await pilot.press("P")                      # the switch shows as current, not the config's mode
+        await pilot.pause()
+        shown = [str(o.prompt) for o in app.screen.query_one("OptionList")._options]
+        assert [o for o in shown if o.endswith("(current)")] == [next(o for o in shown if o.startswith("manual"))]
 
 
 async def test_miner_actions_need_the_fleet_panel(owner):

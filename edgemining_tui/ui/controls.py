@@ -225,7 +225,10 @@ class MinerControls:
                 self.notify(str(e), severity="error")
                 return
         text = await self.push_screen_wait(PromptScreen(
-            f"How long for {name}?", "2h, 30m, 1h30m, until 18:00, until sunset, or until released", "2h"))
+            f"How long for {name}?", "2h, 30m, 1h30m, until 18:00, until sunset, or until released", "2h",
+            # filled in, not a placeholder: a grey "2h" looked like the default while enter on the
+            # empty field meant "until released"
+            "2h"))
         if text is None:
             return
         try:
