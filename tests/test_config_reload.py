@@ -4,6 +4,8 @@ engine cannot take (miners, energy source, site...) or a file that does not load
 reload, says why, and leaves everything as it was."""
 from __future__ import annotations
 
+import pytest
+
 from edgemining_tui.clock import VirtualClock
 from edgemining_tui.config import load_config
 from edgemining_tui.engine import actions as A
@@ -37,67 +39,61 @@ async def reload(engine) -> tuple[str | None, str | None]:
     return fut.result(), None
 
 
+@pytest.fixture
 async def owner(tmp_path):
+    """The owner's runtime started from a config file, one cycle run, and that file's path."""
     path = tmp_path / "config.yaml"
     write(path)
     rt = await open_runtime(load_config(path), clock=VirtualClock(1_750_000_000), data_dir=tmp_path / "data",
                             config_path=path)
     assert rt.engine is not None
-    return rt, path
-
-
-async def test_a_policy_change_applies_and_keeps_the_overrides(tmp_path):
-    rt, path = await owner(tmp_path)
+    await rt.engine.cycle()
     try:
-        eng = rt.engine
-        await eng.cycle()
-        eng.request(A.OVERRIDE, {"miner": "loft", "mode": "off", "for_s": 3600})
-        await eng.cycle()
-        before = eng.decider
-        assert before.cfg.headroom_w == 150.0
-        write(path, headroom="400W")
-        msg, err = await reload(eng)
-        assert err is None and "config reloaded" in msg and "surplus" in msg
-        assert eng.decider is not before and eng.decider.cfg.headroom_w == 400.0
-        assert rt.cfg.policy.headroom_w == 400.0
-        # the user's override came over to the new decider
-        assert eng.decider.overrides.for_miner("loft").kind == "force_off"
-        # unchanged file: it says so
-        msg, err = await reload(eng)
-        assert err is None and "as before" in msg
+        yield rt, path
     finally:
         await rt.close()
 
 
-async def test_a_miner_added_needs_a_restart_and_nothing_changes(tmp_path):
-    rt, path = await owner(tmp_path)
-    try:
-        eng = rt.engine
-        await eng.cycle()
-        before = eng.decider
-        seen = []
-        eng.subscribe(lambda item: seen.append(item) if isinstance(item, Event) else None)
-        write(path, headroom="400W", extra_miner="  - {name: garage, driver: simulated, priority: 2}\n")
-        msg, err = await reload(eng)
-        assert msg is None and "miners applies only at a restart" in err and "nothing changed" in err
-        assert eng.decider is before and eng.decider.cfg.headroom_w == 150.0   # the policy change too
-        assert any("only at a restart" in e.message and e.severity == "warning" for e in seen)   # Events panel
-    finally:
-        await rt.close()
+async def test_a_policy_change_applies_and_keeps_the_overrides(owner):
+    rt, path = owner
+    eng = rt.engine
+    eng.request(A.OVERRIDE, {"miner": "loft", "mode": "off", "for_s": 3600})
+    await eng.cycle()
+    before = eng.decider
+    assert before.cfg.headroom_w == 150.0
+    write(path, headroom="400W")
+    msg, err = await reload(eng)
+    assert err is None and "config reloaded" in msg and "surplus" in msg
+    assert eng.decider is not before and eng.decider.cfg.headroom_w == 400.0
+    assert rt.cfg.policy.headroom_w == 400.0
+    # the user's override came over to the new decider
+    assert eng.decider.overrides.for_miner("loft").kind == "force_off"
+    # unchanged file: it says so
+    msg, err = await reload(eng)
+    assert err is None and "as before" in msg
 
 
-async def test_a_broken_file_is_refused_with_its_line(tmp_path):
-    rt, path = await owner(tmp_path)
-    try:
-        eng = rt.engine
-        await eng.cycle()
-        before = eng.decider
-        path.write_text(path.read_text().replace("headroom: 150W", "headroom: lots"))
-        msg, err = await reload(eng)
-        assert msg is None and f"{path}:" in err and "headroom" in err
-        assert eng.decider is before
-    finally:
-        await rt.close()
+async def test_a_miner_added_needs_a_restart_and_nothing_changes(owner):
+    rt, path = owner
+    eng = rt.engine
+    before = eng.decider
+    seen = []
+    eng.subscribe(lambda item: seen.append(item) if isinstance(item, Event) else None)
+    write(path, headroom="400W", extra_miner="  - {name: garage, driver: simulated, priority: 2}\n")
+    msg, err = await reload(eng)
+    assert msg is None and "miners applies only at a restart" in err and "nothing changed" in err
+    assert eng.decider is before and eng.decider.cfg.headroom_w == 150.0   # the policy change too
+    assert any("only at a restart" in e.message and e.severity == "warning" for e in seen)   # Events panel
+
+
+async def test_a_broken_file_is_refused_with_its_line(owner):
+    rt, path = owner
+    eng = rt.engine
+    before = eng.decider
+    path.write_text(path.read_text().replace("headroom: 150W", "headroom: lots"))
+    msg, err = await reload(eng)
+    assert msg is None and f"{path}:" in err and "headroom" in err
+    assert eng.decider is before
 
 
 async def test_without_a_config_file_the_reload_says_so(tmp_path):
