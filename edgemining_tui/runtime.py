@@ -6,7 +6,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from .clock import Clock, RealClock
@@ -14,6 +14,9 @@ from .config.schema import AppConfig
 from .engine.engine import Engine, MinerMeta
 from .store.db import Store
 from .store.lock import OwnerLock
+
+if TYPE_CHECKING:      # the decider's modules load with the engine, not with every command
+    from .policy.decider import PolicyDecider
 
 log = logging.getLogger("edgemining_tui.runtime")
 
@@ -67,7 +70,7 @@ async def open_runtime(cfg: AppConfig, *, clock: Clock | None = None, data_dir: 
     from .store.files import private_dir
     private_dir(data_dir)
     stack = AsyncExitStack()
-    store = Store(data_dir / "history.db", history=getattr(cfg, "history", None))
+    store = Store(data_dir / "history.db", history=cfg.history)
     stack.callback(store.close)
     if on_store is not None:
         await on_store(store)
@@ -133,15 +136,14 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
     engine = Engine(clock=clock, source=source, fleet=fleet, decider=decider,
                     miners=[MinerMeta(m.name, m.priority) for m in miners], store=store,
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
-                    required=required, observe_only=False if hasattr(decider, "handle") else cfg.site.observe_only,
+                    required=required, observe_only=False if decider.takes_overrides else cfg.site.observe_only,
                     house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone,
                     request_ttl_s=cfg.site.request_expiry,
                     push_threshold_w=cfg.site.push_threshold,
                     extras=_extras(cfg, energy_cfg, rt, store, stack, miners))
     engine.prices_now = engine.extras[0].prices_now
-    feeds = getattr(decider, "feeds", None)
-    if feeds is not None:
-        feeds.pool = engine.extras[0].performance_fields     # mining_performance.* for the rules
+    if decider.feeds is not None:
+        decider.feeds.pool = engine.extras[0].performance_fields     # mining_performance.* for the rules
     if config_path is not None:
         engine.reloader = ConfigReloader(rt, engine, Path(config_path), miners, demo=use_demo)
     stack.push_async_callback(engine.close)
@@ -226,8 +228,8 @@ def plug_defaults(m: Any, energy_cfg: Any) -> Any:
 def _attach_notifications(cfg: AppConfig, clock: Clock, store: Store, stack: AsyncExitStack,
                           engine: Engine) -> None:
     """Issue 9: the notification hub listens to the engine (deduplicated; never blocks a cycle)."""
-    ncfg = getattr(cfg, "notify", None)
-    if ncfg is None or not (ncfg.urls or ncfg.log):
+    ncfg = cfg.notify
+    if not (ncfg.urls or ncfg.log):
         return
     from .notify.hub import build_hub
     hub = build_hub(ncfg, clock, store=store, tz=cfg.site.timezone)
@@ -239,16 +241,13 @@ def _attach_notifications(cfg: AppConfig, clock: Clock, store: Store, stack: Asy
     stack.push_async_callback(hub.close)
 
 
-def _observe_from_config(decider: Any, on: bool, now: float) -> None:
+def _observe_from_config(decider: PolicyDecider, on: bool, now: float) -> None:
     """site.observe_only is a standing observe override owned by the config, so the decider
     knows nothing is sent (no starts counted). Turning it off in the config releases it."""
-    ov = getattr(decider, "overrides", None)
-    if ov is None or not hasattr(decider, "set_override"):
-        return
-    current = ov.global_("observe")
+    current = decider.overrides.global_("observe")
     if on and current is None:
         decider.set_override("observe", now=now, expiry="until released", by="config")
-    elif not on and current is not None and getattr(current, "by", "") == "config":
+    elif not on and current is not None and current.by == "config":
         decider.release_override(now=now, kind="observe")
 
 
@@ -293,7 +292,7 @@ def _extras(cfg: AppConfig, energy_cfg: Any, rt: Runtime, store: Store, stack: A
 
 
 def build_decider(cfg: AppConfig, miners: list, config_path: Path | None = None, *, store: Any = None,
-                  now: float | None = None) -> Any:
+                  now: float | None = None) -> PolicyDecider:
     from .config.rules import load_rules_for, site_feeds
     from .policy.decider import build_decider as build
     rules, warnings = load_rules_for(cfg, config_path)

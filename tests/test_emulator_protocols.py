@@ -239,3 +239,15 @@ async def test_demo_launcher_gives_configs_and_power():
         assert set(emus.power_by_miner()) == {"a", "b", "c", "d"}
     finally:
         await emus.close()
+
+
+def test_loading_pyasic_prints_nothing_on_stderr():
+    """`read miners` and every headless start printed asyncssh's DSA deprecation warnings (ten lines
+    of library source) when pyasic was imported."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    r = subprocess.run([sys.executable, "-c", "from edgemining_tui.miners.quiet_pyasic import load; load()"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stderr == ""

@@ -88,6 +88,9 @@ HOSTILE: list[tuple[str, str, object, str]] = [
     ("observe_on_text", "observe_only", {"on": "yes"}, "refused: observe_only: on must be true or false"),
     ("policy_unknown", "set_policy", {"mode": "chaos"}, "refused: cannot switch to policy 'chaos'"),
     ("policy_missing", "set_policy", {}, "refused: cannot switch to policy None"),
+    # rules mode with no rules file would command nothing at all, after a confirmation that said
+    # "decisions follow the rules policy"
+    ("policy_rules_without_rules", "set_policy", {"mode": "rules"}, "refused: no rules loaded, so rules mode"),
     ("release_unknown_miner", "release", {"miner": "ghost"}, "refused: no miner called 'ghost'"),
 ]
 

@@ -469,6 +469,68 @@ async def test_power_step_up_and_down(owner):
         assert owner.engine.state.overrides["office-avalon"]["watts"] == 1600
 
 
+def level_fleet():
+    """A miner whose power goes in levels (LuxOS profiles, Avalon work modes, Bitaxe frequencies)."""
+    from edgemining_tui.miners.config import LevelSpec, MinerConfig, SimulatedSpec
+    levels = tuple(LevelSpec(n, w) for n, w in (("-4", 1500), ("-2", 2167), ("default", 2833), ("+2", 3500)))
+    return [MinerConfig(name="loft-s21", driver="simulated", priority=1,
+                        simulated=SimulatedSpec(max_w=3500, min_w=1500, control="levels", levels=levels))]
+
+
+async def test_a_power_step_on_a_miner_with_levels_goes_to_the_next_level(tmp_path):
+    """`+` added 100 W: 1.60 kW on a miner at its 1.50 kW level, which the decider quantised straight
+    back down, so the confirmed step changed nothing (and `-` from the lowest said nothing useful)."""
+    rt = build_owner(tmp_path / "data", miners=level_fleet())
+    await run_cycles(rt, 2)
+    rt.engine.request("override", {"miner": "loft-s21", "mode": "power", "watts": 1500, "for_s": 3600})
+    await run_cycles(rt, 2)
+    app = make_app(rt)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await to_fleet(pilot, "loft-s21")
+            await pilot.press("plus")
+            assert "fix power at level -2 (2.17 kW)" in await confirm(pilot)
+            await cycle(pilot, rt)
+            assert rt.engine.state.decision.miners["loft-s21"].target_w == 2167
+            await pilot.press("minus", "minus")     # back to -4 (the first is confirmed), then none lower
+            await confirm(pilot)
+            await cycle(pilot, rt)
+            await pilot.press("minus")
+            await settle(pilot)
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert any("already at its lowest level" in str(n.message) for n in app._notifications)
+            await pilot.press("w")
+            await pilot.pause()
+            assert isinstance(app.screen, PromptScreen)
+            assert "its levels: 1.50 kW, 2.17 kW, 2.83 kW, 3.50 kW" in app.screen.help_text
+            inp = app.screen.query_one("#prompt-input")
+            inp.value = ""
+            await pilot.press(*"3000", "enter")
+            assert ("fix power at level default (2.83 kW), the nearest it can run at or below 3.00 kW"
+                    in await confirm(pilot, "n"))
+    finally:
+        await close(rt)
+
+
+async def test_an_observer_steps_by_the_owners_levels(tmp_path):
+    data = tmp_path / "data"
+    owner = build_owner(data, miners=level_fleet())
+    await run_cycles(owner, 2)
+    owner.engine.request("override", {"miner": "loft-s21", "mode": "power", "watts": 1500, "for_s": 3600})
+    await run_cycles(owner, 2)
+    obs = build_observer(data, clock=owner.clock)
+    app = make_app(obs)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await first_state(pilot, 50, 0.05)
+            await to_fleet(pilot, "loft-s21")
+            await pilot.press("plus")
+            assert "fix power at level -2 (2.17 kW)" in await confirm(pilot, "n")
+    finally:
+        await close(owner)
+        obs.store.close()
+
+
 async def test_set_power_by_typing_watts(owner):
     app = make_app(owner)
     async with app.run_test(size=SIZE) as pilot:
@@ -501,6 +563,23 @@ async def test_override_for_a_duration(owner):
         await cycle(pilot, owner)
         ov = owner.engine.state.overrides["garage-s19"]
         assert ov["kind"] == "force_off" and 5380 <= ov["remaining_s"] <= 5400
+
+
+async def test_override_for_takes_the_two_hours_it_shows_when_enter_is_pressed(owner):
+    """The duration prompt shows "2h": enter must give 2 h, not an override until released."""
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_fleet(pilot, "garage-s19")
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("down", "enter")             # "Force off"
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press("enter")
+        body = await confirm(pilot)
+        assert "for 2:00:00" in body and "until released" not in body
+        await cycle(pilot, owner)
+        assert 7180 <= owner.engine.state.overrides["garage-s19"]["remaining_s"] <= 7200
 
 
 async def test_pause_resume_and_observe_only(owner):
@@ -542,6 +621,10 @@ async def test_force_cycle_reload_and_switch_policy(owner):
         assert owner.engine.decider.cfg.mode == "manual"
         events = owner.store.query("select message from events where kind = 'override'")
         assert any("policy mode: manual" in e["message"] for e in events)
+        await pilot.press("P")                      # the switch shows as current, not the config's mode
+        await pilot.pause()
+        shown = [str(o.prompt) for o in app.screen.query_one("OptionList")._options]
+        assert [o for o in shown if o.endswith("(current)")] == [next(o for o in shown if o.startswith("manual"))]
 
 
 async def test_miner_actions_need_the_fleet_panel(owner):
@@ -749,3 +832,23 @@ def test_duration_text():
     assert parse_duration_text("") == {}
     with pytest.raises(ValueError):
         parse_duration_text("soon")
+
+
+async def test_an_energy_chart_of_nothing_but_zeros_draws(owner):
+    """A first start with Home Assistant unreachable and the miners off or offline: the only series
+    with values is the miners' 0 W. The console ended in a ZeroDivisionError traceback (plotext was
+    given the axis 0..0 kW)."""
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        now = owner.clock.now()
+        xs = [now - 3600 + 60 * k for k in range(5)]
+        panel = app.energy_panel
+        panel.chart = {"window": panel.window, "start": now - 3600, "now": now, "xs": xs,
+                       "series": {"pv": [None] * 5, "house": [None] * 5, "miners": [0.0] * 5,
+                                  "grid": [None] * 5, "battery": [None] * 5, "soc": [None] * 5}}
+        panel.draw_charts(app.tz)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert "Power in kW" in str(app.query_one("#energy-chart").render())

@@ -10,13 +10,13 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
 from ..clock import Clock
 from ..energy.balance import SignWatch
 from ..energy.snapshot import EnergySnapshot
 from ..energy.source import EnergySource, PushSource
-from ..miners.model import CommandResult, MinerCommand, MinerSample, MinerState
+from ..miners.model import Capabilities, CommandResult, MinerCommand, MinerSample, MinerState, Verification
 from ..policy.decision import Decider, DecisionInput, FleetDecision, MinerView
 from .events import EngineState, Event
 from .flapping import FlapGuard
@@ -36,8 +36,27 @@ class MinerMeta:
     zone: str | None = None
 
 
+class FleetPort(Protocol):
+    """The miners as the engine drives them (miners/fleet.py Fleet)."""
+
+    def capabilities(self, name: str) -> Capabilities: ...
+
+    def verification(self, name: str) -> Verification | None: ...
+
+    def command_deadline_s(self, name: str) -> float: ...
+
+    async def read_all(self) -> dict[str, MinerSample]: ...
+
+    async def prepare(self, name: str) -> str | None:
+        """Get a miner ready for a start that is coming (a plug restores its power); a message or None."""
+
+    async def apply(self, name: str, command: MinerCommand) -> CommandResult: ...
+
+    async def close(self) -> None: ...
+
+
 class Engine:
-    def __init__(self, *, clock: Clock, source: EnergySource, fleet: Any, decider: Decider,
+    def __init__(self, *, clock: Clock, source: EnergySource, fleet: FleetPort, decider: Decider,
                  miners: Iterable[MinerMeta], store: Any = None, interval_s: float = 5.0,
                  stale_after_s: float = 30.0, required: tuple[str, ...] = ("grid_import_w",),
                  observe_only: bool = False, house_includes_miners: bool = False,
@@ -140,7 +159,7 @@ class Engine:
         """
         from . import actions as A
         now = self.clock.now()
-        handle = getattr(self.decider, "handle", None)
+        handle = self.decider.handle if self.decider.takes_overrides else None
         until = args.get("until") or (f"for {float(args['for_s']):g}s" if args.get("for_s") else None)
         if action == A.CYCLE:
             msg = "cycle forced"
@@ -190,14 +209,7 @@ class Engine:
         return msg
 
     def _set_policy(self, mode: str) -> str:
-        cfg = getattr(self.decider, "cfg", None)
-        if cfg is None or mode not in ("surplus", "rules", "manual"):
-            raise ValueError(f"cannot switch to policy {mode!r} (expected surplus, rules or manual)")
-        from dataclasses import replace
-        self.decider.cfg = replace(cfg, mode=mode, groups={})
-        for name, slot in getattr(self.decider, "_slots", {}).items():
-            slot.mode = mode
-        return f"policy mode: {mode}"
+        return self.decider.set_mode(mode)
 
     def _reload(self) -> str:
         if self.reloader is None:
@@ -249,7 +261,7 @@ class Engine:
             return await self.source.read()
         except Exception as e:  # adapters should not raise; if one does, it is stale data, not a crash
             log.exception("energy source failed")
-            return EnergySnapshot.empty(self.clock.now(), getattr(self.source, "name", "energy"),
+            return EnergySnapshot.empty(self.clock.now(), self.source.name,
                                         f"energy source failed: {type(e).__name__}")
 
     async def _read_miners(self) -> dict[str, MinerSample]:
@@ -263,7 +275,7 @@ class Engine:
     def _views(self, samples: dict[str, MinerSample]) -> tuple[MinerView, ...]:
         views = []
         for name, meta in self.meta.items():
-            ver = self.fleet.verification(name) if hasattr(self.fleet, "verification") else None
+            ver = self.fleet.verification(name)
             views.append(MinerView(name=name, priority=meta.priority, caps=self.fleet.capabilities(name),
                                    sample=samples.get(name), zone=meta.zone,
                                    last_command=ver.command if ver else None,
@@ -343,24 +355,20 @@ class Engine:
             log.exception("decider failed")
             self.event("fault", f"decision failed: {type(e).__name__}: {e}", severity="error")
             decision = None
-        pop = getattr(self.decider, "pop_events", None)
-        if pop is not None:
-            for oe in pop():
-                # set/released were already announced when the request was applied
-                kind = getattr(oe, "kind", "")
-                if kind in ("expired", "dropped"):
-                    self.event("override", oe.message, getattr(oe.override, "miner", None),
-                               "warning" if kind == "dropped" else "info", change=kind)
+        for oe in self.decider.pop_events():
+            # set/released were already announced when the request was applied
+            if oe.kind in ("expired", "dropped"):
+                self.event("override", oe.message, oe.override.miner,
+                           "warning" if oe.kind == "dropped" else "info", change=oe.kind)
         if decision is not None:
             await self._act(decision)
         results, self._cmd_done = self._cmd_done, []
-        verifications = {n: (self.fleet.verification(n) if hasattr(self.fleet, "verification") else None)
-                         for n in self.meta}
+        verifications = {n: self.fleet.verification(n) for n in self.meta}
         self.cycle_no += 1
         extra: dict[str, Any] = {}
         for ex in self.extras:
             extra.update(ex.state_extra())
-        hook = getattr(self.decider, "rules", None)
+        hook = self.decider.rules
         if hook is not None:
             from ..policy.traces import rule_traces
             try:
@@ -374,12 +382,19 @@ class Engine:
                             paused=self.paused or bool(decision and decision.terms.get("paused")),
                             faults=self._shown_faults(), commands=self.command_status(),
                             caps=self.capabilities(),
-                            overrides=_overrides_of(self.decider, now), extra=extra)
+                            overrides=self._overrides_view(now), extra=extra)
         self.state = state
         if self.recorder is not None:
             await self.recorder.cycle(state, results, self._export_decider())
         self._emit(state)
         return state
+
+    def _overrides_view(self, now: float) -> dict:
+        try:
+            return self.decider.overrides_view(now)
+        except Exception:  # the panel shows none; the cycle goes on
+            log.exception("overrides_view failed")
+            return {}
 
     def _export_decider(self) -> dict:
         try:
@@ -404,25 +419,23 @@ class Engine:
             self._cmd_pending[n] = (cmd, self.clock.now())
             self._cmd_tasks[n] = asyncio.create_task(self._send(n, cmd, d.reason), name=f"command:{n}")
             started = True
-        prepare = getattr(self.fleet, "prepare", None)
-        if prepare is not None:
-            # a start is coming (the enable timer runs): a plug in front of the miner restores its
-            # power now, so the boot runs inside the delay (miners/plug.py SwitchedDriver.prepare)
-            for n, d in decision.miners.items():
-                key = "prepare:" + n
-                if d.term == "enable_timer" and d.command is None and n in self.meta \
-                        and n not in self._cmd_pending and key not in self._cmd_tasks:
-                    self._cmd_tasks[key] = asyncio.create_task(self._prepare(n, key, prepare), name=key)
-                    started = True
+        # a start is coming (the enable timer runs): a plug in front of the miner restores its
+        # power now, so the boot runs inside the delay (miners/plug.py SwitchedDriver.prepare)
+        for n, d in decision.miners.items():
+            key = "prepare:" + n
+            if d.term == "enable_timer" and d.command is None and n in self.meta \
+                    and n not in self._cmd_pending and key not in self._cmd_tasks:
+                self._cmd_tasks[key] = asyncio.create_task(self._prepare(n, key), name=key)
+                started = True
         if started:
             # one turn of the loop: a command that needs no I/O (simulated miners) finishes in this
             # cycle; one that talks to a miner finishes in its own time
             await asyncio.sleep(0)
 
-    async def _prepare(self, name: str, key: str, prepare) -> None:
+    async def _prepare(self, name: str, key: str) -> None:
         try:
             async with asyncio.timeout(self._deadline_s(name)):
-                msg = await prepare(name)
+                msg = await self.fleet.prepare(name)
         except Exception as e:  # noqa: BLE001  (a plug that fails here is tried again next cycle)
             msg = f"could not get ready for its start: {type(e).__name__}: {e}"
         finally:
@@ -431,10 +444,9 @@ class Engine:
             self.event("command", f"{name}: {msg}", name)
 
     def _deadline_s(self, name: str) -> float:
-        fn = getattr(self.fleet, "command_deadline_s", None)
         try:
-            return float(fn(name)) if fn is not None else 60.0
-        except Exception:  # noqa: BLE001
+            return float(self.fleet.command_deadline_s(name))
+        except Exception:  # noqa: BLE001  (a miner the fleet does not know: the general bound)
             return 60.0
 
     async def _send(self, name: str, cmd: MinerCommand, reason: str) -> None:
@@ -522,12 +534,11 @@ class Engine:
         for t in list(self._cmd_tasks.values()):
             t.cancel()   # a miner that hangs on a command must not hold up the shutdown
         await asyncio.gather(*self._cmd_tasks.values(), return_exceptions=True)
-        for closer in (getattr(self.source, "close", None), getattr(self.fleet, "close", None)):
-            if closer is not None:
-                try:
-                    await closer()
-                except Exception:
-                    log.exception("close failed")
+        for closer in (self.source.close, self.fleet.close):
+            try:
+                await closer()
+            except Exception:
+                log.exception("close failed")
         if self.recorder is not None:
             await self.recorder.flush()
 
@@ -580,14 +591,3 @@ def _subtract_miners(snapshot: EnergySnapshot, miners_w: float) -> EnergySnapsho
     if h.value is None:
         return snapshot
     return snapshot.with_values(house_w=replace(h, value=max(0.0, h.value - miners_w)))
-
-
-def _overrides_of(decider: Any, now: float) -> dict:
-    fn = getattr(decider, "overrides_view", None)
-    if fn is None:
-        return {}
-    try:
-        return fn(now)
-    except Exception:
-        log.exception("overrides_view failed")
-        return {}

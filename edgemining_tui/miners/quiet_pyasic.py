@@ -29,6 +29,9 @@ def load():
     root = logging.getLogger()
     before_handlers = list(root.handlers)
     before_level = root.level
+    # asyncssh (pyasic imports it) warns at import that DSA is deprecated: ten lines of source on
+    # stderr in every headless journal and `read miners`, about keys we never use
+    warnings.filterwarnings("ignore", module=r"asyncssh(\..*)?")
     import pyasic  # noqa: PLC0415  (lazy on purpose)
     from pyasic import settings
 

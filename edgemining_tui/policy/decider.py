@@ -606,6 +606,20 @@ class PolicyDecider(OverrideRequests):
         st.sent_kind, st.sent_w, st.sent_level, st.sent_ts = kind, cmd.watts, cmd.level, now
 
     # --- Decider persistence ------------------------------------------------------------------
+    def set_mode(self, mode: str) -> str:
+        from dataclasses import replace
+        from .config import MODES
+        if mode not in MODES:
+            raise ValueError(f"cannot switch to policy {mode!r} (expected {', '.join(MODES)})")
+        if mode == "rules" and self.rules is None:
+            # rules mode without rules commands nothing at all ("no rules loaded: not automated")
+            raise ValueError(f"no rules loaded, so rules mode would automate nothing; the policy stays "
+                             f"{self.cfg.mode}. Name a rules file (policy.rules_file, docs/rules.md) and reload (R)")
+        self.cfg = replace(self.cfg, mode=mode, groups={})
+        for slot in self._slots.values():
+            slot.mode = mode
+        return f"policy mode: {mode}"
+
     def export_state(self) -> dict:
         miners = dict(self._restored)
         for name, sl in self._slots.items():

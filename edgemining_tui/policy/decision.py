@@ -74,9 +74,52 @@ make_fleet = checked(FleetDecision, ("ts", "available_w", "miners", "terms", "su
 
 
 class Decider(Protocol):
+    """What the engine asks of a decider. PolicyDecider is the product's; a decider without
+    overrides, rules or modes takes those parts from PlainDecider."""
+
+    takes_overrides: bool   # pause, observe-only and per-miner overrides go through handle()
+    rules: Any              # the RuleHook whose traces the Rules panel shows, or None
+
     def decide(self, inp: DecisionInput) -> FleetDecision: ...
 
     def export_state(self) -> dict:
         """State that protects hardware (timers, starts today), persisted across restarts."""
 
     def restore_state(self, state: dict) -> None: ...
+
+    def handle(self, action: str, args: dict, now: float) -> str:
+        """Apply a user's override request; the message says what was done. ValueError: refused."""
+
+    def pop_events(self) -> list:
+        """Override events since the last call (OverrideEvent: expired, dropped...)."""
+
+    def overrides_view(self, now: float) -> dict: ...
+
+    def set_mode(self, mode: str) -> str:
+        """Switch the policy mode (surplus, rules, manual) until the next start or reload."""
+
+
+class PlainDecider:
+    """The parts of a Decider that a decider without overrides, rules or modes has (SimpleDecider,
+    the tests' deciders): pause and observe-only then stay the engine's own flags."""
+
+    takes_overrides = False
+    rules: Any = None
+
+    def handle(self, action: str, args: dict, now: float) -> str:
+        raise ValueError(f"{action}: this decider takes no overrides")
+
+    def pop_events(self) -> list:
+        return []
+
+    def overrides_view(self, now: float) -> dict:
+        return {}
+
+    def set_mode(self, mode: str) -> str:
+        raise ValueError(f"cannot switch to policy {mode!r}: this decider has no modes")
+
+    def export_state(self) -> dict:
+        return {}
+
+    def restore_state(self, state: dict) -> None:
+        return None

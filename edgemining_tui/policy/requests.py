@@ -7,6 +7,8 @@ from .overrides import Override, OverrideEvent
 class OverrideRequests:
     """Mixed into PolicyDecider; uses its ``overrides`` (Overrides) and ``_events`` list."""
 
+    takes_overrides = True      # policy.decision.Decider: pause and observe-only are overrides here
+
     # --- overrides API (the engine's handle(), the UI) ------------------------------------------
     def set_override(self, kind: str, *, now: float, miner: str | None = None, watts: float | None = None,
                      expiry: str | float | None = "for 1 h", by: str = "user") -> Override:

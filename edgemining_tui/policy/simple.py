@@ -5,10 +5,10 @@ Used by engine tests that need a predictable decider; the product uses policy/de
 from __future__ import annotations
 
 from ..miners.model import CommandKind, MinerCommand
-from .decision import DecisionInput, FleetDecision, MinerDecision
+from .decision import DecisionInput, FleetDecision, MinerDecision, PlainDecider
 
 
-class SimpleDecider:
+class SimpleDecider(PlainDecider):
     def __init__(self, headroom_w: float = 100.0) -> None:
         self.headroom_w = headroom_w
 
@@ -43,9 +43,3 @@ class SimpleDecider:
                 out[v.name] = MinerDecision(v.name, False, None, None, "surplus",
                                             f"surplus {left:.0f} W < {need:.0f} W", cmd)
         return FleetDecision(inp.now, available, out, {"available_w": available})
-
-    def export_state(self) -> dict:
-        return {}
-
-    def restore_state(self, state: dict) -> None:
-        pass

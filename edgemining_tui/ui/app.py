@@ -295,8 +295,9 @@ class EdgeMiningApp(MinerControls, App[int]):
             # imported off the event loop, so keys and repaints are served meanwhile
             await asyncio.to_thread(importlib.import_module, "edgemining_tui.runtime")
             from ..runtime import open_runtime
+            # the config file too: `R` re-reads it (without it the owner answers "not available")
             self.rt = await open_runtime(self.cfg, data_dir=self.data_dir, observe=self.observe,
-                                         on_store=self._first_chart)
+                                         on_store=self._first_chart, config_path=self.config_path)
         rt = self.rt
         self.store = rt.store
         self.clock = self.clock or rt.clock
@@ -479,8 +480,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         parts.append("[$warning]PAUSED[/]" if st.paused else "automation on")
         if st.observe_only:
             parts.append("[$warning]OBSERVE ONLY[/]")
-        mode = st.decision.terms.get("mode") if st.decision is not None else None
-        parts.append(f"policy {mode or getattr(self.cfg.policy, 'mode', '?')}")
+        parts.append(f"policy {self.policy_mode() or '?'}")
         running = sum(1 for s in st.samples.values() if s.running)
         parts.append(f"{running}/{len(st.samples)} mining {power(st.miners_w)}")
         if st.stale:
@@ -637,9 +637,16 @@ class EdgeMiningApp(MinerControls, App[int]):
         labels = {"surplus": "surplus — share the solar surplus (allocator)",
                   "rules": "rules — start/stop rules decide", "manual": "manual — only overrides"}
         mode = await self.push_screen_wait(ChoiceScreen("Switch policy", [(m, labels.get(m, m)) for m in MODES],
-                                                        getattr(self.cfg.policy, "mode", None)))
+                                                        self.policy_mode()))
         if mode:
             self.site_policy(mode)
+
+    def policy_mode(self) -> str | None:
+        """The policy the engine runs now, as its last decision says (P switches it at run time, so
+        the config's own mode is only what it started with)."""
+        st = self.state
+        mode = st.decision.terms.get("mode") if st is not None and st.decision is not None else None
+        return mode or getattr(self.cfg.policy, "mode", None)
 
     def action_switch_theme(self) -> None:
         self.search_themes()

@@ -99,7 +99,10 @@ class MinerControls:
     def _caps(self, name: str):
         eng = getattr(self.rt, "engine", None)
         if eng is None:
-            return None
+            # an observer: what the owner last published (a step of 100 W on a miner with levels
+            # was a power the owner quantised straight back to where it was)
+            st = self.state
+            return (st.caps or {}).get(name) if st is not None else None
         try:
             return eng.fleet.capabilities(name)
         except Exception:
@@ -112,7 +115,7 @@ class MinerControls:
             args["watts"] = float(watts_ or 0)
         what = {"on": "force ON (mining, automation will not stop it)",
                 "off": "force OFF (paused, automation will not start it)",
-                "power": f"fix power at {watts(watts_)}"}[mode]
+                "power": f"fix power at {self._power_words(name, float(watts_ or 0))}"}[mode]
         self.confirm_and_send(f"Override {name}", f"{name}: {what} {describe_expiry(args)}.\n"
                               f"Release it any time with [b]a[/] (back to automatic).", actions.OVERRIDE, args)
 
@@ -136,13 +139,39 @@ class MinerControls:
             return s.power_limit_w or s.power_w
         return None
 
+    def _power_words(self, name: str, w: float) -> str:
+        """A power override as the miner will run it: the decider quantises it down to the miner's
+        step or level (policy/quantize.py), so the confirmation names that, not the typed watts."""
+        caps = self._caps(name)
+        if caps is None or not (caps.power_target or caps.levels):
+            return watts(w)
+        from ..policy.quantize import Ladder
+        lad = Ladder(caps)
+        runs = lad.snap(w)
+        level = lad.level_name(runs)
+        shown = f"level {level} ({watts(runs)})" if level is not None else watts(runs)
+        if abs(runs - w) < 0.5:
+            return shown
+        return f"{shown}, the nearest it can run at or below {watts(w)}"
+
     def miner_step(self, name: str, direction: int) -> None:
         caps = self._caps(name)
-        step = (caps.step_w if caps is not None and caps.step_w else 0.0) or DEFAULT_STEP_W
         base = self._current_target(name)
         if base is None:
             self.notify(f"{name}: no current power to step from; type watts with w", severity="warning")
             return
+        if caps is not None and caps.levels and not caps.power_target:
+            # one level up or down: 100 W more is quantised back down to the same level
+            levels = sorted(lv.watts for lv in caps.levels)
+            nxt = ([w for w in levels if w > base + 0.5][:1] if direction > 0
+                   else [w for w in levels if w < base - 0.5][-1:])
+            if not nxt:
+                self.notify(f"{name}: already at its {'highest' if direction > 0 else 'lowest'} level",
+                            severity="warning")
+                return
+            self.miner_override(name, "power", watts_=nxt[0])
+            return
+        step = (caps.step_w if caps is not None and caps.step_w else 0.0) or DEFAULT_STEP_W
         target = base + direction * step
         if caps is not None and caps.power_target:
             target = min(max(target, caps.min_w), caps.max_w)
@@ -155,7 +184,11 @@ class MinerControls:
     async def miner_set_power(self, name: str) -> None:
         from .screens import PromptScreen
         caps = self._caps(name)
-        rng = f" ({watts(caps.min_w)}–{watts(caps.max_w)})" if caps is not None and caps.power_target else ""
+        rng = ""
+        if caps is not None and caps.power_target:
+            rng = f" ({watts(caps.min_w)}–{watts(caps.max_w)})"
+        elif caps is not None and caps.levels:
+            rng = f" (its levels: {', '.join(watts(lv.watts) for lv in sorted(caps.levels, key=lambda x: x.watts))})"
         cur = self._current_target(name)
         text = await self.push_screen_wait(PromptScreen(
             f"Power target for {name}", f"Watts{rng}, e.g. 1800 or 1.8kW. Held for "
@@ -192,7 +225,10 @@ class MinerControls:
                 self.notify(str(e), severity="error")
                 return
         text = await self.push_screen_wait(PromptScreen(
-            f"How long for {name}?", "2h, 30m, 1h30m, until 18:00, until sunset, or until released", "2h"))
+            f"How long for {name}?", "2h, 30m, 1h30m, until 18:00, until sunset, or until released", "2h",
+            # filled in, not a placeholder: a grey "2h" looked like the default while enter on the
+            # empty field meant "until released"
+            "2h"))
         if text is None:
             return
         try:

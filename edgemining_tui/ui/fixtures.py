@@ -66,8 +66,10 @@ def miner_configs(n: int = 4) -> list[MinerConfig]:
 
 
 def build_owner(data_dir: str | Path, *, clock: VirtualClock | None = None, n_miners: int = 4,
-                cfg: AppConfig | None = None, source: Any = None, take_lock: bool = True) -> Runtime:
-    """A Runtime that owns a simulated fleet, driven by the product's decider, on a virtual clock."""
+                cfg: AppConfig | None = None, source: Any = None, take_lock: bool = True,
+                miners: list[MinerConfig] | None = None) -> Runtime:
+    """A Runtime that owns a simulated fleet, driven by the product's decider, on a virtual clock.
+    ``miners``: another fleet than :func:`miner_configs`'s."""
     from ..miners.factory import build_fleet
     from ..runtime import build_decider
     cfg = cfg or make_config()
@@ -78,7 +80,7 @@ def build_owner(data_dir: str | Path, *, clock: VirtualClock | None = None, n_mi
     lock = OwnerLock(data_dir)
     if take_lock and not lock.acquire():
         raise RuntimeError(f"{data_dir} is owned by another process")
-    miners = miner_configs(n_miners)
+    miners = miners if miners is not None else miner_configs(n_miners)
     fleet = build_fleet(miners, clock, retries=0)
     source = source or ScriptedSource(clock)
     engine = Engine(clock=clock, source=source, fleet=fleet, decider=build_decider(cfg, miners),

@@ -199,6 +199,11 @@ class FleetPanel(Panel):
                 wanted[name] = cells
         changed_sort = False
         quiet: list[tuple[str, str, Any]] = []
+        # read once: DataTable's columns are keyed by ColumnKey, whose hash and equality are Python
+        # calls (a tick with ~1,000 changed cells made ~1,000 such lookups)
+        fits = {c.key.value: c.content_width for c in t.columns.values()}
+        sort_key = self.sort_key
+        cell = self._cell
         with self.app.batch_update():
             for name in [n for n in self.shown if n not in wanted]:
                 if name in t.rows:
@@ -216,12 +221,13 @@ class FleetPanel(Panel):
                     changed_sort = True
                 elif old != cells:
                     for key, _ in COLUMNS:
-                        if old[key] != cells[key]:
-                            if len(cells[key][0]) > t.columns[key].content_width:
-                                t.update_cell(name, key, self._cell(*cells[key]), update_width=True)
+                        now = cells[key]
+                        if old[key] != now:
+                            if len(now[0]) > fits[key]:
+                                t.update_cell(name, key, cell(*now), update_width=True)
                             else:   # the common case: only this row repaints
-                                quiet.append((name, key, self._cell(*cells[key])))
-                            if key == self.sort_key:
+                                quiet.append((name, key, cell(*now)))
+                            if key == sort_key:
                                 changed_sort = True
                 self.shown[name] = cells
             t.set_cells(quiet)
