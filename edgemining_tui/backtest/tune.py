@@ -71,7 +71,8 @@ def _run(setting: dict) -> dict:
     from .runner import run_backtest
     cfg = apply(_JOB["cfg"], setting)
     d = run_backtest(cfg, _JOB["trace"], prepared=_JOB.get("prepared")).to_dict()
-    net = d["captured_kwh"] - d["extra_import_kwh"] - max(0.0, d["battery"].get("end_deficit_kwh") or 0.0)
+    bat = d["battery"] or {}        # None: a site without a battery (it ended in a traceback)
+    net = d["captured_kwh"] - d["extra_import_kwh"] - max(0.0, bat.get("end_deficit_kwh") or 0.0)
     return {"setting": setting, "captured_pct": d["captured_pct"], "fed_pct": d["fed_pct"],
             "fed_asleep_pct": d["vs_asleep"]["fed_pct"], "starts_max": d["starts_per_miner_per_day"]["max"],
             "net_kwh": net, "captured_kwh": d["captured_kwh"], "extra_import_kwh": d["extra_import_kwh"]}
