@@ -107,3 +107,16 @@ def test_tune_on_a_site_without_a_battery_ranks_instead_of_a_traceback(tmp_path,
     assert main(["--trace", str(trace), "--config", str(cfg), "--jobs", "1", "--top", "2", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "best 2 by net value" in out and " 1 " in out
+
+
+def test_tune_reads_the_history_of_the_data_dir_the_console_was_given(tmp_path, capsys):
+    """The console, headless runner, history and check take --data-dir; tune had no way to reach a
+    history kept there."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text((ROOT / "examples" / "backtest.yaml").read_text())
+    data = tmp_path / "elsewhere"
+    data.mkdir()
+    _minutes(data, generate("2024-05-13T00:00:00", days=2, step_s=60.0))
+    assert main(["--config", str(cfg), "--data-dir", str(data), "--days", "1", "--jobs", "1", "--top", "1",
+                 "--dry-run"]) == 0
+    assert f"{data / 'history.db'} (last 1 days): 1,440 minutes" in capsys.readouterr().out
