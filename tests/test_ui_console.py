@@ -306,6 +306,12 @@ async def test_fleet_detail_screen_shows_boards_and_commands(owner):
         await pilot.press("i")
         await settle(pilot)
         assert isinstance(app.screen, MinerDetailScreen)
+        await pilot.press("i")                      # again, on the detail: it ended the console
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, MinerDetailScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, MinerDetailScreen)    # one screen to leave, not two
 
 
 async def test_rules_panel_terms_timers_and_decision_log(owner):
