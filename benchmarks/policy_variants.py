@@ -6,10 +6,10 @@ variant move issue 18's weekly targets (captured >= 99.5 % and fed vs asleep <= 
 
 A variant is comma-separated ``key=value`` pairs: ``enable.delay``, ``disable.delay``, ``min_off``
 (durations as in a config: 90s, 12m), ``enable.threshold`` (W), ``battery.<field>`` (numbers, e.g. forecast_learned=65) and
-``allocator.<CONSTANT>`` or ``reserve.<CONSTANT>`` (a module constant of policy/allocator.py or
-policy/reserve.py, e.g. allocator.SURE_SOC=95s, reserve.FULL_SOC=99s,
-allocator.CARRY=1.2s: the value is read as a duration, so a plain number takes an ``s``; each variant
-then replays in its own pool, forked after the constant is set).
+``allocator.<CONSTANT>``, ``site_terms.<CONSTANT>`` or ``reserve.<CONSTANT>`` (a module constant of
+policy/allocator.py, policy/site_terms.py or policy/reserve.py, the module that reads it, e.g.
+site_terms.SURE_SOC=95s, reserve.FULL_SOC=99s, site_terms.CARRY=1.2s, allocator.DIP_MAX=4s: the value
+is read as a duration, so a plain number takes an ``s``; each variant then replays in its own pool, forked after the constant is set).
 The unchanged config is always replayed first. For each it prints the year's captured, how many of the
 54 weeks reach 99.5 %, the weeks that miss it and the weeks whose fed vs asleep is over 1 %, each as
 (week, captured %, fed vs asleep %).
@@ -50,7 +50,7 @@ def variant(setup, spec: str):
             changes["disable"] = replace(pol.disable, delay=parse_duration(value))
         elif key == "min_off":
             changes["min_off"] = parse_duration(value)
-        elif key.startswith(("allocator.", "reserve.")):
+        elif key.startswith(("allocator.", "site_terms.", "reserve.")):
             import importlib
             mod, _, const = key.partition(".")
             m = importlib.import_module(f"edgemining_tui.policy.{mod}")

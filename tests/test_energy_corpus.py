@@ -17,7 +17,7 @@ from edgemining_tui.clock import VirtualClock
 from edgemining_tui.energy.config import FroniusConfig
 from edgemining_tui.energy.fronius import FroniusSource
 from edgemining_tui.energy.shelly import ShellySource
-from edgemining_tui.policy.allocator import site_terms
+from edgemining_tui.policy.site_terms import site_terms
 from edgemining_tui.policy.config import BatteryPolicy, PolicyConfig
 from edgemining_tui.sim.shelly_server import ShellyServer
 

@@ -553,7 +553,7 @@ def test_after_a_night_the_battery_ran_out_it_carries_a_miner_only_with_plenty_t
     its need is still to come (it is short at sunset when the afternoon is a little duller than
     forecast), 1.5x after a night it ran out, plus what the running miners draw through a whole
     disable delay (1.1 kW for 3 min: 55 Wh)."""
-    from edgemining_tui.policy.allocator import site_terms
+    from edgemining_tui.policy.site_terms import site_terms
     from edgemining_tui.policy.reserve import Reserve
     cfg = PolicyConfig(battery=RESERVE)
     snap = site(T0, pv=1000, house=400, charge=-500, soc=60, forecast_wh=9000, miners_w=1100)

@@ -832,3 +832,23 @@ def test_duration_text():
     assert parse_duration_text("") == {}
     with pytest.raises(ValueError):
         parse_duration_text("soon")
+
+
+async def test_an_energy_chart_of_nothing_but_zeros_draws(owner):
+    """A first start with Home Assistant unreachable and the miners off or offline: the only series
+    with values is the miners' 0 W. The console ended in a ZeroDivisionError traceback (plotext was
+    given the axis 0..0 kW)."""
+    app = make_app(owner)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        now = owner.clock.now()
+        xs = [now - 3600 + 60 * k for k in range(5)]
+        panel = app.energy_panel
+        panel.chart = {"window": panel.window, "start": now - 3600, "now": now, "xs": xs,
+                       "series": {"pv": [None] * 5, "house": [None] * 5, "miners": [0.0] * 5,
+                                  "grid": [None] * 5, "battery": [None] * 5, "soc": [None] * 5}}
+        panel.draw_charts(app.tz)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert "Power in kW" in str(app.query_one("#energy-chart").render())

@@ -25,13 +25,14 @@ from typing import Any, Callable, Iterable
 
 from ..fastobj import checked
 from ..miners.model import NOT_ONLINE_STATES, RUNNING_STATES, CommandKind, MinerCommand, MinerState
-from .allocator import INF, Site, Slot, allocate, site_terms
+from .allocator import Slot, allocate
 from .gates import Gates
 from .config import PolicyConfig
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
 from .overrides import MODE_OF_KIND, Override, OverrideEvent, Overrides, override_refusal
 from .requests import OverrideRequests
 from .rule_hook import RuleHook, RuleSetHook, SiteFeeds, _as_hook
+from .site_terms import INF, Site, site_terms
 from .protection import min_on_left, start_block
 from .quantize import CONTINUOUS, LEVELS, ON_OFF, Ladder
 from .timers import DayKey, MinerState as CtlState, fmt_dur, fmt_kw

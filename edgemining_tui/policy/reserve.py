@@ -51,9 +51,9 @@ actual / forecast surplus at the same time of day: the configured one (the media
 the battery kept charge, the 10 % one after a night it ran out (the grid fed the house before the
 PV covered it), when a short battery at sunset is bought back in the small hours.
 
-``Reserve.full_yesterday``: the battery reached ``FULL_SOC`` in yesterday's daylight. The allocator
-reads it (with the SoC now) as "the days have been filling the battery": what it lends a dip then
-comes back, even after a night it ran out (policy/allocator.py ``SURE_SOC``).
+``Reserve.full_yesterday``: the battery reached ``FULL_SOC`` in yesterday's daylight. The site terms
+read it (with the SoC now) as "the days have been filling the battery": what it lends a dip then
+comes back, even after a night it ran out (policy/site_terms.py ``SURE_SOC``).
 
 Without a forecast reading, a battery capacity or the sun's times the reserve is off for that
 cycle and the allocator falls back to the fixed levels (the UI says which one binds).

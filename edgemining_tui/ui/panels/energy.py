@@ -106,6 +106,8 @@ def nice_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
     while t < hi - step * 0.001:
         t += step
         out.append(round(t, 6))
+    if len(out) < 2:     # every value 0 (miners off, the rest unknown): plotext divides by the span
+        out.append(round(first + step, 6))
     return out
 
 
