@@ -209,3 +209,15 @@ async def test_read_energy_waits_for_pushed_values(tmp_path, capsys):
     doc = json.loads(out)
     assert doc["grid_import_w"]["value"] == -2150.0 and doc["grid_import_w"]["sign"] == "exporting to the grid"
     assert doc["pv_w"]["value"] is None and "no topic configured" in doc["pv_w"]["error"]
+
+
+async def test_an_unanswering_miner_of_family_auto_is_not_called_uncontrollable(tmp_path, capsys):
+    """A hand-written miner (family auto) that does not answer read 'control: monitor only', and the
+    console 'monitor only: never commanded', as if its firmware could not be controlled; it is only
+    not identified yet."""
+    p = tmp_path / "c.yaml"
+    p.write_text("energy:\n  source: fronius\n  fronius: {url: 'http://127.0.0.1:9'}\n"
+                 "miners:\n  - {name: s19, host: 127.0.0.2, poll_timeout: 1s}\n")
+    code, out, _ = await run_cli(capsys, "read", "miners", "--config", str(p))
+    assert code == 1
+    assert "control: monitor only (family auto, not identified yet: controlled once it answers)" in out

@@ -103,6 +103,9 @@ def _f(x: Any) -> float | None:
         return None
 
 
+UNIDENTIFIED = "family auto, not identified yet: controlled once it answers"
+
+
 class PyasicDriver:
     def __init__(self, cfg: MinerConfig, clock: Clock) -> None:
         self.cfg = cfg
@@ -116,7 +119,10 @@ class PyasicDriver:
         self._failures = 0
         self._last_cmd: MinerCommand | None = None
         self._axeos: axeos.AxeosControl | None = None
-        base = for_family(self.family) if self.family else Capabilities(on_off=False, monitor_only=True)
+        # family auto: nothing is commanded until the miner answers and is identified; say so, or an
+        # offline miner reads "monitor only" as if its firmware could not be controlled at all
+        base = for_family(self.family) if self.family else Capabilities(
+            on_off=False, monitor_only=True, why_limited=UNIDENTIFIED)
         self._caps = apply_overrides(base, cfg.capabilities)
 
     # ---- MinerDriver ----

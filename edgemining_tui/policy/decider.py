@@ -235,8 +235,9 @@ class PolicyDecider(OverrideRequests):
                 if has_ov and ov.for_miner(name) is not None:
                     self._check_override(name, caps, now)
                 if caps.monitor_only:
+                    why = f" ({caps.why_limited})" if caps.why_limited else ""    # e.g. not identified yet
                     out[name] = MinerDecision(name, sample is not None and running, None, None, "monitor_only",
-                                              "monitor only: never commanded")
+                                              "monitor only: never commanded" + why)
                     continue
                 if sample is None or state in NOT_ONLINE_STATES or state is _FAULT:
                     why = "no data yet" if sample is None else (sample.error or sample.state.value)
