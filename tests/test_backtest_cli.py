@@ -157,3 +157,18 @@ def test_inline_rules_refused_like_the_console(day_trace, tmp_path, capsys):
                    "  start_rules: [{name: x, conditions: {field: energy_state.production, operator: gt, value: 1}}]\n")
     assert main(["--trace", day_trace, "--config", str(cfg)]) == 2
     assert "rules_file" in capsys.readouterr().err
+
+
+def test_a_miner_of_family_auto_is_said_to_be_replayed_as_monitor_only(day_trace, tmp_path, capsys):
+    """A hand-written miner (host only, family auto) replayed at full power all the time, so the
+    allocator seemed to feed most of its mining from the grid, and nothing said why."""
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text("site: {name: Mine}\n"
+                   "energy: {source: home_assistant, home_assistant: {url: 'http://127.0.0.1:9', "
+                   "token: abcdefghijklmnopqrstuvwxyz0123456789, grid: sensor.grid}}\n"
+                   "miners:\n  - {name: s19, host: 192.168.1.50}\n  - {name: s21, host: 192.168.1.51, family: braiins}\n")
+    cfg.chmod(0o600)
+    assert main(["--trace", day_trace, "--config", str(cfg)]) == 0
+    err = capsys.readouterr().err
+    assert f"{cfg}: s19 is replayed as monitor only" in err and "name its family" in err
+    assert "s21" not in err

@@ -92,3 +92,31 @@ def test_tune_on_a_trace_prints_the_best_and_writes_it_with_a_backup(tmp_path, c
 
 def test_the_grid_is_24_settings_either_way():
     assert len(grid(True)) == len(grid(False)) == 24
+
+
+def test_tune_on_a_site_without_a_battery_ranks_instead_of_a_traceback(tmp_path, capsys):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("site: {name: No battery, timezone: Europe/Berlin}\n"
+                   "energy: {source: home_assistant, home_assistant: {url: 'http://127.0.0.1:9', "
+                   "token: abcdefghijklmnopqrstuvwxyz0123456789, grid: sensor.grid}}\n"
+                   "miners:\n  - {name: s19, host: 192.168.1.50, family: braiins}\n")
+    cfg.chmod(0o600)
+    tr = generate("2024-05-13T00:00:00", days=1, step_s=300.0)
+    trace = tmp_path / "day.csv"
+    write_trace(trace, tr)
+    assert main(["--trace", str(trace), "--config", str(cfg), "--jobs", "1", "--top", "2", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "best 2 by net value" in out and " 1 " in out
+
+
+def test_tune_reads_the_history_of_the_data_dir_the_console_was_given(tmp_path, capsys):
+    """The console, headless runner, history and check take --data-dir; tune had no way to reach a
+    history kept there."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text((ROOT / "examples" / "backtest.yaml").read_text())
+    data = tmp_path / "elsewhere"
+    data.mkdir()
+    _minutes(data, generate("2024-05-13T00:00:00", days=2, step_s=60.0))
+    assert main(["--config", str(cfg), "--data-dir", str(data), "--days", "1", "--jobs", "1", "--top", "1",
+                 "--dry-run"]) == 0
+    assert f"{data / 'history.db'} (last 1 days): 1,440 minutes" in capsys.readouterr().out

@@ -263,6 +263,11 @@ async def test_fleet_panel_rows_filter_sort_and_diffing(owner):
         app.query_one("#fleet-filter").value = ""
         await settle(pilot)
         assert t.row_count == 4
+        await pilot.press("slash", "escape", "3")   # escape leaves the filter too: 3 shows Rules
+        await settle(pilot)
+        assert app.active_panel_id == "rules" and app.query_one("#fleet-filter").value == ""
+        await pilot.press("2")
+        await settle(pilot)
         # sort: name -> state -> power (highest first)
         t.focus()
         await pilot.press("s", "s")
@@ -306,6 +311,12 @@ async def test_fleet_detail_screen_shows_boards_and_commands(owner):
         await pilot.press("i")
         await settle(pilot)
         assert isinstance(app.screen, MinerDetailScreen)
+        await pilot.press("i")                      # again, on the detail: it ended the console
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, MinerDetailScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, MinerDetailScreen)    # one screen to leave, not two
 
 
 async def test_rules_panel_terms_timers_and_decision_log(owner):

@@ -71,7 +71,8 @@ def _run(setting: dict) -> dict:
     from .runner import run_backtest
     cfg = apply(_JOB["cfg"], setting)
     d = run_backtest(cfg, _JOB["trace"], prepared=_JOB.get("prepared")).to_dict()
-    net = d["captured_kwh"] - d["extra_import_kwh"] - max(0.0, d["battery"].get("end_deficit_kwh") or 0.0)
+    bat = d["battery"] or {}        # None: a site without a battery (it ended in a traceback)
+    net = d["captured_kwh"] - d["extra_import_kwh"] - max(0.0, bat.get("end_deficit_kwh") or 0.0)
     return {"setting": setting, "captured_pct": d["captured_pct"], "fed_pct": d["fed_pct"],
             "fed_asleep_pct": d["vs_asleep"]["fed_pct"], "starts_max": d["starts_per_miner_per_day"]["max"],
             "net_kwh": net, "captured_kwh": d["captured_kwh"], "extra_import_kwh": d["extra_import_kwh"]}
@@ -239,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
                 description="Replay your own history (or a trace) through a grid of policy settings, "
                             "show the best, and write the choice into the config.")
     p.add_argument("--config", metavar="CONFIG.yaml", help="the console's config (default: the usual place)")
+    p.add_argument("--data-dir", metavar="DIR", help="where the history lives, as given to the console "
+                   "(default: the config's site.data_dir)")
     p.add_argument("--days", type=float, default=30.0, help="days of history from the database (default 30)")
     p.add_argument("--trace", metavar="TRACE.csv", help="replay this trace instead of the database")
     p.add_argument("--top", type=int, default=5, help="how many of the best to show (default 5)")
@@ -267,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.trace:
             trace, held = parse_trace(args.trace), 0
         else:
-            trace, held = history_trace(cfg.app.data_dir() / "history.db", args.days)
+            data_dir = Path(args.data_dir) if args.data_dir else cfg.app.data_dir()
+            trace, held = history_trace(data_dir / "history.db", args.days)
     except (ConfigError, TraceError, OSError) as e:
         print(f"edgemining-tui tune: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

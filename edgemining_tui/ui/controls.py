@@ -240,6 +240,8 @@ class MinerControls:
 
     def open_detail(self, name: str) -> None:
         from .screens import MinerDetailScreen
+        if isinstance(self.screen, MinerDetailScreen):
+            return      # `i` on the open detail: a second screen with its id ended the console (DuplicateIds)
         self.push_screen(MinerDetailScreen(name))
 
     def site_pause(self, pause: bool) -> None:

@@ -277,6 +277,13 @@ class FleetPanel(Panel):
         if event.input.id == "fleet-filter":
             self.table.focus()
 
+    def on_key(self, event) -> None:
+        # escape leaves the filter as enter does (the filter stays); without it every key after `/`,
+        # the panel digits and q included, was typed into the filter
+        if event.key == "escape" and self.app.focused is self.query_one("#fleet-filter", Input):
+            event.stop()
+            self.table.focus()
+
 
 def _plain(cell: Any) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
