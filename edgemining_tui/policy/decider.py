@@ -17,6 +17,10 @@ Surplus-mode miners also pass two gates each cycle (policy/gates.py): heat, from
 else to ``MinerView.zone``), and price, from ``DecisionInput.prices`` with the ``economics:`` switches
 ``mine_only_above_feed_in`` / ``grid_mining_below_break_even`` (same comparison as econ/decision.py
 ``mining_pays``, inlined for speed; tests/test_price_decision.py pins that they agree). The allocator applies them (policy/allocator.py).
+
+Here: the decide loop, the fail-safe, rules mode and the commands with their read-back. Mixed in:
+overrides as asked for and as applied to a miner (policy/requests.py), the saved state and the mode
+switch (policy/decider_state.py).
 """
 from __future__ import annotations
 
@@ -28,8 +32,9 @@ from ..miners.model import NOT_ONLINE_STATES, RUNNING_STATES, CommandKind, Miner
 from .allocator import Slot, allocate
 from .gates import Gates
 from .config import PolicyConfig
+from .decider_state import DeciderState
 from .decision import DecisionInput, FleetDecision, MinerDecision, MinerView, make_decision, make_fleet
-from .overrides import MODE_OF_KIND, Override, OverrideEvent, Overrides, override_refusal
+from .overrides import OverrideEvent, Overrides
 from .requests import OverrideRequests
 from .rule_hook import RuleHook, RuleSetHook, SiteFeeds, _as_hook
 from .site_terms import INF, Site, site_terms
@@ -46,7 +51,7 @@ _make_command = checked(MinerCommand, ("kind", "watts", "level", "reason"), (_ST
 _NAME_PRIO = attrgetter("name", "priority")
 
 
-class PolicyDecider(OverrideRequests):
+class PolicyDecider(DeciderState, OverrideRequests):
     """Implements policy.decision.Decider. Not thread-safe: one engine owns it."""
 
     def __init__(self, cfg: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None,
@@ -503,28 +508,6 @@ class PolicyDecider(OverrideRequests):
         else:
             sl.term, sl.reason = ("rule" if why else "idle"), (why or "no rule fired")
 
-    def _check_override(self, name: str, caps, now: float) -> None:
-        """An override this miner cannot take (saved before it was checked, or the miner turned out
-        to be monitor-only) is dropped with an event, never applied."""
-        o = self.overrides.for_miner(name)
-        why = override_refusal(MODE_OF_KIND.get(o.kind, ""), o.watts, caps, name) if o is not None else ""
-        if why:
-            self.overrides.release(now=now, miner=name)
-            self._events.append(OverrideEvent("dropped", o, f"override dropped: {why}"))
-
-    def _override(self, sl: Slot, o: Override, now: float) -> None:
-        lad = sl.ladder
-        sl.term = "override"
-        sl.reason = o.describe(now)
-        sl.st.enable_since = sl.st.disable_since = None
-        if o.kind == "force_off":
-            sl.run, sl.want, sl.level = False, None, None
-            return
-        sl.run = True
-        w = lad.hi if o.kind == "force_on" or o.watts is None else lad.snap(o.watts)
-        sl.want = w
-        sl.level = lad.level_name(w)
-
     # ------------------------------------------------------------------------------------------
     def _command(self, sl: Slot, now: float, retry: float) -> tuple[MinerCommand | None, bool]:
         """What to send so the miner does what the slot says; None when nothing needs to change,
@@ -605,50 +588,6 @@ class PolicyDecider(OverrideRequests):
             st.setpoint_w = sl.want
             st.level = sl.level
         st.sent_kind, st.sent_w, st.sent_level, st.sent_ts = kind, cmd.watts, cmd.level, now
-
-    # --- Decider persistence ------------------------------------------------------------------
-    def set_mode(self, mode: str) -> str:
-        from dataclasses import replace
-        from .config import MODES
-        if mode not in MODES:
-            raise ValueError(f"cannot switch to policy {mode!r} (expected {', '.join(MODES)})")
-        if mode == "rules" and self.rules is None:
-            # rules mode without rules commands nothing at all ("no rules loaded: not automated")
-            raise ValueError(f"no rules loaded, so rules mode would automate nothing; the policy stays "
-                             f"{self.cfg.mode}. Name a rules file (policy.rules_file, docs/rules.md) and reload (R)")
-        self.cfg = replace(self.cfg, mode=mode, groups={})
-        for slot in self._slots.values():
-            slot.mode = mode
-        return f"policy mode: {mode}"
-
-    def export_state(self) -> dict:
-        miners = dict(self._restored)
-        for name, sl in self._slots.items():
-            miners[name] = sl.st.export()
-        out = {"version": 1, "miners": miners, "overrides": self.overrides.export(),
-               "battery_seen": bool(self._battery)}
-        if self.reserve is not None and self.reserve.quantile is not None:
-            # what the forecast's recent misses were: a restart keeps learning from them
-            out["forecast_misses"] = self.reserve.misses.export()
-        if self.reserve is not None:
-            out["battery_full"] = self.reserve.export_full()
-        return out
-
-    def restore_state(self, state: dict, now: float | None = None) -> None:
-        if not state:
-            return
-        miners = state.get("miners") or {}
-        self._slots.clear()
-        self._lean = None
-        self._restored = {str(k): dict(v) for k, v in miners.items() if isinstance(v, dict)}
-        self._events.extend(self.overrides.load(state.get("overrides") or (), now))
-        if self.cfg.battery.present is None and state.get("battery_seen"):
-            self._battery = True
-        misses = state.get("forecast_misses")
-        if self.reserve is not None and misses is not None:
-            self.reserve.misses.restore(misses)
-        if self.reserve is not None:
-            self.reserve.restore_full(state.get("battery_full"))
 
 
 def build_decider(policy: PolicyConfig | None = None, tz: str = "UTC", rules: Any = None, *,

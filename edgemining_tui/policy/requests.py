@@ -1,7 +1,9 @@
-"""Overrides as the engine and the UI ask for them: set, release, view, and the engine's handle()."""
+"""Overrides as the engine and the UI ask for them (set, release, view, and the engine's handle()),
+and as the decider applies one to a miner, checked first against what the miner can take."""
 from __future__ import annotations
 
-from .overrides import Override, OverrideEvent
+from .allocator import Slot
+from .overrides import MODE_OF_KIND, Override, OverrideEvent, override_refusal
 
 
 class OverrideRequests:
@@ -59,3 +61,26 @@ class OverrideRequests:
                 return "no override to release"
             return "released: " + ", ".join((o.miner or o.kind) for o in gone)
         raise ValueError(f"unknown action {action!r}")
+
+    # --- an override applied to a miner (the decide loop, policy/decider.py) ----------------------
+    def _check_override(self, name: str, caps, now: float) -> None:
+        """An override this miner cannot take (saved before it was checked, or the miner turned out
+        to be monitor-only) is dropped with an event, never applied."""
+        o = self.overrides.for_miner(name)
+        why = override_refusal(MODE_OF_KIND.get(o.kind, ""), o.watts, caps, name) if o is not None else ""
+        if why:
+            self.overrides.release(now=now, miner=name)
+            self._events.append(OverrideEvent("dropped", o, f"override dropped: {why}"))
+
+    def _override(self, sl: Slot, o: Override, now: float) -> None:
+        lad = sl.ladder
+        sl.term = "override"
+        sl.reason = o.describe(now)
+        sl.st.enable_since = sl.st.disable_since = None
+        if o.kind == "force_off":
+            sl.run, sl.want, sl.level = False, None, None
+            return
+        sl.run = True
+        w = lad.hi if o.kind == "force_on" or o.watts is None else lad.snap(o.watts)
+        sl.want = w
+        sl.level = lad.level_name(w)
