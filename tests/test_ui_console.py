@@ -139,6 +139,9 @@ async def test_energy_panel_says_when_data_is_stale(owner):
         assert "STALE" in text_of(app, "#ages")
         assert "no data" in flow_text(app)
         assert "STALE" in text_of(app, "#status")
+        # in words, as the readings line names them, not the engine's field names
+        for where in ("#ages", "#status"):
+            assert "_w" not in text_of(app, where) and "_pct" not in text_of(app, where), where
 
 
 async def test_a_cycle_that_changes_nothing_shown_sends_no_frame(owner):

@@ -28,7 +28,7 @@ from .commands import ConsoleCommands
 from .controls import MinerControls, _detail_cls
 from .fmt import power
 from .panels import Panel
-from .panels.energy import EnergyPanel
+from .panels.energy import EnergyPanel, reading_names
 
 if TYPE_CHECKING:
     from ..engine.events import EngineState, Event     # the runtime's: imported with it, after the first frame
@@ -484,7 +484,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         running = sum(1 for s in st.samples.values() if s.running)
         parts.append(f"{running}/{len(st.samples)} mining {power(st.miners_w)}")
         if st.stale:
-            parts.append(f"[$stale]STALE {','.join(st.stale)}[/]")
+            parts.append(f"[$stale]STALE {reading_names(st.stale)}[/]")
         if st.faults:
             parts.append(f"[$error]{len(st.faults)} fault{'s' if len(st.faults) > 1 else ''}[/]")
         n_ov = sum(1 for v in (st.overrides or {}).values() if isinstance(v, dict))

@@ -33,6 +33,11 @@ WINDOWS = {"1h": (3600.0, 120, 30.0, "last hour"), "24h": (86400.0, 144, 60.0, "
 WINDOW_ORDER = ("1h", "24h", "7d")
 AGE_NAMES = {"pv_w": "PV", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery",
              "battery_soc_pct": "SoC"}
+
+
+def reading_names(keys) -> str:
+    """The engine's reading keys in words ("grid, SoC"), never its field names (grid_import_w)."""
+    return ", ".join(AGE_NAMES.get(k, k) for k in keys)
 # series key, label, colour variable
 CHART_SERIES = (("pv", "PV", "solar"), ("house", "house", "house"), ("miners", "miners", "miners"),
                 ("grid", "grid (+ import)", "grid-import"), ("battery", "battery (+ charge)", "battery"))
@@ -131,7 +136,7 @@ def plain_reason(st: EngineState) -> str:
         if len(waits) > 1:
             head += f" (+{len(waits) - 1} more)"
     if st.stale:
-        head += f". Readings missing or old: {', '.join(st.stale)}"
+        head += f". Readings missing or old: {reading_names(st.stale)}"
     if st.observe_only:
         head += ". Observe only: miners are not commanded"
     return head + "."
@@ -374,7 +379,7 @@ class EnergyPanel(Panel):
                 parts.append(f"{short} {age(a)}")
         out = "[b]Readings[/]  " + " · ".join(parts) + " old"
         if st.stale:   # first: one row, cut with an ellipsis when narrow, and this part must show
-            out = f"[$stale]STALE: {', '.join(st.stale)} — holding, then stepping down[/]   " + out
+            out = f"[$stale]STALE: {reading_names(st.stale)} — holding, then stepping down[/]   " + out
         return out
 
     # --- charts -----------------------------------------------------------------------------
