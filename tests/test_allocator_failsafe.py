@@ -134,3 +134,12 @@ def test_restart_counts_starts_per_day():
     t += 30
     r = d2.decide(inp(t, snap(t, -3000), view("a", CONT, sample("a", t, False, power=0))))
     assert r.miners["a"].term == "max_starts" and r.miners["a"].command is None
+
+
+def test_a_stale_reading_is_named_in_words_in_the_reason():
+    # the reason is shown under the Energy picture and in the fleet table: "grid", not grid_import_w
+    d = build_decider(PolicyConfig())
+    t = T0 + 30
+    r = d.decide(inp(t, snap(t, None), running(t), stale=("grid_import_w", "battery_soc_pct"), stale_for=30))
+    why = r.miners["a"].reason + " " + r.summary
+    assert "energy data stale (grid, SoC)" in why and "_w" not in why and "_pct" not in why

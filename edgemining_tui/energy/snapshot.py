@@ -18,6 +18,14 @@ from typing import Iterable
 
 POWER_FIELDS = ("pv_w", "house_w", "grid_import_w", "battery_charge_w")
 ALL_FIELDS = POWER_FIELDS + ("battery_soc_pct",)
+# the readings as a user names them: reasons and panels never show the field names
+READING_WORDS = {"pv_w": "PV", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery",
+                 "battery_soc_pct": "SoC"}
+
+
+def reading_names(keys: Iterable[str]) -> str:
+    """Reading keys in words ("grid, SoC"), not the engine's field names (grid_import_w)."""
+    return ", ".join(READING_WORDS.get(k, k) for k in keys)
 
 # Unit scaling into the canonical unit. Anything else is refused, never guessed.
 POWER_UNITS = {"W": 1.0, "w": 1.0, "kW": 1000.0, "kw": 1000.0, "KW": 1000.0}

@@ -10,6 +10,7 @@ start, and the words that explain them. policy/allocator.py shares the result ac
 """
 from __future__ import annotations
 
+from ..energy.snapshot import reading_names
 from .config import PolicyConfig
 from .timers import fmt_kw
 
@@ -74,7 +75,7 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         soc = r.value if r.error is None else None
         has_battery = has_battery or charge is not None or soc is not None
     if stale and ("grid_import_w" in stale or (has_battery and "battery_charge_w" in stale)):
-        return _failed("energy data stale (" + ", ".join(stale) + ")")
+        return _failed("energy data stale (" + reading_names(stale) + ")")
     if has_battery and charge is None:
         return _failed("battery power missing")
     if charge is None:

@@ -19,6 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...energy.snapshot import READING_WORDS, reading_names
 from ..flow import Flows, draw
 from ..fmt import age, power, shown_w
 from . import Panel, PlotSlot, mount_plots
@@ -31,13 +32,6 @@ if TYPE_CHECKING:
 WINDOWS = {"1h": (3600.0, 120, 30.0, "last hour"), "24h": (86400.0, 144, 60.0, "last 24 hours"),
            "7d": (7 * 86400.0, 168, 300.0, "last 7 days")}
 WINDOW_ORDER = ("1h", "24h", "7d")
-AGE_NAMES = {"pv_w": "PV", "house_w": "house", "grid_import_w": "grid", "battery_charge_w": "battery",
-             "battery_soc_pct": "SoC"}
-
-
-def reading_names(keys) -> str:
-    """The engine's reading keys in words ("grid, SoC"), never its field names (grid_import_w)."""
-    return ", ".join(AGE_NAMES.get(k, k) for k in keys)
 # series key, label, colour variable
 CHART_SERIES = (("pv", "PV", "solar"), ("house", "house", "house"), ("miners", "miners", "miners"),
                 ("grid", "grid (+ import)", "grid-import"), ("battery", "battery (+ charge)", "battery"))
@@ -371,7 +365,7 @@ class EnergyPanel(Panel):
     def _ages(st: EngineState) -> str:
         parts = []
         for name, r in st.snapshot.readings().items():
-            short = AGE_NAMES.get(name, name)
+            short = READING_WORDS.get(name, name)
             a = r.age(st.ts)
             if name in st.stale or r.error:
                 parts.append(f"[$stale]{short} {age(a) if r.value is not None else 'missing'}[/]")
