@@ -136,7 +136,7 @@ async def _build_engine(cfg: AppConfig, clock: Clock, store: Store, stack: Async
     engine = Engine(clock=clock, source=source, fleet=fleet, decider=decider,
                     miners=[MinerMeta(m.name, m.priority) for m in miners], store=store,
                     interval_s=cfg.site.cycle_interval, stale_after_s=cfg.site.stale_after,
-                    required=required, observe_only=False if decider.takes_overrides else cfg.site.observe_only,
+                    required=required, observe_only=False,    # site.observe_only: an override, above
                     house_includes_miners=energy_cfg.house_includes_miners, tz=cfg.site.timezone,
                     request_ttl_s=cfg.site.request_expiry,
                     push_threshold_w=cfg.site.push_threshold,

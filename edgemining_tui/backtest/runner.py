@@ -491,12 +491,9 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 if fc_hour:
                     fc["power_now_w"], fc["energy_next_hour_wh"] = replay_forecast_now(fc_rem, i, fc_hour,
                                                                                        trace.step_s)
-            if has_battery:
-                soc = soc_k * bat.soc_wh
-                inp = make_decision_input(t, pv, load, grid, ch, soc, fc, stepper.views, prices, climate, tzname)
-            else:
-                soc = None
-                inp = make_decision_input(t, pv, load, grid, None, None, fc, stepper.views, prices, climate, tzname)
+            soc = soc_k * bat.soc_wh if has_battery else None
+            inp = make_decision_input(t, pv, load, grid, ch if has_battery else None, soc, fc, stepper.views,
+                                      prices, climate, tzname)
             d0 = perf()
             calls += 1
             try:

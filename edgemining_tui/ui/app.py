@@ -22,13 +22,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from ..energy.snapshot import reading_names
 from ..engine import actions
 from ..format import duration
 from .commands import ConsoleCommands
 from .controls import MinerControls, _detail_cls
 from .fmt import power
 from .panels import Panel
-from .panels.energy import EnergyPanel, reading_names
+from .panels.energy import EnergyPanel
 
 if TYPE_CHECKING:
     from ..engine.events import EngineState, Event     # the runtime's: imported with it, after the first frame

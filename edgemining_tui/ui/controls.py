@@ -145,8 +145,7 @@ class MinerControls:
         caps = self._caps(name)
         if caps is None or not (caps.power_target or caps.levels):
             return watts(w)
-        from ..policy.quantize import Ladder
-        lad = Ladder(caps)
+        lad = _ladder(caps)
         runs = lad.snap(w)
         level = lad.level_name(runs)
         shown = f"level {level} ({watts(runs)})" if level is not None else watts(runs)
@@ -160,9 +159,9 @@ class MinerControls:
         if base is None:
             self.notify(f"{name}: no current power to step from; type watts with w", severity="warning")
             return
-        if caps is not None and caps.levels and not caps.power_target:
+        levels = _ladder(caps).levels if caps is not None and not caps.power_target else ()
+        if levels:
             # one level up or down: 100 W more is quantised back down to the same level
-            levels = sorted(lv.watts for lv in caps.levels)
             nxt = ([w for w in levels if w > base + 0.5][:1] if direction > 0
                    else [w for w in levels if w < base - 0.5][-1:])
             if not nxt:
@@ -188,7 +187,7 @@ class MinerControls:
         if caps is not None and caps.power_target:
             rng = f" ({watts(caps.min_w)}–{watts(caps.max_w)})"
         elif caps is not None and caps.levels:
-            rng = f" (its levels: {', '.join(watts(lv.watts) for lv in sorted(caps.levels, key=lambda x: x.watts))})"
+            rng = f" (its levels: {', '.join(watts(w) for w in _ladder(caps).levels)})"
         cur = self._current_target(name)
         text = await self.push_screen_wait(PromptScreen(
             f"Power target for {name}", f"Watts{rng}, e.g. 1800 or 1.8kW. Held for "
@@ -262,3 +261,10 @@ class MinerControls:
                               f"[b]{mode}[/] policy from the next cycle.", actions.SET_POLICY, {"mode": mode})
 
     # --- key actions ----------------------------------------------------------------------------
+
+
+def _ladder(caps):
+    """The miner's powers as the decider quantises a target to them (policy/quantize.py): its
+    levels in order, the level a power snaps to."""
+    from ..policy.quantize import Ladder
+    return Ladder(caps)
