@@ -308,6 +308,8 @@ async def test_fleet_detail_screen_shows_boards_and_commands(owner):
         assert app.screen.query_one("#detail-boards", DataTable).row_count == 3
         assert "loft-s21" in text_of(app.screen, "#detail-head")
         assert "Recent commands" in text_of(app.screen, "#detail-commands")
+        more = text_of(app.screen, "#detail-more")   # one story about the pool, never "none" then a pool line
+        assert not ("none reported" in more and "pool:" in more), more
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, MinerDetailScreen)
