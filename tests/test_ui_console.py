@@ -683,6 +683,41 @@ async def test_observer_renders_owner_state_and_its_requests_reach_the_owner(tmp
         obs.store.close()
 
 
+async def test_observer_header_says_when_the_owner_is_gone(tmp_path):
+    """The header named the owner's pid long after it stopped; the lock says whether anyone is there."""
+    import os
+    from edgemining_tui.store.lock import OwnerLock
+    data = tmp_path / "data"
+    owner = build_owner(data)
+    await run_cycles(owner, 2)
+    obs = build_observer(data, clock=owner.clock)
+    app = make_app(obs)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await first_state(pilot, 50, 0.05)
+            assert f"OBSERVER (owner pid {os.getpid()})" in app.sub_title
+            await close(owner)                      # the owner stops: its lock goes with it
+            for _ in range(60):
+                await pilot.pause(0.05)
+                if "owner gone" in app.sub_title:
+                    break
+            assert "owner gone: requests will not be acted on" in app.sub_title, app.sub_title
+            assert "owner pid" not in app.sub_title
+            again = OwnerLock(data)                 # an owner starts again: the header follows
+            assert again.acquire()
+            try:
+                for _ in range(60):
+                    await pilot.pause(0.05)
+                    if "owner pid" in app.sub_title:
+                        break
+                assert f"OBSERVER (owner pid {os.getpid()})" in app.sub_title, app.sub_title
+            finally:
+                again.release()
+    finally:
+        await close(owner)
+        obs.store.close()
+
+
 # --- keys, help, palette, themes --------------------------------------------------------------------
 
 async def test_keymap_from_config_and_help_screen(tmp_path):
