@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from edgemining_tui.backtest import report
+from edgemining_tui.backtest import report, report_chart, report_html
 from edgemining_tui.backtest.compare import load_all
 from edgemining_tui.backtest.runner import run_backtest
 from edgemining_tui.backtest.trace import parse_trace
@@ -39,8 +39,8 @@ def main() -> None:
         return run_backtest(cfg, trace, steps_out=rec), rec
 
     with_rec, (r, rec) = cpu(recorded)
-    plot_s, text = cpu(lambda: report.plot_text([r], [rec], width=120, colour=True))
-    html_s, page = cpu(lambda: report.render_html([r], [rec], f"trace {trace_path}"))
+    plot_s, text = cpu(lambda: report_chart.plot_text([r], [rec], width=120, colour=True))
+    html_s, page = cpu(lambda: report_html.render_html([r], [rec], f"trace {trace_path}"))
     print(f"trace {trace_path}: {len(trace)} rows; config {cfg_path}")
     print(f"replay                  {plain:6.2f} s CPU (median of 3)")
     print(f"replay + step recorder  {with_rec:6.2f} s CPU ({100 * (with_rec - plain) / plain:+.0f} %)")

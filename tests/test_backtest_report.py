@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from edgemining_tui.backtest import report
+from edgemining_tui.backtest import report, report_chart
 from edgemining_tui.backtest.cli import main
 from edgemining_tui.backtest.compare import load_all
 from edgemining_tui.backtest.runner import run_backtest
@@ -158,10 +158,10 @@ def test_html_with_the_oracle_shows_the_bound_side_by_side(tmp_path, capsys):
 
 def test_plot_in_colour_keys_each_line_by_its_colour(runs):
     r, rec = runs[0]
-    text = report.plot_text([r], [rec], width=100, colour=True)
+    text = report_chart.plot_text([r], [rec], width=100, colour=True)
     assert "\x1b[" in text                                  # a terminal gets colour
     key = text.splitlines()[-1]
     for k in ("PV", "house", "mining", "grid (+import)", "battery SoC"):
         assert k in report.strip_ansi(key)
-    plain = report.plot_text([r], [rec], width=100, colour=False)
+    plain = report_chart.plot_text([r], [rec], width=100, colour=False)
     assert "\x1b[" not in plain and len(plain.splitlines()) == len(report.strip_ansi(text).splitlines())

@@ -152,20 +152,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pictures(args, results, recs, trace) -> int:
-    """The summary line(s), --plot and --html (the report module does the drawing)."""
+    """The summary line(s), --plot and --html (report_chart and report_html do the drawing)."""
     from . import report
     if not args.json:
         print(report.summary(results))
     if args.plot:
         import shutil
+
+        from .report_chart import plot_text
         cols = shutil.get_terminal_size((100, 24)).columns
         out = sys.stderr if args.json else sys.stdout      # --json keeps standard output JSON
         colour = out.isatty() and not os.environ.get("NO_COLOR")
-        print(report.plot_text(results, recs, width=max(60, min(cols, 200)), colour=colour), file=out)
+        print(plot_text(results, recs, width=max(60, min(cols, 200)), colour=colour), file=out)
     if args.html:
+        from .report_html import render_html
         desc = f"trace {trace.source}: {len(trace)} rows at {trace.step_s:g} s"
         try:
-            report.write_atomic(args.html, report.render_html(results, recs, desc))
+            report.write_atomic(args.html, render_html(results, recs, desc))
         except OSError as e:
             print(f"edgemining-tui backtest: cannot write {args.html}: {e.strerror or e}", file=sys.stderr)
             return EXIT_BAD_INPUT

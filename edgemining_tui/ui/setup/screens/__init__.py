@@ -5,8 +5,9 @@ All network work (connection test, entity list, live reading, scan) runs in work
 back by updating the screen; a failure is text on the screen, never a crash.
 """
 from .base import STEPS, StepScreen
-from .energy import (EnergyKindScreen, FlowScreen, HaConnectScreen, HaEntitiesScreen, SearchInput,
-                     SourceFormScreen)
+from .energy import EnergyKindScreen, SourceFormScreen
+from .energy_flow import FlowScreen
+from .energy_ha import HaConnectScreen, HaEntitiesScreen, SearchInput
 from .miners import MinerEditScreen, MinersScreen, MinerTable
 from .policy import PolicyScreen, check_rules_file
 from .review import DoneScreen, ReviewScreen
