@@ -232,7 +232,7 @@ def _attach_notifications(cfg: AppConfig, clock: Clock, store: Store, stack: Asy
     if not (ncfg.urls or ncfg.log):
         return
     from .notify.hub import build_hub
-    hub = build_hub(ncfg, clock, store=store, tz=cfg.site.timezone)
+    hub = build_hub(ncfg, clock, store=store, tz=cfg.site.timezone, cycle_s=float(cfg.site.cycle_interval))
     if hub is None:
         return
     hub.start()

@@ -12,7 +12,7 @@
   query parameters, whether registered or not.
 - ``install_redaction()`` makes every log record redacted at creation (a LogRecord factory), so it
   covers every handler the app, the headless runner or a library adds later.
-- ``permission_warnings(...)`` says when a config holding a literal secret, or the secrets file,
+- ``permission_findings(...)`` says when a config holding a literal secret, or the secrets file,
   is readable by group or others.
 """
 from __future__ import annotations
@@ -224,17 +224,17 @@ def register_config_secrets(cfg: Any) -> int:
 _SECRET_KEYS = {"token", "password", "passwd", "username", "api_key", "apikey", "secret", "urls"}
 
 
-def _literal_secret_keys(data: Any, path: tuple = ()) -> list[str]:
-    """Config keys that hold a secret written in clear (not as ${NAME})."""
-    out: list[str] = []
+def _literal_secret_keys(data: Any, path: tuple = ()) -> list[tuple]:
+    """Config keys (paths) that hold a secret written in clear (not as ${NAME})."""
+    out: list[tuple] = []
     if isinstance(data, dict):
         for k, v in data.items():
             key = str(k)
             if key.lower() in _SECRET_KEYS and key.lower() != "username":
                 vals = v if isinstance(v, list) else [v]
                 if any(isinstance(s, str) and s and "${" not in s for s in vals):
-                    out.append(".".join(map(str, path + (key,))))
-            out.extend(_literal_secret_keys(v, path + (key,)))
+                    out.append(path + (k,))
+            out.extend(_literal_secret_keys(v, path + (k,)))
     elif isinstance(data, list):
         for i, v in enumerate(data):
             out.extend(_literal_secret_keys(v, path + (i,)))
@@ -249,24 +249,26 @@ def _readable_by_others(path: Path) -> int | None:
     return mode if mode & (stat.S_IRGRP | stat.S_IROTH) else None
 
 
-def permission_warnings(config_path: str | Path | None = None, config_data: Any = None,
-                        secrets_path: str | Path | None = None) -> list[str]:
-    """Warnings for secret-bearing files that group or others can read."""
-    out: list[str] = []
+def permission_findings(config_path: str | Path | None = None, config_data: Any = None,
+                        secrets_path: str | Path | None = None) -> list[tuple[Path, tuple | None, str]]:
+    """Secret-bearing files that group or others can read: (the file, the config key holding the
+    first secret in clear or None for the secrets file, the message)."""
+    out: list[tuple[Path, tuple | None, str]] = []
     if secrets_path is not None:
         p = Path(os.path.expanduser(str(secrets_path)))
         mode = _readable_by_others(p)
         if mode is not None:
-            out.append(f"{p} holds secrets and is readable by group/others (mode {stat.S_IMODE(mode):04o}); "
-                       f"fix with: chmod 600 {p}")
+            out.append((p, None, f"{p} holds secrets and is readable by group/others "
+                                 f"(mode {stat.S_IMODE(mode):04o}); fix with: chmod 600 {p}"))
     if config_path is not None and config_data is not None:
         p = Path(config_path)
         keys = _literal_secret_keys(config_data)
         mode = _readable_by_others(p) if keys else None
         if mode is not None:
-            out.append(f"{p} holds secrets in clear ({', '.join(keys[:3])}) and is readable by group/others "
-                       f"(mode {stat.S_IMODE(mode):04o}); fix with: chmod 600 {p}, or move them to "
-                       f"{default_secrets_path()} and write ${{NAME}} in the config")
+            names = ", ".join(".".join(map(str, k)) for k in keys[:3])
+            out.append((p, keys[0], f"{p} holds secrets in clear ({names}) and is readable by group/others "
+                                    f"(mode {stat.S_IMODE(mode):04o}); fix with: chmod 600 {p}, or move them to "
+                                    f"{default_secrets_path()} and write ${{NAME}} in the config"))
     return out
 
 
@@ -362,6 +364,6 @@ def safe_message(exc: BaseException) -> str:
 
 __all__ = ["MASK", "REGISTRY", "RedactingFilter", "SecretsError", "default_secrets_path", "install_redaction",
            "strip_controls",
-           "load_secrets_file", "parse_secrets", "permission_warnings", "redact", "redact_obj", "register",
+           "load_secrets_file", "parse_secrets", "permission_findings", "redact", "redact_obj", "register",
            "register_config_secrets", "register_env_secrets", "safe_message", "secrets_for_config"]
 

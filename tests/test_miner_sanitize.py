@@ -70,3 +70,40 @@ def test_a_clean_sample_is_untouched_and_boards_are_checked():
     assert b.boards[0].hashrate_ths is None and b.boards[0].temp_c == 65.0
     assert b.boards[1].temp_c is None and b.boards[1].hashrate_ths == 30.0
     assert len(b.invalid) == 2
+
+
+# --- the clean sample's short cut (issue 19: every miner is sanitised every cycle) -------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from edgemining_tui.miners import sanitize as _san  # noqa: E402
+
+_ODD_NUMBERS = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10**9),
+                         st.booleans(), st.just("3250"), st.floats(-50, 20_000), st.just(-1e-9), st.just(200.5))
+_ODD_TEXTS = st.one_of(st.none(), st.text(max_size=5), st.text(min_size=199, max_size=202),
+                       st.sampled_from(["ok", "\x1b[31mred", "tab\there", "x" * 201, "x" * 200]), st.integers())
+_NUMBERS = ("power_w", "power_limit_w", "hashrate_ths", "temp_c", "fan_rpm", "uptime_s", "chip_temp_c",
+            "board_temp_c", "board_hashrate_ths", "board_chip_temp_c")
+_TEXT_FIELDS = ("level", "model", "firmware", "error", "pool_user")
+
+
+_SEQUENCES = st.one_of(st.lists(_ODD_TEXTS, max_size=2).map(tuple), st.lists(st.just("e"), max_size=1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.lists(st.one_of(st.tuples(st.sampled_from(_NUMBERS), _ODD_NUMBERS),
+                                  st.tuples(st.sampled_from(_TEXT_FIELDS), _ODD_TEXTS),
+                                  st.tuples(st.sampled_from(("errors", "pools")), _SEQUENCES)), max_size=2))
+def test_a_sample_is_handed_back_unchanged_exactly_when_nothing_in_it_is_invalid(changes):
+    """A clean sample with at most a few odd values: the short cut hands a sample back only where
+    the full check finds nothing to change, and otherwise gives what the full check gives."""
+    v = {"power_w": 3100.0, "power_limit_w": 3200, "hashrate_ths": 95.5, "temp_c": 71.0, "fan_rpm": 4200,
+         "uptime_s": 3600.0, "chip_temp_c": 80.5, "level": "eco", "model": "S19", "firmware": "bos",
+         "error": None, "pool_user": "acct.w1", "errors": ("fan 2 slow",), "pools": ("stratum+tcp://pool",)}
+    numbers = dict(changes)
+    v.update((k, x) for k, x in changes if not k.startswith("board_"))
+    board = Board(0, numbers.get("board_hashrate_ths", 31.8), numbers.get("board_temp_c", 70.0),
+                  numbers.get("board_chip_temp_c", 79.0), 63)
+    s = MinerSample("m", 0.0, MinerState.MINING, boards=(board,), **v)
+    full = _san._checked(s)
+    out = sanitize(s)
+    assert out == full and (out is s) == (full is s)

@@ -100,3 +100,19 @@ async def test_bitaxe_sample_has_worker_and_rejected_rate_through_pyasic():
         assert s.rejected_pct == pytest.approx(100 * 13 / (4768 + 13))
     finally:
         await handle.stop()
+
+
+def test_detail_says_none_only_when_the_miner_reports_no_pool():
+    """'Pools none reported' followed by a pool line said two things; each case says one."""
+    from edgemining_tui.ui.screens import pools_block
+    # a pool login and shares but no URL: the standing, not "none reported"
+    text = pools_block(sample(), None)
+    assert "none reported" not in text and text.startswith("[b]Pools[/]  pool: worker1") and "rejected 1.00 %" in text
+    # the URLs it reports, then its standing
+    text = pools_block(sample(pools=("stratum+tcp://eu.braiins.com:3333",)), None)
+    assert text.splitlines()[0] == "[b]Pools[/]  stratum+tcp://eu.braiins.com:3333"
+    assert text.splitlines()[1].startswith("pool: worker1") and "none" not in text
+    # nothing at all: "none reported", and no pool line after it
+    text = pools_block(sample(pool_user=None, shares_accepted=None, shares_rejected=None), None)
+    assert text == "[b]Pools[/]  none reported"
+    assert pools_block(None, None) == "[b]Pools[/]  none reported"

@@ -60,7 +60,7 @@ def test_permission_warnings(tmp_path, caplog):
     msgs = [r.getMessage() for r in caplog.records]
     assert any("secrets.env holds secrets and is readable by group/others (mode 0644)" in m and "chmod 600" in m
                for m in msgs), msgs
-    assert not any("config.yaml" in m for m in msgs), "a config with only ${NAME} references is fine"
+    assert not any("config.yaml holds secrets" in m for m in msgs), "a config with only ${NAME} references is fine"
     caplog.clear()
     f.chmod(0o600)
     c.write_text(HA.replace("${HA_TOKEN}", "literal-token-in-config-5"))
@@ -162,3 +162,21 @@ def test_miner_and_sensor_error_text_is_redacted_before_the_ui_sees_it():
         s = asyncio.run(fleet.read("m"))
         assert "miner-pass-77" not in s.error and shown in s.error
     assert "miner-pass-77" not in missing(0.0, "ha", "401 for token miner-pass-77").error
+
+
+def test_permission_warnings_name_file_line_and_key(tmp_path):
+    """`check` prints warnings as it prints errors: file:line: warning: key '...': never "<config>:"."""
+    f = tmp_path / "secrets.env"
+    f.write_text("HA_TOKEN=perm-token-7\n")
+    f.chmod(0o644)
+    c = tmp_path / "config.yaml"
+    c.write_text(f"secrets_file: {f}\n" + HA.replace("${HA_TOKEN}", "literal-token-in-config-8"))
+    c.chmod(0o644)
+    found: list = []
+    load_config(c, env={}, warnings=found)
+    texts = [str(w) for w in found]
+    assert not any(t.startswith("<config>") for t in texts), texts
+    assert any(t.startswith(f"{c}:1: warning: key 'secrets_file': {f} holds secrets") for t in texts), texts
+    # the token is on line 6 (secrets_file, energy, source, home_assistant, url, token)
+    assert any(t.startswith(f"{c}:6: warning: key 'energy.home_assistant.token': {c} holds secrets in clear")
+               for t in texts), texts

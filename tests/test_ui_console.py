@@ -308,6 +308,8 @@ async def test_fleet_detail_screen_shows_boards_and_commands(owner):
         assert app.screen.query_one("#detail-boards", DataTable).row_count == 3
         assert "loft-s21" in text_of(app.screen, "#detail-head")
         assert "Recent commands" in text_of(app.screen, "#detail-commands")
+        more = text_of(app.screen, "#detail-more")   # one story about the pool, never "none" then a pool line
+        assert not ("none reported" in more and "pool:" in more), more
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, MinerDetailScreen)
@@ -678,6 +680,41 @@ async def test_observer_renders_owner_state_and_its_requests_reach_the_owner(tmp
             assert app.state.overrides["garage-s19"]["kind"] == "force_off"
             await settle(pilot)
             assert any("garage-s19" in str(n.message) for n in app._notifications)
+    finally:
+        await close(owner)
+        obs.store.close()
+
+
+async def test_observer_header_says_when_the_owner_is_gone(tmp_path):
+    """The header named the owner's pid long after it stopped; the lock says whether anyone is there."""
+    import os
+    from edgemining_tui.store.lock import OwnerLock
+    data = tmp_path / "data"
+    owner = build_owner(data)
+    await run_cycles(owner, 2)
+    obs = build_observer(data, clock=owner.clock)
+    app = make_app(obs)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await first_state(pilot, 50, 0.05)
+            assert f"OBSERVER (owner pid {os.getpid()})" in app.sub_title
+            await close(owner)                      # the owner stops: its lock goes with it
+            for _ in range(60):
+                await pilot.pause(0.05)
+                if "owner gone" in app.sub_title:
+                    break
+            assert "owner gone: requests will not be acted on" in app.sub_title, app.sub_title
+            assert "owner pid" not in app.sub_title
+            again = OwnerLock(data)                 # an owner starts again: the header follows
+            assert again.acquire()
+            try:
+                for _ in range(60):
+                    await pilot.pause(0.05)
+                    if "owner pid" in app.sub_title:
+                        break
+                assert f"OBSERVER (owner pid {os.getpid()})" in app.sub_title, app.sub_title
+            finally:
+                again.release()
     finally:
         await close(owner)
         obs.store.close()

@@ -6,6 +6,8 @@ synchronously and without building full samples: the replay calls this half a mi
 """
 from __future__ import annotations
 
+import math
+
 from ..miners.capabilities import FAMILY_CAPABILITIES, apply_overrides, simulated_capabilities
 from ..miners.config import MinerConfig
 from ..miners.model import Capabilities, CommandKind, MinerCommand, MinerSample, MinerState
@@ -30,6 +32,12 @@ def capabilities_of(cfg: MinerConfig) -> Capabilities:
         return apply_overrides(simulated_capabilities(spec), cfg.capabilities)
     base = FAMILY_CAPABILITIES.get(cfg.family, Capabilities(on_off=False, monitor_only=True))
     return apply_overrides(base, cfg.capabilities)
+
+
+def learned_only(miners) -> list[str]:
+    """Enabled miners written with ``family: auto``: the live console learns their family (and so
+    their control) when they answer; a replay cannot, and runs them as monitor only."""
+    return [m.name for m in miners if m.enabled and m.family == "auto" and capabilities_of(m).monitor_only]
 
 
 def model_of(cfg: MinerConfig, caps: Capabilities, now: float, efficiency_j_th: float) -> MinerModel:
@@ -106,8 +114,9 @@ class SimMiner:
         """A command or a plug change: the model leaves its goal (and the fleet its calm)."""
         self.steady = False
         f = self.fleet
-        if f is not None:
+        if f is not None and f._calm is not None:
             f._calm = None
+            f.catch_up()
 
     def restore(self, now: float) -> None:
         """The plug switches on: the miner boots (standby draw, no hashing) for boot_s."""
@@ -252,7 +261,7 @@ class Fleet:
     their draw now (W); ``views`` is then what the decider is handed, the same tuple while no
     miner's view changed (most ticks)."""
 
-    __slots__ = ("miners", "models", "views", "_paused", "_calm", "_pairs", "_hashing")
+    __slots__ = ("miners", "models", "views", "_paused", "_calm", "_calm_ts", "_hashing")
 
     def __init__(self, miners: list[SimMiner]) -> None:
         self.miners = miners
@@ -262,7 +271,9 @@ class Fleet:
         # the fleet's draw after a step that found every miner steady, until one is touched
         # (SimMiner._touched): the next step then only moves the sums and clocks on
         self._calm: float | None = None
-        self._pairs = [(sm, sm.model) for sm in miners]
+        # the last step while calm: the models' clocks are moved on to it when the calm ends
+        # (SimMiner._touched) or the replay (catch_up), not at every step
+        self._calm_ts = -math.inf
         self._hashing: list[SimMiner] = []   # of those, the ones not paused
         for sm in miners:
             sm.fleet = self
@@ -270,9 +281,8 @@ class Fleet:
     def step(self, now: float) -> float:
         mw = self._calm
         if mw is not None:
-            for sm, m in self._pairs:
-                if now > m.last_ts:
-                    m.last_ts = now
+            self._calm_ts = now
+            for sm in self.miners:
                 sm.p_sum += sm.steady_p
             for sm in self._hashing:
                 sm.hr_sum += sm.steady_hr
@@ -325,6 +335,10 @@ class Fleet:
         for m in self.models:
             if now > m.last_ts:
                 m.last_ts = now
+
+    def catch_up(self) -> None:
+        """The models' clocks moved on to the last step while calm (``step`` leaves them behind)."""
+        self.moved_to(self._calm_ts)
 
     def all_paused(self) -> bool:
         """Every miner paused and drawing no more than its standby. Asked after ``step``; the

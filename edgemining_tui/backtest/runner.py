@@ -421,15 +421,15 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 ch = settle(pv - load - mw)
                 grid = load + mw + ch - pv
                 s_mined += mw
-                if grid > 0:
+                if grid > 0.0:
                     s_imp += grid
                 else:
                     s_exp -= grid
-                if ch > 0:
+                if ch > 0.0:
                     s_ch += ch
                 else:
                     s_dis -= ch
-                extra = (grid if grid > 0 else 0.0) - imp0[tick - 1]
+                extra = (grid if grid > 0.0 else 0.0) - imp0[tick - 1]
                 if extra > max_imp_extra:
                     max_imp_extra = extra
                 if hl_observe is not None:
@@ -474,13 +474,13 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 per = {fm.name: fm.model.power_w for fm in fleet}
                 climate = zones.step(t, dt, (climate.get("outdoor_temperature") if climate else None), per,
                                      prices.get("import") if prices else None)
-            if grid > 0:
+            if grid > 0.0:
                 s_imp += grid
                 c_imp += grid * pi
             else:
                 s_exp -= grid
                 c_exp -= grid * pe
-            if ch > 0:
+            if ch > 0.0:
                 s_ch += ch
             else:
                 s_dis -= ch
@@ -489,7 +489,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 for mo in models:
                     hr += mo.hashrate_ths
                 ledger.add(dt, mw, grid, ch, hr * sats_k, prices, btc)
-            extra = (grid if grid > 0 else 0.0) - imp0[tick - 1]
+            extra = (grid if grid > 0.0 else 0.0) - imp0[tick - 1]
             if extra > max_imp_extra:
                 max_imp_extra = extra
             # 3. what the meter shows now, and the decision
@@ -556,6 +556,7 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
                 writer(f"{stamp},{pv:.1f},{load:.1f},{mw:.1f},{ch:.1f},{soc_s},{grid:.1f},{per}\n")
         if progress is not None and (i & 0x3FFF) == 0:
             progress(i, n)
+    stepper.catch_up()
     wall = perf() - t_start
 
     h = dt / 3600.0

@@ -62,18 +62,18 @@ class Baselines:
             ch0 = settle0(net0)
             grid0 = load + ch0 - pv
             grid_s = load + idle_w + settle_s(net0 - idle_w) - pv
-            if grid_s > 0:
+            if grid_s > 0.0:
                 s_imp_s += grid_s
             else:
                 s_exp_s -= grid_s
-            if grid0 > 0:
+            if grid0 > 0.0:
                 s_imp0 += grid0
                 c_imp0 += grid0 * pi
                 imp0[k] = grid0
             else:
                 s_exp0 -= grid0
                 c_exp0 -= grid0 * pe
-            if ch0 > 0:
+            if ch0 > 0.0:
                 s_ch0 += ch0
             else:
                 s_dis0 -= ch0

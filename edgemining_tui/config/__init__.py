@@ -48,8 +48,13 @@ def load_config(path: str | Path, text: str | None = None, env: Mapping[str, str
         problems.extend(ConfigError(msg, doc.file, doc.line_of(rel), _dotted(rel))
                         for rel, msg in cfg.start_problems())
         found.extend(ConfigWarning(msg, doc.file, doc.line_of(rel), _dotted(rel)) for rel, msg in cfg.warnings())
-    for w in _secrets.permission_warnings(path if text is None else None, doc.data, secrets_path):
-        found.append(ConfigWarning(w))
+    for file, rel, msg in _secrets.permission_findings(path if text is None else None, doc.data, secrets_path):
+        if rel is not None:      # a secret in clear: at its key
+            found.append(ConfigWarning(msg, doc.file, doc.line_of(rel), _dotted(rel)))
+        elif given:              # the secrets file the config names: at secrets_file
+            found.append(ConfigWarning(msg, doc.file, doc.line_of(("secrets_file",)), "secrets_file"))
+        else:                    # the default secrets file: the file itself
+            found.append(ConfigWarning(msg, str(file)))
     if check_data_dir:
         problems.extend(_data_dir_problems(doc, cfg, data_dir))
     if text is None:

@@ -153,7 +153,7 @@ class BuiltinForecast:
     def _observe(self, ts: float, pv_w: float | None) -> None:
         if pv_w is None or pv_w != pv_w:
             return
-        if pv_w < 0:
+        if pv_w < 0.0:
             pv_w = 0.0
         last = self._last_ts
         if last is not None and ts > last:
@@ -218,7 +218,7 @@ class BuiltinForecast:
         total = day.cum[day.n]
         past = self._so_far(day, ts)
         k = self._weather_k
-        if past > 0 and total > 0:
+        if past > 0.0 and total > 0.0:
             w = past / total
             k = w * (self._meas_today / past) + (1.0 - w) * k
         return k * (total - past)

@@ -48,8 +48,44 @@ def clean_text(s: Any, n: int = _TEXT_MAX) -> Any:
     return out if len(out) <= n else out[: n - 1] + "…"
 
 
+def _in(v: Any, lo: float, hi: float) -> bool:
+    """What ``_check`` passes unchanged, for plain floats and ints (NaN and infinities fail the
+    comparison; bools, subclasses and anything else go the long way)."""
+    return v is None or ((type(v) is float or type(v) is int) and lo <= v <= hi)
+
+
+def _text_ok(v: Any) -> bool:
+    """What ``clean_text`` hands back as it is."""
+    return type(v) is not str or (len(v) <= _TEXT_MAX and v.isprintable())
+
+
+_T_LO, _T_HI = TEMP_RANGE_C
+
+
+def _clean(s: MinerSample) -> bool:
+    """True when :func:`sanitize` would hand the sample back as it is: every miner is read every
+    cycle and nearly every sample is clean, so this is checked first without building reasons."""
+    if not (_in(s.power_w, 0.0, POWER_MAX_W) and _in(s.power_limit_w, 0.0, POWER_MAX_W)
+            and _in(s.hashrate_ths, 0.0, HASHRATE_MAX_THS) and _in(s.temp_c, _T_LO, _T_HI)
+            and _in(s.chip_temp_c, _T_LO, _T_HI) and _in(s.fan_rpm, 0, FAN_MAX_RPM)
+            and _in(s.uptime_s, 0.0, UPTIME_MAX_S)):
+        return False
+    for b in s.boards:
+        if not (_in(b.hashrate_ths, 0.0, HASHRATE_MAX_THS) and _in(b.temp_c, _T_LO, _T_HI)
+                and _in(b.chip_temp_c, _T_LO, _T_HI)):
+            return False
+    return (_text_ok(s.level) and _text_ok(s.model) and _text_ok(s.firmware) and _text_ok(s.error)
+            and _text_ok(s.pool_user) and type(s.errors) is tuple and all(map(_text_ok, s.errors))
+            and type(s.pools) is tuple and all(map(_text_ok, s.pools)))
+
+
 def sanitize(s: MinerSample) -> MinerSample:
     """The sample with every invalid value None and the reasons in ``invalid`` (same object if clean)."""
+    return s if _clean(s) else _checked(s)
+
+
+def _checked(s: MinerSample) -> MinerSample:
+    """Every value checked, with its reason when it is dropped."""
     why: list[str] = []
     power = _check(s.power_w, 0.0, POWER_MAX_W, "power_w", why, " W")
     limit = _check(s.power_limit_w, 0.0, POWER_MAX_W, "power_limit_w", why, " W")

@@ -40,13 +40,14 @@ KV_SUMMARY = "notify:summary_day"
 
 class NotificationHub:
     def __init__(self, cfg: NotifyConfig, notifiers: Iterable[Notifier], clock: Any, *, store: Any = None,
-                 tz: str = "UTC", queue_size: int = 200, backoff_s: float = 2.0) -> None:
+                 tz: str = "UTC", queue_size: int = 200, backoff_s: float = 2.0, cycle_s: float = 5.0) -> None:
         self.cfg = cfg
         self.notifiers = list(notifiers)
         self.clock = clock
         self.store = store
         self.tz = ZoneInfo(tz)
         self.backoff_s = backoff_s
+        self.cycle_s = cycle_s   # turns rollup row counts back into time (econ/ledger.py)
         self.active: dict[str, dict] = {}          # key -> {"title", "since", "kind"}
         self._queue: asyncio.Queue[Notification] = asyncio.Queue(queue_size)
         self._task: asyncio.Task | None = None
@@ -233,24 +234,31 @@ class NotificationHub:
         self._dirty = True
         start = due - timedelta(days=1)
         body = self.summary_text(start.timestamp(), due.timestamp())
+        if body is None:
+            # nothing recorded in the day (a first start after the summary's time): "0 kWh" would
+            # claim the miners stood still all day
+            log.info("daily summary %s not sent: no data recorded for it", day)
+            return
         self._emit(Notification(f"summary:{day}", f"Daily summary {day}", body, "info", "summary", ts=ts))
 
-    def summary_text(self, t0: float, t1: float) -> str:
-        """Mining energy, PV, miner hours, starts and faults over [t0, t1), from the history."""
+    def summary_text(self, t0: float, t1: float) -> str | None:
+        """Mining energy, PV, miner hours, starts and faults over [t0, t1), from the history; None
+        when nothing was recorded then. Energies count only the time recorded (as the History panel
+        does, econ/ledger.py): a first start an hour before the summary reports that hour, said so,
+        not the hour's average times a day."""
         if self.store is None:
             return "no history to summarise"
+        from ..econ.ledger import summary
         try:
-            e = self.store.query(
-                "select count(*) as n, avg(miners_w) as mw, avg(pv_w) as pv, "
-                "sum(case when grid_import_w > 0 then grid_import_w end) as imp "
-                "from energy where ts >= ? and ts < ?", [t0, t1])[0]
-            n_raw = e["n"] or 0
-            if n_raw == 0:   # raw rows pruned or missing: fall back to the minute rollup
-                e = self.store.query("select sum(n) as n, avg(miners_w) as mw, avg(pv_w) as pv, null as imp "
-                                     "from energy_minute where ts >= ? and ts < ?", [t0, t1])[0]
-            hours = (t1 - t0) / 3600.0
-            mined_kwh = (e["mw"] or 0.0) * hours / 1000.0
-            pv_kwh = (e["pv"] or 0.0) * hours / 1000.0
+            money = summary(self.store, t0, t1, tz=self.tz.key, cycle_s=self.cycle_s)
+            secs = float(money.get("seconds") or 0.0)
+            if secs <= 0:
+                return None
+            pv = self.store.query("select avg(pv_w) as pv from energy where ts >= ? and ts < ?", [t0, t1])[0]["pv"]
+            if pv is None:   # raw rows pruned or missing: the minute rollup
+                pv = self.store.query("select avg(pv_w) as pv from energy_minute where ts >= ? and ts < ?",
+                                      [t0, t1])[0]["pv"]
+            mined_kwh = float(money.get("mined_kwh") or 0.0)
             starts = self.store.query("select count(*) as n from commands where ts >= ? and ts < ? "
                                       "and command = 'start' and ok = 1", [t0, t1])[0]["n"]
             failed = self.store.query("select count(*) as n from commands where ts >= ? and ts < ? and ok = 0",
@@ -259,8 +267,12 @@ class NotificationHub:
                                       "and kind = 'fault'", [t0, t1])[0]["n"]
         except Exception as e:
             return f"summary unavailable: {redact(str(e))}"
-        return (f"miners used {mined_kwh:.1f} kWh, PV made {pv_kwh:.1f} kWh; {starts} starts, "
+        pv_text = "PV unknown" if pv is None else f"PV made {float(pv) * secs / 3.6e6:.1f} kWh"
+        text = (f"miners used {mined_kwh:.1f} kWh, {pv_text}; {starts} starts, "
                 f"{failed} commands not applied, {faults} faults")
+        if secs < 0.95 * (t1 - t0):
+            text += f" (data for {_dur(secs)} of the {_dur(t1 - t0)})"
+        return text
 
     # --- persistence and delivery ------------------------------------------------------------------
     def _save(self) -> None:
@@ -339,7 +351,7 @@ def _dur(s: float) -> str:
 
 
 def build_hub(cfg: NotifyConfig, clock: Any, store: Any = None, tz: str = "UTC",
-              extra: Iterable[Notifier] = ()) -> NotificationHub | None:
+              extra: Iterable[Notifier] = (), cycle_s: float = 5.0) -> NotificationHub | None:
     """The hub for a config: Apprise when urls are given, the log when ``log: true``. None: nothing to do."""
     notifiers: list[Notifier] = list(extra)
     if cfg.log:
@@ -354,4 +366,4 @@ def build_hub(cfg: NotifyConfig, clock: Any, store: Any = None, tz: str = "UTC",
             log.error("%s; notifications go to the log only", e)
     if not notifiers:
         return None
-    return NotificationHub(cfg, notifiers, clock, store=store, tz=tz)
+    return NotificationHub(cfg, notifiers, clock, store=store, tz=tz, cycle_s=cycle_s)

@@ -36,7 +36,7 @@ class AdaptiveHeadroom:
             self._last = grid_w
             if last is not None:
                 d = grid_w - last
-                if d < 0:
+                if d < 0.0:
                     d = -d
                 m = self.median_w
                 step = NUDGE * (m if m > 1.0 else 1.0)

@@ -13,7 +13,7 @@ ON_OFF = 2
 class Ladder:
     """A miner's feasible operating points, precomputed once per Capabilities (hot path: ``fit``)."""
 
-    __slots__ = ("kind", "lo", "hi", "step", "levels", "names", "idle", "name_of")
+    __slots__ = ("kind", "lo", "hi", "step", "levels", "names", "idle", "name_of", "tol")
 
     def __init__(self, caps: Capabilities) -> None:
         self.idle = float(caps.idle_w or 0.0)
@@ -35,6 +35,8 @@ class Ladder:
             self.lo = self.hi = float(caps.max_w)
             self.step = 0.0
             self.levels, self.names = (), ()
+        # two targets within this are the same operating point (``same``, asked every cycle)
+        self.tol = self.step / 2 if self.step else 1.0
         # a level's name by its watts in one lookup (the allocator names every slot's target every
         # cycle); the first level with those watts wins
         self.name_of: dict[float, str] = {}
@@ -83,5 +85,4 @@ class Ladder:
         """Whether two targets are the same operating point (within half a step, or 1 W)."""
         if a is None or b is None:
             return a is b
-        tol = self.step / 2 if self.step else 1.0
-        return abs(a - b) <= tol
+        return abs(a - b) <= self.tol

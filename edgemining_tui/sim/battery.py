@@ -62,25 +62,25 @@ class Battery:
         max_ch, max_dis = self.cfg.max_charge, self.cfg.max_discharge
 
         def settle(net_w: float) -> float:
-            if net_w > 0:
+            if net_w > 0.0:
                 p = net_w
                 if max_ch < p:
                     p = max_ch
                 room_w = (cap - self.soc_wh) / h_in
                 if room_w < p:
                     p = room_w
-                if p < 0:
+                if p < 0.0:
                     p = 0.0
                 self.soc_wh += p * h * eff_in
                 return p
-            if net_w < 0:
+            if net_w < 0.0:
                 p = -net_w
                 if max_dis < p:
                     p = max_dis
                 avail_w = (self.soc_wh - min_wh) * eff_out / h
                 if avail_w < p:
                     p = avail_w
-                if p < 0:
+                if p < 0.0:
                     p = 0.0
                 self.soc_wh -= p * h / eff_out
                 return -p

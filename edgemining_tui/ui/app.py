@@ -302,7 +302,7 @@ class EdgeMiningApp(MinerControls, App[int]):
         rt = self.rt
         self.store = rt.store
         self.clock = self.clock or rt.clock
-        from .link import make_link
+        from .link import ObserverLink, make_link
         self.link = make_link(rt, poll_s=self.refresh_s)
         role = rt.role
         if self.cfg.ui.sites and rt.engine is None:
@@ -319,9 +319,8 @@ class EdgeMiningApp(MinerControls, App[int]):
             return
         if role == "owner":
             self.sub_title = f"{self.cfg.site.name} · OWNER (controls the fleet)"
-        else:
-            pid = rt.lock.owner_pid() if hasattr(rt.lock, "owner_pid") else None
-            self.sub_title = f"{self.cfg.site.name} · OBSERVER (owner pid {pid or '?'})"
+        elif isinstance(self.link, ObserverLink):
+            self.sub_title = self.link.title(self.cfg.site.name)
         self.set_class(role == "observer", "-observer")
         await self._backfill()
         if rt.engine is not None:
@@ -356,8 +355,11 @@ class EdgeMiningApp(MinerControls, App[int]):
             log.warning("could not read history: %s", e)
 
     async def _observe_loop(self) -> None:
+        from .link import ObserverLink
         first = True
         while not self._stop.is_set():
+            if isinstance(self.link, ObserverLink):   # the owner stopped, or another one took over
+                self.sub_title = self.link.title(self.cfg.site.name)
             try:
                 st = await self.link.poll_state()
                 if st is not None:

@@ -61,6 +61,14 @@ class ObserverLink:
     def force_cycle(self) -> None:  # an observer cannot wake the owner directly: ask through the inbox
         pass
 
+    def title(self, site: str) -> str:
+        """The header: whose fleet this is while the owner's lock is held, else that nobody will act
+        on a request (the kernel drops the lock when the owner stops or dies, store/lock.py)."""
+        lock = self.rt.lock
+        if lock.owner_alive():
+            return f"{site} · OBSERVER (owner pid {lock.owner_pid() or '?'})"
+        return f"{site} · OBSERVER · owner gone: requests will not be acted on"
+
     def owner_gone(self, last_state_ts: float | None = None) -> str:
         """'' while an owner runs; else "owner stopped 1:18 ago" (from its last saved state)."""
         lock = getattr(self.rt, "lock", None)

@@ -47,6 +47,17 @@ def pool_line(s: Any, pools: dict | None) -> str:
     return f"pool: {escape(s.worker)} ({'; '.join(accounts)}), {miner}, {rej}"
 
 
+def pools_block(s: Any, pools: dict | None) -> str:
+    """The detail's Pools lines: "none reported" only when the miner names no pool, no login and no
+    shares; else the pool URLs it reports (if any) and its standing at the pool."""
+    if s is None or not (s.pools or s.pool_user or s.shares_accepted is not None):
+        return "[b]Pools[/]  none reported"
+    health = pool_line(s, pools)
+    if s.pools:
+        return f"[b]Pools[/]  {escape(', '.join(s.pools))}\n{health}"
+    return f"[b]Pools[/]  {health}"
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Names what will change; y confirms, n or escape cancels. Cancel has the focus first."""
 
@@ -232,9 +243,7 @@ class MinerDetailScreen(Screen[None]):
         t.clear()
         for b in (s.boards if s else ()):
             t.add_row(str(b.slot), num(b.hashrate_ths), num(b.temp_c), num(b.chip_temp_c), num(b.chips, "{}"))
-        pools = ", ".join(s.pools) if s and s.pools else "none reported"
         errors = "\n  ".join(s.errors) if s and s.errors else "none"
         econ = (st.extra or {}).get("economics") if isinstance(getattr(st, "extra", None), dict) else None
-        health = pool_line(s, (econ or {}).get("pools") if isinstance(econ, dict) else None)
-        self.query_one("#detail-more", Static).update(
-            f"[b]Pools[/]  {escape(pools)}\n{health}\n[b]Errors[/]  {errors}")
+        pools = pools_block(s, (econ or {}).get("pools") if isinstance(econ, dict) else None)
+        self.query_one("#detail-more", Static).update(f"{pools}\n[b]Errors[/]  {errors}")

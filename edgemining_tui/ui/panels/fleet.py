@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ...engine.events import EngineState
 from ...format import duration
+from ...miners.model import CommandKind
 from ...secrets import strip_controls
 
 from ..fmt import num, term_words, timer_texts, watts
@@ -40,6 +41,22 @@ def uptime(s: float | None) -> str:
     return f"{d}d{h:02d}h" if d else f"{h}h{m:02d}m"
 
 
+def read_back_mark(d: Any, v: Any, cmd_status: str | None) -> str:
+    """The mark after "power / target": a promise that the miner's own reading confirms the decision.
+
+    Only the verification of a command that does what the row says counts: right after a force off
+    the last verification is still the start's (✓), and the stop is in flight or unread; that is
+    pending (…), not confirmed. No command for this decision (nothing to change, or automation
+    paused): no mark, since nothing was read back for it."""
+    if cmd_status and cmd_status.startswith("command pending"):
+        return " …"
+    if v is None:
+        return ""
+    if d is not None and d.run == (v.command.kind is CommandKind.STOP):
+        return ""
+    return " ✓" if v.confirmed else (" …" if v.confirmed is None else " ✗")
+
+
 def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | None]], dict[str, Any]]:
     """Display text (and a colour variable) per column, plus raw values to sort on."""
     s = st.samples.get(name)
@@ -52,9 +69,8 @@ def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | No
         model = " ".join(x for x in (s.model, s.firmware) if x)
     power = s.power_w if s else None
     target = d.target_w if d is not None and d.target_w is not None else (s.power_limit_w if s else None)
-    check = ""
-    if v is not None:
-        check = " ✓" if v.confirmed else (" …" if v.confirmed is None else " ✗")
+    cmd_status = st.commands.get(name) if st.commands else None
+    check = read_back_mark(d, v, cmd_status)
     if d is not None and not d.run:
         ptxt = f"{watts(power)} / off{check}"
     else:
@@ -71,7 +87,6 @@ def miner_row(name: str, st: EngineState) -> tuple[dict[str, tuple[str, str | No
     reason = (d.reason if d else "") or (s.error if s and s.error else "")
     if v is not None and v.confirmed is False and v.detail:
         reason = f"not applied: {v.detail}"
-    cmd_status = st.commands.get(name) if st.commands else None
     if cmd_status:
         reason = cmd_status   # "command pending: ..." / "command failed: ..." (engine.py)
     cells = {
