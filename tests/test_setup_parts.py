@@ -281,6 +281,10 @@ def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inv
     text = render(s)
     cfg = validate(s, text)
     assert check(cfg)
+    # the house values of Fronius, Victron and the gateways are everything behind the meter: the
+    # console takes the miners off (written false, the house showed their draw twice)
+    whole = kind in ("fronius", "victron", "enphase", "powerwall", "sonnen")
+    assert cfg.energy.house_includes_miners is whole, (kind, cfg.energy.house_includes_miners)
     if "tls_fingerprint" in fields:             # 64 hex digits, folded to fit the review screen's 80 columns
         lines = text.splitlines()
         at = next(i for i, line in enumerate(lines) if "tls_fingerprint:" in line)

@@ -383,3 +383,20 @@ async def test_enphase_gateway_certificate_is_pinned_at_setup(tmp_path):
         await srv.close()
     cfg = load_config(path, env={"ENVOY_TOKEN": fx["bearer"]})
     assert cfg.energy.enphase.tls_fingerprint.replace(":", "").lower() == srv.cert_sha256
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_every_energy_kind_is_in_sight_without_scrolling(tmp_path, size):
+    """The list was clipped at 8 rows: Enphase, Powerwall, sonnen, SMA and the demo sat below the fold
+    with nothing to say they were there, over 25 empty rows at 120×40."""
+    from textual.widgets import OptionList
+    app = SetupApp(tmp_path / "config.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, EnergyKindScreen)
+        await settle(pilot)
+        ol = app.screen.query_one("#kinds", OptionList)
+        assert ol.max_scroll_y == 0, "some kinds are scrolled out of the list"
+        assert ol.region.bottom <= size[1] - 1, (ol.region, "the list runs under the footer")
+        body = app.screen.query_one(".body")
+        assert body.scroll_y == 0 and body.max_scroll_y == 0

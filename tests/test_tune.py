@@ -120,3 +120,42 @@ def test_tune_reads_the_history_of_the_data_dir_the_console_was_given(tmp_path, 
     assert main(["--config", str(cfg), "--data-dir", str(data), "--days", "1", "--jobs", "1", "--top", "1",
                  "--dry-run"]) == 0
     assert f"{data / 'history.db'} (last 1 days): 1,440 minutes" in capsys.readouterr().out
+
+
+def test_tune_with_a_family_auto_miner_says_why_instead_of_ranking_ties(tmp_path, capsys):
+    """family: auto is learned from the miner when it answers; a replay runs it as monitor only, so
+    all 24 settings gave the same result and tune ranked 24 ties. Now: one line, what to do, exit 2,
+    before any replay, nothing written."""
+    cfg = tmp_path / "config.yaml"
+    text = (ROOT / "examples" / "backtest.yaml").read_text()
+    text = text[:text.index("miners:")] + ("miners:\n  - {name: loft, host: 192.168.1.50, family: auto}\n\n"
+                                            + text[text.index("policy:"):])
+    cfg.write_text(text)
+    tr = generate("2024-05-13T00:00:00", days=1, step_s=300.0)
+    trace = tmp_path / "day.csv"
+    write_trace(trace, tr)
+    assert main(["--trace", str(trace), "--config", str(cfg), "--jobs", "1", "--yes"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "net kWh" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "nothing to tune" in lines[0] and "loft has family auto" in lines[0] and "name the family" in lines[0]
+    assert cfg.read_text() == text and not list(tmp_path.glob("config.yaml.bak-*"))
+
+
+def test_tune_on_a_history_that_cannot_tell_the_settings_apart_says_so(tmp_path, capsys):
+    from array import array
+    from edgemining_tui.backtest.trace import Trace
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text((ROOT / "examples" / "backtest.yaml").read_text())
+    n = 288                                   # a day of 5-minute steps without any sun: no surplus at all
+    tr = Trace(ts0=1_715_558_400.0, step_s=300.0, pv_w=array("d", [0.0]) * n, load_w=array("d", [400.0]) * n,
+               source="dark day")
+    trace = tmp_path / "dark.csv"
+    write_trace(trace, tr)
+    before = cfg.read_text()
+    assert main(["--trace", str(trace), "--config", str(cfg), "--jobs", "1", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "all 24 settings give the same result" in out and "nothing written" in out
+    assert "net kWh" not in out                # no table of ties
+    assert cfg.read_text() == before and not list(tmp_path.glob("config.yaml.bak-*"))

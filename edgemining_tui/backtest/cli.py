@@ -94,15 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"edgemining-tui backtest: --html: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    from .miners import capabilities_of
+    from .miners import learned_only
     for c in cfgs:
-        for m in c.app.miners:
-            if m.enabled and m.family == "auto" and capabilities_of(m).monitor_only:
-                # a hand-written miner with family auto: the live console learns the family when the
-                # miner answers; the replay cannot, and it mined all week at full power unremarked
-                print(f"edgemining-tui backtest: {c.path}: {m.name} is replayed as monitor only (mining "
-                      f"all the time, never commanded): family auto is learned only from the miner itself; "
-                      f"name its family (docs/miners.md) to replay its control", file=sys.stderr)
+        for name in learned_only(c.app.miners):
+            # it mined all week at full power unremarked
+            print(f"edgemining-tui backtest: {c.path}: {name} is replayed as monitor only (mining "
+                  f"all the time, never commanded): family auto is learned only from the miner itself; "
+                  f"name its family (docs/miners.md) to replay its control", file=sys.stderr)
     many = len(cfgs) > 1
     results = []
     from .report import StepRecorder

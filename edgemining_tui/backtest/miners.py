@@ -34,6 +34,12 @@ def capabilities_of(cfg: MinerConfig) -> Capabilities:
     return apply_overrides(base, cfg.capabilities)
 
 
+def learned_only(miners) -> list[str]:
+    """Enabled miners written with ``family: auto``: the live console learns their family (and so
+    their control) when they answer; a replay cannot, and runs them as monitor only."""
+    return [m.name for m in miners if m.enabled and m.family == "auto" and capabilities_of(m).monitor_only]
+
+
 def model_of(cfg: MinerConfig, caps: Capabilities, now: float, efficiency_j_th: float) -> MinerModel:
     """A MinerModel for the miner, paused at ``now`` (a replay starts with the fleet off)."""
     spec = cfg.simulated

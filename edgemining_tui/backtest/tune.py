@@ -275,14 +275,32 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, TraceError, OSError) as e:
         print(f"edgemining-tui tune: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from .miners import capabilities_of, learned_only
+    auto = learned_only(cfg.app.miners)
+    if not any(m.enabled and not capabilities_of(m).monitor_only for m in cfg.app.miners):
+        # nothing the policy commands: every setting replays the same; a table of ties says nothing
+        why = (f"{', '.join(auto)} {'has' if len(auto) == 1 else 'have'} family auto, learned only from "
+               "the miner itself; name the family in the config (docs/miners.md; `edgemining-tui scan "
+               "SUBNET` prints it) and tune again") if auto else "no enabled miner can be commanded"
+        print(f"edgemining-tui tune: {path}: nothing to tune: the policy commands no miner in a replay, so "
+              f"all settings give the same result: {why}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for name in auto:
+        print(f"tune: {name} is replayed as monitor only (family auto); name its family to tune its control")
     from .runner import make_decider
     from ..clock import VirtualClock
     dec = make_decider(cfg, VirtualClock(trace.ts0), trace).decider
     settings = grid(getattr(dec, "reserve", None) is not None)
-    print(f"tune: {trace.source}: {len(trace):,} minutes ({len(trace) / 1440:.1f} days)"
+    span_s = len(trace) * trace.step_s
+    print(f"tune: {trace.source}: {span_s / 60:,.0f} minutes ({span_s / 86400:.1f} days)"
           + (f", {held} held over gaps" if held else "") + f"; {len(settings)} settings on {args.jobs} processes")
     t0 = time.perf_counter()
     ranked = run_grid(cfg, trace, settings, args.jobs)
+    if len(ranked) > 1 and _same(ranked[0], ranked[-1]):
+        print(f"replayed in {time.perf_counter() - t0:.1f} s: all {len(ranked)} settings give the same result "
+              f"(net {ranked[0]['net_kwh']:.1f} kWh): this history does not tell them apart (try more --days); "
+              "nothing written")
+        return EXIT_OK
     print(f"replayed in {time.perf_counter() - t0:.1f} s; best {min(args.top, len(ranked))} by net value "
           "(captured less extra import and battery end deficit):")
     print(f"{'#':>2}  {'net kWh':>8} {'captured':>9} {'fed':>6} {'fed asleep':>10} {'starts/day':>10}  setting")
@@ -313,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     backup = write_config(path, new)
     print(f"written into {path} (the old file is {backup.name})")
     return EXIT_OK
+
+
+def _same(a: dict, b: dict) -> bool:
+    return all(round(a[k] or 0.0, 2) == round(b[k] or 0.0, 2)
+               for k in ("net_kwh", "captured_pct", "fed_pct", "starts_max"))
 
 
 def _with_site_battery(cfg):

@@ -498,7 +498,8 @@ class EdgeMiningApp(MinerControls, App[int]):
             parts.append(f"[$stale]STALE {reading_names(st.stale)}[/]")
         if st.faults:
             parts.append(f"[$error]{len(st.faults)} fault{'s' if len(st.faults) > 1 else ''}[/]")
-        n_ov = sum(1 for v in (st.overrides or {}).values() if isinstance(v, dict))
+        # miners' overrides: pause and observe only (site.observe_only is one) say so above
+        n_ov = sum(1 for v in (st.overrides or {}).values() if isinstance(v, dict) and v.get("miner"))
         if n_ov:
             parts.append(f"[$override]{n_ov} override{'s' if n_ov > 1 else ''}[/]")
         text = " · ".join(parts)
