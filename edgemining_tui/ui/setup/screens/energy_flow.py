@@ -9,7 +9,8 @@ from textual.widgets import DataTable, Static
 
 from ....energy.tls_pin import shown
 from ..flow import balance_hint, describe, read_flow
-from ..state import MEASURES, ROLES
+from ....energy.config import PV_ONLY_KINDS
+from ..state import ENERGY_KINDS, MEASURES, ROLES
 from .base import StepScreen
 from .miners import MinersScreen
 
@@ -119,6 +120,12 @@ class FlowScreen(StepScreen):
         s = self.state
         if r is None:
             self.say("Still reading…")
+            return
+        if s.energy_kind in PV_ONLY_KINDS:
+            # alone it can never decide (the grid stays unknown); say so here, not after four steps
+            self.say(f"{ENERGY_KINDS[s.energy_kind].split(' (')[0]} gives PV only, and the console decides on "
+                     "the grid reading: go back (escape) and choose your grid meter; add this device by hand "
+                     "under energy.sources (docs/energy-sources.md).", "error")
             return
         s.flow_confirmed = not r.failure
         s.flow_text = describe(r) if not r.failure else ""
