@@ -140,7 +140,8 @@ def test_energy_package_imports_without_textual():
     import subprocess
     import sys
     code = ("import sys; sys.modules['textual'] = None\n"
-            "import edgemining_tui.energy.factory, edgemining_tui.energy.mqtt, edgemining_tui.energy.ha_websocket\n"
+            "import edgemining_tui.energy.factory, edgemining_tui.energy.mqtt, edgemining_tui.energy.victron, "
+            "edgemining_tui.energy.ha_websocket\n"
             "import edgemining_tui.sim.fronius_server, edgemining_tui.sim.shelly_server, edgemining_tui.sim.mqtt_site\n"
             "assert 'aiomqtt' not in sys.modules or True\n")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -18,6 +18,7 @@ from typing import Literal
 from ..config.types import Duration, Secret, bounded
 from .local_config import (
     EnphaseConfig, HomeWizardConfig, OpenDtuConfig, PowerwallConfig, SmaEmConfig, SonnenConfig, SunSpecConfig,
+    _check_url,
 )
 
 Timeout = bounded(Duration, 0.1, 60)
@@ -31,19 +32,6 @@ LOCAL_KINDS = ("homewizard", "opendtu", "enphase", "powerwall", "sonnen", "sunsp
 # canonical snapshot field -> the short name used in config
 FIELD_KEYS = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid",
               "battery_charge_w": "battery", "battery_soc_pct": "soc"}
-
-
-def _check_url(url: str, key: str = "url") -> None:
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"{key}: expected an http:// or https:// address")
-    from urllib.parse import urlsplit
-    try:
-        parts = urlsplit(url)
-        parts.port
-    except ValueError as e:
-        raise ValueError(f"{key}: {e} in {url!r}") from None
-    if not parts.hostname:
-        raise ValueError(f"{key}: no host in {url!r}")
 
 
 @dataclass(frozen=True)
