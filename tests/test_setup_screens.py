@@ -293,6 +293,10 @@ async def test_opendtu_source_reads_its_recorded_reply(tmp_path):
             assert isinstance(app.screen, FlowScreen)
             await settle(pilot)
             assert "PV 0.14 kW" in str(app.screen.query_one("#flow-line").render())
+            # what it never measures is said in words, not as an error of field names
+            status = str(app.screen.query_one("#status").render())
+            assert status == "OpenDTU does not measure house, grid, battery or SoC: shown as —.", status
+            assert "-error" not in app.screen.query_one("#status").classes
             await pilot.press("g")                        # OpenDTU gives PV only: the grid cannot be flipped
             assert "only gives pv" in str(app.screen.query_one("#status").render())
             # alone it cannot decide: setup wrote it, check said OK, and the owner then held every

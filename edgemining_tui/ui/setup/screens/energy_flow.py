@@ -15,6 +15,9 @@ from .base import StepScreen
 from .miners import MinersScreen
 
 
+_WORDS = {"pv": "PV", "house": "house", "grid": "grid", "battery": "battery", "soc": "SoC"}
+
+
 class FlowScreen(StepScreen):
     """The live energy flow through the real adapter; the user confirms the signs or flips them."""
 
@@ -84,8 +87,20 @@ class FlowScreen(StepScreen):
         if r.failure:
             self.say("Reading failed; fix the details (escape) or press y to keep them anyway.", "error")
         else:
-            errs = "; ".join(f"{k}: {e}" for k, e in r.errors.items())
-            self.say(escape(errs) if errs else "", "error" if errs else "info")
+            # what a single-purpose device never measures is its nature, not an error: said in
+            # words ("does not measure PV, house, battery or SoC"), not as the engine's field names
+            only = MEASURES.get(self.state.energy_kind)       # one value: a grid meter, a PV gateway
+            absent = [k for k in r.errors if k not in only] if only is not None and len(only) == 1 else []
+            errs = "; ".join(f"{_WORDS.get(k, k)}: {e}" for k, e in r.errors.items() if k not in absent)
+            if errs:
+                self.say(escape(errs), "error")
+            elif absent:
+                words = [_WORDS.get(k, k) for k in absent]
+                listed = ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+                device = ENERGY_KINDS[self.state.energy_kind].split(" (")[0]
+                self.say(f"{device} does not measure {listed}: shown as —.", "info")
+            else:
+                self.say("", "info")
 
     def action_flip(self, role: str) -> None:
         s = self.state
