@@ -250,6 +250,13 @@ def main(argv: list[str]) -> int:
     owner = None
     tmp = None
     data_dir = Path(args.data_dir) if args.data_dir else None
+    if data_dir is not None:
+        # as the console and the headless owner say it (a read-only one ended in a traceback here)
+        from ..config.datadir import data_dir_problem
+        why = data_dir_problem(data_dir)
+        if why:
+            print(f"edgemining-tui serve: --data-dir: {why}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         if demo and data_dir is None:
             tmp = tempfile.TemporaryDirectory(prefix="edgemining-demo-", ignore_cleanup_errors=True)
