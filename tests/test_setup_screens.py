@@ -408,3 +408,34 @@ async def test_every_energy_kind_is_in_sight_without_scrolling(tmp_path, size):
         assert ol.region.bottom <= size[1] - 1, (ol.region, "the list runs under the footer")
         body = app.screen.query_one(".body")
         assert body.scroll_y == 0 and body.max_scroll_y == 0
+
+
+async def test_a_reading_without_any_value_is_not_written_as_confirmed(tmp_path):
+    """An MQTT broker (real mosquitto) on which nothing is published yet: setup may go on, but the
+    config said "confirmed at setup: No values yet: ..." as if the signs had been checked."""
+    from edgemining_tui.sim import mosquitto as mq
+    if mq.unavailable():
+        pytest.skip(mq.unavailable())
+    broker = await mq.Mosquitto(tmp_path / "broker").start()
+    path = tmp_path / "config.yaml"
+    app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await choose_kind(pilot, "mqtt")
+            for field, value in (("host", broker.host), ("port", str(broker.port)), ("username", broker.username),
+                                 ("password", broker.password), ("grid", "meter/power")):
+                await type_into(pilot, f"#f-{field}", value)
+            await app.screen.action_next()
+            await settle(pilot)
+            assert isinstance(app.screen, FlowScreen)
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if app.screen.reading is not None:
+                    break
+            assert "No values yet" in str(app.screen.query_one("#flow-line").render())
+            await confirm_and_write(pilot)
+    finally:
+        await broker.stop()
+    text = path.read_text()
+    assert "confirmed at setup" not in text, text
+    assert load_config(path, env={"MQTT_PASSWORD": broker.password}).energy.mqtt.grid.topic == "meter/power"

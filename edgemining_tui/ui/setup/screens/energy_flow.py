@@ -142,8 +142,10 @@ class FlowScreen(StepScreen):
                      "the grid reading: go back (escape) and choose your grid meter; add this device by hand "
                      "under energy.sources (docs/energy-sources.md).", "error")
             return
-        s.flow_confirmed = not r.failure
-        s.flow_text = describe(r) if not r.failure else ""
+        # nothing read (an MQTT broker with no message yet) is nothing confirmed: go on, but the
+        # config must not say "confirmed at setup: No values yet"
+        s.flow_confirmed = not r.failure and r.any_value
+        s.flow_text = describe(r) if s.flow_confirmed else ""
         self.app.push_screen(MinersScreen())
 
     async def action_next(self) -> None:
