@@ -40,7 +40,8 @@ from edgemining_tui.policy.config import DisableConfig, EnableConfig, PolicyConf
 from edgemining_tui.policy.decider import PolicyDecider  # noqa: E402
 from edgemining_tui.sim import mosquitto as mq  # noqa: E402
 from edgemining_tui.energy.ha_websocket import HomeAssistantWsSource  # noqa: E402
-from edgemining_tui.energy.mqtt import MqttSource, VictronSource  # noqa: E402
+from edgemining_tui.energy.mqtt import MqttSource  # noqa: E402
+from edgemining_tui.energy.victron import VictronSource  # noqa: E402
 from edgemining_tui.sim.ha_server import HomeAssistantServer  # noqa: E402
 from edgemining_tui.sim.mqtt_site import LocalBroker, MqttSitePublisher  # noqa: E402
 from edgemining_tui.sim.state import SiteState  # noqa: E402

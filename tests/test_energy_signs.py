@@ -18,7 +18,8 @@ from edgemining_tui.energy.config import EnergyConfig
 from edgemining_tui.energy.fronius import FroniusSource
 from edgemining_tui.energy.ha_websocket import HomeAssistantWsSource
 from edgemining_tui.energy.homeassistant import HomeAssistantSource
-from edgemining_tui.energy.mqtt import MqttSource, VictronSource
+from edgemining_tui.energy.mqtt import MqttSource
+from edgemining_tui.energy.victron import VictronSource
 from edgemining_tui.energy.shelly import ShellySource
 from edgemining_tui.energy.sim_source import SimSource
 from edgemining_tui.sim.fronius_server import FroniusServer

@@ -802,3 +802,38 @@ def test_after_a_night_it_ran_out_a_battery_full_yesterday_carries_a_miner_on_it
         assert md.reason.startswith("battery carries it (no start left today)")
     else:
         assert md.term == "disable_timer" and "the battery does not carry it" in md.reason
+
+
+def test_a_replay_with_history_starts_knowing_whether_the_battery_was_full_the_day_before():
+    """The console saves "the battery was full yesterday" (decider_state.py): a replay with the days
+    before the trace replays the last of them under the same config, so the trace's first day is
+    judged as the running console would judge it; without history (a new install) it is not known."""
+    from pathlib import Path
+    from edgemining_tui.backtest.config import load_backtest_config
+    from edgemining_tui.backtest.runner import make_decider, run_backtest, warm_full
+    from edgemining_tui.backtest.tracegen import generate
+    from edgemining_tui.clock import VirtualClock
+    cfg = load_backtest_config(Path(__file__).resolve().parents[1] / "examples" / "backtest-setup.yaml")
+    days = generate("2025-05-10T00:00:00", days=5, step_s=300.0, weather=None, prices=False)   # sunny May
+    rows_a_day = 288
+    hist, trace = days.slice(0, 4 * rows_a_day), days.slice(4 * rows_a_day, 5 * rows_a_day)
+    saved = warm_full(cfg, hist)
+    assert saved is not None and True in saved[:2]         # the last history day filled the battery
+
+    def first_day_knows(history):
+        info = make_decider(cfg, VirtualClock(trace.ts0), trace)
+        seen = []
+        decide = info.decider.decide
+
+        def watch(inp):
+            out = decide(inp)
+            res = info.decider.reserve.out
+            if not seen and info.decider.reserve._set != float("-inf"):
+                seen.append(res.full_yesterday)
+            return out
+        info.decider.decide = watch
+        run_backtest(cfg, trace, history=history, decider=info)
+        return seen[0]
+    assert first_day_knows(hist) is True
+    assert first_day_knows(None) is False
+    assert warm_full(cfg, hist.slice(0, rows_a_day)) is None     # less than the warm-up's two days

@@ -16,7 +16,8 @@ import pytest
 
 from edgemining_tui.clock import RealClock, VirtualClock
 from edgemining_tui.energy.config import MqttConfig, MqttTls, MqttValue
-from edgemining_tui.energy.mqtt import FULL_PUBLISH_GRACE_S, RETAINED, MqttSource, VictronSource
+from edgemining_tui.energy.mqtt import RETAINED, MqttSource
+from edgemining_tui.energy.victron import FULL_PUBLISH_GRACE_S, VictronSource
 from edgemining_tui.sim import mosquitto as mq
 from edgemining_tui.sim.mqtt_site import MqttSitePublisher
 from edgemining_tui.sim.state import SiteState

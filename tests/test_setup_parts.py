@@ -261,7 +261,6 @@ def test_capacity_parsing():
     ("homewizard", {"url": "http://192.168.1.41"}, {"grid": True},
      lambda c: c.energy.homewizard.api == "v2" and c.energy.homewizard.token == "p1-token"
      and c.energy.homewizard.invert),
-    ("opendtu", {"url": "http://192.168.1.40"}, {}, lambda c: c.energy.opendtu.url == "http://192.168.1.40"),
     ("enphase", {"url": "https://envoy.local"}, {}, lambda c: c.energy.enphase.token == "envoy-token"),
     ("enphase", {"url": "https://envoy.local", "tls_fingerprint": "0f" * 32}, {},
      lambda c: c.energy.enphase.tls_fingerprint == "0f" * 32),
@@ -281,6 +280,10 @@ def test_every_energy_kind_renders_a_loadable_config(tmp_path, kind, fields, inv
     text = render(s)
     cfg = validate(s, text)
     assert check(cfg)
+    # the house values of Fronius, Victron and the gateways are everything behind the meter: the
+    # console takes the miners off (written false, the house showed their draw twice)
+    whole = kind in ("fronius", "victron", "enphase", "powerwall", "sonnen")
+    assert cfg.energy.house_includes_miners is whole, (kind, cfg.energy.house_includes_miners)
     if "tls_fingerprint" in fields:             # 64 hex digits, folded to fit the review screen's 80 columns
         lines = text.splitlines()
         at = next(i for i, line in enumerate(lines) if "tls_fingerprint:" in line)

@@ -293,13 +293,21 @@ async def test_opendtu_source_reads_its_recorded_reply(tmp_path):
             assert isinstance(app.screen, FlowScreen)
             await settle(pilot)
             assert "PV 0.14 kW" in str(app.screen.query_one("#flow-line").render())
+            # what it never measures is said in words, not as an error of field names
+            status = str(app.screen.query_one("#status").render())
+            assert status == "OpenDTU does not measure house, grid, battery or SoC: shown as —.", status
+            assert "-error" not in app.screen.query_one("#status").classes
             await pilot.press("g")                        # OpenDTU gives PV only: the grid cannot be flipped
             assert "only gives pv" in str(app.screen.query_one("#status").render())
-            await confirm_and_write(pilot)
+            # alone it cannot decide: setup wrote it, check said OK, and the owner then held every
+            # miner with the grid stale forever. Now the step says so and goes no further
+            await pilot.press("y")
+            assert isinstance(app.screen, FlowScreen)
+            status = str(app.screen.query_one("#status").render())
+            assert "OpenDTU gives PV only" in status and "grid meter" in status, status
     finally:
         await srv.close()
-    cfg = load_config(path)
-    assert cfg.energy.source == "opendtu" and cfg.energy.opendtu.url == srv.url
+    assert not path.exists()
 
 
 async def test_sma_energy_meter_is_offered_and_read_from_its_multicast(tmp_path):
@@ -383,3 +391,20 @@ async def test_enphase_gateway_certificate_is_pinned_at_setup(tmp_path):
         await srv.close()
     cfg = load_config(path, env={"ENVOY_TOKEN": fx["bearer"]})
     assert cfg.energy.enphase.tls_fingerprint.replace(":", "").lower() == srv.cert_sha256
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_every_energy_kind_is_in_sight_without_scrolling(tmp_path, size):
+    """The list was clipped at 8 rows: Enphase, Powerwall, sonnen, SMA and the demo sat below the fold
+    with nothing to say they were there, over 25 empty rows at 120×40."""
+    from textual.widgets import OptionList
+    app = SetupApp(tmp_path / "config.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, EnergyKindScreen)
+        await settle(pilot)
+        ol = app.screen.query_one("#kinds", OptionList)
+        assert ol.max_scroll_y == 0, "some kinds are scrolled out of the list"
+        assert ol.region.bottom <= size[1] - 1, (ol.region, "the list runs under the footer")
+        body = app.screen.query_one(".body")
+        assert body.scroll_y == 0 and body.max_scroll_y == 0

@@ -609,6 +609,9 @@ async def test_pause_resume_and_observe_only(owner):
         await cycle(pilot, owner)
         assert owner.engine.state.observe_only
         assert "OBSERVE ONLY" in text_of(app, "#status")
+        # observe only is said once: not also counted as "1 override" (no miner has one; setup's
+        # site.observe_only: true showed "OBSERVE ONLY · 0/0 mining · 1 override" on a first start)
+        assert "override" not in text_of(app, "#status"), text_of(app, "#status")
 
 
 async def test_force_cycle_reload_and_switch_policy(owner):

@@ -231,6 +231,25 @@ def warm_misses(cfg: BacktestConfig, reserve, history: Trace, tz: ZoneInfo, min_
     return w.misses.export()
 
 
+WARM_DAYS = 2     # the days before a trace replayed to know whether the battery was full the day before
+
+
+def warm_full(cfg: BacktestConfig, history: Trace) -> list | None:
+    """The forecast reserve's "battery full" record (ForecastReserve.export_full) at the end of
+    ``history``, as the console saves it: the last WARM_DAYS days replayed under ``cfg`` with its
+    miners (the battery from the config's initial SoC at their start: the first day is its lead-in),
+    the forecast's misses learnt on the days before them. None when the history is shorter."""
+    rows = int(round(WARM_DAYS * 86400.0 / history.step_s))
+    if len(history) < rows:
+        return None
+    tail = history.slice(len(history) - rows, len(history))
+    head = history.slice(0, len(history) - rows) if len(history) > rows else None
+    info = make_decider(cfg, VirtualClock(tail.ts0), tail)
+    run_backtest(cfg, tail, history=head, decider=info, warm=False)
+    res = getattr(info.decider, "reserve", None)
+    return res.export_full() if res is not None else None
+
+
 def reads_forecast_rules(decider) -> bool:
     rules = getattr(getattr(decider, "rules", None), "ruleset", None)
     return rules is not None and any(f.startswith("forecast.") for f in rules.fields())
@@ -282,11 +301,12 @@ def decision_step(cfg: BacktestConfig, trace: Trace) -> tuple[float, int]:
 def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None = None,
                  history: Trace | None = None,
                  decider: Any = None, progress: Callable[[int, int], None] | None = None,
-                 prepared: Prepared | None = None) -> Result:
+                 prepared: Prepared | None = None, warm: bool = True) -> Result:
     """Replay ``trace`` under ``cfg`` and return the scores. ``steps_out``: a text stream for the
     per-step CSV. ``decider``: a DeciderInfo from make_decider (built ahead, so bad rules fail before
     anything runs) or any Decider (tests); default: built from the config. ``prepared``: a Prepared
-    for this trace (and ``history``) from an earlier replay, to reuse its work."""
+    for this trace (and ``history``) from an earlier replay, to reuse its work. ``warm`` False: the
+    first day does not learn from ``history`` whether the battery was full the day before."""
     app = cfg.app
     tz = ZoneInfo(app.site.timezone)
     tzname = app.site.timezone
@@ -344,6 +364,10 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
     if res_obj is not None and history is not None and getattr(res_obj, "quantile", None) is not None:
         mins = [m.model.min_w for m in fleet if m.model.min_w > 0]
         res_obj.misses.restore(prepared.misses(cfg, res_obj, tz, min(mins) if mins else 0.0))
+    if res_obj is not None and history is not None and warm:
+        # the console persists whether the battery was full yesterday (decider_state.py): the
+        # trace's first day knows it as a running console would
+        res_obj.restore_full(warm_full(cfg, history))
     if getattr(info.decider, "reserve", None) is not None or fc_rules:
         fc_rem = prepared.forecast(cfg, tz)
         fc = {"energy_today_remaining_wh": 0.0}
@@ -509,20 +533,21 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if dec is not None:
                 idle_last = True
                 day = -1
-                for name, md in dec.miners.items():
+                for md in dec.miners.values():
                     cmd = md.command
-                    if md.run or md.term != "idle":
-                        idle_last = False
                     if cmd is not None:
                         idle_last = False
-                        sm = by_name.get(name)
+                        sm = by_name.get(md.name)
                         if sm is not None:
                             if day < 0:
                                 day = days.of(t)
                             sm.apply(cmd, day)
-                    elif plugged and md.term == "enable_timer":
+                        continue
+                    if idle_last and (md.run or md.term != "idle"):
+                        idle_last = False
+                    if plugged and md.term == "enable_timer":
                         # a start is coming: the plug switches on now, so the boot overlaps the delay
-                        sm = by_name.get(name)
+                        sm = by_name.get(md.name)
                         if sm is not None and sm.cut and sm.ahead:
                             sm.restore(t)
             if writer is not None:

@@ -6,6 +6,7 @@ PV power of -3 kW all end up the same way: a Reading with ``value=None`` and the
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from .snapshot import Reading, UnitError, energy_to_wh, missing, power_to_w
 
@@ -22,6 +23,13 @@ NONNEGATIVE = ("pv_w", "house_w", "power_now_w", "energy_next_hour_wh", "energy_
 # a home: a 3 x 63 A connection carries ~44 kW. Such a value is refused, never used in a decision.
 PLAUSIBLE_MAX = {"power": 100_000.0, "energy": 1_000_000.0}
 _EMPTY = ("unavailable", "unknown", "none", "null", "")
+
+
+def _neg(x: Any) -> Any:
+    """The opposite sign of a vendor value, leaving anything that is not a number to to_reading."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return x
+    return -x
 
 
 def to_number(raw: object) -> float:

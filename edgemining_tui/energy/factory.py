@@ -31,7 +31,7 @@ def build_one(kind: str, section: Any, clock: Clock, name: str, *, site: "SimSit
         from .mqtt import MqttSource
         return MqttSource(section, clock, name)
     if kind == "victron":
-        from .mqtt import VictronSource
+        from .victron import VictronSource
         return VictronSource(section, clock, name)
     if kind == "sunspec":
         from .sunspec import SunSpecSource

@@ -10,8 +10,20 @@ from ..config.types import Duration, Secret, bounded
 Timeout = bounded(Duration, 0.1, 60)
 
 
+def _check_url(url: str, key: str = "url") -> None:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{key}: expected an http:// or https:// address")
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(url)
+        parts.port
+    except ValueError as e:
+        raise ValueError(f"{key}: {e} in {url!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"{key}: no host in {url!r}")
+
+
 def _url(url: str) -> None:
-    from .config import _check_url
     _check_url(url)
 
 

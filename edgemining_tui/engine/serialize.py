@@ -47,12 +47,26 @@ def _sample_dict(x: MinerSample) -> dict:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+# leaves by exact type, answered before any other test: most of a state is numbers and strings
+_LEAVES = frozenset({float, int, str, bool, type(None)})
 
 
 def plain(x: Any) -> Any:
     """``dataclasses.asdict`` for the engine's state: the same dicts, lists and tuples, but leaves
     (numbers, strings, enums, None) are shared, not deep-copied. The state is serialised every cycle
     for observers; asdict's copying was most of that cost."""
+    t = type(x)
+    if t in _LEAVES:
+        return x
+    names = _FIELD_NAMES.get(t)
+    if names is not None:
+        out = {}
+        for n in names:
+            v = getattr(x, n)
+            out[n] = v if type(v) in _LEAVES else plain(v)
+        return out
+    if t is tuple and not x:
+        return ()
     if is_dataclass(x) and not isinstance(x, type):
         names = _FIELD_NAMES.get(type(x))
         if names is None:
@@ -112,6 +126,8 @@ def _caps(d: dict) -> dict[str, Capabilities]:
 
 
 def _jsonable(x: Any) -> Any:
+    if type(x) in _LEAVES:
+        return x
     if isinstance(x, dict) or hasattr(x, "items"):
         return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):

@@ -1,11 +1,11 @@
 """The built-in demo site: the simulated site served as Home Assistant on loopback, plus miners.
 
-The site steps once a second on the clock; the miners' real draw (whatever drives them) is fed
-back into the grid reading, so the console sees its own decisions in the energy flow.
+The site steps once a second of the clock, when it is read (not on a timer of its own: a second
+wake-up every second in the console it runs in); the miners' real draw (whatever drives them) is
+fed back into the grid reading, so the console sees its own decisions in the energy flow.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Callable
 
@@ -17,6 +17,9 @@ from .site import SimSite, SimSiteConfig
 from .state import SiteState
 
 log = logging.getLogger("edgemining_tui.demo")
+
+# after a long gap (a suspended laptop) the site catches up in one long step, as the timer did
+MAX_CATCH_UP = 120
 
 
 def demo_ha_config(url: str, token: str) -> EnergyConfig:
@@ -42,7 +45,6 @@ class DemoSite:
         self.tick_s = tick_s
         self.zones: dict[str, tuple[str, ...]] = {}
         self.server = HomeAssistantServer(self.current, token=token)
-        self._task: asyncio.Task | None = None
 
     def add_zone(self, name: str, miners: tuple[str, ...], room) -> str:
         """A simulated room heated by ``miners``; served as ``sensor.<name>_temperature``."""
@@ -57,41 +59,39 @@ class DemoSite:
         return self.clock.now() + self.time_offset_s
 
     def current(self) -> SiteState:
+        """The site as of now. Read at least half a tick after the last step, it steps up to now in
+        strides of ``tick_s`` (the first as long as it must be, at most ``MAX_CATCH_UP`` in all), so a reader
+        every 5 s sees the battery and rooms moved as a step every second moved them."""
         st = self.site.state
         if st is None:
-            st = self.step()
-        # report the time of the reading in the console's own clock, not the shifted sim day
-        return st
+            return self.step()
+        now = self.sim_time()
+        behind = now - st.ts
+        if behind < 0.5 * self.tick_s and behind >= 0.0:
+            return st
+        strides = min(int(behind / self.tick_s), MAX_CATCH_UP) if behind > 0 else 0
+        try:
+            for k in range(strides - 1, 0, -1):
+                self.step(now - k * self.tick_s)
+            return self.step(now)
+        except Exception:   # the demo's readings stay as they were; the console goes on
+            log.exception("demo site step failed")
+            return self.site.state or st
 
-    def step(self) -> SiteState:
+    def step(self, at: float | None = None) -> SiteState:
         try:
             per_miner = dict(self.miners_w())
         except Exception:
             per_miner = {}
         zone_w = {z: sum(per_miner.get(m, 0.0) for m in ms) for z, ms in self.zones.items()}
-        return self.site.step(self.sim_time(), sum(per_miner.values()), zone_w)
+        return self.site.step(self.sim_time() if at is None else at, sum(per_miner.values()), zone_w)
 
     async def start(self) -> "DemoSite":
         self.step()
         await self.server.start()
-        self._task = asyncio.create_task(self._run(), name="demo-site")
         return self
 
-    async def _run(self) -> None:
-        while True:
-            await self.clock.sleep(self.tick_s)
-            try:
-                self.step()
-            except Exception:
-                log.exception("demo site step failed")
-
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
         await self.server.close()
 
     @property

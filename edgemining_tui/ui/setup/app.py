@@ -34,7 +34,7 @@ Input { margin: 0 0 0 0; }
 .scanbar { height: 3; }
 .scanbar .inline { padding: 1 0 0 0; width: auto; }
 .scanbar Input { width: 1fr; }
-#kinds { height: auto; max-height: 10; }
+#kinds { height: auto; }   /* every kind in sight: a clipped list hid five of thirteen */
 #roles { height: 7; }
 #entity-list { height: 1fr; min-height: 4; }
 #miners { height: 1fr; min-height: 5; }

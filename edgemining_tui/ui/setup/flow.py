@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ...clock import RealClock
 from ...config.types import Secret
 from ...energy.balance import check_balance
-from .state import POWER_ROLES, SetupState
+from .state import HOUSE_COUNTS_MINERS, POWER_ROLES, SetupState
 
 FIELD_OF = {"pv": "pv_w", "house": "house_w", "grid": "grid_import_w", "battery": "battery_charge_w",
             "soc": "battery_soc_pct"}
@@ -52,7 +52,7 @@ def energy_config(state: SetupState):
         raise ValueError(f"no live reading for energy source {kind!r}")
     section.validate()
     return ec.EnergyConfig(source=kind, **{kind: section},
-                           house_includes_miners=state.house_includes_miners)
+                           house_includes_miners=state.house_includes_miners or kind in HOUSE_COUNTS_MINERS)
 
 
 @dataclass

@@ -34,6 +34,10 @@ ENERGY_KINDS: dict[str, str] = {
     "sma_em": "SMA Energy Meter / Home Manager 2.0 grid meter (Speedwire)",
     "demo": "Demo site (simulated house and miners, nothing real)",
 }
+# kinds whose house value is everything behind the meter, miners included (Fronius P_Load, Victron
+# Ac/Consumption, the gateways' load meters and totals: docs/energy-sources.md); the console must
+# take the miners' draw off it, or the house shows their power twice and the balance check trips
+HOUSE_COUNTS_MINERS = frozenset({"fronius", "victron", "enphase", "powerwall", "sonnen"})
 # (kind, form field) -> the secrets.env name a secret field is kept under
 SECRET_NAMES: dict[tuple[str, str], str] = {
     ("mqtt", "password"): "MQTT_PASSWORD", ("homewizard", "token"): "P1_TOKEN", ("enphase", "token"): "ENVOY_TOKEN",
@@ -102,7 +106,7 @@ class SetupState:
     inverts: dict[str, bool] = field(default_factory=lambda: {r: False for r in POWER_ROLES})
     flow_confirmed: bool = False
     flow_text: str = ""                                          # the line the user confirmed
-    house_includes_miners: bool = False
+    house_includes_miners: bool = False   # besides the kinds that always do (HOUSE_COUNTS_MINERS)
     # the PV forecast entity (energy remaining today): None = not decided yet (a guess may fill it
     # in), "" = left empty on purpose
     forecast_entity: str | None = None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...config import ConfigError, load_config
 from .secrets_file import write_secrets
-from .state import SECRET_NAMES, FORECAST_LEARNED_PCT, FORECAST_TRUST_PCT, FORECAST_TRUST_SUNRISE_PCT, ROLES, \
+from .state import HOUSE_COUNTS_MINERS, SECRET_NAMES, FORECAST_LEARNED_PCT, FORECAST_TRUST_PCT, FORECAST_TRUST_SUNRISE_PCT, ROLES, \
     SetupState
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
@@ -122,8 +122,11 @@ def _energy(state: SetupState, add) -> None:
     if kind == "demo":
         add("  # the built-in simulated site; its house and miners are described under demo: below")
         return
-    add(_comment(f"  house_includes_miners: {scalar(state.house_includes_miners)}",
-                 "true: the house sensor counts miners"))
+    if kind in HOUSE_COUNTS_MINERS:
+        add(_comment("  house_includes_miners: true", "its house value is everything behind the meter"))
+    else:
+        add(_comment(f"  house_includes_miners: {scalar(state.house_includes_miners)}",
+                     "true: the house sensor counts miners"))
     if state.flow_text:
         _block(add, f"confirmed at setup: {state.flow_text}", 2)
     _block(add, "Signs inside the console: grid + import / - export, battery + charging / "

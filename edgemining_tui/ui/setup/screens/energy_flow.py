@@ -9,9 +9,13 @@ from textual.widgets import DataTable, Static
 
 from ....energy.tls_pin import shown
 from ..flow import balance_hint, describe, read_flow
-from ..state import MEASURES, ROLES
+from ....energy.config import PV_ONLY_KINDS
+from ..state import ENERGY_KINDS, MEASURES, ROLES
 from .base import StepScreen
 from .miners import MinersScreen
+
+
+_WORDS = {"pv": "PV", "house": "house", "grid": "grid", "battery": "battery", "soc": "SoC"}
 
 
 class FlowScreen(StepScreen):
@@ -83,8 +87,20 @@ class FlowScreen(StepScreen):
         if r.failure:
             self.say("Reading failed; fix the details (escape) or press y to keep them anyway.", "error")
         else:
-            errs = "; ".join(f"{k}: {e}" for k, e in r.errors.items())
-            self.say(escape(errs) if errs else "", "error" if errs else "info")
+            # what a single-purpose device never measures is its nature, not an error: said in
+            # words ("does not measure PV, house, battery or SoC"), not as the engine's field names
+            only = MEASURES.get(self.state.energy_kind)       # one value: a grid meter, a PV gateway
+            absent = [k for k in r.errors if k not in only] if only is not None and len(only) == 1 else []
+            errs = "; ".join(f"{_WORDS.get(k, k)}: {e}" for k, e in r.errors.items() if k not in absent)
+            if errs:
+                self.say(escape(errs), "error")
+            elif absent:
+                words = [_WORDS.get(k, k) for k in absent]
+                listed = ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+                device = ENERGY_KINDS[self.state.energy_kind].split(" (")[0]
+                self.say(f"{device} does not measure {listed}: shown as —.", "info")
+            else:
+                self.say("", "info")
 
     def action_flip(self, role: str) -> None:
         s = self.state
@@ -119,6 +135,12 @@ class FlowScreen(StepScreen):
         s = self.state
         if r is None:
             self.say("Still reading…")
+            return
+        if s.energy_kind in PV_ONLY_KINDS:
+            # alone it can never decide (the grid stays unknown); say so here, not after four steps
+            self.say(f"{ENERGY_KINDS[s.energy_kind].split(' (')[0]} gives PV only, and the console decides on "
+                     "the grid reading: go back (escape) and choose your grid meter; add this device by hand "
+                     "under energy.sources (docs/energy-sources.md).", "error")
             return
         s.flow_confirmed = not r.failure
         s.flow_text = describe(r) if not r.failure else ""

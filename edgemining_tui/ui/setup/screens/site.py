@@ -25,8 +25,8 @@ class SiteScreen(StepScreen):
         yield Input(s.timezone, id="site-tz", placeholder="Europe/Berlin")
         yield Label("Latitude, longitude (optional: sunrise/sunset rules, the forecast reserve)")
         with Horizontal(classes="pair"):
-            yield Input("" if s.latitude is None else f"{s.latitude:g}", id="site-lat", placeholder="47.4")
-            yield Input("" if s.longitude is None else f"{s.longitude:g}", id="site-lon", placeholder="8.5")
+            yield Input("" if s.latitude is None else f"{s.latitude:g}", id="site-lat", placeholder="e.g. 47.4")
+            yield Input("" if s.longitude is None else f"{s.longitude:g}", id="site-lon", placeholder="e.g. 8.5")
 
     def on_mount(self) -> None:
         self.query_one("#site-name", Input).focus()
