@@ -318,6 +318,11 @@ def test_serve_without_an_owner_says_so_and_still_serves(tmp_path):
     assert proc.returncode == 0, err
     assert "no owner runs on" in err and "edgemining-tui --headless" in err
     assert f"http://127.0.0.1:{port}" in out and "ssh -L" in out
+    # the ssh line names this machine's user and host, ready to paste (it said USER@THIS-HOST)
+    import getpass
+    assert f"ssh -L {port}:127.0.0.1:{port} {getpass.getuser()}@{socket.gethostname()}, then open" in out, out
+    # and nothing buries it: no access-log line per request (the page was fetched above)
+    assert "GET /" not in out + err, out + err
 
 
 @needs_serve

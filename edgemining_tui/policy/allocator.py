@@ -40,7 +40,7 @@ class Slot:
     __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
                  "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept",
                  "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running",
-                 "decision", "dkey")
+                 "decision")
 
     def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
         self.name = name
@@ -49,7 +49,6 @@ class Slot:
         self.view = None
         self.running = False       # its sample says it runs (set by the decider each cycle)
         self.decision = None       # the MinerDecision it got last cycle (reused while it is the same)
-        self.dkey: tuple | None = None   # its (run, target, level, term, reason); None: not to be reused
         self.ladder: Ladder | None = None
         self.caps = None
         self.measured = 0.0
@@ -101,18 +100,19 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
     pending = 0.0
     keep = R if R < C else C
     for sl in slots:
-        sl.kept = False
         sl.grid = False
-        if sl.st.on and not sl.veto and sl.ladder.lo <= keep:
+        if sl.st.on and not sl.veto and (lo := sl.ladder.lo) <= keep:
             if sl.heat or sl.pblock:
                 h = sl.heat
-                if h == HEAT_CAP and (cap_pause or sl.ladder.lo >= sl.ladder.hi):
-                    continue
-                if sl.pblock and h != HEAT_GRID and not sl.forced:
+                if h == HEAT_CAP and (cap_pause or lo >= sl.ladder.hi) or \
+                        sl.pblock and h != HEAT_GRID and not sl.forced:
+                    sl.kept = False
                     continue
             sl.kept = True
-            keep -= sl.ladder.lo
-            pending += sl.ladder.lo
+            keep -= lo
+            pending += lo
+        else:
+            sl.kept = False
     for sl in slots:
         st = sl.st
         lad = sl.ladder
@@ -300,7 +300,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             reason = f"{reason}; {sl.note}" if ex else ""
         sl.term, sl.reason = term, reason
         # level_name, inlined (sl.want is want; only a levels miner has names)
-        sl.level = lad.name_of.get(want) if want is not None and lad.kind == LEVELS else None
+        sl.level = lad.name_of.get(want) if lad.kind == LEVELS and want is not None else None
         if grid and use > R:
             # grid-justified power takes the surplus that is left; the grid covers the rest, and the
             # miners after it are not made to look like they import
