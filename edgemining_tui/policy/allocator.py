@@ -231,7 +231,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             else:
                 # reasons to start without surplus, and without the enable delay: a start rule, a zone
                 # asking for heat on grid, an import price under break-even
-                go = sl.forced or hgrid or bool(sl.pgrid)
+                go = sl.forced or hgrid or sl.pgrid != ""
                 lend = site.lend_w > 0 and R > 0 and R + site.lend_w >= need
                 if lo > C and (R >= need or go or site.buffer_start or lend):
                     st.enable_since = None
