@@ -231,7 +231,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             else:
                 # reasons to start without surplus, and without the enable delay: a start rule, a zone
                 # asking for heat on grid, an import price under break-even
-                go = sl.forced or hgrid or bool(sl.pgrid)
+                go = sl.forced or hgrid or sl.pgrid != ""
                 lend = site.lend_w > 0 and R > 0 and R + site.lend_w >= need
                 if lo > C and (R >= need or go or site.buffer_start or lend):
                     st.enable_since = None
@@ -325,9 +325,11 @@ def _wind_down(sl: Slot, R: float, site: Site, now: float, ex: bool) -> tuple[fl
     st.dip_ts = now
     gone = now - st.disable_since
     lent = ""
-    if site.sure:
+    if site.sure and R + site.kept_w < lo:
         # the battery will get it back: a dip may draw what the miner's minimum draws through the
-        # disable delay (what a dip with no surplus at all takes), so a shallow one lasts longer
+        # disable delay (what a dip with no surplus at all takes), so a shallow one lasts longer.
+        # Only a dip of the surplus itself: a miner short only of what the battery keeps (the
+        # forecast for the rest of the day came down) is short of the battery's need, not a cloud
         budget_wh = lo * t.disable_delay / 3600.0
         left = DIP_MAX * t.disable_delay - gone
         if st.dip_wh >= budget_wh:

@@ -376,9 +376,10 @@ class PolicyDecider(DeciderState, OverrideRequests):
         for sl in acted:
             run = sl.run
             want = sl.want
-            cmd = None
             if run or sl.running:        # (off and meant to be off: nothing to send)
                 cmd, resend = self._command(sl, now, retry)
+            else:
+                cmd = None
             term, reason, level = sl.term, sl.reason, sl.level    # (_commit below reads the slot's own)
             if view_pending := sl.view.pending:
                 # its last command is still in flight (engine.py): send nothing new, believe nothing new
@@ -400,8 +401,8 @@ class PolicyDecider(DeciderState, OverrideRequests):
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": sl.st.starts_on(day)}
             d = sl.decision
-            if cmd is None and d is not None and d.command is None and d.run is run and d.term == term \
-                    and d.target_w == want and d.level == level and d.reason == reason:
+            if cmd is None and d is not None and d.target_w == want and d.run is run and d.term == term \
+                    and d.level == level and d.reason == reason and d.command is None:
                 pass                # the same decision as last cycle: the same immutable object
             else:                   # (one with a command is never reused)
                 d = sl.decision = make_decision(sl.name, run, want, level, term, reason, cmd)
