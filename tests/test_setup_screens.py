@@ -439,3 +439,34 @@ async def test_a_reading_without_any_value_is_not_written_as_confirmed(tmp_path)
     text = path.read_text()
     assert "confirmed at setup" not in text, text
     assert load_config(path, env={"MQTT_PASSWORD": broker.password}).energy.mqtt.grid.topic == "meter/power"
+
+
+async def test_sunspec_flow_says_what_it_does_not_measure_in_words(tmp_path):
+    """A Fronius GEN24's recorded SunSpec map (tests/data/energy/sunspec) served by pymodbus on
+    loopback: the step said "house: Modbus/SunSpec device does not measure house_w" in red."""
+    pytest.importorskip("pymodbus")
+    import json
+    from pathlib import Path
+
+    from edgemining_tui.sim.modbus_device import ModbusDevice, recorded_image
+    doc = json.loads((Path(__file__).parent / "data/energy/sunspec/fronius_symo_gen24_10_meter_200.json").read_text())
+    dev = await ModbusDevice(recorded_image(doc)).start()
+    app = SetupApp(tmp_path / "config.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await choose_kind(pilot, "sunspec")
+            for field, value in (("host", "127.0.0.1"), ("port", str(dev.port)), ("preset", "fronius"),
+                                 ("meter_unit_id", "200")):
+                await type_into(pilot, f"#f-{field}", value)
+            await app.screen.action_next()
+            await settle(pilot)
+            assert isinstance(app.screen, FlowScreen)
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if app.screen.reading is not None:
+                    break
+            assert "PV 3.12 kW" in str(app.screen.query_one("#flow-line").render())
+            status = str(app.screen.query_one("#status").render())
+            assert status == "Modbus TCP / SunSpec inverter does not measure house: shown as —.", status
+    finally:
+        await dev.close()

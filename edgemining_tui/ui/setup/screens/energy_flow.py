@@ -10,12 +10,19 @@ from textual.widgets import DataTable, Static
 from ....energy.tls_pin import shown
 from ..flow import balance_hint, describe, read_flow
 from ....energy.config import PV_ONLY_KINDS
+from ....energy.snapshot import READING_WORDS
 from ..state import ENERGY_KINDS, MEASURES, ROLES
 from .base import StepScreen
 from .miners import MinersScreen
 
 
 _WORDS = {"pv": "PV", "house": "house", "grid": "grid", "battery": "battery", "soc": "SoC"}
+
+
+def _in_words(text: str) -> str:
+    for field, word in READING_WORDS.items():
+        text = text.replace(field, word)
+    return text
 
 
 class FlowScreen(StepScreen):
@@ -90,8 +97,9 @@ class FlowScreen(StepScreen):
             # what a single-purpose device never measures is its nature, not an error: said in
             # words ("does not measure PV, house, battery or SoC"), not as the engine's field names
             only = MEASURES.get(self.state.energy_kind)       # one value: a grid meter, a PV gateway
-            absent = [k for k in r.errors if k not in only] if only is not None and len(only) == 1 else []
-            errs = "; ".join(f"{_WORDS.get(k, k)}: {e}" for k, e in r.errors.items() if k not in absent)
+            single = only is not None and len(only) == 1
+            absent = [k for k, e in r.errors.items() if (single and k not in only) or "does not measure" in e]
+            errs = "; ".join(f"{_WORDS.get(k, k)}: {_in_words(e)}" for k, e in r.errors.items() if k not in absent)
             if errs:
                 self.say(escape(errs), "error")
             elif absent:
