@@ -168,6 +168,9 @@ async def test_fronius_source_with_sign_flip(tmp_path):
             await settle(pilot)
             line = str(app.screen.query_one("#flow-line").render())
             assert "PV 4.00 kW" in line and "exporting 3.00 kW" in line, line
+            # plain HTTP: no certificate, so the footer offers no "t Trust this certificate"
+            assert app.screen.check_action("trust", ()) is False
+            assert "trust" not in [ab.binding.action for ab in app.active_bindings.values()]
             await pilot.press("g")                       # a wrong flip shows at once...
             await settle(pilot)
             assert "importing 3.00 kW" in str(app.screen.query_one("#flow-line").render())
@@ -381,6 +384,7 @@ async def test_enphase_gateway_certificate_is_pinned_at_setup(tmp_path):
             await settle(pilot)
             assert "PV 7.12 kW" in str(app.screen.query_one("#flow-line").render())
             assert shown(srv.cert_sha256) in str(app.screen.query_one("#cert").render())
+            assert "trust" in [ab.binding.action for ab in app.active_bindings.values()]
             seen = len(srv.requests)
             await pilot.press("t")
             await settle(pilot)

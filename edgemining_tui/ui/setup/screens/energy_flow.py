@@ -67,6 +67,7 @@ class FlowScreen(StepScreen):
     async def _read(self) -> None:
         reading = await read_flow(self.state)
         self.reading = reading
+        self.refresh_bindings()
         self._show()
 
     def _show(self) -> None:
@@ -128,6 +129,12 @@ class FlowScreen(StepScreen):
             self.reading.values[role] = -self.reading.values[role]   # show it at once, then re-read
             self._show()
         self._read()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "trust":   # only an HTTPS gateway has a certificate: no "t Trust" for the rest
+            r = getattr(self, "reading", None)
+            return bool(r is not None and r.tls_fingerprint)
+        return True
 
     def action_trust(self) -> None:
         r = self.reading
