@@ -39,6 +39,20 @@ async def choose_kind(pilot, kind: str) -> None:
     assert isinstance(pilot.app.screen, SourceFormScreen) and pilot.app.screen.kind == kind
 
 
+async def read_through(pilot, kind: str, **fields: str) -> None:
+    """From the welcome screen through one kind's form to its first live reading."""
+    await choose_kind(pilot, kind)
+    for field, value in fields.items():
+        await type_into(pilot, f"#f-{field}", value)
+    await pilot.app.screen.action_next()
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, FlowScreen)
+    for _ in range(100):
+        await pilot.pause(0.1)
+        if pilot.app.screen.reading is not None:
+            break
+
+
 async def confirm_and_write(pilot) -> None:
     """Signs confirmed, no miners, the policy as offered; write the config without starting."""
     await pilot.press("y", "ctrl+n", "ctrl+n")
@@ -425,17 +439,8 @@ async def test_a_reading_without_any_value_is_not_written_as_confirmed(tmp_path)
     app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
     try:
         async with app.run_test(size=(100, 40)) as pilot:
-            await choose_kind(pilot, "mqtt")
-            for field, value in (("host", broker.host), ("port", str(broker.port)), ("username", broker.username),
-                                 ("password", broker.password), ("grid", "meter/power")):
-                await type_into(pilot, f"#f-{field}", value)
-            await app.screen.action_next()
-            await settle(pilot)
-            assert isinstance(app.screen, FlowScreen)
-            for _ in range(100):
-                await pilot.pause(0.1)
-                if app.screen.reading is not None:
-                    break
+            await read_through(pilot, "mqtt", host=broker.host, port=str(broker.port), username=broker.username,
+                               password=broker.password, grid="meter/power")
             assert "No values yet" in str(app.screen.query_one("#flow-line").render())
             await confirm_and_write(pilot)
     finally:
@@ -458,17 +463,8 @@ async def test_sunspec_flow_says_what_it_does_not_measure_in_words(tmp_path):
     app = SetupApp(tmp_path / "config.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
     try:
         async with app.run_test(size=(100, 40)) as pilot:
-            await choose_kind(pilot, "sunspec")
-            for field, value in (("host", "127.0.0.1"), ("port", str(dev.port)), ("preset", "fronius"),
-                                 ("meter_unit_id", "200")):
-                await type_into(pilot, f"#f-{field}", value)
-            await app.screen.action_next()
-            await settle(pilot)
-            assert isinstance(app.screen, FlowScreen)
-            for _ in range(100):
-                await pilot.pause(0.1)
-                if app.screen.reading is not None:
-                    break
+            await read_through(pilot, "sunspec", host="127.0.0.1", port=str(dev.port), preset="fronius",
+                               meter_unit_id="200")
             assert "PV 3.12 kW" in str(app.screen.query_one("#flow-line").render())
             status = str(app.screen.query_one("#status").render())
             assert status == "Modbus TCP / SunSpec inverter does not measure house: shown as —.", status
