@@ -261,7 +261,10 @@ def run_subcommand(name: str, argv: list[str]) -> int:
             print(f"edgemining-tui: {len(warnings)} warning{'s' if len(warnings) > 1 else ''} "
                   "and --strict: not OK", file=sys.stderr)
             return EXIT_BAD_INPUT
-        print(f"{path}: OK ({len(cfg.miners)} miners, energy source {cfg.energy.source}, "
+        # the demo's emulated miners live under demo:, not miners: ("0 miners" for a fleet of four)
+        n_demo = len(cfg.demo.miners) if cfg.demo is not None else 0
+        print(f"{path}: OK ({len(cfg.miners)} miners" + (f" + {n_demo} demo miners" if n_demo else "")
+              + f", energy source {cfg.energy.source}, "
               f"policy {getattr(cfg.policy, 'mode', '?')}"
               + (f", {len(warnings)} warning{'s' if len(warnings) > 1 else ''}" if warnings else "") + ")")
         return 0

@@ -259,3 +259,11 @@ def test_a_console_start_that_fails_before_its_app_leaves_the_collector_running(
 def test_observing_a_demo_needs_its_data_dir(home):
     rc, _, err = run_cli("--headless", "--demo", "--observe", "--cycles", "1", env=home)
     assert rc == 2 and "--data-dir" in err
+
+
+def test_check_counts_the_demos_miners(capsys):
+    """check said "OK (0 miners, ...)" for setup's demo config, whose four miners live under demo:."""
+    from edgemining_tui import cli
+    assert cli.main(["check", "--demo"]) == 0
+    out = capsys.readouterr().out
+    assert "OK (0 miners + 4 demo miners, energy source demo" in out, out

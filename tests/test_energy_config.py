@@ -145,3 +145,14 @@ def test_energy_package_imports_without_textual():
             "import edgemining_tui.sim.fronius_server, edgemining_tui.sim.shelly_server, edgemining_tui.sim.mqtt_site\n"
             "assert 'aiomqtt' not in sys.modules or True\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_pv_only_source_alone_is_refused_with_what_to_do():
+    """OpenDTU alone passed check, and the owner then ran with the grid stale forever."""
+    with pytest.raises(ConfigError) as e:
+        load("energy:\n  source: opendtu\n  opendtu: {url: http://192.168.1.40}\n")
+    assert ":2: key 'energy.source'" in str(e.value) and "measures PV only" in str(e.value)
+    assert "use: {pv: dtu, grid: meter}" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        load("energy:\n  sources:\n    dtu: {opendtu: {url: http://192.168.1.40}}\n")
+    assert "measures PV only" in str(e.value)

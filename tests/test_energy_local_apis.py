@@ -501,15 +501,24 @@ async def test_read_energy_reports_each_local_api(name, tmp_path):
     srv = LocalApiServer(replies, tls=fx.get("tls", False), bearer=fx.get("bearer"),
                          auth_token=fx.get("auth_token"), login_password=fx.get("login_password"))
     await srv.start()
+    meter = None
     try:
         section = {"url": srv.url, **fx.get("config", {})}
         if fx.get("tls"):
             section.setdefault("verify_tls", False)
+        energy = {"source": vendor, vendor: section}
+        if vendor == "opendtu":       # PV only: never a site's only source, so beside a grid meter
+            p1 = json.loads((DATA / "homewizard" / "p1_v1_exporting.json").read_text())
+            meter = await LocalApiServer({p1["request"]["path"]: p1["reply"]}).start()
+            energy = {"sources": {"dtu": {vendor: section}, "p1": {"homewizard": {"url": meter.url}}},
+                      "use": {"pv": "dtu", "grid": "p1"}}
         path = tmp_path / "c.yaml"
-        path.write_text(yaml.safe_dump({"energy": {"source": vendor, vendor: section}}))
+        path.write_text(yaml.safe_dump({"energy": energy}))
         out, code = await read_energy(load_config(path), wait_s=1.0)
     finally:
         await srv.close()
+        if meter is not None:
+            await meter.close()
     assert code == 0
     for field, want in fx["expect"].items():
         if want is None:

@@ -470,6 +470,15 @@ def _as_nobody(argv: list[str]) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), err
 
 
+def _reachable_by_others(path: Path) -> None:
+    """An unprivileged user must reach ``path`` (pytest's tmp dirs are 0700 root's)."""
+    for parent in [path, *path.parents]:
+        if parent == Path("/"):
+            break
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            parent.chmod(parent.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
+
+
 def test_data_dir_without_permission(tmp_path):
     """As the user the service runs as: a data dir it may not write is exit 2, not an OSError traceback."""
     locked = tmp_path / "locked"
@@ -478,11 +487,7 @@ def test_data_dir_without_permission(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"demo: {{}}\nsite: {{data_dir: {locked / 'data'}}}\n")
     cfg.chmod(0o644)
-    for parent in [tmp_path, *tmp_path.parents]:
-        if parent == Path("/"):
-            break
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            parent.chmod(parent.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
+    _reachable_by_others(tmp_path)
     for argv in (["check"], ["--headless", "--cycles", "1"]):
         rc, err = _as_nobody(argv + ["--config", str(cfg)])
         assert rc == 2, err
@@ -687,3 +692,33 @@ def test_config_warnings_have_file_line_and_key(tmp_path, capsys):
     assert "c.yaml:7: warning: key 'policy.mode': miners in rules mode are left alone" in err, err
     assert "c.yaml:8: warning: key 'heat.zones[0]': zone 'z' has no sensor" in err, err
     assert _cli(["check", "--strict", "--config", str(cfg)], capsys)[0] == 2
+
+
+def test_data_dir_flag_read_only_or_missing_as_an_unprivileged_user(tmp_path, monkeypatch):
+    """`--data-dir` at a root-owned directory of mode 555, and at a missing one below it: every
+    front door says what is wrong in one line and exits 2. setup ran its five steps and then could
+    not start the console; serve --demo ended in a traceback from opening owner.log."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    _reachable_by_others(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))   # no config yet: the console opens setup
+    cfg = tmp_path / "none" / "edgemining-tui" / "config.yaml"
+    import encodings.idna  # noqa: F401
+    import encodings.utf_8_sig  # noqa: F401  (the child cannot read the interpreter's files)
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    import edgemining_tui.ui.launch  # noqa: F401
+    import edgemining_tui.ui.serve  # noqa: F401
+    pytest.importorskip("textual_serve")
+    for where, why in ((locked, f"{locked}: no permission to write there"),
+                       (locked / "sub", f"{locked / 'sub'} cannot be created: no permission to write in {locked}")):
+        for argv in (["--demo", "--headless", "--cycles", "1"], ["setup", "--config", str(cfg)],
+                     [], ["serve", "--demo", "--port", port]):
+            rc, err = _as_nobody(argv + ["--data-dir", str(where)])
+            assert rc == 2, (argv, err)
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and "--data-dir: " + why in lines[0], (argv, err)
+    assert not (locked / "sub").exists() and not (tmp_path / "none").exists()

@@ -318,6 +318,11 @@ def test_serve_without_an_owner_says_so_and_still_serves(tmp_path):
     assert proc.returncode == 0, err
     assert "no owner runs on" in err and "edgemining-tui --headless" in err
     assert f"http://127.0.0.1:{port}" in out and "ssh -L" in out
+    # the ssh line names this machine's user and host, ready to paste (it said USER@THIS-HOST)
+    import getpass
+    assert f"ssh -L {port}:127.0.0.1:{port} {getpass.getuser()}@{socket.gethostname()}, then open" in out, out
+    # and nothing buries it: no access-log line per request (the page was fetched above)
+    assert "GET /" not in out + err, out + err
 
 
 @needs_serve
@@ -333,3 +338,16 @@ def test_a_taken_port_fails_before_anything_starts(tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "pick another --port" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert not list(tmp_path.glob("edgemining-demo-*"))       # no demo owner was started
+
+
+@needs_serve
+def test_a_data_dir_it_cannot_use_is_one_line_and_exit_2(tmp_path):
+    """`serve --demo --data-dir X` where X is a file (or read-only, which root cannot be shown) ended
+    in a traceback from opening X/owner.log; the console and the owner said one line."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    proc = subprocess.run([sys.executable, "-m", "edgemining_tui", "serve", "--demo", "--data-dir", str(a_file),
+                           "--port", str(free_port())], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"edgemining-tui serve: --data-dir: {a_file} is not a directory (it is a file)"
+    assert proc.stdout == ""

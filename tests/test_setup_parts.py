@@ -261,7 +261,6 @@ def test_capacity_parsing():
     ("homewizard", {"url": "http://192.168.1.41"}, {"grid": True},
      lambda c: c.energy.homewizard.api == "v2" and c.energy.homewizard.token == "p1-token"
      and c.energy.homewizard.invert),
-    ("opendtu", {"url": "http://192.168.1.40"}, {}, lambda c: c.energy.opendtu.url == "http://192.168.1.40"),
     ("enphase", {"url": "https://envoy.local"}, {}, lambda c: c.energy.enphase.token == "envoy-token"),
     ("enphase", {"url": "https://envoy.local", "tls_fingerprint": "0f" * 32}, {},
      lambda c: c.energy.enphase.tls_fingerprint == "0f" * 32),

@@ -20,6 +20,7 @@ Definitions (docs/backtest.md has the long form):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -135,7 +136,8 @@ class Result:
 
     @property
     def hash_th(self) -> float:
-        return sum(m.th_s_s for m in self.miners)
+        # fsum: correctly rounded, so the printed figure is the same on every Python (3.12 changed sum)
+        return math.fsum(m.th_s_s for m in self.miners)
 
     @property
     def sats(self) -> float:

@@ -533,20 +533,21 @@ def run_backtest(cfg: BacktestConfig, trace: Trace, *, steps_out: IO[str] | None
             if dec is not None:
                 idle_last = True
                 day = -1
-                for name, md in dec.miners.items():
+                for md in dec.miners.values():
                     cmd = md.command
-                    if md.run or md.term != "idle":
-                        idle_last = False
                     if cmd is not None:
                         idle_last = False
-                        sm = by_name.get(name)
+                        sm = by_name.get(md.name)
                         if sm is not None:
                             if day < 0:
                                 day = days.of(t)
                             sm.apply(cmd, day)
-                    elif plugged and md.term == "enable_timer":
+                        continue
+                    if idle_last and (md.run or md.term != "idle"):
+                        idle_last = False
+                    if plugged and md.term == "enable_timer":
                         # a start is coming: the plug switches on now, so the boot overlaps the delay
-                        sm = by_name.get(name)
+                        sm = by_name.get(md.name)
                         if sm is not None and sm.cut and sm.ahead:
                             sm.restore(t)
             if writer is not None:

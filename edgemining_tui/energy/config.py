@@ -27,6 +27,7 @@ Backoff = bounded(Duration, 0, 3600, above=True)
 KINDS = ("home_assistant", "fronius", "shelly", "mqtt", "victron", "homewizard", "opendtu", "enphase",
          "powerwall", "sonnen", "sunspec", "sma_em", "sim")
 # the local HTTP(S) APIs (local_apis.py), each a section of its own
+PV_ONLY_KINDS = ("opendtu",)     # no grid reading: never the site's only source
 LOCAL_KINDS = ("homewizard", "opendtu", "enphase", "powerwall", "sonnen", "sunspec", "sma_em")
 # canonical snapshot field -> the short name used in config
 FIELD_KEYS = {"pv_w": "pv", "house_w": "house", "grid_import_w": "grid",
@@ -388,9 +389,18 @@ class EnergyConfig:
                                      f"({', '.join(self.sources)})")
             if len(self.sources) > 1 and self.use is None:
                 raise ValueError("use: say which source gives which value (pv, house, grid, battery, soc, forecast)")
+            grid = use.grid or (next(iter(self.sources)) if len(self.sources) == 1 else None)
+            if grid is not None and self.sources[grid].kind in PV_ONLY_KINDS:
+                raise ValueError(f"use: grid: source {grid!r} is {self.sources[grid].kind}, which measures PV only; "
+                                 "the console decides on the grid reading: name a grid meter's source")
             return
         if self.use is not None:
             raise ValueError("use: only meaningful together with sources:")
         if self.source in ("home_assistant", "fronius", "shelly", "mqtt", "victron") + LOCAL_KINDS \
                 and getattr(self, self.source) is None:
             raise ValueError(f"{self.source}: required when source is {self.source}")
+        if self.source in PV_ONLY_KINDS:
+            # it ran with the grid stale forever (the fail-safe holding every miner) and check said OK
+            raise ValueError(f"source: {self.source} measures PV only, and the console decides on the grid "
+                             f"reading: add a grid meter, as sources: {{dtu: {{{self.source}: ...}}, meter: ...}} "
+                             "with use: {pv: dtu, grid: meter} (docs/energy-sources.md)")

@@ -22,10 +22,12 @@ Behaviour a caller relies on:
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import aiohappyeyeballs
 import h11
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -134,10 +136,16 @@ class KeepAliveClient:
             self._ssl = httpx.create_ssl_context()
         try:
             # happy eyeballs, as anyio (httpx) does: a name with an AAAA record on a LAN without an
-            # IPv6 route (homeassistant.local often) must not hang the connect until the timeout
+            # IPv6 route (homeassistant.local often) must not hang the connect until the timeout.
+            # Not asyncio's own (open_connection's happy_eyeballs_delay): under the eager tasks the
+            # console runs on (Textual turns them on from Python 3.12), CPython 3.12.1 and 3.13.0 fail
+            # every connect with an AssertionError (CPython gh-124309); aiohttp's library does not
+            infos = await asyncio.get_running_loop().getaddrinfo(self.host, self.port,
+                                                                 type=socket.SOCK_STREAM)
+            sock = await aiohappyeyeballs.start_connection(infos, happy_eyeballs_delay=HAPPY_EYEBALLS_S)
             self._reader, self._writer = await asyncio.open_connection(
-                self.host, self.port, ssl=self._ssl if self.tls else None, limit=READ_CHUNK_BYTES,
-                happy_eyeballs_delay=HAPPY_EYEBALLS_S)
+                sock=sock, ssl=self._ssl if self.tls else None,
+                server_hostname=self.host if self.tls else None, limit=READ_CHUNK_BYTES)
         except ssl.SSLCertVerificationError as e:
             raise HttpFailure(f"its TLS certificate is not trusted ({e.verify_message})") from None
         self._h11 = h11.Connection(h11.CLIENT)

@@ -40,7 +40,7 @@ class Slot:
     __slots__ = ("name", "view", "st", "ladder", "caps", "timing", "measured", "mode", "run", "want",
                  "level", "term", "reason", "timer", "timer_left", "forced", "veto", "failsafe", "nocmd", "kept",
                  "heat", "zone_why", "pblock", "pgrid", "note", "eff_key", "eff_seen", "value", "grid", "running",
-                 "decision", "dkey")
+                 "decision")
 
     def __init__(self, name: str, st: MinerState, timing: Timing) -> None:
         self.name = name
@@ -49,7 +49,6 @@ class Slot:
         self.view = None
         self.running = False       # its sample says it runs (set by the decider each cycle)
         self.decision = None       # the MinerDecision it got last cycle (reused while it is the same)
-        self.dkey: tuple | None = None   # its (run, target, level, term, reason); None: not to be reused
         self.ladder: Ladder | None = None
         self.caps = None
         self.measured = 0.0
@@ -101,18 +100,19 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
     pending = 0.0
     keep = R if R < C else C
     for sl in slots:
-        sl.kept = False
         sl.grid = False
-        if sl.st.on and not sl.veto and sl.ladder.lo <= keep:
+        if sl.st.on and not sl.veto and (lo := sl.ladder.lo) <= keep:
             if sl.heat or sl.pblock:
                 h = sl.heat
-                if h == HEAT_CAP and (cap_pause or sl.ladder.lo >= sl.ladder.hi):
-                    continue
-                if sl.pblock and h != HEAT_GRID and not sl.forced:
+                if h == HEAT_CAP and (cap_pause or lo >= sl.ladder.hi) or \
+                        sl.pblock and h != HEAT_GRID and not sl.forced:
+                    sl.kept = False
                     continue
             sl.kept = True
-            keep -= sl.ladder.lo
-            pending += sl.ladder.lo
+            keep -= lo
+            pending += lo
+        else:
+            sl.kept = False
     for sl in slots:
         st = sl.st
         lad = sl.ladder
@@ -231,7 +231,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             else:
                 # reasons to start without surplus, and without the enable delay: a start rule, a zone
                 # asking for heat on grid, an import price under break-even
-                go = sl.forced or hgrid or bool(sl.pgrid)
+                go = sl.forced or hgrid or sl.pgrid != ""
                 lend = site.lend_w > 0 and R > 0 and R + site.lend_w >= need
                 if lo > C and (R >= need or go or site.buffer_start or lend):
                     st.enable_since = None
@@ -300,7 +300,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             reason = f"{reason}; {sl.note}" if ex else ""
         sl.term, sl.reason = term, reason
         # level_name, inlined (sl.want is want; only a levels miner has names)
-        sl.level = lad.name_of.get(want) if want is not None and lad.kind == LEVELS else None
+        sl.level = lad.name_of.get(want) if lad.kind == LEVELS and want is not None else None
         if grid and use > R:
             # grid-justified power takes the surplus that is left; the grid covers the rest, and the
             # miners after it are not made to look like they import
@@ -325,9 +325,11 @@ def _wind_down(sl: Slot, R: float, site: Site, now: float, ex: bool) -> tuple[fl
     st.dip_ts = now
     gone = now - st.disable_since
     lent = ""
-    if site.sure:
+    if site.sure and R + site.kept_w < lo:
         # the battery will get it back: a dip may draw what the miner's minimum draws through the
-        # disable delay (what a dip with no surplus at all takes), so a shallow one lasts longer
+        # disable delay (what a dip with no surplus at all takes), so a shallow one lasts longer.
+        # Only a dip of the surplus itself: a miner short only of what the battery keeps (the
+        # forecast for the rest of the day came down) is short of the battery's need, not a cloud
         budget_wh = lo * t.disable_delay / 3600.0
         left = DIP_MAX * t.disable_delay - gone
         if st.dip_wh >= budget_wh:

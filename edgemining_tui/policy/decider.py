@@ -76,6 +76,9 @@ class PolicyDecider(DeciderState, OverrideRequests):
         self._order_src: tuple | None = None     # the miners tuple the order was last asked for
         self._order: list[MinerView] = []
         self._lean: tuple | None = None          # (views, cfg, slots, draws, min, steps) while the views stay
+        # a slot may carry a mark (forced, veto, failsafe, nocmd) from the last cycle: only the
+        # fail-safe and the rules set them, and only then must the same views' pass clear them
+        self._marked = False
         # False: not the replay's shortcut (reusing a cycle's per-miner pass for the same views):
         # what the tests compare it with
         self.specialise = True
@@ -200,20 +203,24 @@ class PolicyDecider(DeciderState, OverrideRequests):
             surplus = acted = lean[2]
             rules_slots: list[Slot] | tuple = ()
             alloc_draw, all_draw, min_w = lean[3], lean[4], lean[5]
+            marked = self._marked
             for sl in surplus:
                 st = sl.st
                 if not st.known or st.awaiting or sl.running != st.on:
                     self._reconcile(st, sl.view.sample, now)
-                sl.forced = False
-                sl.veto = ""
-                sl.failsafe = False
-                sl.nocmd = False
+                if marked:
+                    sl.forced = False
+                    sl.veto = ""
+                    sl.failsafe = False
+                    sl.nocmd = False
                 sl.timer = ""
+            self._marked = False
             for sl, step in lean[6]:
                 if sl.st.on and (step_w == 0.0 or step < step_w):
                     step_w = step
         else:
             self._lean = None
+            self._marked = False      # every slot below has its marks cleared
             surplus = []
             rules_slots = []
             acted = []             # slots whose decision may carry a command
@@ -333,6 +340,7 @@ class PolicyDecider(DeciderState, OverrideRequests):
             if self._bad_since is None:
                 self._bad_since = now
             stale_for = max(inp.stale_for_s, now - self._bad_since)
+            self._marked = True
             for sl in surplus:
                 self._failsafe(sl, stale_for, site.why)
             for sl in rules_slots:
@@ -347,6 +355,7 @@ class PolicyDecider(DeciderState, OverrideRequests):
                     self._rules_mode(sl, inp, now, day, hook)
             if surplus:
                 if hook is not None:
+                    self._marked = True
                     for sl in surplus:
                         st = sl.st
                         act, why = hook.evaluate(inp, sl.view, True, running_since=st.last_start,
@@ -367,10 +376,11 @@ class PolicyDecider(DeciderState, OverrideRequests):
         for sl in acted:
             run = sl.run
             want = sl.want
-            cmd = None
             if run or sl.running:        # (off and meant to be off: nothing to send)
                 cmd, resend = self._command(sl, now, retry)
-            term, reason = sl.term, sl.reason
+            else:
+                cmd = None
+            term, reason, level = sl.term, sl.reason, sl.level    # (_commit below reads the slot's own)
             if view_pending := sl.view.pending:
                 # its last command is still in flight (engine.py): send nothing new, believe nothing new
                 reason = f"{reason}; waiting for \"{view_pending.describe()}\" to finish"
@@ -386,16 +396,16 @@ class PolicyDecider(DeciderState, OverrideRequests):
                 st = sl.st
                 if st.on:
                     st.setpoint_w = want
-                    st.level = sl.level
+                    st.level = level
             if explain and sl.timer:
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": sl.st.starts_on(day)}
-            key = (run, want, sl.level, term, reason)
-            if cmd is None and key == sl.dkey:
-                d = sl.decision     # the same decision as last cycle: the same immutable object
-            else:
-                d = sl.decision = make_decision(sl.name, run, want, sl.level, term, reason, cmd)
-                sl.dkey = key if cmd is None else None      # (one with a command is never reused)
+            d = sl.decision
+            if cmd is None and d is not None and d.target_w == want and d.run is run and d.term == term \
+                    and d.level == level and d.reason == reason and d.command is None:
+                pass                # the same decision as last cycle: the same immutable object
+            else:                   # (one with a command is never reused)
+                d = sl.decision = make_decision(sl.name, run, want, level, term, reason, cmd)
             out[sl.name] = d
 
         if not explain:
@@ -514,12 +524,11 @@ class PolicyDecider(DeciderState, OverrideRequests):
         when the rules/fail-safe forbid commands, or when an identical command awaits confirmation."""
         view = sl.view
         running = sl.running
-        sample = view.sample
         st = sl.st
-        lad = sl.ladder
         kind = None
         w = lvl = None
         if sl.run:
+            lad = sl.ladder
             if not running:
                 kind = _START
                 if lad.kind == CONTINUOUS:
@@ -528,11 +537,15 @@ class PolicyDecider(DeciderState, OverrideRequests):
                     lvl = sl.level
             elif sl.want is not None:
                 if lad.kind == CONTINUOUS:
-                    cur = sample.power_limit_w if sample.power_limit_w is not None else st.setpoint_w
+                    cur = view.sample.power_limit_w
+                    if cur is None:
+                        cur = st.setpoint_w
                     if cur is None or not lad.same(sl.want, cur):
                         kind, w = _SETP, sl.want
                 elif lad.kind == LEVELS and sl.level is not None:
-                    cur = sample.level if sample.level is not None else st.level
+                    cur = view.sample.level
+                    if cur is None:
+                        cur = st.level
                     if cur != sl.level:
                         kind, lvl = _SETL, sl.level
         elif running:

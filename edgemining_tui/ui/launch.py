@@ -40,6 +40,15 @@ def run_app(cfg, data_dir: Path | None = None, observe: bool = False, config_pat
 
 def run_setup(path: Path, args) -> int:
     resume_gc()
+    given = getattr(args, "data_dir", None)
+    if given:
+        # the console it offers to start at the end would refuse it: say so before the five steps
+        import sys
+        from ..config.datadir import data_dir_problem
+        why = data_dir_problem(given)
+        if why:
+            print(f"edgemining-tui: --data-dir: {why}", file=sys.stderr)
+            return 2
     try:
         from .setup.app import run_setup_app
     except ImportError:

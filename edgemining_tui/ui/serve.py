@@ -88,11 +88,17 @@ def make_server(command: str, host: str, port: int, title: str) -> Any:
             self.public_url = f"{request.scheme}://{request.host}"
             return await super().handle_index(request)
 
+        def initialize_logging(self) -> None:
+            super().initialize_logging()
+            # one line per file a tab fetches buried the two lines that say how to reach the console
+            import logging
+            logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
         async def on_startup(self, app) -> None:
             where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
             lines = [f"edgemining-tui serve: the console at {where} (each tab an observer); Ctrl-C stops"]
             if host in LOOPBACK:
-                lines.append(f"  from another machine: ssh -L {port}:127.0.0.1:{port} USER@THIS-HOST, "
+                lines.append(f"  from another machine: ssh -L {port}:127.0.0.1:{port} {_login()}, "
                              f"then open http://localhost:{port}")
             try:
                 print("\n".join(lines), flush=True)
@@ -101,6 +107,16 @@ def make_server(command: str, host: str, port: int, title: str) -> Any:
                 quiet_stdout()
 
     return LocalServer(command, host=host, port=port, title=title)
+
+
+def _login() -> str:
+    """user@host to paste into the ssh line: this machine's own names, as the laptop will type them."""
+    import getpass
+    import socket
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except Exception:  # noqa: BLE001  (no user name in the environment or the password database)
+        return "USER@THIS-HOST"
 
 
 def port_problem(host: str, port: int) -> str:
@@ -250,6 +266,13 @@ def main(argv: list[str]) -> int:
     owner = None
     tmp = None
     data_dir = Path(args.data_dir) if args.data_dir else None
+    if data_dir is not None:
+        # as the console and the headless owner say it (a read-only one ended in a traceback here)
+        from ..config.datadir import data_dir_problem
+        why = data_dir_problem(data_dir)
+        if why:
+            print(f"edgemining-tui serve: --data-dir: {why}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         if demo and data_dir is None:
             tmp = tempfile.TemporaryDirectory(prefix="edgemining-demo-", ignore_cleanup_errors=True)
