@@ -470,6 +470,15 @@ def _as_nobody(argv: list[str]) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), err
 
 
+def _reachable_by_others(path: Path) -> None:
+    """An unprivileged user must reach ``path`` (pytest's tmp dirs are 0700 root's)."""
+    for parent in [path, *path.parents]:
+        if parent == Path("/"):
+            break
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            parent.chmod(parent.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
+
+
 def test_data_dir_without_permission(tmp_path):
     """As the user the service runs as: a data dir it may not write is exit 2, not an OSError traceback."""
     locked = tmp_path / "locked"
@@ -478,11 +487,7 @@ def test_data_dir_without_permission(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"demo: {{}}\nsite: {{data_dir: {locked / 'data'}}}\n")
     cfg.chmod(0o644)
-    for parent in [tmp_path, *tmp_path.parents]:
-        if parent == Path("/"):
-            break
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            parent.chmod(parent.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
+    _reachable_by_others(tmp_path)
     for argv in (["check"], ["--headless", "--cycles", "1"]):
         rc, err = _as_nobody(argv + ["--config", str(cfg)])
         assert rc == 2, err
@@ -696,11 +701,7 @@ def test_data_dir_flag_read_only_or_missing_as_an_unprivileged_user(tmp_path, mo
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
-    for parent in [tmp_path, *tmp_path.parents]:
-        if parent == Path("/"):
-            break
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            parent.chmod(parent.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
+    _reachable_by_others(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "none"))   # no config yet: the console opens setup
     cfg = tmp_path / "none" / "edgemining-tui" / "config.yaml"
     import encodings.idna  # noqa: F401

@@ -147,53 +147,44 @@ async def test_a_storm_is_capped(tmp_path):
     assert len(mem.sent) == 5 and hub.suppressed == 35
 
 
-async def test_daily_summary_once_a_day_at_the_local_time(tmp_path):
+async def summaries_sent(tmp_path, at: str, run_s: float) -> tuple[list, object]:
+    """The demo rig from 2025-06-21 10:00 UTC (12:00 in Berlin) for ``run_s``, with a daily summary
+    at ``at`` local: the summaries sent, and the hub (closed)."""
     r = SiteRig(tmp_path)
     await r.hub.close()
     mem = MemoryNotifier()
-    # 2025-06-21 10:00 UTC = 12:00 in Berlin; summary at 13:00 local
-    hub = NotificationHub(NotifyConfig(daily_summary="13:00", log=False), [mem], r.clock, store=r.store,
+    hub = NotificationHub(NotifyConfig(daily_summary=at, log=False), [mem], r.clock, store=r.store,
                           tz="Europe/Berlin")
     r.engine.subscribe(hub)
     hub.start()
     try:
-        await r.run(3 * 3600)
+        await r.run(run_s)
         await asyncio.wait_for(hub._queue.join(), 5)
-        summaries = [n for n in mem.sent if n.kind == "summary"]
-        assert len(summaries) == 1, [n.title for n in mem.sent]
-        assert "Daily summary 2025-06-21" in summaries[0].title
-        assert "kWh" in summaries[0].body and "starts" in summaries[0].body
-        # one hour was recorded before 13:00: the summary counts that hour (two 3 kW miners at most:
-        # 6 kWh), not the hour's average times 24, and says how much of the day it covers
-        body = summaries[0].body
-        mined_kwh = float(re.search(r"miners used ([\d.]+) kWh", body).group(1))
-        assert 0 < mined_kwh <= 6.0, body
-        assert re.search(r"\(data for (59|60) min of the 24 h 00 min\)", body), body
     finally:
         await hub.close()
         await r.engine.close()
         r.store.close()
+    return [n for n in mem.sent if n.kind == "summary"], hub
+
+
+async def test_daily_summary_once_a_day_at_the_local_time(tmp_path):
+    summaries, _ = await summaries_sent(tmp_path, "13:00", 3 * 3600)
+    assert len(summaries) == 1, [n.title for n in summaries]
+    assert "Daily summary 2025-06-21" in summaries[0].title
+    assert "kWh" in summaries[0].body and "starts" in summaries[0].body
+    # one hour was recorded before 13:00: the summary counts that hour (two 3 kW miners at most:
+    # 6 kWh), not the hour's average times 24, and says how much of the day it covers
+    body = summaries[0].body
+    mined_kwh = float(re.search(r"miners used ([\d.]+) kWh", body).group(1))
+    assert 0 < mined_kwh <= 6.0, body
+    assert re.search(r"\(data for (59|60) min of the 24 h 00 min\)", body), body
 
 
 async def test_a_first_start_after_the_summary_time_sends_no_0_kwh_summary(tmp_path):
-    r = SiteRig(tmp_path)
-    await r.hub.close()
-    mem = MemoryNotifier()
-    # 2025-06-21 10:00 UTC = 12:00 in Berlin, after the 10:00 summary: the day has no data at all
-    hub = NotificationHub(NotifyConfig(daily_summary="10:00", log=False), [mem], r.clock, store=r.store,
-                          tz="Europe/Berlin")
-    r.engine.subscribe(hub)
-    hub.start()
-    try:
-        await r.run(600)
-        await asyncio.wait_for(hub._queue.join(), 5)
-        assert [n.body for n in mem.sent if n.kind == "summary"] == []
-        # the day counts as done: a restart the same evening sends none either
-        assert r.store.get("notify:summary_day") == "2025-06-21" or hub._summary_day == "2025-06-21"
-    finally:
-        await hub.close()
-        await r.engine.close()
-        r.store.close()
+    # 12:00 in Berlin, after the 10:00 summary: the day before it has no data at all
+    summaries, hub = await summaries_sent(tmp_path, "10:00", 600)
+    assert [n.body for n in summaries] == []
+    assert hub._summary_day == "2025-06-21"      # the day counts as done: a restart sends none either
 
 
 def test_unknown_apprise_url_falls_back_to_the_log(caplog):

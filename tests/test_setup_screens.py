@@ -39,6 +39,20 @@ async def choose_kind(pilot, kind: str) -> None:
     assert isinstance(pilot.app.screen, SourceFormScreen) and pilot.app.screen.kind == kind
 
 
+async def read_through(pilot, kind: str, **fields: str) -> None:
+    """From the welcome screen through one kind's form to its first live reading."""
+    await choose_kind(pilot, kind)
+    for field, value in fields.items():
+        await type_into(pilot, f"#f-{field}", value)
+    await pilot.app.screen.action_next()
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, FlowScreen)
+    for _ in range(100):
+        await pilot.pause(0.1)
+        if pilot.app.screen.reading is not None:
+            break
+
+
 async def confirm_and_write(pilot) -> None:
     """Signs confirmed, no miners, the policy as offered; write the config without starting."""
     await pilot.press("y", "ctrl+n", "ctrl+n")
@@ -168,6 +182,9 @@ async def test_fronius_source_with_sign_flip(tmp_path):
             await settle(pilot)
             line = str(app.screen.query_one("#flow-line").render())
             assert "PV 4.00 kW" in line and "exporting 3.00 kW" in line, line
+            # plain HTTP: no certificate, so the footer offers no "t Trust this certificate"
+            assert app.screen.check_action("trust", ()) is False
+            assert "trust" not in [ab.binding.action for ab in app.active_bindings.values()]
             await pilot.press("g")                       # a wrong flip shows at once...
             await settle(pilot)
             assert "importing 3.00 kW" in str(app.screen.query_one("#flow-line").render())
@@ -381,6 +398,7 @@ async def test_enphase_gateway_certificate_is_pinned_at_setup(tmp_path):
             await settle(pilot)
             assert "PV 7.12 kW" in str(app.screen.query_one("#flow-line").render())
             assert shown(srv.cert_sha256) in str(app.screen.query_one("#cert").render())
+            assert "trust" in [ab.binding.action for ab in app.active_bindings.values()]
             seen = len(srv.requests)
             await pilot.press("t")
             await settle(pilot)
@@ -408,3 +426,47 @@ async def test_every_energy_kind_is_in_sight_without_scrolling(tmp_path, size):
         assert ol.region.bottom <= size[1] - 1, (ol.region, "the list runs under the footer")
         body = app.screen.query_one(".body")
         assert body.scroll_y == 0 and body.max_scroll_y == 0
+
+
+async def test_a_reading_without_any_value_is_not_written_as_confirmed(tmp_path):
+    """An MQTT broker (real mosquitto) on which nothing is published yet: setup may go on, but the
+    config said "confirmed at setup: No values yet: ..." as if the signs had been checked."""
+    from edgemining_tui.sim import mosquitto as mq
+    if mq.unavailable():
+        pytest.skip(mq.unavailable())
+    broker = await mq.Mosquitto(tmp_path / "broker").start()
+    path = tmp_path / "config.yaml"
+    app = SetupApp(path, default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await read_through(pilot, "mqtt", host=broker.host, port=str(broker.port), username=broker.username,
+                               password=broker.password, grid="meter/power")
+            assert "No values yet" in str(app.screen.query_one("#flow-line").render())
+            await confirm_and_write(pilot)
+    finally:
+        await broker.stop()
+    text = path.read_text()
+    assert "confirmed at setup" not in text, text
+    assert load_config(path, env={"MQTT_PASSWORD": broker.password}).energy.mqtt.grid.topic == "meter/power"
+
+
+async def test_sunspec_flow_says_what_it_does_not_measure_in_words(tmp_path):
+    """A Fronius GEN24's recorded SunSpec map (tests/data/energy/sunspec) served by pymodbus on
+    loopback: the step said "house: Modbus/SunSpec device does not measure house_w" in red."""
+    pytest.importorskip("pymodbus")
+    import json
+    from pathlib import Path
+
+    from edgemining_tui.sim.modbus_device import ModbusDevice, recorded_image
+    doc = json.loads((Path(__file__).parent / "data/energy/sunspec/fronius_symo_gen24_10_meter_200.json").read_text())
+    dev = await ModbusDevice(recorded_image(doc)).start()
+    app = SetupApp(tmp_path / "config.yaml", default_subnet="10.0.0.0/24", scanner=fake_scanner([]))
+    try:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await read_through(pilot, "sunspec", host="127.0.0.1", port=str(dev.port), preset="fronius",
+                               meter_unit_id="200")
+            assert "PV 3.12 kW" in str(app.screen.query_one("#flow-line").render())
+            status = str(app.screen.query_one("#status").render())
+            assert status == "Modbus TCP / SunSpec inverter does not measure house: shown as —.", status
+    finally:
+        await dev.close()

@@ -325,9 +325,11 @@ def _wind_down(sl: Slot, R: float, site: Site, now: float, ex: bool) -> tuple[fl
     st.dip_ts = now
     gone = now - st.disable_since
     lent = ""
-    if site.sure:
+    if site.sure and R + site.kept_w < lo:
         # the battery will get it back: a dip may draw what the miner's minimum draws through the
-        # disable delay (what a dip with no surplus at all takes), so a shallow one lasts longer
+        # disable delay (what a dip with no surplus at all takes), so a shallow one lasts longer.
+        # Only a dip of the surplus itself: a miner short only of what the battery keeps (the
+        # forecast for the rest of the day came down) is short of the battery's need, not a cloud
         budget_wh = lo * t.disable_delay / 3600.0
         left = DIP_MAX * t.disable_delay - gone
         if st.dip_wh >= budget_wh:

@@ -79,7 +79,8 @@ FORECAST_KEY = "energy_today_remaining_wh"
 class Reserve:
     """One cycle's answer. ``share``: the part of the surplus the battery keeps (0..1)."""
 
-    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh", "careful", "full_yesterday")
+    __slots__ = ("share", "need_wh", "coming_wh", "left_s", "tail_wh", "careful", "full_yesterday",
+                 "coming_typical_wh")
 
     def __init__(self) -> None:
         self.careful = False       # last night the battery ran out: a short battery is paid for in import
@@ -88,6 +89,10 @@ class Reserve:
         self.share = 1.0
         self.need_wh = 0.0
         self.coming_wh = 0.0
+        # what the configured quantile of the recent days counts on (the careful one counts less
+        # after a night the battery ran out): what a miner on its last start is carried on after a
+        # full day (site_terms.py)
+        self.coming_typical_wh = 0.0
         self.tail_wh = 0.0         # the part of coming_wh below every miner's minimum: the battery's anyway
 
 
@@ -319,8 +324,12 @@ class ForecastReserve:
             if tail < 0.0:
                 tail = 0.0
         if k is not None:
+            km = self.misses.ratio(x, self.quantile) if r.careful else k
+            r.coming_typical_wh = coming * (km if km is not None else k)
             coming *= k
             tail *= k
+        else:
+            r.coming_typical_wh = coming
         r.coming_wh = coming
         r.tail_wh = tail
         if need <= tail:

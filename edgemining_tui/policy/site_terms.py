@@ -19,6 +19,7 @@ CARRY = 1.3               # the battery carries a running miner only with this x
 CAREFUL_CARRY = 1.5       # after a night the battery ran out: ... with this x
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
+TYPICAL_CARRY = 1.1       # ... and a miner on its last start then, while the usual day's surplus covers this x its need
 SURE_SOC = 90.0           # full yesterday and at least this SoC now: the battery lends a dip energy, not time
 
 
@@ -121,6 +122,11 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         # ends its day: on a cloudy day the rest of the surplus went to the grid), but not after a
         # night the battery ran out unless it is sure
         s.last_start_ok = share < 1.0 and (sure or not reserve.careful) and coming >= reserve.need_wh + dip_wh
+        if sure and not s.last_start_ok:
+            # ... and when the battery is sure, on what the usual day brings (the configured quantile)
+            # rather than the careful count after a night it ran out: that count collapses in the last
+            # hour (10 % of what it forecast) while the battery is at 99 % and the sun still shines
+            s.last_start_ok = reserve.coming_typical_wh >= TYPICAL_CARRY * reserve.need_wh + dip_wh
         if buffered and grid < -EXPORTING_W and reserve.left_s > LEND_MIN_LEFT_S:
             # exporting: the battery is full or at its charge limit. The surplus still to come
             # that it will not need, spread over the time left, may make up a start's minimum
@@ -213,6 +219,9 @@ def _buffer_why(cfg: PolicyConfig, site: Site, last_start: bool = False) -> str:
     """Why the battery may carry a running miner at its minimum."""
     r = site.reserve
     if r is not None:
+        if last_start and site.sure and r.coming_typical_wh > r.coming_wh:
+            return (f"battery carries it (no start left today; full yesterday): {_kwh(r.coming_typical_wh)} of "
+                    f"surplus to come on a usual day, it needs {_kwh(r.need_wh)}")
         return (f"battery carries it{' (no start left today)' if last_start else ''}: {_kwh(r.coming_wh)} of "
                 f"surplus still to come, it needs {_kwh(r.need_wh)}")
     return f"SoC {site.soc:.0f} % > buffer {cfg.battery.buffer_soc:.0f} %: battery keeps it running"

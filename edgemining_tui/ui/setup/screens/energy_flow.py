@@ -10,12 +10,19 @@ from textual.widgets import DataTable, Static
 from ....energy.tls_pin import shown
 from ..flow import balance_hint, describe, read_flow
 from ....energy.config import PV_ONLY_KINDS
+from ....energy.snapshot import READING_WORDS
 from ..state import ENERGY_KINDS, MEASURES, ROLES
 from .base import StepScreen
 from .miners import MinersScreen
 
 
 _WORDS = {"pv": "PV", "house": "house", "grid": "grid", "battery": "battery", "soc": "SoC"}
+
+
+def _in_words(text: str) -> str:
+    for field, word in READING_WORDS.items():
+        text = text.replace(field, word)
+    return text
 
 
 class FlowScreen(StepScreen):
@@ -60,6 +67,7 @@ class FlowScreen(StepScreen):
     async def _read(self) -> None:
         reading = await read_flow(self.state)
         self.reading = reading
+        self.refresh_bindings()
         self._show()
 
     def _show(self) -> None:
@@ -90,8 +98,9 @@ class FlowScreen(StepScreen):
             # what a single-purpose device never measures is its nature, not an error: said in
             # words ("does not measure PV, house, battery or SoC"), not as the engine's field names
             only = MEASURES.get(self.state.energy_kind)       # one value: a grid meter, a PV gateway
-            absent = [k for k in r.errors if k not in only] if only is not None and len(only) == 1 else []
-            errs = "; ".join(f"{_WORDS.get(k, k)}: {e}" for k, e in r.errors.items() if k not in absent)
+            single = only is not None and len(only) == 1
+            absent = [k for k, e in r.errors.items() if (single and k not in only) or "does not measure" in e]
+            errs = "; ".join(f"{_WORDS.get(k, k)}: {_in_words(e)}" for k, e in r.errors.items() if k not in absent)
             if errs:
                 self.say(escape(errs), "error")
             elif absent:
@@ -121,6 +130,12 @@ class FlowScreen(StepScreen):
             self._show()
         self._read()
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "trust":   # only an HTTPS gateway has a certificate: no "t Trust" for the rest
+            r = getattr(self, "reading", None)
+            return bool(r is not None and r.tls_fingerprint)
+        return True
+
     def action_trust(self) -> None:
         r = self.reading
         if r is None or not r.tls_fingerprint:
@@ -142,8 +157,10 @@ class FlowScreen(StepScreen):
                      "the grid reading: go back (escape) and choose your grid meter; add this device by hand "
                      "under energy.sources (docs/energy-sources.md).", "error")
             return
-        s.flow_confirmed = not r.failure
-        s.flow_text = describe(r) if not r.failure else ""
+        # nothing read (an MQTT broker with no message yet) is nothing confirmed: go on, but the
+        # config must not say "confirmed at setup: No values yet"
+        s.flow_confirmed = not r.failure and r.any_value
+        s.flow_text = describe(r) if s.flow_confirmed else ""
         self.app.push_screen(MinersScreen())
 
     async def action_next(self) -> None:
