@@ -534,6 +534,8 @@ class Engine:
                 self._wake.clear()
                 if self._requests or self.push.due:
                     continue
+                if stop.is_set():       # set during the cycle: the stopper's callback has run already
+                    break
                 woken = loop.create_future()
                 self._wake.on_set = rouse
                 sleeper = asyncio.ensure_future(self.clock.sleep(delay))
