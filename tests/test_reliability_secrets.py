@@ -55,7 +55,7 @@ def test_permission_warnings(tmp_path, caplog):
     c = tmp_path / "config.yaml"
     c.write_text(f"secrets_file: {f}\n" + HA)
     c.chmod(0o644)
-    with caplog.at_level(logging.WARNING, "edgemining_tui.secrets"):
+    with caplog.at_level(logging.WARNING, "edgemining_tui.config"):
         load_config(c, env={})
     msgs = [r.getMessage() for r in caplog.records]
     assert any("secrets.env holds secrets and is readable by group/others (mode 0644)" in m and "chmod 600" in m
@@ -64,14 +64,14 @@ def test_permission_warnings(tmp_path, caplog):
     caplog.clear()
     f.chmod(0o600)
     c.write_text(HA.replace("${HA_TOKEN}", "literal-token-in-config-5"))
-    with caplog.at_level(logging.WARNING, "edgemining_tui.secrets"):
+    with caplog.at_level(logging.WARNING, "edgemining_tui.config"):
         load_config(c, env={})
     msgs = [r.getMessage() for r in caplog.records]
     assert any("config.yaml holds secrets in clear (energy.home_assistant.token)" in m for m in msgs), msgs
     assert not any("literal-token-in-config-5" in m for m in msgs)
     caplog.clear()
     c.chmod(0o600)
-    with caplog.at_level(logging.WARNING, "edgemining_tui.secrets"):
+    with caplog.at_level(logging.WARNING, "edgemining_tui.config"):
         load_config(c, env={})
     assert not caplog.records
 

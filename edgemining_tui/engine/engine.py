@@ -85,7 +85,7 @@ class Engine:
         self.state: EngineState | None = None
         self.cycle_no = 0
         self._listeners: list[Listener] = []
-        self._wake = asyncio.Event()
+        self._wake = _WakeEvent()
         self._stale_since: float | None = None
         self._faults: dict[str, str] = {}
         self._flaps = FlapGuard()
@@ -519,22 +519,40 @@ class Engine:
         except Exception:
             log.exception("energy source start failed; will retry on read")
         n = 0
-        while not stop.is_set():
-            started = self.clock.now()
-            await self.cycle()
-            n += 1
-            if cycles is not None and n >= cycles:
-                break
-            delay = max(0.0, self.interval_s - (self.clock.now() - started))
-            self._wake.clear()
-            if self._requests or self.push.due:
-                continue
-            sleeper = asyncio.ensure_future(self.clock.sleep(delay))
-            waker = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({sleeper, waker, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for f in (sleeper, waker, stopper):
-                f.cancel()
+        loop = asyncio.get_running_loop()
+        # between cycles one future is awaited, resolved by whichever comes first: the interval's
+        # sleep, a wake (a request, a push, force_cycle) or stop. Waiting on the two events with
+        # a task each, every cycle, was three tasks made and cancelled a cycle.
+        woken: asyncio.Future | None = None
+
+        def rouse(_: object = None) -> None:
+            if woken is not None and not woken.done():
+                woken.set_result(None)
+        stopper = asyncio.ensure_future(stop.wait())
+        stopper.add_done_callback(rouse)
+        try:
+            while not stop.is_set():
+                started = self.clock.now()
+                await self.cycle()
+                n += 1
+                if cycles is not None and n >= cycles:
+                    break
+                delay = max(0.0, self.interval_s - (self.clock.now() - started))
+                self._wake.clear()
+                if self._requests or self.push.due:
+                    continue
+                woken = loop.create_future()
+                self._wake.on_set = rouse
+                sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+                sleeper.add_done_callback(rouse)
+                try:
+                    await woken
+                finally:
+                    self._wake.on_set = None
+                    if not sleeper.done():
+                        sleeper.cancel()
+        finally:
+            stopper.cancel()
 
     async def close(self) -> None:
         self.push.cancel()
@@ -548,6 +566,17 @@ class Engine:
                 log.exception("close failed")
         if self.recorder is not None:
             await self.recorder.flush()
+
+
+class _WakeEvent(asyncio.Event):
+    """The engine's wake-up: an Event that also resolves the run loop's wait, when it waits."""
+
+    on_set: Callable[[], None] | None = None
+
+    def set(self) -> None:
+        super().set()
+        if self.on_set is not None:
+            self.on_set()
 
 
 def _redact(text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -136,8 +137,28 @@ class Store:
             raise ValueError(f"unknown table {table!r}")
         sql = f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})"
         with self._lock:
-            with self.db.conn:
+            with self._transaction():
                 self.db.conn.executemany(sql, rows)
+
+    @contextmanager
+    def _transaction(self):
+        """One transaction on the writer, under ``self._lock``. The connection is in autocommit mode
+        (``isolation_level=None``), where ``with conn:`` begins nothing and every INSERT commits on
+        its own: a 5 s write of 5 energy rows and 50 samples was 56 commits (~110 WAL pages, ~90 kB
+        of WAL a second at a 1 s cycle, each commit with its locks), and not all-or-nothing."""
+        conn = self.db.conn
+        if conn.in_transaction:      # inside another one (sqlite-utils' own): that one commits
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
     def write_cycle(self, batches: dict[str, list[dict]], kv: dict[str, Any] | None = None) -> None:
         """All of one cycle's rows in one transaction: either all land or none.
@@ -145,7 +166,7 @@ class Store:
         Inbox rows marked applied since the last write are marked in the same transaction."""
         with self._lock:
             marks = dict(self._marks)
-            with self.db.conn:
+            with self._transaction():
                 for table, rows in batches.items():
                     if rows:
                         self._insert(table, rows)
@@ -174,7 +195,7 @@ class Store:
             marks = dict(self._marks)
             if not marks:
                 return
-            with self.db.conn:
+            with self._transaction():
                 for rid, (ts, result) in marks.items():
                     self.db.conn.execute("update inbox set applied_ts = ?, result = ? where id = ?",
                                          [ts, result, rid])

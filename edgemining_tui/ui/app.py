@@ -154,6 +154,8 @@ class EdgeMiningApp(MinerControls, App[int]):
         self._unsubscribe = None
         self._log_loaded_at = -1e18
         self._status_text = ""
+        self._clock_minute: int | None = None
+        self._clock_text = ""
         self._state_at: float | None = None     # monotonic time of the last state, while we run the engine
         self.active_panel_id = "energy"
         self.animation_level = "full" if cfg.ui.animations else "none"
@@ -428,8 +430,9 @@ class EdgeMiningApp(MinerControls, App[int]):
             if pid == "fleet":
                 self._render_fleet(force)
             elif pid == "energy":
-                self.energy_panel.show(st, force=force)
-                self._maybe_load_chart(force)
+                ep = self.energy_panel
+                ep.show(st, force=force)
+                self._maybe_load_chart(force, ep)
             elif pid in ("rules", "heat"):
                 self.panel(pid).show(st)
             if pid == "rules":
@@ -477,7 +480,10 @@ class EdgeMiningApp(MinerControls, App[int]):
         describe = getattr(self.link, "describe", None)
         if describe is not None:
             self.sub_title = describe()
-        parts = [_clock(st.ts, self.tz)]
+        minute = int(st.ts // 60)
+        if minute != self._clock_minute:      # the status line shows the time to the minute
+            self._clock_minute, self._clock_text = minute, _clock(st.ts, self.tz)
+        parts = [self._clock_text]
         silent = self._silent_for()
         if silent is not None:
             parts.append(f"[$error]engine silent for {duration(silent)}[/]")
@@ -517,8 +523,8 @@ class EdgeMiningApp(MinerControls, App[int]):
                                     float(self.cfg.site.cycle_interval)),
                             group="history", exclusive=True, exit_on_error=False)
 
-    def _maybe_load_chart(self, force: bool) -> None:
-        ep = self.energy_panel
+    def _maybe_load_chart(self, force: bool, ep: EnergyPanel | None = None) -> None:
+        ep = ep or self.energy_panel
         now = self.clock.now()
         if force and ep.chart is not None and ep.chart.get("window") == ep.window and not ep.chart_due(now):
             ep.draw_charts(self.tz)     # a theme or panel switch: redraw what we have

@@ -250,6 +250,7 @@ class EnergyPanel(Panel):
         self._tz = None
         self.short = False
         self._laid_out_for = None
+        self._flow: FlowView | None = None      # found once: show() runs every cycle
         self._title()
 
     def _title(self) -> None:
@@ -317,8 +318,10 @@ class EnergyPanel(Panel):
         s = st.snapshot
         running = sum(1 for x in st.samples.values() if x.running)
         soc = s.value("battery_soc_pct")
+        if self._flow is None:
+            self._flow = self.query_one(FlowView)
         # at the precision shown: the picture is drawn again only when what it shows changes
-        self.query_one(FlowView).set_flows(Flows(
+        self._flow.set_flows(Flows(
             shown_w(s.value("pv_w")), shown_w(s.value("house_w")), shown_w(st.miners_w),
             shown_w(s.value("grid_import_w")), shown_w(s.value("battery_charge_w")),
             None if soc is None else float(round(soc)),
