@@ -130,7 +130,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             budget = R if R < C else C
             if sl.veto:
                 left = min_on_left(st, t, now)
-                if left > 0 and lo <= C:
+                if left > 0.0 and lo <= C:
                     want, term = lo, "min_on"
                     reason = f"stop rule waits for min on-time: {fmt_dur(left)} left ({sl.veto})" if ex else ""
                     sl.timer, sl.timer_left = "min_on", left
@@ -146,7 +146,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 else:
                     tm, why = "price", sl.pblock
                 left = min_on_left(st, t, now)
-                if left > 0 and lo <= C:
+                if left > 0.0 and lo <= C:
                     want, term, reason = lo, "min_on", (f"min on-time: {fmt_dur(left)} left ({why})" if ex else "")
                     sl.timer, sl.timer_left = "min_on", left
                 else:
@@ -232,7 +232,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                 # reasons to start without surplus, and without the enable delay: a start rule, a zone
                 # asking for heat on grid, an import price under break-even
                 go = sl.forced or hgrid or sl.pgrid != ""
-                lend = site.lend_w > 0 and R > 0 and R + site.lend_w >= need
+                lend = site.lend_w > 0.0 and R > 0.0 and R + site.lend_w >= need
                 if lo > C and (R >= need or go or site.buffer_start or lend):
                     st.enable_since = None
                     term, reason = "import_cap", (f"import cap {cap:.0f} W: can't start ({lo:.0f} W min)" if ex else "")
@@ -244,7 +244,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                     fit = lad.fit(C) if sl.pgrid else lad.fit(budget)
                     if fit is None:
                         fit = lo
-                    if left > 0:
+                    if left > 0.0:
                         term = "enable_timer"
                         if R >= need:
                             reason = f"enable in {fmt_dur(left)} (surplus {fmt_kw(R)} ≥ {fmt_kw(lo)} min)" if ex else ""
@@ -261,7 +261,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                         block = start_block(st, t, now, day)
                         if block is not None:
                             term, reason, bl = block
-                            if bl > 0:
+                            if bl > 0.0:
                                 sl.timer, sl.timer_left = term, bl
                             if hgrid:
                                 reason = f"{reason} ({sl.zone_why})" if ex else ""
@@ -283,10 +283,10 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
                                           f" battery starts it at {fit:.0f} W") if ex else ""
                 else:
                     st.enable_since = None
-                    if site.kept_w > 0 and R + site.kept_w >= need:
+                    if site.kept_w > 0.0 and R + site.kept_w >= need:
                         term = "soc_guard"
                         reason = _first_why(cfg, site) if ex else ""
-                    elif R <= 0:
+                    elif R <= 0.0:
                         term, reason = "idle", (f"no surplus ({fmt_kw(R)})" if ex else "")
                     else:
                         term, reason = "surplus", (f"surplus {fmt_kw_below(R, need)} min" if ex else "")
@@ -305,7 +305,7 @@ def allocate(cfg: PolicyConfig, site: Site, slots: list[Slot], now: float, day: 
             # grid-justified power takes the surplus that is left; the grid covers the rest, and the
             # miners after it are not made to look like they import
             sl.grid = True
-            R += pending - (R if R > 0 else 0.0)
+            R += pending - (R if R > 0.0 else 0.0)
         else:
             R += pending - use
         C += pending - use
@@ -340,12 +340,12 @@ def _wind_down(sl: Slot, R: float, site: Site, now: float, ex: bool) -> tuple[fl
             lent = f"; the battery, full yesterday, lends the dip up to {budget_wh:.0f} Wh ({st.dip_wh:.0f} so far)"
     else:
         left = t.disable_delay - gone
-    if left > 0:
+    if left > 0.0:
         sl.timer, sl.timer_left = "disable", left
         return lo, "disable_timer", (f"pause in {fmt_dur(left)} (surplus {fmt_kw_below(R, lo)} "
                                      f"min{lent}{_no_carry_why(site)})" if ex else "")
     left = min_on_left(st, t, now)
-    if left > 0:
+    if left > 0.0:
         sl.timer, sl.timer_left = "min_on", left
         return lo, "min_on", (f"min on-time: {fmt_dur(left)} left" if ex else "")
     return None, "surplus", (f"surplus {fmt_kw_below(R, lo)} min: pause" if ex else "")

@@ -191,7 +191,9 @@ class PolicyDecider(DeciderState, OverrideRequests):
             pause = ov.global_("pause")
             observe = ov.global_("observe")
         out: dict[str, MinerDecision] = {}
-        max_age = cfg.stale.grace if self.miner_data_max_age_s == "grace" else self.miner_data_max_age_s
+        max_age = self.miner_data_max_age_s
+        if max_age is not None and max_age == "grace":
+            max_age = cfg.stale.grace
         min_w = step_w = 0.0       # the surplus miners' smallest minimum; a running power-target miner's smallest step
         miners = inp.miners
         lean = self._lean
@@ -206,7 +208,7 @@ class PolicyDecider(DeciderState, OverrideRequests):
             marked = self._marked
             for sl in surplus:
                 st = sl.st
-                if not st.known or st.awaiting or sl.running != st.on:
+                if not st.known or st.awaiting or sl.running is not st.on:     # (both bools)
                     self._reconcile(st, sl.view.sample, now)
                 if marked:
                     sl.forced = False
@@ -275,7 +277,7 @@ class PolicyDecider(DeciderState, OverrideRequests):
                 sl.view = v
                 sl.running = running
                 st = sl.st
-                if not st.known or st.awaiting or running != st.on:
+                if not st.known or st.awaiting or running is not st.on:
                     self._reconcile(st, sample, now)
                 lad = sl.ladder
                 if running:
@@ -401,8 +403,11 @@ class PolicyDecider(DeciderState, OverrideRequests):
                 timers[sl.name] = {"action": sl.timer, "remaining_s": sl.timer_left,
                                    "starts_today": sl.st.starts_on(day)}
             d = sl.decision
-            if cmd is None and d is not None and d.target_w == want and d.run is run and d.term == term \
-                    and d.level == level and d.reason == reason and d.command is None:
+            # (level by identity: the ladder's own names, or None; an equal name that is another
+            # object only costs a new, equal decision)
+            if cmd is None and d is not None and d.run is run and d.term == term and d.reason == reason \
+                    and d.level is level and d.command is None \
+                    and (d.target_w == want if want is not None else d.target_w is None):
                 pass                # the same decision as last cycle: the same immutable object
             else:                   # (one with a command is never reused)
                 d = sl.decision = make_decision(sl.name, run, want, level, term, reason, cmd)

@@ -85,4 +85,6 @@ class Ladder:
         """Whether two targets are the same operating point (within half a step, or 1 W)."""
         if a is None or b is None:
             return a is b
-        return abs(a - b) <= self.tol
+        if abs(a - b) <= self.tol:       # (a comparison the interpreter specialises: a jump follows)
+            return True
+        return False

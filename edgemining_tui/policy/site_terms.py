@@ -100,9 +100,9 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
         # never more than it takes: if the site exports, the battery is full or at its charge limit
         share = reserve.share
         total = alloc_draw_w - grid + charge
-        kept = share * total if total > 0 else 0.0
+        kept = share * total if total > 0.0 else 0.0
         if grid < -EXPORTING_W and kept > charge:
-            kept = charge if charge > 0 else 0.0
+            kept = charge if charge > 0.0 else 0.0
         s.reserve = reserve
         s.below_priority = share >= 1.0
         s.buffer_start = False
@@ -151,7 +151,7 @@ def site_terms(cfg: PolicyConfig, snapshot, stale: tuple[str, ...], alloc_draw_w
             if soc is not None:
                 buffered = b.buffer_soc is not None and soc > b.buffer_soc
                 buffer_start = b.buffer_start_soc is not None and soc >= b.buffer_start_soc
-            if below and charge > 0:
+            if below and charge > 0.0:
                 kept = charge
                 battery = "priority"
             elif buffer_start:

@@ -159,7 +159,7 @@ class MinerModel:
     @property
     def fan_rpm(self) -> float:
         span = self.board_rise_c + self.chip_extra_c
-        x = (self.chip_temp_c - self.ambient_c) / span if span > 0 else 0.0
+        x = (self.chip_temp_c - self.ambient_c) / span if span > 0.0 else 0.0
         x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
         if self.power_w <= 0.0:
             return 0.0
