@@ -266,7 +266,9 @@ def permission_findings(config_path: str | Path | None = None, config_data: Any 
         mode = _readable_by_others(p) if keys else None
         if mode is not None:
             names = ", ".join(".".join(map(str, k)) for k in keys[:3])
-            out.append((p, keys[0], f"{p} holds secrets in clear ({names}) and is readable by group/others "
+            # shown after "key '...token': ", where the log's redaction masks the next long word:
+            # the message starts with a short one, so the path stays readable
+            out.append((p, keys[0], f"a secret in clear ({names}), and {p} is readable by group/others "
                                     f"(mode {stat.S_IMODE(mode):04o}); fix with: chmod 600 {p}, or move them to "
                                     f"{default_secrets_path()} and write ${{NAME}} in the config"))
     return out

@@ -66,3 +66,12 @@ async def test_the_demo_site_runs_no_task_of_its_own():
         assert set(asyncio.all_tasks()) == before
     finally:
         await site.close()
+
+
+def test_a_room_added_after_the_start_is_in_the_next_read_without_a_tick():
+    from edgemining_tui.heat.config import RoomModel
+    clock = VirtualClock(T0)
+    site = _site(clock)
+    site.step()
+    site.add_zone("Office", ("a",), RoomModel())
+    assert "Office" in site.current().rooms_c     # the clock has not moved: no tick came

@@ -129,3 +129,27 @@ async def test_a_request_for_an_unknown_miner_is_refused_and_changes_nothing(tmp
             fut.result()
     assert "ghost" not in str(eng.decider.overrides_view(clock.now()))
     store.close()
+
+
+async def test_stop_set_during_a_cycle_ends_the_run_without_waiting_out_the_interval(tmp_path):
+    """A stop that comes while a cycle runs ends the loop when the cycle is done, not an interval later."""
+    import asyncio as _asyncio
+    from edgemining_tui.clock import RealClock
+    from edgemining_tui.ui.fixtures import build_owner, close
+    rt = build_owner(tmp_path / "data", clock=None)
+    eng = rt.engine
+    eng.clock = RealClock()
+    eng.interval_s = 60.0
+    stop = _asyncio.Event()
+    real_cycle = eng.cycle
+
+    async def cycle_that_sees_the_stop():
+        st = await real_cycle()
+        stop.set()
+        await _asyncio.sleep(0.05)      # the cycle goes on a little after the stop (a slow read)
+        return st
+    eng.cycle = cycle_that_sees_the_stop
+    try:
+        await _asyncio.wait_for(eng.run(stop), 5.0)
+    finally:
+        await close(rt)

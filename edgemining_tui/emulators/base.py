@@ -90,7 +90,9 @@ class EmulatedMiner:
         """Go dark for offline_s of *clock* time, then come back (fresh uptime, ramping up)."""
         self.model.reboot(self.clock.now(), offline_s)
         await self.refuse(True)
-        if self._watch is None:
+        # done, not only None: under eager tasks (the console, Python 3.12+) _come_back may clear
+        # _watch before create_task returns and is then stored
+        if self._watch is None or self._watch.done():
             self._watch = asyncio.get_running_loop().create_task(self._come_back())
 
     async def _come_back(self) -> None:

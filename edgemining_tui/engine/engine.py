@@ -417,7 +417,7 @@ class Engine:
                           self._cmd_pending[n][0].describe())
                 continue
             self._cmd_pending[n] = (cmd, self.clock.now())
-            self._cmd_tasks[n] = asyncio.create_task(self._send(n, cmd, d.reason), name=f"command:{n}")
+            self._track(n, asyncio.create_task(self._send(n, cmd, d.reason), name=f"command:{n}"))
             started = True
         # a start is coming (the enable timer runs): a plug in front of the miner restores its
         # power now, so the boot runs inside the delay (miners/plug.py SwitchedDriver.prepare)
@@ -425,12 +425,19 @@ class Engine:
             key = "prepare:" + n
             if d.term == "enable_timer" and d.command is None and n in self.meta \
                     and n not in self._cmd_pending and key not in self._cmd_tasks:
-                self._cmd_tasks[key] = asyncio.create_task(self._prepare(n, key), name=key)
+                self._track(key, asyncio.create_task(self._prepare(n, key), name=key))
                 started = True
         if started:
             # one turn of the loop: a command that needs no I/O (simulated miners) finishes in this
             # cycle; one that talks to a miner finishes in its own time
             await asyncio.sleep(0)
+
+    def _track(self, key: str, task: asyncio.Task) -> None:
+        # The console's loop runs tasks eagerly (Textual, Python 3.12+): one that needs no I/O has
+        # already finished, and its own pop of ``key``, inside create_task. Kept, it would block
+        # the next prepare of that miner for good.
+        if not task.done():
+            self._cmd_tasks[key] = task
 
     async def _prepare(self, name: str, key: str) -> None:
         try:
@@ -534,6 +541,8 @@ class Engine:
                 self._wake.clear()
                 if self._requests or self.push.due:
                     continue
+                if stop.is_set():       # set during the cycle: the stopper's callback has run already
+                    break
                 woken = loop.create_future()
                 self._wake.on_set = rouse
                 sleeper = asyncio.ensure_future(self.clock.sleep(delay))

@@ -19,7 +19,7 @@ CARRY = 1.3               # the battery carries a running miner only with this x
 CAREFUL_CARRY = 1.5       # after a night the battery ran out: ... with this x
 EXPORTING_W = 20.0     # below this import (W) the site counts as exporting, above it as importing
 LEND_MIN_LEFT_S = 600.0   # the battery lends to a start only with more than this left before sunset
-TYPICAL_CARRY = 1.1       # ... and a miner on its last start then, while the usual day's surplus covers this x its need
+TYPICAL_CARRY = 1.05      # ... and a miner on its last start then, while the usual day's surplus covers this x its need
 SURE_SOC = 90.0           # full yesterday and at least this SoC now: the battery lends a dip energy, not time
 
 

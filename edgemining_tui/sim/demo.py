@@ -53,6 +53,8 @@ class DemoSite:
         entity = f"sensor.{name.lower().replace(' ', '_')}_temperature"
         self.server.entities[entity] = (f"{name} temperature", "°C", "temperature",
                                         lambda s, n=name: s.rooms_c.get(n, float("nan")))
+        if self.site.state is not None:     # the room is in the state from now on, not after a tick
+            self.step(self.site.state.ts)
         return entity
 
     def sim_time(self) -> float:
