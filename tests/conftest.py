@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pytest
+
 
 class _EagerPolicy(asyncio.DefaultEventLoopPolicy):
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
@@ -26,3 +28,19 @@ def pytest_report_header(config) -> str | None:
     if os.environ.get("EDGEMINING_EAGER_TASKS") == "1":
         return "asyncio: eager task factory on every test loop (as the console on 3.12+)"
     return None
+
+
+@pytest.fixture(params=["default", "eager"])
+async def task_factory(request):
+    """Each check runs on the default factory (headless) and on the console's eager one."""
+    loop = asyncio.get_running_loop()
+    before = loop.get_task_factory()
+    if request.param == "eager":
+        eager = getattr(asyncio, "eager_task_factory", None)
+        if eager is None:
+            pytest.skip("eager tasks (what Textual turns on in the console) exist from Python 3.12")
+        loop.set_task_factory(eager)
+    try:
+        yield request.param
+    finally:
+        loop.set_task_factory(before)

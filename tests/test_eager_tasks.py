@@ -20,22 +20,6 @@ from edgemining_tui.ui.fixtures import ScriptedSource
 T0 = 1_765_000_000.0
 
 
-@pytest.fixture(params=["default", "eager"])
-async def task_factory(request):
-    """Each check runs on the default factory (headless) and on the console's eager one."""
-    loop = asyncio.get_running_loop()
-    before = loop.get_task_factory()
-    if request.param == "eager":
-        eager = getattr(asyncio, "eager_task_factory", None)
-        if eager is None:
-            pytest.skip("eager tasks (what Textual turns on in the console) exist from Python 3.12")
-        loop.set_task_factory(eager)
-    try:
-        yield request.param
-    finally:
-        loop.set_task_factory(before)
-
-
 class PlugFronted(SimulatedDriver):
     """A simulated miner with a plug in front whose power is on: getting ready for a start needs no
     I/O, so the call never suspends (miners/plug.py SwitchedDriver.prepare returns None at once)."""

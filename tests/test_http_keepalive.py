@@ -338,18 +338,12 @@ async def test_an_address_that_never_answers_the_connect_does_not_hide_the_next_
         await srv.close()
 
 
-async def test_reads_work_under_the_eager_tasks_the_console_runs_on():
+async def test_reads_work_under_the_eager_tasks_the_console_runs_on(task_factory):
     """Textual runs the console's loop with eager tasks from Python 3.12. Under them asyncio's own
     happy eyeballs failed every connect with an AssertionError on CPython 3.12.1 and 3.13.0 (seen
     here; CPython gh-124309): the console showed 'energy source failed' each cycle and never mined, while
     the headless engine (no Textual, no eager tasks) worked. Only Python 3.12+ has eager tasks."""
-    eager = getattr(asyncio, "eager_task_factory", None)
-    if eager is None:
-        pytest.skip("eager tasks (what Textual turns on) exist from Python 3.12")
-    loop = asyncio.get_running_loop()
     srv = await HomeAssistantServer(lambda: STATE).start()
-    before = loop.get_task_factory()
-    loop.set_task_factory(eager)
     client = KeepAliveClient(srv.url, {"Authorization": "Bearer demo-token"}, timeout_s=3.0)
     try:
         for _ in range(2):        # a fresh connection, then the kept one
@@ -359,6 +353,5 @@ async def test_reads_work_under_the_eager_tasks_the_console_runs_on():
         r = await client.get("/api/states/sensor.grid_power")
         assert r.status == 200
     finally:
-        loop.set_task_factory(before)
         await client.close()
         await srv.close()
